@@ -1,0 +1,1 @@
+//! ubond-core
