@@ -1,1 +1,16 @@
-//! ubond-core
+//! The deterministic, sans-IO core of ubond.
+//!
+//! Nothing here reads a clock, opens a socket, spawns a thread or iterates a `HashMap`: every
+//! input carries the time ([`time::Instant`]), and every output is polled. The same code runs
+//! in the daemon (driven by real sockets and the monotonic clock) and in every simulated host
+//! of the lab (driven by a virtual clock), which is what makes the lab's runs reproducible and
+//! the tests exact.
+//!
+//! * [`lacp`]: IEEE 802.1AX Link Aggregation Control Protocol for one bond (bonding mode
+//!   802.3ad) — the Receive, Periodic Transmission, Selection, Mux, Transmit and Churn
+//!   Detection machines, one module each, and the Marker responder. Its module docs state the
+//!   driver contract (inputs, outputs, polling order, time rules).
+#![forbid(unsafe_code)]
+
+pub mod lacp;
+pub mod time;
