@@ -10,7 +10,11 @@
 //!   802.3ad) — the Receive, Periodic Transmission, Selection, Mux, Transmit and Churn
 //!   Detection machines, one module each, and the Marker responder. Its module docs state the
 //!   driver contract (inputs, outputs, polling order, time rules).
+//! * [`hash`]: the Linux transmit hash policies, bit for bit.
+//! * [`options`]: every bonding option with the kernel's names, values, defaults and checks.
 #![forbid(unsafe_code)]
 
 pub mod lacp;
 pub mod time;
+pub mod hash;
+pub mod options;

@@ -1,0 +1,1 @@
+//! Transmit hash policies (work in progress).

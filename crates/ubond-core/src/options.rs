@@ -1,0 +1,1 @@
+//! Bonding options (work in progress).
