@@ -34,7 +34,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Decode { files } => files.iter().try_for_each(|f| decode(f)),
+        Command::Decode { files } => files.iter().try_for_each(decode),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
