@@ -14,7 +14,7 @@
 //! * [`options`]: every bonding option with the kernel's names, values, defaults and checks.
 #![forbid(unsafe_code)]
 
-pub mod lacp;
-pub mod time;
 pub mod hash;
+pub mod lacp;
 pub mod options;
+pub mod time;
