@@ -13,12 +13,20 @@
 //!
 //! The crate is `no_std`, allocates nothing, contains no `unsafe`, and never panics on any input:
 //! malformed bytes give a [`Error`].
+//!
+//! The codecs, outermost first:
+//!
+//! * [`ethernet`]: Ethernet II frames with up to two 802.1Q/802.1ad VLAN tags, EtherTypes;
+//! * [`slow`]: Slow Protocols PDUs, LACPDU and Marker (IEEE 802.1AX);
+//! * [`arp`]: ARP for Ethernet and IPv4 (RFC 826), for the ARP monitor and balance-alb.
 #![no_std]
 #![forbid(unsafe_code)]
 
 #[cfg(test)]
 extern crate std;
 
+pub mod arp;
+pub mod ethernet;
 pub mod slow;
 
 use core::fmt;
