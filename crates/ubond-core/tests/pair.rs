@@ -293,6 +293,7 @@ fn removing_a_port_tells_the_partner_and_keeps_the_rest() {
     assert_eq!(net.nodes[0].distributing_ports(), &pa[..]);
     let before = net.seen.len();
     net.nodes[0].remove_port(net.now, pa[0]).unwrap();
+    net.check_invariants();
     let t = net.now;
     net.run_for(secs(0));
     let last = net.seen[before..].iter().find(|s| s.from == (0, pa[0])).expect("farewell PDU");

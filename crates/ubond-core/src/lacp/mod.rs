@@ -423,6 +423,7 @@ pub struct Lacp {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     carrier: bool,
+    active_id: Option<u16>,
     distributing: Vec<PortId>,
     marker_history: Vec<VecDeque<Instant>>,
     dropped_transmits: u64,
@@ -442,6 +443,7 @@ impl Lacp {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             carrier: false,
+            active_id: None,
             distributing: Vec::new(),
             marker_history: Vec::new(),
             dropped_transmits: 0,
@@ -1015,16 +1017,9 @@ impl Lacp {
                     self.ports[q].distributing = false;
                 }
             }
-            if outcome.no_partner {
+            if self.aggs[new].is_individual {
                 self.emit(Event::NoPartnerResponse);
             }
-            let id = self.aggs[new].id;
-            self.emit(Event::ActiveAggregator { id: Some(id) });
-        } else if outcome.old_active.is_none()
-            && !self.aggs.iter().any(|a| a.is_active)
-            && self.carrier
-        {
-            self.emit(Event::ActiveAggregator { id: None });
         }
         // An active aggregator without an answering partner: its ports carry traffic anyway
         // (Linux's silent unpartnered operation).
@@ -1209,9 +1204,15 @@ impl Lacp {
         }
     }
 
-    /// Recomputes the distributing set and the carrier, and says so when they change.
+    /// Recomputes the active aggregator, the distributing set and the carrier, and says so
+    /// when they change.
     fn publish(&mut self) {
         let active = self.aggs.iter().position(|a| a.is_active);
+        let active_id = active.map(|a| self.aggs[a].id);
+        if active_id != self.active_id {
+            self.active_id = active_id;
+            self.emit(Event::ActiveAggregator { id: active_id });
+        }
         let distributing: Vec<PortId> = match active {
             Some(a) => {
                 let mut members: Vec<usize> = self.aggs[a]

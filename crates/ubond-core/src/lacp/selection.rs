@@ -212,8 +212,6 @@ pub(crate) struct SelectionOutcome {
     pub new_active: Option<usize>,
     /// The previously active aggregator, if a new one replaced it.
     pub old_active: Option<usize>,
-    /// The new active aggregator has no answering partner.
-    pub no_partner: bool,
 }
 
 /// `ad_agg_selection_logic`: chooses the bond's active aggregator.
@@ -249,7 +247,6 @@ pub(crate) fn select_active(
             aggs[b].is_active = true;
             outcome.new_active = Some(b);
             outcome.old_active = active;
-            outcome.no_partner = aggs[b].is_individual;
         }
         (None, _) => {}
     }

@@ -234,6 +234,21 @@ impl Net {
                 aggs.iter().filter(|a| a.is_active).count() <= 1,
                 "node {n}: two active aggregators"
             );
+            for agg in &aggs {
+                let mut ids = agg.ports.clone();
+                ids.dedup();
+                assert_eq!(ids, agg.ports, "node {n}: aggregator {} lists a port twice", agg.id);
+                for &p in &agg.ports {
+                    let s = node.port_status(p).expect("listed port exists");
+                    assert_eq!(
+                        s.aggregator_id,
+                        Some(agg.id),
+                        "node {n}: {p} listed in aggregator {} but attached to {:?}",
+                        agg.id,
+                        s.aggregator_id
+                    );
+                }
+            }
             for id in node.port_ids() {
                 let s = node.port_status(id).expect("port");
                 if s.distributing {
