@@ -18,7 +18,13 @@
 //!
 //! * [`ethernet`]: Ethernet II frames with up to two 802.1Q/802.1ad VLAN tags, EtherTypes;
 //! * [`slow`]: Slow Protocols PDUs, LACPDU and Marker (IEEE 802.1AX);
-//! * [`arp`]: ARP for Ethernet and IPv4 (RFC 826), for the ARP monitor and balance-alb.
+//! * [`arp`]: ARP for Ethernet and IPv4 (RFC 826), for the ARP monitor and balance-alb;
+//! * [`ip`]: IP protocol numbers and the Internet checksum with its pseudo-headers;
+//! * [`ipv4`] (RFC 791) and [`ipv6`] (RFC 8200): headers, with the lenient checks of Linux's
+//!   flow dissector as well as the strict ones of its receive path;
+//! * [`l4`]: the transport "ports" word of the `layer3+4` hash, TCP/UDP ports, IPsec SPIs;
+//! * [`icmp`]: ICMPv4 and ICMPv6 headers (echo identifiers, the packet inside an error), and
+//!   IPv6 Neighbor Solicitation/Advertisement for the NS monitor and unsolicited NAs.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -27,6 +33,11 @@ extern crate std;
 
 pub mod arp;
 pub mod ethernet;
+pub mod icmp;
+pub mod ip;
+pub mod ipv4;
+pub mod ipv6;
+pub mod l4;
 pub mod slow;
 
 use core::fmt;
