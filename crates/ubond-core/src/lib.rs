@@ -16,5 +16,6 @@
 
 pub mod hash;
 pub mod lacp;
+pub mod monitor;
 pub mod options;
 pub mod time;
