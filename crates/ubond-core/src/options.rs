@@ -1,1 +1,0 @@
-//! Bonding options (work in progress).
