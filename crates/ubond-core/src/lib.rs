@@ -10,10 +10,13 @@
 //!   802.3ad) — the Receive, Periodic Transmission, Selection, Mux, Transmit and Churn
 //!   Detection machines, one module each, and the Marker responder. Its module docs state the
 //!   driver contract (inputs, outputs, polling order, time rules).
+//! * [`bond`]: a bond — slaves, the MII monitor, the mode's choice of slaves, 802.3ad through
+//!   [`lacp`] — and the data path's read-only plans.
 //! * [`hash`]: the Linux transmit hash policies, bit for bit.
 //! * [`options`]: every bonding option with the kernel's names, values, defaults and checks.
 #![forbid(unsafe_code)]
 
+pub mod bond;
 pub mod hash;
 pub mod lacp;
 pub mod monitor;

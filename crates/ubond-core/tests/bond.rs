@@ -1,0 +1,326 @@
+//! Bonds in every implemented mode, driven through the sans-IO API.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use ubond_core::bond::{Bond, BondError, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
+use ubond_core::lacp::LinkState;
+use ubond_core::monitor::mii::LinkStatus;
+use ubond_core::options::{BondOptions, Mode, PrimaryReselect};
+use ubond_core::time::Instant;
+use ubond_wire::MacAddr;
+
+fn ms(n: u64) -> Instant {
+    Instant::from_millis(n)
+}
+
+fn opts(mode: Mode) -> BondOptions {
+    BondOptions { mode, miimon: 100, ..BondOptions::default() }
+}
+
+fn slave(n: u8) -> SlaveConfig {
+    SlaveConfig { name: format!("eth{n}"), perm_mac: MacAddr([2, 0, 0, 0, 1, n]) }
+}
+
+/// A bond with `n` up slaves named eth0.., enslaved at t=0.
+fn bond(o: BondOptions, n: u8) -> (Bond, Vec<SlaveId>) {
+    let mut b = Bond::new("bond0", o, None).expect("bond");
+    let ids =
+        (0..n).map(|i| b.enslave(ms(0), slave(i), LinkState::up(1000)).expect("enslave")).collect();
+    (b, ids)
+}
+
+fn run(b: &mut Bond, until: Instant) {
+    while let Some(t) = b.poll_timeout().filter(|t| *t <= until) {
+        b.handle_timeout(t);
+    }
+}
+
+fn logs(b: &mut Bond) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(e) = b.poll_event() {
+        if let BondEvent::Log { slave, message } = e {
+            out.push(format!("{}: {message}", slave.unwrap_or_default()));
+        }
+    }
+    out
+}
+
+#[test]
+fn active_backup_fails_over_at_once_and_notifies_peers() {
+    let (mut b, s) = bond(opts(Mode::ActiveBackup), 2);
+    b.set_addresses(vec![Ipv4Addr::new(192, 0, 2, 1)], vec![]);
+    assert_eq!(b.active_slave(), Some(s[0]));
+    assert_eq!(b.mac(), MacAddr([2, 0, 0, 0, 1, 0]), "the first slave's MAC becomes the bond's");
+    assert_eq!(b.tx_plan().slaves, [s[0]]);
+    assert_eq!(b.rx_plan().verdict(s[1]), RxVerdict::Drop, "backup slaves' frames are dropped");
+    assert!(b.carrier());
+    logs(&mut b);
+    b.handle_link(ms(1000), s[0], LinkState::down()).unwrap();
+    assert_eq!(b.active_slave(), Some(s[1]));
+    assert_eq!(b.tx_plan().slaves, [s[1]]);
+    assert_eq!(b.slave_link(s[0]), Some((LinkStatus::Down, 1)));
+    assert!(b.carrier());
+    let log = logs(&mut b);
+    assert!(
+        log.contains(&"eth0: link status definitely down, disabling slave".to_string()),
+        "{log:?}"
+    );
+    assert!(log.contains(&"eth1: making interface the new active one".to_string()), "{log:?}");
+    // num_peer_notif (1) gratuitous ARP from the bond MAC on the new active slave, one
+    // miimon interval later.
+    assert!(b.poll_transmit().is_none());
+    run(&mut b, ms(1100));
+    let garp = b.poll_transmit().expect("gratuitous ARP");
+    assert_eq!(garp.slave, s[1]);
+    assert_eq!(&garp.frame[6..12], &b.mac().0);
+    assert_eq!(&garp.frame[12..14], &[0x08, 0x06]);
+    assert!(b.poll_transmit().is_none());
+    // Both down: no carrier, nothing to send on.
+    b.handle_link(ms(2000), s[1], LinkState::down()).unwrap();
+    assert!(!b.carrier());
+    assert_eq!(b.tx_plan().select(&[0; 60], &mut 0), TxChoice::Drop);
+}
+
+#[test]
+fn downdelay_keeps_the_active_slave_while_going_down() {
+    let o = BondOptions { downdelay: 200, updelay: 300, ..opts(Mode::ActiveBackup) };
+    let mut b = Bond::new("bond0", o, None).unwrap();
+    // With updelay a new slave starts "going back"; having no active slave, the bond makes
+    // it the active one at once ("N ms earlier"), as Linux does.
+    let a = b.enslave(ms(0), slave(0), LinkState::up(1000)).unwrap();
+    assert_eq!((b.active_slave(), b.slave_link(a).unwrap().0), (Some(a), LinkStatus::Up));
+    let c = b.enslave(ms(0), slave(1), LinkState::up(1000)).unwrap();
+    run(&mut b, ms(400));
+    assert_eq!(b.active_slave(), Some(a));
+    b.handle_link(ms(1000), a, LinkState::down()).unwrap();
+    assert_eq!(b.slave_link(a).unwrap().0, LinkStatus::Fail);
+    assert_eq!(b.active_slave(), Some(a), "still active while going down");
+    run(&mut b, ms(1199));
+    assert_eq!(b.active_slave(), Some(a));
+    run(&mut b, ms(1200));
+    assert_eq!(b.active_slave(), Some(c));
+    // Coming back takes updelay.
+    b.handle_link(ms(2000), a, LinkState::up(1000)).unwrap();
+    assert_eq!(b.slave_link(a).unwrap().0, LinkStatus::Back);
+    run(&mut b, ms(2299));
+    assert_eq!(b.slave_link(a).unwrap().0, LinkStatus::Back);
+    run(&mut b, ms(2300));
+    assert_eq!(b.slave_link(a).unwrap().0, LinkStatus::Up);
+}
+
+#[test]
+fn primary_and_primary_reselect() {
+    for (policy, back_to_primary) in [
+        (PrimaryReselect::Always, true),
+        (PrimaryReselect::Failure, false),
+        (PrimaryReselect::Better, false),
+    ] {
+        let (mut b, s) =
+            bond(BondOptions { primary_reselect: policy, ..opts(Mode::ActiveBackup) }, 2);
+        b.set_option(ms(10), "primary", "eth1").unwrap();
+        assert_eq!(b.active_slave(), Some(s[1]), "{policy:?}: a new primary takes over");
+        b.handle_link(ms(100), s[1], LinkState::down()).unwrap();
+        assert_eq!(b.active_slave(), Some(s[0]));
+        b.handle_link(ms(200), s[1], LinkState::up(1000)).unwrap();
+        let want = if back_to_primary { s[1] } else { s[0] };
+        assert_eq!(b.active_slave(), Some(want), "{policy:?}");
+    }
+    // better: a faster primary wins back.
+    let mut b = Bond::new(
+        "bond0",
+        BondOptions { primary_reselect: PrimaryReselect::Better, ..opts(Mode::ActiveBackup) },
+        None,
+    )
+    .unwrap();
+    let s0 = b.enslave(ms(0), slave(0), LinkState::up(1000)).unwrap();
+    let s1 = b.enslave(ms(0), slave(1), LinkState::up(10000)).unwrap();
+    b.set_option(ms(10), "primary", "eth1").unwrap();
+    b.handle_link(ms(100), s1, LinkState::down()).unwrap();
+    assert_eq!(b.active_slave(), Some(s0));
+    b.handle_link(ms(200), s1, LinkState::up(10000)).unwrap();
+    assert_eq!(b.active_slave(), Some(s1));
+}
+
+#[test]
+fn slave_prio_chooses_the_active_slave_without_a_primary() {
+    let (mut b, s) = bond(opts(Mode::ActiveBackup), 3);
+    assert_eq!(b.active_slave(), Some(s[0]));
+    b.set_slave_option(ms(10), s[2], "prio", "10").unwrap();
+    assert_eq!(b.active_slave(), Some(s[2]));
+    b.handle_link(ms(20), s[2], LinkState::down()).unwrap();
+    assert_eq!(b.active_slave(), Some(s[0]));
+}
+
+#[test]
+fn all_slaves_active_delivers_backup_frames() {
+    let (mut b, s) = bond(BondOptions { all_slaves_active: true, ..opts(Mode::ActiveBackup) }, 2);
+    assert_eq!(b.handle_frame(ms(1), s[1], &[0u8; 60]), RxVerdict::Deliver);
+    assert_eq!(b.tx_plan().slaves, [s[0]]);
+}
+
+#[test]
+fn without_miimon_carrier_is_not_watched() {
+    let (mut b, s) = bond(BondOptions { miimon: 0, ..opts(Mode::ActiveBackup) }, 2);
+    b.handle_link(ms(10), s[0], LinkState::down()).unwrap();
+    assert_eq!(b.active_slave(), Some(s[0]), "Linux: no link monitoring, no failover");
+    assert_eq!(b.slave_link(s[0]).unwrap().0, LinkStatus::Up);
+}
+
+#[test]
+fn load_balancing_modes_use_every_up_slave() {
+    for mode in [Mode::BalanceRr, Mode::BalanceXor, Mode::Broadcast] {
+        let (mut b, s) = bond(opts(mode), 3);
+        assert_eq!(b.tx_plan().slaves, s, "{mode:?}");
+        for &id in &s {
+            assert_eq!(b.handle_frame(ms(1), id, &[0u8; 60]), RxVerdict::Deliver);
+        }
+        b.handle_link(ms(10), s[1], LinkState::down()).unwrap();
+        assert_eq!(b.tx_plan().slaves, [s[0], s[2]], "{mode:?}");
+        assert!(b.carrier());
+    }
+    let (b, s) = bond(opts(Mode::BalanceXor), 2);
+    // A layer2 hash: d[5] ^ s[5] ^ ethertype.
+    let mut frame = [0u8; 60];
+    frame[5] = 1;
+    frame[12..14].copy_from_slice(&[0x08, 0x00]);
+    assert_eq!(b.tx_plan().select(&frame, &mut 0), TxChoice::One(s[1]));
+}
+
+#[test]
+fn tlb_alb_and_arp_monitor_are_refused_honestly() {
+    for mode in [Mode::BalanceTlb, Mode::BalanceAlb] {
+        assert!(matches!(Bond::new("b", opts(mode), None), Err(BondError::NotImplemented(_))));
+    }
+    let o = BondOptions { miimon: 0, arp_interval: 100, ..opts(Mode::ActiveBackup) };
+    assert!(matches!(Bond::new("b", o, None), Err(BondError::NotImplemented(_))));
+}
+
+// ----- 802.3ad between two bonds ----------------------------------------------------------
+
+struct Wire2 {
+    a: (usize, SlaveId),
+    b: (usize, SlaveId),
+    up: bool,
+}
+
+/// Runs two bonds joined by wires until `until`, moving control frames across.
+fn run_pair(bonds: &mut [Bond; 2], wires: &[Wire2], from: Instant, until: Instant) {
+    let mut now = from;
+    for _ in 0..1_000_000 {
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for n in 0..2 {
+                while let Some(tx) = bonds[n].poll_transmit() {
+                    let Some(w) =
+                        wires.iter().find(|w| w.a == (n, tx.slave) || w.b == (n, tx.slave))
+                    else {
+                        continue;
+                    };
+                    if !w.up {
+                        continue;
+                    }
+                    let to = if w.a == (n, tx.slave) { w.b } else { w.a };
+                    bonds[to.0].handle_frame(now, to.1, &tx.frame);
+                    moved = true;
+                }
+            }
+        }
+        let next = bonds.iter().filter_map(Bond::poll_timeout).min();
+        match next {
+            Some(t) if t <= until => {
+                now = now.max(t);
+                for b in bonds.iter_mut() {
+                    if b.poll_timeout().is_some_and(|d| d <= now) {
+                        b.handle_timeout(now);
+                    }
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
+fn lacp_pair(tweak: impl Fn(&mut BondOptions)) -> ([Bond; 2], Vec<Wire2>, [Vec<SlaveId>; 2]) {
+    let mut o = opts(Mode::Ieee8023ad);
+    o.lacp_rate = ubond_core::options::LacpRate::Fast;
+    tweak(&mut o);
+    let mut a = Bond::new("bond0", o.clone(), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).expect("lacp pair");
+    let mut b = Bond::new("bond0", o, Some(MacAddr([2, 0, 0, 0, 0xb, 0]))).expect("lacp pair");
+    let mut ids = [Vec::new(), Vec::new()];
+    let mut wires = Vec::new();
+    for i in 0..2u8 {
+        let x = a
+            .enslave(
+                ms(0),
+                SlaveConfig { name: format!("eth{i}"), perm_mac: MacAddr([2, 0, 0, 0xa, 1, i]) },
+                LinkState::up(1000),
+            )
+            .expect("lacp pair");
+        let y = b
+            .enslave(
+                ms(0),
+                SlaveConfig { name: format!("eth{i}"), perm_mac: MacAddr([2, 0, 0, 0xb, 1, i]) },
+                LinkState::up(1000),
+            )
+            .expect("lacp pair");
+        ids[0].push(x);
+        ids[1].push(y);
+        wires.push(Wire2 { a: (0, x), b: (1, y), up: true });
+    }
+    ([a, b], wires, ids)
+}
+
+#[test]
+fn lacp_bonds_negotiate_and_distribute_over_both_links() {
+    let (mut bonds, wires, ids) = lacp_pair(|_| {});
+    run_pair(&mut bonds, &wires, ms(0), ms(3000));
+    for n in 0..2 {
+        assert_eq!(bonds[n].tx_plan().slaves, ids[n], "bond {n}");
+        assert!(bonds[n].carrier());
+        for &s in &ids[n] {
+            assert_eq!(bonds[n].handle_frame(ms(3000), s, &[0u8; 60]), RxVerdict::Deliver);
+        }
+    }
+    // A link's carrier goes: distribution shrinks at once.
+    bonds[0].handle_link(ms(3500), ids[0][0], LinkState::down()).unwrap();
+    assert_eq!(bonds[0].tx_plan().slaves, [ids[0][1]]);
+    assert!(bonds[0].carrier());
+}
+
+#[test]
+fn unpartnered_802_3ad_default_strict_and_fallback() {
+    // Nobody answers LACP (the wires are cut).
+    let cut = |wires: &mut Vec<Wire2>| wires.iter_mut().for_each(|w| w.up = false);
+    // Default (Linux): carrier up, one port carries traffic, silently.
+    let (mut bonds, mut wires, ids) = lacp_pair(|_| {});
+    cut(&mut wires);
+    run_pair(&mut bonds, &wires, ms(0), ms(10_000));
+    assert!(bonds[0].carrier());
+    assert_eq!(bonds[0].tx_plan().slaves.len(), 1);
+    // lacp_strict: no carrier, nothing sent, nothing delivered.
+    let (mut bonds, mut wires, ids2) = lacp_pair(|o| o.lacp_strict = true);
+    cut(&mut wires);
+    run_pair(&mut bonds, &wires, ms(0), ms(10_000));
+    assert!(!bonds[0].carrier());
+    assert!(bonds[0].tx_plan().slaves.is_empty());
+    assert_eq!(bonds[0].handle_frame(ms(10_000), ids2[0][0], &[0u8; 60]), RxVerdict::Drop);
+    // lacp_fallback: active-backup over the slaves until a partner speaks.
+    let (mut bonds, mut wires, ids3) = lacp_pair(|o| o.lacp_fallback = true);
+    cut(&mut wires);
+    run_pair(&mut bonds, &wires, ms(0), ms(10_000));
+    assert!(bonds[0].carrier());
+    assert_eq!(bonds[0].active_slave(), Some(ids3[0][0]));
+    assert_eq!(bonds[0].tx_plan().slaves, [ids3[0][0]]);
+    bonds[0].handle_link(ms(10_100), ids3[0][0], LinkState::down()).unwrap();
+    assert_eq!(bonds[0].active_slave(), Some(ids3[0][1]), "fails over like active-backup");
+    // The partner starts speaking: back to 802.3ad over every negotiated link.
+    bonds[0].handle_link(ms(10_200), ids3[0][0], LinkState::up(1000)).unwrap();
+    wires.iter_mut().for_each(|w| w.up = true);
+    run_pair(&mut bonds, &wires, ms(10_200), ms(16_000));
+    assert_eq!(bonds[0].active_slave(), None);
+    assert_eq!(bonds[0].tx_plan().slaves, ids3[0]);
+    let _ = ids;
+    let _ = Duration::ZERO;
+}
