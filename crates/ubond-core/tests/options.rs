@@ -111,6 +111,9 @@ fn value_table() {
         ("xmit_hash_policy", "802.3ad", "vlan+srcmac", Some("vlan+srcmac 5")),
         ("xmit_hash_policy", "802.3ad", "layer34", None),
         ("xmit_hash_policy", "802.3ad", "6", None),
+        // bond_opt_parse reads numbers with %llu: decimal only, "0x1" is a (wrong) name.
+        ("xmit_hash_policy", "802.3ad", "0x1", None),
+        ("xmit_hash_policy", "802.3ad", "010", Some("encap2+3 3")),
         ("lacp_rate", "802.3ad", "fast", Some("fast 1")),
         ("lacp_rate", "802.3ad", "1", Some("fast 1")),
         ("lacp_rate", "802.3ad", "fast junk", Some("fast 1")),
@@ -509,7 +512,7 @@ fn enums_round_trip() {
         assert_eq!(Mode::from_number(u64::from(m.number())), Some(*m));
     }
     assert_eq!(Mode::Ieee8023ad.sysfs(), "802.3ad 4");
-    assert_eq!(XmitHashPolicy::Layer34.sysfs(), "layer3+4 1");
+    assert_eq!(format!("{:#}", XmitHashPolicy::Layer34), "layer3+4 1");
     assert_eq!(LacpRate::Slow.sysfs(), "slow 0");
     assert_eq!("layer2+3".parse::<XmitHashPolicy>(), Ok(XmitHashPolicy::Layer23));
     assert!("LAYER2".parse::<XmitHashPolicy>().is_err());

@@ -42,8 +42,9 @@ pub use self::module::{parse_module_options, ModuleOptions, ModuleOptionsError};
 pub use self::spec::{OptionId, Scope};
 pub use self::values::{
     ad_select_from_number, ad_select_number, ArpAllTargets, ArpValidate, FailOverMac, LacpRate,
-    Mode, PrimaryReselect, UnknownValue, XmitHashPolicy,
+    Mode, PrimaryReselect, UnknownValue,
 };
+pub use crate::hash::XmitHashPolicy;
 pub use crate::lacp::selection::AdSelect;
 pub use crate::lacp::UnknownSpeed;
 use ubond_wire::MacAddr;
@@ -920,7 +921,7 @@ impl BondOptions {
         Ok(match id {
             O::Mode => self.mode.sysfs(),
             O::PacketsPerSlave => self.packets_per_slave.to_string(),
-            O::XmitHashPolicy => self.xmit_hash_policy.sysfs(),
+            O::XmitHashPolicy => format!("{:#}", self.xmit_hash_policy),
             O::ArpValidate => self.arp_validate.sysfs(),
             O::ArpAllTargets => self.arp_all_targets.sysfs(),
             O::FailOverMac => self.fail_over_mac.sysfs(),

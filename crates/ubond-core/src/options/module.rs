@@ -227,7 +227,7 @@ impl CheckParams {
                 );
             } else {
                 let n = table_value(O::XmitHashPolicy, p)?;
-                self.o.xmit_hash_policy = v::XmitHashPolicy::from_number(n).unwrap_or_default();
+                self.o.xmit_hash_policy = super::XmitHashPolicy::from_number(n).unwrap_or_default();
             }
         }
         if let Some(p) = get.get(O::LacpRate) {

@@ -138,25 +138,15 @@ impl Mode {
     }
 }
 
-kernel_enum! {
-    /// `xmit_hash_policy` (`BOND_XMIT_POLICY_*`). Defined here because `crate::hash` has no
-    /// policy type yet; the hash module should re-use this one.
-    XmitHashPolicy, "xmit_hash_policy", XMIT_HASH_TBL {
-        /// 0: source and destination MAC, and the EtherType (the default).
-        #[default]
-        Layer2 = ("layer2", 0, DEFAULT),
-        /// 1: IP addresses and L4 ports.
-        Layer34 = ("layer3+4", 1, 0),
-        /// 2: MAC addresses and IP addresses.
-        Layer23 = ("layer2+3", 2, 0),
-        /// 3: like layer2+3, on the inner headers of tunnels.
-        Encap23 = ("encap2+3", 3, 0),
-        /// 4: like layer3+4, on the inner headers of tunnels.
-        Encap34 = ("encap3+4", 4, 0),
-        /// 5: VLAN ID and source MAC (Linux 5.12).
-        VlanSrcMac = ("vlan+srcmac", 5, 0),
-    }
-}
+/// `xmit_hash_policy`'s table; the enum is [`crate::hash::XmitHashPolicy`].
+pub(crate) const XMIT_HASH_TBL: &[Val] = &[
+    val("layer2", 0, DEFAULT),
+    val("layer3+4", 1, 0),
+    val("layer2+3", 2, 0),
+    val("encap2+3", 3, 0),
+    val("encap3+4", 4, 0),
+    val("vlan+srcmac", 5, 0),
+];
 
 kernel_enum! {
     /// `arp_validate` (`BOND_ARP_VALIDATE_*`, `BOND_ARP_FILTER*`).
