@@ -12,9 +12,14 @@
 //!
 //! Two checks are offered. [`Packet::new_checked`] is Linux's `ip_rcv`: version 4, IHL ≥ 5,
 //! the header and the total length within the buffer, the total length covering the header.
-//! [`Packet::new_checked_header`] only asks for a readable header, as the flow dissector behind
-//! the bonding hash does; its [`Packet::payload`] is clipped to the buffer.
-//! [`Ipv4Repr::parse`] also verifies the header checksum.
+//! [`Packet::new_checked_header`] only asks for a well-formed, readable header and ignores the
+//! total length; its [`Packet::payload`] is clipped to the buffer. [`Ipv4Repr::parse`] also
+//! verifies the header checksum.
+//!
+//! Linux's transmit hash is laxer than either: `bond_flow_ip` (the non-encap policies) checks
+//! neither the version nor IHL ≥ 5, and the generic flow dissector (the encap policies) checks
+//! IHL ≥ 5 but not the version. Bit-exact hashing has to read such headers itself, through
+//! [`Packet::new_unchecked`] or by hand.
 
 use core::net::Ipv4Addr;
 
@@ -65,8 +70,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Wraps a buffer whose IPv4 header (options included) is readable, without looking at the
-    /// total length: version 4, IHL ≥ 5, IHL × 4 octets present. This is what Linux's flow
-    /// dissector needs before it hashes addresses and ports.
+    /// total length: version 4, IHL ≥ 5, IHL × 4 octets present. (Linux's transmit hash checks
+    /// less; see the module documentation.)
     pub fn new_checked_header(buffer: T) -> Result<Packet<T>> {
         let packet = Packet { buffer };
         packet.check_header()?;

@@ -73,7 +73,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Wraps a buffer whose fixed header is readable (version 6, 40 octets), without looking at
-    /// the payload length: what Linux's flow dissector needs before it hashes.
+    /// the payload length. (Linux's transmit hash does not check the version either.)
     pub fn new_checked_header(buffer: T) -> Result<Packet<T>> {
         let packet = Packet { buffer };
         packet.check_header()?;

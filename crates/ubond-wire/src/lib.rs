@@ -20,8 +20,8 @@
 //! * [`slow`]: Slow Protocols PDUs, LACPDU and Marker (IEEE 802.1AX);
 //! * [`arp`]: ARP for Ethernet and IPv4 (RFC 826), for the ARP monitor and balance-alb;
 //! * [`ip`]: IP protocol numbers and the Internet checksum with its pseudo-headers;
-//! * [`ipv4`] (RFC 791) and [`ipv6`] (RFC 8200): headers, with the lenient checks of Linux's
-//!   flow dissector as well as the strict ones of its receive path;
+//! * [`ipv4`] (RFC 791) and [`ipv6`] (RFC 8200): headers, with a header-only check as well as
+//!   the strict ones of Linux's receive path;
 //! * [`l4`]: the transport "ports" word of the `layer3+4` hash, TCP/UDP ports, IPsec SPIs;
 //! * [`icmp`]: ICMPv4 and ICMPv6 headers (echo identifiers, the packet inside an error), and
 //!   IPv6 Neighbor Solicitation/Advertisement for the NS monitor and unsolicited NAs.
