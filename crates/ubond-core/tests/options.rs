@@ -113,7 +113,8 @@ fn value_table() {
         ("xmit_hash_policy", "802.3ad", "6", None),
         // bond_opt_parse reads numbers with %llu: decimal only, "0x1" is a (wrong) name.
         ("xmit_hash_policy", "802.3ad", "0x1", None),
-        ("xmit_hash_policy", "802.3ad", "010", Some("encap2+3 3")),
+        ("xmit_hash_policy", "802.3ad", "003", Some("encap2+3 3")),
+        ("xmit_hash_policy", "802.3ad", "010", None), // ten, not octal eight
         ("lacp_rate", "802.3ad", "fast", Some("fast 1")),
         ("lacp_rate", "802.3ad", "1", Some("fast 1")),
         ("lacp_rate", "802.3ad", "fast junk", Some("fast 1")),
