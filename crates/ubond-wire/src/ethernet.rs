@@ -13,9 +13,11 @@
 //!  14, 18 or 22: payload
 //! ```
 //!
-//! At most two tags are decoded, as Linux's `__vlan_get_protocol` does for the bonding hash.
-//! The frame view stops after the second tag and reports whatever follows as the EtherType, even
-//! a third TPID; [`EthernetRepr::parse`] refuses such a frame.
+//! At most two tags are decoded (an S-tag and a C-tag, or two C-tags). The frame view stops
+//! after the second tag and reports whatever follows as the EtherType, even a third TPID;
+//! [`EthernetRepr::parse`] refuses such a frame. Linux's `__vlan_get_protocol` follows up to
+//! `VLAN_MAX_DEPTH` (8) tags; a caller that must match it on deeper stacks can walk on from
+//! [`Frame::payload`].
 
 use core::fmt;
 
