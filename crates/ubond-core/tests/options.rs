@@ -724,3 +724,19 @@ proptest! {
         prop_assert_eq!(o.miimon, n);
     }
 }
+
+#[test]
+fn lacp_config_from_options() {
+    let m = module(
+        "mode=802.3ad lacp_rate=fast ad_select=count ad_actor_sys_prio=100 ad_unknown_speed=refuse",
+    );
+    let bond_mac = MacAddr([2, 0, 0, 0, 0, 1]);
+    let c = m.options.lacp_config(bond_mac);
+    assert_eq!(c.system, bond_mac);
+    assert!(c.lacp_fast && c.lacp_active && c.coupled_control);
+    assert_eq!(c.system_priority, 100);
+    assert_eq!(c.ad_select, AdSelect::Count);
+    assert_eq!(c.unknown_speed, UnknownSpeed::Refuse);
+    let m = module("mode=802.3ad ad_actor_system=02:00:00:00:00:99");
+    assert_eq!(m.options.lacp_config(bond_mac).system, MacAddr([2, 0, 0, 0, 0, 0x99]));
+}

@@ -318,6 +318,22 @@ impl BondOptions {
         u64::from(self.peer_notif_delay) * u64::from(self.miimon)
     }
 
+    /// The 802.3ad settings for the LACP core: the actor system is `ad_actor_system`, or
+    /// `bond_mac` when that is all-zero (as the kernel does).
+    pub fn lacp_config(&self, bond_mac: MacAddr) -> crate::lacp::LacpConfig {
+        let system = if self.ad_actor_system.is_zero() { bond_mac } else { self.ad_actor_system };
+        let mut c = crate::lacp::LacpConfig::new(system);
+        c.system_priority = self.ad_actor_sys_prio;
+        c.lacp_active = self.lacp_active;
+        c.lacp_fast = self.lacp_rate == LacpRate::Fast;
+        c.ad_select = self.ad_select;
+        c.user_port_key = self.ad_user_port_key;
+        c.coupled_control = self.coupled_control;
+        c.min_links = self.min_links;
+        c.unknown_speed = self.ad_unknown_speed;
+        c
+    }
+
     /// The per-slave options of `slave` (the defaults if none were set).
     pub fn slave(&self, slave: &str) -> SlaveOptions {
         self.slave_options.get(slave).copied().unwrap_or_default()
