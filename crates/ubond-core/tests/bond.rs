@@ -246,7 +246,8 @@ fn lacp_pair(tweak: impl Fn(&mut BondOptions)) -> ([Bond; 2], Vec<Wire2>, [Vec<S
     let mut o = opts(Mode::Ieee8023ad);
     o.lacp_rate = ubond_core::options::LacpRate::Fast;
     tweak(&mut o);
-    let mut a = Bond::new("bond0", o.clone(), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).expect("lacp pair");
+    let mut a =
+        Bond::new("bond0", o.clone(), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).expect("lacp pair");
     let mut b = Bond::new("bond0", o, Some(MacAddr([2, 0, 0, 0, 0xb, 0]))).expect("lacp pair");
     let mut ids = [Vec::new(), Vec::new()];
     let mut wires = Vec::new();
