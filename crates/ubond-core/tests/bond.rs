@@ -84,7 +84,8 @@ fn active_backup_fails_over_at_once_and_notifies_peers() {
 
 #[test]
 fn downdelay_keeps_the_active_slave_while_going_down() {
-    let o = BondOptions { downdelay: 200, updelay: 300, ..opts(Mode::ActiveBackup) };
+    // Delays are kept in multiples of miimon (100 ms), as the kernel keeps them.
+    let o = BondOptions { downdelay: 2, updelay: 3, ..opts(Mode::ActiveBackup) };
     let mut b = Bond::new("bond0", o, None).unwrap();
     // With updelay a new slave starts "going back"; having no active slave, the bond makes
     // it the active one at once ("N ms earlier"), as Linux does.

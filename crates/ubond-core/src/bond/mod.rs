@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use ubond_wire::MacAddr;
 
-use crate::lacp::{self, Lacp, LacpConfig, LinkState, PortConfig, PortId};
+use crate::lacp::{self, Lacp, LinkState, PortConfig, PortId};
 use crate::monitor::mii::{LinkStatus, MiiDelays, MiiLink, MiiTransition};
 use crate::options::{
     BondOptions, FailOverMac, LacpRate, Mode, OptionError, PrimaryReselect, SetContext, SlaveState,
@@ -335,8 +335,8 @@ impl Bond {
 
     fn delays(&self) -> MiiDelays {
         MiiDelays {
-            up: Duration::from_millis(u64::from(self.opts.updelay)),
-            down: Duration::from_millis(u64::from(self.opts.downdelay)),
+            up: Duration::from_millis(self.opts.updelay_ms()),
+            down: Duration::from_millis(self.opts.downdelay_ms()),
         }
     }
 
@@ -345,25 +345,9 @@ impl Bond {
         self.opts.miimon > 0
     }
 
-    fn lacp_config(&self) -> LacpConfig {
-        let system =
-            if self.opts.ad_actor_system.is_zero() { self.mac } else { self.opts.ad_actor_system };
-        LacpConfig {
-            system_priority: self.opts.ad_actor_sys_prio,
-            system,
-            lacp_active: self.opts.lacp_active,
-            lacp_fast: self.opts.lacp_rate == LacpRate::Fast,
-            ad_select: self.opts.ad_select,
-            user_port_key: self.opts.ad_user_port_key,
-            coupled_control: self.opts.coupled_control,
-            min_links: self.opts.min_links,
-            unknown_speed: self.opts.ad_unknown_speed,
-            ..LacpConfig::new(system)
-        }
-    }
-
     fn reset_lacp(&mut self) {
-        self.lacp = (self.opts.mode == Mode::Ieee8023ad).then(|| Lacp::new(self.lacp_config()));
+        self.lacp =
+            (self.opts.mode == Mode::Ieee8023ad).then(|| Lacp::new(self.opts.lacp_config(self.mac)));
     }
 
     // ----- inputs ------------------------------------------------------------------------
@@ -825,12 +809,11 @@ impl Bond {
     }
 
     fn notify_interval(&self) -> Duration {
-        let ms = if self.opts.peer_notif_delay > 0 {
-            self.opts.peer_notif_delay
-        } else {
-            self.opts.miimon.max(1)
+        let ms = match self.opts.peer_notif_delay_ms() {
+            0 => u64::from(self.opts.miimon.max(1)),
+            ms => ms,
         };
-        Duration::from_millis(u64::from(ms))
+        Duration::from_millis(ms)
     }
 
     /// Gratuitous ARPs for every IPv4 address and unsolicited NAs for every IPv6 address, from

@@ -87,8 +87,7 @@ impl TxPlan {
                 pick(id)
             }
             Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb => {
-                let policy = hash::XmitHashPolicy::ALL[usize::from(self.policy.number()) % 6];
-                pick(hash::xmit_hash(policy, frame, None))
+                pick(hash::xmit_hash(self.policy, frame, None))
             }
         }
     }
