@@ -1069,6 +1069,41 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Arbitrary bytes hash without panicking under every policy and generation, and
+        /// `select` stays in range.
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            frame in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            tci in proptest::option::of(proptest::prelude::any::<u16>()),
+            n in 0usize..9,
+        ) {
+            for p in XmitHashPolicy::ALL {
+                for c in [HashCompat::CURRENT, HashCompat::for_kernel(5, 4), HashCompat::for_kernel(4, 9)] {
+                    let h = xmit_hash_compat(p, &frame, tci, c);
+                    if let Some(i) = select(h, n) {
+                        proptest::prop_assert!(i < n);
+                    }
+                }
+            }
+        }
+
+        /// Frames that start like IPv4/IPv6 (more interesting paths than random EtherTypes).
+        #[test]
+        fn ip_like_bytes_never_panic(
+            ethertype in proptest::sample::select(vec![0x0800u16, 0x86dd, 0x8100, 0x88a8, 0x8864, 0x4305, 0x88ca, 0x8906]),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let mut f = vec![0u8; 12];
+            f.extend_from_slice(&ethertype.to_be_bytes());
+            f.extend_from_slice(&body);
+            for p in XmitHashPolicy::ALL {
+                let _ = xmit_hash(p, &f, None);
+                let _ = xmit_hash(p, &f, Some(7));
+            }
+        }
+    }
+
     #[test]
     fn short_and_weird_inputs_do_not_panic() {
         for len in 0..80 {
