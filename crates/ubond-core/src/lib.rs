@@ -14,6 +14,7 @@
 //!   [`lacp`] — and the data path's read-only plans.
 //! * [`hash`]: the Linux transmit hash policies, bit for bit.
 //! * [`options`]: every bonding option with the kernel's names, values, defaults and checks.
+//! * [`report`]: the bond status model, `/proc/net/bonding/bondX` byte for byte, and JSON.
 #![forbid(unsafe_code)]
 
 pub mod bond;
@@ -21,4 +22,5 @@ pub mod hash;
 pub mod lacp;
 pub mod monitor;
 pub mod options;
+pub mod report;
 pub mod time;
