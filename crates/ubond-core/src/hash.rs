@@ -45,8 +45,9 @@
 //!
 //! Not reproducible from bytes, hence not modelled: under `encap3+4` the kernel returns
 //! `skb->hash` unchanged when the `skb` already carries an L4 hash (`skb->l4_hash`: traffic of a
-//! connected TCP or UDP socket, which sets `sk_txhash`, or a NIC's RSS hash); that value is
-//! random per socket. A TIPC keepalive is hashed on a random number in the kernel; here on its
+//! connected TCP or UDP socket, which sets `sk_txhash`; locally built IPv6 whenever automatic
+//! flow labels are on, the default, since `ip6_make_flowlabel` computes it; or a NIC's RSS
+//! hash); that value comes from a random boot-time key. Both effects were observed on 6.1. A TIPC keepalive is hashed on a random number in the kernel; here on its
 //! node identity word like any other TIPC message.
 //!
 //! # Kernel generations
