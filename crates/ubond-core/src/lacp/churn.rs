@@ -1,8 +1,15 @@
-//! The Churn Detection machines (IEEE 802.1AX-2014 6.4.17): one for the actor, one for the
-//! partner. A port whose Synchronization bit (ours, or the partner's as we record it) stays
-//! clear for Churn_Detection_Time (60 s) has *churned*: the link cannot be brought into the
-//! aggregation, which is what a misconfigured partner looks like. `/proc/net/bonding` prints
-//! the states as `monitoring`, `churned` and `none`, and counts entries into `churned`.
+//! The Churn Detection machines (IEEE 802.1AX-2014 6.4.17) as Linux runs them
+//! (`ad_churn_machine`): one for the actor, one for the partner.
+//!
+//! Linux's machine is driven by *triggers*: the Receive machine entering INITIALIZE or EXPIRED,
+//! or entering CURRENT from another state, (re)starts a 60 s observation (`monitoring`); when
+//! it ends, the port is `none` if the watched Synchronization bit is set and `churned`
+//! (counted) if not. That is what `/proc/net/bonding` shows, so we do the same. ubond adds one
+//! trigger: a LACPDU from a *different partner* while CURRENT (a cable moved to another switch),
+//! which Linux does not notice because the Receive machine stays in CURRENT.
+//!
+//! The standard's machine instead leaves monitoring as soon as the port is in sync; the
+//! difference shows only in the report during the first minute.
 
 use core::fmt;
 use core::time::Duration;
@@ -35,25 +42,22 @@ impl fmt::Display for ChurnState {
 /// What a Churn Detection machine looks at.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChurnInputs {
-    /// BEGIN, or the port is disabled (both restart monitoring).
-    pub begin_or_disabled: bool,
+    /// A Receive-machine event that restarts monitoring (Linux `AD_PORT_CHURNED`).
+    pub trigger: bool,
     /// The Synchronization bit this machine watches.
     pub in_sync: bool,
     /// The churn timer has expired.
     pub timer_expired: bool,
 }
 
-/// The next state, or `None` to stay.
+/// The next state, or `None` to stay. `Some(Monitor)` from `Monitor` restarts the timer.
 pub fn next_state(state: ChurnState, i: ChurnInputs) -> Option<ChurnState> {
     use ChurnState::*;
-    if i.begin_or_disabled {
-        return (state != Monitor).then_some(Monitor);
+    if i.trigger {
+        return Some(Monitor);
     }
     match state {
-        Monitor if i.in_sync => Some(NoChurn),
-        Monitor if i.timer_expired => Some(Churn),
-        NoChurn if !i.in_sync => Some(Monitor),
-        Churn if i.in_sync => Some(NoChurn),
+        Monitor if i.timer_expired => Some(if i.in_sync { NoChurn } else { Churn }),
         Monitor | NoChurn | Churn => None,
     }
 }
@@ -63,45 +67,49 @@ mod tests {
     use super::ChurnState::*;
     use super::*;
 
-    /// Rows cite IEEE 802.1AX-2014 6.4.17 (actor and partner churn machines are alike).
+    /// Rows cite Linux `ad_churn_machine` (IEEE 802.1AX-2014 6.4.17 in Linux's reading).
     #[test]
     fn transition_table() {
         let i = ChurnInputs::default();
         let rows: &[(ChurnState, ChurnInputs, Option<ChurnState>, &str)] = &[
             (
                 NoChurn,
-                ChurnInputs { begin_or_disabled: true, ..i },
+                ChurnInputs { trigger: true, ..i },
                 Some(Monitor),
-                "BEGIN || !Port_Enabled -> MONITOR",
+                "AD_PORT_CHURNED -> MONITOR",
+            ),
+            (
+                Churn,
+                ChurnInputs { trigger: true, ..i },
+                Some(Monitor),
+                "AD_PORT_CHURNED -> MONITOR",
             ),
             (
                 Monitor,
-                ChurnInputs { begin_or_disabled: true, ..i },
-                None,
-                "stays MONITOR while disabled",
+                ChurnInputs { trigger: true, ..i },
+                Some(Monitor),
+                "a new trigger restarts the timer",
             ),
             (
                 Monitor,
                 ChurnInputs { in_sync: true, ..i },
+                None,
+                "in sync, timer running: still monitoring",
+            ),
+            (
+                Monitor,
+                ChurnInputs { timer_expired: true, in_sync: true, ..i },
                 Some(NoChurn),
-                "Synchronization -> NO_CHURN",
+                "timer expired, in sync -> NO_CHURN",
             ),
             (
                 Monitor,
                 ChurnInputs { timer_expired: true, ..i },
                 Some(Churn),
-                "churn timer expired -> CHURN",
+                "timer expired, out of sync -> CHURN",
             ),
-            (Monitor, i, None, "timer running"),
-            (NoChurn, i, Some(Monitor), "!Synchronization -> MONITOR"),
-            (NoChurn, ChurnInputs { in_sync: true, ..i }, None, "in sync"),
-            (
-                Churn,
-                ChurnInputs { in_sync: true, ..i },
-                Some(NoChurn),
-                "Synchronization -> NO_CHURN",
-            ),
-            (Churn, ChurnInputs { timer_expired: true, ..i }, None, "churned: stays until in sync"),
+            (NoChurn, i, None, "losing sync alone does not restart monitoring"),
+            (Churn, ChurnInputs { in_sync: true, ..i }, None, "churned until the next trigger"),
         ];
         for (state, inputs, want, clause) in rows {
             assert_eq!(next_state(*state, *inputs), *want, "{state:?} {inputs:?}: {clause}");

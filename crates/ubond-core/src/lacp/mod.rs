@@ -532,6 +532,7 @@ impl Lacp {
             partner_churn: ChurnState::Monitor,
             actor_churn_count: 0,
             partner_churn_count: 0,
+            churn_trigger: false,
             collecting: false,
             distributing: false,
             timers: TimerTable::default(),
@@ -946,6 +947,9 @@ impl Lacp {
         };
         let Some(next) = receive::next_state(port.rx, inputs) else { return false };
         let changed = next != port.rx;
+        if changed && next == RxState::Current {
+            port.churn_trigger = true;
+        }
         port.rx = next;
         receive::enter(next, port, pdu, now);
         if changed {
@@ -1136,6 +1140,7 @@ impl Lacp {
 
     fn step_churn(&mut self, p: usize, now: Instant) -> bool {
         let mut changed = false;
+        let trigger = std::mem::take(&mut self.ports[p].churn_trigger);
         for actor in [true, false] {
             let port = &mut self.ports[p];
             let (timer, in_sync, state) = if actor {
@@ -1151,29 +1156,22 @@ impl Lacp {
                     port.partner_churn,
                 )
             };
-            let disabled = port.begin || !port.port_enabled;
             let inputs = churn::ChurnInputs {
-                begin_or_disabled: disabled,
+                trigger,
                 in_sync,
                 timer_expired: port.timers.expired(timer, now),
             };
-            let next = churn::next_state(state, inputs);
-            match next.unwrap_or(state) {
-                // The churn timer runs only while the port is enabled (it restarts when the
-                // port comes back).
-                ChurnState::Monitor if disabled => port.timers.stop(timer),
-                ChurnState::Monitor if !port.timers.running(timer) => {
-                    port.timers.start(timer, now, churn::CHURN_DETECTION_TIME)
-                }
-                ChurnState::Monitor => {}
-                ChurnState::NoChurn | ChurnState::Churn => port.timers.stop(timer),
-            }
-            let Some(next) = next else { continue };
-            if next == ChurnState::Churn {
-                if actor {
-                    port.actor_churn_count += 1;
-                } else {
-                    port.partner_churn_count += 1;
+            let Some(next) = churn::next_state(state, inputs) else { continue };
+            match next {
+                ChurnState::Monitor => port.timers.start(timer, now, churn::CHURN_DETECTION_TIME),
+                ChurnState::NoChurn => port.timers.stop(timer),
+                ChurnState::Churn => {
+                    port.timers.stop(timer);
+                    if actor {
+                        port.actor_churn_count += 1;
+                    } else {
+                        port.partner_churn_count += 1;
+                    }
                 }
             }
             if actor {
@@ -1181,9 +1179,11 @@ impl Lacp {
             } else {
                 port.partner_churn = next;
             }
-            let id = port.id;
-            self.emit(Event::Churn { port: id, actor, state: next });
-            changed = true;
+            if next != state {
+                let id = port.id;
+                self.emit(Event::Churn { port: id, actor, state: next });
+                changed = true;
+            }
         }
         changed
     }

@@ -80,6 +80,8 @@ pub(crate) struct Port {
     pub partner_churn: ChurnState,
     pub actor_churn_count: u64,
     pub partner_churn_count: u64,
+    /// Linux `AD_PORT_CHURNED`: the Receive machine asks the churn machines to start over.
+    pub churn_trigger: bool,
 
     /// Data path: frames received on the port are delivered (Linux: slave "active" for rx).
     pub collecting: bool,

@@ -69,6 +69,7 @@ pub fn next_state(state: RxState, i: RxInputs) -> Option<RxState> {
 pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, now: Instant) {
     match state {
         RxState::Initialize => {
+            port.churn_trigger = true;
             port.selected = false;
             port.record_default();
             port.actor_oper_state.set(PortState::EXPIRED, false);
@@ -84,6 +85,7 @@ pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, n
             port.partner_oper.state.set(PortState::TIMEOUT, true);
             port.timers.start(PortTimer::CurrentWhile as usize, now, SHORT_TIMEOUT_TIME);
             port.actor_oper_state.set(PortState::EXPIRED, true);
+            port.churn_trigger = true;
         }
         RxState::LacpDisabled => {
             port.selected = false;
@@ -101,6 +103,12 @@ pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, n
         }
         RxState::Current => {
             if let Some(pdu) = pdu {
+                // ubond: a different partner system is a churn trigger too (see churn.rs).
+                if pdu.actor.system != port.partner_oper.system
+                    && !port.partner_oper.system.is_zero()
+                {
+                    port.churn_trigger = true;
+                }
                 port.update_selected(pdu);
                 port.update_ntt(pdu);
                 port.record_pdu(pdu);
