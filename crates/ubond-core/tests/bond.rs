@@ -3,6 +3,9 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+mod common;
+
+use common::bonds::{run_pair, Wire2};
 use ubond_core::bond::{Bond, BondError, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
 use ubond_core::lacp::LinkState;
 use ubond_core::monitor::mii::LinkStatus;
@@ -198,50 +201,6 @@ fn tlb_alb_and_arp_monitor_are_refused_honestly() {
 }
 
 // ----- 802.3ad between two bonds ----------------------------------------------------------
-
-struct Wire2 {
-    a: (usize, SlaveId),
-    b: (usize, SlaveId),
-    up: bool,
-}
-
-/// Runs two bonds joined by wires until `until`, moving control frames across.
-fn run_pair(bonds: &mut [Bond; 2], wires: &[Wire2], from: Instant, until: Instant) {
-    let mut now = from;
-    for _ in 0..1_000_000 {
-        let mut moved = true;
-        while moved {
-            moved = false;
-            for n in 0..2 {
-                while let Some(tx) = bonds[n].poll_transmit() {
-                    let Some(w) =
-                        wires.iter().find(|w| w.a == (n, tx.slave) || w.b == (n, tx.slave))
-                    else {
-                        continue;
-                    };
-                    if !w.up {
-                        continue;
-                    }
-                    let to = if w.a == (n, tx.slave) { w.b } else { w.a };
-                    bonds[to.0].handle_frame(now, to.1, &tx.frame);
-                    moved = true;
-                }
-            }
-        }
-        let next = bonds.iter().filter_map(Bond::poll_timeout).min();
-        match next {
-            Some(t) if t <= until => {
-                now = now.max(t);
-                for b in bonds.iter_mut() {
-                    if b.poll_timeout().is_some_and(|d| d <= now) {
-                        b.handle_timeout(now);
-                    }
-                }
-            }
-            _ => return,
-        }
-    }
-}
 
 fn lacp_pair(tweak: impl Fn(&mut BondOptions)) -> ([Bond; 2], Vec<Wire2>, [Vec<SlaveId>; 2]) {
     let mut o = opts(Mode::Ieee8023ad);

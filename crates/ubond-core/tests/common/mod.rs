@@ -3,6 +3,8 @@
 //! deadline or frame delivery.
 #![allow(dead_code)]
 
+pub mod bonds;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
