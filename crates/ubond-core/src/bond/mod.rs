@@ -22,7 +22,9 @@
 //! monitor. balance-tlb, balance-alb and the ARP/NS monitors are not yet: a bond refuses
 //! them with [`BondError::NotImplemented`] rather than pretending.
 
+pub mod alb;
 pub mod plan;
+pub mod tlb;
 
 use std::collections::VecDeque;
 use std::fmt;
