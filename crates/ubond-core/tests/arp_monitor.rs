@@ -566,3 +566,106 @@ fn from_options_takes_the_bonds_addresses() {
     assert_eq!(c.arp_targets[0].src, Ipv4Addr::UNSPECIFIED);
     assert_eq!(c.ns_targets[0].src, Ipv6Addr::UNSPECIFIED);
 }
+
+// ---- the real driver -------------------------------------------------------------------------
+//
+// Captured from Debian's 6.1.0-56 kernel (the real bonding driver) in QEMU:
+//   ip netns add NS
+//   KVM_BOND_RUN_DIR=... interop/kernel-vm/run-vm.sh start amon --netns NS --taps amon-0,amon-1 \
+//     --macs 52:54:00:aa:00:00,52:54:00:aa:00:01 --mode active-backup --miimon 0 \
+//     --addr 192.0.2.1/24 --opts arp_ip_target:+192.0.2.9,arp_validate:all,arp_interval:100
+//   ip netns exec NS tcpdump -i amon-0 -w amon-0.pcap   (and amon-1); tcpdump -r ... -xx arp
+// Nothing answers 192.0.2.9.
+
+const KERNEL_MAC: MacAddr = MacAddr([0x52, 0x54, 0x00, 0xaa, 0x00, 0x00]);
+
+/// "Request who-has 192.0.2.9 tell 192.0.2.1", 60 octets on the tap.
+#[rustfmt::skip]
+const KERNEL_PROBE: [u8; 60] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0xaa, 0x00, 0x00, 0x08, 0x06, 0x00, 0x01,
+    0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x52, 0x54, 0x00, 0xaa, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
+
+/// The first probe, sent before the bond had its address: "tell 0.0.0.0" (no route).
+#[rustfmt::skip]
+const KERNEL_PROBE_NO_ROUTE: [u8; 60] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0xaa, 0x00, 0x00, 0x08, 0x06, 0x00, 0x01,
+    0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x52, 0x54, 0x00, 0xaa, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
+
+#[test]
+fn probe_bytes_equal_the_kernels() {
+    assert_eq!(arp_probe(KERNEL_MAC, &ArpTarget { ip: T1, src: OUR_IP }), KERNEL_PROBE);
+    let no_route = ArpTarget { ip: T1, src: Ipv4Addr::UNSPECIFIED };
+    assert_eq!(arp_probe(KERNEL_MAC, &no_route), KERNEL_PROBE_NO_ROUTE);
+}
+
+/// The same guest's log and capture, replayed (kernel times in ms of uptime, ticks every
+/// ~104 ms there, 100 ms here):
+/// ```text
+/// [2.562] (slave eth0): Enslaving as a backup interface with a down link
+/// [2.580] (slave eth1): Enslaving as a backup interface with a down link
+/// [2.588] (slave eth0): link status definitely up
+/// [2.588] (slave eth1): link status definitely up
+/// [2.588] (slave eth0): making interface the new active one
+/// [2.900] (slave eth0): link status definitely down, disabling slave
+/// [2.901] (slave eth1): link status definitely down, disabling slave
+/// [2.901] now running without any active interface!
+/// [4.596] e1000: eth1 NIC Link is Up
+/// ```
+/// and the probes: on eth0 at every tick until eth1 has carrier, then eth1, eth0, eth1, ...
+/// ("going back" / "going down" in /proc as the rotation passes).
+#[test]
+fn replays_the_kernels_boot_without_a_target() {
+    let (e0, e1) = (SlaveId(0), SlaveId(1));
+    let mut m = ArpMonitor::new(config(ArpMode::ActiveBackup, ArpValidate::All, &[T1]));
+    // Enslaved before e1000 reported carrier: down, but "received" an interval before.
+    assert_eq!(m.add_slave(ms(2562), e0, KERNEL_MAC, false), Some(LinkStatus::Down));
+    assert_eq!(m.add_slave(ms(2580), e1, KERNEL_MAC, false), Some(LinkStatus::Down));
+    let mut views = [
+        ArpSlaveView { id: e0, up: true, primary: false, prio: 0 },
+        ArpSlaveView { id: e1, up: false, primary: false, prio: 0 },
+    ];
+    m.start(ms(2588));
+    let mut t = 2588;
+    let c = m.handle_tick(ms(t), &views);
+    let changes: Vec<_> = c.transitions.iter().map(|x| (x.slave, x.change)).collect();
+    assert_eq!(changes, [(e0, ArpLinkChange::Up), (e1, ArpLinkChange::Up)], "the enslave quirk");
+    assert!(c.failover);
+    m.set_active_slave(ms(t), Some(e0));
+    assert_eq!(m.probe(ms(t), &views).probes.iter().map(|p| p.slave).collect::<Vec<_>>(), [e0]);
+    let mut downs = Vec::new();
+    let mut probes = Vec::new();
+    while t < 5000 {
+        t += 100;
+        views[1].up = t >= 4596;
+        let c = m.handle_tick(ms(t), &views);
+        for x in &c.transitions {
+            if x.change == ArpLinkChange::Down {
+                downs.push((t, x.slave));
+            }
+        }
+        if c.failover {
+            m.set_active_slave(ms(t), None);
+        }
+        let p = m.probe(ms(t), &views);
+        probes.extend(p.probes.iter().map(|p| p.slave));
+    }
+    assert_eq!(downs, [(2888, e0), (2888, e1)], "both down at the third tick");
+    assert_eq!(m.active_slave(), None);
+    // 2688..=4588: eth0 alone (eth1 has no carrier); then the rotation alternates.
+    let (alone, rotating) = probes.split_at(20);
+    assert!(alone.iter().all(|s| *s == e0), "{alone:?}");
+    assert_eq!(rotating, [e1, e0, e1, e0, e1], "4688..=5088");
+    let statuses = (m.link_status(e0).unwrap(), m.link_status(e1).unwrap());
+    assert_eq!(
+        statuses,
+        (LinkStatus::Fail, LinkStatus::Back),
+        "as /proc showed: going down / going back"
+    );
+    assert_eq!((m.link_failure_count(e0), m.link_failure_count(e1)), (Some(1), Some(1)));
+}
