@@ -560,3 +560,55 @@ proptest! {
         run(&mut a, ms(3_000));
     }
 }
+
+/// Bytes from the real driver: Debian 12's 6.1.0-56 `bonding.ko`, balance-alb over two e1000
+/// NICs (eth0 52:54:00:22:ca:00 active, eth1 52:54:00:22:ca:01), 192.0.2.1/24 pinging an absent
+/// 192.0.2.2. Captured on the guest's taps with
+/// `run-vm.sh start albg --netns NS --taps albt0,albt1 --mode balance-alb --addr 192.0.2.1/24
+/// --peer 192.0.2.2` and `ip netns exec NS tcpdump -i albt1 -w t1.pcap` (interop/kernel-vm).
+/// The kernel sent a learning packet per slave every ~1.04 s (10 ticks of a delayed work that
+/// re-arms after it runs), and its ARP requests first on eth0, then, once eth1's link was up
+/// and `rlb_rebalance` had moved the client, on eth1 with eth1's MAC as Ethernet source but the
+/// bond's as ARP sender.
+#[test]
+fn matches_the_kernel_6_1_capture() {
+    let m0 = MacAddr([0x52, 0x54, 0, 0x22, 0xca, 0x00]);
+    let m1 = MacAddr([0x52, 0x54, 0, 0x22, 0xca, 0x01]);
+    let hex = |s: &str| -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    };
+    let lp_eth1 =
+        hex("5254 0022 ca01 5254 0022 ca01 9000 0000 0000 0000 0000 0000 0000 0000 0000 0000
+         0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000");
+    let req_on_eth1 =
+        hex("ffff ffff ffff 5254 0022 ca01 0806 0001 0800 0604 0001 5254 0022 ca00 c000 0201
+         0000 0000 0000 c000 0202 0000 0000 0000 0000 0000 0000 0000 0000 0000");
+    let cfg = AlbConfig {
+        mode: AlbMode::Alb,
+        dynamic: true,
+        policy: XmitHashPolicy::Layer2,
+        lp_interval: 1,
+        bond_mac: m0,
+    };
+    let mut a = Alb::new(ms(0), cfg);
+    a.add_slave(ms(0), S1, m0, LinkStatus::Up, 1000).expect("eth0");
+    a.handle_active_change(ms(0), Some(S1));
+    a.add_slave(ms(0), S2, m1, LinkStatus::Down, 0).expect("eth1");
+    drain(&mut a);
+    // The request as the bond device emits it: from the bond's MAC.
+    let mut req = req_on_eth1.clone();
+    req[6..12].copy_from_slice(&m0.0);
+    let mut first = req.clone();
+    assert_eq!(a.handle_arp_tx(ms(500), &mut first), Some(S1));
+    assert_eq!(first, req, "on the active slave nothing is rewritten");
+    a.handle_link(ms(1_900), S2, LinkStatus::Up, 1000);
+    let sent = run(&mut a, ms(3_000));
+    assert!(sent.iter().any(|(_, x)| x.slave == S2 && x.frame == lp_eth1));
+    let mut later = req.clone();
+    assert_eq!(a.handle_arp_tx(ms(3_000), &mut later), Some(S2));
+    assert_eq!(later, req_on_eth1);
+}
