@@ -56,7 +56,11 @@ fn active_backup_fails_over_at_once_and_notifies_peers() {
     assert_eq!(b.active_slave(), Some(s[0]));
     assert_eq!(b.mac(), MacAddr([2, 0, 0, 0, 1, 0]), "the first slave's MAC becomes the bond's");
     assert_eq!(b.tx_plan().slaves, [s[0]]);
-    assert_eq!(b.rx_plan().verdict(s[1]), RxVerdict::Drop, "backup slaves' frames are dropped");
+    assert_eq!(
+        b.rx_plan().verdict(s[1], &[0u8; 60]),
+        RxVerdict::Drop,
+        "backup slaves' frames are dropped"
+    );
     assert!(b.carrier());
     logs(&mut b);
     b.handle_link(ms(1000), s[0], LinkState::down()).unwrap();
@@ -191,16 +195,127 @@ fn load_balancing_modes_use_every_up_slave() {
     assert_eq!(b.tx_plan().select(&frame, &mut 0), TxChoice::One(s[1]));
 }
 
-#[test]
-fn tlb_alb_and_arp_monitor_are_refused_honestly() {
-    for mode in [Mode::BalanceTlb, Mode::BalanceAlb] {
-        assert!(matches!(Bond::new("b", opts(mode), None), Err(BondError::NotImplemented(_))));
-    }
-    let o = BondOptions { miimon: 0, arp_interval: 100, ..opts(Mode::ActiveBackup) };
-    assert!(matches!(Bond::new("b", o, None), Err(BondError::NotImplemented(_))));
+/// An IPv4/UDP frame from the bond to `dst_ip` via `dst_mac`.
+fn udp(dst_mac: [u8; 6], dst_ip: [u8; 4], sport: u16) -> Vec<u8> {
+    let mut f = vec![0u8; 60];
+    f[0..6].copy_from_slice(&dst_mac);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 1, 0]);
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&46u16.to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&[192, 0, 2, 1]);
+    f[30..34].copy_from_slice(&dst_ip);
+    f[34..36].copy_from_slice(&sport.to_be_bytes());
+    f[36..38].copy_from_slice(&53u16.to_be_bytes());
+    f
 }
 
-// ----- 802.3ad between two bonds ----------------------------------------------------------
+#[test]
+fn balance_tlb_balances_by_table_and_sends_learning_packets() {
+    let (mut b, s) = bond(opts(Mode::BalanceTlb), 2);
+    assert_eq!(b.active_slave(), Some(s[0]));
+    assert!(b.tx_plan().tlb.is_some(), "the data path gets the TLB table");
+    assert_eq!(b.tx_plan().slaves, s);
+    let mut c = 0;
+    for n in 0..8u8 {
+        let choice =
+            b.tx_plan().select(&udp([2, 0, 0, 9, 9, n], [192, 0, 2, 10 + n], 1000), &mut c);
+        assert!(matches!(choice, TxChoice::One(x) if s.contains(&x)), "{choice:?}");
+    }
+    // Broadcast goes by the active slave; only the active slave delivers up.
+    assert_eq!(b.tx_plan().select(&[0xff; 60], &mut c), TxChoice::One(s[0]));
+    assert_eq!(b.handle_frame(ms(1), s[0], &udp([2; 6], [192, 0, 2, 1], 1)), RxVerdict::Deliver);
+    assert_eq!(b.handle_frame(ms(1), s[1], &udp([2; 6], [192, 0, 2, 1], 1)), RxVerdict::Drop);
+    // Learning packets (EtherType 0x9000) on every slave within lp_interval (1 s).
+    run(&mut b, ms(1200));
+    let mut learning = Vec::new();
+    while let Some(tx) = b.poll_transmit() {
+        if tx.frame[12..14] == [0x90, 0x00] {
+            learning.push(tx.slave);
+        }
+    }
+    learning.sort();
+    learning.dedup();
+    assert_eq!(learning, s);
+    // The active slave fails: the other takes over and carries everything.
+    b.handle_link(ms(1300), s[0], LinkState::down()).unwrap();
+    assert_eq!(b.active_slave(), Some(s[1]));
+    assert_eq!(
+        b.tx_plan().select(&udp([2, 0, 0, 9, 9, 1], [192, 0, 2, 11], 1000), &mut c),
+        TxChoice::One(s[1])
+    );
+}
+
+#[test]
+fn balance_alb_receives_unicast_on_every_slave_and_routes_arp_through_the_control_plane() {
+    let (mut b, s) = bond(opts(Mode::BalanceAlb), 2);
+    assert_eq!(b.handle_frame(ms(1), s[1], &udp([2; 6], [192, 0, 2, 1], 1)), RxVerdict::Deliver);
+    assert_eq!(
+        b.handle_frame(ms(1), s[1], &[0xff; 60]),
+        RxVerdict::Drop,
+        "broadcast only on the active slave"
+    );
+    // An ARP reply the bond sends to a client goes through the control plane (RLB).
+    let mut arp = ubond_core::bond::notify::gratuitous_arp(b.mac(), Ipv4Addr::new(192, 0, 2, 1));
+    arp[0..6].copy_from_slice(&[2, 0, 0, 9, 9, 9]);
+    arp[20..22].copy_from_slice(&[0, 2]); // reply
+    arp[32..38].copy_from_slice(&[2, 0, 0, 9, 9, 9]);
+    arp[38..42].copy_from_slice(&[192, 0, 2, 50]);
+    assert_eq!(b.tx_plan().select(&arp, &mut 0), TxChoice::ControlPlane);
+    let slave = b.handle_arp_tx(ms(2), &mut arp).expect("a slave for the client");
+    assert!(s.contains(&slave));
+    let macs: Vec<MacAddr> = (0..2).map(|i| MacAddr([2, 0, 0, 0, 1, i])).collect();
+    assert!(macs.contains(&MacAddr::from_slice(&arp[22..28]).unwrap()), "sender MAC is a slave's");
+}
+
+#[test]
+fn arp_monitor_drives_active_backup() {
+    let o = ubond_core::options::parse_module_options(
+        "mode=active-backup arp_interval=100 arp_ip_target=192.0.2.9",
+    )
+    .unwrap()
+    .options;
+    let mut b = Bond::new("bond0", o, None).unwrap();
+    b.set_addresses(vec![Ipv4Addr::new(192, 0, 2, 1)], vec![]);
+    let s: Vec<SlaveId> =
+        (0..2).map(|i| b.enslave(ms(0), slave(i), LinkState::up(1000)).unwrap()).collect();
+    // The target answers on every slave: probes go out, links stay up.
+    let reply = |b: &Bond| {
+        let mut f = ubond_core::bond::notify::gratuitous_arp(
+            MacAddr([2, 0, 0, 9, 9, 9]),
+            Ipv4Addr::new(192, 0, 2, 9),
+        );
+        f[0..6].copy_from_slice(&b.mac().0);
+        f[20..22].copy_from_slice(&[0, 2]);
+        f[32..38].copy_from_slice(&b.mac().0);
+        f[38..42].copy_from_slice(&[192, 0, 2, 1]);
+        f
+    };
+    let mut probes = 0;
+    for t in (0..2000).step_by(50) {
+        run(&mut b, ms(t));
+        while let Some(tx) = b.poll_transmit() {
+            if tx.frame[12..14] == [0x08, 0x06] && tx.frame[38..42] == [192, 0, 2, 9] {
+                probes += 1;
+            }
+        }
+        let f = reply(&b);
+        for &id in &s {
+            b.handle_frame(ms(t), id, &f);
+        }
+    }
+    assert!(probes >= 10, "ARP probes to the target: {probes}");
+    assert_eq!(b.active_slave(), Some(s[0]));
+    assert_eq!(b.slave_link(s[0]).unwrap().0, LinkStatus::Up);
+    assert!(b.carrier());
+    // The target goes silent: the links go down and the bond loses carrier.
+    run(&mut b, ms(3000));
+    assert_ne!(b.slave_link(s[0]).unwrap().0, LinkStatus::Up);
+    assert!(!b.carrier(), "no slave answers ARP");
+    assert!(logs(&mut b).iter().any(|l| l.contains("link status definitely down")));
+}
 
 fn lacp_pair(tweak: impl Fn(&mut BondOptions)) -> ([Bond; 2], Vec<Wire2>, [Vec<SlaveId>; 2]) {
     let mut o = opts(Mode::Ieee8023ad);
@@ -284,4 +399,21 @@ fn unpartnered_802_3ad_default_strict_and_fallback() {
     assert_eq!(bonds[0].tx_plan().slaves, ids3[0]);
     let _ = ids;
     let _ = Duration::ZERO;
+}
+
+#[test]
+fn bad_requests_get_clear_errors_and_change_nothing() {
+    let (mut b, s) = bond(opts(Mode::ActiveBackup), 2);
+    let err = b.enslave(ms(1), slave(0), LinkState::up(1000)).unwrap_err();
+    assert_eq!(err, BondError::AlreadyEnslaved("eth0".into()));
+    assert_eq!(err.to_string(), "eth0 is already a slave of this bond");
+    assert!(matches!(b.release(ms(1), SlaveId(99)), Err(BondError::UnknownSlave(_))));
+    let err = b.set_option(ms(1), "miimmon", "100").unwrap_err();
+    assert!(err.to_string().contains("miimon"), "did-you-mean: {err}");
+    let err = b.set_option(ms(1), "mode", "802.3ad").unwrap_err();
+    assert!(err.to_string().contains("slaves"), "mode needs no slaves: {err}");
+    // The bond is untouched.
+    assert_eq!(b.options().mode, Mode::ActiveBackup);
+    assert_eq!(b.slave_ids().collect::<Vec<_>>(), s);
+    assert_eq!(b.active_slave(), Some(s[0]));
 }

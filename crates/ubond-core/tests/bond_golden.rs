@@ -5,8 +5,6 @@
 //! differ are taken from the golden file: the interfaces' MAC addresses (and so the system MAC)
 //! and the driver version line.
 //!
-//! Not covered yet: balance-tlb, balance-alb and the ARP monitor, which the bond does not run
-//! yet (their goldens are checked against hand-built statuses in `report_golden.rs`).
 
 mod common;
 
@@ -192,4 +190,60 @@ fn ieee8023ad_unpartnered_then_churned() {
         b.handle_timeout(t);
     }
     check(&b, "802.3ad-unpartnered-churned", true);
+}
+
+#[test]
+fn transmit_and_adaptive_load_balancing() {
+    for (name, opts) in [
+        ("balance-tlb", "mode=balance-tlb miimon=100 xmit_hash_policy=layer2+3"),
+        (
+            "balance-tlb-dynamic_lb-0",
+            "mode=balance-tlb miimon=100 xmit_hash_policy=layer3+4 tlb_dynamic_lb=0",
+        ),
+        ("balance-alb", "mode=balance-alb miimon=100 xmit_hash_policy=layer2+3"),
+    ] {
+        let g = golden(name);
+        let (b, _) = bond_like(&g, opts, &[UP, UP]);
+        check(&b, name, true);
+    }
+}
+
+#[test]
+fn active_backup_with_the_arp_monitor() {
+    let g = golden("active-backup-arp");
+    let opts = "mode=active-backup miimon=0 arp_interval=1000 arp_ip_target=192.0.2.2,192.0.2.3 arp_validate=all arp_missed_max=3";
+    let (mut b, s) = bond_like(&g, opts, &[UP, UP]);
+    b.set_addresses(vec![std::net::Ipv4Addr::new(192, 0, 2, 1)], vec![]);
+    // 192.0.2.2 answers every probe the bond sends (on whichever slave sent it); .3 does not
+    // exist. The capture's bridge floods the replies and requests to both slaves.
+    let mut t = 0;
+    while t <= 10_000 {
+        while let Some(when) = b.poll_timeout().filter(|w| *w <= ms(t)) {
+            b.handle_timeout(when);
+        }
+        let mut frames = Vec::new();
+        while let Some(tx) = b.poll_transmit() {
+            frames.push(tx.frame);
+        }
+        for probe in frames {
+            if probe[12..14] != [0x08, 0x06] || probe[38..42] != [192, 0, 2, 2] {
+                continue;
+            }
+            // The request itself, flooded to the other slave, and the target's reply.
+            let mut reply = probe.clone();
+            reply[0..6].copy_from_slice(&probe[6..12]);
+            reply[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+            reply[20..22].copy_from_slice(&[0, 2]);
+            reply[22..28].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+            reply[28..32].copy_from_slice(&[192, 0, 2, 2]);
+            reply[32..38].copy_from_slice(&probe[6..12]);
+            reply[38..42].copy_from_slice(&probe[28..32]);
+            for &id in &s {
+                b.handle_frame(ms(t), id, &probe);
+                b.handle_frame(ms(t), id, &reply);
+            }
+        }
+        t += 100;
+    }
+    check(&b, "active-backup-arp", true);
 }

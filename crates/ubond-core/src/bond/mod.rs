@@ -9,18 +9,21 @@
 //! data frames get a deliver/drop verdict), [`Bond::handle_timeout`], [`Bond::set_option`],
 //! [`Bond::set_admin_up`] and [`Bond::set_addresses`]. After each input, drain
 //! [`Bond::poll_transmit`] (control frames to send on a slave: LACPDUs, gratuitous ARPs,
-//! unsolicited neighbour advertisements) and [`Bond::poll_event`], then call
-//! [`Bond::handle_timeout`] at [`Bond::poll_timeout`].
+//! unsolicited neighbour advertisements, ARP/NS probes, TLB learning packets, RLB updates)
+//! and [`Bond::poll_event`], then call [`Bond::handle_timeout`] at [`Bond::poll_timeout`]
+//! (balance-tlb/alb: pass the data path's byte counts with [`Bond::handle_tlb_load`] first).
 //!
 //! The data path reads [`Bond::tx_plan`] (republished with [`BondEvent::PlanChanged`]) and
 //! [`Bond::rx_plan`]; both are plain values, so forwarding threads never wait for the control
-//! plane.
+//! plane. The one exception is an ARP packet the bond sends in balance-alb
+//! ([`TxChoice::ControlPlane`]), which goes through [`Bond::handle_arp_tx`].
 //!
-//! # Scope
+//! # Modes and monitors
 //!
-//! balance-rr, active-backup, balance-xor, broadcast and 802.3ad are implemented with the MII
-//! monitor. balance-tlb, balance-alb and the ARP/NS monitors are not yet: a bond refuses
-//! them with [`BondError::NotImplemented`] rather than pretending.
+//! All seven modes: balance-rr, active-backup, balance-xor, broadcast, 802.3ad (through
+//! [`Lacp`], with `lacp_strict` and `lacp_fallback`), balance-tlb and balance-alb (through
+//! [`alb`] and [`tlb`]). Link state comes from the MII monitor, or from the ARP/NS monitor
+//! ([`crate::monitor::arp`]) when `arp_interval` is set in a mode that can use it.
 
 pub mod alb;
 pub mod plan;
@@ -33,7 +36,9 @@ use std::time::Duration;
 
 use ubond_wire::MacAddr;
 
+use crate::lacp::UnknownSpeed;
 use crate::lacp::{self, Lacp, LinkState, PortConfig, PortId};
+use crate::monitor::arp::{ArpActions, ArpConfig, ArpMonitor, ArpSlaveView};
 use crate::monitor::mii::{LinkStatus, MiiDelays, MiiLink, MiiTransition};
 use crate::options::{
     BondOptions, FailOverMac, LacpRate, Mode, OptionError, PrimaryReselect, SetContext, SlaveState,
@@ -43,6 +48,9 @@ use crate::report;
 use crate::time::Instant;
 
 pub use self::plan::{TxChoice, TxPlan};
+
+use self::alb::{Alb, AlbConfig, AlbEvent};
+use self::tlb::{AlbMode, TlbLoad};
 
 /// Most slaves one bond may have.
 pub const MAX_SLAVES: usize = lacp::MAX_PORTS;
@@ -64,8 +72,8 @@ pub enum BondError {
     TooManySlaves,
     /// An option was refused; the error says which and why.
     Option(OptionError),
-    /// ubond does not implement this yet.
-    NotImplemented(&'static str),
+    /// The mode refused the slave (balance-alb: no free MAC address for it).
+    Refused(String),
 }
 
 impl fmt::Display for BondError {
@@ -75,7 +83,7 @@ impl fmt::Display for BondError {
             BondError::AlreadyEnslaved(s) => write!(f, "{s} is already a slave of this bond"),
             BondError::TooManySlaves => write!(f, "a bond has at most {MAX_SLAVES} slaves"),
             BondError::Option(e) => write!(f, "{e}"),
-            BondError::NotImplemented(what) => write!(f, "{what} is not implemented in ubond yet"),
+            BondError::Refused(why) => write!(f, "{why}"),
         }
     }
 }
@@ -117,6 +125,21 @@ pub enum BondEvent {
     },
     /// An 802.3ad event (state changes for the timeline).
     Lacp(lacp::Event),
+    /// balance-tlb/alb: a slave's own MAC changed (balance-alb: program it into the
+    /// interface; balance-tlb: it is only the source address written for that slave).
+    SlaveMac {
+        /// The slave.
+        slave: SlaveId,
+        /// Its new address.
+        mac: MacAddr,
+    },
+    /// balance-alb: put a slave's interface into or out of promiscuous mode.
+    Promisc {
+        /// The slave.
+        slave: SlaveId,
+        /// On or off.
+        on: bool,
+    },
 }
 
 /// A control frame to send on a slave.
@@ -145,12 +168,16 @@ pub enum RxVerdict {
 pub struct RxPlan {
     /// Frames from these slaves are delivered.
     pub deliver: Vec<SlaveId>,
+    /// balance-alb: these (inactive) slaves deliver unicast frames only, their own clients'
+    /// traffic ([`alb::rx_deliver`]).
+    pub unicast_only: Vec<SlaveId>,
 }
 
 impl RxPlan {
-    /// The verdict for a data frame received on `slave`.
-    pub fn verdict(&self, slave: SlaveId) -> RxVerdict {
-        if self.deliver.contains(&slave) {
+    /// The verdict for a data frame (a whole Ethernet frame) received on `slave`.
+    pub fn verdict(&self, slave: SlaveId, frame: &[u8]) -> RxVerdict {
+        let unicast = frame.first().is_some_and(|b| b & 1 == 0);
+        if self.deliver.contains(&slave) || (unicast && self.unicast_only.contains(&slave)) {
             RxVerdict::Deliver
         } else {
             RxVerdict::Drop
@@ -189,6 +216,10 @@ pub struct Bond {
     slaves: Vec<Slave>,
     next_id: u32,
     lacp: Option<Lacp>,
+    /// The ARP/NS monitor, when `arp_interval` is set (it then owns the slaves' link state).
+    arp: Option<ArpMonitor>,
+    /// balance-tlb / balance-alb.
+    alb: Option<Alb>,
     active: Option<SlaveId>,
     /// Linux `force_primary`: a newly set primary takes over at the next reselection.
     force_primary: bool,
@@ -215,7 +246,6 @@ impl Bond {
     /// A bond with no slaves. `mac` is the bond's address if the user set one; otherwise the
     /// first slave's permanent address becomes the bond's, as in Linux.
     pub fn new(name: &str, opts: BondOptions, mac: Option<MacAddr>) -> Result<Bond, BondError> {
-        check_supported(&opts)?;
         let mut bond = Bond {
             name: name.to_string(),
             tx: TxPlan::empty(opts.mode),
@@ -225,6 +255,8 @@ impl Bond {
             slaves: Vec::new(),
             next_id: 1,
             lacp: None,
+            arp: None,
+            alb: None,
             active: None,
             force_primary: false,
             reselect_pending: true,
@@ -240,7 +272,7 @@ impl Bond {
             transmits: VecDeque::new(),
             dropped: 0,
         };
-        bond.reset_lacp();
+        bond.reset_mode(Instant::ZERO);
         Ok(bond)
     }
 
@@ -301,10 +333,7 @@ impl Bond {
 
     /// A slave's MII link state and failure count.
     pub fn slave_link(&self, id: SlaveId) -> Option<(LinkStatus, u32)> {
-        self.slaves
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| (s.mii.status(), s.mii.link_failure_count()))
+        self.slaves.iter().find(|s| s.id == id).map(|s| (self.link_of(s), self.failures_of(s)))
     }
 
     /// A slave's LACP port, in 802.3ad mode.
@@ -348,9 +377,78 @@ impl Bond {
         self.opts.miimon > 0
     }
 
-    fn reset_lacp(&mut self) {
-        self.lacp = (self.opts.mode == Mode::Ieee8023ad)
-            .then(|| Lacp::new(self.opts.lacp_config(self.mac)));
+    /// (Re)creates the mode's engines: LACP in 802.3ad, TLB/ALB in balance-tlb/alb, and the
+    /// ARP monitor when `arp_interval` is set in a mode that can use it.
+    fn reset_mode(&mut self, now: Instant) {
+        let o = &self.opts;
+        self.lacp = (o.mode == Mode::Ieee8023ad).then(|| Lacp::new(o.lacp_config(self.mac)));
+        self.alb = self.alb_mode().map(|mode| {
+            let cfg = AlbConfig {
+                mode,
+                dynamic: o.tlb_dynamic_lb || mode == AlbMode::Alb,
+                policy: o.xmit_hash_policy,
+                lp_interval: o.lp_interval.max(1),
+                bond_mac: self.mac,
+            };
+            Alb::new(now, cfg)
+        });
+        self.reset_arp(now);
+    }
+
+    fn alb_mode(&self) -> Option<AlbMode> {
+        match self.opts.mode {
+            Mode::BalanceTlb => Some(AlbMode::Tlb),
+            Mode::BalanceAlb => Some(AlbMode::Alb),
+            _ => None,
+        }
+    }
+
+    fn reset_arp(&mut self, now: Instant) {
+        let wanted = self.opts.arp_interval > 0 && self.opts.mode.uses_arp();
+        if !wanted {
+            self.arp = None;
+            return;
+        }
+        let cfg = ArpConfig::from_options(&self.opts, &self.addrs4, &self.addrs6);
+        if let Some(arp) = &mut self.arp {
+            arp.set_config(now, cfg);
+            return;
+        }
+        let mut arp = ArpMonitor::new(cfg);
+        for s in &self.slaves {
+            arp.add_slave(now, s.id, self.arp_mac(s), s.link.up);
+        }
+        arp.start(now);
+        self.arp = Some(arp);
+    }
+
+    /// The MAC a slave sends ARP probes from (the bond's, unless `fail_over_mac` keeps the
+    /// slaves' own).
+    fn arp_mac(&self, s: &Slave) -> MacAddr {
+        if self.opts.fail_over_mac == FailOverMac::None {
+            self.mac
+        } else {
+            s.perm_mac
+        }
+    }
+
+    /// A slave's link state: from the ARP monitor when it runs, else from the MII monitor.
+    fn link_of(&self, s: &Slave) -> LinkStatus {
+        match &self.arp {
+            Some(arp) => arp.link_status(s.id).unwrap_or(LinkStatus::Down),
+            None => s.mii.status(),
+        }
+    }
+
+    fn failures_of(&self, s: &Slave) -> u32 {
+        match &self.arp {
+            Some(arp) => arp.link_failure_count(s.id).unwrap_or(0),
+            None => s.mii.link_failure_count(),
+        }
+    }
+
+    fn is_up(&self, s: &Slave) -> bool {
+        self.link_of(s) == LinkStatus::Up
     }
 
     // ----- inputs ------------------------------------------------------------------------
@@ -370,13 +468,7 @@ impl Bond {
             return Err(BondError::TooManySlaves);
         }
         if self.mac.is_zero() {
-            self.mac = config.perm_mac;
-            self.event(BondEvent::BondMac { mac: self.mac });
-            if let Some(lacp) = &mut self.lacp {
-                if self.opts.ad_actor_system.is_zero() {
-                    lacp.set_system(now, self.opts.ad_actor_sys_prio, self.mac);
-                }
-            }
+            self.set_mac(now, config.perm_mac);
         }
         let id = SlaveId(self.next_id);
         self.next_id += 1;
@@ -398,25 +490,36 @@ impl Bond {
             backup: true,
             port: None,
         });
-        let message = match self.opts.mode {
-            Mode::ActiveBackup => "making interface the new active one".to_string(),
-            _ => "Enslaving as an active interface with an up link".to_string(),
-        };
-        let up = self.slaves.last().is_some_and(|s| s.mii.status() == LinkStatus::Up);
-        self.log(
-            Some(&name),
-            if up {
-                if self.opts.mode == Mode::ActiveBackup {
-                    "Enslaving as a backup interface with an up link".to_string()
-                } else {
-                    message
-                }
+        let i = self.slaves.len() - 1;
+        if let Some(arp) = &mut self.arp {
+            let mac = if self.opts.fail_over_mac == FailOverMac::None {
+                self.mac
             } else {
-                "Enslaving as a backup interface with a down link".to_string()
-            },
-        );
+                config.perm_mac
+            };
+            arp.add_slave(now, id, mac, link.up);
+        }
+        if let Some(alb) = &mut self.alb {
+            let status = self.slaves[i].mii.status();
+            let speed = alb_speed(&self.slaves[i], &self.opts);
+            if let Err(e) = alb.add_slave(now, id, config.perm_mac, status, speed) {
+                self.slaves.pop();
+                if let Some(arp) = &mut self.arp {
+                    arp.remove_slave(id);
+                }
+                return Err(BondError::Refused(e.to_string()));
+            }
+        }
+        let up = self.is_up(&self.slaves[i]);
+        let role = if self.uses_active_slave() { "a backup" } else { "an active" };
+        let link_word = if up { "an up" } else { "a down" };
+        self.log(Some(&name), format!("Enslaving as {role} interface with {link_word} link"));
+        let port_link = if self.is_up(&self.slaves[i]) {
+            LinkState { up: true, ..link }
+        } else {
+            LinkState::down()
+        };
         if let Some(lacp) = &mut self.lacp {
-            let port_link = lacp_link(self.slaves.last().expect("just pushed"));
             let slave = self.slaves.last().expect("slave");
             let config = PortConfig {
                 mac: slave.perm_mac,
@@ -438,9 +541,20 @@ impl Bond {
     pub fn release(&mut self, now: Instant, id: SlaveId) -> Result<(), BondError> {
         let now = self.clock(now);
         let i = self.index(id)?;
+        if self.active == Some(id) {
+            if let Some(alb) = &mut self.alb {
+                alb.handle_active_change(now, None);
+            }
+        }
         let slave = self.slaves.remove(i);
         if let (Some(lacp), Some(port)) = (&mut self.lacp, slave.port) {
             let _ = lacp.remove_port(now, port);
+        }
+        if let Some(arp) = &mut self.arp {
+            arp.remove_slave(id);
+        }
+        if let Some(alb) = &mut self.alb {
+            alb.remove_slave(now, id);
         }
         self.log(Some(&slave.name), "Releasing backup interface".to_string());
         if self.active == Some(id) {
@@ -448,7 +562,7 @@ impl Bond {
         }
         if self.slaves.is_empty() {
             // Linux keeps the bond's MAC; a new first slave does not change it.
-            self.reset_lacp();
+            self.reset_mode(now);
         }
         self.reselect_pending = true;
         self.reselect(now);
@@ -467,7 +581,7 @@ impl Bond {
         let i = self.index(id)?;
         let old = self.slaves[i].link;
         self.slaves[i].link = link;
-        if self.monitored() {
+        if self.monitored() && self.arp.is_none() {
             let skip_updelay = !self.slaves.iter().any(|s| s.mii.status() == LinkStatus::Up);
             let delays = self.delays();
             let transitions = self.slaves[i].mii.observe(now, link.up, delays, skip_updelay);
@@ -477,6 +591,10 @@ impl Bond {
         }
         if (old.speed_mbps, old.duplex) != (link.speed_mbps, link.duplex) {
             self.sync_port(now, i);
+        }
+        if self.arp.is_some() && old.up != link.up {
+            // The ARP monitor looks at carrier at its next tick; the plans may change now.
+            self.reselect_pending = true;
         }
         self.reselect(now);
         self.refresh(now);
@@ -492,11 +610,21 @@ impl Bond {
         }
     }
 
-    /// Tells LACP the slave's usable link state (up only when the MII monitor says UP).
+    /// Tells LACP and TLB/ALB the slave's usable link state (up only when the monitor says
+    /// UP).
     fn sync_port(&mut self, now: Instant, i: usize) {
-        let link = lacp_link(&self.slaves[i]);
+        let status = self.link_of(&self.slaves[i]);
+        let link = if status == LinkStatus::Up {
+            LinkState { up: true, ..self.slaves[i].link }
+        } else {
+            LinkState::down()
+        };
         if let (Some(lacp), Some(port)) = (&mut self.lacp, self.slaves[i].port) {
             let _ = lacp.handle_link(now, port, link);
+        }
+        let speed = alb_speed(&self.slaves[i], &self.opts);
+        if let Some(alb) = &mut self.alb {
+            alb.handle_link(now, self.slaves[i].id, status, speed);
         }
     }
 
@@ -510,7 +638,38 @@ impl Bond {
                 return RxVerdict::Consumed;
             }
         }
-        self.rx.verdict(id)
+        let active = self.active == Some(id) || !self.uses_active_slave();
+        if let Some(arp) = &mut self.arp {
+            // The monitor records liveness; the frame still goes on (RX_HANDLER_ANOTHER).
+            arp.handle_frame(now, id, frame, active);
+        }
+        if let Some(alb) = &mut self.alb {
+            if frame.get(12..14) == Some(&[0x08, 0x06][..]) {
+                alb.handle_arp_rx(now, id, frame);
+                self.refresh(now);
+            }
+        }
+        self.rx.verdict(id, frame)
+    }
+
+    /// balance-alb: an ARP packet the bond sends (the data path's [`TxChoice::ControlPlane`]).
+    /// Receive load balancing may rewrite its sender MAC; returns the slave to send it on, or
+    /// `None` to drop it.
+    pub fn handle_arp_tx(&mut self, now: Instant, frame: &mut [u8]) -> Option<SlaveId> {
+        let now = self.clock(now);
+        let slave = self.alb.as_mut()?.handle_arp_tx(now, frame);
+        self.refresh(now);
+        slave
+    }
+
+    /// balance-tlb/alb: the bytes the data path sent per hash bucket since the last call
+    /// (summed over its threads); call it at each [`Bond::poll_timeout`].
+    pub fn handle_tlb_load(&mut self, now: Instant, load: &TlbLoad) {
+        let now = self.clock(now);
+        if let Some(alb) = &mut self.alb {
+            alb.handle_load(now, load);
+        }
+        self.refresh(now);
     }
 
     /// Time passed.
@@ -525,6 +684,12 @@ impl Bond {
         }
         if let Some(lacp) = &mut self.lacp {
             lacp.handle_timeout(now);
+        }
+        if let Some(alb) = &mut self.alb {
+            alb.handle_timeout(now);
+        }
+        if self.arp.as_ref().and_then(ArpMonitor::poll_timeout).is_some_and(|t| t <= now) {
+            self.arp_tick(now);
         }
         self.reselect(now);
         if self.notify_next.is_some_and(|t| t <= now) {
@@ -544,6 +709,84 @@ impl Bond {
     pub fn set_addresses(&mut self, v4: Vec<Ipv4Addr>, v6: Vec<Ipv6Addr>) {
         self.addrs4 = v4;
         self.addrs6 = v6;
+        let now = self.now;
+        if self.arp.is_some() {
+            self.reset_arp(now);
+        }
+    }
+
+    /// The bond's MAC changed (first slave, `fail_over_mac=active`, or set by the user).
+    fn set_mac(&mut self, now: Instant, mac: MacAddr) {
+        self.mac = mac;
+        self.event(BondEvent::BondMac { mac });
+        if let Some(lacp) = &mut self.lacp {
+            if self.opts.ad_actor_system.is_zero() {
+                lacp.set_system(now, self.opts.ad_actor_sys_prio, mac);
+            }
+        }
+        if let Some(alb) = &mut self.alb {
+            alb.set_bond_mac(now, mac);
+        }
+        if self.opts.fail_over_mac == FailOverMac::None {
+            if let Some(arp) = &mut self.arp {
+                for s in &self.slaves {
+                    arp.set_slave_mac(s.id, mac);
+                }
+            }
+        }
+    }
+
+    /// One ARP monitor interval (Linux `bond_activebackup_arp_mon` /
+    /// `bond_loadbalance_arp_mon`): inspect and commit link changes, reselect, then probe.
+    fn arp_tick(&mut self, now: Instant) {
+        let views: Vec<ArpSlaveView> = self
+            .slaves
+            .iter()
+            .map(|s| ArpSlaveView {
+                id: s.id,
+                up: s.link.up,
+                primary: self.opts.primary.as_deref() == Some(s.name.as_str()),
+                prio: self.opts.slave(&s.name).prio,
+            })
+            .collect();
+        let Some(arp) = &mut self.arp else { return };
+        let actions = arp.handle_tick(now, &views);
+        self.apply_arp(now, &actions);
+        if actions.failover {
+            self.reselect_pending = true;
+            self.reselect(now);
+        }
+        let Some(arp) = &mut self.arp else { return };
+        let probes = arp.probe(now, &views);
+        self.apply_arp(now, &probes);
+    }
+
+    fn apply_arp(&mut self, now: Instant, actions: &ArpActions) {
+        for t in &actions.transitions {
+            let Ok(i) = self.index(t.slave) else { continue };
+            let name = self.slaves[i].name.clone();
+            if t.change.is_logged() {
+                self.log(Some(&name), t.change.to_string());
+            }
+            if matches!(t.change.to(), LinkStatus::Up | LinkStatus::Down) {
+                self.sync_port(now, i);
+                self.reselect_pending = true;
+            }
+        }
+        for note in &actions.notes {
+            self.log(None, note.clone());
+        }
+        for probe in &actions.probes {
+            self.push_transmit(probe.slave, probe.frame.clone());
+        }
+    }
+
+    fn push_transmit(&mut self, slave: SlaveId, frame: Vec<u8>) {
+        if self.transmits.len() >= QUEUE_LIMIT {
+            self.dropped += 1;
+        } else {
+            self.transmits.push_back(BondTransmit { slave, frame });
+        }
     }
 
     /// Sets an option with sysfs semantics (`echo VALUE > /sys/class/net/BOND/bonding/NAME`).
@@ -557,10 +800,9 @@ impl Bond {
         let ctx = self.set_context();
         let mut opts = self.opts.clone();
         let warnings = opts.set(name, value, &ctx)?;
-        check_supported(&opts)?;
         let old = std::mem::replace(&mut self.opts, opts);
         if old.mode != self.opts.mode {
-            self.reset_lacp();
+            self.reset_mode(now);
         } else if let Some(lacp) = &mut self.lacp {
             let cfg = {
                 let system = if self.opts.ad_actor_system.is_zero() {
@@ -582,6 +824,17 @@ impl Bond {
                 lacp.set_lacp_active(now, self.opts.lacp_active);
             }
         }
+        let arp_changed = (old.arp_interval, &old.arp_ip_target, &old.ns_ip6_target)
+            != (self.opts.arp_interval, &self.opts.arp_ip_target, &self.opts.ns_ip6_target)
+            || (old.arp_validate, old.arp_all_targets, old.arp_missed_max)
+                != (self.opts.arp_validate, self.opts.arp_all_targets, self.opts.arp_missed_max);
+        if arp_changed && old.mode == self.opts.mode {
+            self.reset_arp(now);
+        }
+        if let Some(alb) = &mut self.alb {
+            let o = &self.opts;
+            alb.set_options(now, o.tlb_dynamic_lb, o.xmit_hash_policy, o.lp_interval.max(1));
+        }
         if old.primary != self.opts.primary {
             // Linux: setting a primary forces it active at the next reselection.
             self.force_primary = true;
@@ -593,7 +846,7 @@ impl Bond {
             .filter(|n| Some(n.as_str()) != old.active_slave.as_deref())
         {
             if let Some(id) = self.slave_by_name(&name) {
-                if self.slaves.iter().any(|s| s.id == id && s.mii.status() == LinkStatus::Up) {
+                if self.slaves.iter().any(|s| s.id == id && self.is_up(s)) {
                     self.change_active(now, Some(id));
                 }
             }
@@ -634,10 +887,7 @@ impl Bond {
             slaves: self
                 .slaves
                 .iter()
-                .map(|s| SlaveState {
-                    name: s.name.clone(),
-                    usable: s.mii.status() == LinkStatus::Up,
-                })
+                .map(|s| SlaveState { name: s.name.clone(), usable: self.is_up(s) })
                 .collect(),
             active_slave: self.active.and_then(|a| self.slave_name(a)).map(str::to_string),
         }
@@ -670,14 +920,14 @@ impl Bond {
                 let port = s.port.and_then(|p| self.lacp.as_ref()?.port_status(p));
                 report::SlaveStatus {
                     name: s.name.clone(),
-                    mii_status: s.mii.status(),
+                    mii_status: self.link_of(s),
                     speed_mbps: s.link.speed_mbps.filter(|_| s.link.up),
                     duplex: match s.link.duplex {
                         lacp::Duplex::Full if s.link.up => Some(report::Duplex::Full),
                         lacp::Duplex::Half if s.link.up => Some(report::Duplex::Half),
                         _ => None,
                     },
-                    link_failure_count: s.mii.link_failure_count(),
+                    link_failure_count: self.failures_of(s),
                     perm_hwaddr: s.perm_mac,
                     queue_id: o.slave(&s.name).queue_id,
                     ad: port.and_then(|p| {
@@ -738,7 +988,9 @@ impl Bond {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mii = self.slaves.iter().filter_map(|s| s.mii.poll_timeout());
         let lacp = self.lacp.as_ref().and_then(Lacp::poll_timeout);
-        mii.chain(lacp).chain(self.notify_next).min()
+        let arp = self.arp.as_ref().and_then(ArpMonitor::poll_timeout);
+        let alb = self.alb.as_ref().and_then(Alb::poll_timeout);
+        mii.chain(lacp).chain(arp).chain(alb).chain(self.notify_next).min()
     }
 
     // ----- the mode's decisions -------------------------------------------------------------
@@ -768,7 +1020,7 @@ impl Bond {
 
     fn uses_active_slave(&self) -> bool {
         match self.opts.mode {
-            Mode::ActiveBackup => true,
+            Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb => true,
             Mode::Ieee8023ad => self.in_lacp_fallback(),
             _ => false,
         }
@@ -784,12 +1036,12 @@ impl Bond {
     }
 
     fn status_of(&self, id: Option<SlaveId>) -> Option<LinkStatus> {
-        id.and_then(|id| self.slaves.iter().find(|s| s.id == id)).map(|s| s.mii.status())
+        id.and_then(|id| self.slaves.iter().find(|s| s.id == id)).map(|s| self.link_of(s))
     }
 
     /// Linux `bond_choose_primary_or_current` + `bond_find_best_slave`.
     fn find_best_slave(&mut self) -> Option<SlaveId> {
-        let up = |s: &Slave| s.mii.status() == LinkStatus::Up;
+        let up = |s: &Slave| self.is_up(s);
         let curr = self.active;
         let curr_up = self.status_of(curr) == Some(LinkStatus::Up);
         let mut prim = self.opts.primary.as_deref().and_then(|p| self.slave_by_name(p));
@@ -842,7 +1094,7 @@ impl Bond {
         // No up slave: the one coming back soonest.
         self.slaves
             .iter()
-            .filter(|s| s.mii.status() == LinkStatus::Back)
+            .filter(|s| self.link_of(s) == LinkStatus::Back)
             .min_by_key(|s| s.mii.poll_timeout())
             .map(|s| s.id)
     }
@@ -864,6 +1116,19 @@ impl Bond {
                 self.sync_port(now, i);
             }
         }
+        if let Some(arp) = &mut self.arp {
+            if arp.set_active_slave(now, new) {
+                if let Some(name) = new.and_then(|n| self.slave_name(n)).map(str::to_string) {
+                    self.log(
+                        Some(&name),
+                        "making interface the new active one 0 ms earlier".to_string(),
+                    );
+                }
+            }
+        }
+        if let Some(alb) = &mut self.alb {
+            alb.handle_active_change(now, new);
+        }
         for s in &mut self.slaves {
             s.backup = Some(s.id) != new;
         }
@@ -876,11 +1141,10 @@ impl Bond {
             None => {}
         }
         self.event(BondEvent::ActiveSlave { slave: new });
-        if new.is_some() && old.is_some() {
+        if new.is_some() && old.is_some() && self.alb.is_none() {
             if self.opts.fail_over_mac == FailOverMac::Active {
                 if let Some(mac) = new.and_then(|n| self.slave(n)).map(|s| s.perm_mac) {
-                    self.mac = mac;
-                    self.event(BondEvent::BondMac { mac });
+                    self.set_mac(now, mac);
                 }
             }
             // Peer notification: num_grat_arp announcements, peer_notif_delay apart (miimon
@@ -926,46 +1190,87 @@ impl Bond {
         if let Some(lacp) = &mut self.lacp {
             let by_port: Vec<(PortId, SlaveId)> =
                 self.slaves.iter().filter_map(|s| s.port.map(|p| (p, s.id))).collect();
+            let mut frames = Vec::new();
             while let Some(tx) = lacp.poll_transmit() {
                 if let Some(&(_, slave)) = by_port.iter().find(|(p, _)| *p == tx.port) {
-                    if self.transmits.len() < QUEUE_LIMIT {
-                        self.transmits.push_back(BondTransmit { slave, frame: tx.frame.to_vec() });
-                    } else {
-                        self.dropped += 1;
-                    }
+                    frames.push((slave, tx.frame.to_vec()));
                 }
             }
             let mut lacp_events = Vec::new();
             while let Some(e) = lacp.poll_event() {
                 lacp_events.push(e);
             }
+            for (slave, frame) in frames {
+                self.push_transmit(slave, frame);
+            }
             for e in lacp_events {
                 self.event(BondEvent::Lacp(e));
             }
         }
-        let up: Vec<SlaveId> =
-            self.slaves.iter().filter(|s| s.mii.status() == LinkStatus::Up).map(|s| s.id).collect();
+        let mut table_changed = false;
+        if let Some(alb) = &mut self.alb {
+            let mut frames = Vec::new();
+            while let Some(tx) = alb.poll_transmit() {
+                frames.push(tx);
+            }
+            let mut alb_events = Vec::new();
+            while let Some(e) = alb.poll_event() {
+                alb_events.push(e);
+            }
+            for tx in frames {
+                self.push_transmit(tx.slave, tx.frame);
+            }
+            for e in alb_events {
+                match e {
+                    AlbEvent::TableChanged => table_changed = true,
+                    AlbEvent::SlaveMac { slave, mac } => {
+                        self.event(BondEvent::SlaveMac { slave, mac })
+                    }
+                    AlbEvent::Promisc { slave, on } => self.event(BondEvent::Promisc { slave, on }),
+                    AlbEvent::Log { slave, message } => {
+                        let name = slave.and_then(|s| self.slave_name(s)).map(str::to_string);
+                        self.log(name.as_deref(), message);
+                    }
+                }
+            }
+        }
+        let up: Vec<SlaveId> = self.slaves.iter().filter(|s| self.is_up(s)).map(|s| s.id).collect();
+        let active: Vec<SlaveId> = self.active.into_iter().filter(|a| up.contains(a)).collect();
+        let mut unicast_only = Vec::new();
         let (tx_slaves, deliver, carrier) = match self.opts.mode {
             Mode::ActiveBackup => {
-                let active: Vec<SlaveId> =
-                    self.active.into_iter().filter(|a| up.contains(a)).collect();
+                let mut deliver =
+                    if self.opts.all_slaves_active { up.clone() } else { active.clone() };
+                // The slave the ARP monitor probes from receives like the active one.
+                if let Some(probing) = self.arp.as_ref().and_then(ArpMonitor::current_arp_slave) {
+                    if !deliver.contains(&probing) {
+                        deliver.push(probing);
+                    }
+                }
+                (active.clone(), deliver, !up.is_empty())
+            }
+            Mode::BalanceTlb | Mode::BalanceAlb => {
                 let deliver = if self.opts.all_slaves_active { up.clone() } else { active.clone() };
-                let carrier = !up.is_empty();
-                (active, deliver, carrier)
+                if self.opts.mode == Mode::BalanceAlb {
+                    unicast_only = up.iter().copied().filter(|s| !deliver.contains(s)).collect();
+                }
+                (up.clone(), deliver, !up.is_empty())
             }
             Mode::Ieee8023ad => self.lacp_plans(&up),
             _ => (up.clone(), up.clone(), !up.is_empty()),
         };
         let carrier = carrier && self.admin_up;
+        let tlb = self.alb.as_ref().map(|alb| alb.tx_table().clone());
         let tx = TxPlan {
             mode: self.opts.mode,
             policy: self.opts.xmit_hash_policy,
             packets_per_slave: u32::from(self.opts.packets_per_slave),
             slaves: tx_slaves,
             igmp_slave: self.active.or_else(|| up.first().copied()),
+            tlb,
         };
-        let rx = RxPlan { deliver };
-        if tx != self.tx || rx != self.rx {
+        let rx = RxPlan { deliver, unicast_only };
+        if table_changed || tx != self.tx || rx != self.rx {
             self.tx = tx;
             self.rx = rx;
             self.event(BondEvent::PlanChanged);
@@ -1018,25 +1323,14 @@ impl Bond {
     }
 }
 
-/// LACP's view of a slave: up only when the MII monitor says UP.
-fn lacp_link(s: &Slave) -> LinkState {
-    if s.mii.status() == LinkStatus::Up {
-        LinkState { up: true, ..s.link }
-    } else {
-        LinkState::down()
+/// The speed TLB/ALB balance by: the slave's, or the `ad_unknown_speed` assumption (Linux
+/// keeps a slave without speed down in these modes; `ad_unknown_speed=refuse` gives 0).
+fn alb_speed(s: &Slave, opts: &BondOptions) -> u32 {
+    match (s.link.speed_mbps, opts.ad_unknown_speed) {
+        (Some(mbps), _) => mbps,
+        (None, UnknownSpeed::Assume(mbps)) => mbps,
+        (None, UnknownSpeed::Refuse) => 0,
     }
-}
-
-fn check_supported(opts: &BondOptions) -> Result<(), BondError> {
-    match opts.mode {
-        Mode::BalanceTlb => return Err(BondError::NotImplemented("mode balance-tlb")),
-        Mode::BalanceAlb => return Err(BondError::NotImplemented("mode balance-alb")),
-        _ => {}
-    }
-    if opts.arp_interval > 0 {
-        return Err(BondError::NotImplemented("the ARP monitor (arp_interval)"));
-    }
-    Ok(())
 }
 
 pub mod notify;

@@ -6,6 +6,7 @@
 use crate::hash;
 use crate::options::{Mode, XmitHashPolicy};
 
+use super::tlb::{TlbTable, TlbTx};
 use super::SlaveId;
 
 /// Where one frame goes.
@@ -17,6 +18,10 @@ pub enum TxChoice {
     All,
     /// Nowhere: the bond has no usable slave (Linux counts it as a tx drop).
     Drop,
+    /// balance-alb: an ARP packet the bond sends; give it to
+    /// [`Bond::handle_arp_tx`](super::Bond::handle_arp_tx), which may rewrite it and picks the
+    /// slave.
+    ControlPlane,
 }
 
 /// How the data path picks the slave for a frame (Linux's `usable_slaves` array plus the mode).
@@ -35,6 +40,9 @@ pub struct TxPlan {
     /// The slave IGMP reports leave by in balance-rr (Linux: the current active slave, so
     /// that a switch keeps one membership port).
     pub igmp_slave: Option<SlaveId>,
+    /// balance-tlb/alb: the transmit table (256 buckets by load). Use
+    /// [`TxPlan::select_tlb`] to also get the source-address rewrite and the byte accounting.
+    pub tlb: Option<TlbTable>,
 }
 
 impl TxPlan {
@@ -46,7 +54,14 @@ impl TxPlan {
             packets_per_slave: 1,
             slaves: Vec::new(),
             igmp_slave: None,
+            tlb: None,
         }
+    }
+
+    /// balance-tlb/alb: the full decision for a frame (slave, source MAC to write, where to
+    /// count its bytes), or `None` in the other modes.
+    pub fn select_tlb(&self, frame: &[u8]) -> Option<TlbTx> {
+        self.tlb.as_ref().map(|t| t.select(frame))
     }
 
     /// The slave for `frame` (a whole Ethernet frame). `counter` is the forwarding thread's
@@ -85,6 +100,13 @@ impl TxPlan {
                     }
                 };
                 pick(id)
+            }
+            Mode::BalanceTlb | Mode::BalanceAlb if self.tlb.is_some() => {
+                match self.select_tlb(frame) {
+                    Some(TlbTx::Send { slave, .. }) => TxChoice::One(slave),
+                    Some(TlbTx::Arp) => TxChoice::ControlPlane,
+                    Some(TlbTx::Drop) | None => TxChoice::Drop,
+                }
             }
             Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb => {
                 pick(hash::xmit_hash(self.policy, frame, None))
