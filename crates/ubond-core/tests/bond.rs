@@ -417,3 +417,30 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(b.slave_ids().collect::<Vec<_>>(), s);
     assert_eq!(b.active_slave(), Some(s[0]));
 }
+
+#[test]
+fn fail_over_mac_follow_swaps_addresses_and_igmp_is_resent() {
+    let o = BondOptions { resend_igmp: 3, ..opts(Mode::ActiveBackup) };
+    let mut b = Bond::new("bond0", o, None).unwrap();
+    b.set_option(ms(0), "fail_over_mac", "follow").unwrap();
+    let s: Vec<SlaveId> =
+        (0..2).map(|i| b.enslave(ms(0), slave(i), LinkState::up(1000)).unwrap()).collect();
+    let (bond_mac, own1) = (MacAddr([2, 0, 0, 0, 1, 0]), MacAddr([2, 0, 0, 0, 1, 1]));
+    assert_eq!((b.slave_mac(s[0]), b.slave_mac(s[1])), (Some(bond_mac), Some(own1)));
+    while b.poll_event().is_some() {}
+    b.handle_link(ms(1000), s[0], LinkState::down()).unwrap();
+    // follow: the new active slave takes the bond's address, the old one the new one's.
+    assert_eq!((b.slave_mac(s[1]), b.slave_mac(s[0])), (Some(bond_mac), Some(own1)));
+    assert_eq!(b.mac(), bond_mac, "the bond keeps its address");
+    let mut igmp = Vec::new();
+    run(&mut b, ms(2000));
+    while let Some(e) = b.poll_event() {
+        if let BondEvent::ResendIgmp { slave } = e {
+            igmp.push(slave);
+        }
+    }
+    assert_eq!(igmp, [s[1]; 3], "resend_igmp reports through the new active slave");
+    // Without fail_over_mac every slave gets the bond's address.
+    let (b, s) = bond(opts(Mode::BalanceXor), 2);
+    assert_eq!(b.slave_mac(s[1]), Some(bond_mac));
+}

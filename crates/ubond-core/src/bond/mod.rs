@@ -125,13 +125,21 @@ pub enum BondEvent {
     },
     /// An 802.3ad event (state changes for the timeline).
     Lacp(lacp::Event),
-    /// balance-tlb/alb: a slave's own MAC changed (balance-alb: program it into the
-    /// interface; balance-tlb: it is only the source address written for that slave).
+    /// A slave's address must change: to the bond's at enslave time, swapped by
+    /// `fail_over_mac=follow`, or (balance-alb) the address RLB gives it — program it into the
+    /// interface. In balance-tlb it is only the source address written for that slave.
     SlaveMac {
         /// The slave.
         slave: SlaveId,
         /// Its new address.
         mac: MacAddr,
+    },
+    /// After a failover (`resend_igmp` times, 200 ms apart): make the IP stack on the bond
+    /// re-send its IGMP membership reports, now through `slave` (Linux
+    /// `NETDEV_RESEND_IGMP`).
+    ResendIgmp {
+        /// The new active slave.
+        slave: SlaveId,
     },
     /// balance-alb: put a slave's interface into or out of promiscuous mode.
     Promisc {
@@ -203,6 +211,8 @@ struct Slave {
     link: LinkState,
     /// Inactive (`backup`) in Linux's sense: not the active slave of active-backup.
     backup: bool,
+    /// The address the interface has now (the bond's, its own, or a swapped one).
+    mac: MacAddr,
     port: Option<PortId>,
 }
 
@@ -236,6 +246,9 @@ pub struct Bond {
     addrs6: Vec<Ipv6Addr>,
     notify_left: u32,
     notify_next: Option<Instant>,
+    /// `resend_igmp` reports still to ask for after a failover, and when the next is due.
+    igmp_left: u32,
+    igmp_next: Option<Instant>,
     now: Instant,
     events: VecDeque<BondEvent>,
     transmits: VecDeque<BondTransmit>,
@@ -267,6 +280,8 @@ impl Bond {
             addrs6: Vec::new(),
             notify_left: 0,
             notify_next: None,
+            igmp_left: 0,
+            igmp_next: None,
             now: Instant::ZERO,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -329,6 +344,11 @@ impl Bond {
     /// A slave's handle by name.
     pub fn slave_by_name(&self, name: &str) -> Option<SlaveId> {
         self.slaves.iter().find(|s| s.name == name).map(|s| s.id)
+    }
+
+    /// The address a slave's interface has now (see [`BondEvent::SlaveMac`]).
+    pub fn slave_mac(&self, id: SlaveId) -> Option<MacAddr> {
+        self.slaves.iter().find(|s| s.id == id).map(|s| s.mac)
     }
 
     /// A slave's MII link state and failure count.
@@ -488,9 +508,19 @@ impl Bond {
             mii,
             link,
             backup: true,
+            mac: config.perm_mac,
             port: None,
         });
         let i = self.slaves.len() - 1;
+        // Linux gives every slave the bond's address, except in active-backup with
+        // fail_over_mac (and in balance-tlb/alb, which manage addresses themselves).
+        let keeps_own = self.alb.is_some()
+            || (self.opts.mode == Mode::ActiveBackup
+                && self.opts.fail_over_mac != FailOverMac::None);
+        if !keeps_own && config.perm_mac != self.mac {
+            self.slaves[i].mac = self.mac;
+            self.event(BondEvent::SlaveMac { slave: id, mac: self.mac });
+        }
         if let Some(arp) = &mut self.arp {
             let mac = if self.opts.fail_over_mac == FailOverMac::None {
                 self.mac
@@ -694,6 +724,14 @@ impl Bond {
         self.reselect(now);
         if self.notify_next.is_some_and(|t| t <= now) {
             self.notify_peers(now);
+        }
+        if self.igmp_next.is_some_and(|t| t <= now) {
+            // Linux bond_resend_igmp_join_requests_delayed: NETDEV_RESEND_IGMP, HZ/5 apart.
+            self.igmp_left = self.igmp_left.saturating_sub(1);
+            self.igmp_next = (self.igmp_left > 0).then(|| now + Duration::from_millis(200));
+            if let Some(slave) = self.active {
+                self.event(BondEvent::ResendIgmp { slave });
+            }
         }
         self.refresh(now);
     }
@@ -990,7 +1028,7 @@ impl Bond {
         let lacp = self.lacp.as_ref().and_then(Lacp::poll_timeout);
         let arp = self.arp.as_ref().and_then(ArpMonitor::poll_timeout);
         let alb = self.alb.as_ref().and_then(Alb::poll_timeout);
-        mii.chain(lacp).chain(arp).chain(alb).chain(self.notify_next).min()
+        mii.chain(lacp).chain(arp).chain(alb).chain(self.notify_next).chain(self.igmp_next).min()
     }
 
     // ----- the mode's decisions -------------------------------------------------------------
@@ -1141,16 +1179,52 @@ impl Bond {
             None => {}
         }
         self.event(BondEvent::ActiveSlave { slave: new });
+        if new.is_some() && self.opts.resend_igmp > 0 {
+            self.igmp_left = u32::from(self.opts.resend_igmp);
+            self.igmp_next = Some(now);
+        }
+        if new.is_some() && self.opts.mode == Mode::ActiveBackup {
+            self.do_fail_over_mac(now, new, old);
+        }
         if new.is_some() && old.is_some() && self.alb.is_none() {
-            if self.opts.fail_over_mac == FailOverMac::Active {
-                if let Some(mac) = new.and_then(|n| self.slave(n)).map(|s| s.perm_mac) {
-                    self.set_mac(now, mac);
-                }
-            }
             // Peer notification: num_grat_arp announcements, peer_notif_delay apart (miimon
             // when 0), the first at the next monitor interval, as Linux does.
             self.notify_left = u32::from(self.opts.num_peer_notif);
             self.notify_next = (self.notify_left > 0).then(|| now + self.notify_interval());
+        }
+    }
+
+    /// Linux `bond_do_fail_over_mac` (active-backup only).
+    fn do_fail_over_mac(&mut self, now: Instant, new: Option<SlaveId>, old: Option<SlaveId>) {
+        let Some(n) = new.and_then(|n| self.slaves.iter().position(|s| s.id == n)) else { return };
+        match self.opts.fail_over_mac {
+            FailOverMac::None => {}
+            // The bond takes the new active slave's address.
+            FailOverMac::Active => {
+                let mac = self.slaves[n].mac;
+                if mac != self.mac {
+                    self.set_mac(now, mac);
+                }
+            }
+            // The new active slave takes the bond's address; the old one gets the new one's.
+            FailOverMac::Follow => {
+                let old =
+                    old.and_then(|o| self.slaves.iter().position(|s| s.id == o)).or_else(|| {
+                        (0..self.slaves.len()).find(|&j| j != n && self.slaves[j].mac == self.mac)
+                    });
+                let new_mac = match old {
+                    Some(o) => self.slaves[o].mac,
+                    None => self.mac,
+                };
+                let previous = std::mem::replace(&mut self.slaves[n].mac, new_mac);
+                let id = self.slaves[n].id;
+                self.event(BondEvent::SlaveMac { slave: id, mac: new_mac });
+                if let Some(o) = old {
+                    self.slaves[o].mac = previous;
+                    let id = self.slaves[o].id;
+                    self.event(BondEvent::SlaveMac { slave: id, mac: previous });
+                }
+            }
         }
     }
 
