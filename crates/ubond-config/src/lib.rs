@@ -1,0 +1,1 @@
+//! Configuration formats for ubond (work in progress: see the issues).

@@ -1,0 +1,1 @@
+//! The ubond lab: a deterministic network simulator (work in progress: see the issues).

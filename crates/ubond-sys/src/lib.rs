@@ -1,0 +1,1 @@
+//! Linux mechanisms for ubond (work in progress: see the issues).
