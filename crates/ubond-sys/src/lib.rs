@@ -1,1 +1,21 @@
-//! Linux mechanisms for ubond (work in progress: see the issues).
+//! Linux mechanisms for the ubond daemon, each behind a small safe API:
+//!
+//! - [`tap`]: the bond's own device, a TAP interface ([`tap::Tap`]);
+//! - [`packet`]: an `AF_PACKET` socket on each slave ([`packet::PacketSocket`]), with batched
+//!   receive and send into caller-owned buffers ([`packet::FrameBatch`]);
+//! - [`link`]: interface facts and control through rtnetlink, link events
+//!   ([`link::LinkMonitor`]), speed and duplex through ethtool ([`link::speed_duplex`]).
+//!
+//! Errors are [`SysError`]s, which name the operation and the interface. Everything works in
+//! the network namespace of the calling thread. This is the only ubond crate with `unsafe`
+//! code; each module that needs it says so, and each block carries a `SAFETY` comment.
+
+pub mod error;
+pub mod link;
+pub mod packet;
+pub mod tap;
+
+pub use error::{Result, SysError};
+pub use link::{Duplex, LinkEvent, LinkMonitor, LinkState, OperState};
+pub use packet::{FrameBatch, PacketOptions, PacketSocket};
+pub use tap::{Tap, TapOptions};

@@ -1,0 +1,512 @@
+//! Interface facts and control: index, MAC address, up/down, carrier and operstate through
+//! rtnetlink; a link-event listener ([`LinkMonitor`], `RTMGRP_LINK`); speed and duplex through
+//! the ethtool ioctl ([`speed_duplex`]).
+//!
+//! Every call works in the network namespace of the calling thread. Requests open their own
+//! rtnetlink socket, which is cheap next to how rarely the daemon changes an interface.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+use ubond_wire::MacAddr;
+
+use crate::error::{Result, SysError};
+
+/// An interface's operational state (RFC 2863, `IFLA_OPERSTATE`), as `ip link` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperState {
+    /// `UNKNOWN`: the driver does not say (loopback, many virtual devices when up).
+    Unknown,
+    /// `NOTPRESENT`.
+    NotPresent,
+    /// `DOWN`.
+    Down,
+    /// `LOWERLAYERDOWN`: a device it depends on is down.
+    LowerLayerDown,
+    /// `TESTING`.
+    Testing,
+    /// `DORMANT`.
+    Dormant,
+    /// `UP`: ready to pass packets.
+    Up,
+    /// A value this crate does not know.
+    Other(u8),
+}
+
+impl From<&State> for OperState {
+    fn from(s: &State) -> OperState {
+        match s {
+            State::Unknown => OperState::Unknown,
+            State::NotPresent => OperState::NotPresent,
+            State::Down => OperState::Down,
+            State::LowerLayerDown => OperState::LowerLayerDown,
+            State::Testing => OperState::Testing,
+            State::Dormant => OperState::Dormant,
+            State::Up => OperState::Up,
+            State::Other(v) => OperState::Other(*v),
+            _ => OperState::Unknown,
+        }
+    }
+}
+
+/// What rtnetlink says about one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    /// Interface index.
+    pub ifindex: u32,
+    /// Interface name.
+    pub name: String,
+    /// Hardware address, if the interface has a 6-byte one.
+    pub mac: Option<MacAddr>,
+    /// Administratively up (`IFF_UP`).
+    pub admin_up: bool,
+    /// Carrier (`IFLA_CARRIER`, or `IFF_LOWER_UP` when the attribute is absent).
+    pub carrier: bool,
+    /// Operational state.
+    pub oper_state: OperState,
+    /// MTU, if reported.
+    pub mtu: Option<u32>,
+}
+
+impl LinkState {
+    fn from_message(msg: &LinkMessage) -> LinkState {
+        let flags = msg.header.flags;
+        let mut state = LinkState {
+            ifindex: msg.header.index,
+            name: String::new(),
+            mac: None,
+            admin_up: flags.contains(LinkFlags::Up),
+            carrier: flags.contains(LinkFlags::LowerUp),
+            oper_state: OperState::Unknown,
+            mtu: None,
+        };
+        for attr in &msg.attributes {
+            match attr {
+                LinkAttribute::IfName(n) => state.name = n.clone(),
+                LinkAttribute::Address(a) if a.len() == 6 => state.mac = MacAddr::from_slice(a),
+                LinkAttribute::Carrier(c) => state.carrier = *c != 0,
+                LinkAttribute::OperState(s) => state.oper_state = s.into(),
+                LinkAttribute::Mtu(m) => state.mtu = Some(*m),
+                _ => {}
+            }
+        }
+        state
+    }
+}
+
+/// A `struct ifreq` with `ifr_name` set to `name` (checked: shorter than `IFNAMSIZ`, no NUL).
+pub(crate) fn ifreq_for(name: &str, op: &'static str) -> Result<libc::ifreq> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.bytes().any(|b| b == 0 || b == b'/')
+    {
+        return Err(SysError::new(
+            op,
+            Some(name),
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid interface name (1 to {} bytes)", libc::IFNAMSIZ - 1),
+            ),
+        ));
+    }
+    // SAFETY: `ifreq` is plain old data (a name array and a union of plain members); all
+    // zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    Ok(req)
+}
+
+/// The index of interface `name` (`if_nametoindex`).
+pub fn ifindex(name: &str) -> Result<u32> {
+    const OP: &str = "find interface";
+    let c = CString::new(name)
+        .map_err(|_| SysError::new(OP, Some(name), io::Error::from(io::ErrorKind::InvalidInput)))?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if index == 0 {
+        return Err(SysError::last_os(OP, Some(name)));
+    }
+    Ok(index)
+}
+
+/// The name of the interface with index `ifindex` (`if_indextoname`).
+pub fn ifname(ifindex: u32) -> Result<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `buf` has IF_NAMESIZE bytes, as if_indextoname requires, and outlives the call.
+    let p = unsafe { libc::if_indextoname(ifindex, buf.as_mut_ptr()) };
+    if p.is_null() {
+        let iface = format!("interface index {ifindex}");
+        return Err(SysError::last_os("find interface", Some(&iface)));
+    }
+    Ok(buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8 as char).collect())
+}
+
+/// Sends one rtnetlink request with `NLM_F_ACK` and returns the link messages in the answer.
+fn request(msg: RouteNetlinkMessage, op: &'static str, iface: &str) -> Result<Vec<LinkMessage>> {
+    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
+    socket.bind_auto().map_err(fail)?;
+    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    nl.header.sequence_number = 1;
+    nl.finalize();
+    let mut out = vec![0u8; nl.buffer_len()];
+    nl.serialize(&mut out);
+    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
+
+    let mut links = Vec::new();
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        buf.clear();
+        let n = socket.recv(&mut buf, 0).map_err(fail)?;
+        let mut offset = 0;
+        while offset < n {
+            let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[offset..n])
+                .map_err(|e| fail(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
+            let len = reply.header.length as usize;
+            match reply.payload {
+                NetlinkPayload::Error(e) => {
+                    return match e.code {
+                        None => Ok(links),
+                        Some(_) => Err(fail(e.to_io())),
+                    };
+                }
+                NetlinkPayload::Done(_) => return Ok(links),
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => links.push(l),
+                _ => {}
+            }
+            if len == 0 {
+                break;
+            }
+            offset += (len + 3) & !3;
+        }
+    }
+}
+
+/// Everything rtnetlink says about interface `name` (`RTM_GETLINK`).
+pub fn link_state(name: &str) -> Result<LinkState> {
+    const OP: &str = "read interface state";
+    let mut msg = LinkMessage::default();
+    msg.header.index = ifindex(name)?;
+    let links = request(RouteNetlinkMessage::GetLink(msg), OP, name)?;
+    links.first().map(LinkState::from_message).ok_or_else(|| {
+        SysError::new(OP, Some(name), io::Error::new(io::ErrorKind::NotFound, "no answer"))
+    })
+}
+
+/// Sets interface `name`'s MAC address (`RTM_SETLINK`, `IFLA_ADDRESS`).
+pub fn set_mac(name: &str, mac: MacAddr) -> Result<()> {
+    let mut msg = LinkMessage::default();
+    msg.header.index = ifindex(name)?;
+    msg.attributes.push(LinkAttribute::Address(mac.octets().to_vec()));
+    request(RouteNetlinkMessage::SetLink(msg), "set MAC address", name).map(drop)
+}
+
+/// Brings interface `name` administratively up or down (`ip link set NAME up|down`).
+pub fn set_up(name: &str, up: bool) -> Result<()> {
+    let mut msg = LinkMessage::default();
+    msg.header.index = ifindex(name)?;
+    msg.header.flags = if up { LinkFlags::Up } else { LinkFlags::empty() };
+    msg.header.change_mask = LinkFlags::Up;
+    let op = if up { "bring interface up" } else { "bring interface down" };
+    request(RouteNetlinkMessage::SetLink(msg), op, name).map(drop)
+}
+
+/// The MAC address of interface `name`.
+pub fn mac(name: &str) -> Result<MacAddr> {
+    link_state(name)?.mac.ok_or_else(|| {
+        SysError::new(
+            "read MAC address",
+            Some(name),
+            io::Error::new(io::ErrorKind::Unsupported, "the interface has no Ethernet address"),
+        )
+    })
+}
+
+/// One change seen by a [`LinkMonitor`]: the interface's state right after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkEvent {
+    /// The interface's state (for a removal: its last state).
+    pub state: LinkState,
+    /// The interface was deleted (`RTM_DELLINK`).
+    pub removed: bool,
+}
+
+/// Listens to rtnetlink link notifications (`RTMGRP_LINK`): every interface change in the
+/// thread's network namespace, as it happens.
+///
+/// Nonblocking; put it in a `poll`/`epoll` set ([`AsFd`]) or use [`LinkMonitor::wait`], then
+/// drain it with [`LinkMonitor::read_events`]. Notifications are not filtered: the kernel sends
+/// one for many reasons (flags, statistics, addresses), so compare with the last state you
+/// saw. If the socket's buffer overflows, `read_events` fails with `ENOBUFS`: events were lost,
+/// and the caller must re-read the state of the interfaces it cares about.
+#[derive(Debug)]
+pub struct LinkMonitor {
+    socket: Socket,
+    buf: Vec<u8>,
+}
+
+impl LinkMonitor {
+    /// Opens the listener.
+    pub fn new() -> Result<LinkMonitor> {
+        const OP: &str = "listen to link events";
+        let fail = |e| SysError::new(OP, None, e);
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
+        socket.bind(&SocketAddr::new(0, libc::RTMGRP_LINK as u32)).map_err(fail)?;
+        socket.set_non_blocking(true).map_err(fail)?;
+        // Room for bursts (many interfaces changing at once); best effort.
+        let _ = socket.set_rx_buf_sz(1 << 20);
+        Ok(LinkMonitor { socket, buf: Vec::with_capacity(64 * 1024) })
+    }
+
+    /// Waits until an event may be read, at most `timeout`. True if one is ready.
+    pub fn wait(&self, timeout: Duration) -> Result<bool> {
+        let mut pfd =
+            libc::pollfd { fd: self.socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: `pfd` is one valid pollfd that outlives the call; the count is 1.
+        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Ok(false);
+            }
+            return Err(SysError::new("wait for link events", None, e));
+        }
+        Ok(rc > 0)
+    }
+
+    /// Appends every event waiting to `out` without blocking; returns how many were added.
+    pub fn read_events(&mut self, out: &mut Vec<LinkEvent>) -> Result<usize> {
+        let before = out.len();
+        loop {
+            self.buf.clear();
+            let n = match self.socket.recv(&mut self.buf, 0) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(SysError::new("read link events", None, e)),
+            };
+            let mut offset = 0;
+            while offset < n {
+                let Ok(msg) =
+                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf[offset..n])
+                else {
+                    break;
+                };
+                let len = msg.header.length as usize;
+                match msg.payload {
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
+                        out.push(LinkEvent { state: LinkState::from_message(&l), removed: false })
+                    }
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => {
+                        out.push(LinkEvent { state: LinkState::from_message(&l), removed: true })
+                    }
+                    _ => {}
+                }
+                if len == 0 {
+                    break;
+                }
+                offset += (len + 3) & !3;
+            }
+        }
+        Ok(out.len() - before)
+    }
+}
+
+impl AsRawFd for LinkMonitor {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+impl AsFd for LinkMonitor {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the socket's descriptor stays open as long as `self`, which the borrow ties
+        // the result to.
+        unsafe { BorrowedFd::borrow_raw(self.socket.as_raw_fd()) }
+    }
+}
+
+/// Duplex of a link, as ethtool reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Duplex {
+    /// Half duplex.
+    Half,
+    /// Full duplex.
+    Full,
+    /// The driver does not say (or the link is down).
+    Unknown,
+}
+
+impl Duplex {
+    fn from_ethtool(v: u8) -> Duplex {
+        match v {
+            0 => Duplex::Half,
+            1 => Duplex::Full,
+            _ => Duplex::Unknown,
+        }
+    }
+}
+
+const ETHTOOL_GSET: u32 = 0x0000_0001;
+const ETHTOOL_GLINKSETTINGS: u32 = 0x0000_004c;
+/// Most 32-bit words in each link mode mask (`link_mode_masks_nwords` is an `s8`).
+const LINK_MODE_MASK_MAX_NWORDS: usize = 127;
+
+/// `struct ethtool_link_settings` with room for the largest link mode masks.
+#[repr(C)]
+struct EthtoolLinkSettings {
+    cmd: u32,
+    speed: u32,
+    duplex: u8,
+    port: u8,
+    phy_address: u8,
+    autoneg: u8,
+    mdio_support: u8,
+    eth_tp_mdix: u8,
+    eth_tp_mdix_ctrl: u8,
+    link_mode_masks_nwords: i8,
+    transceiver: u8,
+    master_slave_cfg: u8,
+    master_slave_state: u8,
+    rate_matching: u8,
+    reserved: [u32; 7],
+    link_mode_masks: [u32; 3 * LINK_MODE_MASK_MAX_NWORDS],
+}
+
+/// `struct ethtool_cmd` (the legacy `ETHTOOL_GSET`).
+#[repr(C)]
+struct EthtoolCmd {
+    cmd: u32,
+    supported: u32,
+    advertising: u32,
+    speed: u16,
+    duplex: u8,
+    port: u8,
+    phy_address: u8,
+    transceiver: u8,
+    autoneg: u8,
+    mdio_support: u8,
+    maxtxpkt: u32,
+    maxrxpkt: u32,
+    speed_hi: u16,
+    eth_tp_mdix: u8,
+    eth_tp_mdix_ctrl: u8,
+    lp_advertising: u32,
+    reserved: [u32; 2],
+}
+
+/// One `SIOCETHTOOL` call on `fd` for `name` with `data` as the command buffer.
+///
+/// # Safety
+///
+/// `data` must point to a writable ethtool command structure whose `cmd` field is set and
+/// which is large enough for that command's answer.
+unsafe fn ethtool(fd: &OwnedFd, name: &str, data: *mut libc::c_void) -> io::Result<()> {
+    let mut req = ifreq_for(name, "read speed and duplex")
+        .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+    req.ifr_ifru.ifru_data = data.cast();
+    // SAFETY: `req` is a valid ifreq naming the interface; its data pointer meets the
+    // caller's guarantee; both outlive the call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCETHTOOL, &mut req) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Speed (Mbit/s, `None` when unknown) and duplex of interface `name`, through the ethtool
+/// ioctl: `ETHTOOL_GLINKSETTINGS`, falling back to `ETHTOOL_GSET` for old drivers.
+///
+/// veth reports 10000/full, tun/tap 10/full, virtio-net without speed properties
+/// `(None, Duplex::Unknown)`.
+pub fn speed_duplex(name: &str) -> Result<(Option<u32>, Duplex)> {
+    const OP: &str = "read speed and duplex";
+    let fail = |e| SysError::new(OP, Some(name), e);
+    // SAFETY: plain socket(2) call; the result is checked.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(SysError::last_os(OP, Some(name)));
+    }
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+
+    // SAFETY: all-zero is a valid value of this plain struct.
+    let mut ls: EthtoolLinkSettings = unsafe { std::mem::zeroed() };
+    ls.cmd = ETHTOOL_GLINKSETTINGS;
+    // Handshake: nwords 0 asks the kernel for its mask size, returned negated.
+    // SAFETY: `ls` is a writable ethtool_link_settings with `cmd` set and masks room for the
+    // largest size the kernel can ask for.
+    match unsafe { ethtool(&fd, name, (&mut ls as *mut EthtoolLinkSettings).cast()) } {
+        Ok(()) if ls.link_mode_masks_nwords < 0 => {
+            let nwords = -ls.link_mode_masks_nwords;
+            // SAFETY: as above.
+            ls = unsafe { std::mem::zeroed() };
+            ls.cmd = ETHTOOL_GLINKSETTINGS;
+            ls.link_mode_masks_nwords = nwords;
+            // SAFETY: as above; `nwords` ≤ 127 fits the masks array.
+            unsafe { ethtool(&fd, name, (&mut ls as *mut EthtoolLinkSettings).cast()) }
+                .map_err(fail)?;
+            let speed = match ls.speed {
+                0 | u32::MAX => None,
+                s => Some(s),
+            };
+            return Ok((speed, Duplex::from_ethtool(ls.duplex)));
+        }
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {}
+        Err(e) => return Err(fail(e)),
+    }
+
+    // SAFETY: all-zero is a valid value of this plain struct.
+    let mut cmd: EthtoolCmd = unsafe { std::mem::zeroed() };
+    cmd.cmd = ETHTOOL_GSET;
+    // SAFETY: `cmd` is a writable ethtool_cmd with `cmd` set.
+    unsafe { ethtool(&fd, name, (&mut cmd as *mut EthtoolCmd).cast()) }.map_err(fail)?;
+    let speed = (u32::from(cmd.speed_hi) << 16) | u32::from(cmd.speed);
+    let speed = match speed {
+        0 | 0xffff | u32::MAX => None,
+        s => Some(s),
+    };
+    Ok((speed, Duplex::from_ethtool(cmd.duplex)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ethtool_struct_sizes_match_the_kernel() {
+        assert_eq!(std::mem::size_of::<EthtoolCmd>(), 44);
+        assert_eq!(
+            std::mem::size_of::<EthtoolLinkSettings>(),
+            48 + 4 * 3 * LINK_MODE_MASK_MAX_NWORDS
+        );
+    }
+
+    #[test]
+    fn bad_names_are_refused_before_the_kernel() {
+        assert!(ifreq_for("", "x").is_err());
+        assert!(ifreq_for("a-name-far-too-long", "x").is_err());
+        assert!(ifreq_for("eth0", "x").is_ok());
+    }
+
+    #[test]
+    fn loopback_is_index_one_and_named_lo() {
+        // Every network namespace has lo, and it is the first interface.
+        assert_eq!(ifindex("lo").ok(), Some(1));
+        assert_eq!(ifname(1).ok().as_deref(), Some("lo"));
+        let e = ifindex("ubs-no-such0").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("ubs-no-such0"), "{e}");
+    }
+}
