@@ -1,1 +1,16 @@
-//! The ubond lab: a deterministic network simulator (work in progress: see the issues).
+//! The ubond lab: a deterministic discrete-event network simulator that runs the real
+//! [`ubond_core::bond::Bond`] in every simulated host and switch port-channel.
+//!
+//! * [`sim`]: the engine (virtual clock, event queue, links with latency, carrier, loss and
+//!   one-way failure, invariant checks after every step).
+//! * [`host`]: a host with a bond and a minimal IPv4 stack (ARP, ICMP echo).
+//! * [`bridge`]: a Linux bridge (learning, ageing, flooding, `group_fwd_mask`).
+//! * [`switch`]: a switch whose port groups are LACP bonds.
+//! * [`scenario`]: the seed's environments as built-in scenarios with goal checks.
+#![forbid(unsafe_code)]
+
+pub mod bridge;
+pub mod host;
+pub mod scenario;
+pub mod sim;
+pub mod switch;
