@@ -1,1 +1,21 @@
-//! Configuration formats for ubond (work in progress: see the issues).
+//! Configuration formats for ubond: one typed model ([`BondConfig`], [`ConfigSet`]), a parser,
+//! an emitter and a linter per format, and conversion between formats.
+//!
+//! Formats done: module options and `/etc/modprobe.d` ([`modprobe`]), Debian
+//! `/etc/network/interfaces` ([`interfaces`]), RHEL `ifcfg-*` ([`ifcfg`]). Every finding names
+//! a file, line and column ([`Finding`]), with a did-you-mean where one is close.
+//!
+//! Round trip is the contract: for every format, parse → emit → parse gives the same
+//! [`ConfigSet`] (ignoring source spans).
+
+pub mod finding;
+pub mod model;
+mod settings;
+mod text;
+
+pub use finding::{has_errors, Finding, Severity, Span};
+pub use model::{BondConfig, ConfigSet, Parsed, SourceFile, Spans};
+pub mod lint;
+pub mod modprobe;
+
+pub use modprobe::lint_sysfs_writes;

@@ -1,0 +1,107 @@
+//! Checks on the model that every format shares (after parsing).
+
+use std::collections::BTreeMap;
+
+use ubond_core::options::Mode;
+
+use crate::finding::{Finding, Span};
+use crate::model::{BondConfig, ConfigSet};
+
+fn bond_span(b: &BondConfig) -> Span {
+    b.spans.bond.clone().unwrap_or_else(|| Span::new("<config>", 1, 1))
+}
+
+fn slave_span(b: &BondConfig, slave: &str) -> Span {
+    b.spans.slaves.get(slave).cloned().unwrap_or_else(|| bond_span(b))
+}
+
+fn option_span(b: &BondConfig, name: &str) -> Span {
+    b.option_span(name).cloned().unwrap_or_else(|| bond_span(b))
+}
+
+/// Checks on a parsed configuration: bonds declared twice, slaves claimed by two bonds or
+/// that are bonds themselves, no link monitoring, ARP monitoring without targets, and — for
+/// formats that list slaves (`with_slaves`) — bonds without slaves, and `primary`,
+/// `active_slave` and per-slave options that name an interface that is not a slave.
+pub fn check(set: &ConfigSet, with_slaves: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (i, b) in set.bonds.iter().enumerate() {
+        if set.bonds[..i].iter().any(|o| o.name == b.name) {
+            out.push(Finding::error(&bond_span(b), format!("bond '{}' is declared twice", b.name)));
+        }
+        if with_slaves && b.slaves.is_empty() {
+            out.push(Finding::warning(&bond_span(b), format!("bond '{}' has no slaves", b.name)));
+        }
+        for s in &b.slaves {
+            if set.bonds.iter().any(|o| o.name == *s) {
+                out.push(Finding::error(
+                    &slave_span(b, s),
+                    format!(
+                        "'{s}' is a bond and cannot be a slave of '{}' (no nested bonds)",
+                        b.name
+                    ),
+                ));
+            }
+            match owner.get(s.as_str()) {
+                Some(first) if *first != b.name => out.push(Finding::error(
+                    &slave_span(b, s),
+                    format!("'{s}' is claimed by two bonds: '{first}' and '{}'", b.name),
+                )),
+                _ => {
+                    owner.insert(s, &b.name);
+                }
+            }
+        }
+        let o = &b.options;
+        if o.miimon == 0 && o.arp_interval == 0 {
+            out.push(Finding::warning(
+                &bond_span(b),
+                format!(
+                    "bond '{}' has no link monitoring (miimon=0, arp_interval=0): failed links will not be detected",
+                    b.name
+                ),
+            ));
+        }
+        if o.arp_interval != 0 && o.arp_ip_target.is_empty() && o.ns_ip6_target.is_empty() {
+            out.push(Finding::warning(
+                &option_span(b, "arp_interval"),
+                "ARP monitoring without arp_ip_target: every slave will be seen as down",
+            ));
+        }
+        if with_slaves {
+            for (opt, name) in [("primary", &o.primary), ("active_slave", &o.active_slave)] {
+                if let Some(n) = name {
+                    if !b.slaves.contains(n) && o.mode.uses_primary() {
+                        out.push(Finding::warning(
+                            &option_span(b, opt),
+                            format!("{opt} '{n}' is not a slave of '{}'", b.name),
+                        ));
+                    }
+                }
+            }
+            for n in o.slave_options.keys() {
+                if !b.slaves.contains(n) {
+                    out.push(Finding::warning(
+                        &option_span(b, "queue_id"),
+                        format!(
+                            "per-slave options for '{n}', which is not a slave of '{}'",
+                            b.name
+                        ),
+                    ));
+                }
+            }
+        }
+        if o.mode == Mode::Ieee8023ad && o.min_links as usize > b.slaves.len() && with_slaves {
+            out.push(Finding::warning(
+                &option_span(b, "min_links"),
+                format!(
+                    "min_links={} is more than the {} slave(s): the bond will never have carrier",
+                    o.min_links,
+                    b.slaves.len()
+                ),
+            ));
+        }
+    }
+    out
+}

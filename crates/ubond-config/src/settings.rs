@@ -1,0 +1,350 @@
+//! From option settings as written in a file to [`BondOptions`], and back.
+//!
+//! Every format but the module-options one applies its settings with sysfs semantics
+//! ([`BondOptions::set`] on a bond that is down and has no slaves yet), as the distributions'
+//! scripts (ifenslave, initscripts' `ifup-eth`) write them to sysfs — but in a fixed
+//! dependency order ([`APPLY_ORDER`]: `mode` first, `miimon` before the delays, ARP targets
+//! before `arp_interval`, `primary` before `primary_reselect`), so the order in the file never
+//! matters. The emitters write the options that differ from the kernel defaults, in the same
+//! order, so that emit → parse gives the same options back.
+
+use std::collections::BTreeMap;
+
+use ubond_core::options::{BondOptions, Mode, OptionError, OptionId, SetContext, SlaveOptions};
+
+use crate::finding::{Finding, Span};
+
+/// The order in which settings are applied and emitted.
+pub(crate) const APPLY_ORDER: &[OptionId] = &[
+    OptionId::MaxBonds,
+    OptionId::TxQueues,
+    OptionId::Mode,
+    OptionId::FailOverMac,
+    OptionId::XmitHashPolicy,
+    OptionId::LacpRate,
+    OptionId::LacpActive,
+    OptionId::AdSelect,
+    OptionId::AdActorSysPrio,
+    OptionId::AdActorSystem,
+    OptionId::AdUserPortKey,
+    OptionId::CoupledControl,
+    OptionId::BroadcastNeighbor,
+    OptionId::LacpStrict,
+    OptionId::LacpFallback,
+    OptionId::AdUnknownSpeed,
+    OptionId::MinLinks,
+    OptionId::Miimon,
+    OptionId::Updelay,
+    OptionId::Downdelay,
+    OptionId::PeerNotifDelay,
+    OptionId::UseCarrier,
+    OptionId::ArpIpTarget,
+    OptionId::NsIp6Target,
+    OptionId::ArpInterval,
+    OptionId::ArpValidate,
+    OptionId::ArpAllTargets,
+    OptionId::ArpMissedMax,
+    OptionId::Primary,
+    OptionId::PrimaryReselect,
+    OptionId::ActiveSlave,
+    OptionId::NumGratArp,
+    OptionId::NumUnsolNa,
+    OptionId::ResendIgmp,
+    OptionId::AllSlavesActive,
+    OptionId::PacketsPerSlave,
+    OptionId::LpInterval,
+    OptionId::TlbDynamicLb,
+    OptionId::QueueId,
+    OptionId::Prio,
+    OptionId::ActorPortPrio,
+    OptionId::Slaves,
+];
+
+fn order(id: OptionId) -> usize {
+    APPLY_ORDER.iter().position(|o| *o == id).unwrap_or(APPLY_ORDER.len())
+}
+
+/// One setting as written in a file.
+#[derive(Debug, Clone)]
+pub(crate) struct Setting {
+    /// The option.
+    pub id: OptionId,
+    /// The key as written (`bond-miimon`, `miimon`), for messages.
+    pub key: String,
+    /// The value as written.
+    pub value: String,
+    /// For per-slave options (`queue_id`, `prio`, `actor_port_prio`) set on a slave.
+    pub slave: Option<String>,
+    /// Where the key is.
+    pub key_span: Span,
+    /// Where the value is.
+    pub value_span: Span,
+}
+
+fn is_list(id: OptionId) -> bool {
+    matches!(id, OptionId::ArpIpTarget | OptionId::NsIp6Target | OptionId::QueueId)
+}
+
+fn list_items(value: &str) -> impl Iterator<Item = &str> {
+    value.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty())
+}
+
+fn mode_names(modes: &[Mode]) -> String {
+    modes.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Applies settings in [`APPLY_ORDER`]; returns the options and the findings (refused values
+/// are errors, options without effect in the mode and overridden settings are warnings).
+pub(crate) fn apply_settings(settings: &[Setting]) -> (BondOptions, Vec<Finding>) {
+    let mut findings = Vec::new();
+    // The last setting of an option wins (lists accumulate); earlier ones are reported.
+    let mut kept: Vec<Setting> = Vec::new();
+    for s in settings {
+        let same = |k: &Setting| {
+            k.slave == s.slave
+                && (k.id == s.id
+                    || matches!(
+                        (k.id, s.id),
+                        (OptionId::NumGratArp, OptionId::NumUnsolNa)
+                            | (OptionId::NumUnsolNa, OptionId::NumGratArp)
+                    ))
+        };
+        if !is_list(s.id) {
+            if let Some(i) = kept.iter().position(same) {
+                let old = kept.remove(i);
+                findings.push(Finding::warning(
+                    &old.key_span,
+                    format!(
+                        "'{}' is set again at line {}; this value is overridden",
+                        old.key, s.key_span.line
+                    ),
+                ));
+            }
+        }
+        kept.push(s.clone());
+    }
+    kept.sort_by_key(|s| order(s.id));
+
+    let mut o = BondOptions::default();
+    let ctx = SetContext::new();
+    let given = |id: OptionId| kept.iter().find(|s| s.id == id && s.slave.is_none());
+    let miimon_given = given(OptionId::Miimon).is_some();
+    for s in &kept {
+        let bad = |msg: String| Finding::error(&s.value_span, msg);
+        match (s.id, &s.slave) {
+            (OptionId::MaxBonds, _) => match s.value.trim().parse::<u32>() {
+                Ok(n) if n <= i32::MAX.unsigned_abs() => o.max_bonds = n,
+                _ => findings.push(bad(format!(
+                    "invalid value '{}' for '{}': 0-{}",
+                    s.value,
+                    s.key,
+                    i32::MAX
+                ))),
+            },
+            (OptionId::TxQueues, _) => match s.value.trim().parse::<u16>() {
+                Ok(n) if (1..=255).contains(&n) => o.tx_queues = n,
+                _ => findings
+                    .push(bad(format!("invalid value '{}' for '{}': 1-255", s.value, s.key))),
+            },
+            (OptionId::ArpIpTarget | OptionId::NsIp6Target, _) => {
+                for item in list_items(&s.value) {
+                    let item = item.strip_prefix('+').unwrap_or(item);
+                    if let Err(e) = o.set(s.id.name(), &format!("+{item}"), &ctx) {
+                        findings.push(refused(s, &e, o.mode));
+                    }
+                }
+            }
+            (OptionId::ActiveSlave, _) => {
+                let name = s.value.split_whitespace().next().unwrap_or("");
+                if !o.mode.uses_primary() {
+                    findings.push(no_effect(s, o.mode));
+                } else {
+                    o.active_slave = (!name.is_empty()).then(|| name.to_owned());
+                }
+            }
+            (OptionId::QueueId, None) => {
+                for item in list_items(&s.value) {
+                    match item.split_once(':').map(|(n, q)| (n, q.parse::<u16>())) {
+                        Some((n, Ok(q))) if !n.is_empty() && q <= o.tx_queues => {
+                            o.slave_options.entry(n.to_owned()).or_default().queue_id = q;
+                        }
+                        _ => findings.push(bad(format!(
+                            "invalid value '{item}' for '{}': use ifname:queue_id, queue_id at most tx_queues ({})",
+                            s.key, o.tx_queues
+                        ))),
+                    }
+                }
+            }
+            (OptionId::QueueId | OptionId::Prio | OptionId::ActorPortPrio, Some(slave)) => {
+                if !s.id.applies_to(o.mode) {
+                    findings.push(no_effect(s, o.mode));
+                    continue;
+                }
+                let v = s.value.trim();
+                let entry = |o: &mut BondOptions| -> SlaveOptions {
+                    o.slave_options.get(slave).copied().unwrap_or_default()
+                };
+                let mut so = entry(&mut o);
+                let ok = match s.id {
+                    OptionId::QueueId => {
+                        v.parse::<u16>().ok().filter(|q| *q <= o.tx_queues).map(|q| so.queue_id = q)
+                    }
+                    OptionId::Prio => v.parse::<i32>().ok().map(|p| so.prio = p),
+                    _ => v.parse::<u16>().ok().map(|p| so.actor_port_prio = p),
+                };
+                if ok.is_some() {
+                    o.slave_options.insert(slave.clone(), so);
+                } else {
+                    findings.push(bad(format!("invalid value '{}' for '{}'", s.value, s.key)));
+                }
+            }
+            (OptionId::Prio | OptionId::ActorPortPrio, None) => findings.push(Finding::error(
+                &s.key_span,
+                format!("'{}' is a per-slave option: set it on the slave", s.key),
+            )),
+            (OptionId::Slaves, _) => findings.push(Finding::error(
+                &s.key_span,
+                format!("'{}': slaves are not an option here", s.key),
+            )),
+            (id, _) => match o.set(id.name(), &s.value, &ctx) {
+                Ok(warnings) => {
+                    for w in warnings {
+                        let m = &w.message;
+                        if id == OptionId::Mode && miimon_given && m.contains("MII monitoring") {
+                            continue;
+                        }
+                        if m.contains("cannot be used with") {
+                            continue; // reported below, once, with both places
+                        }
+                        if m.contains("no ARP targets") && given(OptionId::ArpIpTarget).is_some() {
+                            continue;
+                        }
+                        let f = if id == OptionId::Mode {
+                            Finding::info(&s.value_span, format!("'{}': {m}", s.key))
+                        } else {
+                            Finding::warning(&s.value_span, format!("'{}': {m}", s.key))
+                        };
+                        findings.push(f);
+                    }
+                }
+                Err(e) => findings.push(refused(s, &e, o.mode)),
+            },
+        }
+    }
+
+    // Two link monitors: the one applied last switches the other off.
+    if let (Some(m), Some(a)) = (given(OptionId::Miimon), given(OptionId::ArpInterval)) {
+        let on = |s: &Setting| s.value.trim() != "0";
+        if on(m) && on(a) {
+            findings.push(Finding::warning(
+                &a.key_span,
+                format!(
+                    "'{}' and '{}' (line {}) both set: the kernel runs one link monitor, and ARP monitoring switches MII monitoring off; keep one",
+                    a.key, m.key, m.key_span.line
+                ),
+            ));
+        }
+    }
+    // Options the kernel accepts in every mode but that do nothing in this one.
+    if let Some(s) = given(OptionId::XmitHashPolicy) {
+        let useful = matches!(o.mode, Mode::BalanceXor | Mode::Ieee8023ad)
+            || (o.mode == Mode::BalanceTlb && !o.tlb_dynamic_lb);
+        if !useful {
+            findings.push(no_effect_note(
+                s,
+                o.mode,
+                "balance-xor, 802.3ad, balance-tlb with tlb_dynamic_lb=0",
+            ));
+        }
+    }
+    if let Some(s) = given(OptionId::FailOverMac) {
+        if o.mode != Mode::ActiveBackup && s.value.trim() != "none" && s.value.trim() != "0" {
+            findings.push(no_effect_note(s, o.mode, "active-backup"));
+        }
+    }
+    normalize(&mut o);
+    (o, findings)
+}
+
+fn no_effect(s: &Setting, mode: Mode) -> Finding {
+    no_effect_note(s, mode, &mode_names(&s.id.modes()))
+}
+
+fn no_effect_note(s: &Setting, mode: Mode, modes: &str) -> Finding {
+    Finding::warning(
+        &s.key_span,
+        format!("'{}' has no effect in mode {}: it applies to {}", s.key, mode.name(), modes),
+    )
+}
+
+fn refused(s: &Setting, e: &OptionError, mode: Mode) -> Finding {
+    match e {
+        OptionError::NotSupportedInMode { .. } => no_effect(s, mode),
+        _ => Finding::error(&s.value_span, format!("'{}': {e}", s.key)),
+    }
+}
+
+/// The options that differ from the kernel defaults, in [`APPLY_ORDER`], with values as a
+/// module-options string writes them (lists comma-separated). Per-slave `prio` and
+/// `actor_port_prio` are not included (see [`slave_settings`]); `queue_id` is, as
+/// `ifname:N,...`.
+pub(crate) fn option_pairs(o: &BondOptions) -> Vec<(OptionId, String)> {
+    let d = BondOptions::default();
+    let mut out = Vec::new();
+    for &id in APPLY_ORDER {
+        let value = match id {
+            OptionId::Slaves | OptionId::Prio | OptionId::ActorPortPrio | OptionId::NumUnsolNa => {
+                continue
+            }
+            OptionId::ArpIpTarget => join(&o.arp_ip_target),
+            OptionId::NsIp6Target => join(&o.ns_ip6_target),
+            OptionId::QueueId => o
+                .slave_options
+                .iter()
+                .filter(|(_, s)| s.queue_id != 0)
+                .map(|(n, s)| format!("{n}:{}", s.queue_id))
+                .collect::<Vec<_>>()
+                .join(","),
+            OptionId::Primary | OptionId::ActiveSlave => o.get(id.name()).unwrap_or_default(),
+            _ => {
+                let v = o.get(id.name()).unwrap_or_default();
+                if v == d.get(id.name()).unwrap_or_default() {
+                    continue;
+                }
+                v.split_whitespace().next().unwrap_or("").to_owned()
+            }
+        };
+        if !value.is_empty() {
+            out.push((id, value));
+        }
+    }
+    out
+}
+
+#[allow(dead_code)] // used by the ifupdown emitter
+/// Per-slave `prio` and `actor_port_prio` that differ from the defaults, by slave.
+pub(crate) fn slave_settings(o: &BondOptions) -> BTreeMap<String, Vec<(OptionId, String)>> {
+    let d = SlaveOptions::default();
+    let mut out: BTreeMap<String, Vec<(OptionId, String)>> = BTreeMap::new();
+    for (name, s) in &o.slave_options {
+        let e = out.entry(name.clone()).or_default();
+        if s.prio != d.prio {
+            e.push((OptionId::Prio, s.prio.to_string()));
+        }
+        if s.actor_port_prio != d.actor_port_prio {
+            e.push((OptionId::ActorPortPrio, s.actor_port_prio.to_string()));
+        }
+    }
+    out.retain(|_, v| !v.is_empty());
+    out
+}
+
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// Drops per-slave entries that hold only defaults (so equal meaning compares equal).
+pub(crate) fn normalize(o: &mut BondOptions) {
+    let d = SlaveOptions::default();
+    o.slave_options.retain(|_, s| *s != d);
+}
