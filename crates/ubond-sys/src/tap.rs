@@ -4,7 +4,8 @@
 //! `ip`, and the kernel's IP stack sends and receives through it. Frames the stack sends are
 //! read from the [`Tap`] (and go out on a slave); frames received on the slaves are written to
 //! it (and reach the stack). The device is not persistent: it disappears when the [`Tap`] is
-//! dropped (when its file descriptor closes).
+//! dropped (when the last copy of its file descriptor closes; the descriptor is close-on-exec,
+//! but a child forked at that moment holds a copy until it calls `exec`).
 //!
 //! The file descriptor is nonblocking, so it can sit in a `poll`/`epoll` set ([`AsFd`]).
 #![allow(unsafe_code)]

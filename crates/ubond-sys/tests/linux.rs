@@ -1,0 +1,267 @@
+//! The mechanisms against the real kernel, each test in its own network namespace.
+//!
+//! All these tests NEED ROOT (they create namespaces, tap and veth devices) and fail, rather
+//! than skip, without it. They use no IP addresses at all and nothing routes out.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{wait_for, Netns};
+use ubond_sys::link::{self, Duplex, LinkMonitor, OperState};
+use ubond_sys::packet::{FrameBatch, PacketOptions, PacketSocket, SLOW_PROTOCOLS_MAC};
+use ubond_sys::tap::Tap;
+use ubond_wire::MacAddr;
+
+const WAIT: Duration = Duration::from_secs(3);
+/// IEEE local experimental EtherType: nothing else in the namespace sends it.
+const TEST_ETHERTYPE: u16 = 0x88b5;
+const SLOW_PROTOCOLS_ETHERTYPE: u16 = 0x8809;
+
+/// A frame of `len` bytes from `src` to `dst` with `ethertype`, carrying `seq` at byte 20.
+fn frame(dst: MacAddr, src: MacAddr, ethertype: u16, len: usize, seq: u8) -> Vec<u8> {
+    let mut f = vec![0u8; len];
+    f[..6].copy_from_slice(&dst.octets());
+    f[6..12].copy_from_slice(&src.octets());
+    f[12..14].copy_from_slice(&ethertype.to_be_bytes());
+    f[14] = 1; // LACP subtype / filler
+    f[15] = 1; // version
+    f[20] = seq;
+    for (i, b) in f.iter_mut().enumerate().skip(21) {
+        *b = i as u8;
+    }
+    f
+}
+
+fn is_ours(f: &[u8], ethertype: u16) -> bool {
+    f.len() > 20 && f[12..14] == ethertype.to_be_bytes()
+}
+
+/// Waits for the next frame with `ethertype` on `sock`.
+fn recv_ours(sock: &PacketSocket, ethertype: u16) -> Vec<u8> {
+    let mut buf = [0u8; 2048];
+    wait_for("a frame on the packet socket", WAIT, || {
+        let n = sock.recv(&mut buf).expect("recv")?;
+        is_ours(&buf[..n], ethertype).then(|| buf[..n].to_vec())
+    })
+}
+
+/// True if a frame with `ethertype` arrives on `sock` within `d`.
+fn sees_any(sock: &PacketSocket, ethertype: u16, d: Duration) -> bool {
+    let mut buf = [0u8; 2048];
+    let end = std::time::Instant::now() + d;
+    while std::time::Instant::now() < end {
+        while let Some(n) = sock.recv(&mut buf).expect("recv") {
+            if is_ours(&buf[..n], ethertype) {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+fn veth_pair(ns: &Netns) {
+    ns.ip("link add va type veth peer name vb");
+    ns.ip("link set va address 02:00:00:00:0a:01");
+    ns.ip("link set vb address 02:00:00:00:0b:01");
+    ns.ip("link set va up");
+    ns.ip("link set vb up");
+}
+
+#[test]
+fn tap_mac_carrier_frames_both_ways_and_gone_on_drop() {
+    let ns = Netns::new("tap_mac_carrier_frames_both_ways_and_gone_on_drop");
+    ns.run(|| {
+        let tap = Tap::create("ubt0").expect("create tap");
+        assert_eq!(tap.name(), "ubt0");
+        assert!(!tap.vnet_hdr());
+        let index = tap.ifindex().expect("ifindex");
+        assert_eq!(link::ifname(index).expect("ifname"), "ubt0");
+
+        // MAC through the tap descriptor, read back through netlink, and the other way.
+        let mac = MacAddr([0x02, 0, 0, 0, 0x7a, 0x01]);
+        tap.set_mac(mac).expect("set mac");
+        assert_eq!(link::mac("ubt0").expect("mac"), mac);
+        let mac2 = MacAddr([0x02, 0, 0, 0, 0x7a, 0x02]);
+        link::set_mac("ubt0", mac2).expect("set mac by netlink");
+        assert_eq!(tap.mac().expect("mac"), mac2);
+
+        link::set_up("ubt0", true).expect("up");
+        tap.set_carrier(false).expect("carrier off");
+        let s = link::link_state("ubt0").expect("state");
+        assert!(s.admin_up && !s.carrier, "{s:?}");
+        assert_eq!(s.oper_state, OperState::Down);
+        tap.set_carrier(true).expect("carrier on");
+        let s = link::link_state("ubt0").expect("state");
+        assert!(s.admin_up && s.carrier, "{s:?}");
+        assert_eq!(s.oper_state, OperState::Up);
+        assert_eq!(s.name, "ubt0");
+        assert_eq!(s.ifindex, index);
+
+        // The kernel's side of the tap: a packet socket on it.
+        let kernel = PacketSocket::open("ubt0", PacketOptions::default()).expect("packet");
+        let peer = MacAddr([0x02, 0, 0, 0, 0x99, 0x01]);
+        // Written to the tap: received by the kernel, seen by the packet socket.
+        let into = frame(mac2, peer, TEST_ETHERTYPE, 60, 1);
+        assert!(tap.send(&into).expect("tap send"));
+        assert_eq!(recv_ours(&kernel, TEST_ETHERTYPE), into);
+        // Sent by the kernel (the packet socket): read from the tap.
+        let out = frame(peer, mac2, TEST_ETHERTYPE, 60, 2);
+        assert!(kernel.send(&out).expect("packet send"));
+        let mut buf = [0u8; 2048];
+        let got = wait_for("the frame on the tap", WAIT, || {
+            let n = tap.recv(&mut buf).expect("tap recv")?;
+            is_ours(&buf[..n], TEST_ETHERTYPE).then(|| buf[..n].to_vec())
+        });
+        assert_eq!(got, out);
+
+        drop(kernel);
+        drop(tap);
+        // Another test's fork may hold a copy of the descriptor until its exec (CLOEXEC acts
+        // then), so allow a moment.
+        let e = wait_for("the tap to disappear with its descriptor", WAIT, || {
+            link::ifindex("ubt0").err()
+        });
+        assert_eq!(e.raw_os_error(), Some(libc::ENODEV), "{e}");
+    });
+}
+
+#[test]
+fn veth_lacpdu_to_slow_protocols_group_and_own_frames_hidden() {
+    let ns = Netns::new("veth_lacpdu_to_slow_protocols_group_and_own_frames_hidden");
+    veth_pair(&ns);
+    ns.run(|| {
+        let a = PacketSocket::open("va", PacketOptions::default()).expect("open va");
+        let b = PacketSocket::open("vb", PacketOptions::default()).expect("open vb");
+        let a_all = PacketSocket::open(
+            "va",
+            PacketOptions { ignore_outgoing: false, slow_protocols: false, promiscuous: false },
+        )
+        .expect("open va without PACKET_IGNORE_OUTGOING");
+        assert_eq!(a.ifindex(), link::ifindex("va").expect("ifindex"));
+        assert_eq!(a.name(), "va");
+
+        // The Slow Protocols membership is on vb's multicast list.
+        let maddr = common::run("ip", &["-n", ns.name(), "maddr", "show", "dev", "vb"]);
+        assert!(maddr.contains("01:80:c2:00:00:02"), "{maddr}");
+
+        // A LACPDU-sized frame (124 bytes) to the Slow Protocols group.
+        let src = link::mac("va").expect("mac");
+        let pdu = frame(SLOW_PROTOCOLS_MAC, src, SLOW_PROTOCOLS_ETHERTYPE, 124, 7);
+        assert!(a.send(&pdu).expect("send"));
+        assert_eq!(recv_ours(&b, SLOW_PROTOCOLS_ETHERTYPE), pdu);
+        // A socket without PACKET_IGNORE_OUTGOING sees va's own transmission; `a` does not.
+        assert_eq!(recv_ours(&a_all, SLOW_PROTOCOLS_ETHERTYPE), pdu);
+        assert!(!sees_any(&a, SLOW_PROTOCOLS_ETHERTYPE, Duration::from_millis(100)));
+
+        // Promiscuity is counted on the interface and dropped with the socket's share.
+        let mut b = b;
+        let before = promiscuity("vb");
+        b.set_promiscuous(true).expect("promisc on");
+        assert!(b.promiscuous());
+        assert_eq!(promiscuity("vb"), before + 1);
+        b.set_promiscuous(false).expect("promisc off");
+        assert_eq!(promiscuity("vb"), before);
+
+        // The error names the operation and the interface.
+        let e = PacketSocket::open("eth9", PacketOptions::default()).expect_err("no eth9");
+        let msg = e.to_string();
+        assert!(msg.starts_with("cannot open packet socket on eth9: No such device"), "{msg}");
+        assert!(msg.ends_with("(is the interface name right?)"), "{msg}");
+    });
+}
+
+fn promiscuity(name: &str) -> u32 {
+    link::link_state(name).expect("state").promiscuity
+}
+
+#[test]
+fn veth_batches_of_32_frames() {
+    let ns = Netns::new("veth_batches_of_32_frames");
+    veth_pair(&ns);
+    ns.run(|| {
+        let a = PacketSocket::open("va", PacketOptions::default()).expect("open va");
+        let b = PacketSocket::open("vb", PacketOptions::default()).expect("open vb");
+        let src = link::mac("va").expect("mac");
+        let dst = link::mac("vb").expect("mac");
+
+        let mut tx = FrameBatch::new(32, 1518);
+        for seq in 0..32u8 {
+            assert!(tx.push(&frame(dst, src, TEST_ETHERTYPE, 64 + usize::from(seq) * 40, seq)));
+        }
+        assert_eq!(tx.len(), 32);
+        // veth's queue takes 32 frames at once; one sendmmsg call moves them all.
+        assert_eq!(a.send_batch(&tx).expect("send batch"), 32);
+
+        let mut rx = FrameBatch::new(32, 2048);
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let mut calls = 0;
+        wait_for("32 frames on vb", WAIT, || {
+            calls += 1;
+            b.recv_batch(&mut rx).expect("recv batch");
+            for i in 0..rx.len() {
+                assert!(!rx.truncated(i));
+            }
+            got.extend(rx.iter().filter(|f| is_ours(f, TEST_ETHERTYPE)).map(<[u8]>::to_vec));
+            (got.len() >= 32).then_some(())
+        });
+        assert_eq!(got.len(), 32);
+        for (seq, f) in got.iter().enumerate() {
+            assert_eq!(f, tx.frame(seq), "frame {seq} in order and intact");
+        }
+        assert!(calls < 32, "batched: {calls} recvmmsg calls for 32 frames");
+        // Nothing left, and `a` saw none of its own.
+        assert_eq!(b.recv_batch(&mut rx).expect("recv"), 0);
+        assert!(!sees_any(&a, TEST_ETHERTYPE, Duration::from_millis(50)));
+    });
+}
+
+#[test]
+fn carrier_events_follow_the_peer_and_speed_duplex() {
+    let ns = Netns::new("carrier_events_follow_the_peer_and_speed_duplex");
+    veth_pair(&ns);
+    let mut monitor = ns.run(|| LinkMonitor::new().expect("monitor"));
+    let va = ns.run(|| link::ifindex("va").expect("ifindex"));
+
+    let mut next_carrier = |want: bool| {
+        let mut events = Vec::new();
+        wait_for("a carrier event for va", WAIT, || {
+            monitor.wait(Duration::from_millis(20)).expect("wait");
+            events.clear();
+            monitor.read_events(&mut events).expect("read events");
+            events
+                .iter()
+                .find(|e| e.state.ifindex == va && e.state.carrier == want && !e.removed)
+                .cloned()
+        })
+    };
+
+    ns.ip("link set vb down");
+    let e = next_carrier(false);
+    assert_eq!(e.state.name, "va");
+    assert!(e.state.admin_up);
+    assert_eq!(e.state.oper_state, OperState::LowerLayerDown);
+    assert!(!ns.run(|| link::link_state("va").expect("state")).carrier);
+
+    ns.ip("link set vb up");
+    let e = next_carrier(true);
+    assert_eq!(e.state.name, "va");
+    assert_eq!(e.state.oper_state, OperState::Up);
+
+    ns.run(|| {
+        assert_eq!(link::speed_duplex("va").expect("ethtool"), (Some(10000), Duplex::Full));
+        // tun/tap said 10/full until Linux 6.x; newer kernels say 10000/full. Compare with
+        // the kernel's own report in sysfs (read from inside the namespace).
+        let tap = Tap::create("ubt1").expect("tap");
+        link::set_up("ubt1", true).expect("up");
+        let sysfs = ns.exec(&["cat", "/sys/class/net/ubt1/speed", "/sys/class/net/ubt1/duplex"]);
+        let mut lines = sysfs.lines();
+        let speed: u32 = lines.next().and_then(|l| l.trim().parse().ok()).expect("sysfs speed");
+        assert_eq!(lines.next().map(str::trim), Some("full"));
+        assert!(speed == 10 || speed == 10000, "tap speed {speed}");
+        assert_eq!(link::speed_duplex(tap.name()).expect("ethtool"), (Some(speed), Duplex::Full));
+        let e = link::speed_duplex("eth9").expect_err("no eth9");
+        assert!(e.to_string().contains("eth9"), "{e}");
+    });
+}
