@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -154,13 +154,19 @@ pub fn ifname(ifindex: u32) -> Result<String> {
     Ok(buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8 as char).collect())
 }
 
-/// Sends one rtnetlink request with `NLM_F_ACK` and returns the link messages in the answer.
-fn request(msg: RouteNetlinkMessage, op: &'static str, iface: &str) -> Result<Vec<LinkMessage>> {
-    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
+/// Sends one rtnetlink request with `NLM_F_ACK` (and `extra_flags`) and returns the link
+/// messages in the answer.
+fn request(
+    msg: RouteNetlinkMessage,
+    extra_flags: u16,
+    op: &'static str,
+    iface: Option<&str>,
+) -> Result<Vec<LinkMessage>> {
+    let fail = |e: io::Error| SysError::new(op, iface, e);
     let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
     socket.bind_auto().map_err(fail)?;
     let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
-    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
     nl.header.sequence_number = 1;
     nl.finalize();
     let mut out = vec![0u8; nl.buffer_len()];
@@ -201,10 +207,22 @@ pub fn link_state(name: &str) -> Result<LinkState> {
     const OP: &str = "read interface state";
     let mut msg = LinkMessage::default();
     msg.header.index = ifindex(name)?;
-    let links = request(RouteNetlinkMessage::GetLink(msg), OP, name)?;
+    let links = request(RouteNetlinkMessage::GetLink(msg), 0, OP, Some(name))?;
     links.first().map(LinkState::from_message).ok_or_else(|| {
         SysError::new(OP, Some(name), io::Error::new(io::ErrorKind::NotFound, "no answer"))
     })
+}
+
+/// Every interface in the thread's network namespace (`RTM_GETLINK` dump): the way to
+/// resynchronise after a [`LinkMonitor`] lost events.
+pub fn links() -> Result<Vec<LinkState>> {
+    let links = request(
+        RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        NLM_F_DUMP,
+        "list interfaces",
+        None,
+    )?;
+    Ok(links.iter().map(LinkState::from_message).collect())
 }
 
 /// Sets interface `name`'s MAC address (`RTM_SETLINK`, `IFLA_ADDRESS`).
@@ -212,7 +230,7 @@ pub fn set_mac(name: &str, mac: MacAddr) -> Result<()> {
     let mut msg = LinkMessage::default();
     msg.header.index = ifindex(name)?;
     msg.attributes.push(LinkAttribute::Address(mac.octets().to_vec()));
-    request(RouteNetlinkMessage::SetLink(msg), "set MAC address", name).map(drop)
+    request(RouteNetlinkMessage::SetLink(msg), 0, "set MAC address", Some(name)).map(drop)
 }
 
 /// Brings interface `name` administratively up or down (`ip link set NAME up|down`).
@@ -222,7 +240,7 @@ pub fn set_up(name: &str, up: bool) -> Result<()> {
     msg.header.flags = if up { LinkFlags::Up } else { LinkFlags::empty() };
     msg.header.change_mask = LinkFlags::Up;
     let op = if up { "bring interface up" } else { "bring interface down" };
-    request(RouteNetlinkMessage::SetLink(msg), op, name).map(drop)
+    request(RouteNetlinkMessage::SetLink(msg), 0, op, Some(name)).map(drop)
 }
 
 /// The MAC address of interface `name`.

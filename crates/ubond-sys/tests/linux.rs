@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{wait_for, Netns};
 use ubond_sys::link::{self, Duplex, LinkMonitor, OperState};
 use ubond_sys::packet::{FrameBatch, PacketOptions, PacketSocket, SLOW_PROTOCOLS_MAC};
-use ubond_sys::tap::Tap;
+use ubond_sys::tap::{Tap, TapOptions};
 use ubond_wire::MacAddr;
 
 const WAIT: Duration = Duration::from_secs(3);
@@ -116,8 +116,20 @@ fn tap_mac_carrier_frames_both_ways_and_gone_on_drop() {
         });
         assert_eq!(got, out);
 
+        let all = link::links().expect("list links");
+        let names: Vec<&str> = all.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["lo", "ubt0"]);
+        assert_eq!(all[1], link::link_state("ubt0").expect("state"));
+
+        let mut monitor = LinkMonitor::new().expect("monitor");
         drop(kernel);
         drop(tap);
+        let mut events = Vec::new();
+        wait_for("the tap's removal event", WAIT, || {
+            monitor.wait(Duration::from_millis(20)).expect("wait");
+            monitor.read_events(&mut events).expect("events");
+            events.iter().find(|e| e.removed && e.state.name == "ubt0").map(drop)
+        });
         // Another test's fork may hold a copy of the descriptor until its exec (CLOEXEC acts
         // then), so allow a moment.
         let e = wait_for("the tap to disappear with its descriptor", WAIT, || {
@@ -265,3 +277,37 @@ fn carrier_events_follow_the_peer_and_speed_duplex() {
         assert!(e.to_string().contains("eth9"), "{e}");
     });
 }
+
+#[test]
+fn tap_with_vnet_hdr_carries_the_virtio_header() {
+    let ns = Netns::new("tap_with_vnet_hdr_carries_the_virtio_header");
+    ns.run(|| {
+        let tap = Tap::with_options("ubv0", TapOptions { vnet_hdr: true }).expect("create tap");
+        assert!(tap.vnet_hdr());
+        link::set_up("ubv0", true).expect("up");
+        let kernel = PacketSocket::open("ubv0", PacketOptions::default()).expect("packet");
+        let mac = link::mac("ubv0").expect("mac");
+        let peer = MacAddr([0x02, 0, 0, 0, 0x99, 0x02]);
+
+        // In: a 10-byte virtio_net_hdr (no offload: all zero), then the frame.
+        let f = frame(mac, peer, TEST_ETHERTYPE, 60, 3);
+        let mut with_hdr = vec![0u8; VNET_HDR_LEN];
+        with_hdr.extend_from_slice(&f);
+        assert!(tap.send(&with_hdr).expect("tap send"));
+        assert_eq!(recv_ours(&kernel, TEST_ETHERTYPE), f);
+
+        // Out: the kernel's frame arrives behind a header.
+        let out = frame(peer, mac, TEST_ETHERTYPE, 60, 4);
+        assert!(kernel.send(&out).expect("send"));
+        let mut buf = [0u8; 2048];
+        let got = wait_for("the frame on the tap", WAIT, || {
+            let n = tap.recv(&mut buf).expect("tap recv")?;
+            (n > VNET_HDR_LEN && is_ours(&buf[VNET_HDR_LEN..n], TEST_ETHERTYPE))
+                .then(|| buf[VNET_HDR_LEN..n].to_vec())
+        });
+        assert_eq!(got, out);
+    });
+}
+
+/// `sizeof(struct virtio_net_hdr)`, the default `TUNSETVNETHDRSZ`.
+const VNET_HDR_LEN: usize = 10;
