@@ -15,6 +15,7 @@ mod text;
 
 pub use finding::{has_errors, Finding, Severity, Span};
 pub use model::{BondConfig, ConfigSet, Parsed, SourceFile, Spans};
+pub mod interfaces;
 pub mod lint;
 pub mod modprobe;
 

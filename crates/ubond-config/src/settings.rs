@@ -213,6 +213,9 @@ pub(crate) fn apply_settings(settings: &[Setting]) -> (BondOptions, Vec<Finding>
                         if id == OptionId::Mode && miimon_given && m.contains("MII monitoring") {
                             continue;
                         }
+                        if m.contains("not been enslaved yet") {
+                            continue; // the slaves are checked by the common lint
+                        }
                         if m.contains("cannot be used with") {
                             continue; // reported below, once, with both places
                         }
@@ -321,7 +324,6 @@ pub(crate) fn option_pairs(o: &BondOptions) -> Vec<(OptionId, String)> {
     out
 }
 
-#[allow(dead_code)] // used by the ifupdown emitter
 /// Per-slave `prio` and `actor_port_prio` that differ from the defaults, by slave.
 pub(crate) fn slave_settings(o: &BondOptions) -> BTreeMap<String, Vec<(OptionId, String)>> {
     let d = SlaveOptions::default();
