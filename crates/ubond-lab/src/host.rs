@@ -466,9 +466,12 @@ impl Host {
             },
             TxChoice::All => {
                 let slaves = self.bond.tx_plan().slaves.clone();
-                for s in slaves {
-                    if let Some(port) = self.port_of(s) {
+                let ports = slaves.iter().filter_map(|s| self.port_of(*s));
+                for (i, port) in ports.enumerate() {
+                    if i == 0 {
                         out.send(port, frame.clone());
+                    } else {
+                        out.send_copy(port, frame.clone());
                     }
                 }
             }

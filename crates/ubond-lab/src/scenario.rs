@@ -231,6 +231,11 @@ fn finish(
     }
 }
 
+fn first_slave(sim: &Sim, h: NodeId, nic: usize) -> ubond_core::bond::SlaveId {
+    let bond = sim.host(h).bond();
+    bond.slave_ids().nth(nic).expect("the host has two NICs")
+}
+
 fn set_bridge_up(sim: &mut Sim, br: NodeId, up: bool) {
     sim.bridge_mut(br).set_up(up);
 }
@@ -286,7 +291,47 @@ pub fn two_bridges(seed: u64) -> ScenarioResult {
     set_bridge_up(sim, t.br[0], true);
     let (s, r) = ping_phase(sim, t.a, 10);
     check(&mut checks, "br0 back: ping works again", s == 10 && r >= 9, format!("{r}/{s} replies"));
-    let reports = vec![("hostA".to_string(), ra), ("hostB".to_string(), rb)];
+    // The kernel run: "st-a kept eth1 and st-b kept eth0, so their traffic went to different
+    // bridges and ping died". A flap of hostB's eth0 moves hostB's active aggregator to eth1's
+    // (ad_select stable keeps it there when eth0 returns) while hostA stays on eth0.
+    sim.set_carrier(t.links[1], false);
+    sim.run_for(secs(1));
+    sim.set_carrier(t.links[1], true);
+    sim.run_for(secs(5));
+    let active = |sim: &Sim, h: NodeId| {
+        sim.host(h).bond().lacp().and_then(|l| l.active_aggregator()).map(|a| a.ports)
+    };
+    let (aa, ab) = (active(sim, t.a), active(sim, t.b));
+    let port_a = sim.host(t.a).bond().slave_port(first_slave(sim, t.a, 0));
+    let port_b = sim.host(t.b).bond().slave_port(first_slave(sim, t.b, 1));
+    check(
+        &mut checks,
+        "after a flap of hostB.eth0: hostA keeps eth0, hostB keeps eth1 (as in the kernel run)",
+        aa.as_deref() == port_a.map(|p| vec![p]).as_deref()
+            && ab.as_deref() == port_b.map(|p| vec![p]).as_deref(),
+        format!("hostA active ports {aa:?}, hostB active ports {ab:?}"),
+    );
+    let rb2 = sim.host(t.b).proc_report();
+    check(
+        &mut checks,
+        "hostB's actor states as the kernel printed them (active port 79, the other 71, partner 0)",
+        count(&rb2, "port state: 79") == 1
+            && count(&rb2, "port state: 71") == 1
+            && count(&rb2, "port state: 0\n") == 2,
+        "port states 79/71/0/0".to_string(),
+    );
+    let (s, r) = ping_phase(sim, t.a, 10);
+    check(
+        &mut checks,
+        "different bridges on each side: ping dies, both bridges up",
+        s == 10 && r == 0,
+        format!("{r}/{s} replies"),
+    );
+    let reports = vec![
+        ("hostA".to_string(), ra),
+        ("hostB".to_string(), rb),
+        ("hostB after its eth0 flapped".to_string(), rb2),
+    ];
     finish(1, "two hosts, 802.3ad, two Linux bridges", sim, reports, checks)
 }
 

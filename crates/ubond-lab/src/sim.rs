@@ -104,11 +104,21 @@ pub struct Link {
 pub struct Emit {
     /// The port.
     pub port: usize,
-    /// The frame's identity: `None` for a new frame (the engine numbers it), the received
-    /// frame's for a forwarded copy (bridges, switches).
-    pub id: Option<u64>,
+    /// The frame's identity, for the "no frame delivered twice" check.
+    pub id: FrameIdentity,
     /// The whole Ethernet frame.
     pub frame: Vec<u8>,
+}
+
+/// Which frame an [`Emit`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameIdentity {
+    /// A new frame: the engine numbers it.
+    New,
+    /// Another copy of the previous frame of the same [`Outbox`] (broadcast mode).
+    CopyOfPrevious,
+    /// A forwarded copy of a received frame (bridges, switches).
+    Forwarded(u64),
 }
 
 /// What a node produced while handling one input.
@@ -125,12 +135,18 @@ pub struct Outbox {
 impl Outbox {
     /// Queues a new frame on `port`.
     pub fn send(&mut self, port: usize, frame: Vec<u8>) {
-        self.frames.push(Emit { port, id: None, frame });
+        self.frames.push(Emit { port, id: FrameIdentity::New, frame });
+    }
+
+    /// Queues another copy of the previous frame on `port` (the same frame for the
+    /// duplicate check).
+    pub fn send_copy(&mut self, port: usize, frame: Vec<u8>) {
+        self.frames.push(Emit { port, id: FrameIdentity::CopyOfPrevious, frame });
     }
 
     /// Queues a forwarded copy of frame `id` on `port`.
     pub fn forward(&mut self, port: usize, id: u64, frame: Vec<u8>) {
-        self.frames.push(Emit { port, id: Some(id), frame });
+        self.frames.push(Emit { port, id: FrameIdentity::Forwarded(id), frame });
     }
 
     /// Adds a timeline note.
@@ -520,11 +536,17 @@ impl Sim {
         if let Some(v) = out.violations.first() {
             self.violation(&format!("{name}: {v}"));
         }
+        let mut last_id = 0;
         for emit in out.frames {
-            let id = emit.id.unwrap_or_else(|| {
-                self.next_frame_id += 1;
-                self.next_frame_id - 1
-            });
+            let id = match emit.id {
+                FrameIdentity::Forwarded(id) => id,
+                FrameIdentity::CopyOfPrevious if last_id != 0 => last_id,
+                FrameIdentity::New | FrameIdentity::CopyOfPrevious => {
+                    self.next_frame_id += 1;
+                    self.next_frame_id - 1
+                }
+            };
+            last_id = id;
             let from = PortRef { node, port: emit.port };
             let Some(link_id) = self.plugs[node.0].get(emit.port).copied().flatten() else {
                 self.stats.frames_lost += 1;
