@@ -11,8 +11,11 @@
 //! [`PacketSocket::send_batch`] move up to [`MAX_BATCH`] frames per system call
 //! (`recvmmsg`/`sendmmsg`) through a caller-owned [`FrameBatch`], with no allocation per frame.
 //!
-//! Known limit: with VLAN offload the kernel strips the 802.1Q tag from received frames and
-//! reports it out of band (`PACKET_AUXDATA`); this socket does not read it yet.
+//! VLAN tags: the kernel takes the 802.1Q/802.1ad tag out of every received frame (in the
+//! driver with VLAN offload, or in the receive path itself) and reports it out of band. With
+//! [`PacketOptions::restore_vlan_tags`] (the default) the socket reads it (`PACKET_AUXDATA`) and
+//! puts the tag back, so frames come out as they were on the wire; receive buffers then keep
+//! 4 bytes of room for it.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -32,7 +35,29 @@ const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
 const PACKET_DROP_MEMBERSHIP: libc::c_int = 2;
 const PACKET_MR_MULTICAST: libc::c_ushort = 0;
 const PACKET_MR_PROMISC: libc::c_ushort = 1;
+const PACKET_AUXDATA: libc::c_int = 8;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
+const ETH_P_8021Q: u16 = 0x8100;
+/// Room kept at the end of a receive buffer for a restored VLAN tag.
+const VLAN_TAG_LEN: usize = 4;
+/// Control buffer per received frame, in 8-byte words: room for one `PACKET_AUXDATA`
+/// message (`CMSG_SPACE(20)` = 40 bytes) with margin.
+const CTRL_WORDS: usize = 8;
+
+/// `struct tpacket_auxdata`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct TpacketAuxdata {
+    tp_status: u32,
+    tp_len: u32,
+    tp_snaplen: u32,
+    tp_mac: u16,
+    tp_net: u16,
+    tp_vlan_tci: u16,
+    tp_vlan_tpid: u16,
+}
 const ETH_P_ALL: u16 = 0x0003;
 
 /// `struct packet_mreq`.
@@ -53,11 +78,18 @@ pub struct PacketOptions {
     pub promiscuous: bool,
     /// Do not receive the frames this host sends on the interface (default: on).
     pub ignore_outgoing: bool,
+    /// Put back into received frames the VLAN tag the kernel took out (default: on).
+    pub restore_vlan_tags: bool,
 }
 
 impl Default for PacketOptions {
     fn default() -> Self {
-        PacketOptions { slow_protocols: true, promiscuous: false, ignore_outgoing: true }
+        PacketOptions {
+            slow_protocols: true,
+            promiscuous: false,
+            ignore_outgoing: true,
+            restore_vlan_tags: true,
+        }
     }
 }
 
@@ -68,6 +100,7 @@ pub struct PacketSocket {
     ifindex: u32,
     name: String,
     promiscuous: bool,
+    restore_vlan: bool,
 }
 
 impl PacketSocket {
@@ -89,7 +122,16 @@ impl PacketSocket {
         }
         // SAFETY: `raw` is a fresh descriptor nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let mut sock = PacketSocket { fd, ifindex, name: name.to_owned(), promiscuous: false };
+        let mut sock = PacketSocket {
+            fd,
+            ifindex,
+            name: name.to_owned(),
+            promiscuous: false,
+            restore_vlan: options.restore_vlan_tags,
+        };
+        if options.restore_vlan_tags {
+            sock.setsockopt(PACKET_AUXDATA, &1 as &libc::c_int, "ask for VLAN tags")?;
+        }
 
         if options.ignore_outgoing {
             sock.setsockopt(PACKET_IGNORE_OUTGOING, &1 as &libc::c_int, "ignore outgoing frames")?;
@@ -174,12 +216,23 @@ impl PacketSocket {
     }
 
     /// Receives one frame into `buf`; `Ok(None)` when none is waiting. A frame longer than
-    /// `buf` is truncated.
+    /// `buf` is truncated (with VLAN tags restored, a frame is cut at `buf.len() - 4` bytes as
+    /// received, to keep room for its tag).
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>> {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
-        let n = unsafe {
-            libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
-        };
+        let room = self.room(buf.len());
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: room };
+        let mut ctrl = [0u64; CTRL_WORDS];
+        // SAFETY: all-zero is a valid msghdr.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if self.restore_vlan {
+            msg.msg_control = ctrl.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&ctrl);
+        }
+        // SAFETY: `msg` points at `iov` (the first `room` ≤ `buf.len()` bytes of `buf`) and
+        // at `ctrl`, all alive and unaliased across the call.
+        let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::WouldBlock {
@@ -187,7 +240,8 @@ impl PacketSocket {
             }
             return Err(SysError::new("receive frame", Some(&self.name), e));
         }
-        Ok(Some(n as usize))
+        let n = (n as usize).min(room);
+        Ok(Some(self.restore(&msg, buf, n)))
     }
 
     /// Receives up to `batch.capacity()` frames in one `recvmmsg` call, replacing the batch's
@@ -196,21 +250,29 @@ impl PacketSocket {
         batch.clear();
         let slots = batch.capacity;
         let slot = batch.slot_size;
+        let room = self.room(slot);
         // SAFETY: all-zero is a valid value for these plain structs.
         let mut iovs: [libc::iovec; MAX_BATCH] = unsafe { std::mem::zeroed() };
         // SAFETY: as above.
         let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
         let base = batch.buf.as_mut_ptr();
+        let ctrl = batch.ctrl.as_mut_ptr();
         for i in 0..slots {
             // SAFETY: `i * slot` is inside `batch.buf`, which holds `capacity * slot_size`
             // bytes.
             iovs[i].iov_base = unsafe { base.add(i * slot) }.cast();
-            iovs[i].iov_len = slot;
+            iovs[i].iov_len = room;
             msgs[i].msg_hdr.msg_iov = &mut iovs[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
+            if self.restore_vlan {
+                // SAFETY: `batch.ctrl` holds `capacity * CTRL_WORDS` words.
+                msgs[i].msg_hdr.msg_control = unsafe { ctrl.add(i * CTRL_WORDS) }.cast();
+                msgs[i].msg_hdr.msg_controllen = CTRL_WORDS * 8;
+            }
         }
-        // SAFETY: `msgs[..slots]` point at `iovs`, which point into disjoint slots of
-        // `batch.buf`; all stay alive and unaliased for the call.
+        // SAFETY: `msgs[..slots]` point at `iovs` and at control areas, which point into
+        // disjoint parts of `batch.buf` and `batch.ctrl`; all stay alive and unaliased for
+        // the call.
         let n = unsafe {
             libc::recvmmsg(
                 self.fd.as_raw_fd(),
@@ -229,11 +291,37 @@ impl PacketSocket {
         }
         let n = n as usize;
         for (i, m) in msgs.iter().take(n).enumerate() {
-            batch.lens[i] = (m.msg_len as usize).min(slot);
+            let len = (m.msg_len as usize).min(room);
+            let buf = &mut batch.buf[i * slot..(i + 1) * slot];
+            batch.lens[i] = self.restore(&m.msg_hdr, buf, len);
             batch.truncated[i] = m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
         }
         batch.count = n;
         Ok(n)
+    }
+
+    /// Bytes of a `len`-byte buffer a received frame may fill (room kept for a VLAN tag).
+    fn room(&self, len: usize) -> usize {
+        if self.restore_vlan && len > VLAN_TAG_LEN {
+            len - VLAN_TAG_LEN
+        } else {
+            len
+        }
+    }
+
+    /// Puts back the VLAN tag `msg`'s auxiliary data reports into the `n`-byte frame at the
+    /// start of `buf`; returns the frame's new length.
+    fn restore(&self, msg: &libc::msghdr, buf: &mut [u8], n: usize) -> usize {
+        if !self.restore_vlan || n < 12 || n + VLAN_TAG_LEN > buf.len() {
+            return n;
+        }
+        let Some((tpid, tci)) = vlan_tag(msg) else {
+            return n;
+        };
+        buf.copy_within(12..n, 12 + VLAN_TAG_LEN);
+        buf[12..14].copy_from_slice(&tpid.to_be_bytes());
+        buf[14..16].copy_from_slice(&tci.to_be_bytes());
+        n + VLAN_TAG_LEN
     }
 
     /// Sends the frames in `batch` in one `sendmmsg` call; returns how many were sent (fewer
@@ -301,6 +389,43 @@ impl PacketSocket {
     }
 }
 
+/// The VLAN tag (TPID, TCI) in a received message's `PACKET_AUXDATA`, if the frame had one.
+fn vlan_tag(msg: &libc::msghdr) -> Option<(u16, u16)> {
+    if msg.msg_control.is_null() {
+        return None;
+    }
+    // SAFETY: `msg` was filled by recvmsg/recvmmsg: its control pointer and length describe
+    // the control data the kernel wrote into a buffer that is still alive.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
+    while !cmsg.is_null() {
+        // SAFETY: `cmsg` is a non-null header inside the control data (CMSG_FIRSTHDR and
+        // CMSG_NXTHDR check the bounds).
+        let hdr = unsafe { &*cmsg };
+        let data_len = hdr.cmsg_len as usize;
+        if hdr.cmsg_level == libc::SOL_PACKET
+            && hdr.cmsg_type == PACKET_AUXDATA
+            && data_len >= std::mem::size_of::<libc::cmsghdr>() + size_of::<TpacketAuxdata>()
+        {
+            // SAFETY: the message is long enough for a tpacket_auxdata after its header;
+            // read unaligned, as control data guarantees no alignment for it.
+            let aux: TpacketAuxdata =
+                unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast()) };
+            if aux.tp_status & TP_STATUS_VLAN_VALID == 0 {
+                return None;
+            }
+            let tpid = if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
+                aux.tp_vlan_tpid
+            } else {
+                ETH_P_8021Q
+            };
+            return Some((tpid, aux.tp_vlan_tci));
+        }
+        // SAFETY: `msg` and `cmsg` are as above.
+        cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };
+    }
+    None
+}
+
 impl AsFd for PacketSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
@@ -318,6 +443,7 @@ impl AsRawFd for PacketSocket {
 #[derive(Debug, Clone)]
 pub struct FrameBatch {
     buf: Vec<u8>,
+    ctrl: Vec<u64>,
     lens: Vec<usize>,
     truncated: Vec<bool>,
     slot_size: usize,
@@ -327,11 +453,13 @@ pub struct FrameBatch {
 
 impl FrameBatch {
     /// A batch of `capacity` (at most [`MAX_BATCH`], at least 1) frames of up to `slot_size`
-    /// bytes each.
+    /// bytes each. For receiving with VLAN tags restored, make slots 4 bytes longer than the
+    /// largest frame as received (1518 + 4 for a standard MTU with its tag put back).
     pub fn new(capacity: usize, slot_size: usize) -> FrameBatch {
         let capacity = capacity.clamp(1, MAX_BATCH);
         FrameBatch {
             buf: vec![0; capacity * slot_size],
+            ctrl: vec![0; capacity * CTRL_WORDS],
             lens: vec![0; capacity],
             truncated: vec![false; capacity],
             slot_size,

@@ -148,7 +148,11 @@ fn veth_lacpdu_to_slow_protocols_group_and_own_frames_hidden() {
         let b = PacketSocket::open("vb", PacketOptions::default()).expect("open vb");
         let a_all = PacketSocket::open(
             "va",
-            PacketOptions { ignore_outgoing: false, slow_protocols: false, promiscuous: false },
+            PacketOptions {
+                ignore_outgoing: false,
+                slow_protocols: false,
+                ..PacketOptions::default()
+            },
         )
         .expect("open va without PACKET_IGNORE_OUTGOING");
         assert_eq!(a.ifindex(), link::ifindex("va").expect("ifindex"));
@@ -311,3 +315,48 @@ fn tap_with_vnet_hdr_carries_the_virtio_header() {
 
 /// `sizeof(struct virtio_net_hdr)`, the default `TUNSETVNETHDRSZ`.
 const VNET_HDR_LEN: usize = 10;
+
+#[test]
+fn vlan_tags_taken_out_by_the_kernel_are_put_back() {
+    let ns = Netns::new("vlan_tags_taken_out_by_the_kernel_are_put_back");
+    veth_pair(&ns);
+    ns.run(|| {
+        let a = PacketSocket::open("va", PacketOptions::default()).expect("open va");
+        let b = PacketSocket::open("vb", PacketOptions::default()).expect("open vb");
+        let raw = PacketSocket::open(
+            "vb",
+            PacketOptions { restore_vlan_tags: false, ..PacketOptions::default() },
+        )
+        .expect("open vb without tag restoring");
+        let src = link::mac("va").expect("mac");
+        let dst = link::mac("vb").expect("mac");
+
+        // 802.1Q, PCP 5, VID 42, then our EtherType.
+        let inner = frame(dst, src, TEST_ETHERTYPE, 64, 9);
+        let mut tagged = inner[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0xa0, 0x2a]);
+        tagged.extend_from_slice(&inner[12..]);
+        assert!(a.send(&tagged).expect("send"));
+
+        assert_eq!(recv_ours(&b, 0x8100), tagged, "tag restored");
+        assert_eq!(recv_ours(&raw, TEST_ETHERTYPE), inner, "the kernel took the tag out");
+
+        // Batches restore tags too, and leave untagged frames alone.
+        let mut tx = FrameBatch::new(4, 1518);
+        assert!(tx.push(&tagged));
+        assert!(tx.push(&inner));
+        assert_eq!(a.send_batch(&tx).expect("send batch"), 2);
+        let mut rx = FrameBatch::new(8, 1522);
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        wait_for("2 frames on vb", WAIT, || {
+            b.recv_batch(&mut rx).expect("recv batch");
+            got.extend(
+                rx.iter()
+                    .filter(|f| is_ours(f, 0x8100) || is_ours(f, TEST_ETHERTYPE))
+                    .map(<[u8]>::to_vec),
+            );
+            (got.len() >= 2).then_some(())
+        });
+        assert_eq!(got, vec![tagged.clone(), inner.clone()]);
+    });
+}
