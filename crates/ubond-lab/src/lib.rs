@@ -6,11 +6,13 @@
 //! * [`host`]: a host with a bond and a minimal IPv4 stack (ARP, ICMP echo).
 //! * [`bridge`]: a Linux bridge (learning, ageing, flooding, `group_fwd_mask`).
 //! * [`switch`]: a switch whose port groups are LACP bonds.
+//! * [`pcap`]: per-link captures as pcap files.
 //! * [`scenario`]: the seed's environments as built-in scenarios with goal checks.
 #![forbid(unsafe_code)]
 
 pub mod bridge;
 pub mod host;
+pub mod pcap;
 pub mod scenario;
 pub mod sim;
 pub mod switch;

@@ -18,12 +18,15 @@ use ubond_wire::slow::PortState;
 
 use crate::bridge::LinuxBridge;
 use crate::host::Host;
+use crate::pcap::Captured;
 use crate::switch::LacpSwitch;
 
 /// Most frames in flight; more are dropped and counted in [`SimStats::queue_drops`].
 pub const QUEUE_LIMIT: usize = 1 << 20;
 /// Most steps one [`Sim::run_until`] may take before it declares a livelock.
 pub const MAX_STEPS: u64 = 200_000_000;
+/// Most frames captured per link; later ones are counted in [`SimStats::capture_drops`].
+pub const CAPTURE_LIMIT: usize = 1 << 18;
 /// Most timeline entries kept; later ones are counted in [`SimStats::timeline_drops`].
 pub const TIMELINE_LIMIT: usize = 1 << 20;
 
@@ -195,6 +198,8 @@ pub struct SimStats {
     pub queue_drops: u64,
     /// Timeline entries dropped because the timeline was full.
     pub timeline_drops: u64,
+    /// Frames not captured because a capture was full.
+    pub capture_drops: u64,
 }
 
 /// A simulated device.
@@ -304,6 +309,7 @@ pub struct Sim {
     timeline: Vec<TimelineEntry>,
     stats: SimStats,
     digest: u64,
+    captures: BTreeMap<LinkId, Vec<Captured>>,
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -333,6 +339,7 @@ impl Sim {
             timeline: Vec::new(),
             stats: SimStats::default(),
             digest: FNV_OFFSET,
+            captures: BTreeMap::new(),
         }
     }
 
@@ -487,6 +494,21 @@ impl Sim {
         self.check_invariants();
     }
 
+    /// Starts capturing the frames a link delivers (both directions).
+    pub fn start_capture(&mut self, id: LinkId) {
+        self.captures.entry(id).or_default();
+    }
+
+    /// The frames captured on a link so far (`None`: no capture was started).
+    pub fn capture(&self, id: LinkId) -> Option<&[Captured]> {
+        self.captures.get(&id).map(Vec::as_slice)
+    }
+
+    /// A link's capture as a pcap file (empty capture if none was started).
+    pub fn pcap(&self, id: LinkId) -> Vec<u8> {
+        crate::pcap::write(self.capture(id).unwrap_or(&[]))
+    }
+
     /// Sets a link's loss probability (clamped to [0, 1]).
     pub fn set_loss(&mut self, id: LinkId, loss: f64) {
         self.links[id.0].loss = loss.clamp(0.0, 1.0);
@@ -635,6 +657,13 @@ impl Sim {
         h = fnv(h, &(d.link.0 as u64).to_le_bytes());
         h = fnv(h, &(d.to.port as u64).to_le_bytes());
         self.digest = fnv(h, &d.frame);
+        if let Some(cap) = self.captures.get_mut(&d.link) {
+            if cap.len() < CAPTURE_LIMIT {
+                cap.push(Captured { at, frame: d.frame.clone() });
+            } else {
+                self.stats.capture_drops += 1;
+            }
+        }
         let mut out = Outbox::default();
         self.nodes[d.to.node.0].handle_frame(self.now, d.to.port, d.id, &d.frame, &mut out);
         self.flush(d.to.node, out);
