@@ -480,11 +480,7 @@ pub fn speed_duplex(name: &str) -> Result<(Option<u32>, Duplex)> {
             // SAFETY: as above; `nwords` ≤ 127 fits the masks array.
             unsafe { ethtool(&fd, name, (&mut ls as *mut EthtoolLinkSettings).cast()) }
                 .map_err(fail)?;
-            let speed = match ls.speed {
-                0 | u32::MAX => None,
-                s => Some(s),
-            };
-            return Ok((speed, Duplex::from_ethtool(ls.duplex)));
+            return Ok((known_speed(ls.speed), Duplex::from_ethtool(ls.duplex)));
         }
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {}
@@ -497,11 +493,17 @@ pub fn speed_duplex(name: &str) -> Result<(Option<u32>, Duplex)> {
     // SAFETY: `cmd` is a writable ethtool_cmd with `cmd` set.
     unsafe { ethtool(&fd, name, (&mut cmd as *mut EthtoolCmd).cast()) }.map_err(fail)?;
     let speed = (u32::from(cmd.speed_hi) << 16) | u32::from(cmd.speed);
-    let speed = match speed {
-        0 | 0xffff | u32::MAX => None,
-        s => Some(s),
-    };
+    // The legacy structure spells SPEED_UNKNOWN in 16 bits when speed_hi is unused.
+    let speed = if speed == 0xffff { None } else { known_speed(speed) };
     Ok((speed, Duplex::from_ethtool(cmd.duplex)))
+}
+
+/// An ethtool speed, `None` for 0 and `SPEED_UNKNOWN` (-1).
+fn known_speed(speed: u32) -> Option<u32> {
+    match speed {
+        0 | u32::MAX => None,
+        s => Some(s),
+    }
 }
 
 #[cfg(test)]
@@ -515,6 +517,17 @@ mod tests {
             std::mem::size_of::<EthtoolLinkSettings>(),
             48 + 4 * 3 * LINK_MODE_MASK_MAX_NWORDS
         );
+    }
+
+    #[test]
+    fn unknown_speed_and_duplex_as_virtio_reports_them() {
+        // virtio-net without speed properties: SPEED_UNKNOWN, DUPLEX_UNKNOWN (0xff).
+        assert_eq!(known_speed(u32::MAX), None);
+        assert_eq!(known_speed(0), None);
+        assert_eq!(known_speed(10000), Some(10000));
+        assert_eq!(Duplex::from_ethtool(0xff), Duplex::Unknown);
+        assert_eq!(Duplex::from_ethtool(0), Duplex::Half);
+        assert_eq!(Duplex::from_ethtool(1), Duplex::Full);
     }
 
     #[test]

@@ -20,6 +20,9 @@ use ubond_wire::MacAddr;
 use crate::error::{Result, SysError};
 use crate::link::ifreq_for;
 
+/// The operation named in errors from [`Tap::create`].
+pub(crate) const CREATE_OP: &str = "create tap device";
+
 /// How to create a [`Tap`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TapOptions {
@@ -47,7 +50,7 @@ impl Tap {
 
     /// Creates the TAP device `name` with `options`.
     pub fn with_options(name: &str, options: TapOptions) -> Result<Tap> {
-        const OP: &str = "create tap device";
+        const OP: &str = CREATE_OP;
         let file = OpenOptions::new()
             .read(true)
             .write(true)

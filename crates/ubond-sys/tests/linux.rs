@@ -181,6 +181,12 @@ fn veth_lacpdu_to_slow_protocols_group_and_own_frames_hidden() {
         assert_eq!(promiscuity("vb"), before);
 
         // The error names the operation and the interface.
+        // A tap cannot take a veth's name.
+        let e = Tap::create("va").expect_err("va is a veth");
+        let msg = e.to_string();
+        assert!(msg.starts_with("cannot create tap device on va: Invalid argument"), "{msg}");
+        assert!(msg.contains("another type"), "{msg}");
+
         let e = PacketSocket::open("eth9", PacketOptions::default()).expect_err("no eth9");
         let msg = e.to_string();
         assert!(msg.starts_with("cannot open packet socket on eth9: No such device"), "{msg}");
