@@ -8,6 +8,7 @@
 //! * [`switch`]: a switch whose port groups are LACP bonds.
 //! * [`pcap`]: per-link captures as pcap files.
 //! * [`scenario`]: the seed's environments as built-in scenarios with goal checks.
+//! * [`swarm`]: random faults from a seed, invariants after every step, recovery checks.
 #![forbid(unsafe_code)]
 
 pub mod bridge;
@@ -15,4 +16,5 @@ pub mod host;
 pub mod pcap;
 pub mod scenario;
 pub mod sim;
+pub mod swarm;
 pub mod switch;
