@@ -17,5 +17,5 @@ pub mod tap;
 
 pub use error::{Result, SysError};
 pub use link::{Duplex, LinkEvent, LinkMonitor, LinkState, OperState};
-pub use packet::{FrameBatch, PacketOptions, PacketSocket};
+pub use packet::{FrameBatch, PacketOptions, PacketSocket, PacketStats};
 pub use tap::{Tap, TapOptions};

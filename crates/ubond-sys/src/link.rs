@@ -233,6 +233,14 @@ pub fn set_mac(name: &str, mac: MacAddr) -> Result<()> {
     request(RouteNetlinkMessage::SetLink(msg), 0, "set MAC address", Some(name)).map(drop)
 }
 
+/// Sets interface `name`'s MTU (`RTM_SETLINK`, `IFLA_MTU`).
+pub fn set_mtu(name: &str, mtu: u32) -> Result<()> {
+    let mut msg = LinkMessage::default();
+    msg.header.index = ifindex(name)?;
+    msg.attributes.push(LinkAttribute::Mtu(mtu));
+    request(RouteNetlinkMessage::SetLink(msg), 0, "set MTU", Some(name)).map(drop)
+}
+
 /// Brings interface `name` administratively up or down (`ip link set NAME up|down`).
 pub fn set_up(name: &str, up: bool) -> Result<()> {
     let mut msg = LinkMessage::default();

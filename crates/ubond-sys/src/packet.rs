@@ -35,6 +35,7 @@ const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
 const PACKET_DROP_MEMBERSHIP: libc::c_int = 2;
 const PACKET_MR_MULTICAST: libc::c_ushort = 0;
 const PACKET_MR_PROMISC: libc::c_ushort = 1;
+const PACKET_STATISTICS: libc::c_int = 6;
 const PACKET_AUXDATA: libc::c_int = 8;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
@@ -67,6 +68,15 @@ struct PacketMreq {
     mr_type: libc::c_ushort,
     mr_alen: libc::c_ushort,
     mr_address: [u8; 8],
+}
+
+/// A packet socket's counters since they were last read ([`PacketSocket::take_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacketStats {
+    /// Frames the socket received (queued for it, including the dropped ones).
+    pub packets: u32,
+    /// Frames dropped because the socket's receive buffer was full.
+    pub drops: u32,
 }
 
 /// How to open a [`PacketSocket`].
@@ -175,6 +185,49 @@ impl PacketSocket {
     /// True while this socket holds the interface in promiscuous mode.
     pub fn promiscuous(&self) -> bool {
         self.promiscuous
+    }
+
+    /// Reads and resets the socket's counters (`PACKET_STATISTICS`).
+    pub fn take_stats(&self) -> Result<PacketStats> {
+        let mut raw = [0u32; 2];
+        let mut len = size_of::<[u32; 2]>() as libc::socklen_t;
+        // SAFETY: PACKET_STATISTICS writes a `struct tpacket_stats` (two u32s) into the
+        // buffer, whose length is passed and which outlives the call.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                PACKET_STATISTICS,
+                raw.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(SysError::last_os("read packet socket counters", Some(&self.name)));
+        }
+        Ok(PacketStats { packets: raw[0], drops: raw[1] })
+    }
+
+    /// Sets the socket's receive buffer to `bytes` (`SO_RCVBUFFORCE`, which may exceed
+    /// `net.core.rmem_max` with CAP_NET_ADMIN, else `SO_RCVBUF`, which the kernel caps).
+    pub fn set_recv_buffer(&self, bytes: usize) -> Result<()> {
+        let v = bytes.min(i32::MAX as usize / 2) as libc::c_int;
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: both options read one int, which `v` is, alive across the call.
+            let rc = unsafe {
+                libc::setsockopt(
+                    self.fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&v as *const libc::c_int).cast(),
+                    size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc == 0 {
+                return Ok(());
+            }
+        }
+        Err(SysError::last_os("set receive buffer size", Some(&self.name)))
     }
 
     /// Joins the link-layer multicast group `group` on the interface (`PACKET_MR_MULTICAST`).

@@ -87,6 +87,8 @@ fn tap_mac_carrier_frames_both_ways_and_gone_on_drop() {
         link::set_mac("ubt0", mac2).expect("set mac by netlink");
         assert_eq!(tap.mac().expect("mac"), mac2);
 
+        link::set_mtu("ubt0", 1400).expect("mtu");
+        assert_eq!(link::link_state("ubt0").expect("state").mtu, Some(1400));
         link::set_up("ubt0", true).expect("up");
         tap.set_carrier(false).expect("carrier off");
         let s = link::link_state("ubt0").expect("state");
@@ -235,6 +237,10 @@ fn veth_batches_of_32_frames() {
         assert!(calls < 32, "batched: {calls} recvmmsg calls for 32 frames");
         // Nothing left, and `a` saw none of its own.
         assert_eq!(b.recv_batch(&mut rx).expect("recv"), 0);
+        let stats = b.take_stats().expect("stats");
+        assert!(stats.packets >= 32 && stats.drops == 0, "{stats:?}");
+        assert_eq!(b.take_stats().expect("stats").packets, 0, "reading resets the counters");
+        b.set_recv_buffer(4 << 20).expect("receive buffer");
         assert!(!sees_any(&a, TEST_ETHERTYPE, Duration::from_millis(50)));
     });
 }
