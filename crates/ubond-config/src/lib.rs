@@ -8,15 +8,17 @@
 //! Round trip is the contract: for every format, parse → emit → parse gives the same
 //! [`ConfigSet`] (ignoring source spans).
 
+pub mod convert;
 pub mod finding;
+pub mod ifcfg;
+pub mod interfaces;
+pub mod lint;
 pub mod model;
+pub mod modprobe;
 mod settings;
 mod text;
 
+pub use convert::{convert, emit, lint, parse, Format};
 pub use finding::{has_errors, Finding, Severity, Span};
 pub use model::{BondConfig, ConfigSet, Parsed, SourceFile, Spans};
-pub mod interfaces;
-pub mod lint;
-pub mod modprobe;
-
 pub use modprobe::lint_sysfs_writes;

@@ -1,0 +1,118 @@
+//! One entry point per operation, whatever the format.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Finding;
+use crate::model::{ConfigSet, Parsed, SourceFile};
+use crate::{ifcfg, interfaces, modprobe};
+
+/// A configuration format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Module options and `/etc/modprobe.d/*.conf` (options only).
+    Modprobe,
+    /// Debian `/etc/network/interfaces`.
+    Interfaces,
+    /// RHEL `ifcfg-*` files.
+    Ifcfg,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: &'static [Format] = &[Format::Modprobe, Format::Interfaces, Format::Ifcfg];
+
+    /// The format's name (`modprobe`, `interfaces`, `ifcfg`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Modprobe => "modprobe",
+            Format::Interfaces => "interfaces",
+            Format::Ifcfg => "ifcfg",
+        }
+    }
+
+    /// Whether the format holds slaves and addresses (modprobe holds options only).
+    pub fn has_slaves(self) -> bool {
+        self != Format::Modprobe
+    }
+
+    /// Guesses the format from a file's path and text: `ifcfg-*`, `interfaces` (or `iface`
+    /// stanzas), `modprobe.d` / `alias`/`options` lines.
+    pub fn detect(file: &SourceFile) -> Option<Format> {
+        let base = file.path.rsplit('/').next().unwrap_or(&file.path);
+        if base.starts_with("ifcfg-") {
+            return Some(Format::Ifcfg);
+        }
+        if base == "interfaces" || file.path.contains("interfaces.d/") {
+            return Some(Format::Interfaces);
+        }
+        if file.path.contains("modprobe") {
+            return Some(Format::Modprobe);
+        }
+        let first = |w: &str| file.text.lines().any(|l| l.split_whitespace().next() == Some(w));
+        if first("iface") {
+            Some(Format::Interfaces)
+        } else if first("options") || first("alias") {
+            Some(Format::Modprobe)
+        } else if file.text.lines().any(|l| l.trim_start().starts_with("DEVICE=")) {
+            Some(Format::Ifcfg)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        Format::ALL.iter().copied().find(|f| f.name() == s).ok_or_else(|| {
+            format!(
+                "unknown format '{s}' (known: {})",
+                Format::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}
+
+/// Parses `files` as `format`.
+pub fn parse(format: Format, files: &[SourceFile]) -> Parsed {
+    match format {
+        Format::Modprobe => modprobe::parse(files),
+        Format::Interfaces => interfaces::parse(files),
+        Format::Ifcfg => ifcfg::parse(files),
+    }
+}
+
+/// Writes `set` as `format`.
+pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
+    match format {
+        Format::Modprobe => modprobe::emit(set),
+        Format::Interfaces => interfaces::emit(set),
+        Format::Ifcfg => ifcfg::emit(set),
+    }
+}
+
+/// Converts a configuration to `format`'s files (the same as [`emit`]; what a format cannot
+/// hold — slaves and addresses in modprobe, per-slave `prio` in ifcfg — is written as
+/// comments).
+pub fn convert(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
+    emit(set, format)
+}
+
+/// Parse findings plus the shared checks ([`crate::lint::check`]).
+pub fn lint(format: Format, files: &[SourceFile]) -> Vec<Finding> {
+    match format {
+        Format::Modprobe => modprobe::lint(files),
+        Format::Interfaces => interfaces::lint(files),
+        Format::Ifcfg => ifcfg::lint(files),
+    }
+}
