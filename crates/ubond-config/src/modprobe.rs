@@ -319,6 +319,13 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         if !args.is_empty() {
             out.push_str(&format!("options {} {}\n", b.name, args.join(" ")));
         }
+        if !b.options.mode.uses_arp() && b.options.miimon == 0 {
+            out.push_str(&format!(
+                "# {}: miimon=0 cannot be kept: in {} mode the module forces miimon=100\n",
+                b.name,
+                b.options.mode.name()
+            ));
+        }
         if !b.slaves.is_empty() {
             out.push_str(&format!(
                 "# {}: slaves {} (not part of this format)\n",

@@ -292,7 +292,10 @@ fn refused(s: &Setting, e: &OptionError, mode: Mode) -> Finding {
 /// `actor_port_prio` are not included (see [`slave_settings`]); `queue_id` is, as
 /// `ifname:N,...`.
 pub(crate) fn option_pairs(o: &BondOptions) -> Vec<(OptionId, String)> {
-    let d = BondOptions::default();
+    // Compared in the same mode, as some options read back empty outside 802.3ad.
+    // What setting the mode alone gives (802.3ad, tlb and alb force miimon=100).
+    let mut d = BondOptions::default();
+    let _ = d.set("mode", o.mode.name(), &SetContext::new());
     let mut out = Vec::new();
     for &id in APPLY_ORDER {
         let value = match id {
@@ -311,7 +314,10 @@ pub(crate) fn option_pairs(o: &BondOptions) -> Vec<(OptionId, String)> {
             OptionId::Primary | OptionId::ActiveSlave => o.get(id.name()).unwrap_or_default(),
             _ => {
                 let v = o.get(id.name()).unwrap_or_default();
-                if v == d.get(id.name()).unwrap_or_default() {
+                let base = if id == OptionId::Mode { BondOptions::default() } else { d.clone() };
+                // A running MII monitor is always written, even where the mode implies it.
+                let explicit = id == OptionId::Miimon && o.miimon != 0;
+                if v == base.get(id.name()).unwrap_or_default() && !explicit {
                     continue;
                 }
                 v.split_whitespace().next().unwrap_or("").to_owned()

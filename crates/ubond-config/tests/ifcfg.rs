@@ -1,25 +1,10 @@
 //! RHEL ifcfg files: parse, emit, lint.
 
+mod samples;
+
+use samples::rhel_active_backup;
 use ubond_config::{ifcfg, Severity, SourceFile};
 use ubond_core::options::Mode;
-
-/// The RHEL 7 networking guide's active-backup bond.
-pub fn rhel_active_backup() -> Vec<SourceFile> {
-    vec![
-        SourceFile::new(
-            "/etc/sysconfig/network-scripts/ifcfg-bond0",
-            "DEVICE=bond0\nNAME=bond0\nTYPE=Bond\nBONDING_MASTER=yes\nIPADDR=192.168.1.10\nPREFIX=24\nGATEWAY=192.168.1.1\nONBOOT=yes\nBOOTPROTO=none\nBONDING_OPTS=\"mode=active-backup miimon=100 updelay=200 downdelay=200 primary=eth0\"\n",
-        ),
-        SourceFile::new(
-            "/etc/sysconfig/network-scripts/ifcfg-eth0",
-            "DEVICE=eth0\nNAME=bond0-slave\nTYPE=Ethernet\nBOOTPROTO=none\nONBOOT=yes\nMASTER=bond0\nSLAVE=yes\n",
-        ),
-        SourceFile::new(
-            "/etc/sysconfig/network-scripts/ifcfg-eth1",
-            "DEVICE=eth1\nNAME=bond0-slave\nTYPE=Ethernet\nBOOTPROTO=none\nONBOOT=yes\nMASTER=bond0\nSLAVE=yes\n",
-        ),
-    ]
-}
 
 #[test]
 fn rhel_sample() {

@@ -1,53 +1,14 @@
 //! Debian /etc/network/interfaces: parse, emit, lint.
 
+mod samples;
+
+use samples::{IFENSLAVE_LACP, WIKI_ACTIVE_BACKUP};
 use ubond_config::{interfaces, Severity, SourceFile};
 use ubond_core::options::{LacpRate, Mode};
 
 fn file(text: &str) -> Vec<SourceFile> {
     vec![SourceFile::new("/etc/network/interfaces", text)]
 }
-
-/// The Debian wiki's active-backup example (slaves name their master, `bond-slaves none`).
-pub const WIKI_ACTIVE_BACKUP: &str = "\
-# The loopback network interface
-auto lo
-iface lo inet loopback
-
-auto eth0
-iface eth0 inet manual
-    bond-master bond0
-    bond-primary eth0
-
-auto eth1
-iface eth1 inet manual
-    bond-master bond0
-
-auto bond0
-iface bond0 inet static
-    address 192.168.1.10
-    netmask 255.255.255.0
-    network 192.168.1.0
-    gateway 192.168.1.1
-    bond-slaves none
-    bond-mode active-backup
-    bond-miimon 100
-    bond-downdelay 200
-    bond-updelay 200
-";
-
-/// ifenslave README's 802.3ad example.
-pub const IFENSLAVE_LACP: &str = "\
-auto bond0
-iface bond0 inet static
-    address 10.0.0.2/24
-    gateway 10.0.0.1
-    bond-slaves eth0 eth1
-    bond-mode 802.3ad
-    bond-miimon 100
-    bond-lacp-rate 1
-    bond-xmit-hash-policy layer3+4
-    bond-min-links 1
-";
 
 #[test]
 fn wiki_active_backup() {
