@@ -8,6 +8,7 @@
 //! * [`switch`]: a switch whose port groups are LACP bonds.
 //! * [`pcap`]: per-link captures as pcap files.
 //! * [`scenario`]: the seed's environments as built-in scenarios with goal checks.
+//! * [`script`]: scenario files (topology, timed faults and pings, expectations).
 //! * [`swarm`]: random faults from a seed, invariants after every step, recovery checks.
 #![forbid(unsafe_code)]
 
@@ -15,6 +16,7 @@ pub mod bridge;
 pub mod host;
 pub mod pcap;
 pub mod scenario;
+pub mod script;
 pub mod sim;
 pub mod swarm;
 pub mod switch;

@@ -1,0 +1,53 @@
+//! Scenario files: the four seed environments as `.lab` files, and parse errors.
+
+use ubond_lab::script::Script;
+
+fn run_file(text: &str) {
+    let script = Script::parse(text).expect("scenario file parses");
+    let a = script.run(script.seed()).expect("scenario file runs");
+    println!("{}", a.render());
+    assert!(a.passed(), "{}", a.render());
+    let b = script.run(script.seed()).expect("scenario file runs");
+    assert_eq!((a.digest, &a.timeline), (b.digest, &b.timeline), "file run not reproducible");
+}
+
+#[test]
+fn seed1_file() {
+    run_file(include_str!("../scenarios/seed1-bridges.lab"));
+}
+
+#[test]
+fn seed2_file() {
+    run_file(include_str!("../scenarios/seed2-virtio.lab"));
+}
+
+#[test]
+fn seed3_file() {
+    run_file(include_str!("../scenarios/seed3-patched.lab"));
+}
+
+#[test]
+fn seed4_file() {
+    run_file(include_str!("../scenarios/seed4-switch.lab"));
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let e = Script::parse("seed 1\nhots hostA 10.0.0.1 eth0=e1000\n").unwrap_err();
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(e.message.contains("did you mean `host`"), "{e}");
+    let e = Script::parse("host hostA 10.0.0.1 eth0=e100\n").unwrap_err();
+    assert_eq!((e.line, e.column), (1, 21));
+    let e = Script::parse("at 10x ping a b 1\n").unwrap_err();
+    assert_eq!((e.line, e.column), (1, 4));
+    let e = Script::parse("host a 10.0.0.1 eth0=e1000\nbond a mode nonsense\n")
+        .expect("parses")
+        .run(1)
+        .unwrap_err();
+    assert_eq!(e.line, 2);
+    let e = Script::parse("host a 10.0.0.1 eth0=e1000\nlink a:eth9 a:eth0\n")
+        .expect("parses")
+        .run(1)
+        .unwrap_err();
+    assert!(e.message.contains("no port `eth9`"), "{e}");
+}
