@@ -414,7 +414,7 @@ impl Script {
                         "expect", "run",
                     ]
                     .iter()
-                    .find(|k| k.starts_with(&other[..other.len().min(2)]))
+                    .find(|k| k.starts_with(&other.chars().take(2).collect::<String>()))
                     .map_or(String::new(), |k| format!(" (did you mean `{k}`?)"));
                     return Err(w.err(col, format!("unknown keyword `{other}`{hint}")));
                 }

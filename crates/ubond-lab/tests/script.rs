@@ -51,3 +51,70 @@ fn errors_name_line_and_column() {
         .unwrap_err();
     assert!(e.message.contains("no port `eth9`"), "{e}");
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+    use ubond_lab::script::Script;
+
+    const WORDS: &[&str] = &[
+        "host",
+        "bridge",
+        "switch",
+        "bond",
+        "mask",
+        "link",
+        "at",
+        "expect",
+        "run",
+        "seed",
+        "ping",
+        "down",
+        "up",
+        "loss",
+        "oneway",
+        "bridge",
+        "report",
+        "timeline",
+        "a",
+        "b",
+        "br0",
+        "sw1",
+        "10.0.0.1",
+        "eth0=e1000",
+        "eth1=virtio@100",
+        "a:eth0",
+        "b:eth0",
+        "br0:p1",
+        "sw1:p1",
+        "2",
+        "1,2",
+        "3s",
+        "1s..2s",
+        "==",
+        ">=",
+        "\"x\"",
+        "mode",
+        "802.3ad",
+        "patched",
+        "é",
+        "#",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn parse_any_text(text in ".{0,200}") {
+            let _ = Script::parse(&text);
+        }
+
+        #[test]
+        fn parse_and_run_word_soup(lines in prop::collection::vec(
+            prop::collection::vec(prop::sample::select(WORDS), 0..7), 0..12)) {
+            let text: String = lines.iter().map(|l| l.join(" ") + "\n").collect();
+            if let Ok(s) = Script::parse(&text) {
+                let _ = s.run(1);
+            }
+        }
+    }
+}
