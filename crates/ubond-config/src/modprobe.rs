@@ -253,7 +253,14 @@ pub(crate) fn module_options(
                         let f = if w.message.starts_with("Forcing") {
                             Finding::info(&span, w.message)
                         } else {
-                            Finding::warning(&span, format!("{}: {}", w.option, w.message))
+                            Finding::warning(
+                                &span,
+                                format!(
+                                    "{}: {}",
+                                    w.option,
+                                    w.message.trim_start_matches("Warning: ")
+                                ),
+                            )
                         };
                         findings.push(f);
                     }

@@ -297,7 +297,11 @@ pub(crate) fn option_pairs(o: &BondOptions) -> Vec<(OptionId, String)> {
     let mut d = BondOptions::default();
     let _ = d.set("mode", o.mode.name(), &SetContext::new());
     let mut out = Vec::new();
-    for &id in APPLY_ORDER {
+    // Written as people write them: mode and the MII monitor first (parsing does not depend
+    // on the order).
+    let first = [OptionId::Mode, OptionId::Miimon, OptionId::Updelay, OptionId::Downdelay];
+    let rest = APPLY_ORDER.iter().copied().filter(|id| !first.contains(id));
+    for id in first.into_iter().chain(rest) {
         let value = match id {
             OptionId::Slaves | OptionId::Prio | OptionId::ActorPortPrio | OptionId::NumUnsolNa => {
                 continue
