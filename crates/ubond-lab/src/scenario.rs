@@ -58,6 +58,8 @@ pub struct ScenarioResult {
     pub stats: SimStats,
     /// Virtual time simulated.
     pub elapsed: Duration,
+    /// Link captures asked for (scenario files' `capture`): (`NODE:PORT`, pcap file bytes).
+    pub captures: Vec<(String, Vec<u8>)>,
 }
 
 impl ScenarioResult {
@@ -77,7 +79,10 @@ impl ScenarioResult {
 
     /// A human-readable summary: goals, then reports, then the timeline.
     pub fn render(&self) -> String {
-        let mut s = format!("scenario {} (seed {}): {}\n", self.scenario, self.seed, self.title);
+        let mut s = match self.scenario {
+            0 => format!("{} (seed {})\n", self.title, self.seed),
+            n => format!("scenario {n} (seed {}): {}\n", self.seed, self.title),
+        };
         for c in &self.checks {
             let _ =
                 writeln!(s, "  [{}] {}: {}", if c.ok { "ok" } else { "FAILED" }, c.goal, c.detail);
@@ -228,6 +233,7 @@ fn finish(
         digest: sim.digest(),
         stats: sim.stats(),
         elapsed: sim.now().saturating_duration_since(Instant::ZERO),
+        captures: Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@
 //! bridge br0 2 [patched]                           # a Linux bridge (patched: bit 2 allowed)
 //! mask br0 4                                       # group_fwd_mask (refusal is a failed goal)
 //! link hostA:eth0 sw1:p1
+//! capture hostA:eth0                               # pcap of that port's link
 //! at 10s ping hostA hostB 10                        # 10 echo requests, one a second
 //! at 21s down hostA:eth0                            # also: up, loss P, oneway, twoway
 //! at 21s bridge br0 down                            # or up
@@ -133,6 +134,7 @@ pub struct Script {
     bond_opts: Vec<(String, String, String, usize)>,
     masks: Vec<(String, u16, usize)>,
     links: Vec<(PortName, PortName, usize)>,
+    captures: Vec<(PortName, usize)>,
     actions: Vec<(Duration, usize, Action)>,
     pings: Vec<PingExpect>,
     run: Duration,
@@ -279,6 +281,7 @@ impl Script {
             bond_opts: Vec::new(),
             masks: Vec::new(),
             links: Vec::new(),
+            captures: Vec::new(),
             actions: Vec::new(),
             pings: Vec::new(),
             run: Duration::ZERO,
@@ -376,6 +379,10 @@ impl Script {
                     let mask = parse_u16(v)
                         .ok_or_else(|| w.err(c, format!("expected a 16-bit mask, found `{v}`")))?;
                     s.masks.push((br, mask, line));
+                }
+                "capture" => {
+                    let p = w.port()?;
+                    s.captures.push((p, line));
                 }
                 "link" => {
                     let a = w.port()?;
@@ -546,6 +553,14 @@ impl Script {
             plugged.insert(pa, l);
             plugged.insert(pb, l);
         }
+        let mut captures = Vec::new();
+        for (port, line) in &self.captures {
+            let p = resolve(&sim, port, *line)?;
+            let l =
+                *plugged.get(&p).ok_or_else(|| at_line(*line, "port not linked".to_string()))?;
+            sim.start_capture(l);
+            captures.push((format!("{}:{}", port.0, port.1), l));
+        }
         let host_of = |name: &str, line: usize| -> Result<NodeId, ScriptError> {
             let id =
                 *nodes.get(name).ok_or_else(|| at_line(line, format!("no node named `{name}`")))?;
@@ -662,6 +677,7 @@ impl Script {
             digest: sim.digest(),
             stats: sim.stats(),
             elapsed: sim.now().saturating_duration_since(Instant::ZERO),
+            captures: captures.into_iter().map(|(name, l)| (name, sim.pcap(l))).collect(),
         })
     }
 }

@@ -2,33 +2,38 @@
 
 use ubond_lab::script::Script;
 
-fn run_file(text: &str) {
+fn run_file(text: &str) -> ubond_lab::scenario::ScenarioResult {
     let script = Script::parse(text).expect("scenario file parses");
     let a = script.run(script.seed()).expect("scenario file runs");
     println!("{}", a.render());
     assert!(a.passed(), "{}", a.render());
     let b = script.run(script.seed()).expect("scenario file runs");
     assert_eq!((a.digest, &a.timeline), (b.digest, &b.timeline), "file run not reproducible");
+    a
 }
 
 #[test]
 fn seed1_file() {
-    run_file(include_str!("../scenarios/seed1-bridges.lab"));
+    let _ = run_file(include_str!("../scenarios/seed1-bridges.lab"));
 }
 
 #[test]
 fn seed2_file() {
-    run_file(include_str!("../scenarios/seed2-virtio.lab"));
+    let _ = run_file(include_str!("../scenarios/seed2-virtio.lab"));
 }
 
 #[test]
 fn seed3_file() {
-    run_file(include_str!("../scenarios/seed3-patched.lab"));
+    let _ = run_file(include_str!("../scenarios/seed3-patched.lab"));
 }
 
 #[test]
 fn seed4_file() {
-    run_file(include_str!("../scenarios/seed4-switch.lab"));
+    let r = run_file(include_str!("../scenarios/seed4-switch.lab"));
+    assert_eq!(r.captures.len(), 1);
+    let (name, pcap) = &r.captures[0];
+    assert_eq!(name, "hostA:eth0");
+    assert!(pcap.len() > 24 + 50 * 16, "capture too small: {} octets", pcap.len());
 }
 
 #[test]
