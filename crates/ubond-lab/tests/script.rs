@@ -123,3 +123,13 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn seed2_fixed_with_a_configured_virtio_speed() {
+    let _ = run_file(include_str!("../scenarios/seed2-virtio-speed.lab"));
+}
+
+#[test]
+fn seed2_fixed_by_ubond_default_unknown_speed() {
+    let _ = run_file(include_str!("../scenarios/seed2-virtio-assume.lab"));
+}
