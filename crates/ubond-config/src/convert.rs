@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 use crate::model::{ConfigSet, Parsed, SourceFile};
-use crate::{ifcfg, interfaces, modprobe};
+use crate::{ifcfg, interfaces, modprobe, native};
 
 /// A configuration format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,11 +19,14 @@ pub enum Format {
     Interfaces,
     /// RHEL `ifcfg-*` files.
     Ifcfg,
+    /// ubond's own TOML.
+    Toml,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: &'static [Format] = &[Format::Modprobe, Format::Interfaces, Format::Ifcfg];
+    pub const ALL: &'static [Format] =
+        &[Format::Modprobe, Format::Interfaces, Format::Ifcfg, Format::Toml];
 
     /// The format's name (`modprobe`, `interfaces`, `ifcfg`).
     pub fn name(self) -> &'static str {
@@ -31,6 +34,7 @@ impl Format {
             Format::Modprobe => "modprobe",
             Format::Interfaces => "interfaces",
             Format::Ifcfg => "ifcfg",
+            Format::Toml => "toml",
         }
     }
 
@@ -43,6 +47,9 @@ impl Format {
     /// stanzas), `modprobe.d` / `alias`/`options` lines.
     pub fn detect(file: &SourceFile) -> Option<Format> {
         let base = file.path.rsplit('/').next().unwrap_or(&file.path);
+        if base.ends_with(".toml") {
+            return Some(Format::Toml);
+        }
         if base.starts_with("ifcfg-") {
             return Some(Format::Ifcfg);
         }
@@ -89,6 +96,7 @@ pub fn parse(format: Format, files: &[SourceFile]) -> Parsed {
         Format::Modprobe => modprobe::parse(files),
         Format::Interfaces => interfaces::parse(files),
         Format::Ifcfg => ifcfg::parse(files),
+        Format::Toml => native::parse(files),
     }
 }
 
@@ -98,6 +106,7 @@ pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
         Format::Modprobe => modprobe::emit(set),
         Format::Interfaces => interfaces::emit(set),
         Format::Ifcfg => ifcfg::emit(set),
+        Format::Toml => native::emit(set),
     }
 }
 
@@ -114,5 +123,6 @@ pub fn lint(format: Format, files: &[SourceFile]) -> Vec<Finding> {
         Format::Modprobe => modprobe::lint(files),
         Format::Interfaces => interfaces::lint(files),
         Format::Ifcfg => ifcfg::lint(files),
+        Format::Toml => native::lint(files),
     }
 }

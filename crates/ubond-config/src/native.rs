@@ -1,0 +1,408 @@
+//! ubond's own format: TOML, with the kernel's option names and values.
+//!
+//! ```toml
+//! [[bond]]
+//! name = "bond0"
+//! slaves = ["eth0", "eth1"]
+//! addresses = ["192.0.2.10/24", "2001:db8::10/64"]
+//! gateway = "192.0.2.1"
+//! dhcp = false
+//!
+//! [bond.options]
+//! mode = "802.3ad"
+//! miimon = 100
+//! lacp_rate = "fast"
+//! arp_ip_target = ["192.0.2.1"]   # lists for arp_ip_target and ns_ip6_target
+//!
+//! [bond.slave-options.eth0]
+//! queue_id = 2
+//! prio = 10
+//! actor_port_prio = 100
+//! ```
+//!
+//! Options take the kernel's names (sysfs spelling) and values: a name, a number, `true` /
+//! `false` for 1 / 0. They are applied with sysfs semantics in dependency order, as the other
+//! formats', so their order does not matter. This is the only format that holds every part of
+//! [`BondConfig`](crate::BondConfig), per-slave `prio` and `actor_port_prio` included.
+
+use std::net::IpAddr;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+use ubond_core::options::{BondOptions, OptionError, OptionId};
+
+use crate::finding::{Finding, Span};
+use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
+use crate::settings::{apply_settings, option_pairs, Setting};
+use crate::text::{did_you_mean, suggestion_suffix};
+
+/// The path [`emit`] writes.
+pub const DEFAULT_PATH: &str = "/etc/ubond/bonds.toml";
+
+const BOND_KEYS: &[&str] =
+    &["name", "slaves", "addresses", "gateway", "dhcp", "options", "slave-options"];
+
+struct Ctx<'a> {
+    file: &'a SourceFile,
+    findings: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    /// The place of byte `at`.
+    fn span(&self, at: usize) -> Span {
+        let text = &self.file.text;
+        let mut at = at.min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let before = &text[..at];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        Span::new(
+            &self.file.path,
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(col).unwrap_or(u32::MAX),
+        )
+    }
+    fn error<T>(&mut self, v: &Spanned<T>, msg: impl Into<String>) {
+        let s = self.span(v.span().start);
+        self.findings.push(Finding::error(&s, msg));
+    }
+}
+
+fn kind(v: &DeValue<'_>) -> &'static str {
+    match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// A scalar as option text: strings as they are, integers in decimal, booleans as 1 / 0.
+fn scalar(v: &DeValue<'_>) -> Option<String> {
+    match v {
+        DeValue::String(s) => Some(s.to_string()),
+        DeValue::Integer(i) => i128::from_str_radix(&i.as_str().replace('_', ""), i.radix())
+            .ok()
+            .map(|n| n.to_string()),
+        DeValue::Boolean(b) => Some(if *b { "1" } else { "0" }.to_owned()),
+        _ => None,
+    }
+}
+
+/// Parses native TOML files (each may hold several `[[bond]]` tables).
+pub fn parse(files: &[SourceFile]) -> Parsed {
+    let mut bonds = Vec::new();
+    let mut findings = Vec::new();
+    for file in files {
+        let mut cx = Ctx { file, findings: Vec::new() };
+        let (doc, errors) = DeTable::parse_recoverable(&file.text);
+        for e in errors {
+            let at = e.span().map(|r| r.start).unwrap_or(0);
+            let s = cx.span(at);
+            cx.findings.push(Finding::error(&s, e.message().trim().to_owned()));
+        }
+        for (k, v) in doc.get_ref().iter() {
+            if k.get_ref() != "bond" {
+                let s = did_you_mean(k.get_ref(), ["bond"]);
+                cx.error(k, format!("unknown key '{}'{}", k.get_ref(), suggestion_suffix(s)));
+                continue;
+            }
+            match v.get_ref() {
+                DeValue::Array(items) => {
+                    for item in items {
+                        match item.get_ref() {
+                            DeValue::Table(t) => {
+                                if let Some(b) = bond(&mut cx, item, t) {
+                                    bonds.push(b);
+                                }
+                            }
+                            other => cx.error(
+                                item,
+                                format!("a bond is a table ([[bond]]), not {}", kind(other)),
+                            ),
+                        }
+                    }
+                }
+                DeValue::Table(t) => {
+                    if let Some(b) = bond(&mut cx, v, t) {
+                        bonds.push(b);
+                    }
+                }
+                other => cx.error(
+                    v,
+                    format!("'bond' is an array of tables ([[bond]]), not {}", kind(other)),
+                ),
+            }
+        }
+        findings.extend(cx.findings);
+    }
+    Parsed { config: ConfigSet { bonds }, findings }
+}
+
+fn string_list(cx: &mut Ctx<'_>, v: &Spanned<DeValue<'_>>, what: &str) -> Vec<(String, Span)> {
+    match v.get_ref() {
+        DeValue::Array(items) => items
+            .iter()
+            .filter_map(|i| match i.get_ref() {
+                DeValue::String(s) => Some((s.to_string(), cx.span(i.span().start))),
+                other => {
+                    cx.error(i, format!("{what}: expected a string, found {}", kind(other)));
+                    None
+                }
+            })
+            .collect(),
+        other => {
+            cx.error(v, format!("{what}: expected an array of strings, found {}", kind(other)));
+            Vec::new()
+        }
+    }
+}
+
+fn bond(cx: &mut Ctx<'_>, whole: &Spanned<DeValue<'_>>, t: &DeTable<'_>) -> Option<BondConfig> {
+    let name = match t.get("name").map(|v| (v, v.get_ref())) {
+        Some((_, DeValue::String(s))) => s.to_string(),
+        Some((v, other)) => {
+            cx.error(v, format!("name: expected a string, found {}", kind(other)));
+            return None;
+        }
+        None => {
+            cx.error(whole, "a bond needs a name: name = \"bond0\"");
+            return None;
+        }
+    };
+    let mut b = BondConfig::new(name);
+    b.spans.bond = t.get("name").map(|v| cx.span(v.span().start));
+    let mut settings = Vec::new();
+    for (k, v) in t.iter() {
+        match k.get_ref().as_ref() {
+            "name" => {}
+            "slaves" => {
+                for (s, span) in string_list(cx, v, "slaves") {
+                    if !b.slaves.contains(&s) {
+                        b.spans.slaves.insert(s.clone(), span);
+                        b.slaves.push(s);
+                    }
+                }
+            }
+            "addresses" => {
+                for (a, span) in string_list(cx, v, "addresses") {
+                    let parsed = a.split_once('/').and_then(|(ip, p)| {
+                        let ip: IpAddr = ip.parse().ok()?;
+                        let p: u8 = p.parse().ok()?;
+                        (p <= if ip.is_ipv4() { 32 } else { 128 }).then_some((ip, p))
+                    });
+                    match parsed {
+                        Some(x) => b.addresses.push(x),
+                        None => cx.findings.push(Finding::error(
+                            &span,
+                            format!("invalid address '{a}' (expected ADDRESS/PREFIX)"),
+                        )),
+                    }
+                }
+            }
+            "gateway" => match v.get_ref() {
+                DeValue::String(s) => match s.parse::<IpAddr>() {
+                    Ok(ip) => b.gateway = Some(ip),
+                    Err(_) => cx.error(v, format!("invalid gateway '{s}'")),
+                },
+                other => cx.error(v, format!("gateway: expected a string, found {}", kind(other))),
+            },
+            "dhcp" => match v.get_ref() {
+                DeValue::Boolean(x) => b.dhcp = *x,
+                other => {
+                    cx.error(v, format!("dhcp: expected true or false, found {}", kind(other)))
+                }
+            },
+            "options" => match v.get_ref() {
+                DeValue::Table(opts) => options(cx, opts, None, &mut settings),
+                other => cx.error(v, format!("options: expected a table, found {}", kind(other))),
+            },
+            "slave-options" => match v.get_ref() {
+                DeValue::Table(per) => {
+                    for (slave, so) in per.iter() {
+                        match so.get_ref() {
+                            DeValue::Table(opts) => {
+                                options(cx, opts, Some(slave.get_ref().to_string()), &mut settings)
+                            }
+                            other => cx.error(
+                                so,
+                                format!(
+                                    "slave-options.{}: expected a table, found {}",
+                                    slave.get_ref(),
+                                    kind(other)
+                                ),
+                            ),
+                        }
+                    }
+                }
+                other => {
+                    cx.error(v, format!("slave-options: expected a table, found {}", kind(other)))
+                }
+            },
+            other => {
+                let s = did_you_mean(other, BOND_KEYS.iter().copied());
+                let mut f = Finding::error(
+                    &cx.span(k.span().start),
+                    format!("unknown key '{other}'{}", suggestion_suffix(s)),
+                );
+                if let Some(s) = s {
+                    f = f.with_fix(s);
+                }
+                cx.findings.push(f);
+            }
+        }
+    }
+    let (o, f) = apply_settings(&settings);
+    cx.findings.extend(f);
+    for s in settings.iter().filter(|s| s.slave.is_none()) {
+        b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
+    }
+    b.options = o;
+    Some(b)
+}
+
+fn options(cx: &mut Ctx<'_>, opts: &DeTable<'_>, slave: Option<String>, out: &mut Vec<Setting>) {
+    for (k, v) in opts.iter() {
+        let key = k.get_ref().to_string();
+        let key_span = cx.span(k.span().start);
+        let id = match BondOptions::lookup(&key) {
+            Ok(id) => id,
+            Err(OptionError::UnknownOption { suggestion, .. }) => {
+                let mut f = Finding::error(
+                    &key_span,
+                    format!("unknown option '{key}'{}", suggestion_suffix(suggestion)),
+                );
+                if let Some(s) = suggestion {
+                    f = f.with_fix(s);
+                }
+                cx.findings.push(f);
+                continue;
+            }
+            Err(e) => {
+                cx.findings.push(Finding::error(&key_span, e.to_string()));
+                continue;
+            }
+        };
+        let per_slave = matches!(id, OptionId::QueueId | OptionId::Prio | OptionId::ActorPortPrio);
+        if slave.is_some() && !per_slave {
+            cx.findings.push(Finding::error(&key_span, format!("'{key}' is a bond option, not a per-slave one (per-slave: queue_id, prio, actor_port_prio)")));
+            continue;
+        }
+        let value = match v.get_ref() {
+            DeValue::Array(items) => {
+                let parts: Vec<String> = items.iter().filter_map(|i| scalar(i.get_ref())).collect();
+                if parts.len() != items.len() {
+                    cx.error(v, format!("{key}: expected an array of strings"));
+                    continue;
+                }
+                parts.join(",")
+            }
+            other => match scalar(other) {
+                Some(s) => s,
+                None => {
+                    cx.error(
+                        v,
+                        format!(
+                            "{key}: expected a string, an integer or a boolean, found {}",
+                            kind(other)
+                        ),
+                    );
+                    continue;
+                }
+            },
+        };
+        out.push(Setting {
+            id,
+            key,
+            value,
+            slave: slave.clone(),
+            key_span,
+            value_span: cx.span(v.span().start),
+        });
+    }
+}
+
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn toml_list<T: AsRef<str>>(items: &[T]) -> String {
+    format!("[{}]", items.iter().map(|s| toml_str(s.as_ref())).collect::<Vec<_>>().join(", "))
+}
+
+/// Writes every bond as a `[[bond]]` table.
+pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
+    let mut out = String::from("# ubond bonds\n");
+    for b in &set.bonds {
+        out.push_str(&format!("\n[[bond]]\nname = {}\n", toml_str(&b.name)));
+        if !b.slaves.is_empty() {
+            out.push_str(&format!("slaves = {}\n", toml_list(&b.slaves)));
+        }
+        if !b.addresses.is_empty() {
+            let a: Vec<String> = b.addresses.iter().map(|(ip, p)| format!("{ip}/{p}")).collect();
+            out.push_str(&format!("addresses = {}\n", toml_list(&a)));
+        }
+        if let Some(g) = b.gateway {
+            out.push_str(&format!("gateway = {}\n", toml_str(&g.to_string())));
+        }
+        if b.dhcp {
+            out.push_str("dhcp = true\n");
+        }
+        let pairs: Vec<_> = option_pairs(&b.options)
+            .into_iter()
+            .filter(|(id, _)| *id != OptionId::QueueId)
+            .collect();
+        if !pairs.is_empty() {
+            out.push_str("\n[bond.options]\n");
+            for (id, v) in pairs {
+                let v = match id {
+                    OptionId::ArpIpTarget | OptionId::NsIp6Target => {
+                        toml_list(&v.split(',').collect::<Vec<_>>())
+                    }
+                    _ if !v.is_empty() && v.len() < 10 && v.bytes().all(|c| c.is_ascii_digit()) => {
+                        v
+                    }
+                    _ => toml_str(&v),
+                };
+                out.push_str(&format!("{} = {v}\n", id.name()));
+            }
+        }
+        let d = ubond_core::options::SlaveOptions::default();
+        for (slave, so) in &b.options.slave_options {
+            out.push_str(&format!("\n[bond.slave-options.{}]\n", toml_str(slave)));
+            if so.queue_id != d.queue_id {
+                out.push_str(&format!("queue_id = {}\n", so.queue_id));
+            }
+            if so.prio != d.prio {
+                out.push_str(&format!("prio = {}\n", so.prio));
+            }
+            if so.actor_port_prio != d.actor_port_prio {
+                out.push_str(&format!("actor_port_prio = {}\n", so.actor_port_prio));
+            }
+        }
+    }
+    vec![SourceFile::new(DEFAULT_PATH, out)]
+}
+
+/// Parse findings plus the checks common to every format (see [`crate::lint`]).
+pub fn lint(files: &[SourceFile]) -> Vec<Finding> {
+    let p = parse(files);
+    let mut f = p.findings;
+    f.extend(crate::lint::check(&p.config, true));
+    f
+}
