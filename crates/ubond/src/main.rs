@@ -1,7 +1,7 @@
 //! `ubond`: userspace Linux NIC bonding.
 //!
-//! Today the binary decodes captures; the daemon, control verbs, configuration tools and the lab
-//! arrive as their issues land.
+//! Today the binary decodes captures and runs the lab; the daemon, the control verbs and the
+//! configuration tools arrive as their issues land.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -11,6 +11,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use pcap_file::pcap::PcapReader;
+use ubond_lab::scenario::{self, ScenarioResult};
+use ubond_lab::script::Script;
+use ubond_lab::swarm::{self, SwarmConfig};
 use ubond_wire::slow::{self, LacpduRepr, MarkerRepr, PortInfo, Subtype};
 use ubond_wire::MacAddr;
 
@@ -29,18 +32,112 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The lab: a deterministic network simulator running the real bonding core.
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LabCommand {
+    /// Run a scenario file; exits 1 if a goal fails (printing the seed), 2 on a bad file.
+    Run {
+        /// The scenario file (`.lab`).
+        file: PathBuf,
+        /// The seed (default: the file's own).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write a pcap per link into this directory (tshark/Wireshark read them).
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+    },
+    /// Run one of the seed's environments (1: two Linux bridges, 2: patched bridges with
+    /// virtio NICs, 3: patched bridges with e1000 NICs, 4: a switch with LACP bonds).
+    Seed {
+        /// Scenario number, 1 to 4.
+        number: u32,
+        /// The seed (default: the scenario number).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Random faults on the switch topology, then a quiet phase that must recover.
+    Swarm {
+        /// How many seeds to run.
+        #[arg(long, default_value_t = 100)]
+        seeds: u64,
+        /// The first seed.
+        #[arg(long, default_value_t = 1)]
+        first: u64,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Decode { files } => files.iter().try_for_each(decode),
+        Command::Decode { files } => files.iter().try_for_each(decode).map(|()| true),
+        Command::Lab { command } => lab(command),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("ubond: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs a lab command; `Ok(false)` when a goal failed.
+fn lab(command: LabCommand) -> Result<bool> {
+    let report = |r: &ScenarioResult, seed: u64| {
+        println!("{}", r.render());
+        if !r.passed() {
+            eprintln!("ubond lab: a goal failed; reproduce with --seed {seed}");
+        }
+        r.passed()
+    };
+    match command {
+        LabCommand::Run { file, seed, pcap } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("{}: cannot read", file.display()))?;
+            let script =
+                Script::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
+            let seed = seed.unwrap_or(script.seed());
+            let r = script.run(seed).map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
+            if let Some(dir) = pcap {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("{}: cannot create", dir.display()))?;
+                for (name, bytes) in &r.captures {
+                    let path = dir.join(format!("{}.pcap", name.replace(':', "-")));
+                    std::fs::write(&path, bytes)
+                        .with_context(|| format!("{}: cannot write", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            Ok(report(&r, seed))
+        }
+        LabCommand::Seed { number, seed } => {
+            let seed = seed.unwrap_or(u64::from(number));
+            let Some(r) = scenario::run(number, seed) else {
+                bail!("no built-in scenario {number}; there are {:?}", scenario::SCENARIOS);
+            };
+            Ok(report(&r, seed))
+        }
+        LabCommand::Swarm { seeds, first } => {
+            let mut failed = Vec::new();
+            for seed in first..first.saturating_add(seeds) {
+                let out = swarm::run(seed, SwarmConfig::default());
+                if !out.recovered() {
+                    println!(
+                        "seed {seed}: FAILED: ping after the faults {}/{}, distributing {:?}",
+                        out.ping_after.1, out.ping_after.0, out.distributing_after
+                    );
+                    failed.push(seed);
+                }
+            }
+            println!("{} passed, {} failed", seeds - failed.len() as u64, failed.len());
+            Ok(failed.is_empty())
         }
     }
 }
