@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 use crate::model::{ConfigSet, Parsed, SourceFile};
-use crate::{ifcfg, interfaces, modprobe, native};
+use crate::{ifcfg, interfaces, modprobe, native, networkd};
 
 /// A configuration format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,6 +19,8 @@ pub enum Format {
     Interfaces,
     /// RHEL `ifcfg-*` files.
     Ifcfg,
+    /// systemd-networkd `.netdev` and `.network` files.
+    Networkd,
     /// ubond's own TOML.
     Toml,
 }
@@ -26,7 +28,7 @@ pub enum Format {
 impl Format {
     /// Every format.
     pub const ALL: &'static [Format] =
-        &[Format::Modprobe, Format::Interfaces, Format::Ifcfg, Format::Toml];
+        &[Format::Modprobe, Format::Interfaces, Format::Ifcfg, Format::Networkd, Format::Toml];
 
     /// The format's name (`modprobe`, `interfaces`, `ifcfg`).
     pub fn name(self) -> &'static str {
@@ -34,6 +36,7 @@ impl Format {
             Format::Modprobe => "modprobe",
             Format::Interfaces => "interfaces",
             Format::Ifcfg => "ifcfg",
+            Format::Networkd => "networkd",
             Format::Toml => "toml",
         }
     }
@@ -47,6 +50,9 @@ impl Format {
     /// stanzas), `modprobe.d` / `alias`/`options` lines.
     pub fn detect(file: &SourceFile) -> Option<Format> {
         let base = file.path.rsplit('/').next().unwrap_or(&file.path);
+        if base.ends_with(".netdev") || base.ends_with(".network") {
+            return Some(Format::Networkd);
+        }
         if base.ends_with(".toml") {
             return Some(Format::Toml);
         }
@@ -96,6 +102,7 @@ pub fn parse(format: Format, files: &[SourceFile]) -> Parsed {
         Format::Modprobe => modprobe::parse(files),
         Format::Interfaces => interfaces::parse(files),
         Format::Ifcfg => ifcfg::parse(files),
+        Format::Networkd => networkd::parse(files),
         Format::Toml => native::parse(files),
     }
 }
@@ -106,6 +113,7 @@ pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
         Format::Modprobe => modprobe::emit(set),
         Format::Interfaces => interfaces::emit(set),
         Format::Ifcfg => ifcfg::emit(set),
+        Format::Networkd => networkd::emit(set),
         Format::Toml => native::emit(set),
     }
 }
@@ -123,6 +131,7 @@ pub fn lint(format: Format, files: &[SourceFile]) -> Vec<Finding> {
         Format::Modprobe => modprobe::lint(files),
         Format::Interfaces => interfaces::lint(files),
         Format::Ifcfg => ifcfg::lint(files),
+        Format::Networkd => networkd::lint(files),
         Format::Toml => native::lint(files),
     }
 }

@@ -2,8 +2,8 @@
 //! an emitter and a linter per format, and conversion between formats.
 //!
 //! Formats done: module options and `/etc/modprobe.d` ([`modprobe`]), Debian
-//! `/etc/network/interfaces` ([`interfaces`]), RHEL `ifcfg-*` ([`ifcfg`]), and ubond's own TOML
-//! ([`native`]). Every finding names
+//! `/etc/network/interfaces` ([`interfaces`]), RHEL `ifcfg-*` ([`ifcfg`]), systemd-networkd
+//! ([`networkd`]), and ubond's own TOML ([`native`]). Every finding names
 //! a file, line and column ([`Finding`]), with a did-you-mean where one is close.
 //!
 //! Round trip is the contract: for every format, parse → emit → parse gives the same
@@ -17,6 +17,7 @@ pub mod lint;
 pub mod model;
 pub mod modprobe;
 pub mod native;
+pub mod networkd;
 mod settings;
 mod text;
 

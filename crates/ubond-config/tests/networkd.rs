@@ -1,0 +1,74 @@
+//! systemd-networkd .netdev/.network: parse, emit, lint.
+
+mod samples;
+
+use ubond_config::{networkd, parse, Format, Severity, SourceFile};
+use ubond_core::options::{LacpRate, Mode};
+
+fn files(bond_section: &str) -> Vec<SourceFile> {
+    vec![
+        SourceFile::new(
+            "/etc/systemd/network/25-bond1.netdev",
+            format!("[NetDev]\nName=bond1\nKind=bond\n\n[Bond]\n{bond_section}"),
+        ),
+        SourceFile::new(
+            "/etc/systemd/network/25-bond1.network",
+            "[Match]\nName=bond1\n\n[Network]\nAddress=192.0.2.10/24\nGateway=192.0.2.1\n",
+        ),
+        SourceFile::new(
+            "/etc/systemd/network/30-eth0.network",
+            "[Match]\nName=eth0\n\n[Network]\nBond=bond1\nPrimarySlave=true\n",
+        ),
+        SourceFile::new(
+            "/etc/systemd/network/30-eth1.network",
+            "[Match]\nName=eth1\n\n[Network]\nBond=bond1\n",
+        ),
+    ]
+}
+
+#[test]
+fn man_page_style_bond() {
+    let f = files("Mode=802.3ad\nTransmitHashPolicy=layer3+4\nMIIMonitorSec=1s\nLACPTransmitRate=fast\nUpDelaySec=2s\nDownDelaySec=8s\n");
+    let p = networkd::parse(&f);
+    assert!(!ubond_config::has_errors(&p.findings), "{:#?}", p.findings);
+    let b = &p.config.bonds[0];
+    assert_eq!(b.name, "bond1");
+    assert_eq!(b.slaves, ["eth0", "eth1"]);
+    assert_eq!(b.options.mode, Mode::Ieee8023ad);
+    assert_eq!(b.options.miimon, 1000);
+    assert_eq!(b.options.updelay_ms(), 2000);
+    assert_eq!(b.options.lacp_rate, LacpRate::Fast);
+    assert_eq!(b.addresses, [("192.0.2.10".parse().unwrap(), 24)]);
+}
+
+#[test]
+fn bare_numbers_are_seconds_and_typos_are_named() {
+    let f = files("Mode=active-backup\nMIIMonitorSec=100\nLACPTransmitRat=fast\n");
+    let found = networkd::lint(&f);
+    let show = found.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("\n");
+    let w = found.iter().find(|x| x.line == 7 && x.severity == Severity::Warning).expect(&show);
+    assert_eq!((w.file.as_str(), w.column), ("/etc/systemd/network/25-bond1.netdev", 15));
+    assert_eq!(w.fix.as_deref(), Some("100ms"));
+    let e = found.iter().find(|x| x.line == 8 && x.severity == Severity::Error).expect(&show);
+    assert!(e.message.contains("did you mean 'LACPTransmitRate'?"), "{show}");
+    let p = networkd::parse(&f);
+    assert_eq!(p.config.bonds[0].options.miimon, 100_000);
+    assert_eq!(p.config.bonds[0].options.primary.as_deref(), Some("eth0"));
+}
+
+#[test]
+fn round_trip_is_identical_and_samples_convert() {
+    let f = files("Mode=active-backup\nMIIMonitorSec=100ms\nARPIntervalSec=0\nGratuitousARP=3\nFailOverMACPolicy=active\nPrimaryReselectPolicy=better\n");
+    let p1 = networkd::parse(&f);
+    assert!(!ubond_config::has_errors(&p1.findings), "{:#?}", p1.findings);
+    let out = networkd::emit(&p1.config);
+    let p2 = networkd::parse(&out);
+    assert!(p1.config.same_meaning(&p2.config), "{out:#?}");
+    assert_eq!(networkd::emit(&p2.config), out);
+    let wiki = parse(
+        Format::Interfaces,
+        &[SourceFile::new("/etc/network/interfaces", samples::WIKI_ACTIVE_BACKUP)],
+    );
+    let back = parse(Format::Networkd, &networkd::emit(&wiki.config));
+    assert!(wiki.config.same_meaning(&back.config));
+}
