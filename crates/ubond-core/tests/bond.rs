@@ -412,6 +412,17 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     assert!(err.to_string().contains("miimon"), "did-you-mean: {err}");
     let err = b.set_option(ms(1), "mode", "802.3ad").unwrap_err();
     assert!(err.to_string().contains("slaves"), "mode needs no slaves: {err}");
+    for bad in ["", "a/b", "bond:0", "a name", "sixteen-chars-xx"] {
+        assert!(
+            matches!(Bond::new(bad, opts(Mode::BalanceRr), None), Err(BondError::InvalidName(_))),
+            "{bad:?}"
+        );
+    }
+    let bad_slave = SlaveConfig { name: "eth 9".into(), perm_mac: MacAddr([2, 0, 0, 0, 1, 9]) };
+    assert!(matches!(
+        b.enslave(ms(1), bad_slave, LinkState::up(1000)),
+        Err(BondError::InvalidName(_))
+    ));
     // The bond is untouched.
     assert_eq!(b.options().mode, Mode::ActiveBackup);
     assert_eq!(b.slave_ids().collect::<Vec<_>>(), s);

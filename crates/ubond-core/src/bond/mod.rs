@@ -74,6 +74,8 @@ pub enum BondError {
     Option(OptionError),
     /// The mode refused the slave (balance-alb: no free MAC address for it).
     Refused(String),
+    /// Not a valid interface name (Linux `dev_valid_name`).
+    InvalidName(String),
 }
 
 impl fmt::Display for BondError {
@@ -84,6 +86,10 @@ impl fmt::Display for BondError {
             BondError::TooManySlaves => write!(f, "a bond has at most {MAX_SLAVES} slaves"),
             BondError::Option(e) => write!(f, "{e}"),
             BondError::Refused(why) => write!(f, "{why}"),
+            BondError::InvalidName(name) => write!(
+                f,
+                "{name:?} is not a valid interface name: use 1 to 15 characters without '/', ':' or spaces"
+            ),
         }
     }
 }
@@ -259,6 +265,9 @@ impl Bond {
     /// A bond with no slaves. `mac` is the bond's address if the user set one; otherwise the
     /// first slave's permanent address becomes the bond's, as in Linux.
     pub fn new(name: &str, opts: BondOptions, mac: Option<MacAddr>) -> Result<Bond, BondError> {
+        if !crate::options::valid_interface_name(name) {
+            return Err(BondError::InvalidName(name.to_string()));
+        }
         let mut bond = Bond {
             name: name.to_string(),
             tx: TxPlan::empty(opts.mode),
@@ -481,6 +490,9 @@ impl Bond {
         link: LinkState,
     ) -> Result<SlaveId, BondError> {
         let now = self.clock(now);
+        if !crate::options::valid_interface_name(&config.name) {
+            return Err(BondError::InvalidName(config.name));
+        }
         if self.slaves.iter().any(|s| s.name == config.name) {
             return Err(BondError::AlreadyEnslaved(config.name));
         }

@@ -38,6 +38,12 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use self::error::{OptionError, Warning};
+
+/// Linux `dev_valid_name`: an interface name of 1 to 15 bytes, not `.` or `..`, without `/`,
+/// `:` or white space (for bonds and slaves alike).
+pub fn valid_interface_name(name: &str) -> bool {
+    parse::dev_valid_name(name)
+}
 pub use self::module::{parse_module_options, ModuleOptions, ModuleOptionsError};
 pub use self::spec::{OptionId, Scope};
 pub use self::values::{
