@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 use crate::model::{ConfigSet, Parsed, SourceFile};
-use crate::{ifcfg, interfaces, modprobe, native, networkd};
+use crate::{ifcfg, interfaces, keyfile, modprobe, native, networkd};
 
 /// A configuration format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,14 +21,22 @@ pub enum Format {
     Ifcfg,
     /// systemd-networkd `.netdev` and `.network` files.
     Networkd,
+    /// NetworkManager keyfiles (`*.nmconnection`).
+    Keyfile,
     /// ubond's own TOML.
     Toml,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: &'static [Format] =
-        &[Format::Modprobe, Format::Interfaces, Format::Ifcfg, Format::Networkd, Format::Toml];
+    pub const ALL: &'static [Format] = &[
+        Format::Modprobe,
+        Format::Interfaces,
+        Format::Ifcfg,
+        Format::Networkd,
+        Format::Keyfile,
+        Format::Toml,
+    ];
 
     /// The format's name (`modprobe`, `interfaces`, `ifcfg`).
     pub fn name(self) -> &'static str {
@@ -37,6 +45,7 @@ impl Format {
             Format::Interfaces => "interfaces",
             Format::Ifcfg => "ifcfg",
             Format::Networkd => "networkd",
+            Format::Keyfile => "keyfile",
             Format::Toml => "toml",
         }
     }
@@ -52,6 +61,9 @@ impl Format {
         let base = file.path.rsplit('/').next().unwrap_or(&file.path);
         if base.ends_with(".netdev") || base.ends_with(".network") {
             return Some(Format::Networkd);
+        }
+        if base.ends_with(".nmconnection") {
+            return Some(Format::Keyfile);
         }
         if base.ends_with(".toml") {
             return Some(Format::Toml);
@@ -103,6 +115,7 @@ pub fn parse(format: Format, files: &[SourceFile]) -> Parsed {
         Format::Interfaces => interfaces::parse(files),
         Format::Ifcfg => ifcfg::parse(files),
         Format::Networkd => networkd::parse(files),
+        Format::Keyfile => keyfile::parse(files),
         Format::Toml => native::parse(files),
     }
 }
@@ -114,6 +127,7 @@ pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
         Format::Interfaces => interfaces::emit(set),
         Format::Ifcfg => ifcfg::emit(set),
         Format::Networkd => networkd::emit(set),
+        Format::Keyfile => keyfile::emit(set),
         Format::Toml => native::emit(set),
     }
 }
@@ -132,6 +146,7 @@ pub fn lint(format: Format, files: &[SourceFile]) -> Vec<Finding> {
         Format::Interfaces => interfaces::lint(files),
         Format::Ifcfg => ifcfg::lint(files),
         Format::Networkd => networkd::lint(files),
+        Format::Keyfile => keyfile::lint(files),
         Format::Toml => native::lint(files),
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Formats done: module options and `/etc/modprobe.d` ([`modprobe`]), Debian
 //! `/etc/network/interfaces` ([`interfaces`]), RHEL `ifcfg-*` ([`ifcfg`]), systemd-networkd
-//! ([`networkd`]), and ubond's own TOML ([`native`]). Every finding names
+//! ([`networkd`]), NetworkManager keyfiles ([`keyfile`]), and ubond's own TOML ([`native`]). Every finding names
 //! a file, line and column ([`Finding`]), with a did-you-mean where one is close.
 //!
 //! Round trip is the contract: for every format, parse → emit → parse gives the same
@@ -12,7 +12,9 @@
 pub mod convert;
 pub mod finding;
 pub mod ifcfg;
+mod ini;
 pub mod interfaces;
+pub mod keyfile;
 pub mod lint;
 pub mod model;
 pub mod modprobe;

@@ -25,9 +25,10 @@ use std::net::IpAddr;
 use ubond_core::options::OptionId;
 
 use crate::finding::{Finding, Span};
+use crate::ini::{read, Unit};
 use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
 use crate::settings::{apply_settings, option_pairs, Setting};
-use crate::text::{did_you_mean, logical_lines, suggestion_suffix, PosText};
+use crate::text::{did_you_mean, suggestion_suffix};
 
 /// The directory [`emit`] writes to.
 pub const DIR: &str = "/etc/systemd/network";
@@ -73,71 +74,6 @@ const KEYS: &[(&str, OptionId, Kind)] = &[
     ("DynamicTransmitLoadBalancing", OptionId::TlbDynamicLb, Kind::Bool),
     ("MinLinks", OptionId::MinLinks, Kind::Plain),
 ];
-
-struct Entry {
-    section: String,
-    key: String,
-    key_span: Span,
-    value: String,
-    value_span: Span,
-}
-
-struct Unit {
-    path: String,
-    entries: Vec<Entry>,
-}
-
-impl Unit {
-    fn all<'a>(&'a self, section: &'a str, key: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.entries.iter().filter(move |e| e.section == section && e.key == key)
-    }
-    fn last(&self, section: &str, key: &str) -> Option<&Entry> {
-        self.entries.iter().rev().find(|e| e.section == section && e.key == key)
-    }
-    fn is_netdev(&self) -> bool {
-        self.path.ends_with(".netdev")
-    }
-}
-
-fn read(file: &SourceFile, findings: &mut Vec<Finding>) -> Unit {
-    let mut entries = Vec::new();
-    let mut section = String::new();
-    for line in logical_lines(&file.text, true) {
-        let t = line.text.trim();
-        let lead = line.text.len() - line.text.trim_start().len();
-        let span = line.span(&file.path, lead);
-        if t.starts_with(';') {
-            continue;
-        }
-        if let Some(s) = t.strip_prefix('[') {
-            match s.strip_suffix(']') {
-                Some(name) => section = name.to_owned(),
-                None => findings
-                    .push(Finding::error(&span, format!("section header without ']': '{t}'"))),
-            }
-            continue;
-        }
-        let Some(eq) = line.text.find('=') else {
-            findings.push(Finding::error(&span, format!("expected Key=Value, found '{t}'")));
-            continue;
-        };
-        let key = line.text[..eq].trim().to_owned();
-        let raw = &line.text[eq + 1..];
-        let vat = eq + 1 + (raw.len() - raw.trim_start().len());
-        entries.push(Entry {
-            section: section.clone(),
-            key,
-            key_span: span,
-            value: raw.trim().to_owned(),
-            value_span: value_span(&line, &file.path, vat),
-        });
-    }
-    Unit { path: file.path.clone(), entries }
-}
-
-fn value_span(line: &PosText, file: &str, at: usize) -> Span {
-    line.span(file, at)
-}
 
 /// A systemd time span in microseconds (`100ms`, `1s 500ms`, `2min`; a bare number is
 /// seconds).

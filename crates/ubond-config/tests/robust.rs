@@ -213,10 +213,12 @@ proptest! {
             if !matches!(to, Format::Interfaces | Format::Toml) {
                 for b in &mut want.bonds {
                     for so in b.options.slave_options.values_mut() {
-                        so.prio = 0;
+                        if to != Format::Keyfile {
+                            so.prio = 0;
+                        }
                         so.actor_port_prio = 255;
                     }
-                    b.options.slave_options.retain(|_, so| so.queue_id != 0);
+                    b.options.slave_options.retain(|_, so| *so != Default::default());
                 }
             }
             // Nor lacp_active and per-slave options in networkd files.
