@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 use crate::model::{ConfigSet, Parsed, SourceFile};
-use crate::{ifcfg, interfaces, keyfile, modprobe, native, networkd};
+use crate::{ifcfg, interfaces, keyfile, modprobe, native, netplan, networkd};
 
 /// A configuration format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,6 +23,8 @@ pub enum Format {
     Networkd,
     /// NetworkManager keyfiles (`*.nmconnection`).
     Keyfile,
+    /// netplan YAML.
+    Netplan,
     /// ubond's own TOML.
     Toml,
 }
@@ -35,6 +37,7 @@ impl Format {
         Format::Ifcfg,
         Format::Networkd,
         Format::Keyfile,
+        Format::Netplan,
         Format::Toml,
     ];
 
@@ -46,6 +49,7 @@ impl Format {
             Format::Ifcfg => "ifcfg",
             Format::Networkd => "networkd",
             Format::Keyfile => "keyfile",
+            Format::Netplan => "netplan",
             Format::Toml => "toml",
         }
     }
@@ -64,6 +68,9 @@ impl Format {
         }
         if base.ends_with(".nmconnection") {
             return Some(Format::Keyfile);
+        }
+        if file.path.contains("netplan") || base.ends_with(".yaml") || base.ends_with(".yml") {
+            return Some(Format::Netplan);
         }
         if base.ends_with(".toml") {
             return Some(Format::Toml);
@@ -116,6 +123,7 @@ pub fn parse(format: Format, files: &[SourceFile]) -> Parsed {
         Format::Ifcfg => ifcfg::parse(files),
         Format::Networkd => networkd::parse(files),
         Format::Keyfile => keyfile::parse(files),
+        Format::Netplan => netplan::parse(files),
         Format::Toml => native::parse(files),
     }
 }
@@ -128,6 +136,7 @@ pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
         Format::Ifcfg => ifcfg::emit(set),
         Format::Networkd => networkd::emit(set),
         Format::Keyfile => keyfile::emit(set),
+        Format::Netplan => netplan::emit(set),
         Format::Toml => native::emit(set),
     }
 }
@@ -147,6 +156,7 @@ pub fn lint(format: Format, files: &[SourceFile]) -> Vec<Finding> {
         Format::Ifcfg => ifcfg::lint(files),
         Format::Networkd => networkd::lint(files),
         Format::Keyfile => keyfile::lint(files),
+        Format::Netplan => netplan::lint(files),
         Format::Toml => native::lint(files),
     }
 }
