@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
 use crate::model::{ConfigSet, Parsed, SourceFile};
-use crate::{ifcfg, interfaces, keyfile, modprobe, native, netplan, networkd};
+use crate::{ifcfg, interfaces, keyfile, modprobe, native, netplan, networkd, ovs};
 
 /// A configuration format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -25,6 +25,8 @@ pub enum Format {
     Keyfile,
     /// netplan YAML.
     Netplan,
+    /// `ovs-vsctl add-bond` lines (approximate).
+    Ovs,
     /// ubond's own TOML.
     Toml,
 }
@@ -38,10 +40,12 @@ impl Format {
         Format::Networkd,
         Format::Keyfile,
         Format::Netplan,
+        Format::Ovs,
         Format::Toml,
     ];
 
-    /// The format's name (`modprobe`, `interfaces`, `ifcfg`).
+    /// The format's name (`modprobe`, `interfaces`, `ifcfg`, `networkd`, `keyfile`, `netplan`,
+    /// `ovs`, `toml`).
     pub fn name(self) -> &'static str {
         match self {
             Format::Modprobe => "modprobe",
@@ -50,6 +54,7 @@ impl Format {
             Format::Networkd => "networkd",
             Format::Keyfile => "keyfile",
             Format::Netplan => "netplan",
+            Format::Ovs => "ovs",
             Format::Toml => "toml",
         }
     }
@@ -57,6 +62,12 @@ impl Format {
     /// Whether the format holds slaves and addresses (modprobe holds options only).
     pub fn has_slaves(self) -> bool {
         self != Format::Modprobe
+    }
+
+    /// Whether the format can hold the kernel's modes and addresses (OVS bonds are only
+    /// approximately the kernel's, and `add-bond` carries no addresses).
+    pub fn is_kernel_like(self) -> bool {
+        self != Format::Ovs
     }
 
     /// Guesses the format from a file's path and text: `ifcfg-*`, `interfaces` (or `iface`
@@ -83,6 +94,9 @@ impl Format {
         }
         if file.path.contains("modprobe") {
             return Some(Format::Modprobe);
+        }
+        if file.text.contains("add-bond") {
+            return Some(Format::Ovs);
         }
         let first = |w: &str| file.text.lines().any(|l| l.split_whitespace().next() == Some(w));
         if first("iface") {
@@ -124,6 +138,7 @@ pub fn parse(format: Format, files: &[SourceFile]) -> Parsed {
         Format::Networkd => networkd::parse(files),
         Format::Keyfile => keyfile::parse(files),
         Format::Netplan => netplan::parse(files),
+        Format::Ovs => ovs::parse(files),
         Format::Toml => native::parse(files),
     }
 }
@@ -137,6 +152,7 @@ pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
         Format::Networkd => networkd::emit(set),
         Format::Keyfile => keyfile::emit(set),
         Format::Netplan => netplan::emit(set),
+        Format::Ovs => ovs::emit(set),
         Format::Toml => native::emit(set),
     }
 }
@@ -157,6 +173,7 @@ pub fn lint(format: Format, files: &[SourceFile]) -> Vec<Finding> {
         Format::Networkd => networkd::lint(files),
         Format::Keyfile => keyfile::lint(files),
         Format::Netplan => netplan::lint(files),
+        Format::Ovs => ovs::lint(files),
         Format::Toml => native::lint(files),
     }
 }

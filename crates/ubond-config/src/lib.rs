@@ -3,7 +3,8 @@
 //!
 //! Formats done: module options and `/etc/modprobe.d` ([`modprobe`]), Debian
 //! `/etc/network/interfaces` ([`interfaces`]), RHEL `ifcfg-*` ([`ifcfg`]), systemd-networkd
-//! ([`networkd`]), NetworkManager keyfiles ([`keyfile`]), netplan ([`netplan`]), and ubond's own TOML ([`native`]). Every finding names
+//! ([`networkd`]), NetworkManager keyfiles ([`keyfile`]), netplan ([`netplan`]), `ovs-vsctl add-bond`
+//! lines ([`ovs`], approximate: OVS bonds are not the kernel's), and ubond's own TOML ([`native`]). Every finding names
 //! a file, line and column ([`Finding`]), with a did-you-mean where one is close.
 //!
 //! Round trip is the contract: for every format, parse → emit → parse gives the same
@@ -21,6 +22,7 @@ pub mod modprobe;
 pub mod native;
 pub mod netplan;
 pub mod networkd;
+pub mod ovs;
 mod settings;
 mod text;
 
