@@ -20,7 +20,8 @@ fn option_span(b: &BondConfig, name: &str) -> Span {
 }
 
 /// Checks on a parsed configuration: bonds declared twice, slaves claimed by two bonds or
-/// that are bonds themselves, no link monitoring, ARP monitoring without targets, and — for
+/// that are bonds themselves, no link monitoring, ARP monitoring without targets, a queue id
+/// given to two slaves, and — for
 /// formats that list slaves (`with_slaves`) — bonds without slaves, and `primary`,
 /// `active_slave` and per-slave options that name an interface that is not a slave.
 pub fn check(set: &ConfigSet, with_slaves: bool) -> Vec<Finding> {
@@ -89,6 +90,22 @@ pub fn check(set: &ConfigSet, with_slaves: bool) -> Vec<Finding> {
                             b.name
                         ),
                     ));
+                }
+            }
+        }
+        // The kernel refuses a non-zero queue id already used by another slave.
+        let mut seen: BTreeMap<u16, &str> = BTreeMap::new();
+        for (slave, so) in &o.slave_options {
+            if so.queue_id == 0 {
+                continue;
+            }
+            match seen.get(&so.queue_id) {
+                Some(first) => out.push(Finding::error(
+                    &option_span(b, "queue_id"),
+                    format!("queue_id {} is given to both '{first}' and '{slave}'; the kernel refuses the second", so.queue_id),
+                )),
+                None => {
+                    seen.insert(so.queue_id, slave);
                 }
             }
         }

@@ -120,3 +120,12 @@ fn sysfs_unknown_option_order_and_tee() {
     assert!(found[1].message.contains("did you mean 'miimon'?"));
     assert!(found[2].message.contains("slaves"), "{}", found[2]);
 }
+
+#[test]
+fn duplicate_queue_ids_are_refused() {
+    let f = modprobe::lint(&file("options bonding mode=1 miimon=100 queue_id=eth0:2,eth1:2\n"));
+    assert!(
+        f.iter().any(|x| x.severity == Severity::Error && x.message.contains("queue_id 2")),
+        "{f:?}"
+    );
+}
