@@ -239,8 +239,25 @@ pub(crate) fn module_options(
             spans.insert(name, args.span(file, at));
         }
     }
-    let budget = args.words().len() + 1;
-    for _ in 0..budget {
+    // Unknown names first, in one pass (each refusal below costs a new reading of the line).
+    for (at, tok) in args.words() {
+        let raw_name = tok.trim_matches('"').split('=').next().unwrap_or("");
+        let name = raw_name.strip_prefix("bonding.").unwrap_or(raw_name).replace('-', "_");
+        let known = OptionId::from_name(&name).is_some_and(|id| {
+            !matches!(id, OptionId::Slaves | OptionId::Prio | OptionId::ActorPortPrio)
+        });
+        if !known && text.is_char_boundary(at) && text.is_char_boundary(at + tok.len()) {
+            let suggestion = match BondOptions::lookup(&name) {
+                Err(OptionError::UnknownOption { suggestion, .. }) => suggestion,
+                _ => None,
+            };
+            let error = OptionError::UnknownOption { name: raw_name.to_owned(), suggestion };
+            findings.push(token_error(args, file, at, tok, &error));
+            text.replace_range(at..at + tok.len(), &" ".repeat(tok.len()));
+        }
+    }
+    const MAX_REREADS: usize = 64;
+    for _ in 0..MAX_REREADS {
         match parse_module_options(&text) {
             Ok(m) => {
                 let mut o = m.options;
@@ -281,6 +298,10 @@ pub(crate) fn module_options(
             }
         }
     }
+    findings.push(Finding::error(
+        &args.span(file, 0),
+        format!("more than {MAX_REREADS} refused options: the rest of this line is not read"),
+    ));
     let mut o = BondOptions::default();
     normalize(&mut o);
     (o, spans, findings)

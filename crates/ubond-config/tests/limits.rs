@@ -1,0 +1,37 @@
+//! Hostile inputs: deep nesting and very long lines stay bounded and never panic.
+
+use ubond_config::{parse, Format, Severity, SourceFile};
+
+#[test]
+fn deep_nesting_is_refused_not_overflowed() {
+    let n = 50_000;
+    let t = format!(
+        "[[bond]]\nname = \"b\"\n[bond.options]\nmode = {}1{}\n",
+        "[".repeat(n),
+        "]".repeat(n)
+    );
+    let p = parse(Format::Toml, &[SourceFile::new("a.toml", t)]);
+    assert!(p.findings.iter().any(|f| f.severity == Severity::Error));
+    let y = format!("network:\n  bonds:\n    b: {}1{}\n", "[".repeat(n), "]".repeat(n));
+    let p = parse(Format::Netplan, &[SourceFile::new("a.yaml", y)]);
+    assert!(p.findings.iter().any(|f| f.severity == Severity::Error && f.line == 3));
+}
+
+#[test]
+fn many_bad_options_on_one_line_are_all_reported_quickly() {
+    let n = 20_000;
+    let line = format!("options bonding mode=1 {}\n", "miimmon=1 ".repeat(n));
+    let t0 = std::time::Instant::now();
+    let p = parse(Format::Modprobe, &[SourceFile::new("m.conf", line)]);
+    assert!(t0.elapsed().as_secs() < 10, "{:?}", t0.elapsed());
+    let unknown = p.findings.iter().filter(|f| f.message.contains("did you mean 'miimon'")).count();
+    assert_eq!(unknown, n);
+    assert_eq!(p.config.bonds[0].options.mode, ubond_core::options::Mode::ActiveBackup);
+    // Bad values each need a new reading of the line: bounded.
+    let bad_values = format!(
+        "options bonding {}\n",
+        (0..200).map(|i| format!("miimon=x{i} ")).collect::<String>()
+    );
+    let p = parse(Format::Modprobe, &[SourceFile::new("m.conf", bad_values)]);
+    assert!(p.findings.iter().any(|f| f.message.contains("not read")), "{:?}", p.findings.last());
+}
