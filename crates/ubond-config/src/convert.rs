@@ -164,7 +164,7 @@ pub fn convert(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
     emit(set, format)
 }
 
-/// Parse findings plus the shared checks ([`crate::lint::check`]).
+/// Parse findings plus the shared checks ([`crate::checks::check`]).
 pub fn lint(format: Format, files: &[SourceFile]) -> Vec<Finding> {
     match format {
         Format::Modprobe => modprobe::lint(files),

@@ -520,10 +520,10 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
     out
 }
 
-/// Parse findings plus the checks common to every format (see [`crate::lint`]).
+/// Parse findings plus the checks common to every format (see [`crate::checks`]).
 pub fn lint(files: &[SourceFile]) -> Vec<Finding> {
     let p = parse(files);
     let mut f = p.findings;
-    f.extend(crate::lint::check(&p.config, true));
+    f.extend(crate::checks::check(&p.config, true));
     f
 }

@@ -373,11 +373,11 @@ fn quote(v: &str) -> String {
     }
 }
 
-/// Parse findings plus the checks common to every format (see [`crate::lint`]).
+/// Parse findings plus the checks common to every format (see [`crate::checks`]).
 pub fn lint(files: &[SourceFile]) -> Vec<Finding> {
     let p = parse(files);
     let mut f = p.findings;
-    f.extend(crate::lint::check(&p.config, false));
+    f.extend(crate::checks::check(&p.config, false));
     f
 }
 
