@@ -23,7 +23,7 @@
 //! Options take the kernel's names (sysfs spelling) and values: a name, a number, `true` /
 //! `false` for 1 / 0. They are applied with sysfs semantics in dependency order, as the other
 //! formats', so their order does not matter. This is the only format that holds every part of
-//! [`BondConfig`](crate::BondConfig), per-slave `prio` and `actor_port_prio` included.
+//! [`BondConfig`], per-slave `prio` and `actor_port_prio` included.
 
 use std::net::IpAddr;
 
