@@ -164,8 +164,16 @@ pub fn convert(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
     emit(set, format)
 }
 
-/// Parse findings plus the shared checks ([`crate::checks::check`]).
+/// Parse findings plus the shared checks ([`crate::checks::check`]), in file order (as the
+/// files were given), then by line and column.
 pub fn lint(format: Format, files: &[SourceFile]) -> Vec<Finding> {
+    let mut found = lint_unsorted(format, files);
+    let index = |f: &Finding| files.iter().position(|x| x.path == f.file).unwrap_or(usize::MAX);
+    found.sort_by_key(|f| (index(f), f.line, f.column));
+    found
+}
+
+fn lint_unsorted(format: Format, files: &[SourceFile]) -> Vec<Finding> {
     match format {
         Format::Modprobe => modprobe::lint(files),
         Format::Interfaces => interfaces::lint(files),

@@ -8,7 +8,7 @@
 //! a file, line and column ([`Finding`]), with a did-you-mean where one is close.
 //!
 //! ```
-//! use ubond_config::{convert, lint, parse, Format, SourceFile};
+//! use ubond_config::{convert, lint, parse, Format, Severity, SourceFile};
 //!
 //! let conf = SourceFile::new(
 //!     "/etc/modprobe.d/bonding.conf",
@@ -16,7 +16,7 @@
 //! );
 //! let findings = lint(Format::Modprobe, std::slice::from_ref(&conf));
 //! assert_eq!(
-//!     findings[0].to_string(),
+//!     findings.iter().find(|f| f.severity == Severity::Error).unwrap().to_string(),
 //!     "/etc/modprobe.d/bonding.conf:2:1: error: unknown command 'optinons' (did you mean 'options'?)"
 //! );
 //!

@@ -203,7 +203,8 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             if let Some((t, _)) = per_bond.get(&name) {
                 text.append(t);
             }
-            let (o, spans, f) = module_options(&text, &span.file, !global_reported);
+            let (o, spans, f) =
+                module_options(&text, &span.file, !global_reported && !text.text.trim().is_empty());
             global_reported = true;
             // Findings about the shared `options bonding` line are reported once.
             for x in f {

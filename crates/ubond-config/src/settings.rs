@@ -219,8 +219,8 @@ pub(crate) fn apply_settings(settings: &[Setting]) -> (BondOptions, Vec<Finding>
                         if m.contains("cannot be used with") {
                             continue; // reported below, once, with both places
                         }
-                        if m.contains("no ARP targets") && given(OptionId::ArpIpTarget).is_some() {
-                            continue;
+                        if m.contains("no ARP targets") {
+                            continue; // the shared checks look at the final options
                         }
                         let f = if id == OptionId::Mode {
                             Finding::info(&s.value_span, format!("'{}': {m}", s.key))
