@@ -31,11 +31,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use ubond_core::options::{BondOptions, OptionError, OptionId};
+use ubond_core::options::{BondOptions, OptionError, OptionId, Scope};
 
 use crate::finding::{Finding, Span};
 use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
-use crate::settings::{apply_settings, option_pairs, slave_settings, Setting};
+use crate::settings::{apply_settings, slave_settings, sysfs_option_pairs, Setting};
 use crate::text::{did_you_mean, suggestion_suffix, PosText};
 
 /// Where [`emit`] puts the files.
@@ -330,6 +330,10 @@ pub(crate) fn bonding_opts(v: &PosText, file: &str, findings: &mut Vec<Finding>)
                     .push(Finding::error(&span, format!("'{name}' cannot be set in BONDING_OPTS")));
                 continue;
             }
+            Ok(id) if id.scope() == Scope::Module => {
+                findings.push(Finding::warning(&span, format!("'{name}' is a module parameter only (no sysfs file): it has no effect in BONDING_OPTS; put it in /etc/modprobe.d")));
+                continue;
+            }
             Ok(id) => id,
             Err(OptionError::UnknownOption { suggestion, .. }) => {
                 let mut f = Finding::error(
@@ -493,7 +497,7 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
             Some(g @ IpAddr::V6(_)) => kv(&mut t, "IPV6_DEFAULTGW", &g.to_string()),
             None => {}
         }
-        let opts: Vec<String> = option_pairs(&b.options)
+        let opts: Vec<String> = sysfs_option_pairs(&b.options)
             .into_iter()
             .map(|(id, v)| format!("{}={v}", id.name()))
             .collect();

@@ -27,11 +27,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use ubond_core::options::OptionId;
+use ubond_core::options::{OptionId, Scope};
 
 use crate::finding::{Finding, Span};
 use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
-use crate::settings::{apply_settings, option_pairs, slave_settings, Setting};
+use crate::settings::{apply_settings, slave_settings, sysfs_option_pairs, Setting};
 use crate::text::{did_you_mean, logical_lines, suggestion_suffix, PosText};
 
 /// The path [`emit`] writes.
@@ -455,6 +455,9 @@ fn bond_stanza(
                             ),
                         ));
                     }
+                    Some(id) if id.scope() == Scope::Module => {
+                        findings.push(Finding::warning(&o.key_span, format!("'{}' is a module parameter only: ifenslave cannot set it; put {}=N in /etc/modprobe.d", o.raw_key, id.name())));
+                    }
                     Some(id) => settings.push(setting(o, id, None, &f)),
                     None => unknown_key(o, known, &f, findings),
                 }
@@ -522,7 +525,7 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         } else {
             out.push_str(&format!("    bond-slaves {}\n", b.slaves.join(" ")));
         }
-        for (id, v) in option_pairs(&b.options) {
+        for (id, v) in sysfs_option_pairs(&b.options) {
             if id == OptionId::QueueId {
                 continue;
             }

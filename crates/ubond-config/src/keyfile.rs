@@ -29,7 +29,7 @@ use ubond_core::options::{BondOptions, OptionError, OptionId};
 use crate::finding::{Finding, Span};
 use crate::ini::{read, Unit};
 use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
-use crate::settings::{apply_settings, option_pairs, slave_settings, Setting};
+use crate::settings::{apply_settings, slave_settings, sysfs_option_pairs, Setting};
 use crate::text::{did_you_mean, suggestion_suffix};
 
 /// The directory [`emit`] writes to.
@@ -270,7 +270,7 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
             "# written by ubond\n[connection]\nid={0}\ntype=bond\ninterface-name={0}\n",
             b.name
         );
-        let opts = option_pairs(&b.options);
+        let opts = sysfs_option_pairs(&b.options);
         if !opts.is_empty() {
             t.push_str("\n[bond]\n");
             for (id, v) in opts {

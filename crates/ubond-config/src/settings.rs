@@ -360,3 +360,12 @@ pub(crate) fn normalize(o: &mut BondOptions) {
     let d = SlaveOptions::default();
     o.slave_options.retain(|_, s| *s != d);
 }
+
+/// [`option_pairs`] without the module-only parameters (`max_bonds`, `tx_queues`), for formats
+/// that set options through sysfs.
+pub(crate) fn sysfs_option_pairs(o: &BondOptions) -> Vec<(OptionId, String)> {
+    option_pairs(o)
+        .into_iter()
+        .filter(|(id, _)| id.scope() != ubond_core::options::Scope::Module)
+        .collect()
+}

@@ -111,3 +111,28 @@ fn detect_formats() {
     );
     assert_eq!("ifcfg".parse::<Format>(), Ok(Format::Ifcfg));
 }
+
+#[test]
+fn module_only_parameters_stay_in_modprobe() {
+    let m = parse(
+        Format::Modprobe,
+        &[SourceFile::new(
+            "/etc/modprobe.d/b.conf",
+            "options bonding max_bonds=2 tx_queues=8 mode=1 miimon=100\n",
+        )],
+    );
+    assert_eq!(m.config.bonds.len(), 2);
+    for &to in Format::ALL.iter().filter(|f| f.has_slaves() && f.is_kernel_like()) {
+        let back = parse(to, &convert(&m.config, to));
+        assert!(!ubond_config::has_errors(&back.findings), "{to}: {:?}", back.findings);
+        assert!(
+            !back.findings.iter().any(|f| f.message.contains("module parameter")),
+            "{to}: {:?}",
+            back.findings
+        );
+        assert_eq!(back.config.bonds.len(), 2, "{to}");
+        assert_eq!(back.config.bonds[1].options.mode, m.config.bonds[1].options.mode);
+    }
+    let again = parse(Format::Modprobe, &convert(&m.config, Format::Modprobe));
+    assert!(again.config.same_meaning(&m.config));
+}

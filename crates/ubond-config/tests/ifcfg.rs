@@ -81,3 +81,17 @@ fn round_trip_is_identical() {
         assert_eq!(ifcfg::emit(&p2.config), out);
     }
 }
+
+#[test]
+fn module_only_parameters_are_flagged() {
+    let f = ifcfg::lint(&[SourceFile::new(
+        "ifcfg-bond0",
+        "DEVICE=bond0\nBONDING_OPTS=\"mode=1 miimon=100 max_bonds=2\"\n",
+    )]);
+    assert!(
+        f.iter().any(|x| x.severity == Severity::Warning
+            && x.column == 33
+            && x.message.contains("module parameter only")),
+        "{f:?}"
+    );
+}
