@@ -1,7 +1,7 @@
 //! `ubond`: userspace Linux NIC bonding.
 //!
-//! Today the binary decodes captures and runs the lab; the daemon, the control verbs and the
-//! configuration tools arrive as their issues land.
+//! Today the binary decodes captures, runs the lab, and lints and converts configuration files;
+//! the daemon and its control verbs arrive with their issue.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use pcap_file::pcap::PcapReader;
+use ubond_config::{Format, SourceFile};
 use ubond_lab::scenario::{self, ScenarioResult};
 use ubond_lab::script::Script;
 use ubond_lab::swarm::{self, SwarmConfig};
@@ -36,6 +37,37 @@ enum Command {
     Lab {
         #[command(subcommand)]
         command: LabCommand,
+    },
+    /// Bond configuration files: modprobe.d, Debian interfaces, RHEL ifcfg, systemd-networkd,
+    /// NetworkManager keyfiles, netplan, ovs-vsctl lines, ubond TOML.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Report mistakes with file, line, column and a fix; exits 1 if any is an error.
+    Lint {
+        /// The files (their format is detected; give --format to force it).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The files' format (modprobe, interfaces, ifcfg, networkd, keyfile, netplan, ovs, toml).
+        #[arg(long)]
+        format: Option<Format>,
+    },
+    /// Rewrite bonds in another format, printed to standard output.
+    Convert {
+        /// The format to write.
+        #[arg(long)]
+        to: Format,
+        /// The files to read.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The files' format, if it cannot be detected.
+        #[arg(long)]
+        from: Option<Format>,
     },
 }
 
@@ -77,6 +109,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode { files } => files.iter().try_for_each(decode).map(|()| true),
         Command::Lab { command } => lab(command),
+        Command::Config { command } => config(command),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -84,6 +117,99 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("ubond: {e:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn read_sources(files: &[PathBuf]) -> Result<Vec<SourceFile>> {
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("{}: cannot read", f.display()))?;
+            Ok(SourceFile { path: f.display().to_string(), text })
+        })
+        .collect()
+}
+
+/// Groups files by format (forced, or detected per file).
+fn by_format(
+    sources: Vec<SourceFile>,
+    forced: Option<Format>,
+) -> Result<Vec<(Format, Vec<SourceFile>)>> {
+    let mut groups: Vec<(Format, Vec<SourceFile>)> = Vec::new();
+    for file in sources {
+        let Some(format) = forced.or_else(|| Format::detect(&file)) else {
+            bail!(
+                "{}: cannot tell the format; give --format ({})",
+                file.path,
+                Format::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+            );
+        };
+        match groups.iter_mut().find(|(f, _)| *f == format) {
+            Some((_, files)) => files.push(file),
+            None => groups.push((format, vec![file])),
+        }
+    }
+    Ok(groups)
+}
+
+/// Runs a config command; `Ok(false)` when lint found errors.
+fn config(command: ConfigCommand) -> Result<bool> {
+    match command {
+        ConfigCommand::Lint { files, format } => {
+            let sources = read_sources(&files)?;
+            let mut findings = Vec::new();
+            for file in &sources {
+                if file.text.contains("/sys/class/net/") {
+                    findings.extend(ubond_config::lint_sysfs_writes(file));
+                }
+            }
+            let shell_only = |f: &SourceFile| {
+                format.is_none()
+                    && Format::detect(f).is_none()
+                    && f.text.contains("/sys/class/net/")
+            };
+            // Shell scripts with sysfs writes were linted above; the rest are configurations.
+            let configs: Vec<SourceFile> = sources.into_iter().filter(|f| !shell_only(f)).collect();
+            for (format, group) in by_format(configs, format)? {
+                findings.extend(ubond_config::lint(format, &group));
+            }
+            for f in &findings {
+                println!("{f}");
+                if let Some(fix) = &f.fix {
+                    println!("    fix: {fix}");
+                }
+            }
+            let errors = ubond_config::has_errors(&findings);
+            eprintln!(
+                "{} finding(s), {}",
+                findings.len(),
+                if errors { "errors found" } else { "no errors" }
+            );
+            Ok(!errors)
+        }
+        ConfigCommand::Convert { to, files, from } => {
+            let mut bonds = Vec::new();
+            let mut errors = false;
+            for (format, group) in by_format(read_sources(&files)?, from)? {
+                let parsed = ubond_config::parse(format, &group);
+                for f in
+                    parsed.findings.iter().filter(|f| f.severity == ubond_config::Severity::Error)
+                {
+                    eprintln!("{f}");
+                    errors = true;
+                }
+                bonds.extend(parsed.config.bonds);
+            }
+            if errors {
+                bail!("not converted: fix the errors above first (`ubond config lint` lists them all)");
+            }
+            let set = ubond_config::ConfigSet { bonds };
+            for file in ubond_config::convert(&set, to) {
+                println!("# ==> {} <==\n{}", file.path, file.text);
+            }
+            Ok(true)
         }
     }
 }

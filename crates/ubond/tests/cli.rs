@@ -1,0 +1,83 @@
+//! The `ubond` binary's verbs as a user runs them: exit codes and the words printed.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn ubond(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ubond")).args(args).output().expect("run ubond")
+}
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ubond-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn config_lint_flags_the_seeds_typos_with_place_and_fix() {
+    let conf =
+        scratch("bonding.conf", "alias bond0 bonding\noptinons bond0 mode=802.3ad miimon=100\n");
+    let sh = scratch("setup.sh", "echo 100 > /sys/class/net/bond0/bondign/miimon\n");
+    let out = ubond(&["config", "lint", conf.to_str().unwrap(), sh.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "bonding.conf:2:1: error: unknown command 'optinons' (did you mean 'options'?)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("setup.sh:1:") && text.contains("did you mean 'bonding'?"), "{text}");
+}
+
+#[test]
+fn config_convert_debian_to_ifcfg() {
+    let interfaces = scratch(
+        "interfaces",
+        "auto bond0\niface bond0 inet static\n    address 192.0.2.10/24\n    bond-slaves eth0 eth1\n    bond-mode active-backup\n    bond-miimon 100\n    bond-primary eth0\n",
+    );
+    let out = ubond(&[
+        "config",
+        "convert",
+        "--to",
+        "ifcfg",
+        "--from",
+        "interfaces",
+        interfaces.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("BONDING_OPTS=\"mode=active-backup miimon=100 primary=eth0\""), "{text}");
+    assert!(text.contains("MASTER=bond0"));
+}
+
+#[test]
+fn lab_seed_scenarios_pass_and_bad_input_is_refused() {
+    let out = ubond(&["lab", "seed", "4"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("port state: 63"));
+    let out = ubond(&["lab", "seed", "9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no built-in scenario 9"));
+    let bad = scratch("bad.lab", "nonsense\n");
+    let out = ubond(&["lab", "run", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.lab:1:1:"));
+}
+
+#[test]
+fn decode_prints_the_kernels_lacpdus() {
+    let pcap = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ubond-wire/tests/vectors/kernel-6.1-lacp-fast.pcap"
+    );
+    let out = ubond(&["decode", pcap]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("LACPv1 ACTOR 52:54:00:0a:00:00") && text.contains("state 63 (**DCSGSA)"),
+        "{text}"
+    );
+}
