@@ -1,7 +1,10 @@
 //! `ubond`: userspace Linux NIC bonding.
 //!
-//! Today the binary decodes captures, runs the lab, and lints and converts configuration files;
-//! the daemon and its control verbs arrive with their issue.
+//! The daemon (`ubond daemon`) and its control verbs (`add`, `enslave`, `release`, `set`,
+//! `get`, `del`, `status`); also capture decoding, the lab, and configuration tools.
+
+mod control;
+mod daemon;
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -10,6 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use control::Request;
 use pcap_file::pcap::PcapReader;
 use ubond_config::{Format, SourceFile};
 use ubond_lab::scenario::{self, ScenarioResult};
@@ -21,12 +25,70 @@ use ubond_wire::MacAddr;
 #[derive(Parser)]
 #[command(name = "ubond", version, about = "Userspace Linux NIC bonding (link aggregation)")]
 struct Cli {
+    /// The daemon's control socket (default: $UBOND_CONTROL, else /run/ubond/control.sock).
+    #[arg(long, global = true)]
+    control: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the bonding daemon in the foreground (SIGTERM or SIGINT stops it cleanly).
+    Daemon,
+    /// Create a bond, with module-option syntax (`mode=802.3ad lacp_rate=fast miimon=100`).
+    Add {
+        /// The bond's name (its tap device gets it).
+        bond: String,
+        /// OPTION=VALUE ...
+        options: Vec<String>,
+    },
+    /// Enslave interfaces to a bond.
+    Enslave {
+        /// The bond.
+        bond: String,
+        /// The interfaces.
+        #[arg(required = true)]
+        ifaces: Vec<String>,
+    },
+    /// Release interfaces from a bond (their MAC and state are restored).
+    Release {
+        /// The bond.
+        bond: String,
+        /// The interfaces.
+        #[arg(required = true)]
+        ifaces: Vec<String>,
+    },
+    /// Set a bond option with sysfs semantics (`slaves +eth2` / `slaves -eth2` too).
+    Set {
+        /// The bond.
+        bond: String,
+        /// The option.
+        option: String,
+        /// The value.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Read a bond option, or all of them.
+    Get {
+        /// The bond.
+        bond: String,
+        /// The option.
+        option: Option<String>,
+    },
+    /// Delete a bond (its slaves are released).
+    Del {
+        /// The bond.
+        bond: String,
+    },
+    /// The bond's report, as /proc/net/bonding/BOND shows it.
+    Status {
+        /// One bond (default: all).
+        bond: Option<String>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode the LACPDUs and Marker PDUs of pcap captures (tcpdump -w, tshark -F pcap).
     Decode {
         /// Capture files.
@@ -106,10 +168,51 @@ enum LabCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let socket = control::socket_path(cli.control);
+    let request = match cli.command {
+        Command::Daemon => {
+            return match daemon::run(&socket) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("ubond: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Add { bond, options } => Request::Add { bond, options: options.join(" ") },
+        Command::Enslave { bond, ifaces } => Request::Enslave { bond, ifaces },
+        Command::Release { bond, ifaces } => Request::Release { bond, ifaces },
+        Command::Set { bond, option, value } => Request::Set { bond, option, value },
+        Command::Get { bond, option } => Request::Get { bond, option },
+        Command::Del { bond } => Request::Del { bond },
+        Command::Status { bond, json } => Request::Status { bond, json },
+        other => return tools(other),
+    };
+    match control::call(&socket, &request) {
+        Ok(resp) => {
+            print!("{}", resp.output);
+            match resp.error {
+                None => ExitCode::SUCCESS,
+                Some(e) => {
+                    eprintln!("ubond: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("ubond: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The commands that need no daemon.
+fn tools(command: Command) -> ExitCode {
+    let result = match command {
         Command::Decode { files } => files.iter().try_for_each(decode).map(|()| true),
         Command::Lab { command } => lab(command),
         Command::Config { command } => config(command),
+        _ => Ok(true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,0 +1,151 @@
+//! The control protocol between `ubond` client verbs and `ubond daemon`: one JSON request per
+//! line on a unix socket, one JSON response line back.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
+
+/// The default control socket.
+pub const DEFAULT_SOCKET: &str = "/run/ubond/control.sock";
+/// The largest request line the daemon reads.
+pub const MAX_REQUEST: usize = 64 * 1024;
+
+/// A request to the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verb", rename_all = "snake_case")]
+pub enum Request {
+    /// Create a bond with module-option syntax options.
+    Add {
+        /// Bond name.
+        bond: String,
+        /// `name=value ...`
+        options: String,
+    },
+    /// Enslave interfaces.
+    Enslave {
+        /// Bond name.
+        bond: String,
+        /// Interfaces.
+        ifaces: Vec<String>,
+    },
+    /// Release interfaces.
+    Release {
+        /// Bond name.
+        bond: String,
+        /// Interfaces.
+        ifaces: Vec<String>,
+    },
+    /// Set an option with sysfs semantics.
+    Set {
+        /// Bond name.
+        bond: String,
+        /// Option name.
+        option: String,
+        /// Value.
+        value: String,
+    },
+    /// Read one option, or all.
+    Get {
+        /// Bond name.
+        bond: String,
+        /// Option name.
+        option: Option<String>,
+    },
+    /// Delete a bond.
+    Del {
+        /// Bond name.
+        bond: String,
+    },
+    /// The /proc report of one bond or all, or JSON.
+    Status {
+        /// Bond name.
+        bond: Option<String>,
+        /// JSON instead of text.
+        json: bool,
+    },
+}
+
+/// The daemon's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Response {
+    /// What to print on standard output.
+    pub output: String,
+    /// What went wrong (the request had no effect beyond what `output` says).
+    pub error: Option<String>,
+}
+
+impl Response {
+    /// A success.
+    pub fn ok(output: impl Into<String>) -> Response {
+        Response { output: output.into(), error: None }
+    }
+
+    /// A failure.
+    pub fn err(error: impl Into<String>) -> Response {
+        Response { output: String::new(), error: Some(error.into()) }
+    }
+}
+
+/// The control socket path: `--control`, else `UBOND_CONTROL`, else the default.
+pub fn socket_path(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("UBOND_CONTROL").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET))
+}
+
+/// Sends one request and reads the response.
+pub fn call(path: &Path, request: &Request) -> Result<Response> {
+    let unreachable = || {
+        anyhow!("cannot reach the ubond daemon at {}: is `ubond daemon` running?", path.display())
+    };
+    let mut stream = UnixStream::connect(path).map_err(|_| unreachable())?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut line = serde_json::to_string(request)?;
+    line.push('\n');
+    stream.write_all(line.as_bytes()).map_err(|_| unreachable())?;
+    let mut reader = BufReader::new(stream.take(16 << 20));
+    let mut answer = String::new();
+    reader.read_line(&mut answer).map_err(|_| unreachable())?;
+    if answer.is_empty() {
+        return Err(anyhow!(
+            "the ubond daemon at {} closed the connection without answering (are you root?)",
+            path.display()
+        ));
+    }
+    serde_json::from_str(&answer).map_err(|e| anyhow!("bad answer from the daemon: {e}"))
+}
+
+/// Parses one request line; a line that is not a request gets an error response.
+pub fn parse_request(line: &[u8]) -> std::result::Result<Request, Response> {
+    serde_json::from_slice(line).map_err(|e| Response::err(format!("bad request: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        let r = Request::Set { bond: "b0".into(), option: "slaves".into(), value: "+eth2".into() };
+        let s = serde_json::to_string(&r).unwrap_or_default();
+        assert_eq!(parse_request(s.as_bytes()).ok(), Some(r));
+    }
+
+    #[test]
+    fn garbage_is_an_error_response() {
+        let e = parse_request(b"\xff{not json").err().unwrap_or_default();
+        assert!(e.error.unwrap_or_default().starts_with("bad request"));
+        assert!(parse_request(br#"{"verb":"explode"}"#).is_err());
+    }
+
+    #[test]
+    fn unreachable_daemon_says_what_to_do() {
+        let path = Path::new("/nonexistent/ubond.sock");
+        let e = call(path, &Request::Status { bond: None, json: false }).err();
+        let msg = e.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("is `ubond daemon` running?"), "{msg}");
+    }
+}

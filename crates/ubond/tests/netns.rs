@@ -1,0 +1,266 @@
+//! Root tests: two network namespaces joined by two veth pairs, a ubond daemon in each, bonds
+//! on both sides, ping across. Skipped (with a note) when not run as root or without `ip`.
+//!
+//! Everything stays inside namespaces named `ubd-<pid>-<test>-a/b`, addressed in 192.0.2.0/24
+//! only; drop guards stop the daemons (by pid) and delete the namespaces even on failure.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ubond");
+
+fn can_run() -> bool {
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let ip = Command::new("ip").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
+    let tun = Path::new("/dev/net/tun").exists();
+    let ping = Command::new("ping").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
+    if !(root && ip && tun && ping) {
+        eprintln!("skipped: needs root, iproute2, ping (iputils-ping) and /dev/net/tun");
+    }
+    root && ip && tun && ping
+}
+
+fn sh(args: &[&str]) -> Output {
+    Command::new(args[0]).args(&args[1..]).output().unwrap()
+}
+
+fn must(args: &[&str]) {
+    let o = sh(args);
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// One namespace with its daemon.
+struct Side {
+    ns: String,
+    dir: PathBuf,
+    daemon: Option<Child>,
+}
+
+impl Side {
+    fn socket(&self) -> PathBuf {
+        self.dir.join("control.sock")
+    }
+
+    fn ubond(&self, args: &[&str]) -> Output {
+        Command::new(BIN).arg("--control").arg(self.socket()).args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.ubond(args);
+        assert!(o.status.success(), "ubond {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// The error line of a failing verb.
+    fn fails(&self, args: &[&str]) -> String {
+        let o = self.ubond(args);
+        assert!(!o.status.success(), "ubond {args:?} should fail");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let mut v = vec!["ip", "-n", &self.ns];
+        v.extend_from_slice(args);
+        must(&v);
+    }
+
+    fn report(&self, bond: &str) -> String {
+        std::fs::read_to_string(self.dir.join(bond)).unwrap_or_default()
+    }
+
+    fn start_daemon(&mut self) {
+        let log = std::fs::File::create(self.dir.join("daemon.log")).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns, BIN, "--control"])
+            .arg(self.socket())
+            .arg("daemon")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.daemon = Some(child);
+        wait_for(Duration::from_secs(10), "the daemon's socket", || {
+            UnixStream::connect(self.socket()).is_ok()
+        });
+    }
+
+    /// SIGTERM (by pid), then wait; SIGKILL if it does not stop. True if it stopped cleanly.
+    fn stop_daemon(&mut self) -> bool {
+        let Some(mut child) = self.daemon.take() else { return true };
+        let pid = child.id().to_string();
+        let _ = sh(&["kill", "-TERM", &pid]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+}
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        self.stop_daemon();
+        let _ = sh(&["ip", "netns", "del", &self.ns]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn side(test: &str, letter: &str) -> Side {
+    let ns = format!("ubd-{}-{test}-{letter}", std::process::id());
+    let dir = std::env::temp_dir().join(&ns);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = Side { ns, dir, daemon: None };
+    must(&["ip", "netns", "add", &s.ns]);
+    s.ip(&["link", "set", "lo", "up"]);
+    s
+}
+
+/// Two namespaces joined by veth pairs e1<->e1 and e2<->e2, daemons running.
+fn pair(test: &str) -> (Side, Side) {
+    let mut a = side(test, "a");
+    let mut b = side(test, "b");
+    for e in ["e1", "e2"] {
+        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
+    }
+    a.start_daemon();
+    b.start_daemon();
+    (a, b)
+}
+
+fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t0.elapsed()
+}
+
+fn ping(a: &Side, to: &str) -> bool {
+    sh(&["ip", "netns", "exec", &a.ns, "ping", "-c", "3", "-W", "1", "-i", "0.2", to])
+        .status
+        .success()
+}
+
+fn mac_of(s: &Side, iface: &str) -> String {
+    let o = sh(&["ip", "-n", &s.ns, "-br", "link", "show", iface]);
+    String::from_utf8_lossy(&o.stdout).split_whitespace().nth(2).unwrap_or("").to_string()
+}
+
+fn bond_up(a: &Side, b: &Side, options: &[&str]) {
+    for (s, addr) in [(a, "192.0.2.1/24"), (b, "192.0.2.2/24")] {
+        let mut add = vec!["add", "bond0"];
+        add.extend_from_slice(options);
+        s.ok(&add);
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+        s.ip(&["addr", "add", addr, "dev", "bond0"]);
+    }
+}
+
+#[test]
+fn lacp_bond_pings_and_survives_a_link_down() {
+    if !can_run() {
+        return;
+    }
+    let (mut a, mut b) = pair("lacp");
+    let macs: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
+    bond_up(&a, &b, &["mode=802.3ad", "lacp_rate=fast", "miimon=100"]);
+    let took =
+        wait_for(Duration::from_secs(30), "port state 63 on both slaves, both sides", || {
+            [&a, &b].iter().all(|s| s.report("bond0").matches("port state: 63").count() >= 4)
+        });
+    eprintln!("LACP converged in {took:?}");
+    assert!(a.ok(&["status", "bond0"]).contains("Bonding Mode: IEEE 802.3ad"));
+    let json = a.ok(&["status", "bond0", "--json"]);
+    assert!(json.trim_start().starts_with('{'), "{json}");
+    assert!(ping(&a, "192.0.2.2"), "ping over the LACP bond");
+
+    a.ip(&["link", "set", "e1", "down"]);
+    let t0 = Instant::now();
+    wait_for(Duration::from_secs(10), "a ping after e1 went down", || ping(&a, "192.0.2.2"));
+    eprintln!("ping back {:?} after e1 went down", t0.elapsed());
+
+    // A clean stop: bond gone, slaves' addresses as found.
+    assert!(a.stop_daemon(), "daemon A stopped cleanly");
+    assert!(b.stop_daemon(), "daemon B stopped cleanly");
+    let after: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
+    assert_eq!(macs, after, "slave MACs restored");
+    assert!(!sh(&["ip", "-n", &a.ns, "link", "show", "bond0"]).status.success(), "tap gone");
+}
+
+#[test]
+fn active_backup_pings_and_fails_over() {
+    if !can_run() {
+        return;
+    }
+    let (a, b) = pair("ab");
+    bond_up(&a, &b, &["mode=active-backup", "miimon=100"]);
+    wait_for(Duration::from_secs(10), "a ping over active-backup", || ping(&a, "192.0.2.2"));
+    let active = a.ok(&["get", "bond0", "active_slave"]).trim().to_string();
+    assert!(active == "e1" || active == "e2", "active slave {active:?}");
+    a.ip(&["link", "set", &active, "down"]);
+    let t0 = Instant::now();
+    wait_for(Duration::from_secs(10), "a ping after the failover", || ping(&a, "192.0.2.2"));
+    eprintln!("active-backup: ping back {:?} after {active} went down", t0.elapsed());
+    let now = a.ok(&["get", "bond0", "active_slave"]).trim().to_string();
+    assert_ne!(now, active);
+    // sysfs-style slave changes.
+    a.ok(&["set", "bond0", "slaves", "-e1"]);
+    assert_eq!(a.ok(&["get", "bond0", "slaves"]).trim(), "e2");
+    a.ok(&["set", "bond0", "slaves", "+e1"]);
+    a.ok(&["del", "bond0"]);
+    assert!(!sh(&["ip", "-n", &a.ns, "link", "show", "bond0"]).status.success(), "tap gone");
+}
+
+#[test]
+fn user_errors_say_what_to_do() {
+    if !can_run() {
+        return;
+    }
+    let (mut a, _b) = pair("err");
+    let e = a.fails(&["enslave", "nosuch", "e1"]);
+    assert!(e.contains("no bond nosuch"), "{e}");
+    a.ok(&["add", "bond0", "mode=active-backup"]);
+    let e = a.fails(&["add", "bond1", "mode=bogus"]);
+    assert!(e.contains("bad option"), "{e}");
+    let e = a.fails(&["add", "bond0"]);
+    assert!(e.contains("exists already"), "{e}");
+    let e = a.fails(&["enslave", "bond0", "nosuch0"]);
+    assert!(e.contains("no interface nosuch0"), "{e}");
+    a.ok(&["enslave", "bond0", "e1"]);
+    a.ok(&["add", "bond1", "mode=balance-xor"]);
+    let e = a.fails(&["enslave", "bond1", "e1"]);
+    assert!(e.contains("already a slave of bond0"), "{e}");
+    let e = a.fails(&["set", "bond0", "miimon", "abc"]);
+    assert!(e.contains("miimon"), "{e}");
+    let e = a.fails(&["release", "bond1", "e1"]);
+    assert!(e.contains("not a slave of bond1"), "{e}");
+    assert_eq!(a.ok(&["get", "bond0", "mode"]).trim(), "active-backup 1");
+    assert_eq!(e.lines().count(), 1, "one line: {e}");
+
+    // Garbage and oversized requests get an error answer; the daemon lives on.
+    for junk in [b"\x00\xffgarbage\n".to_vec(), vec![b'x'; 100 * 1024]] {
+        let mut s = UnixStream::connect(a.socket()).unwrap();
+        let _ = s.write_all(&junk);
+        let mut line = String::new();
+        let _ = BufReader::new(&s).read_line(&mut line);
+        assert!(line.contains("bad request"), "{line}");
+    }
+    assert!(a.ok(&["status"]).contains("bond0"));
+
+    assert!(a.stop_daemon());
+    let e = a.fails(&["status"]);
+    assert!(e.contains("is `ubond daemon` running?"), "{e}");
+}
