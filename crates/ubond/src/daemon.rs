@@ -2,7 +2,7 @@
 //! each slave's packet socket, driving the sans-IO [`Bond`]s of `ubond-core`.
 
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::buffer::spare_capacity;
+use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::event::Timespec;
 use ubond_core::bond::{Bond, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
 use ubond_core::lacp::{Duplex as CoreDuplex, LinkState as CoreLink};
 use ubond_core::options::SlaveCommand;
@@ -29,9 +31,16 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const FRAME_MAX: usize = 65536;
 /// Most frames handled from one descriptor per wakeup, so no source starves the others.
 const BURST: usize = 64;
+/// Most control connections open at once.
+const MAX_CONNS: usize = 16;
+/// epoll tokens of the control socket and the link monitor; taps, slaves and control
+/// connections get the following ones.
+const LISTENER: u64 = 1;
+const MONITOR: u64 = 2;
 
 struct SlaveRt {
     id: SlaveId,
+    token: u64,
     name: String,
     sock: PacketSocket,
     /// The interface's address, admin state and the sysctls changed, as found.
@@ -44,14 +53,28 @@ struct SlaveRt {
 struct BondRt {
     bond: Bond,
     tap: Tap,
+    token: u64,
+    /// The tap's administrative state (`ip link set BOND up/down`), as last seen.
+    admin_up: bool,
     slaves: Vec<SlaveRt>,
     counter: u32,
     report: String,
     dirty: bool,
 }
 
+/// A control connection waiting for its request line.
+struct Conn {
+    stream: UnixStream,
+    token: u64,
+    line: Vec<u8>,
+    deadline: std::time::Instant,
+}
+
 struct Daemon {
     start: std::time::Instant,
+    epoll: OwnedFd,
+    next_token: u64,
+    conns: Vec<Conn>,
     bonds: Vec<BondRt>,
     report_dir: PathBuf,
     events: Vec<LinkEvent>,
@@ -225,12 +248,16 @@ impl Daemon {
         let mut bond = Bond::new(name, parsed.options, None).map_err(anyhow::Error::msg)?;
         let tap = Tap::create(name)?;
         link::set_up(name, true)?;
+        let token = self.token();
+        epoll::add(&self.epoll, &tap, EventData::new_u64(token), EventFlags::IN)?;
         let now = self.now();
         bond.handle_timeout(now);
         let _ = tap.set_carrier(bond.carrier());
         let mut rt = BondRt {
             bond,
             tap,
+            token,
+            admin_up: true,
             slaves: Vec::new(),
             counter: 0,
             report: String::new(),
@@ -256,9 +283,12 @@ impl Daemon {
             .with_context(|| format!("{iface} has no Ethernet address and cannot be enslaved"))?;
         let options = PacketOptions { promiscuous: true, ..PacketOptions::default() };
         let sock = PacketSocket::open(iface, options)?;
+        let token = self.token();
+        epoll::add(&self.epoll, &sock, EventData::new_u64(token), EventFlags::IN)?;
         let sysctls = set_slave_sysctls(iface);
         let mut slave = SlaveRt {
             id: SlaveId(0),
+            token,
             name: iface.to_string(),
             sock,
             orig_mac,
@@ -424,30 +454,97 @@ impl Daemon {
         }
     }
 
-    /// Serves one control connection (bounded read, one answer).
-    fn serve(&mut self, mut stream: UnixStream) {
-        let answer = match rustix::net::sockopt::socket_peercred(&stream) {
-            Ok(cred) if cred.uid.is_root() => {
-                let _ = stream.set_nonblocking(false);
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-                match read_line(&mut stream) {
-                    Ok(line) => match parse_request(&line) {
-                        Ok(req) => match self.handle(req) {
-                            Ok(out) => Response::ok(out),
-                            Err(e) => Response::err(format!("{e:#}")),
-                        },
-                        Err(resp) => resp,
-                    },
-                    Err(e) => Response::err(e),
-                }
+    /// Accepts control connections: root only, then read without blocking the data path.
+    fn accept(&mut self, listener: &UnixListener) {
+        while let Ok((stream, _)) = listener.accept() {
+            let root =
+                rustix::net::sockopt::socket_peercred(&stream).is_ok_and(|cred| cred.uid.is_root());
+            if !root {
+                answer(
+                    stream,
+                    &Response::err("permission denied: only root may use the ubond control socket"),
+                );
+                continue;
             }
-            _ => Response::err("permission denied: only root may use the ubond control socket"),
-        };
-        let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
-        if let Ok(mut text) = serde_json::to_string(&answer) {
-            text.push('\n');
-            let _ = stream.write_all(text.as_bytes());
+            if self.conns.len() >= MAX_CONNS {
+                answer(stream, &Response::err("busy: too many control connections; try again"));
+                continue;
+            }
+            let token = self.token();
+            if stream.set_nonblocking(true).is_err()
+                || epoll::add(&self.epoll, &stream, EventData::new_u64(token), EventFlags::IN)
+                    .is_err()
+            {
+                continue;
+            }
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            self.conns.push(Conn { stream, token, line: Vec::new(), deadline });
         }
+    }
+
+    /// Reads what a control connection sent; answers once a whole line (or too much) is in.
+    fn serve(&mut self, ci: usize) {
+        let mut chunk = [0u8; 4096];
+        let outcome = loop {
+            let conn = &mut self.conns[ci];
+            match conn.stream.read(&mut chunk) {
+                Ok(0) => break Some(None),
+                Ok(n) => {
+                    conn.line.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = conn.line.iter().position(|&b| b == b'\n') {
+                        conn.line.truncate(end);
+                        break Some(None);
+                    }
+                    if conn.line.len() > MAX_REQUEST {
+                        let e = format!("bad request: longer than {MAX_REQUEST} bytes");
+                        break Some(Some(Response::err(e)));
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break None,
+                Err(e) => break Some(Some(Response::err(format!("bad request: {e}")))),
+            }
+        };
+        let Some(early) = outcome else { return };
+        let conn = self.conns.swap_remove(ci);
+        let response = early.unwrap_or_else(|| match parse_request(&conn.line) {
+            Ok(req) => match self.handle(req) {
+                Ok(out) => Response::ok(out),
+                Err(e) => Response::err(format!("{e:#}")),
+            },
+            Err(resp) => resp,
+        });
+        answer(conn.stream, &response);
+    }
+
+    /// Drops control connections that sent no whole request in time.
+    fn expire_conns(&mut self) {
+        let now = std::time::Instant::now();
+        while let Some(ci) = self.conns.iter().position(|c| c.deadline <= now) {
+            let conn = self.conns.swap_remove(ci);
+            answer(conn.stream, &Response::err("bad request: no whole line within 5 seconds"));
+        }
+    }
+
+    /// A tap, slave socket or control connection is readable.
+    fn ready(&mut self, token: u64, buf: &mut [u8]) {
+        let start = self.start;
+        for rt in self.bonds.iter_mut() {
+            if rt.token == token {
+                return tap_to_slaves(start, rt, buf);
+            }
+            if let Some(si) = rt.slaves.iter().position(|s| s.token == token) {
+                return slave_to_tap(start, rt, si, buf);
+            }
+        }
+        if let Some(ci) = self.conns.iter().position(|c| c.token == token) {
+            self.serve(ci);
+        }
+    }
+
+    fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
     }
 
     fn handle_link_events(&mut self, monitor: &mut LinkMonitor) {
@@ -457,6 +554,17 @@ impl Daemon {
         let mut gone = Vec::new();
         for bi in 0..self.bonds.len() {
             let rt = &mut self.bonds[bi];
+            let mut admin = None;
+            for ev in self.events.iter().filter(|e| e.state.name == rt.bond.name()) {
+                admin = Some(ev.state.admin_up && !ev.removed);
+            }
+            if lost {
+                admin = link::link_state(rt.bond.name()).ok().map(|st| st.admin_up);
+            }
+            if let Some(up) = admin.filter(|up| *up != rt.admin_up) {
+                rt.admin_up = up;
+                rt.bond.set_admin_up(now, up);
+            }
             for s in rt.slaves.iter_mut() {
                 let mut carrier = None;
                 for ev in self.events.iter().filter(|e| e.state.name == s.name) {
@@ -483,25 +591,14 @@ impl Daemon {
     }
 }
 
-fn read_line(stream: &mut UnixStream) -> std::result::Result<Vec<u8>, String> {
-    let mut line = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => return Ok(line),
-            Ok(n) => {
-                line.extend_from_slice(&chunk[..n]);
-                if let Some(end) = line.iter().position(|&b| b == b'\n') {
-                    line.truncate(end);
-                    return Ok(line);
-                }
-                if line.len() > MAX_REQUEST {
-                    return Err(format!("bad request: longer than {MAX_REQUEST} bytes"));
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("bad request: {e}")),
-        }
+/// Writes the response and closes the connection.
+fn answer(stream: UnixStream, response: &Response) {
+    let mut stream = stream;
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    if let Ok(mut text) = serde_json::to_string(response) {
+        text.push('\n');
+        let _ = stream.write_all(text.as_bytes());
     }
 }
 
@@ -516,13 +613,24 @@ pub fn run(control: &Path) -> Result<()> {
         bail!("a ubond daemon is already running at {}", control.display());
     }
     let _ = std::fs::remove_file(control);
-    let listener = UnixListener::bind(control)
-        .with_context(|| format!("cannot listen on {}", control.display()))?;
+    // Created 0600 from the start: no window in which others could connect.
+    let listener = {
+        let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
+        let l = UnixListener::bind(control);
+        rustix::process::umask(old);
+        l.with_context(|| format!("cannot listen on {}", control.display()))?
+    };
     std::fs::set_permissions(control, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
     let mut monitor = LinkMonitor::new()?;
+    let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+    epoll::add(&ep, &listener, EventData::new_u64(LISTENER), EventFlags::IN)?;
+    epoll::add(&ep, &monitor, EventData::new_u64(MONITOR), EventFlags::IN)?;
     let mut d = Daemon {
         start: std::time::Instant::now(),
+        epoll: ep,
+        next_token: MONITOR,
+        conns: Vec::new(),
         bonds: Vec::new(),
         report_dir: dir,
         events: Vec::new(),
@@ -545,10 +653,10 @@ fn main_loop(
     stop: &AtomicBool,
 ) -> Result<()> {
     let mut buf = vec![0u8; FRAME_MAX];
-    let mut ready: Vec<bool> = Vec::new();
+    let mut ready: Vec<epoll::Event> = Vec::with_capacity(64);
     let mut last_report = d.start;
     while !stop.load(Ordering::Relaxed) {
-        // Timers first, so the poll timeout covers the next deadline.
+        // Timers first, so the wait ends at the next deadline.
         let now = d.now();
         let mut next = now + Duration::from_millis(500);
         for rt in d.bonds.iter_mut() {
@@ -561,54 +669,30 @@ fn main_loop(
             }
         }
         let wait = next.saturating_duration_since(d.now());
-        {
-            let mut fds = Vec::with_capacity(2 + d.bonds.len() * 3);
-            fds.push(PollFd::from_borrowed_fd(listener.as_fd(), PollFlags::IN));
-            fds.push(PollFd::from_borrowed_fd(monitor.as_fd(), PollFlags::IN));
-            for rt in &d.bonds {
-                fds.push(PollFd::from_borrowed_fd(rt.tap.as_fd(), PollFlags::IN));
-                for s in &rt.slaves {
-                    fds.push(PollFd::from_borrowed_fd(s.sock.as_fd(), PollFlags::IN));
-                }
-            }
-            let ts =
-                Timespec { tv_sec: wait.as_secs() as i64, tv_nsec: i64::from(wait.subsec_nanos()) };
-            match poll(&mut fds, Some(&ts)) {
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
-            ready.clear();
-            ready.extend(fds.iter().map(|f| !f.revents().is_empty()));
+        let ts = Timespec {
+            tv_sec: i64::try_from(wait.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(wait.subsec_nanos()),
+        };
+        ready.clear();
+        match epoll::wait(&d.epoll, spare_capacity(&mut ready), Some(&ts)) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        let mut k = 2;
-        for rt in d.bonds.iter_mut() {
-            if ready.get(k).copied().unwrap_or(false) {
-                tap_to_slaves(d.start, rt, &mut buf);
-            }
-            k += 1;
-            for si in 0..rt.slaves.len() {
-                if ready.get(k).copied().unwrap_or(false) {
-                    slave_to_tap(d.start, rt, si, &mut buf);
-                }
-                k += 1;
+        for ev in &ready {
+            match ev.data.u64() {
+                LISTENER => d.accept(listener),
+                MONITOR => d.handle_link_events(monitor),
+                token => d.ready(token, &mut buf),
             }
         }
-        if ready.get(1).copied().unwrap_or(false) {
-            d.handle_link_events(monitor);
-        }
-        if ready.first().copied().unwrap_or(false) {
-            while let Ok((stream, _)) = listener.accept() {
-                d.serve(stream);
-            }
-        }
+        d.expire_conns();
         let periodic = last_report.elapsed() >= Duration::from_secs(1);
         if periodic {
             last_report = std::time::Instant::now();
         }
-        let dir = d.report_dir.clone();
         for rt in d.bonds.iter_mut().filter(|rt| rt.dirty || periodic) {
-            rt.write_report(&dir);
+            rt.write_report(&d.report_dir);
         }
     }
     Ok(())

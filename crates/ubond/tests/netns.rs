@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -248,7 +249,28 @@ fn user_errors_say_what_to_do() {
     let e = a.fails(&["release", "bond1", "e1"]);
     assert!(e.contains("not a slave of bond1"), "{e}");
     assert_eq!(a.ok(&["get", "bond0", "mode"]).trim(), "active-backup 1");
+    // As sysfs: the mode changes only without slaves and while the bond is down.
+    let e = a.fails(&["set", "bond0", "mode", "balance-xor"]);
+    assert!(e.contains("has slaves"), "{e}");
+    a.ok(&["release", "bond0", "e1"]);
+    let e = a.fails(&["set", "bond0", "mode", "balance-xor"]);
+    assert!(e.contains("mode"), "{e}");
+    a.ip(&["link", "set", "bond0", "down"]);
+    wait_for(Duration::from_secs(5), "mode change with bond0 down", || {
+        a.ubond(&["set", "bond0", "mode", "balance-xor"]).status.success()
+    });
+    a.ip(&["link", "set", "bond0", "up"]);
+    assert_eq!(a.ok(&["get", "bond0", "mode"]).trim(), "balance-xor 2");
     assert_eq!(e.lines().count(), 1, "one line: {e}");
+
+    // The socket is root's alone; a silent client does not hold up the others.
+    let mode = std::fs::metadata(a.socket()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "socket mode {mode:o}");
+    let silent = UnixStream::connect(a.socket()).unwrap();
+    let t0 = Instant::now();
+    assert!(a.ok(&["status", "bond0"]).contains("Bonding Mode"));
+    assert!(t0.elapsed() < Duration::from_secs(1), "status took {:?}", t0.elapsed());
+    drop(silent);
 
     // Garbage and oversized requests get an error answer; the daemon lives on.
     for junk in [b"\x00\xffgarbage\n".to_vec(), vec![b'x'; 100 * 1024]] {
