@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use rustix::buffer::spare_capacity;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::Timespec;
+use ubond_core::bond::tlb::{TlbLoad, TlbTx};
 use ubond_core::bond::{Bond, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
 use ubond_core::lacp::{Duplex as CoreDuplex, LinkState as CoreLink};
 use ubond_core::options::SlaveCommand;
@@ -54,6 +55,8 @@ struct BondRt {
     bond: Bond,
     tap: Tap,
     token: u64,
+    /// balance-tlb/alb: bytes sent per bucket since the last timer.
+    load: Box<TlbLoad>,
     /// The tap's administrative state (`ip link set BOND up/down`), as last seen.
     admin_up: bool,
     slaves: Vec<SlaveRt>,
@@ -258,6 +261,7 @@ impl Daemon {
             tap,
             token,
             admin_up: true,
+            load: Box::default(),
             slaves: Vec::new(),
             counter: 0,
             report: String::new(),
@@ -661,6 +665,10 @@ fn main_loop(
         let mut next = now + Duration::from_millis(500);
         for rt in d.bonds.iter_mut() {
             if rt.bond.poll_timeout().is_some_and(|t| t <= now) {
+                if rt.bond.tx_plan().tlb.is_some() {
+                    rt.bond.handle_tlb_load(now, &rt.load);
+                    *rt.load = TlbLoad::default();
+                }
                 rt.bond.handle_timeout(now);
                 rt.drain();
             }
@@ -712,6 +720,26 @@ fn tap_to_slaves(start: std::time::Instant, rt: &mut BondRt, buf: &mut [u8]) {
                 break;
             }
         };
+        // balance-tlb/alb: the slave, the source address to write, the load to count.
+        if let Some(tx) = rt.bond.tx_plan().select_tlb(&buf[..n]) {
+            match tx {
+                TlbTx::Send { slave, set_src, account } => {
+                    if let Some(mac) = set_src.filter(|_| n >= 12) {
+                        buf[6..12].copy_from_slice(&mac.0);
+                    }
+                    rt.load.add(account, n);
+                    rt.send_on(slave, &buf[..n]);
+                }
+                TlbTx::Arp => {
+                    if let Some(id) = rt.bond.handle_arp_tx(instant(start), &mut buf[..n]) {
+                        rt.send_on(id, &buf[..n]);
+                    }
+                    rt.drain();
+                }
+                TlbTx::Drop => {}
+            }
+            continue;
+        }
         match rt.bond.tx_plan().select(&buf[..n], &mut rt.counter) {
             TxChoice::One(id) => rt.send_on(id, &buf[..n]),
             TxChoice::All => {

@@ -286,3 +286,27 @@ fn user_errors_say_what_to_do() {
     let e = a.fails(&["status"]);
     assert!(e.contains("is `ubond daemon` running?"), "{e}");
 }
+
+#[test]
+fn other_modes_ping() {
+    if !can_run() {
+        return;
+    }
+    let (a, b) = pair("modes");
+    for mode in ["balance-rr", "balance-xor", "broadcast", "balance-tlb", "balance-alb"] {
+        let m = format!("mode={mode}");
+        bond_up(&a, &b, &[&m, "miimon=100"]);
+        let took = wait_for(Duration::from_secs(10), &format!("a ping over {mode}"), || {
+            ping(&a, "192.0.2.2")
+        });
+        eprintln!("{mode}: ping after {took:?}");
+        a.ip(&["link", "set", "e2", "down"]);
+        wait_for(Duration::from_secs(10), &format!("a ping over {mode} with e2 down"), || {
+            ping(&a, "192.0.2.2")
+        });
+        a.ip(&["link", "set", "e2", "up"]);
+        for s in [&a, &b] {
+            s.ok(&["del", "bond0"]);
+        }
+    }
+}
