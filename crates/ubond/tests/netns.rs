@@ -310,3 +310,29 @@ fn other_modes_ping() {
         }
     }
 }
+
+#[test]
+fn arp_monitor_active_backup() {
+    if !can_run() {
+        return;
+    }
+    let (a, b) = pair("arp");
+    a.ok(&["add", "bond0", "mode=active-backup", "arp_interval=100", "arp_ip_target=192.0.2.2"]);
+    b.ok(&["add", "bond0", "mode=active-backup", "miimon=100"]);
+    for (s, addr) in [(&a, "192.0.2.1/24"), (&b, "192.0.2.2/24")] {
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+        s.ip(&["addr", "add", addr, "dev", "bond0"]);
+    }
+    let took =
+        wait_for(Duration::from_secs(10), "a ping with the ARP monitor", || ping(&a, "192.0.2.2"));
+    eprintln!("ARP monitor: ping after {took:?}");
+    let report = a.report("bond0");
+    assert!(report.contains("ARP Polling Interval (ms): 100"), "{report}");
+    let active = a.ok(&["get", "bond0", "active_slave"]).trim().to_string();
+    b.ip(&["link", "set", &active, "down"]);
+    let t0 = Instant::now();
+    wait_for(Duration::from_secs(10), "a ping after the ARP monitor's failover", || {
+        ping(&a, "192.0.2.2")
+    });
+    eprintln!("ARP monitor: ping back {:?} after the peer's {active} went down", t0.elapsed());
+}
