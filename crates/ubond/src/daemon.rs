@@ -2,6 +2,7 @@
 //! each slave's packet socket, driving the sans-IO [`Bond`]s of `ubond-core`.
 
 use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -24,6 +25,7 @@ use ubond_sys::link::{self, LinkEvent, LinkMonitor};
 use ubond_sys::{Duplex, PacketOptions, PacketSocket, Tap};
 use ubond_wire::MacAddr;
 
+use crate::addr::AddrMonitor;
 use crate::control::{parse_request, Request, Response, MAX_REQUEST};
 
 /// The driver version shown on the report's first line.
@@ -38,6 +40,7 @@ const MAX_CONNS: usize = 16;
 /// connections get the following ones.
 const LISTENER: u64 = 1;
 const MONITOR: u64 = 2;
+const ADDRS: u64 = 3;
 
 struct SlaveRt {
     id: SlaveId,
@@ -55,6 +58,8 @@ struct BondRt {
     bond: Bond,
     tap: Tap,
     token: u64,
+    /// The tap's IPv4 and IPv6 addresses, as last given to the core.
+    addrs: (Vec<Ipv4Addr>, Vec<Ipv6Addr>),
     /// balance-tlb/alb: bytes sent per bucket since the last timer.
     load: Box<TlbLoad>,
     /// The tap's administrative state (`ip link set BOND up/down`), as last seen.
@@ -193,6 +198,24 @@ impl BondRt {
         }
     }
 
+    /// Gives the core the tap's current IP addresses (ARP/NS probes, peer notifications).
+    fn refresh_addresses(&mut self) {
+        let Ok(index) = self.tap.ifindex() else { return };
+        let Ok(addrs) = crate::addr::addresses(index) else { return };
+        if addrs != self.addrs {
+            let list: Vec<String> = addrs
+                .0
+                .iter()
+                .map(ToString::to_string)
+                .chain(addrs.1.iter().map(ToString::to_string))
+                .collect();
+            eprintln!("{}: addresses: {}", self.bond.name(), list.join(" "));
+            self.bond.set_addresses(addrs.0.clone(), addrs.1.clone());
+            self.addrs = addrs;
+            self.drain();
+        }
+    }
+
     fn write_report(&mut self, dir: &Path) {
         let text = ubond_core::report::render_proc(&self.bond.status(VERSION), true);
         if text != self.report {
@@ -262,12 +285,14 @@ impl Daemon {
             token,
             admin_up: true,
             load: Box::default(),
+            addrs: Default::default(),
             slaves: Vec::new(),
             counter: 0,
             report: String::new(),
             dirty: true,
         };
         rt.drain();
+        rt.refresh_addresses();
         rt.write_report(&self.report_dir);
         self.bonds.push(rt);
         Ok(parsed.warnings.iter().map(|w| format!("warning: {w}\n")).collect())
@@ -630,17 +655,19 @@ pub fn run(control: &Path) -> Result<()> {
     let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
     epoll::add(&ep, &listener, EventData::new_u64(LISTENER), EventFlags::IN)?;
     epoll::add(&ep, &monitor, EventData::new_u64(MONITOR), EventFlags::IN)?;
+    let mut addrs = AddrMonitor::new().context("cannot listen to address changes")?;
+    epoll::add(&ep, &addrs, EventData::new_u64(ADDRS), EventFlags::IN)?;
     let mut d = Daemon {
         start: std::time::Instant::now(),
         epoll: ep,
-        next_token: MONITOR,
+        next_token: ADDRS,
         conns: Vec::new(),
         bonds: Vec::new(),
         report_dir: dir,
         events: Vec::new(),
     };
     eprintln!("ubond: daemon listening on {}", control.display());
-    let result = main_loop(&mut d, &listener, &mut monitor, &stop);
+    let result = main_loop(&mut d, &listener, &mut monitor, &mut addrs, &stop);
     while !d.bonds.is_empty() {
         let last = d.bonds.len() - 1;
         d.delete(last);
@@ -654,6 +681,7 @@ fn main_loop(
     d: &mut Daemon,
     listener: &UnixListener,
     monitor: &mut LinkMonitor,
+    addrs: &mut AddrMonitor,
     stop: &AtomicBool,
 ) -> Result<()> {
     let mut buf = vec![0u8; FRAME_MAX];
@@ -691,6 +719,11 @@ fn main_loop(
             match ev.data.u64() {
                 LISTENER => d.accept(listener),
                 MONITOR => d.handle_link_events(monitor),
+                ADDRS => {
+                    if addrs.drain() {
+                        d.bonds.iter_mut().for_each(BondRt::refresh_addresses);
+                    }
+                }
                 token => d.ready(token, &mut buf),
             }
         }

@@ -3,6 +3,7 @@
 //! The daemon (`ubond daemon`) and its control verbs (`add`, `enslave`, `release`, `set`,
 //! `get`, `del`, `status`); also capture decoding, the lab, and configuration tools.
 
+mod addr;
 mod control;
 mod daemon;
 

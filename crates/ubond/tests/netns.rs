@@ -326,6 +326,8 @@ fn arp_monitor_active_backup() {
     let took =
         wait_for(Duration::from_secs(10), "a ping with the ARP monitor", || ping(&a, "192.0.2.2"));
     eprintln!("ARP monitor: ping after {took:?}");
+    let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
+    assert!(log.contains("bond0: addresses: 192.0.2.1"), "{log}");
     let report = a.report("bond0");
     assert!(report.contains("ARP Polling Interval (ms): 100"), "{report}");
     let active = a.ok(&["get", "bond0", "active_slave"]).trim().to_string();
