@@ -160,6 +160,15 @@ fn mac_of(s: &Side, iface: &str) -> String {
     String::from_utf8_lossy(&o.stdout).split_whitespace().nth(2).unwrap_or("").to_string()
 }
 
+/// The slave sysctls the daemon changes while enslaved.
+fn sysctls_of(s: &Side) -> String {
+    let script =
+        "cat /proc/sys/net/ipv6/conf/e1/disable_ipv6 /proc/sys/net/ipv4/conf/e1/arp_ignore \
+                  /proc/sys/net/ipv4/conf/e1/rp_filter";
+    let o = sh(&["ip", "netns", "exec", &s.ns, "sh", "-c", script]);
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 fn bond_up(a: &Side, b: &Side, options: &[&str]) {
     for (s, addr) in [(a, "192.0.2.1/24"), (b, "192.0.2.2/24")] {
         let mut add = vec!["add", "bond0"];
@@ -177,12 +186,14 @@ fn lacp_bond_pings_and_survives_a_link_down() {
     }
     let (mut a, mut b) = pair("lacp");
     let macs: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
+    let sysctls = sysctls_of(&a);
     bond_up(&a, &b, &["mode=802.3ad", "lacp_rate=fast", "miimon=100"]);
     let took =
         wait_for(Duration::from_secs(30), "port state 63 on both slaves, both sides", || {
             [&a, &b].iter().all(|s| s.report("bond0").matches("port state: 63").count() >= 4)
         });
     eprintln!("LACP converged in {took:?}");
+    assert_eq!(sysctls_of(&a), "1\n8\n1\n", "no IPv6, no ARP answers, strict rp_filter");
     assert!(a.ok(&["status", "bond0"]).contains("Bonding Mode: IEEE 802.3ad"));
     let json = a.ok(&["status", "bond0", "--json"]);
     assert!(json.trim_start().starts_with('{'), "{json}");
@@ -198,6 +209,7 @@ fn lacp_bond_pings_and_survives_a_link_down() {
     assert!(b.stop_daemon(), "daemon B stopped cleanly");
     let after: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
     assert_eq!(macs, after, "slave MACs restored");
+    assert_eq!(sysctls, sysctls_of(&a), "slave sysctls restored");
     assert!(!sh(&["ip", "-n", &a.ns, "link", "show", "bond0"]).status.success(), "tap gone");
 }
 
