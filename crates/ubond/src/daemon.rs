@@ -50,6 +50,7 @@ struct SlaveRt {
     /// The interface's address, admin state and the sysctls changed, as found.
     orig_mac: MacAddr,
     orig_up: bool,
+    orig_mtu: Option<u32>,
     sysctls: Vec<(PathBuf, String)>,
     carrier: bool,
 }
@@ -62,6 +63,8 @@ struct BondRt {
     addrs: (Vec<Ipv4Addr>, Vec<Ipv6Addr>),
     /// balance-tlb/alb: bytes sent per bucket since the last timer.
     load: Box<TlbLoad>,
+    /// The tap's MTU, which the slaves follow (as Linux's `bond_change_mtu`).
+    mtu: Option<u32>,
     /// The tap's administrative state (`ip link set BOND up/down`), as last seen.
     admin_up: bool,
     slaves: Vec<SlaveRt>,
@@ -231,8 +234,13 @@ impl BondRt {
 
     /// Puts a released (or abandoned) slave back as it was found.
     fn restore(s: SlaveRt) {
-        let SlaveRt { name, sock, orig_mac, orig_up, sysctls, .. } = s;
+        let SlaveRt { name, sock, orig_mac, orig_up, orig_mtu, sysctls, .. } = s;
         drop(sock);
+        if let Some(mtu) = orig_mtu {
+            if link::link_state(&name).ok().and_then(|s| s.mtu) != Some(mtu) {
+                let _ = link::set_mtu(&name, mtu);
+            }
+        }
         if let Err(e) = set_iface_mac(&name, orig_mac) {
             eprintln!("ubond: {name}: cannot restore its MAC {orig_mac}: {e:#}");
         }
@@ -284,6 +292,7 @@ impl Daemon {
             tap,
             token,
             admin_up: true,
+            mtu: link::link_state(name).ok().and_then(|s| s.mtu),
             load: Box::default(),
             addrs: Default::default(),
             slaves: Vec::new(),
@@ -322,9 +331,16 @@ impl Daemon {
             sock,
             orig_mac,
             orig_up: state.admin_up,
+            orig_mtu: state.mtu,
             sysctls,
             carrier: false,
         };
+        if let Some(mtu) = self.bonds[bi].mtu.filter(|m| state.mtu != Some(*m)) {
+            if let Err(e) = link::set_mtu(iface, mtu) {
+                BondRt::restore(slave);
+                bail!("cannot give {iface} the MTU of {bond_name} ({mtu}): {e}");
+            }
+        }
         if let Err(e) = link::set_up(iface, true) {
             BondRt::restore(slave);
             return Err(e.into());
@@ -586,6 +602,14 @@ impl Daemon {
             let mut admin = None;
             for ev in self.events.iter().filter(|e| e.state.name == rt.bond.name()) {
                 admin = Some(ev.state.admin_up && !ev.removed);
+                if let Some(mtu) = ev.state.mtu.filter(|m| rt.mtu != Some(*m) && !ev.removed) {
+                    rt.mtu = Some(mtu);
+                    for s in &rt.slaves {
+                        if let Err(e) = link::set_mtu(&s.name, mtu) {
+                            eprintln!("ubond: {}: cannot follow the bond's MTU {mtu}: {e}", s.name);
+                        }
+                    }
+                }
             }
             if lost {
                 admin = link::link_state(rt.bond.name()).ok().map(|st| st.admin_up);

@@ -169,6 +169,13 @@ fn sysctls_of(s: &Side) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+fn mtu_of(s: &Side, iface: &str) -> String {
+    let o = sh(&["ip", "-n", &s.ns, "-o", "link", "show", iface]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.iter().position(|w| *w == "mtu").and_then(|i| words.get(i + 1)).unwrap_or(&"").to_string()
+}
+
 fn bond_up(a: &Side, b: &Side, options: &[&str]) {
     for (s, addr) in [(a, "192.0.2.1/24"), (b, "192.0.2.2/24")] {
         let mut add = vec!["add", "bond0"];
@@ -229,9 +236,15 @@ fn active_backup_pings_and_fails_over() {
     eprintln!("active-backup: ping back {:?} after {active} went down", t0.elapsed());
     let now = a.ok(&["get", "bond0", "active_slave"]).trim().to_string();
     assert_ne!(now, active);
+    // The slaves follow the bond's MTU; a released slave gets its own back.
+    a.ip(&["link", "set", "bond0", "mtu", "9000"]);
+    wait_for(Duration::from_secs(5), "the slaves at MTU 9000", || {
+        ["e1", "e2"].iter().all(|e| mtu_of(&a, e) == "9000")
+    });
     // sysfs-style slave changes.
     a.ok(&["set", "bond0", "slaves", "-e1"]);
     assert_eq!(a.ok(&["get", "bond0", "slaves"]).trim(), "e2");
+    assert_eq!(mtu_of(&a, "e1"), "1500");
     a.ok(&["set", "bond0", "slaves", "+e1"]);
     a.ok(&["del", "bond0"]);
     assert!(!sh(&["ip", "-n", &a.ns, "link", "show", "bond0"]).status.success(), "tap gone");
