@@ -101,11 +101,19 @@ pub fn call(path: &Path, request: &Request) -> Result<Response> {
     let unreachable = || {
         anyhow!("cannot reach the ubond daemon at {}: is `ubond daemon` running?", path.display())
     };
-    let mut stream = UnixStream::connect(path).map_err(|_| unreachable())?;
+    let mut stream = UnixStream::connect(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            anyhow!("permission denied on {}: the ubond control socket is for root", path.display())
+        } else {
+            unreachable()
+        }
+    })?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut line = serde_json::to_string(request)?;
     line.push('\n');
-    stream.write_all(line.as_bytes()).map_err(|_| unreachable())?;
+    // A daemon that refuses the caller answers before reading: read the answer even if
+    // the write failed.
+    let _ = stream.write_all(line.as_bytes());
     let mut reader = BufReader::new(stream.take(16 << 20));
     let mut answer = String::new();
     reader.read_line(&mut answer).map_err(|_| unreachable())?;

@@ -297,6 +297,29 @@ fn user_errors_say_what_to_do() {
     assert!(t0.elapsed() < Duration::from_secs(1), "status took {:?}", t0.elapsed());
     drop(silent);
 
+    // Others than root: refused by the socket's mode, and by SO_PEERCRED if the mode is opened.
+    let nobody = |a: &Side| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "--control"])
+            .arg(a.socket())
+            .arg("status")
+            .output()
+    };
+    if let Ok(o) = nobody(&a) {
+        assert!(!o.status.success());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("permission denied"), "{e}");
+        let dir_mode = std::fs::metadata(&a.dir).unwrap().permissions().mode();
+        std::fs::set_permissions(&a.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(a.socket(), std::fs::Permissions::from_mode(0o666)).unwrap();
+        let o = nobody(&a).unwrap();
+        std::fs::set_permissions(a.socket(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(&a.dir, std::fs::Permissions::from_mode(dir_mode)).unwrap();
+        assert!(!o.status.success());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains("only root may use the ubond control socket"), "{e}");
+    }
+
     // Garbage and oversized requests get an error answer; the daemon lives on.
     for junk in [b"\x00\xffgarbage\n".to_vec(), vec![b'x'; 100 * 1024]] {
         let mut s = UnixStream::connect(a.socket()).unwrap();
