@@ -236,6 +236,9 @@ impl BondRt {
     fn restore(s: SlaveRt) {
         let SlaveRt { name, sock, orig_mac, orig_up, orig_mtu, sysctls, .. } = s;
         drop(sock);
+        if link::ifindex(&name).is_err() {
+            return; // The interface is gone: nothing to put back.
+        }
         if let Some(mtu) = orig_mtu {
             if link::link_state(&name).ok().and_then(|s| s.mtu) != Some(mtu) {
                 let _ = link::set_mtu(&name, mtu);

@@ -246,6 +246,11 @@ fn active_backup_pings_and_fails_over() {
     assert_eq!(a.ok(&["get", "bond0", "slaves"]).trim(), "e2");
     assert_eq!(mtu_of(&a, "e1"), "1500");
     a.ok(&["set", "bond0", "slaves", "+e1"]);
+    // A slave that disappears is released.
+    a.ip(&["link", "del", "e1"]);
+    wait_for(Duration::from_secs(5), "e1 released on both sides", || {
+        [&a, &b].iter().all(|s| s.ok(&["get", "bond0", "slaves"]).trim() == "e2")
+    });
     a.ok(&["del", "bond0"]);
     assert!(!sh(&["ip", "-n", &a.ns, "link", "show", "bond0"]).status.success(), "tap gone");
 }
