@@ -143,6 +143,15 @@ mod tests {
     }
 
     #[test]
+    fn socket_path_flag_then_env_then_default() {
+        std::env::set_var("UBOND_CONTROL", "/tmp/from-env.sock");
+        assert_eq!(socket_path(None), PathBuf::from("/tmp/from-env.sock"));
+        assert_eq!(socket_path(Some("/x.sock".into())), PathBuf::from("/x.sock"));
+        std::env::remove_var("UBOND_CONTROL");
+        assert_eq!(socket_path(None), PathBuf::from(DEFAULT_SOCKET));
+    }
+
+    #[test]
     fn garbage_is_an_error_response() {
         let e = parse_request(b"\xff{not json").err().unwrap_or_default();
         assert!(e.error.unwrap_or_default().starts_with("bad request"));
