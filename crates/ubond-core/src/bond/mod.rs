@@ -215,8 +215,6 @@ struct Slave {
     perm_mac: MacAddr,
     mii: MiiLink,
     link: LinkState,
-    /// Inactive (`backup`) in Linux's sense: not the active slave of active-backup.
-    backup: bool,
     /// The address the interface has now (the bond's, its own, or a swapped one).
     mac: MacAddr,
     port: Option<PortId>,
@@ -401,7 +399,7 @@ impl Bond {
         }
     }
 
-    /// The link is watched: MII monitoring is on (or ARP, which we refuse for now).
+    /// The MII monitor watches carrier (with the ARP monitor, link state comes from it instead).
     fn monitored(&self) -> bool {
         self.opts.miimon > 0
     }
@@ -519,7 +517,6 @@ impl Bond {
             perm_mac: config.perm_mac,
             mii,
             link,
-            backup: true,
             mac: config.perm_mac,
             port: None,
         });
@@ -1024,6 +1021,11 @@ impl Bond {
 
     // ----- outputs -----------------------------------------------------------------------
 
+    /// Events and frames dropped because their queues were full ([`QUEUE_LIMIT`]).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
     /// The next control frame to send.
     pub fn poll_transmit(&mut self) -> Option<BondTransmit> {
         self.transmits.pop_front()
@@ -1179,9 +1181,6 @@ impl Bond {
         if let Some(alb) = &mut self.alb {
             alb.handle_active_change(now, new);
         }
-        for s in &mut self.slaves {
-            s.backup = Some(s.id) != new;
-        }
         self.active = new;
         match new.and_then(|n| self.slave_name(n).map(str::to_string)) {
             Some(name) => self.log(Some(&name), "making interface the new active one".to_string()),
@@ -1262,11 +1261,7 @@ impl Bond {
             .chain(self.addrs6.iter().map(|ip| notify::unsolicited_na(mac, *ip)))
             .collect();
         for frame in frames {
-            if self.transmits.len() >= QUEUE_LIMIT {
-                self.dropped += 1;
-                continue;
-            }
-            self.transmits.push_back(BondTransmit { slave, frame });
+            self.push_transmit(slave, frame);
         }
     }
 
