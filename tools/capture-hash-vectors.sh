@@ -35,7 +35,7 @@
 #
 # Usage: tools/capture-hash-vectors.sh [OUTFILE]
 #   KERNEL_VM_DIR  the kernel-vm folder (default: interop/kernel-vm in this checkout if it
-#                  exists, else /work/shared/interop/kernel-vm)
+#                  exists; otherwise it must be set)
 #   KEEP=1         keep the work dir (guest console, raw capture log)
 #
 # Network hygiene: a fresh namespace ubh-<pid> with taps ubh<pid>-0..3; only 192.0.2.0/24,
@@ -50,7 +50,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 OUT=${1:-$ROOT/crates/ubond-core/tests/vectors/hash/linux-6.1-balance-xor.csv}
 if [ -z "${KERNEL_VM_DIR:-}" ]; then
   if [ -x "$ROOT/interop/kernel-vm/run-vm.sh" ]; then KERNEL_VM_DIR=$ROOT/interop/kernel-vm
-  else KERNEL_VM_DIR=/work/shared/interop/kernel-vm; fi
+  else echo "$(basename "$0"): set KERNEL_VM_DIR to the kernel-vm folder (the one with run-vm.sh)" >&2; exit 1; fi
 fi
 VM=$KERNEL_VM_DIR/run-vm.sh
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }

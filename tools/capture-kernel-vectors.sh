@@ -44,7 +44,7 @@
 #
 # Usage: tools/capture-kernel-vectors.sh [OUTDIR]   (default crates/ubond-wire/tests/vectors)
 #   KERNEL_VM_DIR  the kernel-vm folder (default: interop/kernel-vm in this checkout if it
-#                  exists, else /work/shared/interop/kernel-vm)
+#                  exists; otherwise it must be set)
 #   KEEP=1         keep the work dir (raw per-tap pcaps, guest consoles, peer logs)
 #
 # Network hygiene: everything lives in a fresh namespace ubv-<pid> with taps ubv<pid>-0/-1;
@@ -58,7 +58,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 OUT=${1:-$ROOT/crates/ubond-wire/tests/vectors}
 if [ -z "${KERNEL_VM_DIR:-}" ]; then
   if [ -x "$ROOT/interop/kernel-vm/run-vm.sh" ]; then KERNEL_VM_DIR=$ROOT/interop/kernel-vm
-  else KERNEL_VM_DIR=/work/shared/interop/kernel-vm; fi
+  else echo "$(basename "$0"): set KERNEL_VM_DIR to the kernel-vm folder (the one with run-vm.sh)" >&2; exit 1; fi
 fi
 RUNVM=$KERNEL_VM_DIR/run-vm.sh
 

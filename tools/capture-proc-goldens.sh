@@ -19,7 +19,7 @@
 #
 # Usage: tools/capture-proc-goldens.sh [OUTDIR]   (default crates/ubond-core/tests/golden)
 #   KERNEL_VM_DIR  the kernel-vm folder (default: interop/kernel-vm in this checkout if it
-#                  exists, else /work/shared/interop/kernel-vm)
+#                  exists; otherwise it must be set)
 #   KEEP=1         keep the work dir (guest consoles)
 #
 # Network hygiene: everything lives in a fresh namespace ubr-<pid> (taps ur<pid>-<n><a|b>, one
@@ -34,7 +34,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 OUT=${1:-$ROOT/crates/ubond-core/tests/golden}
 if [ -z "${KERNEL_VM_DIR:-}" ]; then
   if [ -x "$ROOT/interop/kernel-vm/run-vm.sh" ]; then KERNEL_VM_DIR=$ROOT/interop/kernel-vm
-  else KERNEL_VM_DIR=/work/shared/interop/kernel-vm; fi
+  else echo "$(basename "$0"): set KERNEL_VM_DIR to the kernel-vm folder (the one with run-vm.sh)" >&2; exit 1; fi
 fi
 RUNVM=$KERNEL_VM_DIR/run-vm.sh
 
