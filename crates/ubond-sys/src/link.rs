@@ -80,6 +80,15 @@ pub struct LinkState {
 }
 
 impl LinkState {
+    /// Whether a bond counts this link as up: administratively up and with carrier, as the
+    /// bonding driver's MII monitor tests (`netif_running() && netif_carrier_ok()`). A TAP
+    /// device set down keeps its carrier while its owner holds it open, so carrier alone is
+    /// not enough.
+    #[must_use]
+    pub fn link_up(&self) -> bool {
+        self.admin_up && self.carrier
+    }
+
     fn from_message(msg: &LinkMessage) -> LinkState {
         let flags = msg.header.flags;
         let mut state = LinkState {

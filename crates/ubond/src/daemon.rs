@@ -348,7 +348,7 @@ impl Daemon {
             BondRt::restore(slave);
             return Err(e.into());
         }
-        slave.carrier = link::link_state(iface).map(|s| s.carrier).unwrap_or(false);
+        slave.carrier = link::link_state(iface).map(|s| s.link_up()).unwrap_or(false);
         let now = self.now();
         let rt = &mut self.bonds[bi];
         let config = SlaveConfig { name: iface.to_string(), perm_mac: orig_mac };
@@ -627,11 +627,11 @@ impl Daemon {
                     if ev.removed {
                         gone.push((bi, s.name.clone()));
                     } else {
-                        carrier = Some(ev.state.carrier);
+                        carrier = Some(ev.state.link_up());
                     }
                 }
                 if lost {
-                    carrier = link::link_state(&s.name).ok().map(|st| st.carrier);
+                    carrier = link::link_state(&s.name).ok().map(|st| st.link_up());
                 }
                 if let Some(c) = carrier.filter(|c| *c != s.carrier) {
                     s.carrier = c;

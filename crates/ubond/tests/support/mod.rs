@@ -1,0 +1,166 @@
+//! Helpers for the root tests: namespaces with a ubond daemon in each, shell commands, waiting.
+//!
+//! Everything a test makes lives in namespaces named `ubd-<pid>-<test>-<letter>`; the drop
+//! guards stop the daemons (by pid) and delete the namespaces even when a test fails.
+
+#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ubond");
+
+pub fn can_run() -> bool {
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let ip = Command::new("ip").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
+    let tun = Path::new("/dev/net/tun").exists();
+    let ping = Command::new("ping").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = root && ip && tun && ping;
+    // In CI (run as root with .ci/run's packages) a missing tool is a failure, never a silent
+    // pass; on a developer's machine without root the tests say they were skipped.
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "CI must run the namespace tests: root={root} ip={ip} /dev/net/tun={tun} ping={ping}"
+    );
+    if !ok {
+        eprintln!("skipped: needs root, iproute2, ping (iputils-ping) and /dev/net/tun");
+    }
+    ok
+}
+
+pub fn sh(args: &[&str]) -> Output {
+    Command::new(args[0]).args(&args[1..]).output().unwrap()
+}
+
+pub fn must(args: &[&str]) {
+    let o = sh(args);
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// One namespace with its daemon.
+pub struct Side {
+    pub ns: String,
+    pub dir: PathBuf,
+    pub daemon: Option<Child>,
+}
+
+impl Side {
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("control.sock")
+    }
+
+    pub fn ubond(&self, args: &[&str]) -> Output {
+        Command::new(BIN).arg("--control").arg(self.socket()).args(args).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.ubond(args);
+        assert!(o.status.success(), "ubond {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// The error line of a failing verb.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let o = self.ubond(args);
+        assert!(!o.status.success(), "ubond {args:?} should fail");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+
+    pub fn ip(&self, args: &[&str]) {
+        let mut v = vec!["ip", "-n", &self.ns];
+        v.extend_from_slice(args);
+        must(&v);
+    }
+
+    pub fn report(&self, bond: &str) -> String {
+        std::fs::read_to_string(self.dir.join(bond)).unwrap_or_default()
+    }
+
+    pub fn start_daemon(&mut self) {
+        let log = std::fs::File::create(self.dir.join("daemon.log")).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns, BIN, "--control"])
+            .arg(self.socket())
+            .arg("daemon")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.daemon = Some(child);
+        wait_for(Duration::from_secs(10), "the daemon's socket", || {
+            UnixStream::connect(self.socket()).is_ok()
+        });
+    }
+
+    /// SIGTERM (by pid), then wait; SIGKILL if it does not stop. True if it stopped cleanly.
+    pub fn stop_daemon(&mut self) -> bool {
+        let Some(mut child) = self.daemon.take() else { return true };
+        let pid = child.id().to_string();
+        let _ = sh(&["kill", "-TERM", &pid]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+}
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        self.stop_daemon();
+        let _ = sh(&["ip", "netns", "del", &self.ns]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn side(test: &str, letter: &str) -> Side {
+    let ns = format!("ubd-{}-{test}-{letter}", std::process::id());
+    let dir = std::env::temp_dir().join(&ns);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = Side { ns, dir, daemon: None };
+    must(&["ip", "netns", "add", &s.ns]);
+    s.ip(&["link", "set", "lo", "up"]);
+    s
+}
+
+/// Two namespaces joined by veth pairs e1<->e1 and e2<->e2, daemons running.
+pub fn pair(test: &str) -> (Side, Side) {
+    let mut a = side(test, "a");
+    let mut b = side(test, "b");
+    for e in ["e1", "e2"] {
+        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
+    }
+    a.start_daemon();
+    b.start_daemon();
+    (a, b)
+}
+
+pub fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t0.elapsed()
+}
+
+pub fn ping(a: &Side, to: &str) -> bool {
+    sh(&["ip", "netns", "exec", &a.ns, "ping", "-c", "3", "-W", "1", "-i", "0.2", to])
+        .status
+        .success()
+}
+
+/// The MAC address of `iface` in the side's namespace.
+pub fn mac_of(s: &Side, iface: &str) -> String {
+    let o = sh(&["ip", "-n", &s.ns, "-br", "link", "show", iface]);
+    String::from_utf8_lossy(&o.stdout).split_whitespace().nth(2).unwrap_or("").to_string()
+}
