@@ -6,6 +6,7 @@
 mod addr;
 mod control;
 mod daemon;
+mod demo;
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -37,6 +38,9 @@ struct Cli {
 enum Command {
     /// Run the bonding daemon in the foreground (SIGTERM or SIGINT stops it cleanly).
     Daemon,
+    /// Build two hosts joined by two links, bond them with 802.3ad, and show it working
+    /// (as root: real namespaces, removed afterwards; otherwise in the simulator).
+    Demo,
     /// Create a bond, with module-option syntax (`mode=802.3ad lacp_rate=fast miimon=100`).
     Add {
         /// The bond's name (its tap device gets it).
@@ -187,6 +191,16 @@ fn main() -> ExitCode {
         Command::Get { bond, option } => Request::Get { bond, option },
         Command::Del { bond } => Request::Del { bond },
         Command::Status { bond, json } => Request::Status { bond, json },
+        Command::Demo => {
+            return match demo::run() {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("ubond demo: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         other => return tools(other),
     };
     match control::call(&socket, &request) {
