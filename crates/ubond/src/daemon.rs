@@ -27,6 +27,7 @@ use ubond_wire::MacAddr;
 
 use crate::addr::AddrMonitor;
 use crate::control::{parse_request, Request, Response, MAX_REQUEST};
+use crate::journal::{self, SavedSlave};
 
 /// The driver version shown on the report's first line.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -236,23 +237,67 @@ impl BondRt {
     fn restore(s: SlaveRt) {
         let SlaveRt { name, sock, orig_mac, orig_up, orig_mtu, sysctls, .. } = s;
         drop(sock);
-        if link::ifindex(&name).is_err() {
-            return; // The interface is gone: nothing to put back.
+        restore_iface(&name, orig_mac, orig_up, orig_mtu, &sysctls);
+    }
+}
+
+/// Puts an interface back as it was found: MTU, MAC, admin state, sysctls.
+fn restore_iface(
+    name: &str,
+    orig_mac: MacAddr,
+    orig_up: bool,
+    orig_mtu: Option<u32>,
+    sysctls: &[(PathBuf, String)],
+) {
+    if link::ifindex(name).is_err() {
+        return; // The interface is gone: nothing to put back.
+    }
+    if let Some(mtu) = orig_mtu {
+        if link::link_state(name).ok().and_then(|s| s.mtu) != Some(mtu) {
+            let _ = link::set_mtu(name, mtu);
         }
-        if let Some(mtu) = orig_mtu {
-            if link::link_state(&name).ok().and_then(|s| s.mtu) != Some(mtu) {
-                let _ = link::set_mtu(&name, mtu);
-            }
+    }
+    if let Err(e) = set_iface_mac(name, orig_mac) {
+        eprintln!("ubond: {name}: cannot restore its MAC {orig_mac}: {e:#}");
+    }
+    if !orig_up {
+        let _ = link::set_up(name, false);
+    }
+    for (path, v) in sysctls {
+        let _ = std::fs::write(path, v);
+    }
+}
+
+/// Gives back the interfaces a killed daemon left enslaved (its journal in `dir`).
+fn recover(dir: &Path) {
+    let saved = match journal::load(dir) {
+        Ok(saved) => saved,
+        Err(e) => {
+            eprintln!("ubond: {e:#}");
+            return;
         }
-        if let Err(e) = set_iface_mac(&name, orig_mac) {
-            eprintln!("ubond: {name}: cannot restore its MAC {orig_mac}: {e:#}");
-        }
-        if !orig_up {
-            let _ = link::set_up(&name, false);
-        }
-        for (path, v) in sysctls {
-            let _ = std::fs::write(path, v);
-        }
+    };
+    for s in &saved {
+        let Ok(mac) = s.mac.parse::<MacAddr>() else {
+            eprintln!("ubond: {}: bad MAC {:?} in the journal; left as it is", s.iface, s.mac);
+            continue;
+        };
+        // Only the sysctls a daemon changes, whatever the file says.
+        let allowed = slave_sysctls(&s.iface);
+        let sysctls: Vec<(PathBuf, String)> = s
+            .sysctls
+            .iter()
+            .filter(|(p, _)| allowed.iter().any(|(a, _)| a == p))
+            .cloned()
+            .collect();
+        restore_iface(&s.iface, mac, s.up, s.mtu, &sysctls);
+        eprintln!(
+            "ubond: {}: given back (MAC {mac}): it was a slave of {} when the last daemon stopped without releasing it",
+            s.iface, s.bond
+        );
+    }
+    if let Err(e) = journal::save(dir, &[]) {
+        eprintln!("ubond: {e:#}");
     }
 }
 
@@ -310,7 +355,35 @@ impl Daemon {
         Ok(parsed.warnings.iter().map(|w| format!("warning: {w}\n")).collect())
     }
 
+    /// The journal of every slave as found, plus one being enslaved.
+    fn save_journal(&self, pending: Option<SavedSlave>) {
+        let mut all: Vec<SavedSlave> = self
+            .bonds
+            .iter()
+            .flat_map(|rt| {
+                rt.slaves.iter().map(|s| SavedSlave {
+                    bond: rt.bond.name().to_string(),
+                    iface: s.name.clone(),
+                    mac: s.orig_mac.to_string(),
+                    up: s.orig_up,
+                    mtu: s.orig_mtu,
+                    sysctls: s.sysctls.clone(),
+                })
+            })
+            .collect();
+        all.extend(pending);
+        if let Err(e) = journal::save(&self.report_dir, &all) {
+            eprintln!("ubond: {e:#}");
+        }
+    }
+
     fn enslave(&mut self, bi: usize, iface: &str) -> Result<()> {
+        let result = self.enslave_one(bi, iface);
+        self.save_journal(None);
+        result
+    }
+
+    fn enslave_one(&mut self, bi: usize, iface: &str) -> Result<()> {
         let bond_name = self.bonds[bi].bond.name().to_string();
         if let Some(owner) = self.owner_of(iface) {
             bail!("{iface} is already a slave of {owner}: release it first with `ubond release {owner} {iface}`");
@@ -327,6 +400,14 @@ impl Daemon {
         let token = self.token();
         epoll::add(&self.epoll, &sock, EventData::new_u64(token), EventFlags::IN)?;
         let sysctls = set_slave_sysctls(iface);
+        self.save_journal(Some(SavedSlave {
+            bond: bond_name.clone(),
+            iface: iface.to_string(),
+            mac: orig_mac.to_string(),
+            up: state.admin_up,
+            mtu: state.mtu,
+            sysctls: sysctls.clone(),
+        }));
         let mut slave = SlaveRt {
             id: SlaveId(0),
             token,
@@ -382,6 +463,7 @@ impl Daemon {
         let s = rt.slaves.remove(pos);
         BondRt::restore(s);
         rt.dirty = true;
+        self.save_journal(None);
         Ok(())
     }
 
@@ -660,6 +742,8 @@ fn answer(stream: UnixStream, response: &Response) {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(control: &Path) -> Result<()> {
+    // Before anything else, and before any thread exists (threads inherit the sets).
+    crate::privs::drop_to_needed()?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
@@ -678,6 +762,7 @@ pub fn run(control: &Path) -> Result<()> {
     };
     std::fs::set_permissions(control, std::fs::Permissions::from_mode(0o600))?;
     listener.set_nonblocking(true)?;
+    recover(&dir);
     let mut monitor = LinkMonitor::new()?;
     let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
     epoll::add(&ep, &listener, EventData::new_u64(LISTENER), EventFlags::IN)?;

@@ -239,7 +239,8 @@ impl Demo {
 
         self.say("both reports (/proc/net/bonding/bond0 as ubond prints it)");
         self.reports()?;
-        Ok(first && received + 5 >= sent)
+        // Traffic continued: the outage, if any, was a small part of the 3 s run.
+        Ok(first && sent > 0 && received * 10 >= sent * 9)
     }
 
     fn wait(&self, limit: Duration, what: &str, f: impl Fn(&Demo) -> bool) -> Result<()> {

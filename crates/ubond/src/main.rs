@@ -7,6 +7,8 @@ mod addr;
 mod control;
 mod daemon;
 mod demo;
+mod journal;
+mod privs;
 
 use std::fmt::Write as _;
 use std::fs::File;

@@ -248,3 +248,89 @@ fn arp_monitor_active_backup() {
     });
     eprintln!("ARP monitor: ping back {:?} after the peer's {active} went down", t0.elapsed());
 }
+
+/// A field of /proc/PID/status.
+fn proc_status(pid: u32, field: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn daemon_keeps_only_the_capabilities_it_needs() {
+    if !can_run() {
+        return;
+    }
+    let (a, b) = pair("caps");
+    let pid = a.daemon.as_ref().unwrap().id();
+    // CAP_NET_ADMIN (12) and CAP_NET_RAW (13) only, in every set that can grant them back.
+    assert_eq!(proc_status(pid, "CapEff"), "0000000000003000");
+    assert_eq!(proc_status(pid, "CapPrm"), "0000000000003000");
+    assert_eq!(proc_status(pid, "CapInh"), "0000000000000000");
+    assert_eq!(proc_status(pid, "CapBnd"), "0000000000003000");
+    assert_eq!(proc_status(pid, "NoNewPrivs"), "1");
+    // And with that it still does its whole job.
+    bond_up(&a, &b, &["mode=active-backup", "miimon=100"]);
+    wait_for(Duration::from_secs(10), "a ping with reduced capabilities", || ping(&a, "192.0.2.2"));
+}
+
+#[test]
+fn a_killed_daemons_slaves_are_given_back_by_the_next() {
+    if !can_run() {
+        return;
+    }
+    let (mut a, _b) = pair("kill");
+    let macs: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
+    let sysctls = sysctls_of(&a);
+    a.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
+    a.ok(&["enslave", "bond0", "e1", "e2"]);
+    assert_ne!(mac_of(&a, "e2"), macs[1], "e2 took the bond's MAC");
+    let journal = a.dir.join("enslaved-interfaces.json");
+    assert!(journal.exists(), "the journal lists the slaves");
+
+    // SIGKILL: no chance to clean up.
+    let mut child = a.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_ne!(mac_of(&a, "e2"), macs[1], "still changed after the kill");
+
+    a.start_daemon();
+    let after: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
+    assert_eq!(after, macs, "MACs given back by the next daemon");
+    assert_eq!(sysctls_of(&a), sysctls, "sysctls given back");
+    assert!(!journal.exists(), "journal consumed");
+    let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
+    assert!(log.contains("e2: given back"), "{log}");
+    // The interfaces are free again.
+    a.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
+    a.ok(&["enslave", "bond0", "e1", "e2"]);
+}
+
+#[test]
+fn demo_shows_negotiation_and_failover_then_cleans_up() {
+    if !can_run() {
+        return;
+    }
+    let child = Command::new(BIN)
+        .arg("demo")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("negotiated in"), "{text}");
+    assert!(text.contains("----- host b: ubond status bond0 -----"), "{text}");
+    assert_eq!(text.matches("Bonding Mode: IEEE 802.3ad Dynamic link aggregation").count(), 2);
+    let namespaces = String::from_utf8_lossy(
+        &Command::new("ip").args(["netns", "list"]).output().unwrap().stdout,
+    )
+    .into_owned();
+    assert!(!namespaces.contains(&format!("ubond-demo-{pid}")), "left behind: {namespaces}");
+    assert!(!std::env::temp_dir().join(format!("ubond-demo-{pid}")).exists());
+}
