@@ -35,6 +35,7 @@
 
 pub mod checks;
 pub mod convert;
+pub mod files;
 pub mod finding;
 pub mod ifcfg;
 mod ini;
