@@ -65,7 +65,7 @@ pub fn read_system(fs: &dyn Files) -> SystemConfig {
             }
             let (sources, f) = interfaces::load(path, fs);
             findings.extend(f.iter().cloned());
-            let mut p = interfaces::parse_following(path, fs);
+            let mut p = interfaces::parse_following(&[path], fs);
             // parse_following repeats load's findings: keep them once.
             p.findings.retain(|x| !f.contains(x));
             files.push((format, sources.iter().map(|s| s.path.clone()).collect()));

@@ -25,7 +25,7 @@ fn source_with_wildcard_and_source_directory() {
         [MAIN, "/etc/network/interfaces.d/bond0.cfg", "/etc/network/more/bond1"],
         "{findings:?}"
     );
-    let p = parse_following(MAIN, &fs);
+    let p = parse_following(&[MAIN], &fs);
     let names: Vec<&str> = p.config.bonds.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(names, ["bond0", "bond1"]);
     assert_eq!(p.config.bonds[0].slaves, ["eth0", "eth1"]);
@@ -51,7 +51,7 @@ fn loops_are_refused_at_the_including_line() {
         .with(MAIN, "source /etc/network/a\n")
         .with("/etc/network/a", "# a\n\nsource /etc/network/b\n")
         .with("/etc/network/b", "source /etc/network/a\niface bond0 inet manual\n  bond-slaves eth0\n  bond-miimon 100\n");
-    let p = parse_following(MAIN, &fs);
+    let p = parse_following(&[MAIN], &fs);
     let e: Vec<String> = p
         .findings
         .iter()
