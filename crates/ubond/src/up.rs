@@ -346,11 +346,11 @@ fn update(
         let value = want.split_whitespace().next().unwrap_or("");
         if id == OptionId::Mode && !now("slaves").is_empty() {
             r.fail(format!(
-                "mode is {have:?}, the file says {want:?}: the mode only changes without slaves; `ubond del {0}` then `ubond up {0}` recreates it",
+                "mode is {have:?}, the file says {want:?}: the mode only changes without slaves; `ubond del {0}` then `ubond up {0}` recreates it; nothing changed",
                 b.name
             ));
-            // The other options are the file's for its mode: comparing them would mislead.
-            break;
+            // The rest of the file is meant for the other mode: change nothing else.
+            return Ok(());
         }
         if set(daemon, b, id.name(), value, r)? {
             r.done(format!(
