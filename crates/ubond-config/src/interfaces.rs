@@ -208,14 +208,36 @@ struct Loader<'a> {
     followed: Vec<Span>,
 }
 
-/// `dir/name`, or `name` when it is absolute.
+/// `dir/name` (or `name` when it is absolute) with `.` and `..` folded lexically, so one
+/// file has one name and loops through `..` are seen.
 fn resolve(including: &str, name: &str) -> String {
-    if name.starts_with('/') {
-        return name.to_owned();
+    let joined = if name.starts_with('/') {
+        name.to_owned()
+    } else {
+        match including.rfind('/') {
+            Some(i) => format!("{}/{name}", &including[..i]),
+            None => name.to_owned(),
+        }
+    };
+    let absolute = joined.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in joined.split('/') {
+        match c {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            c => parts.push(c),
+        }
     }
-    match including.rfind('/') {
-        Some(i) => format!("{}/{name}", &including[..i]),
-        None => name.to_owned(),
+    let path = parts.join("/");
+    if absolute {
+        format!("/{path}")
+    } else if path.is_empty() {
+        ".".to_owned()
+    } else {
+        path
     }
 }
 

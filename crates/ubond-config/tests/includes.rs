@@ -107,3 +107,69 @@ fn missing_files_and_bad_lines() {
         "/nonexistent:1:1: error: cannot read '/nonexistent': entity not found"
     );
 }
+
+mod random {
+    use proptest::prelude::*;
+    use ubond_config::files::MemFiles;
+    use ubond_config::interfaces::{load, parse_following, MAX_INCLUDED_FILES};
+
+    const LINES: &[&str] = &[
+        "source a",
+        "source /etc/network/b",
+        "source ../network/c",
+        "source *",
+        "source d/*",
+        "source-directory d",
+        "source-directory /etc/network",
+        "source",
+        "source-dir nowhere",
+        "iface bond0 inet manual",
+        "    bond-slaves eth0",
+        "    bond-master bond0",
+        "iface eth0 inet manual",
+        "auto bond0",
+        "\\",
+        "# source a",
+    ];
+
+    fn file() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(LINES), 0..8).prop_map(|v| v.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Any tree of files including each other: no panic, the limits hold, and every
+        /// finding names a file that was read (or the one asked for).
+        #[test]
+        fn include_trees_never_panic(main in file(), a in file(), b in file(), c in file(), d in file()) {
+            let fs = MemFiles::new()
+                .with("/etc/network/interfaces", main)
+                .with("/etc/network/a", a)
+                .with("/etc/network/b", b)
+                .with("/etc/network/c", c)
+                .with("/etc/network/d/x", d);
+            let (files, findings) = load("/etc/network/interfaces", &fs);
+            prop_assert!(files.len() <= MAX_INCLUDED_FILES);
+            for f in &findings {
+                prop_assert!(files.iter().any(|x| x.path == f.file), "{f}");
+                prop_assert!(f.line >= 1 && f.column >= 1, "{f}");
+            }
+            let p = parse_following(&["/etc/network/interfaces"], &fs);
+            for f in &p.findings {
+                prop_assert!(files.iter().any(|x| x.path == f.file), "{f}");
+            }
+        }
+    }
+}
+
+#[test]
+fn dot_dot_names_the_same_file() {
+    let fs = MemFiles::new()
+        .with(MAIN, "source ./interfaces.d/../interfaces.d/a\n")
+        .with("/etc/network/interfaces.d/a", "source ../interfaces\n");
+    let (files, findings) = load(MAIN, &fs);
+    assert_eq!(files[1].path, "/etc/network/interfaces.d/a");
+    assert_eq!(files.len(), 2);
+    assert!(findings[0].message.starts_with("include loop"), "{findings:?}");
+}
