@@ -12,6 +12,9 @@
 //!   only changes without slaves or with the bond down is reported, not forced), missing
 //!   slaves are enslaved, and slaves the file does not name are left enslaved (and said).
 //!
+//! Before anything changes, the files' errors and the live checks
+//! ([`ubond_config::live`]: a LACP member in a Linux bridge) stop the command.
+//!
 //! Then, client-side through rtnetlink (the bond is a TAP device in the daemon's network
 //! namespace, so `ubond up` must run in that namespace, as root): the bond device is brought
 //! up, the file's addresses are added (those present are kept) and its gateway becomes the
@@ -23,11 +26,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
 use ubond_config::files::RootDir;
-use ubond_config::{interfaces, system, BondConfig, ConfigSet, Format, Parsed, Severity};
+use ubond_config::{interfaces, live, system, BondConfig, ConfigSet, Format, Parsed, Severity};
 use ubond_core::options::{OptionId, Scope, SlaveOptions};
 use ubond_sys::{addr, link};
 
 use crate::control::{self, Request};
+use crate::probe::SystemProbe;
 
 /// What `ubond up` was asked.
 pub struct UpArgs {
@@ -107,7 +111,12 @@ fn load(args: &UpArgs) -> Result<(ConfigSet, Vec<ubond_config::Finding>)> {
 
 /// Runs `ubond up`; `Ok(false)` when some step failed (each said on standard error).
 pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
-    let (config, findings) = load(&args)?;
+    let (config, mut findings) = load(&args)?;
+    let wanted = |name: &str| args.bonds.is_empty() || args.bonds.iter().any(|b| b == name);
+    let chosen =
+        ConfigSet { bonds: config.bonds.iter().filter(|b| wanted(&b.name)).cloned().collect() };
+    // What the slaves are on this system (a LACP member in a Linux bridge is an error).
+    findings.extend(live::check(&chosen, &SystemProbe));
     let mut errors = false;
     for f in findings.iter().filter(|f| f.severity != Severity::Info) {
         eprintln!("{f}");

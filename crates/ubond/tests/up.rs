@@ -294,6 +294,25 @@ fn up_on_a_running_bond_changes_only_what_differs() {
     assert!(text(&o.stderr).contains("eth2 not in the file: left enslaved"), "{}", text(&o.stderr));
     assert!(ns.state("bond0").contains("slaves: eth0 eth1 eth2\n"));
 
+    // Another gateway while a default route exists: kept, and said.
+    let gw = debian()
+        .into_iter()
+        .map(|f| {
+            SourceFile::new(f.path, f.text.replace("gateway 192.0.2.1", "gateway 192.0.2.254"))
+        })
+        .collect::<Vec<_>>();
+    let o = ns.ubond(&["up", "--from", &ns.write("g", &gw)[0]]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("a default route exists already: kept"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(
+        ns.ip_out(&["route", "show", "default"]).trim(),
+        "default via 192.0.2.1 dev bond0 proto static"
+    );
+
     // Another mode with slaves enslaved: refused in one line, the bond untouched.
     let lacp = ns.write(
         "c",
@@ -396,7 +415,7 @@ fn lint_flags_a_lacp_member_in_a_real_bridge() {
     if !can_run() {
         return;
     }
-    let ns = Ns::new("bridge");
+    let mut ns = Ns::new("bridge");
     ns.ip(&["link", "add", "br0", "type", "bridge"]);
     ns.ip(&["link", "set", "eth0", "master", "br0"]);
     // lo answers no ethtool speed query: what a virtio NIC without speed looks like to the
@@ -421,6 +440,15 @@ fn lint_flags_a_lacp_member_in_a_real_bridge() {
     assert!(out.contains(&format!("{f}:4:27: warning: 'lo' reports no speed/duplex")), "{out}");
     // eth1 (a veth: 10000 Mb/s full) and the absent interface: nothing.
     assert!(!out.contains("'eth1'") && !out.contains("absent9"), "{out}");
+
+    // `ubond up` refuses it before changing anything.
+    ns.start_daemon();
+    let o = ns.ubond(&["up", "--from", &file[0]]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("is a port of Linux bridge 'br0'"), "{err}");
+    assert!(err.contains("nothing brought up"), "{err}");
+    assert!(!ns.ubond(&["get", "bond0"]).status.success(), "no bond created");
 
     // Out of the bridge: no error left.
     ns.ip(&["link", "set", "eth0", "nomaster"]);
