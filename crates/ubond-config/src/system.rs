@@ -60,7 +60,8 @@ pub fn read_system(fs: &dyn Files) -> SystemConfig {
     for format in formats {
         if format == Format::Interfaces {
             let path = "/etc/network/interfaces";
-            if fs.read(path).is_err() {
+            // Absent is normal; unreadable is said (by load, at line 1).
+            if fs.read(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
                 continue;
             }
             let (sources, f) = interfaces::load(path, fs);

@@ -2,24 +2,27 @@
 //! the running daemon.
 //!
 //! The files are any format `ubond config` reads (detected per file, or `--format`); without
-//! `--from`, the system's own files in their usual places ([`ubond_config::system`]). For
-//! each bond (all of them, or those named):
+//! `--from`, the system's own files in their usual places ([`ubond_config::system`]). Errors
+//! in the files and the live checks' errors ([`ubond_config::live`]: a LACP member in a Linux
+//! bridge) stop the command before anything changes. Then, for each bond (all of them, or
+//! those named):
 //!
 //! * **A bond the daemon does not have** is created with its options (`add`, module-option
 //!   syntax), its slaves are enslaved in order, then `queue_id` and `active_slave` are set.
+//!   If the new TAP device is not in this network namespace, the bond is deleted again and
+//!   the command says to run in the daemon's namespace.
 //! * **A bond the daemon has** is brought to the file's configuration without tearing it
-//!   down: each option that differs is set with sysfs semantics (`set`; an option the kernel
-//!   only changes without slaves or with the bond down is reported, not forced), missing
-//!   slaves are enslaved, and slaves the file does not name are left enslaved (and said).
-//!
-//! Before anything changes, the files' errors and the live checks
-//! ([`ubond_config::live`]: a LACP member in a Linux bridge) stop the command.
+//!   down: each option that differs is set with sysfs semantics (`set`; an option the daemon
+//!   refuses now, such as one that needs the bond down, is reported, not forced), missing
+//!   slaves are enslaved, and slaves the file does not name are left enslaved (and said). A
+//!   different mode on a bond with slaves changes nothing and says how to recreate the bond.
 //!
 //! Then, client-side through rtnetlink (the bond is a TAP device in the daemon's network
 //! namespace, so `ubond up` must run in that namespace, as root): the bond device is brought
-//! up, the file's addresses are added (those present are kept) and its gateway becomes the
-//! default route unless one exists. Every change is printed; a step that fails is one line
-//! saying what to do, and the exit status is 1.
+//! up, the file's addresses are added (those present are kept, others are not removed) and
+//! its gateway becomes the default route unless one exists. Every change is printed on one
+//! line per bond; a step that fails is one line saying what to do, and the exit status is 1
+//! (2 when nothing could be done).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -356,20 +356,32 @@ fn up_without_from_reads_the_system_files() {
         "auto bond0\niface bond0 inet static\n    address 192.0.2.20/24\n    bond-slaves eth0 eth1\n",
     );
     put("etc/modprobe.d/bonding.conf", "alias bond0 bonding\noptions bond0 mode=balance-xor miimon=100 xmit_hash_policy=layer3+4\n");
+    put(
+        "etc/network/interfaces.d/bond1",
+        "iface bond1 inet manual\n    bond-slaves eth2\n    bond-mode active-backup\n    bond-miimon 100\n",
+    );
+    // Named bonds only.
+    let out = ns.ok(&["up", "bond1", "--root", root.to_str().unwrap()]);
+    assert!(out.starts_with("bond1: created"), "{out}");
+    assert!(!ns.ubond(&["get", "bond0"]).status.success(), "bond0 was not named");
+    // All of them: bond0 created, bond1 as it is.
     let out = ns.ok(&["up", "--root", root.to_str().unwrap()]);
+    let lines: Vec<&str> = out.lines().collect();
     assert!(
-        out.starts_with("bond0: created (mode=balance-xor miimon=100 xmit_hash_policy=layer3+4)"),
+        lines[0]
+            .starts_with("bond0: created (mode=balance-xor miimon=100 xmit_hash_policy=layer3+4)"),
         "{out}"
     );
+    assert_eq!(lines[1], "bond1: up to date", "{out}");
     let state = ns.state("bond0");
     assert!(state.contains("slaves: eth0 eth1\nmode: balance-xor 2\n"), "{state}");
     assert!(state.contains("xmit_hash_policy: layer3+4 1\n"), "{state}");
     assert!(state.contains("addresses: 192.0.2.20/24\n"), "{state}");
 
-    // Named bonds only; a name the files lack is one line.
+    // A name the files lack is one line.
     let o = ns.ubond(&["up", "bond7", "--root", root.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(text(&o.stderr), "ubond: no bond bond7 in the files (they define bond0)\n");
+    assert_eq!(text(&o.stderr), "ubond: no bond bond7 in the files (they define bond0, bond1)\n");
     // An empty tree: says where it looked and what to do.
     let empty = ns.dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
