@@ -453,6 +453,11 @@ fn lint_flags_a_lacp_member_in_a_real_bridge() {
     // eth1 (a veth: 10000 Mb/s full) and the absent interface: nothing.
     assert!(!out.contains("'eth1'") && !out.contains("absent9"), "{out}");
 
+    // --offline: the file alone, which is fine.
+    let o = ns.ubond(&["config", "lint", "--offline", &file[0]]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(!text(&o.stdout).contains("br0"));
+
     // `ubond up` refuses it before changing anything.
     ns.start_daemon();
     let o = ns.ubond(&["up", "--from", &file[0]]);
