@@ -6,7 +6,8 @@
 //! * **802.3ad over a NIC that reports no speed or duplex** (virtio-net without speed
 //!   properties, some taps, dummy): Linux's bonding refuses to aggregate it ("failed to get
 //!   link speed/duplex"); ubond assumes 10000 Mb/s full duplex. A warning.
-//! * **LACP members that are ports of a Linux bridge**: a Linux bridge never forwards
+//! * **LACP members attached to a Linux bridge** (ports of it, or veths whose peer in the same
+//!   namespace is): a Linux bridge never forwards
 //!   01:80:c2:00:00:02 (`group_fwd_mask` refuses the Slow Protocols address), so LACPDUs do
 //!   not cross it and the bond never negotiates. An error.
 //!
@@ -25,8 +26,11 @@ pub struct LinkFacts {
     pub speed: Option<u32>,
     /// Whether the driver reports a duplex (half or full).
     pub duplex_known: bool,
-    /// The Linux bridge the interface is a port of (`/sys/class/net/IF/brport`), if any.
+    /// The Linux bridge the interface is attached to, if any: it is a port of it
+    /// (`/sys/class/net/IF/brport`), or its veth peer is ([`LinkFacts::bridge_via`]).
     pub bridge: Option<String>,
+    /// The veth peer through which [`LinkFacts::bridge`] is reached (`None`: a port itself).
+    pub bridge_via: Option<String>,
 }
 
 /// The source of [`LinkFacts`].
@@ -69,12 +73,17 @@ pub fn check(set: &ConfigSet, probe: &dyn LinkProbe) -> Vec<Finding> {
                     Finding::error(
                         &at,
                         format!(
-                            "'{slave}' of 802.3ad bond '{}' is a port of Linux bridge '{br}': LACPDUs (01:80:c2:00:00:02) never cross a Linux bridge (group_fwd_mask cannot forward them), so LACP will not negotiate",
-                            b.name
+                            "'{slave}' of 802.3ad bond '{}' {}a port of Linux bridge '{br}': LACPDUs (01:80:c2:00:00:02) never cross a Linux bridge (group_fwd_mask cannot forward them), so LACP will not negotiate",
+                            b.name,
+                            match &facts.bridge_via {
+                                Some(p) => format!("is a veth whose peer '{p}' is "),
+                                None => "is ".to_owned(),
+                            }
                         ),
                     )
                     .with_fix(format!(
-                        "take '{slave}' out of '{br}' and link the bond directly to its peer, to a switch with LACP bonds, or through Open vSwitch; or use a mode without LACP (active-backup, balance-xor)"
+                        "take '{}' out of '{br}' and link the bond directly to its peer, to a switch with LACP bonds, or through Open vSwitch; or use a mode without LACP (active-backup, balance-xor)",
+                        facts.bridge_via.as_deref().unwrap_or(slave)
                     )),
                 );
             }

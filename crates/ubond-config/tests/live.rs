@@ -14,7 +14,7 @@ impl LinkProbe for Fake {
 }
 
 fn facts(speed: Option<u32>, duplex: bool, bridge: Option<&str>) -> LinkFacts {
-    LinkFacts { speed, duplex_known: duplex, bridge: bridge.map(String::from) }
+    LinkFacts { speed, duplex_known: duplex, bridge: bridge.map(String::from), bridge_via: None }
 }
 
 fn system() -> Fake {
@@ -23,6 +23,13 @@ fn system() -> Fake {
         ("virtio0", facts(None, false, None)),
         ("tap0", facts(Some(10), false, None)),
         ("veth0", facts(Some(10000), true, Some("br0"))),
+        (
+            "veth1",
+            LinkFacts {
+                bridge_via: Some("vpeer1".into()),
+                ..facts(Some(10000), true, Some("br1"))
+            },
+        ),
     ]))
 }
 
@@ -60,6 +67,19 @@ fn lacp_member_in_a_bridge_is_an_error() {
     assert!(f[0].message.contains("Linux bridge 'br0'"), "{}", f[0]);
     assert!(f[0].message.contains("01:80:c2:00:00:02"));
     assert!(f[0].fix.as_deref().unwrap_or("").contains("switch with LACP"));
+}
+
+#[test]
+fn lacp_member_whose_veth_peer_is_in_a_bridge_is_an_error() {
+    let f = check(&bond("802.3ad", "veth1"), &system());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].severity, Severity::Error);
+    assert!(
+        f[0].message.contains("'veth1' of 802.3ad bond 'bond0' is a veth whose peer 'vpeer1' is a port of Linux bridge 'br1'"),
+        "{}",
+        f[0]
+    );
+    assert!(f[0].fix.as_deref().unwrap_or("").starts_with("take 'vpeer1' out of 'br1'"));
 }
 
 #[test]

@@ -467,8 +467,16 @@ fn lint_flags_a_lacp_member_in_a_real_bridge() {
     assert!(err.contains("nothing brought up"), "{err}");
     assert!(!ns.ubond(&["get", "bond0"]).status.success(), "no bond created");
 
-    // Out of the bridge: no error left.
+    // Out of the bridge, but its veth peer in: still an error, naming the peer.
     ns.ip(&["link", "set", "eth0", "nomaster"]);
+    ns.ip(&["link", "set", "p0", "master", "br0"]);
+    let o = ns.ubond(&["config", "lint", &file[0]]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains(&format!("{f}:4:17: error: 'eth0' of 802.3ad bond 'bond0' is a veth whose peer 'p0' is a port of Linux bridge 'br0'")), "{out}");
+
+    // Neither: no error left.
+    ns.ip(&["link", "set", "p0", "nomaster"]);
     let o = ns.ubond(&["config", "lint", &file[0]]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
 }
