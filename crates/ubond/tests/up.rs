@@ -480,3 +480,24 @@ fn lint_flags_a_lacp_member_in_a_real_bridge() {
     let o = ns.ubond(&["config", "lint", &file[0]]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
 }
+
+#[test]
+fn arp_targets_change_one_by_one() {
+    if !can_run() {
+        return;
+    }
+    let mut ns = Ns::new("arp");
+    ns.start_daemon();
+    let file = |targets: &str| {
+        vec![SourceFile::new(
+            "/etc/network/interfaces",
+            format!("iface bond0 inet manual\n    bond-slaves eth0 eth1\n    bond-mode active-backup\n    bond-arp-interval 1000\n    bond-arp-ip-target {targets}\n"),
+        )]
+    };
+    let out = ns.up_from(&ns.write("a", &file("192.0.2.1 192.0.2.2")));
+    assert!(out.contains("arp_ip_target=192.0.2.1,192.0.2.2 arp_interval=1000"), "{out}");
+    assert_eq!(ns.ok(&["get", "bond0", "arp_ip_target"]), "192.0.2.1 192.0.2.2\n");
+    let out = ns.up_from(&ns.write("b", &file("192.0.2.2 192.0.2.3")));
+    assert_eq!(out, "bond0: arp_ip_target +192.0.2.3 -192.0.2.1\n");
+    assert_eq!(ns.ok(&["get", "bond0", "arp_ip_target"]), "192.0.2.2 192.0.2.3\n");
+}
