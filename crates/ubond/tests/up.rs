@@ -216,6 +216,14 @@ fn seed_examples_give_the_same_running_bond_in_every_format() {
     for &to in Format::ALL.iter().filter(|f| f.has_slaves() && f.is_kernel_like()) {
         forms.push((format!("debian as {to}"), convert(&parsed.config, to)));
     }
+    // modprobe.d holds the options only: with an interfaces file naming the slaves and the
+    // addresses, as on a system that splits them so.
+    let mut split = convert(&parsed.config, Format::Modprobe);
+    split.push(SourceFile::new(
+        "/etc/network/interfaces",
+        "auto bond0\niface bond0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n    bond-slaves eth0 eth1\n",
+    ));
+    forms.push(("debian as modprobe + slaves in interfaces".into(), split));
     let centos_parsed = parse(Format::Ifcfg, &centos());
     for to in [Format::Interfaces, Format::Netplan, Format::Networkd] {
         forms.push((format!("centos as {to}"), convert(&centos_parsed.config, to)));
