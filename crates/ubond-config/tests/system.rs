@@ -113,3 +113,72 @@ fn every_location_is_read_from_a_real_tree() {
         s.findings
     );
 }
+
+mod random {
+    use proptest::prelude::*;
+    use ubond_config::files::MemFiles;
+    use ubond_config::system::read_system;
+
+    const LINES: &[&str] = &[
+        "iface bond0 inet static",
+        "    bond-slaves eth0 eth1",
+        "    bond-mode 802.3ad",
+        "    address 192.0.2.1/24",
+        "source /etc/network/interfaces",
+        "source-directory /etc/network",
+        "alias bond0 bonding",
+        "options bond0 mode=1 miimon=100",
+        "options bonding max_bonds=3",
+        "DEVICE=bond0",
+        "MASTER=bond0",
+        "BONDING_OPTS=\"mode=4\"",
+        "[NetDev]",
+        "Name=bond0",
+        "Kind=bond",
+        "[Network]",
+        "Bond=bond0",
+        "[connection]",
+        "type=bond",
+        "interface-name=bond0",
+        "network:",
+        "  bonds:",
+        "    bond0:",
+        "      interfaces: [eth0]",
+        "[[bond]]",
+        "name = \"bond0\"",
+        "slaves = [\"eth1\"]",
+        "\t",
+        "é",
+    ];
+
+    fn file() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(LINES), 0..10).prop_map(|v| v.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Whatever the files hold: no panic, every finding in a file that exists.
+        #[test]
+        fn any_system_tree_is_read_without_panic(t in prop::collection::vec(file(), 8)) {
+            let paths = [
+                "/etc/network/interfaces",
+                "/etc/sysconfig/network-scripts/ifcfg-bond0",
+                "/etc/modprobe.d/bonding.conf",
+                "/etc/systemd/network/bond0.netdev",
+                "/etc/systemd/network/eth0.network",
+                "/etc/NetworkManager/system-connections/bond0.nmconnection",
+                "/etc/netplan/01.yaml",
+                "/etc/ubond/bonds.toml",
+            ];
+            let mut fs = MemFiles::new();
+            for (p, text) in paths.iter().zip(t) {
+                fs = fs.with(*p, text);
+            }
+            let s = read_system(&fs);
+            for f in &s.findings {
+                prop_assert!(paths.contains(&f.file.as_str()), "{f}");
+            }
+        }
+    }
+}
