@@ -283,7 +283,9 @@ fn set(
             Ok(true)
         }
         Err(e) => {
-            r.fail(format!("{option} not set to {value:?}: {e}"));
+            // The daemon's words already name the bond, the option and the value.
+            let e = e.strip_prefix(&format!("{}: ", b.name)).unwrap_or(&e);
+            r.fail(e);
             Ok(false)
         }
     }
@@ -356,13 +358,30 @@ fn update(
         }
         // `802.3ad 4` → `802.3ad`: what a sysfs write takes.
         let value = want.split_whitespace().next().unwrap_or("");
-        if id == OptionId::Mode && !now("slaves").is_empty() {
+        let has_slaves = !now("slaves").is_empty();
+        if id == OptionId::Mode && has_slaves {
             r.fail(format!(
                 "mode is {have:?}, the file says {want:?}: the mode only changes without slaves; `ubond del {0}` then `ubond up {0}` recreates it; nothing changed",
                 b.name
             ));
             // The rest of the file is meant for the other mode: change nothing else.
             return Ok(());
+        }
+        if id.needs_no_slaves() && has_slaves {
+            r.fail(format!(
+                "{} is {have:?}, the file says {want:?}: it only changes without slaves; `ubond del {1}` then `ubond up {1}` recreates the bond",
+                id.name(),
+                b.name
+            ));
+            continue;
+        }
+        if id.needs_bond_down() && link::link_state(&b.name).is_ok_and(|s| s.admin_up) {
+            r.fail(format!(
+                "{} is {have:?}, the file says {want:?}: it only changes with the bond down; `ip link set {1} down` then `ubond up {1}` sets it and brings the bond up again",
+                id.name(),
+                b.name
+            ));
+            continue;
         }
         if set(daemon, b, id.name(), value, r)? {
             r.done(format!(

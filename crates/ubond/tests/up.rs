@@ -509,3 +509,32 @@ fn arp_targets_change_one_by_one() {
     assert_eq!(out, "bond0: arp_ip_target +192.0.2.3 -192.0.2.1\n");
     assert_eq!(ns.ok(&["get", "bond0", "arp_ip_target"]), "192.0.2.2 192.0.2.3\n");
 }
+
+#[test]
+fn options_the_kernel_changes_only_with_the_bond_down_say_how() {
+    if !can_run() {
+        return;
+    }
+    let mut ns = Ns::new("down");
+    ns.start_daemon();
+    let file = |extra: &str| {
+        vec![SourceFile::new(
+            "/etc/network/interfaces",
+            format!("iface bond0 inet manual\n    bond-slaves eth0 eth1\n    bond-mode 802.3ad\n    bond-miimon 100\n{extra}"),
+        )]
+    };
+    ns.up_from(&ns.write("a", &file("")));
+    let fast = ns.write("b", &file("    bond-lacp-rate fast\n"));
+    let o = ns.ubond(&["up", "--from", &fast[0]]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "ubond: bond0: lacp_rate is \"slow 0\", the file says \"fast 1\": it only changes with the bond down; `ip link set bond0 down` then `ubond up bond0` sets it and brings the bond up again\n"
+    );
+    assert_eq!(ns.ok(&["get", "bond0", "lacp_rate"]), "slow 0\n");
+    // Doing what it says works.
+    ns.ip(&["link", "set", "bond0", "down"]);
+    assert_eq!(ns.up_from(&fast), "bond0: lacp_rate fast (was slow 0); device up\n");
+    assert_eq!(ns.ok(&["get", "bond0", "lacp_rate"]), "fast 1\n");
+    assert!(ns.ip_out(&["-o", "link", "show", "bond0"]).contains(",UP"), "bond0 up again");
+}
