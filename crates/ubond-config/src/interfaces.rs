@@ -171,6 +171,10 @@ pub fn load(path: &str, fs: &dyn Files) -> (Vec<SourceFile>, Vec<Finding>) {
 /// [`load`] for each of `paths` (a file already read through an earlier one is not read
 /// again), then [`parse`] of them all: the bonds of the files and of those they include.
 pub fn parse_following(paths: &[&str], fs: &dyn Files) -> Parsed {
+    parse_loaded(paths, fs).0
+}
+
+fn parse_loaded(paths: &[&str], fs: &dyn Files) -> (Parsed, Vec<SourceFile>) {
     let mut l = Loader { fs, files: Vec::new(), findings: Vec::new(), followed: Vec::new() };
     for path in paths {
         if !l.files.iter().any(|f| f.path == *path) {
@@ -180,22 +184,16 @@ pub fn parse_following(paths: &[&str], fs: &dyn Files) -> Parsed {
     let mut p = parse(&l.files);
     p.findings.retain(|f| !(f.message.ends_with("not followed") && l.followed.contains(&f.span())));
     p.findings.extend(l.findings);
-    p
+    (p, l.files)
 }
 
 /// [`parse_following`] plus the shared checks (see [`crate::checks`]), sorted by file (in
 /// the order read), line and column.
 pub fn lint_following(paths: &[&str], fs: &dyn Files) -> Vec<Finding> {
-    let p = parse_following(paths, fs);
+    let (p, files) = parse_loaded(paths, fs);
     let mut f = p.findings;
     f.extend(crate::checks::check(&p.config, true));
-    let mut order: Vec<String> = Vec::new();
-    for x in &f {
-        if !order.contains(&x.file) {
-            order.push(x.file.clone());
-        }
-    }
-    let index = |x: &Finding| order.iter().position(|o| *o == x.file).unwrap_or(usize::MAX);
+    let index = |x: &Finding| files.iter().position(|o| o.path == x.file).unwrap_or(usize::MAX);
     f.sort_by_key(|x| (index(x), x.line, x.column));
     f
 }

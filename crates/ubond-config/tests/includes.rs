@@ -173,3 +173,15 @@ fn dot_dot_names_the_same_file() {
     assert_eq!(files.len(), 2);
     assert!(findings[0].message.starts_with("include loop"), "{findings:?}");
 }
+
+#[test]
+fn lint_following_sorts_by_the_order_files_are_read() {
+    let fs = MemFiles::new()
+        .with(MAIN, "source /etc/network/z\nsource /etc/network/a\niface bond0 inet manual\n    bond-slaves eth0\n    bond-miimmon 100\n")
+        .with("/etc/network/z", "iface bond1 inet manual\n    bond-slaves eth1\n    bond-updelai 100\n")
+        .with("/etc/network/a", "iface bond2 inet manual\n    bond-slaves eth2\n    bond-mod 1\n");
+    let f = ubond_config::interfaces::lint_following(&[MAIN], &fs);
+    let files: Vec<&str> =
+        f.iter().filter(|x| x.severity == Severity::Error).map(|x| x.file.as_str()).collect();
+    assert_eq!(files, [MAIN, "/etc/network/z", "/etc/network/a"], "{f:#?}");
+}
