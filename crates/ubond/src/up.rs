@@ -115,6 +115,8 @@ fn load(args: &UpArgs) -> Result<(ConfigSet, Vec<ubond_config::Finding>)> {
 /// Runs `ubond up`; `Ok(false)` when some step failed (each said on standard error).
 pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
     let (config, mut findings) = load(&args)?;
+    // The checks every format shares (a slave claimed by two bonds, a bond without slaves).
+    findings.extend(ubond_config::checks::check(&config, true));
     let wanted = |name: &str| args.bonds.is_empty() || args.bonds.iter().any(|b| b == name);
     let chosen =
         ConfigSet { bonds: config.bonds.iter().filter(|b| wanted(&b.name)).cloned().collect() };

@@ -538,3 +538,38 @@ fn options_the_kernel_changes_only_with_the_bond_down_say_how() {
     assert_eq!(ns.ok(&["get", "bond0", "lacp_rate"]), "fast 1\n");
     assert!(ns.ip_out(&["-o", "link", "show", "bond0"]).contains(",UP"), "bond0 up again");
 }
+
+#[test]
+fn dhcp_and_missing_slaves_are_said() {
+    if !can_run() {
+        return;
+    }
+    let mut ns = Ns::new("dhcp");
+    ns.start_daemon();
+    let f = ns.write(
+        "a",
+        &[SourceFile::new(
+            "/etc/network/interfaces",
+            "iface bond0 inet dhcp\n    bond-slaves none\n    bond-mode active-backup\n    bond-miimon 100\n",
+        )],
+    );
+    let o = ns.ubond(&["up", "--from", &f[0]]);
+    assert!(o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains(":1:7: warning: bond 'bond0' has no slaves"), "{err}");
+    assert!(err.contains("ubond: bond0: warning: the file takes the addresses from DHCP: `ubond up` runs no DHCP client; start one on bond0"), "{err}");
+    assert_eq!(text(&o.stdout), "bond0: created (mode=active-backup miimon=100)\n");
+
+    // A slave that is not there: the bond is up with the others, the line says what to check.
+    let g = ns.write(
+        "b",
+        &[SourceFile::new(
+            "/etc/network/interfaces",
+            "iface bond1 inet manual\n    bond-slaves eth1 eth9\n    bond-mode active-backup\n    bond-miimon 100\n",
+        )],
+    );
+    let o = ns.ubond(&["up", "--from", &g[0]]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(text(&o.stderr), "ubond: bond1: no interface eth9: check the name with `ip link`\n");
+    assert_eq!(text(&o.stdout), "bond1: created (mode=active-backup miimon=100); enslaved eth1\n");
+}
