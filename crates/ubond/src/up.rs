@@ -211,7 +211,10 @@ fn create(daemon: &Daemon<'_>, b: &BondConfig, r: &mut Report<'_>) -> Result<()>
     if link::ifindex(&b.name).is_err() {
         // Created in another namespace: undo what this command just did.
         let _ = daemon.call(&Request::Del { bond: b.name.clone() })?;
-        return Err(namespace_error(&b.name).context("not created"));
+        return Err(anyhow!(
+            "the daemon made bond {0} in another network namespace (deleted again): run `ubond up` in the daemon's network namespace",
+            b.name
+        ));
     }
     r.done(if options.is_empty() { "created".to_owned() } else { format!("created ({options})") });
     enslave(daemon, b, &[], r)?;
@@ -244,9 +247,20 @@ fn enslave(
 /// said not to be applied (the daemon has no verb for them yet).
 fn slave_options(daemon: &Daemon<'_>, b: &BondConfig, r: &mut Report<'_>) -> Result<()> {
     let d = SlaveOptions::default();
+    let queue_ids = daemon
+        .call(&Request::Get { bond: b.name.clone(), option: Some("queue_id".into()) })?
+        .unwrap_or_default();
     for (slave, o) in &b.options.slave_options {
-        if o.queue_id != d.queue_id {
-            set(daemon, b, "queue_id", &format!("{slave}:{}", o.queue_id), r)?;
+        // `eth0:2 eth1:0`; a slave not listed has queue id 0.
+        let prefix = format!("{slave}:");
+        let have = queue_ids
+            .split_whitespace()
+            .find_map(|q| q.strip_prefix(&prefix))
+            .and_then(|n| n.parse::<u16>().ok())
+            .unwrap_or(0);
+        let qid = format!("{slave}:{}", o.queue_id);
+        if have != o.queue_id && set(daemon, b, "queue_id", &qid, r)? {
+            r.done(format!("queue_id {qid}"));
         }
         if o.prio != d.prio || o.actor_port_prio != d.actor_port_prio {
             r.fail(format!(

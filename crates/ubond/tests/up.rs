@@ -340,6 +340,29 @@ fn up_on_a_running_bond_changes_only_what_differs() {
         "{err}"
     );
     assert!(ns.state("bond0").contains("mode: active-backup 1\n"));
+
+    // A queue id for a slave: set once, then up to date.
+    let qid = debian()
+        .into_iter()
+        .map(|f| {
+            SourceFile::new(
+                f.path,
+                f.text.replace(
+                    "    bond-primary eth0\n",
+                    "    bond-primary eth0\n    bond-queue-id 2\n",
+                ),
+            )
+        })
+        .collect::<Vec<_>>();
+    let qid = ns.write("q", &qid);
+    let out = ns.up_from(&qid);
+    assert!(out.contains("queue_id eth0:2"), "{out}");
+    assert_eq!(
+        ns.ok(&["get", "bond0", "queue_id"]).split_whitespace().find(|q| q.starts_with("eth0:")),
+        Some("eth0:2")
+    );
+    let o = ns.ubond(&["up", "--from", &qid[0]]);
+    assert!(!text(&o.stdout).contains("queue_id"), "{}", text(&o.stdout));
 }
 
 #[test]
