@@ -87,3 +87,23 @@ fn other_modes_and_absent_interfaces_say_nothing() {
     assert!(check(&bond("active-backup", "virtio0 veth0"), &system()).is_empty());
     assert!(check(&bond("802.3ad", "absent0 absent1"), &system()).is_empty());
 }
+
+/// In every format, the finding points at a line that names the slave (or, for formats with a
+/// file per slave, into that slave's file).
+#[test]
+fn findings_point_at_the_slaves_mention_in_every_format() {
+    let lacp = parse(
+        Format::Interfaces,
+        &[SourceFile::new(FILE, "iface bond0 inet manual\n    bond-slaves virtio0 eth0\n    bond-mode 802.3ad\n    bond-miimon 100\n")],
+    );
+    for &to in Format::ALL.iter().filter(|f| f.has_slaves()) {
+        let files = ubond_config::convert(&lacp.config, to);
+        let p = parse(to, &files);
+        let f = check(&p.config, &system());
+        assert_eq!(f.len(), 1, "{to}: {f:#?}");
+        let file = files.iter().find(|x| x.path == f[0].file);
+        let line = file.and_then(|x| x.text.lines().nth(f[0].line as usize - 1)).unwrap_or("");
+        let in_own_file = f[0].file.contains("virtio0");
+        assert!(line.contains("virtio0") || in_own_file, "{to}: {} -> {line:?}", f[0]);
+    }
+}
