@@ -139,6 +139,15 @@ mod random {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
+        /// Shell patterns never panic, and a pattern without wildcards matches only itself.
+        #[test]
+        fn globs_never_panic(pattern in "[a-c*?\\[\\]!^-]{0,12}", name in "[a-c.\\[\\]-]{0,12}") {
+            let m = ubond_config::files::glob_match(&pattern, &name);
+            if !ubond_config::files::has_wildcard(&pattern) && !name.starts_with('.') {
+                prop_assert_eq!(m, pattern == name);
+            }
+        }
+
         /// Any tree of files including each other: no panic, the limits hold, and every
         /// finding names a file that was read (or the one asked for).
         #[test]
