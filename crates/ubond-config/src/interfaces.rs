@@ -23,12 +23,19 @@
 //! order in the file does not matter). Addresses: `address A/P`, or `address A` with
 //! `netmask`, several `address` lines allowed, `gateway`, in `inet` and `inet6` stanzas; the
 //! `dhcp` method is kept. Other interfaces are ignored.
+//!
+//! [`parse`] reads the files it is given; [`load`] and [`parse_following`] also follow
+//! `source PATH` (shell wildcards in the last component; a relative path is taken from the
+//! including file's directory) and `source-directory DIR` (the files whose names have only
+//! letters, digits, `_` and `-`, as run-parts), at most [`MAX_INCLUDE_DEPTH`] deep and
+//! [`MAX_INCLUDED_FILES`] files, refusing loops; problems are reported at the including line.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ubond_core::options::{OptionId, Scope};
 
+use crate::files::{glob_match, has_wildcard, Files};
 use crate::finding::{Finding, Span};
 use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
 use crate::settings::{apply_settings, slave_settings, sysfs_option_pairs, Setting};
@@ -146,7 +153,212 @@ fn known_bond_keys() -> Vec<String> {
 
 const PER_SLAVE: &[OptionId] = &[OptionId::QueueId, OptionId::Prio, OptionId::ActorPortPrio];
 
-/// Parses interfaces files (in order; `source` lines are not followed).
+/// Deepest nesting of `source` / `source-directory` lines followed.
+pub const MAX_INCLUDE_DEPTH: usize = 8;
+/// Most files read for one interfaces file, itself included.
+pub const MAX_INCLUDED_FILES: usize = 256;
+
+/// Reads `path` and, depth first, the files its `source` and `source-directory` lines name
+/// (see the module docs), in the order ifupdown reads them. Unreadable files, loops and
+/// limits are findings at the including line (at line 1 of `path` when `path` itself
+/// cannot be read).
+pub fn load(path: &str, fs: &dyn Files) -> (Vec<SourceFile>, Vec<Finding>) {
+    let mut l = Loader { fs, files: Vec::new(), findings: Vec::new(), followed: Vec::new() };
+    l.visit(path, &mut vec![path.to_owned()], None);
+    (l.files, l.findings)
+}
+
+/// [`load`] for each of `paths` (a file already read through an earlier one is not read
+/// again), then [`parse`] of them all: the bonds of the files and of those they include.
+pub fn parse_following(paths: &[&str], fs: &dyn Files) -> Parsed {
+    parse_loaded(paths, fs).0
+}
+
+fn parse_loaded(paths: &[&str], fs: &dyn Files) -> (Parsed, Vec<SourceFile>) {
+    let mut l = Loader { fs, files: Vec::new(), findings: Vec::new(), followed: Vec::new() };
+    for path in paths {
+        if !l.files.iter().any(|f| f.path == *path) {
+            l.visit(path, &mut vec![(*path).to_owned()], None);
+        }
+    }
+    let mut p = parse(&l.files);
+    p.findings.retain(|f| !(f.message.ends_with("not followed") && l.followed.contains(&f.span())));
+    p.findings.extend(l.findings);
+    (p, l.files)
+}
+
+/// [`parse_following`] plus the shared checks (see [`crate::checks`]), sorted by file (in
+/// the order read), line and column.
+pub fn lint_following(paths: &[&str], fs: &dyn Files) -> Vec<Finding> {
+    let (p, files) = parse_loaded(paths, fs);
+    let mut f = p.findings;
+    f.extend(crate::checks::check(&p.config, true));
+    let index = |x: &Finding| files.iter().position(|o| o.path == x.file).unwrap_or(usize::MAX);
+    f.sort_by_key(|x| (index(x), x.line, x.column));
+    f
+}
+
+struct Loader<'a> {
+    fs: &'a dyn Files,
+    files: Vec<SourceFile>,
+    findings: Vec<Finding>,
+    /// The `source*` lines that were followed.
+    followed: Vec<Span>,
+}
+
+/// `dir/name` (or `name` when it is absolute) with `.` and `..` folded lexically, so one
+/// file has one name and loops through `..` are seen.
+fn resolve(including: &str, name: &str) -> String {
+    let joined = if name.starts_with('/') {
+        name.to_owned()
+    } else {
+        match including.rfind('/') {
+            Some(i) => format!("{}/{name}", &including[..i]),
+            None => name.to_owned(),
+        }
+    };
+    let absolute = joined.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in joined.split('/') {
+        match c {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            c => parts.push(c),
+        }
+    }
+    let path = parts.join("/");
+    if absolute {
+        format!("/{path}")
+    } else if path.is_empty() {
+        ".".to_owned()
+    } else {
+        path
+    }
+}
+
+/// run-parts' rule for `source-directory`: letters, digits, `_` and `-` only.
+fn run_parts_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl Loader<'_> {
+    fn visit(&mut self, path: &str, chain: &mut Vec<String>, from: Option<&Span>) {
+        let text = match self.fs.read(path) {
+            Ok(t) => t,
+            Err(e) => {
+                match from {
+                    Some(at) => self.findings.push(
+                        Finding::warning(at, format!("cannot read '{path}': {e}"))
+                            .with_fix("remove the line or create the file"),
+                    ),
+                    None => self.findings.push(Finding::error(
+                        &Span::new(path, 1, 1),
+                        format!("cannot read '{path}': {e}"),
+                    )),
+                }
+                return;
+            }
+        };
+        self.files.push(SourceFile::new(path, text.clone()));
+        for line in logical_lines(&text, true) {
+            let words = line.words();
+            let Some(&(at0, first)) = words.first() else { continue };
+            let directory = match first {
+                "source" => false,
+                "source-directory" | "source-dir" => true,
+                _ => continue,
+            };
+            let span = line.span(path, at0);
+            let Some(&(_, arg)) = words.get(1) else {
+                self.findings.push(Finding::error(&span, format!("'{first}' needs a path")));
+                continue;
+            };
+            self.followed.push(span.clone());
+            let target = resolve(path, arg);
+            let (dir, last) = match target.rfind('/') {
+                Some(i) => (&target[..i.max(1)], &target[i + 1..]),
+                None => (".", target.as_str()),
+            };
+            if has_wildcard(dir) {
+                self.findings.push(Finding::warning(
+                    &span,
+                    format!("'{arg}': wildcards are followed in the last path component only"),
+                ));
+                continue;
+            }
+            let targets: Vec<String> = if directory {
+                match self.fs.list(&target) {
+                    Ok(names) => names
+                        .into_iter()
+                        .filter(|n| run_parts_name(n))
+                        .map(|n| format!("{}/{n}", target.trim_end_matches('/')))
+                        .filter(|p| !self.fs.is_dir(p))
+                        .collect(),
+                    Err(e) => {
+                        self.findings.push(Finding::warning(
+                            &span,
+                            format!("cannot read directory '{target}': {e}"),
+                        ));
+                        continue;
+                    }
+                }
+            } else if has_wildcard(last) {
+                // No match is no error, as in the shell's nullglob.
+                self.fs
+                    .list(dir)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|n| glob_match(last, n))
+                    .map(|n| format!("{}/{n}", dir.trim_end_matches('/')))
+                    .filter(|p| !self.fs.is_dir(p))
+                    .collect()
+            } else {
+                vec![target.clone()]
+            };
+            for t in targets {
+                if chain.contains(&t) {
+                    self.findings.push(
+                        Finding::error(
+                            &span,
+                            format!(
+                                "include loop: '{t}' includes itself ({} -> {t})",
+                                chain.join(" -> ")
+                            ),
+                        )
+                        .with_fix("remove this line"),
+                    );
+                } else if self.files.iter().any(|f| f.path == t) {
+                    self.findings.push(Finding::warning(
+                        &span,
+                        format!("'{t}' is already included; not read twice"),
+                    ));
+                } else if chain.len() >= MAX_INCLUDE_DEPTH {
+                    self.findings.push(Finding::error(
+                        &span,
+                        format!("'{t}' not read: includes nested deeper than {MAX_INCLUDE_DEPTH}"),
+                    ));
+                } else if self.files.len() >= MAX_INCLUDED_FILES {
+                    self.findings.push(Finding::error(
+                        &span,
+                        format!(
+                            "'{t}' and the rest not read: more than {MAX_INCLUDED_FILES} files"
+                        ),
+                    ));
+                    return;
+                } else {
+                    chain.push(t.clone());
+                    self.visit(&t, chain, Some(&span));
+                    chain.pop();
+                }
+            }
+        }
+    }
+}
+
+/// Parses interfaces files (in order; `source` lines are not followed: see [`load`]).
 pub fn parse(files: &[SourceFile]) -> Parsed {
     let mut findings = Vec::new();
     let mut stanzas: Vec<Stanza> = Vec::new();

@@ -30,16 +30,22 @@
 //! assert!(parse(Format::Ifcfg, &ifcfg_files).config.same_meaning(&parsed.config));
 //! ```
 //!
+//! Beyond the files: [`live`] checks a configuration's slaves against the running system
+//! (through a probe trait, faked in tests), and [`system`] finds and merges a system's own
+//! files in their usual places.
+//!
 //! Round trip is the contract: for every format, parse → emit → parse gives the same
 //! [`ConfigSet`] (ignoring source spans).
 
 pub mod checks;
 pub mod convert;
+pub mod files;
 pub mod finding;
 pub mod ifcfg;
 mod ini;
 pub mod interfaces;
 pub mod keyfile;
+pub mod live;
 pub mod model;
 pub mod modprobe;
 pub mod native;
@@ -47,6 +53,7 @@ pub mod netplan;
 pub mod networkd;
 pub mod ovs;
 mod settings;
+pub mod system;
 mod text;
 
 pub use convert::{convert, emit, lint, parse, Format};

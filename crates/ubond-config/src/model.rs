@@ -92,6 +92,19 @@ impl BondConfig {
         BondConfig { spans: Spans::default(), ..self.clone() }
     }
 
+    /// The bond's options in module-option syntax for creating it (`mode=802.3ad miimon=100
+    /// lacp_rate=fast`, what `ubond add` takes): the options that differ from the mode's
+    /// defaults, without the module-only parameters and without those that need slaves
+    /// (`active_slave`, `queue_id`: set them after enslaving).
+    pub fn creation_options(&self) -> String {
+        crate::settings::sysfs_option_pairs(&self.options)
+            .into_iter()
+            .filter(|(id, _)| !matches!(id, OptionId::ActiveSlave | OptionId::QueueId))
+            .map(|(id, v)| format!("{}={v}", id.name()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Where option `name` was set, else where the bond was declared.
     pub fn option_span(&self, name: &str) -> Option<&Span> {
         self.spans.options.get(name).or(self.spans.bond.as_ref())

@@ -4,12 +4,15 @@
 //! - [`packet`]: an `AF_PACKET` socket on each slave ([`packet::PacketSocket`]), with batched
 //!   receive and send into caller-owned buffers ([`packet::FrameBatch`]);
 //! - [`link`]: interface facts and control through rtnetlink, link events
-//!   ([`link::LinkMonitor`]), speed and duplex through ethtool ([`link::speed_duplex`]).
+//!   ([`link::LinkMonitor`]), speed and duplex through ethtool ([`link::speed_duplex`]);
+//! - [`addr`]: IP addresses and default routes through rtnetlink ([`addr::add_address`],
+//!   [`addr::add_default_route`]).
 //!
 //! Errors are [`SysError`]s, which name the operation and the interface. Everything works in
 //! the network namespace of the calling thread. This is the only ubond crate with `unsafe`
 //! code; each module that needs it says so, and each block carries a `SAFETY` comment.
 
+pub mod addr;
 pub mod error;
 pub mod link;
 pub mod packet;

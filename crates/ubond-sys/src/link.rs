@@ -234,6 +234,32 @@ pub fn links() -> Result<Vec<LinkState>> {
     Ok(links.iter().map(LinkState::from_message).collect())
 }
 
+/// The index of the other end of veth `name`, when that end is in the caller's network
+/// namespace (`IFLA_LINK` of a `veth`, without `IFLA_LINK_NETNSID`); `None` for other kinds of
+/// interface and for a peer in another namespace.
+pub fn veth_peer(name: &str) -> Result<Option<u32>> {
+    use netlink_packet_route::link::{InfoKind, LinkInfo};
+    const OP: &str = "read interface state";
+    let mut msg = LinkMessage::default();
+    msg.header.index = ifindex(name)?;
+    let links = request(RouteNetlinkMessage::GetLink(msg), 0, OP, Some(name))?;
+    let Some(l) = links.first() else { return Ok(None) };
+    let mut veth = false;
+    let mut link = None;
+    let mut other_ns = false;
+    for attr in &l.attributes {
+        match attr {
+            LinkAttribute::LinkInfo(infos) => {
+                veth = infos.iter().any(|i| matches!(i, LinkInfo::Kind(InfoKind::Veth)));
+            }
+            LinkAttribute::Link(i) => link = Some(*i),
+            LinkAttribute::LinkNetNsId(_) => other_ns = true,
+            _ => {}
+        }
+    }
+    Ok(link.filter(|i| veth && !other_ns && *i != 0 && *i != l.header.index))
+}
+
 /// Sets interface `name`'s MAC address (`RTM_SETLINK`, `IFLA_ADDRESS`).
 pub fn set_mac(name: &str, mac: MacAddr) -> Result<()> {
     let mut msg = LinkMessage::default();

@@ -9,6 +9,8 @@ mod daemon;
 mod demo;
 mod journal;
 mod privs;
+mod probe;
+mod up;
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -96,6 +98,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Bring bonds up from configuration files: create them (or set the options that differ),
+    /// enslave their slaves, bring the device up and add its addresses and gateway. Run it as
+    /// root in the daemon's network namespace.
+    Up {
+        /// The bonds (default: every bond in the files).
+        bonds: Vec<String>,
+        /// The files, in any format `ubond config` reads (default: the system's own:
+        /// /etc/network/interfaces, ifcfg-*, modprobe.d, systemd-networkd, NetworkManager,
+        /// netplan, /etc/ubond/*.toml).
+        #[arg(long, num_args = 1.., value_name = "FILE")]
+        from: Vec<PathBuf>,
+        /// The files' format, if it cannot be detected.
+        #[arg(long)]
+        format: Option<Format>,
+        /// Read the system's files below this directory instead of / (for tests).
+        #[arg(long, hide = true, default_value = "/")]
+        root: PathBuf,
+    },
     /// Decode the LACPDUs and Marker PDUs of pcap captures (tcpdump -w, tshark -F pcap).
     Decode {
         /// Capture files.
@@ -125,6 +145,10 @@ enum ConfigCommand {
         /// The files' format (modprobe, interfaces, ifcfg, networkd, keyfile, netplan, ovs, toml).
         #[arg(long)]
         format: Option<Format>,
+        /// Skip the checks against this system's interfaces (speed/duplex, bridge ports): for
+        /// files meant for another machine.
+        #[arg(long)]
+        offline: bool,
     },
     /// Rewrite bonds in another format, printed to standard output.
     Convert {
@@ -203,6 +227,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Up { bonds, from, format, root } => {
+            return match up::run(&socket, up::UpArgs { bonds, from, format, root }) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("ubond: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         other => return tools(other),
     };
     match control::call(&socket, &request) {
@@ -277,7 +311,7 @@ fn by_format(
 /// Runs a config command; `Ok(false)` when lint found errors.
 fn config(command: ConfigCommand) -> Result<bool> {
     match command {
-        ConfigCommand::Lint { files, format } => {
+        ConfigCommand::Lint { files, format, offline } => {
             let sources = read_sources(&files)?;
             let mut findings = Vec::new();
             for file in &sources {
@@ -293,7 +327,24 @@ fn config(command: ConfigCommand) -> Result<bool> {
             // Shell scripts with sysfs writes were linted above; the rest are configurations.
             let configs: Vec<SourceFile> = sources.into_iter().filter(|f| !shell_only(f)).collect();
             for (format, group) in by_format(configs, format)? {
+                if format == Format::Interfaces {
+                    // `source` lines are followed, as ifup does.
+                    let paths: Vec<&str> = group.iter().map(|f| f.path.as_str()).collect();
+                    let root = ubond_config::files::RootDir::new("/");
+                    findings.extend(ubond_config::interfaces::lint_following(&paths, &root));
+                    if !offline {
+                        let parsed = ubond_config::interfaces::parse_following(&paths, &root);
+                        findings
+                            .extend(ubond_config::live::check(&parsed.config, &probe::SystemProbe));
+                    }
+                    continue;
+                }
                 findings.extend(ubond_config::lint(format, &group));
+                if !offline {
+                    // What the slaves really are on this system.
+                    let parsed = ubond_config::parse(format, &group);
+                    findings.extend(ubond_config::live::check(&parsed.config, &probe::SystemProbe));
+                }
             }
             for f in &findings {
                 println!("{f}");

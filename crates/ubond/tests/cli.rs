@@ -81,3 +81,45 @@ fn decode_prints_the_kernels_lacpdus() {
         "{text}"
     );
 }
+
+#[test]
+fn up_errors_are_one_line_that_says_what_to_do() {
+    let err = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    // A file with errors: the finding, then why nothing was done.
+    let bad = scratch("bad-interfaces", "iface bond0 inet manual\n    bond-slaves eth0\n    bond-mode 802.3ad\n    bond-miimmon 100\n");
+    let out = ubond(&[
+        "--control",
+        "/nonexistent/ubond.sock",
+        "up",
+        "--from",
+        bad.to_str().unwrap(),
+        "--format",
+        "interfaces",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = err(&out);
+    assert!(e.contains("bad-interfaces:4:5: error:") && e.contains("bond-miimon"), "{e}");
+    assert!(e.ends_with("ubond: nothing brought up: fix the errors above first (`ubond config lint FILE...` lists every finding with its fix)\n"), "{e}");
+    // A good file but no daemon.
+    let good = scratch("good-interfaces", "iface bond0 inet manual\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n");
+    let out = ubond(&[
+        "--control",
+        "/nonexistent/ubond.sock",
+        "up",
+        "--from",
+        good.to_str().unwrap(),
+        "--format",
+        "interfaces",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        err(&out),
+        "ubond: cannot reach the ubond daemon at /nonexistent/ubond.sock: is `ubond daemon` running?\n"
+    );
+    // A bond the files lack.
+    let out = ubond(&["up", "bond9", "--from", good.to_str().unwrap(), "--format", "interfaces"]);
+    assert_eq!(err(&out), "ubond: no bond bond9 in the files (they define bond0)\n");
+    // A file that is not there.
+    let out = ubond(&["up", "--from", "/nonexistent/interfaces"]);
+    assert!(err(&out).starts_with("ubond: /nonexistent/interfaces: cannot read"), "{}", err(&out));
+}

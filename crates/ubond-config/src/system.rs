@@ -1,0 +1,175 @@
+//! A system's own bond configuration: the files each format keeps in their usual places
+//! ([`LOCATIONS`]), read through [`Files`] and merged into one [`ConfigSet`] ([`merge`]).
+//!
+//! Merging, as a machine booting with several tools would end up:
+//!
+//! * A bond defined by one format (with its slaves) is taken as is.
+//! * A bond defined with the same meaning by two formats is taken once; with different
+//!   meanings it is an error at the second definition (which one would win depends on which
+//!   tool runs last, so ubond does not guess).
+//! * `/etc/modprobe.d` holds options only: they apply to the bond of that name defined
+//!   elsewhere when that definition sets no options itself (the distribution's tool writes its
+//!   own options over the module's otherwise, which is said as a warning); a bond only
+//!   modprobe.d defines is created without slaves, as loading the module would.
+
+use crate::convert::{parse, Format};
+use crate::files::{glob_match, Files};
+use crate::finding::{Finding, Span};
+use crate::interfaces;
+use crate::model::{ConfigSet, Parsed, SourceFile};
+
+/// Where each format's files are, as a directory and a shell pattern for the names, in the
+/// order they are read: ubond's own first, modprobe.d (options only) last.
+pub const LOCATIONS: &[(Format, &str, &str)] = &[
+    (Format::Toml, "/etc/ubond", "*.toml"),
+    (Format::Interfaces, "/etc/network", "interfaces"),
+    (Format::Ifcfg, "/etc/sysconfig/network-scripts", "ifcfg-*"),
+    (Format::Networkd, "/etc/systemd/network", "*.netdev"),
+    (Format::Networkd, "/etc/systemd/network", "*.network"),
+    (Format::Keyfile, "/etc/NetworkManager/system-connections", "*.nmconnection"),
+    (Format::Netplan, "/etc/netplan", "*.yaml"),
+    (Format::Modprobe, "/etc/modprobe.d", "*.conf"),
+];
+
+/// Backup and package-manager leftovers that initscripts and the others skip.
+const IGNORED_SUFFIXES: &[&str] =
+    &["~", ".bak", ".old", ".orig", ".rpmnew", ".rpmsave", ".rpmorig", ".dpkg-old", ".dpkg-dist"];
+
+/// What [`read_system`] found.
+#[derive(Debug, Clone, Default)]
+pub struct SystemConfig {
+    /// The bonds, merged.
+    pub config: ConfigSet,
+    /// Parse findings of every file read, and the merge's.
+    pub findings: Vec<Finding>,
+    /// The files read, by format (for `interfaces`, with the files it includes).
+    pub files: Vec<(Format, Vec<String>)>,
+}
+
+/// Reads every file of [`LOCATIONS`] that exists below `fs` and merges their bonds.
+pub fn read_system(fs: &dyn Files) -> SystemConfig {
+    let mut parsed: Vec<(Format, Parsed)> = Vec::new();
+    let mut files: Vec<(Format, Vec<String>)> = Vec::new();
+    let mut formats: Vec<Format> = Vec::new();
+    for (format, _, _) in LOCATIONS {
+        if !formats.contains(format) {
+            formats.push(*format);
+        }
+    }
+    let mut findings = Vec::new();
+    for format in formats {
+        if format == Format::Interfaces {
+            let path = "/etc/network/interfaces";
+            // Absent is normal; unreadable is said (by load, at line 1).
+            if fs.read(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+                continue;
+            }
+            let (sources, f) = interfaces::load(path, fs);
+            findings.extend(f.iter().cloned());
+            let mut p = interfaces::parse_following(&[path], fs);
+            // parse_following repeats load's findings: keep them once.
+            p.findings.retain(|x| !f.contains(x));
+            files.push((format, sources.iter().map(|s| s.path.clone()).collect()));
+            parsed.push((format, p));
+            continue;
+        }
+        let mut sources = Vec::new();
+        for (_, dir, pattern) in LOCATIONS.iter().filter(|(f, _, _)| *f == format) {
+            let Ok(names) = fs.list(dir) else { continue };
+            for name in names {
+                if !glob_match(pattern, &name) || IGNORED_SUFFIXES.iter().any(|s| name.ends_with(s))
+                {
+                    continue;
+                }
+                let path = format!("{dir}/{name}");
+                if fs.is_dir(&path) {
+                    continue;
+                }
+                match fs.read(&path) {
+                    Ok(text) => sources.push(SourceFile::new(path, text)),
+                    Err(e) => findings.push(Finding::warning(
+                        &Span::new(path.clone(), 1, 1),
+                        format!("cannot read '{path}': {e}"),
+                    )),
+                }
+            }
+        }
+        if sources.is_empty() {
+            continue;
+        }
+        files.push((format, sources.iter().map(|s| s.path.clone()).collect()));
+        parsed.push((format, parse(format, &sources)));
+    }
+    let (config, merged) = merge(parsed);
+    findings.extend(merged);
+    SystemConfig { config, findings, files }
+}
+
+fn where_(b: &crate::BondConfig) -> String {
+    b.spans.bond.as_ref().map(|s| s.to_string()).unwrap_or_else(|| "<config>".to_owned())
+}
+
+/// Merges the bonds of several formats (see the module docs); returns the parse findings
+/// followed by the merge's.
+pub fn merge(parsed: Vec<(Format, Parsed)>) -> (ConfigSet, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let mut out = ConfigSet::default();
+    let mut modprobe = Vec::new();
+    for (format, p) in parsed {
+        findings.extend(p.findings);
+        if !format.has_slaves() {
+            modprobe.extend(p.config.bonds);
+            continue;
+        }
+        for b in p.config.bonds {
+            match out.bonds.iter().find(|o| o.name == b.name) {
+                // Twice in one format: the format's own checks say so; keep the first.
+                Some(first) if first.same_meaning(&b) => findings.push(Finding::info(
+                    &b.spans.bond.clone().unwrap_or_else(|| Span::new("<config>", 1, 1)),
+                    format!(
+                        "bond '{}' is also defined at {} (same meaning)",
+                        b.name,
+                        where_(first)
+                    ),
+                )),
+                Some(first) => findings.push(
+                    Finding::error(
+                        &b.spans.bond.clone().unwrap_or_else(|| Span::new("<config>", 1, 1)),
+                        format!(
+                            "bond '{}' is also defined at {} with a different meaning",
+                            b.name,
+                            where_(first)
+                        ),
+                    )
+                    .with_fix(
+                        "keep one definition of the bond (or name the files to use with --from)",
+                    ),
+                ),
+                None => out.bonds.push(b),
+            }
+        }
+    }
+    for m in modprobe {
+        let at = m.spans.bond.clone().unwrap_or_else(|| Span::new("<config>", 1, 1));
+        match out.bonds.iter_mut().find(|b| b.name == m.name) {
+            Some(b) if b.spans.options.is_empty() => {
+                b.options = m.options.clone();
+                b.spans.options = m.spans.options.clone();
+            }
+            Some(b) if b.options != m.options => findings.push(
+                Finding::warning(
+                    &at,
+                    format!(
+                        "these module options for '{}' are overridden by the options at {}",
+                        m.name,
+                        where_(b)
+                    ),
+                )
+                .with_fix("set the bond's options in one place"),
+            ),
+            Some(_) => {}
+            None => out.bonds.push(m),
+        }
+    }
+    (out, findings)
+}

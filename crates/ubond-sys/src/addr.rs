@@ -1,0 +1,206 @@
+//! IP addresses and default routes through rtnetlink: what `ip addr add A/P dev IF` and
+//! `ip route add default via G dev IF` do, and the address list of an interface.
+//!
+//! Every call works in the network namespace of the calling thread.
+
+use std::io;
+use std::net::IpAddr;
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::error::{Result, SysError};
+use crate::link::ifindex;
+
+/// Sends one rtnetlink request with `NLM_F_REQUEST | NLM_F_ACK | extra_flags`; returns the
+/// messages of the answer (a dump's entries).
+fn request(
+    msg: RouteNetlinkMessage,
+    extra_flags: u16,
+    op: &'static str,
+    iface: &str,
+) -> Result<Vec<RouteNetlinkMessage>> {
+    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
+    socket.bind_auto().map_err(fail)?;
+    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
+    nl.header.sequence_number = 1;
+    nl.finalize();
+    let mut out = vec![0u8; nl.buffer_len()];
+    nl.serialize(&mut out);
+    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
+
+    let mut answer = Vec::new();
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        buf.clear();
+        let n = socket.recv(&mut buf, 0).map_err(fail)?;
+        let mut offset = 0;
+        while offset < n {
+            let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[offset..n])
+                .map_err(|e| fail(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
+            let len = reply.header.length as usize;
+            match reply.payload {
+                NetlinkPayload::Error(e) => {
+                    return match e.code {
+                        None => Ok(answer),
+                        Some(_) => Err(fail(e.to_io())),
+                    };
+                }
+                NetlinkPayload::Done(_) => return Ok(answer),
+                NetlinkPayload::InnerMessage(m) => answer.push(m),
+                _ => {}
+            }
+            if len == 0 {
+                break;
+            }
+            offset += (len + 3) & !3;
+        }
+    }
+}
+
+fn family(ip: IpAddr) -> AddressFamily {
+    match ip {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    }
+}
+
+/// The addresses of interface `name` with their prefix lengths, IPv4 first, in the kernel's
+/// order (IPv6 link-local addresses included).
+pub fn addresses(name: &str) -> Result<Vec<(IpAddr, u8)>> {
+    const OP: &str = "list addresses";
+    let index = ifindex(name)?;
+    let answer =
+        request(RouteNetlinkMessage::GetAddress(AddressMessage::default()), NLM_F_DUMP, OP, name)?;
+    let mut out: Vec<(IpAddr, u8)> = Vec::new();
+    for m in answer {
+        let RouteNetlinkMessage::NewAddress(a) = m else { continue };
+        if a.header.index != index {
+            continue;
+        }
+        // IPv4: the local address (IFA_LOCAL); IPv6: IFA_ADDRESS.
+        let mut local = None;
+        let mut address = None;
+        for attr in &a.attributes {
+            match attr {
+                AddressAttribute::Local(ip) => local = Some(*ip),
+                AddressAttribute::Address(ip) => address = Some(*ip),
+                _ => {}
+            }
+        }
+        if let Some(ip) = local.or(address) {
+            let entry = (ip, a.header.prefix_len);
+            if !out.contains(&entry) {
+                out.push(entry);
+            }
+        }
+    }
+    out.sort_by_key(|(ip, _)| ip.is_ipv6());
+    Ok(out)
+}
+
+/// Adds `ip/prefix` to interface `name` (`ip addr add`). `Ok(false)` if the interface had it
+/// already. IPv4 addresses get their broadcast address, as `ip addr add ... brd +`.
+pub fn add_address(name: &str, ip: IpAddr, prefix: u8) -> Result<bool> {
+    const OP: &str = "add address";
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    if prefix > max {
+        return Err(SysError::new(
+            OP,
+            Some(name),
+            io::Error::new(io::ErrorKind::InvalidInput, format!("prefix /{prefix} > /{max}")),
+        ));
+    }
+    if addresses(name)?.contains(&(ip, prefix)) {
+        return Ok(false);
+    }
+    let mut msg = AddressMessage::default();
+    msg.header.family = family(ip);
+    msg.header.prefix_len = prefix;
+    msg.header.index = ifindex(name)?;
+    msg.attributes.push(AddressAttribute::Address(ip));
+    if let IpAddr::V4(v4) = ip {
+        msg.attributes.push(AddressAttribute::Local(ip));
+        if prefix < 31 {
+            let host_mask = u32::MAX >> prefix;
+            let brd = std::net::Ipv4Addr::from(u32::from(v4) | host_mask);
+            msg.attributes.push(AddressAttribute::Broadcast(brd));
+        }
+    }
+    match request(RouteNetlinkMessage::NewAddress(msg), NLM_F_CREATE | NLM_F_EXCL, OP, name) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Adds a default route through `gateway` on interface `name` (`ip route add default via G dev
+/// IF`, main table, protocol static). `Ok(false)` if a default route of that family already
+/// exists in the main table (the existing one is kept).
+pub fn add_default_route(name: &str, gateway: IpAddr) -> Result<bool> {
+    const OP: &str = "add default route";
+    let mut header = RouteHeader {
+        address_family: family(gateway),
+        table: RouteHeader::RT_TABLE_MAIN,
+        protocol: RouteProtocol::Static,
+        scope: RouteScope::Universe,
+        kind: RouteType::Unicast,
+        ..RouteHeader::default()
+    };
+    header.destination_prefix_length = 0;
+    let mut msg = RouteMessage::default();
+    msg.header = header;
+    msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
+    msg.attributes.push(RouteAttribute::Oif(ifindex(name)?));
+    match request(RouteNetlinkMessage::NewRoute(msg), NLM_F_CREATE | NLM_F_EXCL, OP, name) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The default gateways in the main table that go out of interface `name`.
+pub fn default_gateways(name: &str) -> Result<Vec<IpAddr>> {
+    const OP: &str = "list routes";
+    let index = ifindex(name)?;
+    let mut out = Vec::new();
+    for fam in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = fam;
+        let answer = request(RouteNetlinkMessage::GetRoute(msg), NLM_F_DUMP, OP, name)?;
+        for m in answer {
+            let RouteNetlinkMessage::NewRoute(r) = m else { continue };
+            if r.header.destination_prefix_length != 0
+                || r.header.table != RouteHeader::RT_TABLE_MAIN
+            {
+                continue;
+            }
+            let mut gw = None;
+            let mut oif = None;
+            for attr in &r.attributes {
+                match attr {
+                    RouteAttribute::Gateway(RouteAddress::Inet(a)) => gw = Some(IpAddr::V4(*a)),
+                    RouteAttribute::Gateway(RouteAddress::Inet6(a)) => gw = Some(IpAddr::V6(*a)),
+                    RouteAttribute::Oif(i) => oif = Some(*i),
+                    _ => {}
+                }
+            }
+            if let (Some(g), Some(i)) = (gw, oif) {
+                if i == index && !out.contains(&g) {
+                    out.push(g);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

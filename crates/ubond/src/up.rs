@@ -1,0 +1,474 @@
+//! `ubond up [BOND...] [--from FILE...]`: brings bonds described in configuration files up in
+//! the running daemon.
+//!
+//! The files are any format `ubond config` reads (detected per file, or `--format`); without
+//! `--from`, the system's own files in their usual places ([`ubond_config::system`]). Errors
+//! in the files and the live checks' errors ([`ubond_config::live`]: a LACP member in a Linux
+//! bridge) stop the command before anything changes. Then, for each bond (all of them, or
+//! those named):
+//!
+//! * **A bond the daemon does not have** is created with its options (`add`, module-option
+//!   syntax), its slaves are enslaved in order, then `queue_id` and `active_slave` are set.
+//!   If the new TAP device is not in this network namespace, the bond is deleted again and
+//!   the command says to run in the daemon's namespace.
+//! * **A bond the daemon has** is brought to the file's configuration without tearing it
+//!   down: each option that differs is set with sysfs semantics (`set`; an option the daemon
+//!   refuses now, such as one that needs the bond down, is reported, not forced), missing
+//!   slaves are enslaved, and slaves the file does not name are left enslaved (and said). A
+//!   different mode on a bond with slaves changes nothing and says how to recreate the bond.
+//!
+//! Then, client-side through rtnetlink (the bond is a TAP device in the daemon's network
+//! namespace, so `ubond up` must run in that namespace, as root): the bond device is brought
+//! up, the file's addresses are added (those present are kept, others are not removed) and
+//! its gateway becomes the default route unless one exists. Every change is printed on one
+//! line per bond; a step that fails is one line saying what to do, and the exit status is 1
+//! (2 when nothing could be done).
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use ubond_config::files::RootDir;
+use ubond_config::{interfaces, live, system, BondConfig, ConfigSet, Format, Parsed, Severity};
+use ubond_core::options::{OptionId, Scope, SlaveOptions};
+use ubond_sys::{addr, link};
+
+use crate::control::{self, Request};
+use crate::probe::SystemProbe;
+
+/// What `ubond up` was asked.
+pub struct UpArgs {
+    /// The bonds to bring up (empty: all in the files).
+    pub bonds: Vec<String>,
+    /// The files (empty: the system's own).
+    pub from: Vec<PathBuf>,
+    /// The files' format, when it cannot be detected.
+    pub format: Option<Format>,
+    /// Where the system's files are read from (`/` but in tests).
+    pub root: PathBuf,
+}
+
+/// The daemon, by its control socket.
+struct Daemon<'a> {
+    socket: &'a Path,
+}
+
+impl Daemon<'_> {
+    /// Sends a request; `Ok(Err(message))` when the daemon refused it.
+    fn call(&self, request: &Request) -> Result<std::result::Result<String, String>> {
+        let resp = control::call(self.socket, request)?;
+        Ok(match resp.error {
+            None => Ok(resp.output),
+            Some(e) => Err(e),
+        })
+    }
+
+    /// The bond's options and slaves as `ubond get BOND` prints them, or `None` when the
+    /// daemon has no such bond.
+    fn get(&self, bond: &str) -> Result<Option<Vec<(String, String)>>> {
+        match self.call(&Request::Get { bond: bond.to_owned(), option: None })? {
+            Ok(out) => Ok(Some(
+                out.lines()
+                    .filter_map(|l| {
+                        l.split_once(": ").or_else(|| l.strip_suffix(':').map(|n| (n, "")))
+                    })
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+            )),
+            Err(e) if e.starts_with(&format!("no bond {bond}")) => Ok(None),
+            Err(e) => bail!("{e}"),
+        }
+    }
+}
+
+/// Reads the configuration: the files given, or the system's.
+fn load(args: &UpArgs) -> Result<(ConfigSet, Vec<ubond_config::Finding>)> {
+    if args.from.is_empty() {
+        let root = RootDir::new(&args.root);
+        let sys = system::read_system(&root);
+        if sys.files.is_empty() {
+            let places: Vec<String> = system::LOCATIONS
+                .iter()
+                .map(|(_, d, p)| root.real(&format!("{d}/{p}")).display().to_string())
+                .collect();
+            bail!(
+                "no bond configuration found (looked for {}): give the files with --from FILE",
+                places.join(", ")
+            );
+        }
+        return Ok((sys.config, sys.findings));
+    }
+    let sources = crate::read_sources(&args.from)?;
+    let mut parsed: Vec<(Format, Parsed)> = Vec::new();
+    for (format, group) in crate::by_format(sources, args.format)? {
+        if format == Format::Interfaces {
+            // Follow `source` lines, as ifup would.
+            let paths: Vec<&str> = group.iter().map(|f| f.path.as_str()).collect();
+            parsed.push((format, interfaces::parse_following(&paths, &RootDir::new("/"))));
+        } else {
+            parsed.push((format, ubond_config::parse(format, &group)));
+        }
+    }
+    Ok(system::merge(parsed))
+}
+
+/// Runs `ubond up`; `Ok(false)` when some step failed (each said on standard error).
+pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
+    let (config, mut findings) = load(&args)?;
+    // The checks every format shares (a slave claimed by two bonds, a bond without slaves).
+    findings.extend(ubond_config::checks::check(&config, true));
+    let wanted = |name: &str| args.bonds.is_empty() || args.bonds.iter().any(|b| b == name);
+    let chosen =
+        ConfigSet { bonds: config.bonds.iter().filter(|b| wanted(&b.name)).cloned().collect() };
+    // What the slaves are on this system (a LACP member in a Linux bridge is an error).
+    findings.extend(live::check(&chosen, &SystemProbe));
+    let mut errors = false;
+    for f in findings.iter().filter(|f| f.severity != Severity::Info) {
+        eprintln!("{f}");
+        errors |= f.severity == Severity::Error;
+    }
+    if errors {
+        bail!("nothing brought up: fix the errors above first (`ubond config lint FILE...` lists every finding with its fix)");
+    }
+    let known: Vec<&str> = config.bonds.iter().map(|b| b.name.as_str()).collect();
+    if known.is_empty() {
+        bail!("the files define no bond: check them with `ubond config lint FILE...`");
+    }
+    let selected: Vec<&BondConfig> = if args.bonds.is_empty() {
+        config.bonds.iter().collect()
+    } else {
+        let mut v = Vec::new();
+        for name in &args.bonds {
+            match config.bond(name) {
+                Some(b) => v.push(b),
+                None => bail!("no bond {name} in the files (they define {})", known.join(", ")),
+            }
+        }
+        v
+    };
+    let daemon = Daemon { socket };
+    let mut ok = true;
+    for b in selected {
+        let mut report = Report { bond: &b.name, changes: Vec::new(), failed: false };
+        let result = match daemon.get(&b.name)? {
+            None => create(&daemon, b, &mut report),
+            Some(current) => update(&daemon, b, &current, &mut report),
+        };
+        match result {
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("ubond: {}: {e:#}", b.name);
+                report.failed = true;
+            }
+        }
+        if !report.changes.is_empty() {
+            println!("{}: {}", b.name, report.changes.join("; "));
+        }
+        ok &= !report.failed;
+    }
+    Ok(ok)
+}
+
+/// What was done to one bond.
+struct Report<'a> {
+    bond: &'a str,
+    changes: Vec<String>,
+    failed: bool,
+}
+
+impl Report<'_> {
+    fn done(&mut self, what: impl Into<String>) {
+        self.changes.push(what.into());
+    }
+
+    /// A step that failed: one line, and the exit status becomes 1.
+    fn fail(&mut self, what: impl std::fmt::Display) {
+        eprintln!("ubond: {}: {what}", self.bond);
+        self.failed = true;
+    }
+
+    fn warn(&mut self, what: impl std::fmt::Display) {
+        eprintln!("ubond: {}: warning: {what}", self.bond);
+    }
+}
+
+fn namespace_error(bond: &str) -> anyhow::Error {
+    anyhow!(
+        "the daemon has bond {bond} but there is no {bond} device in this network namespace: run `ubond up` in the daemon's network namespace"
+    )
+}
+
+fn create(daemon: &Daemon<'_>, b: &BondConfig, r: &mut Report<'_>) -> Result<()> {
+    let options = b.creation_options();
+    match daemon.call(&Request::Add { bond: b.name.clone(), options: options.clone() })? {
+        Ok(out) => {
+            for w in out.lines() {
+                r.warn(w.trim_start_matches("warning: "));
+            }
+        }
+        Err(e) => bail!("{e}"),
+    }
+    if link::ifindex(&b.name).is_err() {
+        // Created in another namespace: undo what this command just did.
+        let _ = daemon.call(&Request::Del { bond: b.name.clone() })?;
+        return Err(anyhow!(
+            "the daemon made bond {0} in another network namespace (deleted again): run `ubond up` in the daemon's network namespace",
+            b.name
+        ));
+    }
+    r.done(if options.is_empty() { "created".to_owned() } else { format!("created ({options})") });
+    enslave(daemon, b, &[], r)?;
+    slave_options(daemon, b, r)?;
+    ip_config(b, r);
+    Ok(())
+}
+
+/// Enslaves the slaves of `b` not in `current`, in order.
+fn enslave(
+    daemon: &Daemon<'_>,
+    b: &BondConfig,
+    current: &[&str],
+    r: &mut Report<'_>,
+) -> Result<()> {
+    let mut added = Vec::new();
+    for s in b.slaves.iter().filter(|s| !current.contains(&s.as_str())) {
+        match daemon.call(&Request::Enslave { bond: b.name.clone(), ifaces: vec![s.clone()] })? {
+            Ok(_) => added.push(s.as_str()),
+            Err(e) => r.fail(e),
+        }
+    }
+    if !added.is_empty() {
+        r.done(format!("enslaved {}", added.join(" ")));
+    }
+    Ok(())
+}
+
+/// `queue_id` per slave, then `active_slave`; per-slave `prio` and `actor_port_prio` are
+/// said not to be applied (the daemon has no verb for them yet).
+fn slave_options(daemon: &Daemon<'_>, b: &BondConfig, r: &mut Report<'_>) -> Result<()> {
+    let d = SlaveOptions::default();
+    let queue_ids = daemon
+        .call(&Request::Get { bond: b.name.clone(), option: Some("queue_id".into()) })?
+        .unwrap_or_default();
+    for (slave, o) in &b.options.slave_options {
+        // `eth0:2 eth1:0`; a slave not listed has queue id 0.
+        let prefix = format!("{slave}:");
+        let have = queue_ids
+            .split_whitespace()
+            .find_map(|q| q.strip_prefix(&prefix))
+            .and_then(|n| n.parse::<u16>().ok())
+            .unwrap_or(0);
+        let qid = format!("{slave}:{}", o.queue_id);
+        if have != o.queue_id && set(daemon, b, "queue_id", &qid, r)? {
+            r.done(format!("queue_id {qid}"));
+        }
+        if o.prio != d.prio || o.actor_port_prio != d.actor_port_prio {
+            r.fail(format!(
+                "per-slave prio/actor_port_prio of {slave} not applied: the daemon cannot set them yet (remove them from the file or accept the defaults)"
+            ));
+        }
+    }
+    if let Some(active) = &b.options.active_slave {
+        if b.options.mode.uses_primary() {
+            let now = daemon.call(&Request::Get {
+                bond: b.name.clone(),
+                option: Some("active_slave".into()),
+            })?;
+            if now.as_deref().map(str::trim) != Ok(active.as_str()) {
+                set(daemon, b, "active_slave", active, r)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set(
+    daemon: &Daemon<'_>,
+    b: &BondConfig,
+    option: &str,
+    value: &str,
+    r: &mut Report<'_>,
+) -> Result<bool> {
+    let request =
+        Request::Set { bond: b.name.clone(), option: option.to_owned(), value: value.to_owned() };
+    match daemon.call(&request)? {
+        Ok(out) => {
+            for w in out.lines() {
+                r.warn(w.trim_start_matches("warning: "));
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            // The daemon's words already name the bond, the option and the value.
+            let e = e.strip_prefix(&format!("{}: ", b.name)).unwrap_or(&e);
+            r.fail(e);
+            Ok(false)
+        }
+    }
+}
+
+/// The order options are compared and set in: the mode first, targets before the ARP
+/// interval, miimon before the delays (the kernel's dependencies), then the kernel's order.
+fn set_order() -> Vec<OptionId> {
+    let first = [OptionId::Mode, OptionId::ArpIpTarget, OptionId::NsIp6Target, OptionId::Miimon];
+    first
+        .into_iter()
+        .chain(OptionId::ALL.iter().copied().filter(|id| !first.contains(id)))
+        .filter(|id| id.scope() == Scope::Bond)
+        .filter(|id| {
+            !matches!(
+                id,
+                OptionId::ActiveSlave
+                    | OptionId::QueueId
+                    | OptionId::NumUnsolNa
+                    | OptionId::UseCarrier
+            )
+        })
+        .collect()
+}
+
+fn update(
+    daemon: &Daemon<'_>,
+    b: &BondConfig,
+    current: &[(String, String)],
+    r: &mut Report<'_>,
+) -> Result<()> {
+    if link::ifindex(&b.name).is_err() {
+        return Err(namespace_error(&b.name).context("nothing changed"));
+    }
+    let now = |name: &str| {
+        current.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    for id in set_order() {
+        let want = b.options.get(id.name()).unwrap_or_default();
+        // Read again: setting one option (the mode) can change others.
+        let have = if id == OptionId::Mode {
+            now(id.name())
+        } else {
+            daemon
+                .call(&Request::Get { bond: b.name.clone(), option: Some(id.name().to_owned()) })?
+                .map(|v| v.trim_end().to_owned())
+                .unwrap_or_default()
+        };
+        if want == have {
+            continue;
+        }
+        if matches!(id, OptionId::ArpIpTarget | OptionId::NsIp6Target) {
+            let want_v: Vec<&str> = want.split_whitespace().collect();
+            let have_v: Vec<&str> = have.split_whitespace().collect();
+            let mut changed = Vec::new();
+            for t in want_v.iter().filter(|t| !have_v.contains(t)) {
+                if set(daemon, b, id.name(), &format!("+{t}"), r)? {
+                    changed.push(format!("+{t}"));
+                }
+            }
+            for t in have_v.iter().filter(|t| !want_v.contains(t)) {
+                if set(daemon, b, id.name(), &format!("-{t}"), r)? {
+                    changed.push(format!("-{t}"));
+                }
+            }
+            if !changed.is_empty() {
+                r.done(format!("{} {}", id.name(), changed.join(" ")));
+            }
+            continue;
+        }
+        // `802.3ad 4` → `802.3ad`: what a sysfs write takes.
+        let value = want.split_whitespace().next().unwrap_or("");
+        let has_slaves = !now("slaves").is_empty();
+        if id == OptionId::Mode && has_slaves {
+            r.fail(format!(
+                "mode is {have:?}, the file says {want:?}: the mode only changes without slaves; `ubond del {0}` then `ubond up {0}` recreates it; nothing changed",
+                b.name
+            ));
+            // The rest of the file is meant for the other mode: change nothing else.
+            return Ok(());
+        }
+        if id.needs_no_slaves() && has_slaves {
+            r.fail(format!(
+                "{} is {have:?}, the file says {want:?}: it only changes without slaves; `ubond del {1}` then `ubond up {1}` recreates the bond",
+                id.name(),
+                b.name
+            ));
+            continue;
+        }
+        if id.needs_bond_down() && link::link_state(&b.name).is_ok_and(|s| s.admin_up) {
+            r.fail(format!(
+                "{} is {have:?}, the file says {want:?}: it only changes with the bond down; `ip link set {1} down` then `ubond up {1}` sets it and brings the bond up again",
+                id.name(),
+                b.name
+            ));
+            continue;
+        }
+        if set(daemon, b, id.name(), value, r)? {
+            r.done(format!(
+                "{} {value} (was {})",
+                id.name(),
+                if have.is_empty() { "\"\"" } else { &have }
+            ));
+        }
+    }
+    let slaves = now("slaves");
+    let slaves: Vec<&str> = slaves.split_whitespace().collect();
+    enslave(daemon, b, &slaves, r)?;
+    let extra: Vec<&str> =
+        slaves.iter().copied().filter(|s| !b.slaves.iter().any(|x| x == s)).collect();
+    if !extra.is_empty() {
+        r.warn(format!(
+            "{} not in the file: left enslaved (`ubond release {} {}` removes them)",
+            extra.join(" "),
+            b.name,
+            extra.join(" ")
+        ));
+    }
+    slave_options(daemon, b, r)?;
+    ip_config(b, r);
+    if r.changes.is_empty() && !r.failed {
+        r.done("up to date");
+    }
+    Ok(())
+}
+
+/// The bond device up, the file's addresses and gateway on it.
+fn ip_config(b: &BondConfig, r: &mut Report<'_>) {
+    let up = link::link_state(&b.name).map(|s| s.admin_up).unwrap_or(false);
+    if !up {
+        match link::set_up(&b.name, true) {
+            Ok(()) => r.done("device up"),
+            Err(e) => r.fail(e),
+        }
+    }
+    if b.dhcp {
+        r.warn(format!(
+            "the file takes the addresses from DHCP: `ubond up` runs no DHCP client; start one on {}",
+            b.name
+        ));
+    }
+    let mut added = Vec::new();
+    for (ip, prefix) in &b.addresses {
+        match addr::add_address(&b.name, *ip, *prefix) {
+            Ok(true) => added.push(format!("{ip}/{prefix}")),
+            Ok(false) => {}
+            Err(e) => r.fail(e),
+        }
+    }
+    if !added.is_empty() {
+        r.done(format!("address {}", added.join(" ")));
+    }
+    if let Some(gw) = b.gateway {
+        gateway(b, gw, r);
+    }
+}
+
+fn gateway(b: &BondConfig, gw: IpAddr, r: &mut Report<'_>) {
+    if addr::default_gateways(&b.name).map(|g| g.contains(&gw)).unwrap_or(false) {
+        return;
+    }
+    match addr::add_default_route(&b.name, gw) {
+        Ok(true) => r.done(format!("default via {gw}")),
+        Ok(false) => r.warn(format!(
+            "a default route exists already: kept (the file's gateway {gw} is not added; `ip route replace default via {gw} dev {}` would)",
+            b.name
+        )),
+        Err(e) => r.fail(format!("{e} (is the gateway {gw} inside one of the bond's subnets?)")),
+    }
+}
