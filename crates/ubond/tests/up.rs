@@ -3,49 +3,22 @@
 //! `ubond up` run in it. Skipped (with a note) when not root or without `ip`; under `CI` a
 //! missing tool fails instead.
 //!
-//! Everything stays inside namespaces named `ubu-<pid>-<test>`, addressed in 192.0.2.0/24
+//! Everything stays inside namespaces named `ubd-<pid>-<test>-u`, addressed in 192.0.2.0/24
 //! only (the samples' 192.168.1.0/24 is rewritten); drop guards stop the daemon (by pid) and
 //! delete the namespace and the scratch directory even on failure.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use ubond_config::{convert, parse, Format, SourceFile};
 
 #[path = "../../ubond-config/tests/samples/mod.rs"]
 mod samples;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ubond");
+mod support;
 
-fn can_run() -> bool {
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    let ip = Command::new("ip").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
-    let tun = Path::new("/dev/net/tun").exists();
-    let ok = root && ip && tun;
-    // In CI (run as root with .ci/run's packages) a missing tool is a failure, never a silent
-    // pass; on a developer's machine without root the tests say they were skipped.
-    assert!(
-        ok || std::env::var_os("CI").is_none(),
-        "CI must run the namespace tests: root={root} ip={ip} /dev/net/tun={tun}"
-    );
-    if !ok {
-        eprintln!("skipped: needs root, iproute2 and /dev/net/tun");
-    }
-    ok
-}
-
-fn sh(args: &[&str]) -> Output {
-    Command::new(args[0]).args(&args[1..]).output().unwrap()
-}
-
-fn must(args: &[&str]) {
-    let o = sh(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-}
+use support::*;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -53,36 +26,31 @@ fn text(b: &[u8]) -> String {
 
 /// A namespace with veth slaves eth0..eth2 (peers p0..p2, up) and a daemon.
 struct Ns {
-    ns: String,
-    dir: PathBuf,
-    daemon: Option<Child>,
+    side: Side,
+}
+
+impl std::ops::Deref for Ns {
+    type Target = Side;
+    fn deref(&self) -> &Side {
+        &self.side
+    }
+}
+
+impl std::ops::DerefMut for Ns {
+    fn deref_mut(&mut self) -> &mut Side {
+        &mut self.side
+    }
 }
 
 impl Ns {
     fn new(test: &str) -> Ns {
-        let ns = format!("ubu-{}-{test}", std::process::id());
-        let dir = std::env::temp_dir().join(&ns);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let s = Ns { ns, dir, daemon: None };
-        must(&["ip", "netns", "add", &s.ns]);
-        s.ip(&["link", "set", "lo", "up"]);
+        let s = Ns { side: side(test, "u") };
         for i in 0..3 {
             let (e, p) = (format!("eth{i}"), format!("p{i}"));
             s.ip(&["link", "add", &e, "type", "veth", "peer", "name", &p]);
             s.ip(&["link", "set", &p, "up"]);
         }
         s
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.join("control.sock")
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let mut v = vec!["ip", "-n", &self.ns];
-        v.extend_from_slice(args);
-        must(&v);
     }
 
     fn ip_out(&self, args: &[&str]) -> String {
@@ -105,40 +73,6 @@ impl Ns {
         let o = self.ubond(args);
         assert!(o.status.success(), "ubond {args:?}: {}{}", text(&o.stdout), text(&o.stderr));
         text(&o.stdout)
-    }
-
-    fn start_daemon(&mut self) {
-        let log = std::fs::File::create(self.dir.join("daemon.log")).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns, BIN, "--control"])
-            .arg(self.socket())
-            .arg("daemon")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.daemon = Some(child);
-        let t0 = Instant::now();
-        while UnixStream::connect(self.socket()).is_err() {
-            assert!(t0.elapsed() < Duration::from_secs(10), "the daemon's socket never appeared");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// SIGTERM to our own daemon (by pid), then wait; SIGKILL if it does not stop.
-    fn stop_daemon(&mut self) {
-        let Some(mut child) = self.daemon.take() else { return };
-        let _ = sh(&["kill", "-TERM", &child.id().to_string()]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     /// Writes `files` below `sub/` of the scratch directory (by base name); their paths.
@@ -175,14 +109,6 @@ impl Ns {
             .collect();
         let route = self.ip_out(&["route", "show", "default"]);
         format!("{}\naddresses: {}\nroute: {}", options.join("\n"), addrs.join(" "), route.trim())
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        self.stop_daemon();
-        let _ = sh(&["ip", "netns", "del", &self.ns]);
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
