@@ -1,0 +1,42 @@
+//! Feeds each input, as text, to every configuration format's parser and linter (and to the
+//! sysfs-write linter), and checks what the property tests check: no panic, and every finding
+//! names a place inside the given file. The first byte picks a file name, so the ifcfg,
+//! networkd and keyfile parsers, which read meaning from names, see their own kinds of file.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ubond_config::{lint, lint_sysfs_writes, parse, Finding, Format, SourceFile};
+
+const NAMES: &[&str] = &[
+    "/etc/modprobe.d/bonding.conf",
+    "/etc/network/interfaces",
+    "/etc/sysconfig/network-scripts/ifcfg-bond0",
+    "/etc/sysconfig/network-scripts/ifcfg-eth0",
+    "/etc/systemd/network/bond0.netdev",
+    "/etc/systemd/network/bond0.network",
+    "/etc/NetworkManager/system-connections/bond0.nmconnection",
+    "/etc/netplan/01-bond.yaml",
+    "ovs.sh",
+    "/etc/ubond/bonds.toml",
+];
+
+fn check(findings: &[Finding], file: &SourceFile) {
+    let lines = file.text.lines().count().max(1);
+    for f in findings {
+        assert_eq!(f.file, file.path, "finding names another file: {f}");
+        assert!(f.line >= 1 && f.line as usize <= lines + 1, "line out of the file: {f}");
+        assert!(f.column >= 1, "column 0: {f}");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, rest)) = data.split_first() else { return };
+    let text = String::from_utf8_lossy(rest).into_owned();
+    let file = SourceFile::new(NAMES[usize::from(pick) % NAMES.len()], text);
+    let files = std::slice::from_ref(&file);
+    for &format in Format::ALL {
+        check(&parse(format, files).findings, &file);
+        check(&lint(format, files), &file);
+    }
+    check(&lint_sysfs_writes(&file), &file);
+});
