@@ -48,6 +48,16 @@ pub enum Request {
         /// Value.
         value: String,
     },
+    /// Set a per-slave option (`prio`, `queue_id`, `actor_port_prio`), as
+    /// `ip link set IFACE type bond_slave OPTION VALUE`.
+    SetSlave {
+        /// The slave.
+        iface: String,
+        /// Option name.
+        option: String,
+        /// Value.
+        value: String,
+    },
     /// Read one option, or all.
     Get {
         /// Bond name.

@@ -497,6 +497,22 @@ impl Daemon {
         Ok(warnings.iter().map(|w| format!("warning: {w}\n")).collect())
     }
 
+    fn set_slave(&mut self, iface: &str, option: &str, value: &str) -> Result<String> {
+        let Some(bi) = self.bonds.iter().position(|b| b.slaves.iter().any(|s| s.name == iface))
+        else {
+            bail!("{iface} is not enslaved to any bond: enslave it first with `ubond enslave BOND {iface}`");
+        };
+        let now = self.now();
+        let rt = &mut self.bonds[bi];
+        let id = rt.slaves.iter().find(|s| s.name == iface).map(|s| s.id).unwrap_or(SlaveId(0));
+        let warnings = rt.bond.set_slave_option(now, id, option, value).map_err(|e| {
+            anyhow::anyhow!("{}: {iface}: cannot set {option} to {value:?}: {e}", rt.bond.name())
+        })?;
+        rt.drain();
+        rt.dirty = true;
+        Ok(warnings.iter().map(|w| format!("warning: {w}\n")).collect())
+    }
+
     fn get(&self, bi: usize, option: Option<&str>) -> Result<String> {
         let rt = &self.bonds[bi];
         let opts = rt.bond.options();
@@ -571,6 +587,7 @@ impl Daemon {
                 let bi = self.bond_index(&bond)?;
                 self.set(bi, &option, &value)
             }
+            Request::SetSlave { iface, option, value } => self.set_slave(&iface, &option, &value),
             Request::Get { bond, option } => {
                 let bi = self.bond_index(&bond)?;
                 self.get(bi, option.as_deref())

@@ -78,6 +78,17 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         value: String,
     },
+    /// Set a per-slave option (`prio`, `queue_id`, `actor_port_prio`), like
+    /// `ip link set IFACE type bond_slave OPTION VALUE`.
+    SetSlave {
+        /// The slave.
+        iface: String,
+        /// The option.
+        option: String,
+        /// The value.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
     /// Read a bond option, or all of them.
     Get {
         /// The bond.
@@ -214,6 +225,7 @@ fn main() -> ExitCode {
         Command::Enslave { bond, ifaces } => Request::Enslave { bond, ifaces },
         Command::Release { bond, ifaces } => Request::Release { bond, ifaces },
         Command::Set { bond, option, value } => Request::Set { bond, option, value },
+        Command::SetSlave { iface, option, value } => Request::SetSlave { iface, option, value },
         Command::Get { bond, option } => Request::Get { bond, option },
         Command::Del { bond } => Request::Del { bond },
         Command::Status { bond, json } => Request::Status { bond, json },

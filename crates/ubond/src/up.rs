@@ -243,8 +243,8 @@ fn enslave(
     Ok(())
 }
 
-/// `queue_id` per slave, then `active_slave`; per-slave `prio` and `actor_port_prio` are
-/// said not to be applied (the daemon has no verb for them yet).
+/// `queue_id`, `prio` and `actor_port_prio` per slave (the latter two when the file gives a
+/// value other than the default, through `set-slave`), then `active_slave`.
 fn slave_options(daemon: &Daemon<'_>, b: &BondConfig, r: &mut Report<'_>) -> Result<()> {
     let d = SlaveOptions::default();
     let queue_ids = daemon
@@ -262,10 +262,27 @@ fn slave_options(daemon: &Daemon<'_>, b: &BondConfig, r: &mut Report<'_>) -> Res
         if have != o.queue_id && set(daemon, b, "queue_id", &qid, r)? {
             r.done(format!("queue_id {qid}"));
         }
-        if o.prio != d.prio || o.actor_port_prio != d.actor_port_prio {
-            r.fail(format!(
-                "per-slave prio/actor_port_prio of {slave} not applied: the daemon cannot set them yet (remove them from the file or accept the defaults)"
-            ));
+        let per_slave = [
+            ("prio", o.prio != d.prio, o.prio.to_string()),
+            (
+                "actor_port_prio",
+                o.actor_port_prio != d.actor_port_prio,
+                o.actor_port_prio.to_string(),
+            ),
+        ];
+        for (option, differs, value) in per_slave {
+            if !differs {
+                continue;
+            }
+            let request = Request::SetSlave {
+                iface: slave.clone(),
+                option: option.to_owned(),
+                value: value.clone(),
+            };
+            match daemon.call(&request)? {
+                Ok(_) => r.done(format!("{option} {slave} {value}")),
+                Err(e) => r.fail(e),
+            }
         }
     }
     if let Some(active) = &b.options.active_slave {

@@ -334,3 +334,29 @@ fn demo_shows_negotiation_and_failover_then_cleans_up() {
     assert!(!namespaces.contains(&format!("ubond-demo-{pid}")), "left behind: {namespaces}");
     assert!(!std::env::temp_dir().join(format!("ubond-demo-{pid}")).exists());
 }
+
+#[test]
+fn per_slave_options_through_set_slave() {
+    if !can_run() {
+        return;
+    }
+    let (a, b) = pair("slaveopt");
+    bond_up(&a, &b, &["mode=active-backup", "miimon=100"]);
+    wait_for(Duration::from_secs(10), "e1 active", || {
+        a.ok(&["get", "bond0", "active_slave"]).trim() == "e1"
+    });
+    // The highest prio among the up slaves is the active one (no primary set).
+    a.ok(&["set-slave", "e2", "prio", "10"]);
+    wait_for(Duration::from_secs(5), "e2 active after its prio rose", || {
+        a.ok(&["get", "bond0", "active_slave"]).trim() == "e2"
+    });
+    a.ok(&["set-slave", "e1", "queue_id", "2"]);
+    assert!(a.ok(&["get", "bond0", "queue_id"]).contains("e1:2"));
+    let e = a.fails(&["set-slave", "e1", "prio", "many"]);
+    assert!(e.contains("bond0: e1: cannot set prio"), "{e}");
+    let e = a.fails(&["set-slave", "lo", "prio", "1"]);
+    assert!(e.contains("lo is not enslaved to any bond") && e.contains("ubond enslave"), "{e}");
+    // Back to back, both ends must agree on the active link (a backup drops what it receives).
+    b.ok(&["set-slave", "e2", "prio", "10"]);
+    wait_for(Duration::from_secs(10), "a ping over e2 at both ends", || ping(&a, "192.0.2.2"));
+}
