@@ -25,6 +25,7 @@ use ubond_sys::link::{self, LinkEvent, LinkMonitor};
 use ubond_sys::{Duplex, PacketOptions, PacketSocket, Tap};
 use ubond_wire::MacAddr;
 
+use crate::access::Access;
 use crate::addr::AddrMonitor;
 use crate::control::{parse_request, Request, Response, MAX_REQUEST};
 use crate::journal::{self, SavedSlave};
@@ -90,6 +91,7 @@ struct Daemon {
     bonds: Vec<BondRt>,
     report_dir: PathBuf,
     events: Vec<LinkEvent>,
+    access: Access,
 }
 
 /// The sysctls set on a slave while enslaved: no IPv6, and the slave's own IPv4 stack neither
@@ -604,13 +606,15 @@ impl Daemon {
     /// Accepts control connections: root only, then read without blocking the data path.
     fn accept(&mut self, listener: &UnixListener) {
         while let Ok((stream, _)) = listener.accept() {
-            let root =
-                rustix::net::sockopt::socket_peercred(&stream).is_ok_and(|cred| cred.uid.is_root());
-            if !root {
-                answer(
-                    stream,
-                    &Response::err("permission denied: only root may use the ubond control socket"),
-                );
+            let allowed = rustix::net::sockopt::socket_peercred(&stream).is_ok_and(|cred| {
+                self.access.allows(
+                    cred.uid.as_raw(),
+                    cred.gid.as_raw(),
+                    cred.pid.as_raw_nonzero().get(),
+                )
+            });
+            if !allowed {
+                answer(stream, &Response::err(self.access.denied()));
                 continue;
             }
             if self.conns.len() >= MAX_CONNS {
@@ -758,9 +762,7 @@ fn answer(stream: UnixStream, response: &Response) {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(control: &Path) -> Result<()> {
-    // Before anything else, and before any thread exists (threads inherit the sets).
-    crate::privs::drop_to_needed()?;
+pub fn run(control: &Path, access: Access) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
@@ -778,6 +780,10 @@ pub fn run(control: &Path) -> Result<()> {
         l.with_context(|| format!("cannot listen on {}", control.display()))?
     };
     std::fs::set_permissions(control, std::fs::Permissions::from_mode(0o600))?;
+    access.apply(control)?;
+    // Before any thread exists (threads inherit the sets); chown above was the last need
+    // for more than CAP_NET_ADMIN and CAP_NET_RAW.
+    crate::privs::drop_to_needed()?;
     listener.set_nonblocking(true)?;
     recover(&dir);
     let mut monitor = LinkMonitor::new()?;
@@ -794,6 +800,7 @@ pub fn run(control: &Path) -> Result<()> {
         bonds: Vec::new(),
         report_dir: dir,
         events: Vec::new(),
+        access,
     };
     eprintln!("ubond: daemon listening on {}", control.display());
     let result = main_loop(&mut d, &listener, &mut monitor, &mut addrs, &stop);

@@ -3,6 +3,7 @@
 //! The daemon (`ubond daemon`) and its control verbs (`add`, `enslave`, `release`, `set`,
 //! `get`, `del`, `status`); also capture decoding, the lab, and configuration tools.
 
+mod access;
 mod addr;
 mod control;
 mod daemon;
@@ -41,7 +42,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the bonding daemon in the foreground (SIGTERM or SIGINT stops it cleanly).
-    Daemon,
+    Daemon {
+        /// Let this group's members use the control socket too (default: root only).
+        #[arg(long)]
+        group: Option<String>,
+    },
     /// Build two hosts joined by two links, bond them with 802.3ad, and show it working
     /// (as root: real namespaces, removed afterwards; otherwise in the simulator).
     Demo,
@@ -212,14 +217,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let socket = control::socket_path(cli.control);
     let request = match cli.command {
-        Command::Daemon => {
-            return match daemon::run(&socket) {
+        Command::Daemon { group } => {
+            let run = access::Access::new(group.as_deref()).and_then(|a| daemon::run(&socket, a));
+            return match run {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("ubond: {e:#}");
                     ExitCode::from(2)
                 }
-            }
+            };
         }
         Command::Add { bond, options } => Request::Add { bond, options: options.join(" ") },
         Command::Enslave { bond, ifaces } => Request::Enslave { bond, ifaces },

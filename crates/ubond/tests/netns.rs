@@ -360,3 +360,34 @@ fn per_slave_options_through_set_slave() {
     b.ok(&["set-slave", "e2", "prio", "10"]);
     wait_for(Duration::from_secs(10), "a ping over e2 at both ends", || ping(&a, "192.0.2.2"));
 }
+
+#[test]
+fn a_configured_group_may_use_the_control_socket() {
+    if !can_run() {
+        return;
+    }
+    let mut a = side("group", "a");
+    std::fs::set_permissions(&a.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    a.start_daemon_with(&["--group", "nogroup"]);
+    let meta = std::fs::metadata(a.socket()).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(std::os::unix::fs::MetadataExt::gid(&meta), 65534);
+    let as_user = |ids: &[&str]| {
+        Command::new("setpriv")
+            .args(ids)
+            .args([BIN, "--control"])
+            .arg(a.socket())
+            .arg("status")
+            .output()
+            .unwrap()
+    };
+    // Primary group, supplementary group: allowed. Neither: refused, even with the file's
+    // mode opened up (the daemon checks the peer's credentials itself).
+    assert!(as_user(&["--reuid=65534", "--regid=65534", "--clear-groups"]).status.success());
+    assert!(as_user(&["--reuid=65534", "--regid=100", "--groups=65534"]).status.success());
+    std::fs::set_permissions(a.socket(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let o = as_user(&["--reuid=65534", "--regid=100", "--clear-groups"]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("only root and the daemon's --group"), "{e}");
+}

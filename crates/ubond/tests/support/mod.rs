@@ -79,11 +79,17 @@ impl Side {
     }
 
     pub fn start_daemon(&mut self) {
+        self.start_daemon_with(&[]);
+    }
+
+    /// Starts the daemon with further `daemon` arguments (e.g. `--group`).
+    pub fn start_daemon_with(&mut self, extra: &[&str]) {
         let log = std::fs::File::create(self.dir.join("daemon.log")).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns, BIN, "--control"])
             .arg(self.socket())
             .arg("daemon")
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
