@@ -196,10 +196,13 @@ impl BondRt {
                     Some(s) => eprintln!("{}: ({s}): {message}", self.bond.name()),
                     None => eprintln!("{}: {message}", self.bond.name()),
                 },
-                BondEvent::ActiveSlave { .. }
-                | BondEvent::PlanChanged
-                | BondEvent::Lacp(_)
-                | BondEvent::ResendIgmp { .. } => {}
+                BondEvent::ResendIgmp { slave } => {
+                    let (v4, v6) = &self.addrs;
+                    for frame in crate::igmp::reports(self.bond.name(), self.bond.mac(), v4, v6) {
+                        self.send_on(slave, &frame);
+                    }
+                }
+                BondEvent::ActiveSlave { .. } | BondEvent::PlanChanged | BondEvent::Lacp(_) => {}
             }
         }
     }

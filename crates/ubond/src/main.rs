@@ -8,6 +8,7 @@ mod addr;
 mod control;
 mod daemon;
 mod demo;
+mod igmp;
 mod journal;
 mod privs;
 mod probe;

@@ -391,3 +391,39 @@ fn a_configured_group_may_use_the_control_socket() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("only root and the daemon's --group"), "{e}");
 }
+
+#[test]
+fn failover_resends_multicast_memberships() {
+    if !can_run() {
+        return;
+    }
+    let tshark = Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success());
+    assert!(tshark || std::env::var_os("CI").is_none(), "CI must have tshark");
+    if !tshark {
+        eprintln!("skipped: needs tshark");
+        return;
+    }
+    let (a, b) = pair("igmp");
+    bond_up(&a, &b, &["mode=active-backup", "miimon=100"]);
+    // A group joined on A's bond by the kernel's IGMP code (as a socket joining it would).
+    a.ip(&["addr", "add", "239.1.2.3/32", "dev", "bond0", "autojoin"]);
+    wait_for(Duration::from_secs(10), "ping over e1", || ping(&a, "192.0.2.2"));
+    // Watch B's e2, then fail A over to e2: the reports must arrive there, from the bond.
+    let capture = Command::new("ip")
+        .args(["netns", "exec", &b.ns, "tshark", "-n", "-l", "-i", "e2", "-a", "duration:6"])
+        .args(["-f", "igmp or (ip6 and ip6[6] == 0 and ip6[40] == 58)", "-T", "fields"])
+        .args(["-e", "eth.src", "-e", "igmp.type", "-e", "igmp.maddr", "-e", "icmpv6.type"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let bond_mac = mac_of(&a, "bond0");
+    a.ip(&["link", "set", "e1", "down"]);
+    let out = capture.wait_with_output().unwrap();
+    let seen = String::from_utf8_lossy(&out.stdout).into_owned();
+    let igmp: Vec<&str> = seen.lines().filter(|l| l.contains("239.1.2.3")).collect();
+    assert!(!igmp.is_empty(), "no IGMP report for 239.1.2.3 on e2 after the failover:\n{seen}");
+    assert!(igmp.iter().all(|l| l.starts_with(&bond_mac) && l.contains("0x22")), "{seen}");
+    assert!(seen.lines().any(|l| l.ends_with("143")), "an MLDv2 report too:\n{seen}");
+}

@@ -26,6 +26,7 @@
 //! ([`crate::monitor::arp`]) when `arp_interval` is set in a mode that can use it.
 
 pub mod alb;
+pub mod igmp;
 pub mod plan;
 pub mod tlb;
 
