@@ -64,6 +64,13 @@ impl Format {
         self != Format::Modprobe
     }
 
+    /// Whether the format can say a bond is not started at boot (interfaces without `auto`,
+    /// ifcfg `ONBOOT=no`, keyfile `autoconnect=false`, TOML `on_boot = false`); the others
+    /// write it as a comment.
+    pub fn has_on_boot(self) -> bool {
+        matches!(self, Format::Interfaces | Format::Ifcfg | Format::Keyfile | Format::Toml)
+    }
+
     /// Whether the format can hold the kernel's modes and addresses (OVS bonds are only
     /// approximately the kernel's, and `add-bond` carries no addresses).
     pub fn is_kernel_like(self) -> bool {
@@ -158,8 +165,8 @@ pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
 }
 
 /// Converts a configuration to `format`'s files (the same as [`emit`]; what a format cannot
-/// hold — slaves and addresses in modprobe, per-slave `prio` in ifcfg — is written as
-/// comments).
+/// hold — slaves and addresses in modprobe, per-slave `prio` in ifcfg, a bond not started at
+/// boot in modprobe, networkd, netplan and OVS — is written as comments).
 pub fn convert(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
     emit(set, format)
 }

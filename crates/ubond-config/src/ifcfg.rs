@@ -25,7 +25,8 @@
 //! comma list, `+` allowed; `queue_id=eth0:2`), applied with sysfs semantics in dependency
 //! order, as initscripts write them. Addresses: `IPADDR`/`IPADDRn` with `PREFIX`/`PREFIXn` or
 //! `NETMASK`/`NETMASKn`, `GATEWAY`, `IPV6ADDR`, `IPV6ADDR_SECONDARIES`, `IPV6_DEFAULTGW`;
-//! `BOOTPROTO=dhcp`. Per-slave `prio` and `actor_port_prio` have no ifcfg key (they are
+//! `BOOTPROTO=dhcp`. `ONBOOT=no` on the bond's file: not started at boot (absent or `yes`:
+//! started; [`emit`] writes the bond's value on its slaves' files too). Per-slave `prio` and `actor_port_prio` have no ifcfg key (they are
 //! written as a comment).
 
 use std::collections::BTreeMap;
@@ -261,6 +262,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
         b.options = o;
         addresses(f, &mut b, &mut findings);
+        on_boot(f, &mut b, &mut findings);
         if bonds.iter().any(|x| x.name == b.name) {
             findings.push(Finding::error(
                 b.spans.bond.as_ref().unwrap_or(&f.span),
@@ -307,6 +309,26 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
     }
     Parsed { config: ConfigSet { bonds }, findings }
+}
+
+/// `ONBOOT`: absent or anything but a no is yes, as initscripts and NetworkManager read it.
+fn on_boot(f: &IfcfgFile, b: &mut BondConfig, findings: &mut Vec<Finding>) {
+    let Some(v) = f.get("ONBOOT") else { return };
+    let t = v.value.text.to_ascii_lowercase();
+    match t.as_str() {
+        "no" | "n" | "false" | "0" => {
+            b.on_boot = false;
+            b.spans.not_on_boot = Some((v.key_span.clone(), format!("ONBOOT={}", v.value.text)));
+        }
+        "yes" | "y" | "true" | "1" => {}
+        _ => findings.push(
+            Finding::warning(
+                &v.value.span(&v.key_span.file, 0),
+                format!("ONBOOT={}: expected yes or no; taken as yes", v.value.text),
+            )
+            .with_fix("yes"),
+        ),
+    }
 }
 
 fn is_indexed(key: &str) -> bool {
@@ -471,7 +493,8 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         kv(&mut t, "NAME", &b.name);
         kv(&mut t, "TYPE", "Bond");
         kv(&mut t, "BONDING_MASTER", "yes");
-        kv(&mut t, "ONBOOT", "yes");
+        let onboot = if b.on_boot { "yes" } else { "no" };
+        kv(&mut t, "ONBOOT", onboot);
         kv(&mut t, "BOOTPROTO", if b.dhcp { "dhcp" } else { "none" });
         let v4: Vec<_> = b.addresses.iter().filter(|(a, _)| a.is_ipv4()).collect();
         for (i, (a, p)) in v4.iter().enumerate() {
@@ -512,7 +535,8 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
             kv(&mut t, "NAME", s);
             kv(&mut t, "TYPE", "Ethernet");
             kv(&mut t, "BOOTPROTO", "none");
-            kv(&mut t, "ONBOOT", "yes");
+            // A slave brought up at boot would create its bond: they go together.
+            kv(&mut t, "ONBOOT", onboot);
             kv(&mut t, "MASTER", &b.name);
             kv(&mut t, "SLAVE", "yes");
             for (id, v) in per_slave.get(s).into_iter().flatten() {

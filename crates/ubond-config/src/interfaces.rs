@@ -22,7 +22,9 @@
 //! bond sets them itself. Options are applied with sysfs semantics in dependency order (so their
 //! order in the file does not matter). Addresses: `address A/P`, or `address A` with
 //! `netmask`, several `address` lines allowed, `gateway`, in `inet` and `inet6` stanzas; the
-//! `dhcp` method is kept. Other interfaces are ignored.
+//! `dhcp` method is kept. Other interfaces are ignored. A bond starts at boot when an `auto`,
+//! `allow-auto` or `allow-hotplug` line names it (or, for a bond without a stanza of its own,
+//! one of its slaves); [`emit`] writes `auto` only for those.
 //!
 //! [`parse`] reads the files it is given; [`load`] and [`parse_following`] also follow
 //! `source PATH` (shell wildcards in the last component; a relative path is taken from the
@@ -409,7 +411,11 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                     cur = None;
                 }
                 w if w == "auto" || w.starts_with("allow-") => {
-                    auto.extend(words[1..].iter().map(|(_, n)| (*n).to_owned()));
+                    // `ifup -a` brings up the `auto` (alias `allow-auto`) interfaces, udev
+                    // the `allow-hotplug` ones at boot; other classes only on request.
+                    if matches!(w, "auto" | "allow-auto" | "allow-hotplug") {
+                        auto.extend(words[1..].iter().map(|(_, n)| (*n).to_owned()));
+                    }
                     cur = None;
                     in_mapping = false;
                 }
@@ -454,12 +460,11 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             }
         }
     }
-    let config = build(&stanzas, files, &mut findings);
-    let _ = auto;
+    let config = build(&stanzas, &auto, &mut findings);
     Parsed { config, findings }
 }
 
-fn build(stanzas: &[Stanza], files: &[SourceFile], findings: &mut Vec<Finding>) -> ConfigSet {
+fn build(stanzas: &[Stanza], auto: &[String], findings: &mut Vec<Finding>) -> ConfigSet {
     let file_of = |s: &Span| s.file.clone();
     // Bonds: stanzas with bond keys other than bond-master and per-slave keys, or named by a
     // bond-master.
@@ -555,9 +560,21 @@ fn build(stanzas: &[Stanza], files: &[SourceFile], findings: &mut Vec<Finding>) 
             }
         }
         b.options = options;
+        // Without a stanza of its own the bond is made by ifenslave when a slave comes up.
+        b.on_boot =
+            auto.contains(name) || (stanza.is_none() && b.slaves.iter().any(|s| auto.contains(s)));
+        if !b.on_boot {
+            if let Some(at) = &b.spans.bond {
+                let says = if stanza.is_some() {
+                    format!("no \"auto {name}\" line for its stanza")
+                } else {
+                    format!("no \"auto\" line for {name} or a slave with bond-master {name}")
+                };
+                b.spans.not_on_boot = Some((at.clone(), says));
+            }
+        }
         bonds.push(b);
     }
-    let _ = files;
     ConfigSet { bonds }
 }
 
@@ -725,7 +742,11 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         } else {
             "static"
         };
-        out.push_str(&format!("\nauto {}\niface {} inet {method}\n", b.name, b.name));
+        out.push('\n');
+        if b.on_boot {
+            out.push_str(&format!("auto {}\n", b.name));
+        }
+        out.push_str(&format!("iface {} inet {method}\n", b.name));
         for (a, p) in &v4 {
             out.push_str(&format!("    address {a}/{p}\n"));
         }

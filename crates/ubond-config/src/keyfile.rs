@@ -20,7 +20,8 @@
 //! with `controller=` (or the older `master=`) — by interface name, connection id or uuid —
 //! and `port-type=bond` (`slave-type=bond`). `[bond-port]` gives `queue-id` and `prio`.
 //! Addresses: `addressN=ADDR/PREFIX[,GATEWAY]` or `addresses=`, `gateway=` in `[ipv4]` and
-//! `[ipv6]`; `method=auto` is DHCP.
+//! `[ipv6]`; `method=auto` is DHCP. `autoconnect=false` in the bond's `[connection]`: not
+//! started at boot ([`emit`] writes it on the ports too).
 
 use std::net::IpAddr;
 
@@ -108,6 +109,23 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             });
         }
         ip(u, &mut b, &mut findings);
+        if let Some(e) = u.last("connection", "autoconnect") {
+            match e.value.to_ascii_lowercase().as_str() {
+                "false" | "no" | "off" | "0" => {
+                    b.on_boot = false;
+                    b.spans.not_on_boot =
+                        Some((e.key_span.clone(), format!("autoconnect={}", e.value)));
+                }
+                "true" | "yes" | "on" | "1" => {}
+                _ => findings.push(
+                    Finding::error(
+                        &e.value_span,
+                        format!("autoconnect={}: expected true or false", e.value),
+                    )
+                    .with_fix("false"),
+                ),
+            }
+        }
         bonds.push((b, settings, ui));
     }
     // Ports.
@@ -270,6 +288,9 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
             "# written by ubond\n[connection]\nid={0}\ntype=bond\ninterface-name={0}\n",
             b.name
         );
+        if !b.on_boot {
+            t.push_str("autoconnect=false\n");
+        }
         let opts = sysfs_option_pairs(&b.options);
         if !opts.is_empty() {
             t.push_str("\n[bond]\n");
@@ -308,6 +329,10 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
                 "# written by ubond\n[connection]\nid={0}-port-{s}\ntype=ethernet\ninterface-name={s}\ncontroller={0}\nport-type=bond\n",
                 b.name
             );
+            if !b.on_boot {
+                // A port that connects at boot brings its bond up with it.
+                t.push_str("autoconnect=false\n");
+            }
             let so = b.options.slave(s);
             let mut port = String::new();
             if so.queue_id != 0 {

@@ -36,6 +36,11 @@ pub struct Spans {
     pub options: BTreeMap<String, Span>,
     /// Where each slave was named.
     pub slaves: BTreeMap<String, Span>,
+    /// For a bond not started at boot ([`BondConfig::on_boot`] false): where the file says so
+    /// and how, e.g. `ONBOOT=no` at its line, or `no "auto bond1" line` at the bond's
+    /// `iface` stanza.
+    #[serde(default)]
+    pub not_on_boot: Option<(Span, String)>,
 }
 
 /// One bond: its name, its options with the kernel's semantics, its slaves in enslave order,
@@ -58,6 +63,13 @@ pub struct BondConfig {
     /// Addresses come from DHCP (`inet dhcp`, `BOOTPROTO=dhcp`).
     #[serde(default)]
     pub dhcp: bool,
+    /// Brought up at boot (and by `ubond up` without bond names): an `auto`,
+    /// `allow-auto` or `allow-hotplug` line in interfaces, `ONBOOT` other than `no` in ifcfg,
+    /// `autoconnect` other than `false` in a keyfile, no `on_boot = false` in ubond's TOML.
+    /// Always true in the formats that cannot say otherwise (modprobe, networkd, netplan,
+    /// OVS).
+    #[serde(default = "yes")]
+    pub on_boot: bool,
     /// Where it was written.
     #[serde(default)]
     pub spans: Spans,
@@ -73,8 +85,27 @@ impl BondConfig {
             addresses: Vec::new(),
             gateway: None,
             dhcp: false,
+            on_boot: true,
             spans: Spans::default(),
         }
+    }
+
+    /// Same bond, ignoring where it was written and whether it starts at boot.
+    pub fn same_meaning_but_boot(&self, other: &BondConfig) -> bool {
+        BondConfig { on_boot: true, ..self.without_spans() }
+            == BondConfig { on_boot: true, ..other.without_spans() }
+    }
+
+    /// Why the bond is not started at boot, with the place (`ONBOOT=no at
+    /// /etc/sysconfig/network-scripts/ifcfg-bond1:6:1`); `None` when it is.
+    pub fn not_on_boot_reason(&self) -> Option<String> {
+        if self.on_boot {
+            return None;
+        }
+        Some(match &self.spans.not_on_boot {
+            Some((at, says)) => format!("{says} at {at}"),
+            None => "marked not to start at boot".to_owned(),
+        })
     }
 
     /// The per-slave options of `slave` (defaults when none were set).
@@ -133,6 +164,10 @@ impl ConfigSet {
     pub fn same_meaning(&self, other: &ConfigSet) -> bool {
         self.without_spans() == other.without_spans()
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What a parser returns: the configuration it understood and what it has to say.

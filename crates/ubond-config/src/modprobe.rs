@@ -355,6 +355,9 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
                 b.options.mode.name()
             ));
         }
+        if !b.on_boot {
+            out.push_str(&format!("# {}: not started at boot (not part of this format)\n", b.name));
+        }
         if !b.slaves.is_empty() {
             out.push_str(&format!(
                 "# {}: slaves {} (not part of this format)\n",

@@ -7,6 +7,7 @@
 //! addresses = ["192.0.2.10/24", "2001:db8::10/64"]
 //! gateway = "192.0.2.1"
 //! dhcp = false
+//! on_boot = true                  # false: only `ubond up bond0` brings it up
 //!
 //! [bond.options]
 //! mode = "802.3ad"
@@ -40,7 +41,7 @@ use crate::text::{did_you_mean, suggestion_suffix};
 pub const DEFAULT_PATH: &str = "/etc/ubond/bonds.toml";
 
 const BOND_KEYS: &[&str] =
-    &["name", "slaves", "addresses", "gateway", "dhcp", "options", "slave-options"];
+    &["name", "slaves", "addresses", "gateway", "dhcp", "on_boot", "options", "slave-options"];
 
 struct Ctx<'a> {
     file: &'a SourceFile,
@@ -218,6 +219,18 @@ fn bond(cx: &mut Ctx<'_>, whole: &Spanned<DeValue<'_>>, t: &DeTable<'_>) -> Opti
                     cx.error(v, format!("dhcp: expected true or false, found {}", kind(other)))
                 }
             },
+            "on_boot" => match v.get_ref() {
+                DeValue::Boolean(x) => {
+                    b.on_boot = *x;
+                    if !x {
+                        b.spans.not_on_boot =
+                            Some((cx.span(k.span().start), "on_boot = false".to_owned()));
+                    }
+                }
+                other => {
+                    cx.error(v, format!("on_boot: expected true or false, found {}", kind(other)))
+                }
+            },
             "options" => match v.get_ref() {
                 DeValue::Table(opts) => options(cx, opts, None, &mut settings),
                 other => cx.error(v, format!("options: expected a table, found {}", kind(other))),
@@ -362,6 +375,9 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         }
         if b.dhcp {
             out.push_str("dhcp = true\n");
+        }
+        if !b.on_boot {
+            out.push_str("on_boot = false\n");
         }
         let pairs: Vec<_> = option_pairs(&b.options)
             .into_iter()

@@ -324,6 +324,9 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
                 None => lost.push(format!("{}={v}", id.name())),
             }
         }
+        if !b.on_boot {
+            lost.push("not started at boot (networkd brings up every bond it defines)".to_owned());
+        }
         for (s, so) in &b.options.slave_options {
             lost.push(format!(
                 "{s}: queue_id={} prio={} actor_port_prio={}",

@@ -278,6 +278,11 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
                 m.name()
             )),
         }
+        if !b.on_boot {
+            lost.push(
+                "not started at boot (ovs-vsctl adds the bond to the database at once)".into(),
+            );
+        }
         if o.miimon != 0 {
             args.push("other_config:bond-detect-mode=miimon".into());
             args.push(format!("other_config:bond-miimon-interval={}", o.miimon));

@@ -6,7 +6,8 @@
 //! * A bond defined by one format (with its slaves) is taken as is.
 //! * A bond defined with the same meaning by two formats is taken once; with different
 //!   meanings it is an error at the second definition (which one would win depends on which
-//!   tool runs last, so ubond does not guess).
+//!   tool runs last, so ubond does not guess). A bond one format starts at boot and another
+//!   does not is started at boot (the first tool brings it up), said as a note.
 //! * `/etc/modprobe.d` holds options only: they apply to the bond of that name defined
 //!   elsewhere when that definition sets no options itself (the distribution's tool writes its
 //!   own options over the module's otherwise, which is said as a warning); a bond only
@@ -122,7 +123,7 @@ pub fn merge(parsed: Vec<(Format, Parsed)>) -> (ConfigSet, Vec<Finding>) {
             continue;
         }
         for b in p.config.bonds {
-            match out.bonds.iter().find(|o| o.name == b.name) {
+            match out.bonds.iter_mut().find(|o| o.name == b.name) {
                 // Twice in one format: the format's own checks say so; keep the first.
                 Some(first) if first.same_meaning(&b) => findings.push(Finding::info(
                     &b.spans.bond.clone().unwrap_or_else(|| Span::new("<config>", 1, 1)),
@@ -132,6 +133,24 @@ pub fn merge(parsed: Vec<(Format, Parsed)>) -> (ConfigSet, Vec<Finding>) {
                         where_(first)
                     ),
                 )),
+                // Started at boot by one tool and not by the other: it is started at boot.
+                Some(first) if first.same_meaning_but_boot(&b) => {
+                    let (on, off) = if first.on_boot { (&*first, &b) } else { (&b, &*first) };
+                    findings.push(Finding::info(
+                        &b.spans.bond.clone().unwrap_or_else(|| Span::new("<config>", 1, 1)),
+                        format!(
+                            "bond '{}' is also defined at {} (same meaning); it starts at boot as {} says, although {}",
+                            b.name,
+                            where_(first),
+                            where_(on),
+                            off.not_on_boot_reason().unwrap_or_default()
+                        ),
+                    ));
+                    if b.on_boot {
+                        first.on_boot = true;
+                        first.spans.not_on_boot = None;
+                    }
+                }
                 Some(first) => findings.push(
                     Finding::error(
                         &b.spans.bond.clone().unwrap_or_else(|| Span::new("<config>", 1, 1)),

@@ -147,11 +147,12 @@ proptest! {
         nslaves in 0usize..3,
         addr in any::<bool>(),
         extra in (0u8..4, 0u8..4, any::<bool>(), 0usize..3, any::<bool>(), 1u16..2000, 0u16..1024, 0u8..3),
-        slave_opts in (0u16..4, -5i32..5, 1u16..400),
+        slave_opts in (0u16..4, -5i32..5, 1u16..400, any::<bool>()),
     ) {
         let (grat, igmp, all_active, adsel, passive, sys_prio, port_key, validate) = extra;
-        let (qid, prio, app) = slave_opts;
-        let mut t = String::from("iface bond0 inet static\n");
+        let (qid, prio, app, auto) = slave_opts;
+        let mut t = String::from(if auto { "auto bond0\n" } else { "" });
+        t.push_str("iface bond0 inet static\n");
         if addr { t.push_str("    address 198.51.100.7/25\n    gateway 198.51.100.1\n"); }
         let slaves: Vec<String> = (0..nslaves).map(|i| format!("eth{i}")).collect();
         t.push_str(&format!("    bond-slaves {}\n", if slaves.is_empty() { "none".to_owned() } else { slaves.join(" ") }));
@@ -204,6 +205,7 @@ proptest! {
         let src = vec![SourceFile::new("/etc/network/interfaces", t.clone())];
         let p = parse(Format::Interfaces, &src);
         prop_assert!(!ubond_config::has_errors(&p.findings), "{t}\n{:#?}", p.findings);
+        prop_assert_eq!(p.config.bonds[0].on_boot, auto);
         for &to in Format::ALL {
             let out = convert(&p.config, to);
             let back = parse(to, &out);
@@ -214,6 +216,14 @@ proptest! {
             }
             // Per-slave prio and actor_port_prio have no place in modprobe or ifcfg files.
             let mut want = p.config.without_spans();
+            // A bond not started at boot: said in a comment where the format cannot say it.
+            if !to.has_on_boot() {
+                let said = out.iter().any(|f| f.text.contains("not started at boot"));
+                prop_assert_eq!(said, !auto, "{}\nas {}: {:#?}", t, to, out);
+                for b in &mut want.bonds {
+                    b.on_boot = true;
+                }
+            }
             if !matches!(to, Format::Interfaces | Format::Toml) {
                 for b in &mut want.bonds {
                     for so in b.options.slave_options.values_mut() {
