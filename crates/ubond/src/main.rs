@@ -119,7 +119,8 @@ enum Command {
     /// enslave their slaves, bring the device up and add its addresses and gateway. Run it as
     /// root in the daemon's network namespace.
     Up {
-        /// The bonds (default: every bond in the files).
+        /// The bonds (default: those the files start at boot: `auto` in interfaces, ONBOOT not
+        /// `no`, autoconnect not `false`; the others are named as skipped).
         bonds: Vec<String>,
         /// The files, in any format `ubond config` reads (default: the system's own:
         /// /etc/network/interfaces, ifcfg-*, modprobe.d, systemd-networkd, NetworkManager,

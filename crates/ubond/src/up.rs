@@ -4,8 +4,11 @@
 //! The files are any format `ubond config` reads (detected per file, or `--format`); without
 //! `--from`, the system's own files in their usual places ([`ubond_config::system`]). Errors
 //! in the files and the live checks' errors ([`ubond_config::live`]: a LACP member in a Linux
-//! bridge) stop the command before anything changes. Then, for each bond (all of them, or
-//! those named):
+//! bridge) stop the command before anything changes. Then, for each bond (without names,
+//! those the files start at boot — `auto`/`allow-hotplug` in interfaces, `ONBOOT` not `no`,
+//! `autoconnect` not `false`, TOML `on_boot` not `false` — each other one being one line
+//! saying why it is skipped and how to bring it up; with names, the bonds named, whatever the
+//! files say about boot; `--from` or not):
 //!
 //! * **A bond the daemon does not have** is created with its options (`add`, module-option
 //!   syntax), its slaves are enslaved in order, then `queue_id` and `active_slave` are set.
@@ -38,7 +41,7 @@ use crate::probe::SystemProbe;
 
 /// What `ubond up` was asked.
 pub struct UpArgs {
-    /// The bonds to bring up (empty: all in the files).
+    /// The bonds to bring up (empty: those the files start at boot).
     pub bonds: Vec<String>,
     /// The files (empty: the system's own).
     pub from: Vec<PathBuf>,
@@ -117,9 +120,15 @@ pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
     let (config, mut findings) = load(&args)?;
     // The checks every format shares (a slave claimed by two bonds, a bond without slaves).
     findings.extend(ubond_config::checks::check(&config, true));
-    let wanted = |name: &str| args.bonds.is_empty() || args.bonds.iter().any(|b| b == name);
-    let chosen =
-        ConfigSet { bonds: config.bonds.iter().filter(|b| wanted(&b.name)).cloned().collect() };
+    // Without names, as at boot: the bonds marked to start at boot.
+    let wanted = |b: &BondConfig| {
+        if args.bonds.is_empty() {
+            b.on_boot
+        } else {
+            args.bonds.contains(&b.name)
+        }
+    };
+    let chosen = ConfigSet { bonds: config.bonds.iter().filter(|b| wanted(b)).cloned().collect() };
     // What the slaves are on this system (a LACP member in a Linux bridge is an error).
     findings.extend(live::check(&chosen, &SystemProbe));
     let mut errors = false;
@@ -149,6 +158,10 @@ pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
     let daemon = Daemon { socket };
     let mut ok = true;
     for b in selected {
+        if !wanted(b) {
+            println!("{}", skipped(b, &args));
+            continue;
+        }
         let mut report = Report { bond: &b.name, changes: Vec::new(), failed: false };
         let result = match daemon.get(&b.name)? {
             None => create(&daemon, b, &mut report),
@@ -167,6 +180,24 @@ pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
         ok &= !report.failed;
     }
     Ok(ok)
+}
+
+/// The line for a bond `ubond up` without names leaves down: why, and the command that
+/// brings it up.
+fn skipped(b: &BondConfig, args: &UpArgs) -> String {
+    let mut again = format!("ubond up {}", b.name);
+    if !args.from.is_empty() {
+        again.push_str(" --from");
+        for f in &args.from {
+            again.push(' ');
+            again.push_str(&f.display().to_string());
+        }
+    }
+    format!(
+        "{}: not started at boot ({}); name it to bring it up: {again}",
+        b.name,
+        b.not_on_boot_reason().unwrap_or_default()
+    )
 }
 
 /// What was done to one bond.

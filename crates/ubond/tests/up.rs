@@ -252,7 +252,7 @@ fn up_on_a_running_bond_changes_only_what_differs() {
         "c",
         &[SourceFile::new(
             "/etc/network/interfaces",
-            "iface bond0 inet manual\n    bond-slaves eth0 eth1\n    bond-mode 802.3ad\n    bond-miimon 100\n",
+            "auto bond0\niface bond0 inet manual\n    bond-slaves eth0 eth1\n    bond-mode 802.3ad\n    bond-miimon 100\n",
         )],
     );
     let o = ns.ubond(&["up", "--from", &lacp[0]]);
@@ -321,7 +321,7 @@ fn up_without_from_reads_the_system_files() {
     let out = ns.ok(&["up", "bond1", "--root", root.to_str().unwrap()]);
     assert!(out.starts_with("bond1: created"), "{out}");
     assert!(!ns.ubond(&["get", "bond0"]).status.success(), "bond0 was not named");
-    // All of them: bond0 created, bond1 as it is.
+    // Those started at boot: bond0 created; bond1 (no `auto bond1`) said, not touched.
     let out = ns.ok(&["up", "--root", root.to_str().unwrap()]);
     let lines: Vec<&str> = out.lines().collect();
     assert!(
@@ -329,7 +329,12 @@ fn up_without_from_reads_the_system_files() {
             .starts_with("bond0: created (mode=balance-xor miimon=100 xmit_hash_policy=layer3+4)"),
         "{out}"
     );
-    assert_eq!(lines[1], "bond1: up to date", "{out}");
+    assert_eq!(
+        lines[1..],
+        // The system's own path, as the administrator knows it.
+        ["bond1: not started at boot (no \"auto bond1\" line for its stanza at /etc/network/interfaces.d/bond1:1:7); name it to bring it up: ubond up bond1"],
+        "{out}"
+    );
     let state = ns.state("bond0");
     assert!(state.contains("slaves: eth0 eth1\nmode: balance-xor 2\n"), "{state}");
     assert!(state.contains("xmit_hash_policy: layer3+4 1\n"), "{state}");
@@ -361,7 +366,7 @@ fn up_outside_the_daemons_namespace_says_so_and_undoes() {
         "f",
         &[SourceFile::new(
             "/etc/network/interfaces",
-            format!("iface {bond} inet manual\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n"),
+            format!("auto {bond}\niface {bond} inet manual\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n"),
         )],
     );
     // Run in the test's own namespace, not the daemon's.
@@ -393,7 +398,7 @@ fn lint_flags_a_lacp_member_in_a_real_bridge() {
         "f",
         &[SourceFile::new(
             "/etc/network/interfaces",
-            "iface bond0 inet manual\n    bond-mode 802.3ad\n    bond-miimon 100\n    bond-slaves eth0 eth1 lo absent9\n",
+            "iface bond0 inet manual\n    bond-mode 802.3ad\n    bond-miimon 100\n    bond-slaves eth0 eth1 lo absent9\nauto bond0\n",
         )],
     );
     let o = ns.ubond(&["config", "lint", &file[0]]);
@@ -448,7 +453,7 @@ fn arp_targets_change_one_by_one() {
     let file = |targets: &str| {
         vec![SourceFile::new(
             "/etc/network/interfaces",
-            format!("iface bond0 inet manual\n    bond-slaves eth0 eth1\n    bond-mode active-backup\n    bond-arp-interval 1000\n    bond-arp-ip-target {targets}\n"),
+            format!("auto bond0\niface bond0 inet manual\n    bond-slaves eth0 eth1\n    bond-mode active-backup\n    bond-arp-interval 1000\n    bond-arp-ip-target {targets}\n"),
         )]
     };
     let out = ns.up_from(&ns.write("a", &file("192.0.2.1 192.0.2.2")));
@@ -469,7 +474,7 @@ fn options_the_kernel_changes_only_with_the_bond_down_say_how() {
     let file = |extra: &str| {
         vec![SourceFile::new(
             "/etc/network/interfaces",
-            format!("iface bond0 inet manual\n    bond-slaves eth0 eth1\n    bond-mode 802.3ad\n    bond-miimon 100\n{extra}"),
+            format!("auto bond0\niface bond0 inet manual\n    bond-slaves eth0 eth1\n    bond-mode 802.3ad\n    bond-miimon 100\n{extra}"),
         )]
     };
     ns.up_from(&ns.write("a", &file("")));
@@ -499,7 +504,7 @@ fn dhcp_and_missing_slaves_are_said() {
         "a",
         &[SourceFile::new(
             "/etc/network/interfaces",
-            "iface bond0 inet dhcp\n    bond-slaves none\n    bond-mode active-backup\n    bond-miimon 100\n",
+            "iface bond0 inet dhcp\n    bond-slaves none\n    bond-mode active-backup\n    bond-miimon 100\nauto bond0\n",
         )],
     );
     let o = ns.ubond(&["up", "--from", &f[0]]);
@@ -514,11 +519,53 @@ fn dhcp_and_missing_slaves_are_said() {
         "b",
         &[SourceFile::new(
             "/etc/network/interfaces",
-            "iface bond1 inet manual\n    bond-slaves eth1 eth9\n    bond-mode active-backup\n    bond-miimon 100\n",
+            "auto bond1\niface bond1 inet manual\n    bond-slaves eth1 eth9\n    bond-mode active-backup\n    bond-miimon 100\n",
         )],
     );
     let o = ns.ubond(&["up", "--from", &g[0]]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(text(&o.stderr), "ubond: bond1: no interface eth9: check the name with `ip link`\n");
     assert_eq!(text(&o.stdout), "bond1: created (mode=active-backup miimon=100); enslaved eth1\n");
+}
+
+#[test]
+fn up_without_names_brings_up_the_bonds_started_at_boot() {
+    if !can_run() {
+        return;
+    }
+    let mut ns = Ns::new("boot");
+    ns.start_daemon();
+    let file = ns.write(
+        "f",
+        &[SourceFile::new(
+            "/etc/network/interfaces",
+            "auto bond0\niface bond0 inet static\n    address 192.0.2.30/24\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n\niface bond1 inet static\n    address 192.0.2.31/24\n    bond-slaves eth1\n    bond-mode active-backup\n    bond-miimon 100\n",
+        )],
+    );
+    let f = &file[0];
+    // As at boot: bond0 only; bond1 one line saying why and how.
+    let o = ns.ubond(&["up", "--from", f]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        format!("bond0: created (mode=active-backup miimon=100); enslaved eth0; address 192.0.2.30/24\nbond1: not started at boot (no \"auto bond1\" line for its stanza at {f}:8:7); name it to bring it up: ubond up bond1 --from {f}\n")
+    );
+    assert!(ns.state("bond0").contains("slaves: eth0\n"));
+    assert!(!ns.ubond(&["get", "bond1"]).status.success(), "bond1 was brought up");
+    assert!(ns.ip_out(&["-o", "link", "show", "bond1"]).is_empty(), "a bond1 device exists");
+
+    // Named, as the line says: it comes up whatever the file says about boot.
+    let out = ns.ok(&["up", "bond1", "--from", f]);
+    assert_eq!(
+        out,
+        "bond1: created (mode=active-backup miimon=100); enslaved eth1; address 192.0.2.31/24\n"
+    );
+    assert!(ns.state("bond1").contains("slaves: eth1\n"));
+    assert!(ns.state("bond1").contains("addresses: 192.0.2.31/24\n"));
+
+    // Running now, bond1 is still skipped without names (and left as it is).
+    let out = ns.ok(&["up", "--from", f]);
+    assert_eq!(out.lines().next(), Some("bond0: up to date"), "{out}");
+    assert!(out.lines().nth(1).unwrap().starts_with("bond1: not started at boot"), "{out}");
+    assert!(ns.state("bond1").contains("slaves: eth1\n"));
 }
