@@ -189,8 +189,16 @@ fn skipped(b: &BondConfig, args: &UpArgs) -> String {
     if !args.from.is_empty() {
         again.push_str(" --from");
         for f in &args.from {
+            let f = f.display().to_string();
             again.push(' ');
-            again.push_str(&f.display().to_string());
+            if f.contains(|c: char| c.is_whitespace() || "'\"$`\\;&|<>()*?#~".contains(c)) {
+                again.push_str(&format!("'{}'", f.replace('\'', r"'\''")));
+            } else {
+                again.push_str(&f);
+            }
+        }
+        if let Some(format) = args.format {
+            again.push_str(&format!(" --format {format}"));
         }
     }
     format!(
@@ -518,5 +526,37 @@ fn gateway(b: &BondConfig, gw: IpAddr, r: &mut Report<'_>) {
             b.name
         )),
         Err(e) => r.fail(format!("{e} (is the gateway {gw} inside one of the bond's subnets?)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skipped_bond_says_why_and_the_command_to_run() {
+        let p = ubond_config::parse(
+            Format::Ifcfg,
+            &[ubond_config::SourceFile::new(
+                "/etc/sysconfig/network-scripts/ifcfg-bond1",
+                "DEVICE=bond1\nTYPE=Bond\nONBOOT=no\n",
+            )],
+        );
+        let b = &p.config.bonds[0];
+        let mut args =
+            UpArgs { bonds: Vec::new(), from: Vec::new(), format: None, root: PathBuf::from("/") };
+        assert_eq!(
+            skipped(b, &args),
+            "bond1: not started at boot (ONBOOT=no at /etc/sysconfig/network-scripts/ifcfg-bond1:3:1); name it to bring it up: ubond up bond1"
+        );
+        args.from = vec![PathBuf::from("/srv/it's here/bond1.cfg"), PathBuf::from("/srv/b")];
+        args.format = Some(Format::Ifcfg);
+        assert!(
+            skipped(b, &args).ends_with(
+                r"name it to bring it up: ubond up bond1 --from '/srv/it'\''s here/bond1.cfg' /srv/b --format ifcfg"
+            ),
+            "{}",
+            skipped(b, &args)
+        );
     }
 }
