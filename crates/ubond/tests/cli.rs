@@ -101,7 +101,7 @@ fn up_errors_are_one_line_that_says_what_to_do() {
     assert!(e.contains("bad-interfaces:4:5: error:") && e.contains("bond-miimon"), "{e}");
     assert!(e.ends_with("ubond: nothing brought up: fix the errors above first (`ubond config lint FILE...` lists every finding with its fix)\n"), "{e}");
     // A good file but no daemon.
-    let good = scratch("good-interfaces", "iface bond0 inet manual\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n");
+    let good = scratch("good-interfaces", "auto bond0\niface bond0 inet manual\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n");
     let out = ubond(&[
         "--control",
         "/nonexistent/ubond.sock",
@@ -115,6 +115,23 @@ fn up_errors_are_one_line_that_says_what_to_do() {
     assert_eq!(
         err(&out),
         "ubond: cannot reach the ubond daemon at /nonexistent/ubond.sock: is `ubond daemon` running?\n"
+    );
+    // No bond started at boot: each said, the daemon not needed.
+    let manual = scratch("manual-interfaces", "iface bond0 inet manual\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n");
+    let m = manual.to_str().unwrap();
+    let out = ubond(&[
+        "--control",
+        "/nonexistent/ubond.sock",
+        "up",
+        "--from",
+        m,
+        "--format",
+        "interfaces",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("bond0: not started at boot (no \"auto bond0\" line for its stanza at {m}:1:7); name it to bring it up: ubond up bond0 --from {m} --format interfaces\n")
     );
     // A bond the files lack.
     let out = ubond(&["up", "bond9", "--from", good.to_str().unwrap(), "--format", "interfaces"]);
