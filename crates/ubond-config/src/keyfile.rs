@@ -330,7 +330,7 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
                 b.name
             );
             if !b.on_boot {
-                // A port that connects at boot brings its bond up with it.
+                // Its ports wait for the bond: none connects at boot either.
                 t.push_str("autoconnect=false\n");
             }
             let so = b.options.slave(s);
