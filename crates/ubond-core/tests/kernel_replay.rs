@@ -117,7 +117,16 @@ fn advance(lacp: &mut Lacp, ports: &[Option<PortId>; 2], ours: &mut Sent, to: In
 fn replay(name: &str) -> Replay {
     let frames = lacpdus(name);
     assert!(frames.len() > 20, "{name}: capture too small: {}", frames.len());
-    let mut lacp = Lacp::new(LacpConfig { lacp_fast: true, ..LacpConfig::new(KERNEL_SYSTEM) });
+    // The kernel's own timing: the fixed 2 s Aggregate_Wait_Time, without ubond's early attach,
+    // and each LACPDU sent when its NTT is set (no coalescing window), so every state the
+    // kernel announced is announced here too.
+    let config = LacpConfig {
+        lacp_fast: true,
+        early_attach: false,
+        tx_coalesce: std::time::Duration::ZERO,
+        ..LacpConfig::new(KERNEL_SYSTEM)
+    };
+    let mut lacp = Lacp::new(config);
     // Each of our ports starts when the kernel's port sent its first PDU (its link came up).
     let mut ports: [Option<PortId>; 2] = [None, None];
     let mut r = Replay {

@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use ubond_core::lacp::{
-    ChurnState, Event, LinkState, MuxState, PeriodicState, RxState, PARTNER_ADMIN_DEFAULTS,
+    ChurnState, Event, LacpConfig, LinkState, MuxState, PeriodicState, PortId, RxState,
+    PARTNER_ADMIN_DEFAULTS,
 };
 use ubond_wire::slow::{self, LacpduRepr, PortInfo, PortState};
 
@@ -433,4 +434,89 @@ fn marker_information_is_answered_and_rate_limited() {
     assert_eq!(&responses[0].frame[6..12], &mac(1, 1).0, "sent from the port's own MAC");
     let c = net.status(0, pa[0]).counters;
     assert_eq!((c.marker_rx, c.marker_resp_tx, c.marker_resp_suppressed), (8, 5, 3));
+}
+
+/// How long after the links come up (carrier off and on again at 0.5 s, so both ends start
+/// talking at once; the first PDUs of a new pair go out before its wires exist) every port of
+/// both nodes distributes, stepping 5 ms at a time; None if not within `limit` seconds.
+fn time_to_distribute(net: &mut Net, pa: &[PortId], pb: &[PortId], limit: f64) -> Option<f64> {
+    net.run_until(at(0.5));
+    for w in 0..pa.len() {
+        net.set_carrier(w, false, 1000);
+        net.set_carrier(w, true, 1000);
+    }
+    let mut t = 0.0;
+    while t <= limit {
+        net.run_until(at(0.5 + t));
+        let all = |node: usize, ports: &[PortId]| net.nodes[node].distributing_ports() == ports;
+        if all(0, pa) && all(1, pb) {
+            return Some(t);
+        }
+        t += 0.005;
+    }
+    None
+}
+
+/// Node A's two ports come up at 0 s (their LACPDUs find nobody), node B's at 5 s, as when
+/// bonds are set up one after the other; how long after that both ends distribute on every
+/// port (stepping 5 ms), or None within `limit` seconds.
+fn enslave_b_later(net: &mut Net, b_cfg: impl FnOnce(&mut LacpConfig), limit: f64) -> Option<f64> {
+    let a = net.node(|c| c.lacp_fast = true);
+    let b = net.node(b_cfg);
+    for k in 1..=2 {
+        net.wire((a, PortId(k)), (b, PortId(k)));
+    }
+    let pa: Vec<PortId> = (0..2).map(|_| net.add_port(a, LinkState::up(1000))).collect();
+    net.run_until(at(5.0));
+    let pb: Vec<PortId> = (0..2).map(|_| net.add_port(b, LinkState::up(1000))).collect();
+    assert_eq!((pa.clone(), pb.clone()), (vec![PortId(1), PortId(2)], vec![PortId(1), PortId(2)]));
+    let mut t = 0.0;
+    while t <= limit {
+        net.run_until(at(5.0 + t));
+        let all = |node: usize, ports: &[PortId]| net.nodes[node].distributing_ports() == ports;
+        if all(a, &pa) && all(b, &pb) {
+            net.check_invariants();
+            return Some(t);
+        }
+        t += 0.005;
+    }
+    None
+}
+
+#[test]
+fn early_attach_aggregates_a_pair_in_tens_of_milliseconds() {
+    let mut net = Net::new();
+    let t = enslave_b_later(&mut net, |c| c.lacp_fast = true, 3.0).expect("distributing");
+    assert!(t < 0.1, "both ends distribute {t} s after B's ports came up");
+}
+
+#[test]
+fn without_early_attach_the_standard_wait_holds_for_2s() {
+    let mut net = Net::new();
+    let off = |c: &mut LacpConfig| {
+        c.lacp_fast = true;
+        c.early_attach = false;
+    };
+    let (pa, pb) = net.pair(2, 1000, off, off);
+    let t = time_to_distribute(&mut net, &pa, &pb, 4.0).expect("distributing");
+    assert!((2.0..3.0).contains(&t), "both ends distribute after {t} s");
+}
+
+#[test]
+fn early_attach_against_a_standard_partner_waits_for_the_partner() {
+    // One end ends its wait early; the other (like Linux) waits 2 s and holds the link out of
+    // Collecting/Distributing until it is in sync itself.
+    let mut net = Net::new();
+    let (pa, pb) = net.pair(
+        2,
+        1000,
+        |c| c.lacp_fast = true,
+        |c| {
+            c.lacp_fast = true;
+            c.early_attach = false;
+        },
+    );
+    let t = time_to_distribute(&mut net, &pa, &pb, 4.0).expect("distributing");
+    net.check_invariants();
+    assert!((2.0..3.0).contains(&t), "both ends distribute after {t} s");
 }

@@ -159,13 +159,16 @@ impl BondRt {
         }
     }
 
-    /// Drains the bond's transmits and events.
+    /// Drains the bond's transmits and events. Called after every control-plane input (a
+    /// LACPDU or ARP reply consumed, a timer, a link change), any of which may change what the
+    /// report shows (a partner's state arrives without an event), so the report is re-rendered
+    /// (and rewritten only if its text changed).
     fn drain(&mut self) {
+        self.dirty = true;
         while let Some(t) = self.bond.poll_transmit() {
             self.send_on(t.slave, &t.frame);
         }
         while let Some(ev) = self.bond.poll_event() {
-            self.dirty = true;
             match ev {
                 BondEvent::Carrier { up } => {
                     if let Err(e) = self.tap.set_carrier(up) {

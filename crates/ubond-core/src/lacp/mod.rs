@@ -29,14 +29,16 @@
 //! # Example
 //!
 //! ```
-//! use ubond_core::lacp::{Lacp, LacpConfig, LinkState, PortConfig};
+//! use ubond_core::lacp::{Lacp, LacpConfig, LinkState, PortConfig, TX_COALESCE};
 //! use ubond_core::time::Instant;
 //! use ubond_wire::MacAddr;
 //!
 //! let mut lacp = Lacp::new(LacpConfig { lacp_fast: true, ..LacpConfig::new(MacAddr([2, 0, 0, 0, 0, 1])) });
 //! let now = Instant::ZERO;
 //! let eth0 = lacp.add_port(now, PortConfig::new(MacAddr([2, 0, 0, 0, 1, 1])), LinkState::up(1000)).unwrap();
-//! // An active port announces itself at once.
+//! // An active port announces itself at once (after the short coalescing window).
+//! assert_eq!(lacp.poll_timeout(), Some(now + TX_COALESCE));
+//! lacp.handle_timeout(now + TX_COALESCE);
 //! let tx = lacp.poll_transmit().unwrap();
 //! assert_eq!(tx.port, eth0);
 //! assert_eq!(&tx.frame[0..6], &[0x01, 0x80, 0xc2, 0x00, 0x00, 0x02]);
@@ -72,6 +74,8 @@ use crate::time::{Instant, TimerTable};
 
 /// Most ports one bond may have. Every loop of the core is bounded by it.
 pub const MAX_PORTS: usize = 256;
+/// [`LacpConfig::tx_coalesce`]'s default.
+pub const TX_COALESCE: Duration = Duration::from_millis(10);
 /// Most frames waiting in the transmit queue; more are dropped (and counted).
 pub const TX_QUEUE_LIMIT: usize = 1024;
 /// Most events waiting in the event queue; more are dropped (and counted).
@@ -129,6 +133,16 @@ pub struct LacpConfig {
     pub unknown_speed: UnknownSpeed,
     /// Aggregate_Wait_Time: how long a newly selected port waits for the others (802.1AX: 2 s).
     pub aggregate_wait: Duration,
+    /// End a port's Aggregate_Wait_Time early once it cannot change anything: every enabled
+    /// port of the bond is selected and has current partner information (so no other link can
+    /// still join an aggregator), as `early_ready` explains. ubond's default; off is the
+    /// standard's and Linux's fixed 2 s wait.
+    pub early_attach: bool,
+    /// How long the Transmit machine holds a LACPDU after NTT is set, so that what happens
+    /// meanwhile (the other ports' LACPDUs arriving a moment later) goes out in the same PDU
+    /// instead of costing one of the three allowed per second. Linux's state machines run
+    /// every 100 ms, which coalesces the same way; 0 sends at once.
+    pub tx_coalesce: Duration,
 }
 
 impl LacpConfig {
@@ -145,6 +159,8 @@ impl LacpConfig {
             min_links: 0,
             unknown_speed: UnknownSpeed::default(),
             aggregate_wait: mux::AGGREGATE_WAIT_TIME,
+            early_attach: true,
+            tx_coalesce: TX_COALESCE,
         }
     }
 }
@@ -524,6 +540,7 @@ impl Lacp {
             ready_n: false,
             matched: false,
             ntt: false,
+            ntt_at: None,
             aggregator: None,
             rx: RxState::Initialize,
             periodic: PeriodicState::NoPeriodic,
@@ -765,8 +782,10 @@ impl Lacp {
         self.ports
             .iter()
             .flat_map(|port| {
-                let hold = (port.ntt && transmit::may_transmit(port))
-                    .then(|| transmit::next_slot(port, self.now));
+                let hold = (port.ntt && transmit::may_transmit(port)).then(|| {
+                    let due = port.ntt_at.map_or(self.now, |t| t + self.config.tx_coalesce);
+                    transmit::next_slot(port, self.now.max(due))
+                });
                 [port.timers.next(), hold]
             })
             .flatten()
@@ -1038,6 +1057,24 @@ impl Lacp {
         }
     }
 
+    /// Whether waiting longer for other ports to join is pointless (with `early_attach`).
+    ///
+    /// Aggregate_Wait_Time exists so that links coming up together attach to their aggregator
+    /// together (802.1AX 6.4.15). Once every enabled port of the bond is selected and its
+    /// partner information is current (it heard its partner, so its choice of aggregator is
+    /// made), no other port can join any aggregator until something changes — and a change
+    /// starts the machines again. Then the wait only delays the link: both ends of a ubond
+    /// pair aggregate in tens of milliseconds instead of after 2 s. A partner that waits the
+    /// standard 2 s (Linux) still holds the link out of Collecting/Distributing until it is in
+    /// sync, so nothing changes for it.
+    fn early_ready(&self) -> bool {
+        self.config.early_attach
+            && self.ports.iter().all(|q| {
+                !(q.port_enabled && q.lacp_enabled)
+                    || (q.selected && q.rx == RxState::Current && q.aggregator.is_some())
+            })
+    }
+
     fn step_mux(&mut self, p: usize, now: Instant) -> bool {
         let mut changed = false;
         let wait = PortTimer::WaitWhile as usize;
@@ -1048,6 +1085,12 @@ impl Lacp {
                 port.ready_n = true;
                 changed = true;
             }
+        }
+        if self.ports[p].mux == MuxState::Waiting && !self.ports[p].ready_n && self.early_ready() {
+            let port = &mut self.ports[p];
+            port.timers.stop(wait);
+            port.ready_n = true;
+            changed = true;
         }
         let agg = self.ports[p].aggregator.map(|a| &self.aggs[a]);
         let ready = agg.is_some_and(|a| a.ports.iter().all(|&q| self.ports[q].ready_n));
@@ -1190,8 +1233,13 @@ impl Lacp {
 
     fn step_transmit(&mut self, now: Instant) {
         for p in 0..self.ports.len() {
-            let port = &self.ports[p];
-            if !port.ntt || !transmit::may_transmit(port) || transmit::next_slot(port, now) > now {
+            let coalesce = self.config.tx_coalesce;
+            let port = &mut self.ports[p];
+            if !port.ntt || !transmit::may_transmit(port) {
+                continue;
+            }
+            let since = *port.ntt_at.get_or_insert(now);
+            if now < since + coalesce || transmit::next_slot(port, now) > now {
                 continue;
             }
             let (id, frame) = (port.id, transmit::lacpdu_frame(port.mac, &port.lacpdu()));
@@ -1199,6 +1247,7 @@ impl Lacp {
                 let port = &mut self.ports[p];
                 transmit::record(port, now);
                 port.ntt = false;
+                port.ntt_at = None;
                 port.counters.lacpdu_tx += 1;
             }
         }

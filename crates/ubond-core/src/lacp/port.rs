@@ -70,6 +70,8 @@ pub(crate) struct Port {
     pub ready_n: bool,
     pub matched: bool,
     pub ntt: bool,
+    /// When the Transmit machine first saw NTT set (the LACPDU leaves `tx_coalesce` later).
+    pub ntt_at: Option<Instant>,
     /// Index of the aggregator the port is attached to.
     pub aggregator: Option<usize>,
 
