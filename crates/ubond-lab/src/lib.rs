@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bridge;
+pub mod demo;
 pub mod host;
 pub mod pcap;
 pub mod scenario;
