@@ -149,3 +149,20 @@ fn seed2_fixed_with_a_configured_virtio_speed() {
 fn seed2_fixed_by_ubond_default_unknown_speed() {
     let _ = run_file(include_str!("../scenarios/seed2-virtio-assume.toml"));
 }
+
+/// The example in the `script` module's documentation parses, runs and meets its goals.
+#[test]
+fn the_documented_example_passes() {
+    let src = include_str!("../src/script.rs");
+    let mut lines = src.lines().skip_while(|l| !l.starts_with("//! ```toml")).skip(1);
+    let example: String = lines
+        .by_ref()
+        .take_while(|l| !l.starts_with("//! ```"))
+        .map(|l| {
+            l.strip_prefix("//! ").unwrap_or(l.strip_prefix("//!").unwrap_or(l)).to_string() + "\n"
+        })
+        .collect();
+    assert!(example.contains("[[goal]]"), "example not found:\n{example}");
+    let r = run_file(&example);
+    assert_eq!(r.checks.len(), 5, "{}", r.render());
+}
