@@ -13,7 +13,8 @@
 //! ip = "10.0.0.1"
 //! nics = ["eth0", "eth1"]        # default: eth0 and eth1
 //! model = "e1000"                # e1000 | virtio | virtio@SPEED (Mbit/s); default e1000
-//! bond = { mode = "802.3ad", lacp_rate = "fast", miimon = 100 }   # sysfs names and values
+//! bond = { mode = "802.3ad", lacp_rate = "fast", miimon = 100 }   # sysfs names and values;
+//!                                # mode, miimon, arp_interval and the targets are set first
 //!
 //! [[host]]
 //! name = "hostB"
@@ -130,6 +131,9 @@ pub const MAX_RUN: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const MAX_ITEMS: usize = 4096;
 /// Most NICs per host and ports per bridge or switch.
 pub const MAX_PORTS: usize = 64;
+/// Bond options applied first, in this order; the others follow in name order.
+pub const FIRST_OPTIONS: [&str; 5] =
+    ["mode", "miimon", "arp_interval", "arp_ip_target", "ns_ip6_target"];
 /// Most frames one flow may send.
 pub const MAX_FLOW_COUNT: u64 = 1 << 24;
 
@@ -382,7 +386,7 @@ pub struct HostSpec {
     /// NIC model: `e1000`, `virtio` or `virtio@SPEED`.
     #[serde(default = "e1000", skip_serializing_if = "is_e1000")]
     pub model: String,
-    /// Bond options with sysfs names and values (`mode` is applied first).
+    /// Bond options with sysfs names and values ([`FIRST_OPTIONS`] are applied first).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bond: BTreeMap<String, Spanned<OptValue>>,
 }
@@ -958,8 +962,12 @@ impl Script {
                 );
             }
             let mut o = BondOptions::new();
+            // The mode and the monitors first (other options depend on them, as with sysfs
+            // writes), then the rest in name order.
             let mut opts: Vec<_> = spec.bond.iter().collect();
-            opts.sort_by_key(|(name, _)| name.as_str() != "mode");
+            opts.sort_by_key(|(name, _)| {
+                FIRST_OPTIONS.iter().position(|f| f == name).unwrap_or(FIRST_OPTIONS.len())
+            });
             for (name, value) in opts {
                 o.set(name, &value.get_ref().to_string(), &SetContext::new()).map_err(|e| {
                     self.err(value.span(), format!("{}: bond option {name}: {e}", spec.name))

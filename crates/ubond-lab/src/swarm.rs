@@ -1,7 +1,9 @@
 //! Swarm runs: from a seed, a random [`Script`] — a topology (two hosts back to back, across
 //! Linux bridges, or across a switch with LACP port-channels), a bonding mode that makes
-//! sense there, link rates and latencies, a traffic flow, and a mix of faults (carrier
-//! flaps, lossy periods, one-way failures, bridges going down) — then a quiet phase after
+//! sense there with options drawn too (`lacp_rate` per host, `ad_select`, `updelay` and
+//! `downdelay`, `primary` and `primary_reselect`, the hash policy), 2 to 4 links per host,
+//! link rates and latencies, a traffic flow, and a mix of faults (carrier flaps, bursts of
+//! short flaps, lossy periods, one-way failures, bridges going down) — then a quiet phase after
 //! which everything must have converged. The goals are those of any scenario file, so a
 //! failing seed is written as a TOML file ([`Script::to_toml`]) that `ubond lab run` replays
 //! to the same failure, byte for byte.
@@ -141,23 +143,36 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
         Topology::Bridges => pick(&mut rng, &MODES_BRIDGES),
         Topology::PatchedBridges | Topology::Switch => "802.3ad",
     };
-    let nics = 2 + usize::try_from(rng.below(2)).unwrap_or(0);
+    let nics = 2 + usize::try_from(rng.below(3)).unwrap_or(0);
     let mut s = Script::new(&format!("swarm seed {seed}: {} {mode}", topology.name()), seed);
-    let lacp_rate = if rng.below(2) == 0 { "fast" } else { "slow" };
     let hash = pick(&mut rng, &HASHES);
+    let ad_select = pick(&mut rng, &["stable", "bandwidth", "count"]);
+    let delay = if rng.below(3) == 0 { 200 } else { 0 };
+    let primary = rng.below(2) == 0;
+    let reselect = pick(&mut rng, &["always", "better", "failure"]);
     let names: Vec<String> = (0..nics).map(|i| format!("eth{i}")).collect();
     for (h, ip) in [("hostA", "10.0.0.1"), ("hostB", "10.0.0.2")] {
         let mut bond = std::collections::BTreeMap::new();
-        bond.insert("mode".to_string(), unspanned(OptValue::Text(mode.to_string())));
-        bond.insert("miimon".to_string(), unspanned(OptValue::Int(100)));
+        let mut set = |k: &str, v: OptValue| {
+            bond.insert(k.to_string(), unspanned(v));
+        };
+        let text = |v: &str| OptValue::Text(v.to_string());
+        set("mode", text(mode));
+        set("miimon", OptValue::Int(100));
         if mode == "802.3ad" {
-            bond.insert("lacp_rate".to_string(), unspanned(OptValue::Text(lacp_rate.to_string())));
+            // Each host its own rate: asymmetric rates must work too.
+            set("lacp_rate", text(if rng.below(2) == 0 { "fast" } else { "slow" }));
+            set("ad_select", text(ad_select));
+        } else if delay > 0 {
+            set("updelay", OptValue::Int(delay));
+            set("downdelay", OptValue::Int(delay));
+        }
+        if mode == "active-backup" && primary {
+            set("primary", text("eth0"));
+            set("primary_reselect", text(reselect));
         }
         if matches!(mode, "802.3ad" | "balance-xor" | "balance-tlb" | "balance-alb") {
-            bond.insert(
-                "xmit_hash_policy".to_string(),
-                unspanned(OptValue::Text(hash.to_string())),
-            );
+            set("xmit_hash_policy", text(hash));
         }
         s.hosts.push(unspanned(HostSpec {
             name: h.to_string(),
@@ -257,8 +272,21 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
         let t1 = Time((t0.0 + len).min(end));
         let port =
             host_ports[usize::try_from(rng.below(host_ports.len() as u64)).unwrap_or(0)].clone();
-        let kinds = if bridges.is_empty() { 3 } else { 4 };
+        let kinds = if bridges.is_empty() { 4 } else { 5 };
         match rng.below(kinds) {
+            3 => {
+                // A burst of short flaps (a bad connector): 2 to 8, 10-300 ms apart.
+                let mut t = t0.0;
+                for _ in 0..2 + rng.below(7) {
+                    if t >= end {
+                        break;
+                    }
+                    events.push(EventSpec { down: Some(port.clone()), ..at(Time(t)) });
+                    t += Duration::from_millis(10 + rng.below(290));
+                    events.push(EventSpec { up: Some(port.clone()), ..at(Time(t.min(end))) });
+                    t += Duration::from_millis(10 + rng.below(290));
+                }
+            }
             0 => {
                 events.push(EventSpec { down: Some(port.clone()), ..at(t0) });
                 events.push(EventSpec { up: Some(port), ..at(t1) });
