@@ -66,7 +66,8 @@
 //! at = "21s"
 //! down = "hostA:eth0"            # also: up, oneway (frames sent from that port lost),
 //!                                # repair (undo oneway), loss = { port = "...", p = 0.2 },
-//!                                # bridge_down = "br0", bridge_up = "br0"
+//!                                # bridge_down = "br0", bridge_up = "br0",
+//!                                # flap = { port = "...", count = 5, period = "400ms" }
 //!
 //! [[goal]]                       # checked at `at` (before that instant's events)
 //! at = "10s"
@@ -92,7 +93,8 @@
 //!                                # delivered is given)
 //! ```
 //!
-//! Other goals: `timeline = NODE` with `text` (lines of that node's timeline so far),
+//! Other goals: `timeline = NODE` with `text` (lines of that node's timeline so far; `link`
+//! for the cables' lines),
 //! `aggregators_differ = HOST` (its ports sit in more than one aggregator, as over stock
 //! bridges), `converged = true` (every pair of LACP ports that see each other agree on each
 //! other's identity and state, and a port with carrier whose partner answered is
@@ -560,7 +562,25 @@ pub struct EventSpec {
     /// `ip link set BR up`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bridge_up: Option<String>,
+    /// A flapping cable: `count` times, carrier lost for half a `period`, then back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flap: Option<FlapSpec>,
 }
+
+/// A flapping cable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlapSpec {
+    /// A port at one end of the cable.
+    pub port: PortName,
+    /// How many flaps (1 to [`MAX_FLAPS`]).
+    pub count: u32,
+    /// One flap: down for the first half, up for the second.
+    pub period: Time,
+}
+
+/// Most flaps in one `flap` event.
+pub const MAX_FLAPS: u32 = 10_000;
 
 /// One goal: exactly one subject field, and its parameters.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -781,6 +801,7 @@ impl Script {
                 v.loss.is_some(),
                 v.bridge_down.is_some(),
                 v.bridge_up.is_some(),
+                v.flap.is_some(),
             ]
             .iter()
             .filter(|x| **x)
@@ -789,13 +810,21 @@ impl Script {
                 return Err(self.err(
                     e.span(),
                     format!(
-                        "an event needs exactly one action (ping, down, up, oneway, repair, loss, bridge_down, bridge_up); this one has {n}: split it into several [[event]] tables"
+                        "an event needs exactly one action (ping, down, up, oneway, repair, loss, bridge_down, bridge_up, flap); this one has {n}: split it into several [[event]] tables"
                     ),
                 ));
             }
             if let Some(l) = &v.loss {
                 if !(0.0..=1.0).contains(&l.p) {
                     return Err(self.err(e.span(), "loss: p is a probability in 0..=1"));
+                }
+            }
+            if let Some(f) = &v.flap {
+                if f.count == 0 || f.count > MAX_FLAPS || f.period.0 < Duration::from_micros(2) {
+                    return Err(self.err(
+                        e.span(),
+                        format!("flap: count 1 to {MAX_FLAPS}, period at least 2us"),
+                    ));
                 }
             }
         }
@@ -839,6 +868,9 @@ impl Script {
             if let Some(p) = &e.get_ref().ping {
                 let n = p.count.saturating_add(1);
                 d = d.max(e.get_ref().at.0 + p.interval.0.saturating_mul(n));
+            }
+            if let Some(f) = &e.get_ref().flap {
+                d = d.max(e.get_ref().at.0 + f.period.0.saturating_mul(f.count));
             }
         }
         for g in &self.goals {
@@ -1117,7 +1149,11 @@ impl Script {
                 host_named(&p.from, span.clone())?;
                 host_named(&p.to, span.clone())?;
             }
-            for port in [&v.down, &v.up, &v.oneway, &v.repair].into_iter().flatten() {
+            let flap = v.flap.as_ref().map(|f| &f.port);
+            for port in [v.down.as_ref(), v.up.as_ref(), v.oneway.as_ref(), v.repair.as_ref(), flap]
+                .into_iter()
+                .flatten()
+            {
                 let p = resolve(&sim, &nodes, port).map_err(|m| self.err(span.clone(), m))?;
                 if sim.link_of(p).is_none() {
                     return Err(self.err(span.clone(), format!("{port} is not linked")));
@@ -1138,7 +1174,9 @@ impl Script {
         }
         for g in &self.goals {
             let v = g.get_ref();
-            for name in [&v.report, &v.timeline, &v.negotiated].into_iter().flatten() {
+            // `link` names the cables' own timeline lines (carrier, one-way failures).
+            let timeline = v.timeline.as_ref().filter(|n| n.as_str() != "link");
+            for name in [v.report.as_ref(), timeline, v.negotiated.as_ref()].into_iter().flatten() {
                 if !nodes.contains_key(name.as_str()) {
                     return Err(self.err(
                         g.span(),
@@ -1180,7 +1218,16 @@ impl Script {
             agenda.push((f.start.0, 1, i));
         }
         for (i, e) in self.events.iter().enumerate() {
-            agenda.push((e.get_ref().at.0, 2, i));
+            let e = e.get_ref();
+            agenda.push((e.at.0, 2, i));
+            // A flap: down at the start of each period (kind 3), up at its middle (kind 4).
+            if let Some(f) = &e.flap {
+                for k in 0..f.count {
+                    let t = e.at.0 + f.period.0 * k;
+                    agenda.push((t, 3, i));
+                    agenda.push((t + f.period.0 / 2, 4, i));
+                }
+            }
         }
         agenda.sort();
         let port = |sim: &Sim, p: &PortName| resolve(sim, &nodes, p).ok();
@@ -1202,6 +1249,14 @@ impl Script {
                     let size = f.size.unwrap_or(100);
                     sim.host_mut(*a).start_flow(now, id, ip, f.rate, f.frames(), size);
                     sim.poke(*a);
+                }
+                3 | 4 => {
+                    let f = self.events[i].get_ref().flap.as_ref();
+                    if let Some(l) =
+                        f.and_then(|f| port(&sim, &f.port)).and_then(|p| sim.link_of(p))
+                    {
+                        sim.set_carrier(l, kind == 4);
+                    }
                 }
                 _ => {
                     let e = self.events[i].get_ref();

@@ -106,6 +106,7 @@ mod never_panics {
         "at = \"1ms\"",
         "down = \"a:eth0\"",
         "oneway = \"b:eth0\"",
+        "flap = { port = \"a:eth0\", count = 2, period = \"10ms\" }",
         "ping = { from = \"a\", to = \"b\", count = 3 }",
         "report = \"a\"",
         "text = \"x\"",
@@ -164,5 +165,49 @@ fn the_documented_example_passes() {
         .collect();
     assert!(example.contains("[[goal]]"), "example not found:\n{example}");
     let r = run_file(&example);
+    assert_eq!(r.checks.len(), 5, "{}", r.render());
+}
+
+/// A flapping cable: three flaps, each seen by the bond (a link failure each), and LACP
+/// back on both links afterwards.
+#[test]
+fn a_flapping_cable() {
+    let text = r#"
+seed = 8
+[[host]]
+name = "a"
+ip = "10.0.0.1"
+bond = { mode = "802.3ad", lacp_rate = "fast", miimon = 100 }
+[[host]]
+name = "b"
+ip = "10.0.0.2"
+bond = { mode = "802.3ad", lacp_rate = "fast", miimon = 100 }
+[[link]]
+a = "a:eth0"
+b = "b:eth0"
+[[link]]
+a = "a:eth1"
+b = "b:eth1"
+[[event]]
+at = "5s"
+flap = { port = "a:eth0", count = 3, period = "1s" }
+[[goal]]
+at = "9s"
+timeline = "link"
+text = "carrier down a:eth0<->b:eth0"
+count = 3
+[[goal]]
+at = "9s"
+report = "a"
+text = "Link Failure Count: 3"
+count = 1
+[[goal]]
+at = "15s"
+negotiated = "a"
+[[goal]]
+at = "15s"
+converged = true
+"#;
+    let r = run_file(text);
     assert_eq!(r.checks.len(), 5, "{}", r.render());
 }

@@ -78,3 +78,14 @@ fn modes_fit_their_topology() {
         assert!(ok, "seed {seed}: {mode} on {}", t.name());
     }
 }
+
+/// Threads change the wall time, not the runs.
+#[test]
+fn threads_do_not_change_outcomes() {
+    let mut one = Vec::new();
+    let mut two = Vec::new();
+    swarm::run_many(10..16, SwarmConfig::default(), 1, |o| one.push((o.seed, o.result.digest)));
+    swarm::run_many(10..16, SwarmConfig::default(), 2, |o| two.push((o.seed, o.result.digest)));
+    assert_eq!(one, two);
+    assert_eq!(one.iter().map(|x| x.0).collect::<Vec<_>>(), (10..16).collect::<Vec<_>>());
+}
