@@ -1448,7 +1448,10 @@ fn did_you_mean(name: &str, nodes: &BTreeMap<String, NodeId>) -> String {
     nodes
         .keys()
         .find(|k| {
-            k.eq_ignore_ascii_case(name) || (k.len() > 2 && name.starts_with(&k[..k.len() - 1]))
+            let mut stem = k.chars();
+            stem.next_back();
+            k.eq_ignore_ascii_case(name)
+                || (k.chars().count() > 2 && name.starts_with(stem.as_str()))
         })
         .map_or_else(
             || format!(" (declared: {})", nodes.keys().cloned().collect::<Vec<_>>().join(", ")),

@@ -211,3 +211,10 @@ converged = true
     let r = run_file(text);
     assert_eq!(r.checks.len(), 5, "{}", r.render());
 }
+
+#[test]
+fn non_ascii_names_do_not_panic() {
+    let text = "[[host]]\nname = \"aé\"\nip = \"10.0.0.1\"\n[[goal]]\nnegotiated = \"aéx\"\n";
+    let e = Script::parse(text).unwrap_err();
+    assert!(e.message.contains("no node named `aéx`"), "{e}");
+}
