@@ -25,6 +25,7 @@
 //! name = "sw1"
 //! ports = 4
 //! channels = [[1, 2], [3, 4]]    # 1-based port numbers, one list per port-channel
+//! # bond = { lacp_rate = "slow" }  # options of the port-channels' bonds
 //!
 //! # [[bridge]]: name, ports (2), patched (false: the stock kernel), group_fwd_mask,
 //! #             ageing ("300s")
@@ -424,6 +425,10 @@ pub struct SwitchSpec {
     /// Port-channels: lists of 1-based port numbers.
     #[serde(default)]
     pub channels: Vec<Vec<usize>>,
+    /// Options of every port-channel's bond, on top of 802.3ad, `lacp_rate fast` and
+    /// `miimon 100` (for example `lacp_rate = "slow"`, `ad_select = "count"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bond: BTreeMap<String, Spanned<OptValue>>,
 }
 
 /// A cable between two ports.
@@ -1070,12 +1075,22 @@ impl Script {
                 groups.push(group);
             }
             let groups: Vec<&[usize]> = groups.iter().map(Vec::as_slice).collect();
+            let mut o = switch_bond_options();
+            let mut opts: Vec<_> = spec.bond.iter().collect();
+            opts.sort_by_key(|(name, _)| {
+                FIRST_OPTIONS.iter().position(|f| f == name).unwrap_or(FIRST_OPTIONS.len())
+            });
+            for (name, value) in opts {
+                o.set(name, &value.get_ref().to_string(), &SetContext::new()).map_err(|e| {
+                    self.err(value.span(), format!("{}: bond option {name}: {e}", spec.name))
+                })?;
+            }
             let sw = LacpSwitch::new(
                 &spec.name,
                 MacAddr([0x02, 0x5a, 0, 0, n, 0]),
                 spec.ports,
                 &groups,
-                &switch_bond_options(),
+                &o,
             )
             .map_err(|e| {
                 self.err(s.span(), format!("{}: {e} (a port in two channels?)", spec.name))

@@ -1,6 +1,6 @@
 //! Swarm runs: from a seed, a random [`Script`] — a topology (two hosts back to back, across
 //! Linux bridges, or across a switch with LACP port-channels), a bonding mode that makes
-//! sense there with options drawn too (`lacp_rate` per host, `ad_select`, `updelay` and
+//! sense there with options drawn too (`lacp_rate` per host and switch, `ad_select`, `updelay` and
 //! `downdelay`, `primary` and `primary_reselect`, the ARP monitor with each `arp_validate`
 //! for active-backup across bridges, the hash policy), 2 to 4 links per host,
 //! link rates and latencies, a traffic flow, and a mix of faults (carrier flaps, bursts of
@@ -257,6 +257,13 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
                 name: "sw1".to_string(),
                 ports,
                 channels: vec![(1..=nics).collect(), (nics + 1..=ports).collect()],
+                bond: [
+                    ("lacp_rate", if rng.below(2) == 0 { "fast" } else { "slow" }),
+                    ("ad_select", pick(&mut rng, &["stable", "bandwidth", "count"])),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), unspanned(OptValue::Text(v.to_string()))))
+                .collect(),
             }));
             for (i, n) in names.iter().enumerate() {
                 for (h, p) in [("hostA", i + 1), ("hostB", nics + i + 1)] {
