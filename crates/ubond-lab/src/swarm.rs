@@ -2,7 +2,8 @@
 //! Linux bridges, or across a switch with LACP port-channels), a bonding mode that makes
 //! sense there with options drawn too (`lacp_rate` per host and switch, `ad_select`, `updelay` and
 //! `downdelay`, `primary` and `primary_reselect`, the ARP monitor with each `arp_validate`
-//! for active-backup across bridges, the hash policy), 2 to 4 links per host,
+//! for active-backup across bridges, the hash policy), e1000 or virtio NICs, 2 to 4 links
+//! per host,
 //! link rates and latencies, a traffic flow, and a mix of faults (carrier flaps, bursts of
 //! short flaps, lossy periods, one-way failures, bridges going down) — then a quiet phase after
 //! which everything must have converged. The goals are those of any scenario file, so a
@@ -158,6 +159,9 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
     let arp = mode == "active-backup" && topology == Topology::Bridges && rng.below(2) == 0;
     let arp_interval = 100 + 100 * rng.below(5);
     let arp_validate = pick(&mut rng, &["none", "active", "backup", "all"]);
+    // NIC models: e1000, virtio without a speed (802.3ad assumes one, the ubond default) or
+    // virtio with one.
+    let model = pick(&mut rng, &["e1000", "virtio", "virtio@1000"]);
     let names: Vec<String> = (0..nics).map(|i| format!("eth{i}")).collect();
     for (h, ip, peer) in [("hostA", "10.0.0.1", "10.0.0.2"), ("hostB", "10.0.0.2", "10.0.0.1")] {
         let mut bond = std::collections::BTreeMap::new();
@@ -192,7 +196,7 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
             name: h.to_string(),
             ip: ip.parse().unwrap_or(std::net::Ipv4Addr::LOCALHOST),
             nics: names.clone(),
-            model: "e1000".to_string(),
+            model: model.to_string(),
             bond,
         }));
     }
