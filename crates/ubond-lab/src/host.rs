@@ -37,6 +37,8 @@ pub const MAX_FLOWS: usize = 64;
 pub const MAX_RX_FLOWS: usize = 256;
 /// Highest sequence number a receiver counts per flow (frames beyond are ignored).
 pub const MAX_FLOW_FRAMES: u64 = 1 << 24;
+/// The largest clock rate error a host may be given, in parts per million.
+pub const MAX_CLOCK_PPM: i32 = 1000;
 /// The UDP port flows are sent to (discard).
 pub const FLOW_PORT: u16 = 9;
 /// The first octets of a flow frame's UDP payload.
@@ -181,6 +183,10 @@ pub struct Host {
     seen_order: VecDeque<u64>,
     /// Changes of the active slave so far.
     active_epoch: u64,
+    /// How much faster (positive) or slower this host's clock runs, in parts per million.
+    clock_ppm: i32,
+    /// The simulation's time at the current call (records are kept in it).
+    sim_now: Instant,
     flows: Vec<FlowJob>,
     flows_rx: BTreeMap<u32, FlowRx>,
     /// balance-tlb/alb: bytes sent per hash bucket since the bond's last timer.
@@ -226,6 +232,8 @@ impl Host {
             seen: BTreeMap::new(),
             seen_order: VecDeque::new(),
             active_epoch: 0,
+            clock_ppm: 0,
+            sim_now: Instant::ZERO,
             flows: Vec::new(),
             flows_rx: BTreeMap::new(),
             load: Box::default(),
@@ -235,6 +243,49 @@ impl Host {
         let mut out = Outbox::default();
         host.drain(&mut out);
         Ok(host)
+    }
+
+    /// Makes this host's clock run `ppm` parts per million fast (or slow, if negative; at
+    /// most [`MAX_CLOCK_PPM`]): its bond, pings and flows run on it, as real hosts' timers
+    /// drift apart. Set it before the run (at time zero). Ping records stay in the
+    /// simulation's time; flow frames leave on the host's clock.
+    pub fn set_clock_ppm(&mut self, ppm: i32) {
+        self.clock_ppm = ppm.clamp(-MAX_CLOCK_PPM, MAX_CLOCK_PPM);
+    }
+
+    /// The host's clock at simulation time `sim`.
+    fn local(&self, sim: Instant) -> Instant {
+        if self.clock_ppm == 0 {
+            return sim;
+        }
+        let ns = i128::from(sim.as_nanos());
+        let t = ns + ns * i128::from(self.clock_ppm) / 1_000_000;
+        Instant::from_nanos(u64::try_from(t.max(0)).unwrap_or(u64::MAX))
+    }
+
+    /// The first simulation time at which the host's clock reads `local` or later.
+    fn to_sim(&self, local: Instant) -> Instant {
+        if self.clock_ppm == 0 {
+            return local;
+        }
+        let l = i128::from(local.as_nanos());
+        let guess = l * 1_000_000 / (1_000_000 + i128::from(self.clock_ppm));
+        let mut s = Instant::from_nanos(u64::try_from(guess.max(0)).unwrap_or(u64::MAX));
+        // The guess is within a few nanoseconds; the loops are bounded all the same.
+        for _ in 0..64 {
+            if self.local(s) >= local {
+                break;
+            }
+            s = Instant::from_nanos(s.as_nanos().saturating_add(1));
+        }
+        for _ in 0..64 {
+            let before = Instant::from_nanos(s.as_nanos().saturating_sub(1));
+            if s.as_nanos() == 0 || self.local(before) < local {
+                break;
+            }
+            s = before;
+        }
+        s
     }
 
     /// The host's name.
@@ -279,6 +330,8 @@ impl Host {
 
     /// Starts pinging `dst`: `count` echo requests, `interval` apart, the first now.
     pub fn start_ping(&mut self, now: Instant, dst: Ipv4Addr, interval: Duration, count: u32) {
+        self.sim_now = now;
+        let now = self.local(now);
         let seq = self.ping.as_ref().map_or(0, |p| p.seq);
         self.ping = Some(PingJob { dst, interval, next: now, left: count, seq });
     }
@@ -299,6 +352,8 @@ impl Host {
         if rate == 0 || self.flows.len() >= MAX_FLOWS {
             return false;
         }
+        self.sim_now = now;
+        let now = self.local(now);
         let interval = Duration::from_nanos(1_000_000_000 / u64::from(rate));
         let size = size.clamp(16, 1472);
         self.flows.push(FlowJob { id, dst, interval, next: now, left: count, seq: 0, size });
@@ -331,6 +386,8 @@ impl Host {
 
     /// A NIC's carrier changed.
     pub fn handle_carrier(&mut self, now: Instant, port: usize, up: bool, out: &mut Outbox) {
+        self.sim_now = now;
+        let now = self.local(now);
         let Some(nic) = self.nics.get(port) else { return };
         let link = nic.model.link_state(up);
         let _ = self.bond.handle_link(now, nic.slave, link);
@@ -346,6 +403,8 @@ impl Host {
         frame: &[u8],
         out: &mut Outbox,
     ) {
+        self.sim_now = now;
+        let now = self.local(now);
         let Some(nic) = self.nics.get(port) else { return };
         let verdict = self.bond.handle_frame(now, nic.slave, frame);
         self.drain(out);
@@ -389,6 +448,8 @@ impl Host {
 
     /// Time passed.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
+        self.sim_now = now;
+        let now = self.local(now);
         if self.bond.poll_timeout().is_some_and(|t| t <= now) {
             // As the daemon does: the data path's load counts first (balance-tlb/alb).
             if self.bond.tx_plan().tlb.is_some() {
@@ -406,7 +467,7 @@ impl Host {
                 job.next = now + job.interval;
                 let (dst, seq) = (job.dst, job.seq);
                 if self.pings.len() < PING_RECORD_LIMIT {
-                    self.pings.push(PingRecord { seq, sent: now, replied: None });
+                    self.pings.push(PingRecord { seq, sent: self.sim_now, replied: None });
                 }
                 let payload = echo(8, 0x1ab, seq, b"ubond-lab ping");
                 self.send_ip(now, dst, Protocol::Icmp, &payload, out);
@@ -419,7 +480,8 @@ impl Host {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let ping = self.ping.as_ref().filter(|p| p.left > 0).map(|p| p.next);
         let flow = self.flows.iter().filter(|f| f.left > 0).map(|f| f.next).min();
-        [self.bond.poll_timeout(), ping, flow].into_iter().flatten().min()
+        // The host's deadlines, in the simulation's time.
+        [self.bond.poll_timeout(), ping, flow].into_iter().flatten().min().map(|t| self.to_sim(t))
     }
 
     fn send_flows(&mut self, now: Instant, out: &mut Outbox) {
@@ -588,7 +650,7 @@ impl Host {
             }
             0 if id == 0x1ab => {
                 if let Some(r) = self.pings.iter_mut().rev().find(|r| r.seq == seq) {
-                    r.replied.get_or_insert(now);
+                    r.replied.get_or_insert(self.sim_now);
                 }
             }
             _ => {}
@@ -755,4 +817,42 @@ fn arp_frame(src: MacAddr, dst: MacAddr, a: &ArpRepr) -> Vec<u8> {
     let mut p = vec![0u8; a.buffer_len()];
     let _ = a.emit(&mut arp::Packet::new_unchecked(&mut p[..]));
     eth_frame(src, dst, EtherType::Arp, &p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn host(ppm: i32) -> Host {
+        let nics = [("eth0", NicModel::E1000, MacAddr([2, 0, 0, 0, 0, 1]))];
+        let mut h = Host::new("h", "bond0", BondOptions::new(), &nics, Ipv4Addr::new(10, 0, 0, 1))
+            .expect("host");
+        h.set_clock_ppm(ppm);
+        h
+    }
+
+    proptest! {
+        /// A host deadline converted to the simulation's time is the first instant at which
+        /// the host's clock has reached it: never early (the engine would spin), never late.
+        #[test]
+        fn deadlines_convert_exactly(ppm in -1000i32..=1000, l in 0u64..(1 << 50)) {
+            let h = host(ppm);
+            let local = Instant::from_nanos(l);
+            let s = h.to_sim(local);
+            prop_assert!(h.local(s) >= local);
+            if s.as_nanos() > 0 {
+                prop_assert!(h.local(Instant::from_nanos(s.as_nanos() - 1)) < local);
+            }
+        }
+    }
+
+    #[test]
+    fn clocks_drift_by_their_rate() {
+        let t = Instant::ZERO + Duration::from_secs(1000);
+        assert_eq!(host(100).local(t), Instant::ZERO + Duration::from_millis(1_000_100));
+        assert_eq!(host(-100).local(t), Instant::ZERO + Duration::from_millis(999_900));
+        assert_eq!(host(0).local(t), t);
+        assert_eq!(host(5000).clock_ppm, MAX_CLOCK_PPM);
+    }
 }

@@ -15,6 +15,7 @@
 //! model = "e1000"                # e1000 | virtio | virtio@SPEED (Mbit/s); default e1000
 //! bond = { mode = "802.3ad", lacp_rate = "fast", miimon = 100 }   # sysfs names and values;
 //!                                # mode, miimon, arp_interval and the targets are set first
+//! # clock_ppm = 50               # this host's clock runs 50 ppm fast (default 0)
 //!
 //! [[host]]
 //! name = "hostB"
@@ -121,7 +122,7 @@ use ubond_wire::slow::PortState;
 use ubond_wire::MacAddr;
 
 use crate::bridge::LinuxBridge;
-use crate::host::{Host, NicModel};
+use crate::host::{Host, NicModel, MAX_CLOCK_PPM};
 use crate::scenario::{GoalCheck, ScenarioResult};
 use crate::sim::{LinkId, Node, NodeId, PortRef, Sim, MAX_LINK_QUEUE};
 use crate::switch::{switch_bond_options, LacpSwitch};
@@ -392,6 +393,9 @@ pub struct HostSpec {
     /// Bond options with sysfs names and values ([`FIRST_OPTIONS`] are applied first).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bond: BTreeMap<String, Spanned<OptValue>>,
+    /// How fast (positive) or slow the host's clock runs, in parts per million (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_ppm: Option<i32>,
 }
 
 /// A Linux bridge.
@@ -1020,8 +1024,17 @@ impl Script {
                     (nic.as_str(), model, mac)
                 })
                 .collect();
-            let host = Host::new(&spec.name, "bond0", o, &list, spec.ip)
+            let mut host = Host::new(&spec.name, "bond0", o, &list, spec.ip)
                 .map_err(|e| self.err(h.span(), format!("{}: {e}", spec.name)))?;
+            if let Some(ppm) = spec.clock_ppm {
+                if ppm.abs() > MAX_CLOCK_PPM {
+                    return Err(self.err(
+                        h.span(),
+                        format!("{}: clock_ppm is at most {MAX_CLOCK_PPM} either way", spec.name),
+                    ));
+                }
+                host.set_clock_ppm(ppm);
+            }
             let id = sim.add_node(Node::Host(Box::new(host)));
             nodes.insert(spec.name.clone(), id);
         }
