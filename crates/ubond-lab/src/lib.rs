@@ -5,7 +5,8 @@
 //!   and a tail-drop queue, carrier, loss and one-way failure; invariant checks after every
 //!   step, the first violation recorded and the run stopped).
 //! * [`host`]: a host with a bond and a minimal IPv4 stack (ARP, ICMP echo, UDP-like flows
-//!   counted per sequence number at the receiver); the bond is driven as the daemon drives it.
+//!   counted per sequence number at the receiver); the bond is driven as the daemon drives it,
+//!   on the host's own clock (which may drift, in parts per million).
 //! * [`bridge`]: a Linux bridge (learning, ageing, flooding, `group_fwd_mask`).
 //! * [`switch`]: a switch whose port groups are LACP bonds.
 //! * [`pcap`]: per-link captures as pcap files.
