@@ -1,13 +1,15 @@
 //! A host: one real [`Bond`] over its NICs, plus a minimal IPv4 stack on the bond (one
-//! address, ARP with a small table, ICMP echo) — enough for `ping` end to end.
+//! address, ARP with a small table, ICMP echo) — enough for `ping` end to end — and UDP-like
+//! traffic flows at a fixed frame rate, counted per sequence number at the receiver.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use ubond_core::bond::tlb::{TlbLoad, TlbTx};
 use ubond_core::bond::{Bond, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
 use ubond_core::lacp::{self, LinkState, PortId};
-use ubond_core::options::BondOptions;
+use ubond_core::options::{BondOptions, Mode};
 use ubond_core::report;
 use ubond_core::time::Instant;
 use ubond_wire::arp::{self, ArpRepr, Operation};
@@ -29,6 +31,18 @@ pub const ARP_QUEUE_LIMIT: usize = 8;
 pub const PING_RECORD_LIMIT: usize = 1 << 20;
 /// Frame identities remembered for the "no frame delivered twice" check.
 pub const DUP_WINDOW: usize = 8192;
+/// Most flows a host sends.
+pub const MAX_FLOWS: usize = 64;
+/// Most flows a host counts as a receiver.
+pub const MAX_RX_FLOWS: usize = 256;
+/// Highest sequence number a receiver counts per flow (frames beyond are ignored).
+pub const MAX_FLOW_FRAMES: u64 = 1 << 24;
+/// The largest clock rate error a host may be given, in parts per million.
+pub const MAX_CLOCK_PPM: i32 = 1000;
+/// The UDP port flows are sent to (discard).
+pub const FLOW_PORT: u16 = 9;
+/// The first octets of a flow frame's UDP payload.
+const FLOW_MAGIC: &[u8; 4] = b"ubfl";
 
 /// The NIC model, which decides what link state the driver reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +96,56 @@ struct PingJob {
     seq: u16,
 }
 
+#[derive(Debug, Clone)]
+struct FlowJob {
+    id: u32,
+    dst: Ipv4Addr,
+    interval: Duration,
+    next: Instant,
+    left: u64,
+    seq: u64,
+    size: usize,
+}
+
+/// What a receiver counted of one flow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowRx {
+    /// Frames received (each sequence number once).
+    pub received: u64,
+    /// Frames whose sequence number had already been received.
+    pub duplicates: u64,
+    bits: Vec<u64>,
+}
+
+impl FlowRx {
+    /// Whether frame `seq` arrived.
+    pub fn has(&self, seq: u64) -> bool {
+        let (w, b) = ((seq / 64) as usize, seq % 64);
+        self.bits.get(w).is_some_and(|x| x & (1 << b) != 0)
+    }
+
+    /// How many of the frames `from..to` arrived.
+    pub fn count(&self, from: u64, to: u64) -> u64 {
+        (from..to.min(MAX_FLOW_FRAMES)).filter(|s| self.has(*s)).count() as u64
+    }
+
+    fn insert(&mut self, seq: u64) {
+        if seq >= MAX_FLOW_FRAMES {
+            return;
+        }
+        let (w, b) = ((seq / 64) as usize, seq % 64);
+        if self.bits.len() <= w {
+            self.bits.resize(w + 1, 0);
+        }
+        if self.bits[w] & (1 << b) != 0 {
+            self.duplicates += 1;
+        } else {
+            self.bits[w] |= 1 << b;
+            self.received += 1;
+        }
+    }
+}
+
 /// Host counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HostStats {
@@ -95,6 +159,10 @@ pub struct HostStats {
     pub arp_requests: u64,
     /// Echo requests answered.
     pub echo_replies_sent: u64,
+    /// balance-alb: flooded unicast frames delivered again through another slave.
+    pub alb_flooded_duplicates: u64,
+    /// Flooded frames delivered once by the old active slave and once by the new one.
+    pub failover_duplicates: u64,
 }
 
 /// A host. See the [module docs](self).
@@ -110,8 +178,19 @@ pub struct Host {
     counter: u32,
     ping: Option<PingJob>,
     pings: Vec<PingRecord>,
-    seen: BTreeSet<u64>,
+    /// Frame identities delivered: (port, active-slave epoch) of the delivery.
+    seen: BTreeMap<u64, (usize, u64)>,
     seen_order: VecDeque<u64>,
+    /// Changes of the active slave so far.
+    active_epoch: u64,
+    /// How much faster (positive) or slower this host's clock runs, in parts per million.
+    clock_ppm: i32,
+    /// The simulation's time at the current call (records are kept in it).
+    sim_now: Instant,
+    flows: Vec<FlowJob>,
+    flows_rx: BTreeMap<u32, FlowRx>,
+    /// balance-tlb/alb: bytes sent per hash bucket since the bond's last timer.
+    load: Box<TlbLoad>,
     stats: HostStats,
 }
 
@@ -150,14 +229,63 @@ impl Host {
             counter: 0,
             ping: None,
             pings: Vec::new(),
-            seen: BTreeSet::new(),
+            seen: BTreeMap::new(),
             seen_order: VecDeque::new(),
+            active_epoch: 0,
+            clock_ppm: 0,
+            sim_now: Instant::ZERO,
+            flows: Vec::new(),
+            flows_rx: BTreeMap::new(),
+            load: Box::default(),
             stats: HostStats::default(),
         };
         // The enslave-time events are not interesting for the timeline; drop them.
         let mut out = Outbox::default();
         host.drain(&mut out);
         Ok(host)
+    }
+
+    /// Makes this host's clock run `ppm` parts per million fast (or slow, if negative; at
+    /// most [`MAX_CLOCK_PPM`]): its bond, pings and flows run on it, as real hosts' timers
+    /// drift apart. Set it before the run (at time zero). Ping records stay in the
+    /// simulation's time; flow frames leave on the host's clock.
+    pub fn set_clock_ppm(&mut self, ppm: i32) {
+        self.clock_ppm = ppm.clamp(-MAX_CLOCK_PPM, MAX_CLOCK_PPM);
+    }
+
+    /// The host's clock at simulation time `sim`.
+    fn local(&self, sim: Instant) -> Instant {
+        if self.clock_ppm == 0 {
+            return sim;
+        }
+        let ns = i128::from(sim.as_nanos());
+        let t = ns + ns * i128::from(self.clock_ppm) / 1_000_000;
+        Instant::from_nanos(u64::try_from(t.max(0)).unwrap_or(u64::MAX))
+    }
+
+    /// The first simulation time at which the host's clock reads `local` or later.
+    fn to_sim(&self, local: Instant) -> Instant {
+        if self.clock_ppm == 0 {
+            return local;
+        }
+        let l = i128::from(local.as_nanos());
+        let guess = l * 1_000_000 / (1_000_000 + i128::from(self.clock_ppm));
+        let mut s = Instant::from_nanos(u64::try_from(guess.max(0)).unwrap_or(u64::MAX));
+        // The guess is within a few nanoseconds; the loops are bounded all the same.
+        for _ in 0..64 {
+            if self.local(s) >= local {
+                break;
+            }
+            s = Instant::from_nanos(s.as_nanos().saturating_add(1));
+        }
+        for _ in 0..64 {
+            let before = Instant::from_nanos(s.as_nanos().saturating_sub(1));
+            if s.as_nanos() == 0 || self.local(before) < local {
+                break;
+            }
+            s = before;
+        }
+        s
     }
 
     /// The host's name.
@@ -202,8 +330,39 @@ impl Host {
 
     /// Starts pinging `dst`: `count` echo requests, `interval` apart, the first now.
     pub fn start_ping(&mut self, now: Instant, dst: Ipv4Addr, interval: Duration, count: u32) {
+        self.sim_now = now;
+        let now = self.local(now);
         let seq = self.ping.as_ref().map_or(0, |p| p.seq);
         self.ping = Some(PingJob { dst, interval, next: now, left: count, seq });
+    }
+
+    /// Starts flow `id` to `dst`: `count` UDP frames of `size` octets of payload (at least
+    /// 16), `rate` frames a second, the first now; frame `k` leaves at
+    /// `now + k × ⌊10⁹ / rate⌋ ns`.
+    /// Refused (false) beyond [`MAX_FLOWS`] or with a zero rate.
+    pub fn start_flow(
+        &mut self,
+        now: Instant,
+        id: u32,
+        dst: Ipv4Addr,
+        rate: u32,
+        count: u64,
+        size: usize,
+    ) -> bool {
+        if rate == 0 || self.flows.len() >= MAX_FLOWS {
+            return false;
+        }
+        self.sim_now = now;
+        let now = self.local(now);
+        let interval = Duration::from_nanos(1_000_000_000 / u64::from(rate));
+        let size = size.clamp(16, 1472);
+        self.flows.push(FlowJob { id, dst, interval, next: now, left: count, seq: 0, size });
+        true
+    }
+
+    /// What this host received of flow `id`.
+    pub fn flow_rx(&self, id: u32) -> Option<&FlowRx> {
+        self.flows_rx.get(&id)
     }
 
     /// Every echo request sent so far.
@@ -227,6 +386,8 @@ impl Host {
 
     /// A NIC's carrier changed.
     pub fn handle_carrier(&mut self, now: Instant, port: usize, up: bool, out: &mut Outbox) {
+        self.sim_now = now;
+        let now = self.local(now);
         let Some(nic) = self.nics.get(port) else { return };
         let link = nic.model.link_state(up);
         let _ = self.bond.handle_link(now, nic.slave, link);
@@ -242,6 +403,8 @@ impl Host {
         frame: &[u8],
         out: &mut Outbox,
     ) {
+        self.sim_now = now;
+        let now = self.local(now);
         let Some(nic) = self.nics.get(port) else { return };
         let verdict = self.bond.handle_frame(now, nic.slave, frame);
         self.drain(out);
@@ -249,8 +412,27 @@ impl Host {
             RxVerdict::Consumed => {}
             RxVerdict::Drop => self.stats.rx_dropped += 1,
             RxVerdict::Deliver => {
-                if !self.seen.insert(id) {
-                    out.violations.push(format!("frame #{id} delivered twice"));
+                let now_seen = (port, self.active_epoch);
+                if let Some((was_port, was_epoch)) = self.seen.insert(id, now_seen) {
+                    let unicast = frame.first().is_some_and(|b| b & 1 == 0);
+                    // A frame that a bridge flooded reaches several of this host's ports; when
+                    // the active slave changes between the copies' arrivals, the old active
+                    // slave delivered one and the new one delivers the other, in the kernel
+                    // as here (a failover race, not a bond bug): counted, not a violation.
+                    let failover = was_port != port && was_epoch != self.active_epoch;
+                    // balance-alb delivers unicast frames that arrive on an inactive slave
+                    // (the kernel's bond_should_deliver_exact_match lets them through, as
+                    // receive load balancing makes peers send to every slave's address), so
+                    // a unicast frame that a bridge or switch flooded to several of this
+                    // host's ports comes up once per port, in the kernel as here. Counted,
+                    // not a violation; any other duplicate is.
+                    if failover {
+                        self.stats.failover_duplicates += 1;
+                    } else if self.bond.options().mode == Mode::BalanceAlb && unicast {
+                        self.stats.alb_flooded_duplicates += 1;
+                    } else {
+                        out.violations.push(format!("frame #{id} delivered twice"));
+                    }
                 }
                 self.seen_order.push_back(id);
                 if self.seen_order.len() > DUP_WINDOW {
@@ -266,7 +448,14 @@ impl Host {
 
     /// Time passed.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
+        self.sim_now = now;
+        let now = self.local(now);
         if self.bond.poll_timeout().is_some_and(|t| t <= now) {
+            // As the daemon does: the data path's load counts first (balance-tlb/alb).
+            if self.bond.tx_plan().tlb.is_some() {
+                self.bond.handle_tlb_load(now, &self.load);
+                *self.load = TlbLoad::default();
+            }
             self.bond.handle_timeout(now);
             self.drain(out);
         }
@@ -278,18 +467,59 @@ impl Host {
                 job.next = now + job.interval;
                 let (dst, seq) = (job.dst, job.seq);
                 if self.pings.len() < PING_RECORD_LIMIT {
-                    self.pings.push(PingRecord { seq, sent: now, replied: None });
+                    self.pings.push(PingRecord { seq, sent: self.sim_now, replied: None });
                 }
                 let payload = echo(8, 0x1ab, seq, b"ubond-lab ping");
                 self.send_ip(now, dst, Protocol::Icmp, &payload, out);
             }
         }
+        self.send_flows(now, out);
     }
 
     /// When [`Host::handle_timeout`] must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let ping = self.ping.as_ref().filter(|p| p.left > 0).map(|p| p.next);
-        [self.bond.poll_timeout(), ping].into_iter().flatten().min()
+        let flow = self.flows.iter().filter(|f| f.left > 0).map(|f| f.next).min();
+        // The host's deadlines, in the simulation's time.
+        [self.bond.poll_timeout(), ping, flow].into_iter().flatten().min().map(|t| self.to_sim(t))
+    }
+
+    fn send_flows(&mut self, now: Instant, out: &mut Outbox) {
+        for i in 0..self.flows.len() {
+            // At most one frame per flow per call: the engine calls again at once when the
+            // next one is due, so a late call cannot burst.
+            let f = &mut self.flows[i];
+            if f.left == 0 || f.next > now {
+                continue;
+            }
+            f.left -= 1;
+            let (id, dst, seq, size) = (f.id, f.dst, f.seq, f.size);
+            f.seq += 1;
+            f.next = f.next + f.interval;
+            let mut udp = vec![0u8; 8 + size];
+            let sport = 40_000u16.wrapping_add(u16::try_from(id % 20_000).unwrap_or(0));
+            udp[0..2].copy_from_slice(&sport.to_be_bytes());
+            udp[2..4].copy_from_slice(&FLOW_PORT.to_be_bytes());
+            let len = u16::try_from(udp.len()).unwrap_or(u16::MAX);
+            udp[4..6].copy_from_slice(&len.to_be_bytes());
+            udp[8..12].copy_from_slice(FLOW_MAGIC);
+            udp[12..16].copy_from_slice(&id.to_be_bytes());
+            udp[16..24].copy_from_slice(&seq.to_be_bytes());
+            self.send_ip(now, dst, Protocol::Udp, &udp, out);
+        }
+    }
+
+    fn receive_flow(&mut self, udp: &[u8]) {
+        if udp.len() < 24 || udp[2..4] != FLOW_PORT.to_be_bytes() || &udp[8..12] != FLOW_MAGIC {
+            return;
+        }
+        let id = u32::from_be_bytes([udp[12], udp[13], udp[14], udp[15]]);
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&udp[16..24]);
+        if !self.flows_rx.contains_key(&id) && self.flows_rx.len() >= MAX_RX_FLOWS {
+            return;
+        }
+        self.flows_rx.entry(id).or_default().insert(u64::from_be_bytes(seq));
     }
 
     /// Moves the bond's control frames and events out.
@@ -302,6 +532,9 @@ impl Host {
         }
         for _ in 0..ubond_core::bond::QUEUE_LIMIT {
             let Some(ev) = self.bond.poll_event() else { break };
+            if matches!(ev, BondEvent::ActiveSlave { .. }) {
+                self.active_epoch += 1;
+            }
             if let Some(note) = self.describe(&ev) {
                 out.note(note);
             }
@@ -330,7 +563,13 @@ impl Host {
     fn receive(&mut self, now: Instant, frame: &[u8], out: &mut Outbox) {
         let Ok(f) = ethernet::Frame::new_checked(frame) else { return };
         let Ok(eth) = EthernetRepr::parse(&f) else { return };
-        if eth.dst_addr != self.bond.mac() && eth.dst_addr != MacAddr::BROADCAST {
+        // Frames for the bond's address, or (balance-alb, where receive load balancing hands
+        // each peer a slave's own address) for a slave's current address: the kernel takes
+        // both as PACKET_HOST.
+        let for_us = eth.dst_addr == self.bond.mac()
+            || eth.dst_addr == MacAddr::BROADCAST
+            || self.nics.iter().any(|n| self.bond.slave_mac(n.slave) == Some(eth.dst_addr));
+        if !for_us {
             return;
         }
         match eth.ethertype {
@@ -342,10 +581,14 @@ impl Host {
             EtherType::Ipv4 => {
                 let Ok(p) = ipv4::Packet::new_checked(f.payload()) else { return };
                 let Ok(ip) = Ipv4Repr::parse(&p) else { return };
-                if ip.dst_addr != self.ip || ip.protocol != Protocol::Icmp {
+                if ip.dst_addr != self.ip {
                     return;
                 }
-                self.handle_icmp(now, ip.src_addr, p.payload(), out);
+                match ip.protocol {
+                    Protocol::Icmp => self.handle_icmp(now, ip.src_addr, p.payload(), out),
+                    Protocol::Udp => self.receive_flow(p.payload()),
+                    _ => {}
+                }
             }
             _ => {}
         }
@@ -365,7 +608,7 @@ impl Host {
                 target_ip: a.sender_ip,
             };
             let frame = arp_frame(self.bond.mac(), a.sender_mac, &reply);
-            self.transmit(frame, out);
+            self.transmit(now, frame, out);
         }
         // Send what waited for this address.
         let mut left = VecDeque::new();
@@ -373,7 +616,7 @@ impl Host {
             match self.arp_table.get(&dst) {
                 Some((mac, _)) => {
                     let frame = eth_frame(self.bond.mac(), *mac, EtherType::Ipv4, &pkt);
-                    self.transmit(frame, out);
+                    self.transmit(now, frame, out);
                 }
                 None => left.push_back((dst, pkt)),
             }
@@ -407,7 +650,7 @@ impl Host {
             }
             0 if id == 0x1ab => {
                 if let Some(r) = self.pings.iter_mut().rev().find(|r| r.seq == seq) {
-                    r.replied.get_or_insert(now);
+                    r.replied.get_or_insert(self.sim_now);
                 }
             }
             _ => {}
@@ -436,7 +679,7 @@ impl Host {
             .map(|(mac, _)| *mac);
         if let Some(mac) = fresh {
             let frame = eth_frame(self.bond.mac(), mac, EtherType::Ipv4, &pkt);
-            self.transmit(frame, out);
+            self.transmit(now, frame, out);
             return;
         }
         if self.arp_queue.len() >= ARP_QUEUE_LIMIT {
@@ -453,12 +696,40 @@ impl Host {
             self.stats.arp_requests += 1;
             let req = ArpRepr::request(self.bond.mac(), self.ip, dst);
             let frame = arp_frame(self.bond.mac(), MacAddr::BROADCAST, &req);
-            self.transmit(frame, out);
+            self.transmit(now, frame, out);
         }
     }
 
-    /// Sends a data frame through the bond's transmit plan.
-    fn transmit(&mut self, frame: Vec<u8>, out: &mut Outbox) {
+    /// Sends a data frame through the bond's transmit plan, as the daemon does.
+    fn transmit(&mut self, now: Instant, mut frame: Vec<u8>, out: &mut Outbox) {
+        // balance-tlb/alb: the slave, the source address to write, the load to count; ARP
+        // goes through the control plane (receive load balancing rewrites it).
+        if let Some(tx) = self.bond.tx_plan().select_tlb(&frame) {
+            match tx {
+                TlbTx::Send { slave, set_src, account } => {
+                    if let Some(mac) = set_src.filter(|_| frame.len() >= 12) {
+                        frame[6..12].copy_from_slice(&mac.0);
+                    }
+                    self.load.add(account, frame.len());
+                    match self.port_of(slave) {
+                        Some(port) => out.send(port, frame),
+                        None => self.stats.tx_dropped += 1,
+                    }
+                }
+                TlbTx::Arp => {
+                    match self.bond.handle_arp_tx(now, &mut frame) {
+                        Some(slave) => match self.port_of(slave) {
+                            Some(port) => out.send(port, frame),
+                            None => self.stats.tx_dropped += 1,
+                        },
+                        None => self.stats.tx_dropped += 1,
+                    }
+                    self.drain(out);
+                }
+                TlbTx::Drop => self.stats.tx_dropped += 1,
+            }
+            return;
+        }
         match self.bond.tx_plan().select(&frame, &mut self.counter) {
             TxChoice::One(slave) => match self.port_of(slave) {
                 Some(port) => out.send(port, frame),
@@ -546,4 +817,42 @@ fn arp_frame(src: MacAddr, dst: MacAddr, a: &ArpRepr) -> Vec<u8> {
     let mut p = vec![0u8; a.buffer_len()];
     let _ = a.emit(&mut arp::Packet::new_unchecked(&mut p[..]));
     eth_frame(src, dst, EtherType::Arp, &p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn host(ppm: i32) -> Host {
+        let nics = [("eth0", NicModel::E1000, MacAddr([2, 0, 0, 0, 0, 1]))];
+        let mut h = Host::new("h", "bond0", BondOptions::new(), &nics, Ipv4Addr::new(10, 0, 0, 1))
+            .expect("host");
+        h.set_clock_ppm(ppm);
+        h
+    }
+
+    proptest! {
+        /// A host deadline converted to the simulation's time is the first instant at which
+        /// the host's clock has reached it: never early (the engine would spin), never late.
+        #[test]
+        fn deadlines_convert_exactly(ppm in -1000i32..=1000, l in 0u64..(1 << 50)) {
+            let h = host(ppm);
+            let local = Instant::from_nanos(l);
+            let s = h.to_sim(local);
+            prop_assert!(h.local(s) >= local);
+            if s.as_nanos() > 0 {
+                prop_assert!(h.local(Instant::from_nanos(s.as_nanos() - 1)) < local);
+            }
+        }
+    }
+
+    #[test]
+    fn clocks_drift_by_their_rate() {
+        let t = Instant::ZERO + Duration::from_secs(1000);
+        assert_eq!(host(100).local(t), Instant::ZERO + Duration::from_millis(1_000_100));
+        assert_eq!(host(-100).local(t), Instant::ZERO + Duration::from_millis(999_900));
+        assert_eq!(host(0).local(t), t);
+        assert_eq!(host(5000).clock_ppm, MAX_CLOCK_PPM);
+    }
 }

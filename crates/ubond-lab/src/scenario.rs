@@ -221,8 +221,13 @@ fn finish(
     title: &str,
     sim: &Sim,
     reports: Vec<(String, String)>,
-    checks: Vec<GoalCheck>,
+    mut checks: Vec<GoalCheck>,
 ) -> ScenarioResult {
+    checks.push(GoalCheck {
+        goal: "invariants held after every step".to_string(),
+        ok: sim.violation().is_none(),
+        detail: sim.violation().unwrap_or("none violated").to_string(),
+    });
     ScenarioResult {
         scenario,
         title: title.to_string(),

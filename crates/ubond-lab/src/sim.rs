@@ -1,14 +1,16 @@
 //! The discrete-event engine: a virtual clock, an event queue ordered by (time, sequence),
-//! nodes with NIC ports, and links between ports (latency, jitter, carrier, loss, one-way
-//! failure). Everything is seeded: the same seed and the same calls give the same run, byte
+//! nodes with NIC ports, and links between ports (latency, jitter, rate with a bounded
+//! tail-drop queue per direction, carrier, loss, one-way failure). Everything is seeded: the same seed and the same calls give the same run, byte
 //! for byte ([`Sim::digest`] hashes every frame delivery).
 //!
 //! The loop is the sans-IO driver of every node: it delivers the earliest in-flight frame,
 //! or fires the timers of the nodes whose [`Node::poll_timeout`] is due (deliveries before
 //! timers at the same instant, nodes in index order), moves each node's output onto the
-//! links, and checks the whole-system invariants after every step.
+//! links, and checks the whole-system invariants after every step. The first violation is
+//! recorded ([`Sim::violation`]) and stops the run: the scenario that drove it reports it as a
+//! failed goal, naming the seed and the time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
@@ -29,6 +31,10 @@ pub const MAX_STEPS: u64 = 200_000_000;
 pub const CAPTURE_LIMIT: usize = 1 << 18;
 /// Most timeline entries kept; later ones are counted in [`SimStats::timeline_drops`].
 pub const TIMELINE_LIMIT: usize = 1 << 20;
+/// A link's default transmit queue per direction, in frames (Linux's `txqueuelen`).
+pub const DEFAULT_LINK_QUEUE: usize = 1000;
+/// The largest transmit queue a link may be given, in frames.
+pub const MAX_LINK_QUEUE: usize = 1 << 16;
 
 /// A small deterministic PRNG (SplitMix64).
 #[derive(Debug, Clone)]
@@ -100,6 +106,13 @@ pub struct Link {
     pub dead_from_a: bool,
     /// Frames sent from `b` are lost.
     pub dead_from_b: bool,
+    /// Line rate in bits per second, each direction (0: unlimited, frames leave at once).
+    pub rate_bps: u64,
+    /// Frames that may wait for the line per direction; more are tail-dropped (counted in
+    /// [`SimStats::tail_drops`]). Only used when `rate_bps` is set.
+    pub queue_limit: usize,
+    /// Per direction (from `a`, from `b`): when each queued frame finishes serializing.
+    backlog: [VecDeque<Instant>; 2],
 }
 
 /// A frame a node sends: on which port, and its identity.
@@ -194,8 +207,10 @@ pub struct SimStats {
     pub frames_delivered: u64,
     /// Frames lost: no link, no carrier, one-way failure or random loss.
     pub frames_lost: u64,
-    /// Frames dropped because the queue was full.
+    /// Frames dropped because the engine's event queue was full.
     pub queue_drops: u64,
+    /// Frames tail-dropped because a link's transmit queue was full.
+    pub tail_drops: u64,
     /// Timeline entries dropped because the timeline was full.
     pub timeline_drops: u64,
     /// Frames not captured because a capture was full.
@@ -310,7 +325,12 @@ pub struct Sim {
     stats: SimStats,
     digest: u64,
     captures: BTreeMap<LinkId, Vec<Captured>>,
+    violation: Option<String>,
 }
+
+/// Broadcast copies carry their copy index above this bit of the frame identity.
+const COPY_SHIFT: u32 = 48;
+const COPY_MASK: u64 = (1 << COPY_SHIFT) - 1;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -340,7 +360,14 @@ impl Sim {
             stats: SimStats::default(),
             digest: FNV_OFFSET,
             captures: BTreeMap::new(),
+            violation: None,
         }
+    }
+
+    /// The first invariant violation, worded with the seed and the time (`None`: none yet).
+    /// A violation stops the run: [`Sim::run_until`] returns at once afterwards.
+    pub fn violation(&self) -> Option<&str> {
+        self.violation.as_deref()
     }
 
     /// The seed.
@@ -379,6 +406,16 @@ impl Sim {
     /// A node.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.0]
+    }
+
+    /// A node, if `id` exists.
+    pub fn try_node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id.0)
+    }
+
+    /// Adds a timeline line for a node (scenario actions such as a bridge going down).
+    pub fn record_note(&mut self, node: &str, what: &str) {
+        self.record(node.to_string(), what.to_string());
     }
 
     /// A node, mutably. Call [`Sim::poke`] after changing it so its output is sent.
@@ -444,6 +481,9 @@ impl Sim {
             loss: 0.0,
             dead_from_a: false,
             dead_from_b: false,
+            rate_bps: 0,
+            queue_limit: DEFAULT_LINK_QUEUE,
+            backlog: [VecDeque::new(), VecDeque::new()],
         });
         self.plugs[a.node.0][a.port] = Some(id);
         self.plugs[b.node.0][b.port] = Some(id);
@@ -483,6 +523,10 @@ impl Sim {
             return;
         }
         self.links[id.0].up = up;
+        if !up {
+            // Frames waiting for the line are gone with the carrier.
+            self.links[id.0].backlog = [VecDeque::new(), VecDeque::new()];
+        }
         let what = format!("carrier {} {}", if up { "up" } else { "down" }, self.link_name(id));
         self.record("link".to_string(), what);
         let (a, b) = (self.links[id.0].a, self.links[id.0].b);
@@ -520,15 +564,28 @@ impl Sim {
         self.links[id.0].jitter = jitter;
     }
 
+    /// Sets a link's line rate (bits per second, 0: unlimited) and its transmit queue per
+    /// direction (frames, at most [`MAX_LINK_QUEUE`]).
+    pub fn set_rate(&mut self, id: LinkId, rate_bps: u64, queue_limit: usize) {
+        let l = &mut self.links[id.0];
+        l.rate_bps = rate_bps;
+        l.queue_limit = queue_limit.min(MAX_LINK_QUEUE);
+    }
+
+    /// The link plugged into a port, if any.
+    pub fn link_of(&self, p: PortRef) -> Option<LinkId> {
+        self.plugs.get(p.node.0).and_then(|v| v.get(p.port)).copied().flatten()
+    }
+
     /// A one-way failure: frames sent from end `a` (if `from_a`) or end `b` are lost while
     /// carrier stays up. `dead = false` repairs it.
     pub fn set_one_way_failure(&mut self, id: LinkId, from_a: bool, dead: bool) {
         let l = &mut self.links[id.0];
-        if from_a {
-            l.dead_from_a = dead;
-        } else {
-            l.dead_from_b = dead;
+        let flag = if from_a { &mut l.dead_from_a } else { &mut l.dead_from_b };
+        if *flag == dead {
+            return;
         }
+        *flag = dead;
         let what = format!(
             "{} frames from {} end of {}",
             if dead { "losing" } else { "passing" },
@@ -556,14 +613,23 @@ impl Sim {
             self.record(name.clone(), note);
         }
         if let Some(v) = out.violations.first() {
-            self.violation(&format!("{name}: {v}"));
+            self.violation_found(&format!("{name}: {v}"));
         }
         let mut last_id = 0;
+        let mut copy = 0u64;
         for emit in out.frames {
+            // A broadcast-mode bond's copies are distinct frames: the kernel delivers each one
+            // (ping prints "DUP!"), so the "no frame delivered twice" check must not fire on
+            // them. They are numbered apart (copy index in the top bits); one copy delivered
+            // twice is still a violation.
             let id = match emit.id {
                 FrameIdentity::Forwarded(id) => id,
-                FrameIdentity::CopyOfPrevious if last_id != 0 => last_id,
+                FrameIdentity::CopyOfPrevious if last_id != 0 => {
+                    copy += 1;
+                    (last_id & COPY_MASK) | (copy << COPY_SHIFT)
+                }
                 FrameIdentity::New | FrameIdentity::CopyOfPrevious => {
+                    copy = 0;
                     self.next_frame_id += 1;
                     self.next_frame_id - 1
                 }
@@ -578,7 +644,8 @@ impl Sim {
             let from_a = link.a == from;
             let to = if from_a { link.b } else { link.a };
             let dead = !link.up || (from_a && link.dead_from_a) || (!from_a && link.dead_from_b);
-            let (loss, latency, jitter) = (link.loss, link.latency, link.jitter);
+            let (loss, latency, jitter, rate) =
+                (link.loss, link.latency, link.jitter, link.rate_bps);
             // Draw the random numbers whatever happens, so that a fault elsewhere does not
             // shift the stream.
             let lost = loss > 0.0 && self.rng.next_f64() < loss;
@@ -591,16 +658,40 @@ impl Sim {
                 self.stats.queue_drops += 1;
                 continue;
             }
+            // The line: a frame waits behind the ones queued in its direction, then takes
+            // its serialization time (preamble, frame check sequence and gap included).
+            let mut departs = self.now;
+            let bits = (emit.frame.len() as u64 + 24) * 8;
+            // Rate 0: an unlimited line, frames leave at once.
+            if let Some(ns) = bits.saturating_mul(1_000_000_000).checked_div(rate) {
+                let now = self.now;
+                let link = &mut self.links[link_id.0];
+                let q = &mut link.backlog[usize::from(!from_a)];
+                while q.front().is_some_and(|t| *t <= now) {
+                    q.pop_front();
+                }
+                if q.len() >= link.queue_limit {
+                    self.stats.tail_drops += 1;
+                    continue;
+                }
+                let start = q.back().copied().unwrap_or(now).max(now);
+                departs = start + Duration::from_nanos(ns.max(1));
+                q.push_back(departs);
+            }
             self.stats.frames_sent += 1;
             self.seq += 1;
-            let at = self.now + latency + Duration::from_nanos(extra);
+            let at = departs + latency + Duration::from_nanos(extra);
             self.queue
                 .insert((at, self.seq), Delivery { link: link_id, to, id, frame: emit.frame });
         }
     }
 
-    fn violation(&self, what: &str) -> ! {
-        panic!("invariant violated (seed {}, t={}): {what}", self.seed, self.now)
+    /// Records the first violation (later ones are consequences of it).
+    fn violation_found(&mut self, what: &str) {
+        if self.violation.is_none() {
+            self.violation =
+                Some(format!("invariant violated (seed {}, t={}): {what}", self.seed, self.now));
+        }
     }
 
     /// Runs the simulation for `d` of virtual time.
@@ -612,6 +703,9 @@ impl Sim {
     /// Runs the simulation until `until` (absolute virtual time), jumping from event to event.
     pub fn run_until(&mut self, until: Instant) {
         for _ in 0..MAX_STEPS {
+            if self.violation.is_some() {
+                return;
+            }
             let next_frame = self.queue.keys().next().map(|k| k.0);
             let next_timer = self.nodes.iter().filter_map(Node::poll_timeout).min();
             let next = [next_frame, next_timer].into_iter().flatten().min();
@@ -638,10 +732,9 @@ impl Sim {
                 }
             }
         }
-        panic!(
-            "seed {}: no progress towards {until} after {MAX_STEPS} steps (livelock)",
-            self.seed
-        );
+        self.violation_found(&format!(
+            "no progress towards {until} after {MAX_STEPS} steps (livelock)"
+        ));
     }
 
     fn deliver_one(&mut self) {
@@ -669,23 +762,32 @@ impl Sim {
         self.flush(d.to.node, out);
     }
 
-    /// Checks the whole-system invariants (panics naming the seed and time on a violation):
-    /// at most one active aggregator per bond; a distributing port is collecting and
-    /// selected; a port listed in an aggregator is attached to it.
-    pub fn check_invariants(&self) {
+    /// Checks the whole-system invariants and records the first violation (see
+    /// [`Sim::violation`]): at most one active aggregator per bond; a distributing port is
+    /// collecting and selected; a port listed in an aggregator is attached to it.
+    pub fn check_invariants(&mut self) {
+        if self.violation.is_some() {
+            return;
+        }
+        if let Some(v) = self.find_violation() {
+            self.violation_found(&v);
+        }
+    }
+
+    fn find_violation(&self) -> Option<String> {
         for node in &self.nodes {
             for bond in node.bonds() {
                 let Some(lacp) = bond.lacp() else { continue };
                 let who = format!("{} {}", node.name(), bond.name());
                 let aggs = lacp.aggregators();
                 if aggs.iter().filter(|a| a.is_active).count() > 1 {
-                    self.violation(&format!("{who}: more than one active aggregator"));
+                    return Some(format!("{who}: more than one active aggregator"));
                 }
                 for agg in &aggs {
                     for &p in &agg.ports {
                         let attached = lacp.port_status(p).and_then(|s| s.aggregator_id);
                         if attached != Some(agg.id) {
-                            self.violation(&format!(
+                            return Some(format!(
                                 "{who}: {p} listed in aggregator {} but attached to {attached:?}",
                                 agg.id
                             ));
@@ -695,18 +797,19 @@ impl Sim {
                 for p in lacp.port_ids() {
                     let Some(s) = lacp.port_status(p) else { continue };
                     if s.distributing && !(s.collecting && s.aggregator_id.is_some()) {
-                        self.violation(&format!("{who}: {p} distributing but not collecting"));
+                        return Some(format!("{who}: {p} distributing but not collecting"));
                     }
                     if s.actor.state.has(PortState::DISTRIBUTING)
                         && !(s.actor.state.has(PortState::COLLECTING) && s.selected)
                     {
-                        self.violation(&format!(
+                        return Some(format!(
                             "{who}: {p} distributing but not collecting and selected"
                         ));
                     }
                 }
             }
         }
+        None
     }
 }
 

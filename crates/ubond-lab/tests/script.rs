@@ -1,4 +1,4 @@
-//! Scenario files: the four seed environments as `.lab` files, and parse errors.
+//! Scenario files: the four seed environments as TOML files, and parse errors.
 
 use ubond_lab::script::Script;
 
@@ -14,22 +14,22 @@ fn run_file(text: &str) -> ubond_lab::scenario::ScenarioResult {
 
 #[test]
 fn seed1_file() {
-    let _ = run_file(include_str!("../scenarios/seed1-bridges.lab"));
+    let _ = run_file(include_str!("../scenarios/seed1-bridges.toml"));
 }
 
 #[test]
 fn seed2_file() {
-    let _ = run_file(include_str!("../scenarios/seed2-virtio.lab"));
+    let _ = run_file(include_str!("../scenarios/seed2-virtio.toml"));
 }
 
 #[test]
 fn seed3_file() {
-    let _ = run_file(include_str!("../scenarios/seed3-patched.lab"));
+    let _ = run_file(include_str!("../scenarios/seed3-patched.toml"));
 }
 
 #[test]
 fn seed4_file() {
-    let r = run_file(include_str!("../scenarios/seed4-switch.lab"));
+    let r = run_file(include_str!("../scenarios/seed4-switch.toml"));
     assert_eq!(r.captures.len(), 1);
     let (name, pcap) = &r.captures[0];
     assert_eq!(name, "hostA:eth0");
@@ -37,72 +37,90 @@ fn seed4_file() {
 }
 
 #[test]
-fn errors_name_line_and_column() {
-    let e = Script::parse("seed 1\nhots hostA 10.0.0.1 eth0=e1000\n").unwrap_err();
-    assert_eq!((e.line, e.column), (2, 1));
-    assert!(e.message.contains("did you mean `host`"), "{e}");
-    let e = Script::parse("host hostA 10.0.0.1 eth0=e100\n").unwrap_err();
-    assert_eq!((e.line, e.column), (1, 21));
-    let e = Script::parse("at 10x ping a b 1\n").unwrap_err();
-    assert_eq!((e.line, e.column), (1, 4));
-    let e = Script::parse("host a 10.0.0.1 eth0=e1000\nbond a mode nonsense\n")
-        .expect("parses")
-        .run(1)
-        .unwrap_err();
-    assert_eq!(e.line, 2);
-    let e = Script::parse("host a 10.0.0.1 eth0=e1000\nlink a:eth9 a:eth0\n")
-        .expect("parses")
-        .run(1)
-        .unwrap_err();
-    assert!(e.message.contains("no port `eth9`"), "{e}");
+fn errors_name_line_and_column_and_the_fix() {
+    // An unknown key: toml's own message lists the expected ones.
+    let e = Script::parse("seed = 1\n[[hots]]\nname = \"a\"\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("unknown field `hots`") && e.message.contains("host"), "{e}");
+    // A bad time, at the value.
+    let e = Script::parse("[[event]]\nat = \"10x\"\ndown = \"a:eth0\"\n").unwrap_err();
+    assert_eq!((e.line, e.column), (2, 6), "{e}");
+    assert!(e.message.contains("expected a time such as"), "{e}");
+    // A bond option the kernel refuses, at the value.
+    let host = "[[host]]\nname = \"a\"\nip = \"10.0.0.1\"\n";
+    let e = Script::parse(&format!("{host}bond = {{ mode = \"nonsense\" }}\n")).unwrap_err();
+    assert_eq!((e.line, e.column), (4, 17), "{e}");
+    assert!(e.message.contains("bond option mode"), "{e}");
+    // A port that does not exist, at its link, listing what exists.
+    let e =
+        Script::parse(&format!("{host}\n[[link]]\na = \"a:eth9\"\nb = \"a:eth0\"\n")).unwrap_err();
+    assert_eq!(e.line, 5, "{e}");
+    assert!(e.message.contains("no NIC `eth9` (it has eth0, eth1)"), "{e}");
+    // Two actions in one event.
+    let e = Script::parse(&format!(
+        "{host}\n[[link]]\na = \"a:eth0\"\nb = \"a:eth1\"\n[[event]]\nat = \"1s\"\ndown = \"a:eth0\"\nup = \"a:eth0\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(e.line, 8, "{e}");
+    assert!(e.message.contains("exactly one action"), "{e}");
+    // A goal without its comparison.
+    let e = Script::parse(&format!("{host}[[goal]]\nreport = \"a\"\ntext = \"x\"\n")).unwrap_err();
+    assert!(e.message.contains("count, at_least or at_most"), "{e}");
+    // A misspelt host name in a goal.
+    let e = Script::parse(&format!("{host}[[goal]]\nnegotiated = \"A\"\n")).unwrap_err();
+    assert!(e.message.contains("did you mean `a`?"), "{e}");
 }
 
 mod never_panics {
     use proptest::prelude::*;
     use ubond_lab::script::Script;
 
-    const WORDS: &[&str] = &[
-        "host",
-        "bridge",
-        "switch",
-        "bond",
-        "mask",
-        "link",
-        "at",
-        "expect",
-        "run",
-        "seed",
-        "ping",
-        "down",
-        "up",
-        "loss",
-        "oneway",
-        "bridge",
-        "report",
-        "timeline",
-        "a",
-        "b",
-        "br0",
-        "sw1",
-        "10.0.0.1",
-        "eth0=e1000",
-        "eth1=virtio@100",
-        "a:eth0",
-        "b:eth0",
-        "br0:p1",
-        "sw1:p1",
-        "2",
-        "1,2",
-        "3s",
-        "1s..2s",
-        "==",
-        ">=",
-        "\"x\"",
-        "mode",
-        "802.3ad",
-        "patched",
+    const LINES: &[&str] = &[
+        "[[host]]",
+        "[[bridge]]",
+        "[[switch]]",
+        "[[link]]",
+        "[[event]]",
+        "[[goal]]",
+        "[[flow]]",
+        "name = \"a\"",
+        "name = \"b\"",
+        "name = \"sw1\"",
+        "name = \"f\"",
+        "ip = \"10.0.0.1\"",
+        "ip = \"10.0.0.2\"",
+        "model = \"virtio@100\"",
+        "bond = { mode = \"802.3ad\", miimon = 100 }",
+        "bond = { mode = \"broadcast\" }",
+        "ports = 4",
+        "ports = 0",
+        "channels = [[1, 2], [3, 4]]",
+        "patched = true",
+        "group_fwd_mask = 4",
+        "a = \"a:eth0\"",
+        "b = \"b:eth0\"",
+        "b = \"sw1:p1\"",
+        "rate = \"1Mbit\"",
+        "queue = 3",
+        "at = \"3s\"",
+        "at = \"1ms\"",
+        "down = \"a:eth0\"",
+        "oneway = \"b:eth0\"",
+        "flap = { port = \"a:eth0\", count = 2, period = \"10ms\" }",
+        "ping = { from = \"a\", to = \"b\", count = 3 }",
+        "report = \"a\"",
+        "text = \"x\"",
+        "count = 1",
+        "negotiated = \"b\"",
+        "converged = true",
+        "from = \"a\"",
+        "to = \"b\"",
+        "start = \"1s\"",
+        "rate = 100",
+        "count = 50",
+        "flow = \"f\"",
+        "seed = 3",
         "é",
-        "#",
     ];
 
     proptest! {
@@ -114,9 +132,8 @@ mod never_panics {
         }
 
         #[test]
-        fn parse_and_run_word_soup(lines in prop::collection::vec(
-            prop::collection::vec(prop::sample::select(WORDS), 0..7), 0..12)) {
-            let text: String = lines.iter().map(|l| l.join(" ") + "\n").collect();
+        fn parse_and_run_line_soup(lines in prop::collection::vec(prop::sample::select(LINES), 0..30)) {
+            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
             if let Ok(s) = Script::parse(&text) {
                 let _ = s.run(1);
             }
@@ -126,10 +143,78 @@ mod never_panics {
 
 #[test]
 fn seed2_fixed_with_a_configured_virtio_speed() {
-    let _ = run_file(include_str!("../scenarios/seed2-virtio-speed.lab"));
+    let _ = run_file(include_str!("../scenarios/seed2-virtio-speed.toml"));
 }
 
 #[test]
 fn seed2_fixed_by_ubond_default_unknown_speed() {
-    let _ = run_file(include_str!("../scenarios/seed2-virtio-assume.lab"));
+    let _ = run_file(include_str!("../scenarios/seed2-virtio-assume.toml"));
+}
+
+/// The example in the `script` module's documentation parses, runs and meets its goals.
+#[test]
+fn the_documented_example_passes() {
+    let src = include_str!("../src/script.rs");
+    let mut lines = src.lines().skip_while(|l| !l.starts_with("//! ```toml")).skip(1);
+    let example: String = lines
+        .by_ref()
+        .take_while(|l| !l.starts_with("//! ```"))
+        .map(|l| {
+            l.strip_prefix("//! ").unwrap_or(l.strip_prefix("//!").unwrap_or(l)).to_string() + "\n"
+        })
+        .collect();
+    assert!(example.contains("[[goal]]"), "example not found:\n{example}");
+    let r = run_file(&example);
+    assert_eq!(r.checks.len(), 5, "{}", r.render());
+}
+
+/// A flapping cable: three flaps, each seen by the bond (a link failure each), and LACP
+/// back on both links afterwards.
+#[test]
+fn a_flapping_cable() {
+    let text = r#"
+seed = 8
+[[host]]
+name = "a"
+ip = "10.0.0.1"
+bond = { mode = "802.3ad", lacp_rate = "fast", miimon = 100 }
+[[host]]
+name = "b"
+ip = "10.0.0.2"
+bond = { mode = "802.3ad", lacp_rate = "fast", miimon = 100 }
+[[link]]
+a = "a:eth0"
+b = "b:eth0"
+[[link]]
+a = "a:eth1"
+b = "b:eth1"
+[[event]]
+at = "5s"
+flap = { port = "a:eth0", count = 3, period = "1s" }
+[[goal]]
+at = "9s"
+timeline = "link"
+text = "carrier down a:eth0<->b:eth0"
+count = 3
+[[goal]]
+at = "9s"
+report = "a"
+text = "Link Failure Count: 3"
+count = 1
+[[goal]]
+at = "15s"
+negotiated = "a"
+[[goal]]
+at = "15s"
+converged = true
+"#;
+    let r = run_file(text);
+    assert_eq!(r.checks.len(), 5, "{}", r.render());
+}
+
+#[test]
+fn non_ascii_names_do_not_panic() {
+    let text = "[[host]]\nname = \"aé\"\nip = \"10.0.0.1\"\n[[goal]]\nnegotiated = \"aéx\"\n";
+    let e = Script::parse(text).unwrap_err();
+    assert!(e.message.contains("no node named `aéx`"), "{e}");
 }

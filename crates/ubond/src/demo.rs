@@ -19,8 +19,8 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::control::{call, Request};
 
-/// The bond options of both hosts.
-const OPTIONS: &str = "mode=802.3ad miimon=100 lacp_rate=fast xmit_hash_policy=layer3+4";
+/// The bond options of both hosts (the lab's demo uses the same).
+const OPTIONS: &str = ubond_lab::demo::DEMO_BOND_OPTIONS;
 /// The two hosts: letter, address.
 const HOSTS: [(&str, &str); 2] = [("a", "192.0.2.1"), ("b", "192.0.2.2")];
 /// The links, named alike at both ends.
@@ -47,11 +47,10 @@ pub fn run() -> Result<bool> {
     result
 }
 
-/// The simulated demo, for users without root.
+/// The simulated demo, for users without root: the same topology in the lab.
 fn run_simulated() -> Result<bool> {
-    let Some(r) = ubond_lab::scenario::run(4, 4) else { bail!("the lab has no scenario 4") };
-    println!("{}", r.render());
-    Ok(r.passed())
+    let mut out = std::io::stdout().lock();
+    Ok(ubond_lab::demo::run_demo(&mut out)?)
 }
 
 /// What the demo made, removed on drop.

@@ -10,6 +10,7 @@ mod daemon;
 mod demo;
 mod igmp;
 mod journal;
+mod lab_cli;
 mod privs;
 mod probe;
 mod up;
@@ -24,9 +25,6 @@ use clap::{Parser, Subcommand};
 use control::Request;
 use pcap_file::pcap::PcapReader;
 use ubond_config::{Format, SourceFile};
-use ubond_lab::scenario::{self, ScenarioResult};
-use ubond_lab::script::Script;
-use ubond_lab::swarm::{self, SwarmConfig};
 use ubond_wire::slow::{self, LacpduRepr, MarkerRepr, PortInfo, Subtype};
 use ubond_wire::MacAddr;
 
@@ -143,7 +141,7 @@ enum Command {
     /// The lab: a deterministic network simulator running the real bonding core.
     Lab {
         #[command(subcommand)]
-        command: LabCommand,
+        command: lab_cli::LabCommand,
     },
     /// Bond configuration files: modprobe.d, Debian interfaces, RHEL ifcfg, systemd-networkd,
     /// NetworkManager keyfiles, netplan, ovs-vsctl lines, ubond TOML.
@@ -179,39 +177,6 @@ enum ConfigCommand {
         /// The files' format, if it cannot be detected.
         #[arg(long)]
         from: Option<Format>,
-    },
-}
-
-#[derive(Subcommand)]
-enum LabCommand {
-    /// Run a scenario file; exits 1 if a goal fails (printing the seed), 2 on a bad file.
-    Run {
-        /// The scenario file (`.lab`).
-        file: PathBuf,
-        /// The seed (default: the file's own).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Write a pcap per link into this directory (tshark/Wireshark read them).
-        #[arg(long)]
-        pcap: Option<PathBuf>,
-    },
-    /// Run one of the seed's environments (1: two Linux bridges, 2: patched bridges with
-    /// virtio NICs, 3: patched bridges with e1000 NICs, 4: a switch with LACP bonds).
-    Seed {
-        /// Scenario number, 1 to 4.
-        number: u32,
-        /// The seed (default: the scenario number).
-        #[arg(long)]
-        seed: Option<u64>,
-    },
-    /// Random faults on the switch topology, then a quiet phase that must recover.
-    Swarm {
-        /// How many seeds to run.
-        #[arg(long, default_value_t = 100)]
-        seeds: u64,
-        /// The first seed.
-        #[arg(long, default_value_t = 1)]
-        first: u64,
     },
 }
 
@@ -281,7 +246,7 @@ fn main() -> ExitCode {
 fn tools(command: Command) -> ExitCode {
     let result = match command {
         Command::Decode { files } => files.iter().try_for_each(decode).map(|()| true),
-        Command::Lab { command } => lab(command),
+        Command::Lab { command } => lab_cli::run(command),
         Command::Config { command } => config(command),
         _ => Ok(true),
     };
@@ -401,60 +366,6 @@ fn config(command: ConfigCommand) -> Result<bool> {
                 println!("# ==> {} <==\n{}", file.path, file.text);
             }
             Ok(true)
-        }
-    }
-}
-
-/// Runs a lab command; `Ok(false)` when a goal failed.
-fn lab(command: LabCommand) -> Result<bool> {
-    let report = |r: &ScenarioResult, seed: u64| {
-        println!("{}", r.render());
-        if !r.passed() {
-            eprintln!("ubond lab: a goal failed; reproduce with --seed {seed}");
-        }
-        r.passed()
-    };
-    match command {
-        LabCommand::Run { file, seed, pcap } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("{}: cannot read", file.display()))?;
-            let script =
-                Script::parse(&text).map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
-            let seed = seed.unwrap_or(script.seed());
-            let r = script.run(seed).map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
-            if let Some(dir) = pcap {
-                std::fs::create_dir_all(&dir)
-                    .with_context(|| format!("{}: cannot create", dir.display()))?;
-                for (name, bytes) in &r.captures {
-                    let path = dir.join(format!("{}.pcap", name.replace(':', "-")));
-                    std::fs::write(&path, bytes)
-                        .with_context(|| format!("{}: cannot write", path.display()))?;
-                    eprintln!("wrote {}", path.display());
-                }
-            }
-            Ok(report(&r, seed))
-        }
-        LabCommand::Seed { number, seed } => {
-            let seed = seed.unwrap_or(u64::from(number));
-            let Some(r) = scenario::run(number, seed) else {
-                bail!("no built-in scenario {number}; there are {:?}", scenario::SCENARIOS);
-            };
-            Ok(report(&r, seed))
-        }
-        LabCommand::Swarm { seeds, first } => {
-            let mut failed = Vec::new();
-            for seed in first..first.saturating_add(seeds) {
-                let out = swarm::run(seed, SwarmConfig::default());
-                if !out.recovered() {
-                    println!(
-                        "seed {seed}: FAILED: ping after the faults {}/{}, distributing {:?}",
-                        out.ping_after.1, out.ping_after.0, out.distributing_after
-                    );
-                    failed.push(seed);
-                }
-            }
-            println!("{} passed, {} failed", seeds - failed.len() as u64, failed.len());
-            Ok(failed.is_empty())
         }
     }
 }

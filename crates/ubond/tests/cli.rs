@@ -61,10 +61,71 @@ fn lab_seed_scenarios_pass_and_bad_input_is_refused() {
     let out = ubond(&["lab", "seed", "9"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no built-in scenario 9"));
-    let bad = scratch("bad.lab", "nonsense\n");
+    let bad = scratch("bad.toml", "seed = 1\n[[host]]\nname = \"a\"\nip = \"10.0.0.300\"\n");
     let out = ubond(&["lab", "run", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.lab:1:1:"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:4:6: "), "{err}");
+}
+
+#[test]
+fn lab_run_a_scenario_file_and_a_failing_goal() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../ubond-lab/scenarios/seed4-switch.toml");
+    let dir = std::env::temp_dir().join(format!("ubond-cli-pcap-{}", std::process::id()));
+    let out = ubond(&["lab", "run", file, "--pcap", dir.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("[ok] goal 1: at 10s: hostA report \"port state: 63\" == 4"), "{text}");
+    assert!(text.contains("--- timeline") && text.contains("carrier down hostA:eth0<->sw1:p1"));
+    // One capture per link, each a pcap file.
+    let pcaps = std::fs::read_dir(&dir).expect("pcap dir").count();
+    assert_eq!(pcaps, 4);
+    let bytes = std::fs::read(dir.join("hostA-eth0_sw1-p1.pcap")).expect("capture");
+    assert_eq!(&bytes[..4], &[0x4d, 0x3c, 0xb2, 0xa1]);
+    let _ = std::fs::remove_dir_all(&dir);
+    // The same file with a goal it cannot meet: exit 1, and the seed to reproduce it.
+    let text = std::fs::read_to_string(file).expect("read").replace("count = 4", "count = 3");
+    let bad = scratch("unmet.toml", &text);
+    let out = ubond(&["lab", "run", bad.to_str().unwrap(), "--seed", "9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[FAILED] goal 1"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reproduce with --seed 9"));
+}
+
+#[test]
+fn lab_swarm_failures_are_written_and_replay() {
+    // Without a quiet phase some seeds cannot converge: they fail, each is printed with its
+    // seed and written as a scenario file that fails the same way on its own.
+    let dir = std::env::temp_dir().join(format!("ubond-cli-swarm-{}", std::process::id()));
+    let out =
+        ubond(&["lab", "swarm", "--seeds", "12", "--quiet", "0", "--out", dir.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = text.lines().find(|l| l.contains(": FAILED (")).expect("a failed seed");
+    let seed: u64 = line
+        .strip_prefix("seed ")
+        .and_then(|l| l.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .expect("seed number");
+    let file = dir.join(format!("swarm-seed-{seed}.toml"));
+    let out = ubond(&["lab", "run", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let replay = String::from_utf8_lossy(&out.stdout);
+    let goal = line.split("): ").nth(1).expect("the failed goal");
+    assert!(replay.contains(&format!("[FAILED] {goal}")), "{goal}\n{replay}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("--seed {seed}")));
+    let _ = std::fs::remove_dir_all(&dir);
+    // And with the default quiet phase they pass.
+    let out = ubond(&["lab", "swarm", "--seeds", "12"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn lab_demo_runs_without_root() {
+    let out = ubond(&["lab", "demo"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("demo: everything above worked"), "{text}");
 }
 
 #[test]
