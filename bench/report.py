@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's key=value results into a table: printed, and written into the
+performance document between its BEGIN/END markers (the prose around them is kept; a missing
+document is created with the markers only).
+
+usage: report.py RESULTS OUT SECONDS
+"""
+
+import datetime
+import os
+import platform
+import re
+import sys
+
+BEGIN = "<!-- BEGIN bench/run.sh output -->"
+END = "<!-- END bench/run.sh output -->"
+
+
+def load(path):
+    r = {}
+    for line in open(path):
+        if "=" in line:
+            k, v = line.strip().split("=", 1)
+            r[k] = v
+    return r
+
+
+def num(r, k):
+    try:
+        return float(r[k])
+    except (KeyError, ValueError):
+        return None
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def fmt(x, unit="", digits=2):
+    return "–" if x is None else f"{x:.{digits}f}{unit}"
+
+
+def verdict(ok):
+    return "–" if ok is None else ("yes" if ok else "**no**")
+
+
+def rows(r):
+    out = []
+
+    def ratio_row(name, key, base_key, target, base_label):
+        v, b = num(r, key), num(r, base_key)
+        ratio = v / b if v is not None and b else None
+        out.append((name, fmt(v, " Gbit/s"), f"{fmt(b, ' Gbit/s')} ({base_label})",
+                    fmt(ratio, "×"), f"≥ {target}×",
+                    verdict(None if ratio is None else ratio >= target),
+                    r.get(key.replace(".gbit", ".retrans"), "–")))
+
+    for p in ("1", "4"):
+        ratio_row(f"(1) TCP, {p} stream{'s' if p != '1' else ''}, 802.3ad layer3+4 bond of 2 veth",
+                  f"tcp.bond.p{p}.gbit", f"tcp.plain.p{p}.gbit", 0.5, "plain veth")
+    rate = num(r, "agg.rate_mbit")
+    if rate:
+        two_r = 2 * rate / 1000
+        one = num(r, "agg.plain_one_link.p1.gbit")
+        for key, label in (("agg.lacp.p8.gbit", "(2) 802.3ad layer3+4, 8 flows, members at R"),
+                           ("agg.rr.p1.gbit", "(2) balance-rr, 1 flow, members at R")):
+            v = num(r, key)
+            ratio = v / two_r if v is not None else None
+            out.append((label, fmt(v, " Gbit/s", 3),
+                        f"2R = {two_r:.3f} Gbit/s (one shaped veth measured: {fmt(one, '', 3)})",
+                        fmt(ratio, "×"), "≥ 0.95×",
+                        verdict(None if ratio is None else ratio >= 0.95),
+                        r.get(key.replace(".gbit", ".retrans"), "–")))
+    if "failover.p99_ms" in r:
+        p50, p99 = num(r, "failover.p50_ms"), num(r, "failover.p99_ms")
+        out.append((f"(3) carrier-loss failover, {r.get('failover.trials')} trials, "
+                    f"{r.get('failover.rate_hz')} Hz prober",
+                    f"p50 {fmt(p50, ' ms')}, p99 {fmt(p99, ' ms')}",
+                    f"max {fmt(num(r, 'failover.max_ms'), ' ms')}, "
+                    f"{r.get('failover.lost')} probes lost in all", "–", "p99 ≤ 5 ms",
+                    verdict(p99 is not None and p99 <= 5), "–"))
+    if "lacp.ms" in r:
+        ms = sorted(int(x) for x in r["lacp.ms"].split())
+        med = ms[len(ms) // 2]
+        out.append((f"(4) LACP enslave → distributing, ubond ↔ ubond, {len(ms)} trials",
+                    f"median {med / 1000:.2f} s", f"all: {', '.join(f'{m / 1000:.2f}' for m in ms)} s",
+                    "–", "≤ 0.1 s", verdict(med <= 100), "–"))
+    if "core.select_8023ad_l34.mps" in r:
+        out.append(("(5) hash + slave choice, 802.3ad layer3+4 (one core)",
+                    f"{fmt(num(r, 'core.select_8023ad_l34.ns'), ' ns')} "
+                    f"= {fmt(num(r, 'core.select_8023ad_l34.mps'), ' M/s', 1)}",
+                    f"hash alone {fmt(num(r, 'core.hash_l34.ns'), ' ns')}; balance-rr "
+                    f"{fmt(num(r, 'core.select_rr.ns'), ' ns')}", "–", "≥ 50 M/s",
+                    verdict(num(r, "core.select_8023ad_l34.mps") >= 50), "–"))
+        out.append(("(5) received frames through the core (`Bond::handle_frame`)",
+                    f"{fmt(num(r, 'core.rx_frame_xor.ns'), ' ns')} "
+                    f"= {fmt(num(r, 'core.rx_frame_xor.mps'), ' M frames/s', 1)}",
+                    "balance-xor, 2 slaves", "–", "–", "–", "–"))
+    if "idle.rss_kb" in r:
+        rss, hwm, cpu = num(r, "idle.rss_kb"), num(r, "idle.hwm_kb"), num(r, "idle.cpu_pct")
+        out.append(("(6) daemon with one 802.3ad bond, idle",
+                    f"RSS {rss / 1024:.1f} MB, CPU {cpu:.2f} %",
+                    f"peak RSS over the whole run {hwm / 1024:.1f} MB", "–",
+                    "≤ 16 MB, < 1 %", verdict(hwm <= 16 * 1024 and cpu < 1), "–"))
+    return out
+
+
+def table(r, seconds):
+    head = ["measurement", "ubond", "baseline / detail", "ratio", "target", "met", "TCP retrans"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows(r):
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    machine = (f"Machine: {os.cpu_count()} CPUs ({cpu_model()}), Linux {platform.release()}; "
+               f"run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+               f"iperf3 runs of {seconds} s (first second omitted).")
+    return machine + "\n\n" + "\n".join(lines) + "\n"
+
+
+def main():
+    results, out, seconds = sys.argv[1], sys.argv[2], sys.argv[3]
+    r = load(results)
+    t = table(r, seconds)
+    print()
+    print(t)
+    block = f"{BEGIN}\n{t}{END}"
+    doc = open(out).read() if os.path.exists(out) else f"# Performance\n\n{BEGIN}\n{END}\n"
+    if BEGIN in doc and END in doc:
+        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, doc, flags=re.S)
+    else:
+        doc += "\n" + block + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    open(out, "w").write(doc)
+    print(f"written to {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

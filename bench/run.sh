@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# ubond's benchmark suite. As root: builds its own network namespaces (two, joined by veth
+# pairs), runs ubond daemons in them, measures, prints a table and writes docs/PERFORMANCE.md.
+#
+#   bench/run.sh                     # everything (about 6 minutes)
+#   bench/run.sh tcp failover        # some sections: tcp agg failover lacp core idle
+#   BENCH_SECONDS=5 BENCH_OUT=/tmp/p.md bench/run.sh tcp
+#   BENCH_PERF=/tmp/profile.txt bench/run.sh tcp   # also profile a bond run (perf)
+#
+# Needs iproute2, tc, iperf3, python3 and /dev/net/tun. Addresses are 192.0.2.0/24 and
+# 198.18.0.0/15 inside the namespaces only; nothing is routed out. Everything it creates is
+# deleted on exit, also on failure or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/target/release/ubond
+DUR=${BENCH_SECONDS:-10}
+OUT=${BENCH_OUT:-$ROOT/docs/PERFORMANCE.md}
+RATE_MBIT=${BENCH_RATE_MBIT:-500}
+TRIALS=${BENCH_TRIALS:-20}
+SECTIONS=${*:-tcp agg failover lacp core idle}
+
+TAG=ubb$$
+NA=$TAG-a
+NB=$TAG-b
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TAG.XXXXXX")
+PIDS=()
+RESULTS=$WORK/results.txt
+: >"$RESULTS"
+
+cleanup() {
+    set +e
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    ip netns del "$NA" 2>/dev/null
+    ip netns del "$NB" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '== %s\n' "$*" >&2; }
+# result KEY VALUE: one measured figure (key=value lines, read by bench/report.py).
+result() { printf '%s=%s\n' "$1" "$2" >>"$RESULTS"; say "$1 = $2"; }
+in_a() { ip netns exec "$NA" "$@"; }
+in_b() { ip netns exec "$NB" "$@"; }
+ua() { "$BIN" --control "$WORK/a/control.sock" "$@"; }
+ub() { "$BIN" --control "$WORK/b/control.sock" "$@"; }
+
+for tool in ip tc iperf3 python3; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces)" >&2; exit 1; }
+
+say "building (release)"
+cargo build --release -q -p ubond
+
+# --- topology -------------------------------------------------------------------------------
+# e1, e2: the bond's members; p0: the plain veth pair the bond is compared with.
+ip netns add "$NA"
+ip netns add "$NB"
+for ns in "$NA" "$NB"; do ip -n "$ns" link set lo up; done
+for e in e1 e2 p0; do
+    ip -n "$NA" link add "$e" type veth peer name "$e" netns "$NB"
+done
+ip -n "$NA" addr add 198.18.0.1/24 dev p0
+ip -n "$NB" addr add 198.18.0.2/24 dev p0
+ip -n "$NA" link set p0 up
+ip -n "$NB" link set p0 up
+
+start_daemon() { # side ns
+    mkdir -p "$WORK/$1"
+    ip netns exec "$2" "$BIN" --control "$WORK/$1/control.sock" daemon 2>"$WORK/$1/daemon.log" &
+    PIDS+=($!)
+    eval "PID_$1=$!"
+    for _ in $(seq 100); do [ -S "$WORK/$1/control.sock" ] && return 0; sleep 0.05; done
+    echo "bench: daemon $1 did not start" >&2; exit 1
+}
+start_daemon a "$NA"
+start_daemon b "$NB"
+
+in_b iperf3 -s -p 5201 >/dev/null 2>&1 &
+PIDS+=($!)
+
+# distributing: both members of both sides in state 63 (LACP) in the report.
+lacp_up() {
+    [ "$(grep -c 'port state: 63' "$WORK/a/bond0" 2>/dev/null)" -ge 4 ] &&
+        [ "$(grep -c 'port state: 63' "$WORK/b/bond0" 2>/dev/null)" -ge 4 ]
+}
+wait_until() { # seconds command...
+    local limit=$1; shift
+    local end=$((SECONDS + limit))
+    until "$@"; do
+        [ $SECONDS -lt $end ] || { echo "bench: timed out: $*" >&2; return 1; }
+        sleep 0.05
+    done
+}
+pings() { in_a ping -c 1 -W 1 192.0.2.2 >/dev/null 2>&1; }
+
+bond_up() { # options...
+    ua add bond0 "$@" >/dev/null
+    ub add bond0 "$@" >/dev/null
+    ua enslave bond0 e1 e2
+    ub enslave bond0 e1 e2
+    ip -n "$NA" addr add 192.0.2.1/24 dev bond0
+    ip -n "$NB" addr add 192.0.2.2/24 dev bond0
+    case "$*" in *802.3ad*) wait_until 30 lacp_up ;; esac
+    wait_until 20 pings
+}
+bond_down() {
+    ua del bond0 || true
+    ub del bond0 || true
+}
+
+# iperf3 KEY ADDR STREAMS [extra...]: received bit/s and retransmits into the results.
+iperf() {
+    local key=$1 addr=$2 streams=$3; shift 3
+    local json=$WORK/$key.json
+    if ! in_a iperf3 -c "$addr" -p 5201 -t "$DUR" -O 1 -P "$streams" -J "$@" >"$json"; then
+        say "iperf3 $key failed: $(head -c 300 "$json")"
+        result "$key.gbit" "nan"
+        return 0
+    fi
+    python3 - "$json" "$key" >>"$RESULTS" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["end"]
+print(f"{sys.argv[2]}.gbit={d['sum_received']['bits_per_second'] / 1e9:.3f}")
+print(f"{sys.argv[2]}.retrans={d['sum_sent'].get('retransmits', 0)}")
+PY
+    say "$key: $(grep "^$key.gbit=" "$RESULTS" | tail -1)"
+}
+
+section() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# --- (1) TCP through an 802.3ad bond vs a plain veth pair ------------------------------------
+if section tcp; then
+    say "(1) TCP: plain veth vs 802.3ad layer3+4 bond"
+    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    for p in 1 4; do
+        iperf "tcp.plain.p$p" 198.18.0.2 "$p"
+        iperf "tcp.bond.p$p" 192.0.2.2 "$p"
+    done
+    if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+        # Where the time goes: a profile of both daemons during one more single-stream run.
+        say "profiling the daemons during a single-stream run into $BENCH_PERF"
+        perf record -q -g -p "$PID_a,$PID_b" -o "$WORK/perf.data" -- sleep "$DUR" 2>/dev/null &
+        perf_pid=$!
+        iperf tcp.bond.profiled.p1 192.0.2.2 1
+        wait "$perf_pid" || true
+        perf report -i "$WORK/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null |
+            grep '%' | head -n 60 >"$BENCH_PERF" || true
+        perf report -i "$WORK/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
+            grep '%' | head -n 80 >"$BENCH_PERF.children" || true
+    fi
+    bond_down
+fi
+
+# --- (2) aggregation over members shaped to R -------------------------------------------------
+shape() { # dev... : tbf at RATE_MBIT on A's egress
+    for d in "$@"; do
+        tc -n "$NA" qdisc replace dev "$d" root tbf rate "${RATE_MBIT}mbit" burst 256kb latency 100ms
+    done
+}
+unshape() { for d in "$@"; do tc -n "$NA" qdisc del dev "$d" root 2>/dev/null || true; done; }
+if section agg; then
+    say "(2) aggregation: members shaped to ${RATE_MBIT} Mbit/s"
+    result agg.rate_mbit "$RATE_MBIT"
+    shape p0
+    iperf agg.plain_one_link.p1 198.18.0.2 1
+    unshape p0
+    shape e1 e2
+    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    iperf agg.lacp.p8 192.0.2.2 8
+    bond_down
+    bond_up mode=balance-rr miimon=100
+    iperf agg.rr.p1 192.0.2.2 1
+    bond_down
+    unshape e1 e2
+fi
+
+# --- (3) carrier-loss failover ----------------------------------------------------------------
+if section failover; then
+    say "(3) failover: $TRIALS carrier losses under a 2 kHz prober"
+    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    python3 "$ROOT/bench/failover.py" --ns-a "$NA" --ns-b "$NB" --trials "$TRIALS" \
+        --report-a "$WORK/a/bond0" --report-b "$WORK/b/bond0" --dst 192.0.2.2 >>"$RESULTS"
+    grep '^failover' "$RESULTS" >&2 || true
+    bond_down
+fi
+
+# --- (4) LACP convergence ---------------------------------------------------------------------
+if section lacp; then
+    say "(4) LACP convergence: enslave to distributing, ubond <-> ubond"
+    for side in a b; do
+        "$BIN" --control "$WORK/$side/control.sock" add bond0 mode=802.3ad lacp_rate=fast \
+            miimon=100 xmit_hash_policy=layer3+4 >/dev/null
+    done
+    : >"$WORK/lacp.txt"
+    for t in $(seq 5); do
+        ub enslave bond0 e1 e2
+        t0=$(date +%s%N)
+        ua enslave bond0 e1 e2
+        wait_until 30 lacp_up
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000000)) >>"$WORK/lacp.txt"
+        ua release bond0 e1 e2
+        ub release bond0 e1 e2
+        sleep 0.5
+    done
+    result lacp.ms "$(sort -n "$WORK/lacp.txt" | tr '\n' ' ')"
+    bond_down
+fi
+
+# --- (6) daemon RSS and idle CPU with one bond ------------------------------------------------
+if section idle; then
+    say "(6) RSS and idle CPU, one 802.3ad bond"
+    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    sleep 2
+    ticks() { awk '{print $14 + $15}' "/proc/$PID_a/stat"; }
+    c0=$(ticks); t0=$(date +%s%N)
+    sleep 20
+    c1=$(ticks); t1=$(date +%s%N)
+    hz=$(getconf CLK_TCK)
+    result idle.cpu_pct "$(python3 -c "print(f'{100 * ($c1 - $c0) / $hz / (($t1 - $t0) / 1e9):.2f}')")"
+    result idle.rss_kb "$(awk '/^VmRSS/ {print $2}' "/proc/$PID_a/status")"
+    result idle.hwm_kb "$(awk '/^VmHWM/ {print $2}' "/proc/$PID_a/status")"
+    bond_down
+fi
+
+# --- (5) the core: hash + slave selection, frames through the core ----------------------------
+if section core; then
+    say "(5) cargo bench -p ubond-core (hash + selection)"
+    cargo bench -q -p ubond-core --bench datapath 2>/dev/null | tee "$WORK/core.txt" >&2
+    grep '^core\.' "$WORK/core.txt" >>"$RESULTS" || true
+fi
+
+python3 "$ROOT/bench/report.py" "$RESULTS" "$OUT" "$DUR"
