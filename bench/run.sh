@@ -17,6 +17,8 @@ BIN=$ROOT/target/release/ubond
 DUR=${BENCH_SECONDS:-10}
 OUT=${BENCH_OUT:-$ROOT/docs/PERFORMANCE.md}
 RATE_MBIT=${BENCH_RATE_MBIT:-500}
+# balance-rr is also measured with this tcp_reordering on the sender (empty: not at all).
+export BENCH_RR_REORDERING=${BENCH_RR_REORDERING-127}
 TRIALS=${BENCH_TRIALS:-20}
 SECTIONS=${*:-tcp agg failover lacp core idle}
 
@@ -177,6 +179,14 @@ if section agg; then
     bond_down
     bond_up mode=balance-rr miimon=100
     iperf agg.rr.p1 192.0.2.2 1
+    if [ -n "${BENCH_RR_REORDERING:-}" ]; then
+        # Linux's bonding documentation advises a larger tcp_reordering for balance-rr.
+        old=$(in_a sysctl -n net.ipv4.tcp_reordering)
+        in_a sysctl -q -w net.ipv4.tcp_reordering="$BENCH_RR_REORDERING"
+        result agg.rr_reordering "$BENCH_RR_REORDERING"
+        iperf agg.rr_reordering.p1 192.0.2.2 1
+        in_a sysctl -q -w net.ipv4.tcp_reordering="$old"
+    fi
     bond_down
     unshape e1 e2
 fi
