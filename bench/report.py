@@ -52,6 +52,8 @@ def rows(r):
 
     def ratio_row(name, key, base_key, target, base_label):
         v, b = num(r, key), num(r, base_key)
+        if v is None and b is None:
+            return
         ratio = v / b if v is not None and b else None
         out.append((name, fmt(v, " Gbit/s"), f"{fmt(b, ' Gbit/s')} ({base_label})",
                     fmt(ratio, "×"), f"≥ {target}×",
@@ -98,6 +100,12 @@ def rows(r):
         out.append((f"(4) LACP enslave → distributing, ubond ↔ ubond, {len(ms)} trials",
                     f"median {med / 1000:.2f} s", f"all: {', '.join(f'{m / 1000:.2f}' for m in ms)} s",
                     "–", "≤ 0.1 s", verdict(med <= 100), "–"))
+    if r.get("kernel.ms", "").strip():
+        ms = sorted(int(x) for x in r["kernel.ms"].split())
+        med = ms[len(ms) // 2]
+        out.append((f"(4) LACP enslave → distributing, ubond ↔ Linux 6.1 bonding (QEMU guest, "
+                    f"TCG), {len(ms)} trials", f"median {med / 1000:.2f} s",
+                    f"all: {', '.join(f'{m / 1000:.2f}' for m in ms)} s", "–", "–", "–", "–"))
     if "core.select_8023ad_l34.mps" in r:
         out.append(("(5) hash + slave choice, 802.3ad layer3+4 (one core)",
                     f"{fmt(num(r, 'core.select_8023ad_l34.ns'), ' ns')} "

@@ -13,18 +13,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=$ROOT/target/release/ubond
+# BENCH_BIN: measure another build of the daemon (say, an older commit) with the same suite.
+BIN=${BENCH_BIN:-$ROOT/target/release/ubond}
 DUR=${BENCH_SECONDS:-10}
 OUT=${BENCH_OUT:-$ROOT/docs/PERFORMANCE.md}
 RATE_MBIT=${BENCH_RATE_MBIT:-500}
 # balance-rr is also measured with this tcp_reordering on the sender (empty: not at all).
 export BENCH_RR_REORDERING=${BENCH_RR_REORDERING-127}
 TRIALS=${BENCH_TRIALS:-20}
-SECTIONS=${*:-tcp agg failover lacp core idle}
+# BENCH_KERNEL_VM: the folder of the kernel-guest recipe (run-vm.sh, see tools/); when set, the
+# default run adds the "kernel" section: LACP convergence between ubond and the Linux bonding
+# driver in a QEMU guest.
+KVM=${BENCH_KERNEL_VM:-}
+SECTIONS=${*:-tcp agg failover lacp core idle ${KVM:+kernel}}
 
 TAG=ubb$$
 NA=$TAG-a
 NB=$TAG-b
+NK=$TAG-k
+GUEST=
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TAG.XXXXXX")
 PIDS=()
 RESULTS=$WORK/results.txt
@@ -37,8 +44,10 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null
     done
+    [ -n "$GUEST" ] && KVM_BOND_RUN_DIR=$WORK/vm "$KVM/run-vm.sh" stop "$GUEST" >/dev/null 2>&1
     ip netns del "$NA" 2>/dev/null
     ip netns del "$NB" 2>/dev/null
+    ip netns del "$NK" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -57,8 +66,10 @@ for tool in ip tc iperf3 python3; do
 done
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces)" >&2; exit 1; }
 
-say "building (release)"
-cargo build --release -q -p ubond
+if [ -z "${BENCH_BIN:-}" ]; then
+    say "building (release)"
+    cargo build --release -q -p ubond
+fi
 
 # --- topology -------------------------------------------------------------------------------
 # e1, e2: the bond's members; p0: the plain veth pair the bond is compared with.
@@ -222,6 +233,37 @@ if section lacp; then
     done
     result lacp.ms "$(sort -n "$WORK/lacp.txt" | tr '\n' ' ')"
     bond_down
+fi
+
+# --- (4b) LACP convergence against the Linux bonding driver in a guest (optional) -------------
+if section kernel; then
+    [ -x "$KVM/run-vm.sh" ] || { echo "bench: BENCH_KERNEL_VM has no run-vm.sh" >&2; exit 1; }
+    say "(4) LACP convergence: enslave to distributing, ubond <-> Linux bonding in a guest"
+    ip netns add "$NK"
+    ip -n "$NK" link set lo up
+    GUEST=ubb$$
+    export KVM_BOND_RUN_DIR=$WORK/vm
+    "$KVM/run-vm.sh" start "$GUEST" --netns "$NK" --taps k0,k1 --mode 802.3ad --lacp-rate fast \
+        --hash layer3+4 --addr 192.0.2.3/24 >/dev/null
+    start_daemon k "$NK"
+    "$KVM/run-vm.sh" wait "$GUEST" 'BOND-INIT: ready' 180 >/dev/null
+    uk() { "$BIN" --control "$WORK/k/control.sock" "$@"; }
+    lacp_up_k() { [ "$(grep -c 'port state: 63' "$WORK/k/bond0" 2>/dev/null)" -ge 4 ]; }
+    uk add bond0 mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4 >/dev/null
+    : >"$WORK/kernel.txt"
+    for t in $(seq "${BENCH_KERNEL_TRIALS:-3}"); do
+        t0=$(date +%s%N)
+        uk enslave bond0 k0 k1
+        if wait_until 90 lacp_up_k; then
+            t1=$(date +%s%N)
+            echo $(((t1 - t0) / 1000000)) >>"$WORK/kernel.txt"
+        fi
+        uk release bond0 k0 k1
+        sleep 5 # the guest's ports time out (3 s at the fast rate) and wait for a partner
+    done
+    result kernel.ms "$(sort -n "$WORK/kernel.txt" | tr '\n' ' ')"
+    "$KVM/run-vm.sh" stop "$GUEST" >/dev/null 2>&1 || true
+    GUEST=
 fi
 
 # --- (6) daemon RSS and idle CPU with one bond ------------------------------------------------
