@@ -477,10 +477,19 @@ impl PacketSocket {
         buf.copy_within(off + 12..n, off + 12 + VLAN_TAG_LEN);
         buf[off + 12..off + 14].copy_from_slice(&tpid.to_be_bytes());
         buf[off + 14..off + 16].copy_from_slice(&tci.to_be_bytes());
-        if self.vnet && buf[0] & VNET_F_NEEDS_CSUM != 0 {
-            // csum_start: little-endian u16 at offset 6 of the header.
-            let start = u16::from_le_bytes([buf[6], buf[7]]).saturating_add(VLAN_TAG_LEN as u16);
-            buf[6..8].copy_from_slice(&start.to_le_bytes());
+        if self.vnet {
+            // The header's offsets count from the frame's start: hdr_len (bytes 2..4, when
+            // given) and, with NEEDS_CSUM, csum_start (bytes 6..8), both little-endian.
+            let grow = |b: &mut [u8]| {
+                let v = u16::from_le_bytes([b[0], b[1]]).saturating_add(VLAN_TAG_LEN as u16);
+                b.copy_from_slice(&v.to_le_bytes());
+            };
+            if buf[2..4] != [0, 0] {
+                grow(&mut buf[2..4]);
+            }
+            if buf[0] & VNET_F_NEEDS_CSUM != 0 {
+                grow(&mut buf[6..8]);
+            }
         }
         n + VLAN_TAG_LEN
     }

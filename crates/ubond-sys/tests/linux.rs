@@ -405,17 +405,26 @@ fn veth_gso_frames_cross_whole_with_vnet_headers() {
         // A plain frame behind an all-zero header.
         let small = frame(dst, src, TEST_ETHERTYPE, 60, 7);
         assert_eq!(a.send_vectored(&[&[0u8; 10], &small]).expect("send"), SendStatus::Sent);
+        // A VLAN-tagged TCP frame with its checksum left to do (csum_start 38 counts the tag):
+        // the receiving kernel takes the tag out, the socket puts it back and moves
+        // csum_start with it.
+        let mut tagged = f[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x64]);
+        tagged.extend_from_slice(&f[12..54 + 100]);
+        tagged[18..20].copy_from_slice(&140u16.to_be_bytes());
+        let thdr: [u8; 10] = [1, 0, 0, 0, 0, 0, 38, 0, 16, 0];
+        assert_eq!(a.send_vectored(&[&thdr, &tagged]).expect("send"), SendStatus::Sent);
 
         let mut buf = vec![0u8; 70_000];
         let mut got: Vec<Vec<u8>> = Vec::new();
-        wait_for("the two frames on vb", WAIT, || {
+        wait_for("the three frames on vb", WAIT, || {
             while let Some(n) = b.recv(&mut buf).expect("recv") {
                 let body = &buf[10..n];
-                if is_ours(body, 0x0800) || is_ours(body, TEST_ETHERTYPE) {
+                if is_ours(body, 0x0800) || is_ours(body, TEST_ETHERTYPE) || is_ours(body, 0x8100) {
                     got.push(buf[..n].to_vec());
                 }
             }
-            (got.len() >= 2).then_some(())
+            (got.len() >= 3).then_some(())
         });
         // One whole super-frame, still marked GSO TCPv4 with its segment size.
         assert_eq!(got[0].len(), 10 + f.len(), "not segmented");
@@ -424,5 +433,9 @@ fn veth_gso_frames_cross_whole_with_vnet_headers() {
         assert_eq!(&got[0][10..], &f[..]);
         assert_eq!(got[1][1], 0, "no GSO");
         assert_eq!(&got[1][10..], &small[..]);
+        assert_eq!(&got[2][10..], &tagged[..], "tag restored");
+        assert_eq!(got[2][0] & 1, 1, "checksum still to do");
+        assert_eq!(u16::from_le_bytes([got[2][6], got[2][7]]), 38, "csum_start counts the tag");
+        assert_eq!(u16::from_le_bytes([got[2][8], got[2][9]]), 16, "csum_offset");
     });
 }
