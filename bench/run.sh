@@ -165,8 +165,8 @@ if section tcp; then
         wait "$perf_pid" || true
         perf report -i "$WORK/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null |
             grep '%' | head -n 60 >"$BENCH_PERF" || true
-        perf report -i "$WORK/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
-            grep '%' | head -n 80 >"$BENCH_PERF.children" || true
+        perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+            grep '%' >"$BENCH_PERF.dso" || true
     fi
     bond_down
 fi
