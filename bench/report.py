@@ -32,6 +32,12 @@ def num(r, k):
         return None
 
 
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
 def cpu_model():
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
@@ -61,8 +67,26 @@ def rows(r):
                     r.get(key.replace(".gbit", ".retrans"), "–")))
 
     for p in ("1", "4"):
-        ratio_row(f"(1) TCP, {p} stream{'s' if p != '1' else ''}, 802.3ad layer3+4 bond of 2 veth",
-                  f"tcp.bond.p{p}.gbit", f"tcp.plain.p{p}.gbit", 0.5, "plain veth")
+        name = f"(1) TCP, {p} stream{'s' if p != '1' else ''}, 802.3ad layer3+4 bond of 2 veth"
+        pairs = []
+        rep = 1
+        while f"tcp.bond.p{p}.r{rep}.gbit" in r:
+            b, v = num(r, f"tcp.plain.p{p}.r{rep}.gbit"), num(r, f"tcp.bond.p{p}.r{rep}.gbit")
+            if b and v is not None:
+                pairs.append((v, b, r.get(f"tcp.bond.p{p}.r{rep}.retrans", "–")))
+            rep += 1
+        if pairs:
+            ratios = sorted(v / b for v, b, _ in pairs)
+            ratio = median(ratios)
+            out.append((name, f"median {median([v for v, _, _ in pairs]):.2f} Gbit/s "
+                        f"({', '.join(f'{v:.1f}' for v, _, _ in pairs)})",
+                        f"plain veth: median {median([b for _, b, _ in pairs]):.2f} Gbit/s "
+                        f"({', '.join(f'{b:.1f}' for _, b, _ in pairs)}); ratio per pair: "
+                        f"{', '.join(f'{v / b:.2f}' for v, b, _ in pairs)}",
+                        f"{ratio:.2f}×", "≥ 0.5×", verdict(ratio >= 0.5),
+                        ", ".join(str(t) for _, _, t in pairs)))
+        else:
+            ratio_row(name, f"tcp.bond.p{p}.gbit", f"tcp.plain.p{p}.gbit", 0.5, "plain veth")
     rate = num(r, "agg.rate_mbit")
     if rate:
         # tbf counts whole frames, iperf3 counts TCP payload: one shaped plain veth, measured

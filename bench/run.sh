@@ -2,9 +2,9 @@
 # ubond's benchmark suite. As root: builds its own network namespaces (two, joined by veth
 # pairs), runs ubond daemons in them, measures, prints a table and writes docs/PERFORMANCE.md.
 #
-#   bench/run.sh                     # everything (about 6 minutes)
+#   bench/run.sh                     # everything (about 8 minutes)
 #   bench/run.sh tcp failover        # some sections: tcp agg failover lacp core idle
-#   BENCH_SECONDS=5 BENCH_OUT=/tmp/p.md bench/run.sh tcp
+#   BENCH_SECONDS=5 BENCH_REPS=1 BENCH_OUT=/tmp/p.md bench/run.sh tcp
 #   BENCH_PERF=/tmp/profile.txt bench/run.sh tcp   # also profile a bond run (perf)
 #
 # Needs iproute2, tc, iperf3, python3 and /dev/net/tun. Addresses are 192.0.2.0/24 and
@@ -16,6 +16,7 @@ ROOT=$PWD
 # BENCH_BIN: measure another build of the daemon (say, an older commit) with the same suite.
 BIN=${BENCH_BIN:-$ROOT/target/release/ubond}
 DUR=${BENCH_SECONDS:-10}
+REPS=${BENCH_REPS:-3}
 OUT=${BENCH_OUT:-$ROOT/docs/PERFORMANCE.md}
 RATE_MBIT=${BENCH_RATE_MBIT:-500}
 # balance-rr is also measured with this tcp_reordering on the sender (empty: not at all).
@@ -152,9 +153,13 @@ section() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 if section tcp; then
     say "(1) TCP: plain veth vs 802.3ad layer3+4 bond"
     bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    # Plain and bond runs alternate, REPS times each: the ratio is the median of the ratios of
+    # neighbouring runs, which a busy machine disturbs less than any single pair.
     for p in 1 4; do
-        iperf "tcp.plain.p$p" 198.18.0.2 "$p"
-        iperf "tcp.bond.p$p" 192.0.2.2 "$p"
+        for rep in $(seq "$REPS"); do
+            iperf "tcp.plain.p$p.r$rep" 198.18.0.2 "$p"
+            iperf "tcp.bond.p$p.r$rep" 192.0.2.2 "$p"
+        done
     done
     if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
         # Where the time goes: a profile of both daemons during one more single-stream run.
@@ -167,6 +172,10 @@ if section tcp; then
             grep '%' | head -n 60 >"$BENCH_PERF" || true
         perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
             grep '%' >"$BENCH_PERF.dso" || true
+        # Inclusive time per system call (what each kind of call costs in all).
+        perf report -i "$WORK/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
+            grep -E '__x64_sys_|\] (tun_|packet_|veth_|tcp_v4_rcv|ip_rcv|net_rx_action)' |
+            head -n 30 >"$BENCH_PERF.calls" || true
     fi
     bond_down
 fi
