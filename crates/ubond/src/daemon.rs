@@ -594,8 +594,15 @@ impl Daemon {
                 return datapath::tap_to_slaves(&self.epoll, start, rt);
             }
             if let Some(si) = rt.slaves.iter().position(|s| s.token == token) {
-                if flags.contains(EventFlags::OUT) && rt.holds_for(rt.slaves[si].id) {
-                    rt.flush(&self.epoll);
+                if flags.contains(EventFlags::OUT) {
+                    if rt.holds_for(rt.slaves[si].id) {
+                        rt.flush(&self.epoll);
+                    } else {
+                        // Not waiting on this slave (any more): stop watching for room.
+                        let s = &rt.slaves[si];
+                        let data = EventData::new_u64(s.token);
+                        let _ = epoll::modify(&self.epoll, &s.sock, data, EventFlags::IN);
+                    }
                 }
                 if flags.intersects(EventFlags::IN | EventFlags::ERR | EventFlags::HUP) {
                     datapath::slave_to_tap(start, rt, si, buf);

@@ -97,9 +97,8 @@ impl BondRt {
     /// Retries the waiting frame (its slave has room, or it is too old and is dropped).
     pub(super) fn flush(&mut self, ep: &OwnedFd) {
         let Some(p) = &self.tx.pending else { return };
-        if p.since.elapsed() < PENDING_MAX_AGE
-            && self.send_data(p.slave, &self.tx.buf[..p.len]) == SendStatus::WouldBlock
-        {
+        let status = self.send_data(p.slave, &self.tx.buf[..p.len]);
+        if status == SendStatus::WouldBlock && p.since.elapsed() < PENDING_MAX_AGE {
             return;
         }
         self.unhold(ep);
