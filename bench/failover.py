@@ -43,10 +43,13 @@ def receiver(port, out):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.bind(("0.0.0.0", port))
-    s.settimeout(600)
+    s.settimeout(60)  # gone quiet: the controller has stopped (or died)
     got = []
     while True:
-        data = s.recv(64)
+        try:
+            data = s.recv(64)
+        except socket.timeout:
+            break
         now = time.monotonic_ns()
         if len(data) < PROBE.size:
             continue
