@@ -87,6 +87,17 @@ def rows(r):
                         ", ".join(str(t) for _, _, t in pairs)))
         else:
             ratio_row(name, f"tcp.bond.p{p}.gbit", f"tcp.plain.p{p}.gbit", 0.5, "plain veth")
+        cpu = [(num(r, f"tcp.bond.p{p}.r{i}.cpu_a"), num(r, f"tcp.bond.p{p}.r{i}.cpu_b"),
+                num(r, f"tcp.bond.p{p}.r{i}.idle"), num(r, f"tcp.plain.p{p}.r{i}.idle"))
+               for i in range(1, rep)]
+        cpu = [c for c in cpu if None not in c]
+        if cpu:
+            out.append((f"(1) CPU during the {p}-stream bond runs",
+                        "daemon A " + ", ".join(f"{c[0]:.0f}" for c in cpu) + " %; daemon B "
+                        + ", ".join(f"{c[1]:.0f}" for c in cpu) + " % (of one CPU)",
+                        "machine idle during bond runs: " + ", ".join(f"{c[2]:.0f}" for c in cpu)
+                        + " %; during plain runs: " + ", ".join(f"{c[3]:.0f}" for c in cpu) + " %",
+                        "–", "–", "–", "–"))
     rate = num(r, "agg.rate_mbit")
     if rate:
         # tbf counts whole frames, iperf3 counts TCP payload: one shaped plain veth, measured

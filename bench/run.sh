@@ -130,14 +130,27 @@ bond_down() {
 }
 
 # iperf3 KEY ADDR STREAMS [extra...]: received bit/s and retransmits into the results.
+# Also the CPU each daemon used during the run (% of one CPU) and the machine's idle share.
+cpu_ns_of() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+machine_idle() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
 iperf() {
     local key=$1 addr=$2 streams=$3; shift 3
     local json=$WORK/$key.json
+    local a0 b0 i0 j0 w0 a1 b1 i1 j1 w1
+    a0=$(cpu_ns_of "$PID_a"); b0=$(cpu_ns_of "$PID_b"); read -r i0 j0 < <(machine_idle)
+    w0=$(date +%s%N)
     if ! in_a iperf3 -c "$addr" -p 5201 -t "$DUR" -O 1 -P "$streams" -J "$@" >"$json"; then
         say "iperf3 $key failed: $(head -c 300 "$json")"
         result "$key.gbit" "nan"
         return 0
     fi
+    a1=$(cpu_ns_of "$PID_a"); b1=$(cpu_ns_of "$PID_b"); read -r i1 j1 < <(machine_idle)
+    w1=$(date +%s%N)
+    {
+        echo "$key.cpu_a=$(((a1 - a0) * 100 / (w1 - w0)))"
+        echo "$key.cpu_b=$(((b1 - b0) * 100 / (w1 - w0)))"
+        echo "$key.idle=$(((i1 - i0) * 100 / (j1 - j0 + 1)))"
+    } >>"$RESULTS"
     python3 - "$json" "$key" >>"$RESULTS" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))["end"]
@@ -281,7 +294,7 @@ if section idle; then
     bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
     sleep 2
     # CPU time in ns of all the daemon's threads (schedstat), over 20 s of wall time.
-    cpu_ns() { cat /proc/"$PID_a"/task/*/schedstat | awk '{s += $1} END {print s}'; }
+    cpu_ns() { cpu_ns_of "$PID_a"; }
     c0=$(cpu_ns); t0=$(date +%s%N)
     sleep 20
     c1=$(cpu_ns); t1=$(date +%s%N)
