@@ -16,7 +16,9 @@
 //! `IFF_VNET_HDR`. The kernel then hands over its GSO super-frames (up to 64 KiB) whole, with
 //! the checksum state in the header, and takes such frames for sending, segmenting them only
 //! where the interface cannot (on veth, never). A received frame's header can be written to a
-//! tap unchanged.
+//! tap unchanged. GSO frames of a kind the header cannot describe (only TCP and UDP-L4
+//! segmentation can be: a UDP tunnel aggregated by GRO on the interface cannot) are dropped by
+//! the kernel when read; turn GRO off on such an interface.
 //!
 //! VLAN tags: the kernel takes the 802.1Q/802.1ad tag out of every received frame (in the
 //! driver with VLAN offload, or in the receive path itself) and reports it out of band. With
@@ -365,7 +367,7 @@ impl PacketSocket {
     /// `buf` is truncated (with VLAN tags restored, a frame is cut at `buf.len() - 4` bytes as
     /// received, to keep room for its tag). With [`PacketOptions::vnet_hdr`] a frame longer than
     /// `buf` is dropped instead (its header would no longer describe it) and `Ok(Some(0))`
-    /// returned.
+    /// returned, as for a GSO frame the header cannot describe (which the kernel drops).
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>> {
         let room = self.room(buf.len());
         let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: room };
@@ -385,6 +387,11 @@ impl PacketSocket {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::WouldBlock {
                 return Ok(None);
+            }
+            if self.vnet && e.raw_os_error() == Some(libc::EINVAL) {
+                // A GSO frame no virtio-net header can describe (a UDP tunnel aggregated by
+                // GRO, say): the kernel has dropped it. Not an error of the socket.
+                return Ok(Some(0));
             }
             return Err(SysError::new("receive frame", Some(&self.name), e));
         }
