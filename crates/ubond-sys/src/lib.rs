@@ -20,5 +20,5 @@ pub mod tap;
 
 pub use error::{Result, SysError};
 pub use link::{Duplex, LinkEvent, LinkMonitor, LinkState, OperState};
-pub use packet::{FrameBatch, PacketOptions, PacketSocket, PacketStats};
+pub use packet::{FrameBatch, PacketOptions, PacketSocket, PacketStats, SendStatus, VNET_HDR_LEN};
 pub use tap::{Tap, TapOptions};

@@ -11,6 +11,15 @@
 //! [`PacketSocket::send_batch`] move up to [`MAX_BATCH`] frames per system call
 //! (`recvmmsg`/`sendmmsg`) through a caller-owned [`FrameBatch`], with no allocation per frame.
 //!
+//! GSO: with [`PacketOptions::vnet_hdr`] (`PACKET_VNET_HDR`) every frame read or written is
+//! preceded by a [`VNET_HDR_LEN`]-byte `struct virtio_net_hdr`, as on a tap with
+//! `IFF_VNET_HDR`. The kernel then hands over its GSO super-frames (up to 64 KiB) whole, with
+//! the checksum state in the header, and takes such frames for sending, segmenting them only
+//! where the interface cannot (on veth, never). A received frame's header can be written to a
+//! tap unchanged. GSO frames of a kind the header cannot describe (only TCP and UDP-L4
+//! segmentation can be: a UDP tunnel aggregated by GRO on the interface cannot) are dropped by
+//! the kernel when read; turn GRO off on such an interface.
+//!
 //! VLAN tags: the kernel takes the 802.1Q/802.1ad tag out of every received frame (in the
 //! driver with VLAN offload, or in the receive path itself) and reports it out of band. With
 //! [`PacketOptions::restore_vlan_tags`] (the default) the socket reads it (`PACKET_AUXDATA`) and
@@ -37,7 +46,14 @@ const PACKET_MR_MULTICAST: libc::c_ushort = 0;
 const PACKET_MR_PROMISC: libc::c_ushort = 1;
 const PACKET_STATISTICS: libc::c_int = 6;
 const PACKET_AUXDATA: libc::c_int = 8;
+const PACKET_VNET_HDR: libc::c_int = 15;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+const SO_SNDBUFFORCE: libc::c_int = 32;
+/// Length of the `struct virtio_net_hdr` that precedes every frame with
+/// [`PacketOptions::vnet_hdr`] (and on a tap with [`crate::TapOptions::vnet_hdr`]).
+pub const VNET_HDR_LEN: usize = 10;
+/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: `csum_start`/`csum_offset` are valid.
+const VNET_F_NEEDS_CSUM: u8 = 1;
 const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
 const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
 const ETH_P_8021Q: u16 = 0x8100;
@@ -90,6 +106,21 @@ pub struct PacketOptions {
     pub ignore_outgoing: bool,
     /// Put back into received frames the VLAN tag the kernel took out (default: on).
     pub restore_vlan_tags: bool,
+    /// `PACKET_VNET_HDR`: frames carry a leading `virtio_net_hdr` and may be GSO super-frames
+    /// (default: off).
+    pub vnet_hdr: bool,
+}
+
+/// What became of a frame given to [`PacketSocket::send_vectored`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStatus {
+    /// The kernel took it.
+    Sent,
+    /// The socket's send buffer is full (`EAGAIN`): nothing was sent; try again once the
+    /// socket is writable.
+    WouldBlock,
+    /// The interface's queue dropped it (`ENOBUFS`), or the link is down (`ENETDOWN`).
+    Dropped,
 }
 
 impl Default for PacketOptions {
@@ -99,6 +130,7 @@ impl Default for PacketOptions {
             promiscuous: false,
             ignore_outgoing: true,
             restore_vlan_tags: true,
+            vnet_hdr: false,
         }
     }
 }
@@ -111,6 +143,7 @@ pub struct PacketSocket {
     name: String,
     promiscuous: bool,
     restore_vlan: bool,
+    vnet: bool,
 }
 
 impl PacketSocket {
@@ -138,7 +171,11 @@ impl PacketSocket {
             name: name.to_owned(),
             promiscuous: false,
             restore_vlan: options.restore_vlan_tags,
+            vnet: options.vnet_hdr,
         };
+        if options.vnet_hdr {
+            sock.setsockopt(PACKET_VNET_HDR, &1 as &libc::c_int, "ask for virtio-net headers")?;
+        }
         if options.restore_vlan_tags {
             sock.setsockopt(PACKET_AUXDATA, &1 as &libc::c_int, "ask for VLAN tags")?;
         }
@@ -180,6 +217,11 @@ impl PacketSocket {
     /// The interface's index.
     pub fn ifindex(&self) -> u32 {
         self.ifindex
+    }
+
+    /// True if frames carry a leading `virtio_net_hdr` ([`PacketOptions::vnet_hdr`]).
+    pub fn vnet_hdr(&self) -> bool {
+        self.vnet
     }
 
     /// True while this socket holds the interface in promiscuous mode.
@@ -230,6 +272,29 @@ impl PacketSocket {
         Err(SysError::last_os("set receive buffer size", Some(&self.name)))
     }
 
+    /// Sets the socket's send buffer to `bytes` (`SO_SNDBUFFORCE`, else `SO_SNDBUF`). Frames
+    /// waiting in the interface's queue count against it, so it bounds how much a shaped or
+    /// busy interface holds before [`SendStatus::WouldBlock`].
+    pub fn set_send_buffer(&self, bytes: usize) -> Result<()> {
+        let v = bytes.min(i32::MAX as usize / 2) as libc::c_int;
+        for opt in [SO_SNDBUFFORCE, libc::SO_SNDBUF] {
+            // SAFETY: both options read one int, which `v` is, alive across the call.
+            let rc = unsafe {
+                libc::setsockopt(
+                    self.fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&v as *const libc::c_int).cast(),
+                    size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc == 0 {
+                return Ok(());
+            }
+        }
+        Err(SysError::last_os("set send buffer size", Some(&self.name)))
+    }
+
     /// Joins the link-layer multicast group `group` on the interface (`PACKET_MR_MULTICAST`).
     pub fn join_multicast(&self, group: MacAddr) -> Result<()> {
         let mut mreq = self.mreq(PACKET_MR_MULTICAST);
@@ -268,9 +333,41 @@ impl PacketSocket {
         Ok(true)
     }
 
+    /// Sends one frame given in up to 4 pieces, sent as their concatenation (with
+    /// [`PacketOptions::vnet_hdr`], the first [`VNET_HDR_LEN`] bytes are the header). Tells a
+    /// full send buffer ([`SendStatus::WouldBlock`], retry later) from a drop.
+    pub fn send_vectored(&self, parts: &[&[u8]]) -> Result<SendStatus> {
+        // SAFETY: all-zero is a valid iovec.
+        let mut iovs: [libc::iovec; 4] = unsafe { std::mem::zeroed() };
+        let count = parts.len().min(iovs.len());
+        for (iov, part) in iovs.iter_mut().zip(parts) {
+            // The kernel only reads through iov_base on send.
+            iov.iov_base = part.as_ptr() as *mut libc::c_void;
+            iov.iov_len = part.len();
+        }
+        // SAFETY: all-zero is a valid msghdr.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iovs.as_mut_ptr();
+        msg.msg_iovlen = count;
+        // SAFETY: `msg` points at `iovs[..count]`, which point into `parts`; all alive for the
+        // call, and sendmsg only reads them.
+        let n = unsafe { libc::sendmsg(self.fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT) };
+        if n >= 0 {
+            return Ok(SendStatus::Sent);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EAGAIN) => Ok(SendStatus::WouldBlock),
+            Some(libc::ENOBUFS | libc::ENETDOWN | libc::ENXIO) => Ok(SendStatus::Dropped),
+            _ => Err(SysError::new("send frame", Some(&self.name), e)),
+        }
+    }
+
     /// Receives one frame into `buf`; `Ok(None)` when none is waiting. A frame longer than
     /// `buf` is truncated (with VLAN tags restored, a frame is cut at `buf.len() - 4` bytes as
-    /// received, to keep room for its tag).
+    /// received, to keep room for its tag). With [`PacketOptions::vnet_hdr`] a frame longer than
+    /// `buf` is dropped instead (its header would no longer describe it) and `Ok(Some(0))`
+    /// returned, as for a GSO frame the header cannot describe (which the kernel drops).
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>> {
         let room = self.room(buf.len());
         let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: room };
@@ -291,9 +388,18 @@ impl PacketSocket {
             if e.kind() == io::ErrorKind::WouldBlock {
                 return Ok(None);
             }
+            if self.vnet && e.raw_os_error() == Some(libc::EINVAL) {
+                // A GSO frame no virtio-net header can describe (a UDP tunnel aggregated by
+                // GRO, say): the kernel has dropped it. Not an error of the socket.
+                return Ok(Some(0));
+            }
             return Err(SysError::new("receive frame", Some(&self.name), e));
         }
         let n = (n as usize).min(room);
+        if msg.msg_flags & libc::MSG_TRUNC != 0 && self.vnet {
+            // A cut GSO frame would not match its header: drop it rather than pass it on.
+            return Ok(Some(0));
+        }
         Ok(Some(self.restore(&msg, buf, n)))
     }
 
@@ -364,16 +470,34 @@ impl PacketSocket {
 
     /// Puts back the VLAN tag `msg`'s auxiliary data reports into the `n`-byte frame at the
     /// start of `buf`; returns the frame's new length.
+    ///
+    /// With a virtio-net header in front of the frame, the tag goes after the header's MAC
+    /// addresses and the header's checksum start moves with the bytes.
     fn restore(&self, msg: &libc::msghdr, buf: &mut [u8], n: usize) -> usize {
-        if !self.restore_vlan || n < 12 || n + VLAN_TAG_LEN > buf.len() {
+        let off = if self.vnet { VNET_HDR_LEN } else { 0 };
+        if !self.restore_vlan || n < off + 12 || n + VLAN_TAG_LEN > buf.len() {
             return n;
         }
         let Some((tpid, tci)) = vlan_tag(msg) else {
             return n;
         };
-        buf.copy_within(12..n, 12 + VLAN_TAG_LEN);
-        buf[12..14].copy_from_slice(&tpid.to_be_bytes());
-        buf[14..16].copy_from_slice(&tci.to_be_bytes());
+        buf.copy_within(off + 12..n, off + 12 + VLAN_TAG_LEN);
+        buf[off + 12..off + 14].copy_from_slice(&tpid.to_be_bytes());
+        buf[off + 14..off + 16].copy_from_slice(&tci.to_be_bytes());
+        if self.vnet {
+            // The header's offsets count from the frame's start: hdr_len (bytes 2..4, when
+            // given) and, with NEEDS_CSUM, csum_start (bytes 6..8), both little-endian.
+            let grow = |b: &mut [u8]| {
+                let v = u16::from_le_bytes([b[0], b[1]]).saturating_add(VLAN_TAG_LEN as u16);
+                b.copy_from_slice(&v.to_le_bytes());
+            };
+            if buf[2..4] != [0, 0] {
+                grow(&mut buf[2..4]);
+            }
+            if buf[0] & VNET_F_NEEDS_CSUM != 0 {
+                grow(&mut buf[6..8]);
+            }
+        }
         n + VLAN_TAG_LEN
     }
 

@@ -20,6 +20,9 @@ use ubond_wire::MacAddr;
 use crate::error::{Result, SysError};
 use crate::link::ifreq_for;
 
+/// `TUN_F_TSO_ECN`: TSO frames may carry ECN (CWR).
+const TUN_F_TSO_ECN: libc::c_uint = 0x08;
+
 /// The operation named in errors from [`Tap::create`].
 pub(crate) const CREATE_OP: &str = "create tap device";
 
@@ -30,6 +33,13 @@ pub struct TapOptions {
     /// (checksum and GSO offload information). Off by default; the caller must then handle
     /// the header itself.
     pub vnet_hdr: bool,
+    /// With `vnet_hdr`: tell the kernel (`TUNSETOFFLOAD`) that the reader takes frames whose
+    /// checksum is left to do (`TUN_F_CSUM`) and TCP GSO super-frames (`TUN_F_TSO4`,
+    /// `TUN_F_TSO6`, `TUN_F_TSO_ECN`), so the stack sends up to 64 KiB per frame and the
+    /// device advertises TSO and checksum offload. The header is then
+    /// [`crate::VNET_HDR_LEN`] bytes (`TUNSETVNETHDRSZ`), as on a packet socket with
+    /// [`crate::PacketOptions::vnet_hdr`], so frames pass between the two unchanged.
+    pub offload: bool,
 }
 
 /// A TAP device (`IFF_TAP | IFF_NO_PI`), open and owned: it disappears when dropped.
@@ -75,6 +85,21 @@ impl Tap {
         let name = name_from_ifreq(&req).unwrap_or_else(|| name.to_owned());
         let tap = Tap { fd, name, vnet_hdr: options.vnet_hdr };
         tap.int_ioctl(libc::TUNSETPERSIST, 0, "turn persistence off")?;
+        if options.vnet_hdr {
+            let size = crate::packet::VNET_HDR_LEN as libc::c_int;
+            // SAFETY: TUNSETVNETHDRSZ reads one int through its pointer argument; `size`
+            // lives across the call, and `tap.fd` is an attached tun descriptor.
+            let rc = unsafe {
+                libc::ioctl(tap.fd.as_raw_fd(), libc::TUNSETVNETHDRSZ, &size as *const libc::c_int)
+            };
+            if rc < 0 {
+                return Err(SysError::last_os("set virtio-net header size", Some(&tap.name)));
+            }
+            if options.offload {
+                let flags = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6 | TUN_F_TSO_ECN;
+                tap.int_ioctl(libc::TUNSETOFFLOAD, flags as i32, "turn offloads on")?;
+            }
+        }
         Ok(tap)
     }
 
@@ -176,9 +201,34 @@ impl Tap {
         Ok(true)
     }
 
+    /// Writes one frame given in up to 4 pieces (their concatenation; with
+    /// [`TapOptions::vnet_hdr`] the first [`crate::VNET_HDR_LEN`] bytes are the header), as
+    /// [`Tap::send`] does.
+    pub fn send_vectored(&self, parts: &[&[u8]]) -> Result<bool> {
+        // SAFETY: all-zero is a valid iovec.
+        let mut iovs: [libc::iovec; 4] = unsafe { std::mem::zeroed() };
+        let count = parts.len().min(iovs.len());
+        for (iov, part) in iovs.iter_mut().zip(parts) {
+            // The kernel only reads through iov_base on write.
+            iov.iov_base = part.as_ptr() as *mut libc::c_void;
+            iov.iov_len = part.len();
+        }
+        // SAFETY: `iovs[..count]` point into `parts`, alive for the call; writev only reads.
+        let n = unsafe { libc::writev(self.fd.as_raw_fd(), iovs.as_ptr(), count as libc::c_int) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::WouldBlock {
+                return Ok(false);
+            }
+            return Err(SysError::new("write frame to tap device", Some(&self.name), e));
+        }
+        Ok(true)
+    }
+
     fn int_ioctl(&self, request: libc::Ioctl, value: i32, op: &'static str) -> Result<()> {
-        // SAFETY: `request` is TUNSETPERSIST, which takes its integer argument by value (the
-        // kernel reads `arg` itself), and `self.fd` is an attached tun descriptor.
+        // SAFETY: `request` is TUNSETPERSIST or TUNSETOFFLOAD, which take their integer
+        // argument by value (the kernel reads `arg` itself), and `self.fd` is an attached tun
+        // descriptor.
         let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), request, value as libc::c_ulong) };
         if rc < 0 {
             return Err(SysError::last_os(op, Some(&self.name)));

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{wait_for, Netns};
 use ubond_sys::link::{self, Duplex, LinkMonitor, OperState};
-use ubond_sys::packet::{FrameBatch, PacketOptions, PacketSocket, SLOW_PROTOCOLS_MAC};
+use ubond_sys::packet::{FrameBatch, PacketOptions, PacketSocket, SendStatus, SLOW_PROTOCOLS_MAC};
 use ubond_sys::tap::{Tap, TapOptions};
 use ubond_wire::MacAddr;
 
@@ -298,7 +298,8 @@ fn carrier_events_follow_the_peer_and_speed_duplex() {
 fn tap_with_vnet_hdr_carries_the_virtio_header() {
     let ns = Netns::new("tap_with_vnet_hdr_carries_the_virtio_header");
     ns.run(|| {
-        let tap = Tap::with_options("ubv0", TapOptions { vnet_hdr: true }).expect("create tap");
+        let tap = Tap::with_options("ubv0", TapOptions { vnet_hdr: true, ..TapOptions::default() })
+            .expect("create tap");
         assert!(tap.vnet_hdr());
         link::set_up("ubv0", true).expect("up");
         let kernel = PacketSocket::open("ubv0", PacketOptions::default()).expect("packet");
@@ -370,5 +371,71 @@ fn vlan_tags_taken_out_by_the_kernel_are_put_back() {
             (got.len() >= 2).then_some(())
         });
         assert_eq!(got, vec![tagged.clone(), inner.clone()]);
+    });
+}
+
+#[test]
+fn veth_gso_frames_cross_whole_with_vnet_headers() {
+    let ns = Netns::new("veth_gso_frames_cross_whole_with_vnet_headers");
+    veth_pair(&ns);
+    ns.run(|| {
+        let opts = PacketOptions { vnet_hdr: true, ..PacketOptions::default() };
+        let a = PacketSocket::open("va", opts).expect("open va");
+        let b = PacketSocket::open("vb", opts).expect("open vb");
+        assert!(a.vnet_hdr() && b.vnet_hdr());
+        a.set_send_buffer(1 << 20).expect("send buffer");
+        let src = link::mac("va").expect("mac");
+        let dst = link::mac("vb").expect("mac");
+
+        // An IPv4/TCP super-frame of 20,000 payload bytes, checksum left to do, to be cut in
+        // 1448-byte segments: header NEEDS_CSUM, GSO_TCPV4, hdr_len 54, gso_size 1448,
+        // csum_start 34, csum_offset 16 (all little-endian).
+        let payload = 20_000usize;
+        let mut f = frame(dst, src, 0x0800, 54 + payload, 0);
+        let ip_len = (40 + payload) as u16;
+        f[14..34].copy_from_slice(&[
+            0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2,
+        ]);
+        f[16..18].copy_from_slice(&ip_len.to_be_bytes());
+        f[34..54].copy_from_slice(&[
+            0x30, 0x39, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0,
+        ]);
+        let hdr: [u8; 10] = [1, 1, 54, 0, 0xa8, 0x05, 34, 0, 16, 0];
+        assert_eq!(a.send_vectored(&[&hdr, &f]).expect("send"), SendStatus::Sent);
+        // A plain frame behind an all-zero header.
+        let small = frame(dst, src, TEST_ETHERTYPE, 60, 7);
+        assert_eq!(a.send_vectored(&[&[0u8; 10], &small]).expect("send"), SendStatus::Sent);
+        // A VLAN-tagged TCP frame with its checksum left to do (csum_start 38 counts the tag):
+        // the receiving kernel takes the tag out, the socket puts it back and moves
+        // csum_start with it.
+        let mut tagged = f[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0x00, 0x64]);
+        tagged.extend_from_slice(&f[12..54 + 100]);
+        tagged[18..20].copy_from_slice(&140u16.to_be_bytes());
+        let thdr: [u8; 10] = [1, 0, 0, 0, 0, 0, 38, 0, 16, 0];
+        assert_eq!(a.send_vectored(&[&thdr, &tagged]).expect("send"), SendStatus::Sent);
+
+        let mut buf = vec![0u8; 70_000];
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        wait_for("the three frames on vb", WAIT, || {
+            while let Some(n) = b.recv(&mut buf).expect("recv") {
+                let body = &buf[10..n];
+                if is_ours(body, 0x0800) || is_ours(body, TEST_ETHERTYPE) || is_ours(body, 0x8100) {
+                    got.push(buf[..n].to_vec());
+                }
+            }
+            (got.len() >= 3).then_some(())
+        });
+        // One whole super-frame, still marked GSO TCPv4 with its segment size.
+        assert_eq!(got[0].len(), 10 + f.len(), "not segmented");
+        assert_eq!(got[0][1], 1, "gso_type TCPv4");
+        assert_eq!(u16::from_le_bytes([got[0][4], got[0][5]]), 1448, "gso_size");
+        assert_eq!(&got[0][10..], &f[..]);
+        assert_eq!(got[1][1], 0, "no GSO");
+        assert_eq!(&got[1][10..], &small[..]);
+        assert_eq!(&got[2][10..], &tagged[..], "tag restored");
+        assert_eq!(got[2][0] & 1, 1, "checksum still to do");
+        assert_eq!(u16::from_le_bytes([got[2][6], got[2][7]]), 38, "csum_start counts the tag");
+        assert_eq!(u16::from_le_bytes([got[2][8], got[2][9]]), 16, "csum_offset");
     });
 }

@@ -1,5 +1,8 @@
 //! `ubond daemon`: one thread polling the control socket, the link monitor, each bond's tap and
-//! each slave's packet socket, driving the sans-IO [`Bond`]s of `ubond-core`.
+//! each slave's packet socket, driving the sans-IO [`Bond`]s of `ubond-core`. The frames
+//! themselves move in [`datapath`].
+
+mod datapath;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -15,27 +18,24 @@ use anyhow::{bail, Context, Result};
 use rustix::buffer::spare_capacity;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::Timespec;
-use ubond_core::bond::tlb::{TlbLoad, TlbTx};
-use ubond_core::bond::{Bond, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
+use ubond_core::bond::tlb::TlbLoad;
+use ubond_core::bond::{Bond, BondEvent, SlaveConfig, SlaveId};
 use ubond_core::lacp::{Duplex as CoreDuplex, LinkState as CoreLink};
 use ubond_core::options::SlaveCommand;
 use ubond_core::options::{parse_module_options, parse_slaves_command, OptionId, Scope};
 use ubond_core::time::Instant;
 use ubond_sys::link::{self, LinkEvent, LinkMonitor};
-use ubond_sys::{Duplex, PacketOptions, PacketSocket, Tap};
+use ubond_sys::{Duplex, PacketOptions, PacketSocket, Tap, TapOptions};
 use ubond_wire::MacAddr;
 
 use crate::access::Access;
 use crate::addr::AddrMonitor;
 use crate::control::{parse_request, Request, Response, MAX_REQUEST};
 use crate::journal::{self, SavedSlave};
+use datapath::{TxState, FRAME_MAX, SLAVE_RCVBUF, SLAVE_SNDBUF, ZERO_HDR};
 
 /// The driver version shown on the report's first line.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Largest frame read from a tap or a slave.
-const FRAME_MAX: usize = 65536;
-/// Most frames handled from one descriptor per wakeup, so no source starves the others.
-const BURST: usize = 64;
 /// Most control connections open at once.
 const MAX_CONNS: usize = 16;
 /// epoll tokens of the control socket and the link monitor; taps, slaves and control
@@ -73,6 +73,8 @@ struct BondRt {
     counter: u32,
     report: String,
     dirty: bool,
+    /// The transmit buffer and the frame waiting for room on a slave.
+    tx: TxState,
 }
 
 /// A control connection waiting for its request line.
@@ -152,10 +154,11 @@ fn set_iface_mac(name: &str, mac: MacAddr) -> Result<()> {
 }
 
 impl BondRt {
-    /// Sends a frame on slave `id`; a full queue drops it, as a NIC would.
+    /// Sends a frame the core made on slave `id` (no offload: an all-zero virtio-net
+    /// header); a full queue drops it, as a NIC would.
     fn send_on(&self, id: SlaveId, frame: &[u8]) {
         if let Some(s) = self.slaves.iter().find(|s| s.id == id) {
-            let _ = s.sock.send(frame);
+            let _ = s.sock.send_vectored(&[&ZERO_HDR, frame]);
         }
     }
 
@@ -336,7 +339,8 @@ impl Daemon {
         let parsed =
             parse_module_options(options).map_err(|e| anyhow::anyhow!("bad option {e}"))?;
         let mut bond = Bond::new(name, parsed.options, None).map_err(anyhow::Error::msg)?;
-        let tap = Tap::create(name)?;
+        // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).
+        let tap = Tap::with_options(name, TapOptions { vnet_hdr: true, offload: true })?;
         link::set_up(name, true)?;
         let token = self.token();
         epoll::add(&self.epoll, &tap, EventData::new_u64(token), EventFlags::IN)?;
@@ -355,6 +359,7 @@ impl Daemon {
             counter: 0,
             report: String::new(),
             dirty: true,
+            tx: TxState::new(),
         };
         rt.drain();
         rt.refresh_addresses();
@@ -403,8 +408,12 @@ impl Daemon {
             .map_err(|_| anyhow::anyhow!("no interface {iface}: check the name with `ip link`"))?;
         let orig_mac = link::mac(iface)
             .with_context(|| format!("{iface} has no Ethernet address and cannot be enslaved"))?;
-        let options = PacketOptions { promiscuous: true, ..PacketOptions::default() };
+        let options =
+            PacketOptions { promiscuous: true, vnet_hdr: true, ..PacketOptions::default() };
         let sock = PacketSocket::open(iface, options)?;
+        // Best effort: without CAP_NET_ADMIN the kernel caps them at its maximums.
+        let _ = sock.set_recv_buffer(SLAVE_RCVBUF);
+        let _ = sock.set_send_buffer(SLAVE_SNDBUF);
         let token = self.token();
         epoll::add(&self.epoll, &sock, EventData::new_u64(token), EventFlags::IN)?;
         let sysctls = set_slave_sysctls(iface);
@@ -467,6 +476,9 @@ impl Daemon {
         };
         let id = rt.slaves[pos].id;
         rt.bond.release(now, id).map_err(anyhow::Error::msg)?;
+        if rt.holds_for(id) {
+            rt.unhold(&self.epoll);
+        }
         rt.drain();
         let s = rt.slaves.remove(pos);
         BondRt::restore(s);
@@ -683,15 +695,28 @@ impl Daemon {
         }
     }
 
-    /// A tap, slave socket or control connection is readable.
-    fn ready(&mut self, token: u64, buf: &mut [u8]) {
+    /// A tap, slave socket or control connection is readable (or a slave writable again).
+    fn ready(&mut self, token: u64, flags: EventFlags, buf: &mut [u8]) {
         let start = self.start;
         for rt in self.bonds.iter_mut() {
             if rt.token == token {
-                return tap_to_slaves(start, rt, buf);
+                return datapath::tap_to_slaves(&self.epoll, start, rt);
             }
             if let Some(si) = rt.slaves.iter().position(|s| s.token == token) {
-                return slave_to_tap(start, rt, si, buf);
+                if flags.contains(EventFlags::OUT) {
+                    if rt.holds_for(rt.slaves[si].id) {
+                        rt.flush(&self.epoll);
+                    } else {
+                        // Not waiting on this slave (any more): stop watching for room.
+                        let s = &rt.slaves[si];
+                        let data = EventData::new_u64(s.token);
+                        let _ = epoll::modify(&self.epoll, &s.sock, data, EventFlags::IN);
+                    }
+                }
+                if flags.intersects(EventFlags::IN | EventFlags::ERR | EventFlags::HUP) {
+                    datapath::slave_to_tap(start, rt, si, buf);
+                }
+                return;
             }
         }
         if let Some(ci) = self.conns.iter().position(|c| c.token == token) {
@@ -833,7 +858,15 @@ fn main_loop(
         // Timers first, so the wait ends at the next deadline.
         let now = d.now();
         let mut next = now + Duration::from_millis(500);
+        let mut hold_deadline: Option<std::time::Instant> = None;
         for rt in d.bonds.iter_mut() {
+            if rt.tx.deadline().is_some_and(|t| t <= std::time::Instant::now()) {
+                rt.flush(&d.epoll);
+            }
+            hold_deadline = match (hold_deadline, rt.tx.deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             if rt.bond.poll_timeout().is_some_and(|t| t <= now) {
                 if rt.bond.tx_plan().tlb.is_some() {
                     rt.bond.handle_tlb_load(now, &rt.load);
@@ -846,7 +879,10 @@ fn main_loop(
                 next = next.min(t);
             }
         }
-        let wait = next.saturating_duration_since(d.now());
+        let mut wait = next.saturating_duration_since(d.now());
+        if let Some(t) = hold_deadline {
+            wait = wait.min(t.saturating_duration_since(std::time::Instant::now()));
+        }
         let ts = Timespec {
             tv_sec: i64::try_from(wait.as_secs()).unwrap_or(i64::MAX),
             tv_nsec: i64::from(wait.subsec_nanos()),
@@ -866,7 +902,7 @@ fn main_loop(
                         d.bonds.iter_mut().for_each(BondRt::refresh_addresses);
                     }
                 }
-                token => d.ready(token, &mut buf),
+                token => d.ready(token, ev.flags, &mut buf),
             }
         }
         d.expire_conns();
@@ -883,76 +919,4 @@ fn main_loop(
 
 fn instant(start: std::time::Instant) -> Instant {
     Instant::from_nanos(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX))
-}
-
-fn tap_to_slaves(start: std::time::Instant, rt: &mut BondRt, buf: &mut [u8]) {
-    for _ in 0..BURST {
-        let n = match rt.tap.recv(buf) {
-            Ok(Some(n)) => n,
-            Ok(None) => break,
-            Err(e) => {
-                eprintln!("ubond: {}: {e}", rt.bond.name());
-                break;
-            }
-        };
-        // balance-tlb/alb: the slave, the source address to write, the load to count.
-        if let Some(tx) = rt.bond.tx_plan().select_tlb(&buf[..n]) {
-            match tx {
-                TlbTx::Send { slave, set_src, account } => {
-                    if let Some(mac) = set_src.filter(|_| n >= 12) {
-                        buf[6..12].copy_from_slice(&mac.0);
-                    }
-                    rt.load.add(account, n);
-                    rt.send_on(slave, &buf[..n]);
-                }
-                TlbTx::Arp => {
-                    if let Some(id) = rt.bond.handle_arp_tx(instant(start), &mut buf[..n]) {
-                        rt.send_on(id, &buf[..n]);
-                    }
-                    rt.drain();
-                }
-                TlbTx::Drop => {}
-            }
-            continue;
-        }
-        match rt.bond.tx_plan().select(&buf[..n], &mut rt.counter) {
-            TxChoice::One(id) => rt.send_on(id, &buf[..n]),
-            TxChoice::All => {
-                for s in &rt.slaves {
-                    let _ = s.sock.send(&buf[..n]);
-                }
-            }
-            TxChoice::ControlPlane => {
-                if let Some(id) = rt.bond.handle_arp_tx(instant(start), &mut buf[..n]) {
-                    rt.send_on(id, &buf[..n]);
-                }
-                rt.drain();
-            }
-            TxChoice::Drop => {}
-        }
-    }
-}
-
-fn slave_to_tap(start: std::time::Instant, rt: &mut BondRt, si: usize, buf: &mut [u8]) {
-    for _ in 0..BURST {
-        let n = match rt.slaves[si].sock.recv(buf) {
-            Ok(Some(n)) => n,
-            Ok(None) => break,
-            Err(e) => {
-                // ENETDOWN once after the link went down: not worth a line.
-                if e.raw_os_error() != Some(rustix::io::Errno::NETDOWN.raw_os_error()) {
-                    eprintln!("ubond: {}: {e}", rt.slaves[si].name);
-                }
-                break;
-            }
-        };
-        let id = rt.slaves[si].id;
-        match rt.bond.handle_frame(instant(start), id, &buf[..n]) {
-            RxVerdict::Deliver => {
-                let _ = rt.tap.send(&buf[..n]);
-            }
-            RxVerdict::Consumed => rt.drain(),
-            RxVerdict::Drop => {}
-        }
-    }
 }

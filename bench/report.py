@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's key=value results into a table: printed, and written into the
+performance document between its BEGIN/END markers (the prose around them is kept; a missing
+document is created with the markers only).
+
+usage: report.py RESULTS OUT SECONDS
+"""
+
+import datetime
+import os
+import platform
+import re
+import sys
+
+BEGIN = "<!-- BEGIN bench/run.sh output -->"
+END = "<!-- END bench/run.sh output -->"
+
+
+def load(path):
+    r = {}
+    for line in open(path):
+        if "=" in line:
+            k, v = line.strip().split("=", 1)
+            r[k] = v
+    return r
+
+
+def num(r, k):
+    try:
+        return float(r[k])
+    except (KeyError, ValueError):
+        return None
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def fmt(x, unit="", digits=2):
+    return "–" if x is None else f"{x:.{digits}f}{unit}"
+
+
+def verdict(ok):
+    return "–" if ok is None else ("yes" if ok else "**no**")
+
+
+def rows(r):
+    out = []
+
+    def ratio_row(name, key, base_key, target, base_label):
+        v, b = num(r, key), num(r, base_key)
+        if v is None and b is None:
+            return
+        ratio = v / b if v is not None and b else None
+        out.append((name, fmt(v, " Gbit/s"), f"{fmt(b, ' Gbit/s')} ({base_label})",
+                    fmt(ratio, "×"), f"≥ {target}×",
+                    verdict(None if ratio is None else ratio >= target),
+                    r.get(key.replace(".gbit", ".retrans"), "–")))
+
+    for p in ("1", "4"):
+        name = f"(1) TCP, {p} stream{'s' if p != '1' else ''}, 802.3ad layer3+4 bond of 2 veth"
+        pairs = []
+        rep = 1
+        while f"tcp.bond.p{p}.r{rep}.gbit" in r:
+            b, v = num(r, f"tcp.plain.p{p}.r{rep}.gbit"), num(r, f"tcp.bond.p{p}.r{rep}.gbit")
+            if b and v is not None:
+                pairs.append((v, b, r.get(f"tcp.bond.p{p}.r{rep}.retrans", "–")))
+            rep += 1
+        if pairs:
+            ratios = sorted(v / b for v, b, _ in pairs)
+            ratio = median(ratios)
+            out.append((name, f"median {median([v for v, _, _ in pairs]):.2f} Gbit/s "
+                        f"({', '.join(f'{v:.1f}' for v, _, _ in pairs)})",
+                        f"plain veth: median {median([b for _, b, _ in pairs]):.2f} Gbit/s "
+                        f"({', '.join(f'{b:.1f}' for _, b, _ in pairs)}); ratio per pair: "
+                        f"{', '.join(f'{v / b:.2f}' for v, b, _ in pairs)}",
+                        f"{ratio:.2f}×", "≥ 0.5×", verdict(ratio >= 0.5),
+                        ", ".join(str(t) for _, _, t in pairs)))
+        else:
+            ratio_row(name, f"tcp.bond.p{p}.gbit", f"tcp.plain.p{p}.gbit", 0.5, "plain veth")
+        cpu = [(num(r, f"tcp.bond.p{p}.r{i}.cpu_a"), num(r, f"tcp.bond.p{p}.r{i}.cpu_b"),
+                num(r, f"tcp.bond.p{p}.r{i}.idle"), num(r, f"tcp.plain.p{p}.r{i}.idle"))
+               for i in range(1, rep)]
+        cpu = [c for c in cpu if None not in c]
+        if cpu:
+            out.append((f"(1) CPU during the {p}-stream bond runs",
+                        "daemon A " + ", ".join(f"{c[0]:.0f}" for c in cpu) + " %; daemon B "
+                        + ", ".join(f"{c[1]:.0f}" for c in cpu) + " % (of one CPU)",
+                        "machine idle during bond runs: " + ", ".join(f"{c[2]:.0f}" for c in cpu)
+                        + " %; during plain runs: " + ", ".join(f"{c[3]:.0f}" for c in cpu) + " %",
+                        "–", "–", "–", "–"))
+    rate = num(r, "agg.rate_mbit")
+    if rate:
+        # tbf counts whole frames, iperf3 counts TCP payload: one shaped plain veth, measured
+        # in the same run, is the most a link at R carries (about 1448/1514 of R). The ratio
+        # is against two of those; against the nominal 2R it is given in the detail column.
+        two_r = 2 * rate / 1000
+        one = num(r, "agg.plain_one_link.p1.gbit")
+        for key, label in (
+            ("agg.lacp.p8.gbit", "(2) 802.3ad layer3+4, 8 flows, 2 members shaped to R"),
+            ("agg.rr.p1.gbit", "(2) balance-rr, 1 flow, 2 members shaped to R"),
+            ("agg.rr_reordering.p1.gbit",
+             "(2) balance-rr, 1 flow, sender's tcp_reordering=%s" % r.get("agg.rr_reordering", "127")),
+        ):
+            v = num(r, key)
+            if v is None:
+                continue
+            ratio = v / (2 * one) if one else None
+            out.append((label, fmt(v, " Gbit/s", 3),
+                        f"2 × one shaped plain veth = {fmt(2 * one if one else None, ' Gbit/s', 3)}"
+                        f" (R = {rate:.0f} Mbit/s; ÷ nominal 2R: {v / two_r:.2f}×)",
+                        fmt(ratio, "×"), "≥ 0.95×",
+                        verdict(None if ratio is None else ratio >= 0.95),
+                        r.get(key.replace(".gbit", ".retrans"), "–")))
+    if "failover.p99_ms" in r:
+        p50, p99 = num(r, "failover.p50_ms"), num(r, "failover.p99_ms")
+        out.append((f"(3) carrier-loss failover, {r.get('failover.trials')} trials, "
+                    f"{r.get('failover.rate_hz')} Hz prober",
+                    f"p50 {fmt(p50, ' ms')}, p99 {fmt(p99, ' ms')}",
+                    f"max {fmt(num(r, 'failover.max_ms'), ' ms')}; probes lost in the 50 ms "
+                    f"after a carrier loss: at most {r.get('failover.lost_max', '?')} per trial; "
+                    f"lost over the whole run (link-ups included): {r.get('failover.lost')}",
+                    "–", "p99 ≤ 5 ms",
+                    verdict(p99 is not None and p99 <= 5), "–"))
+    if "lacp.ms" in r:
+        ms = sorted(int(x) for x in r["lacp.ms"].split())
+        med = ms[len(ms) // 2]
+        out.append((f"(4) LACP enslave → distributing, ubond ↔ ubond, {len(ms)} trials",
+                    f"median {med / 1000:.2f} s", f"all: {', '.join(f'{m / 1000:.2f}' for m in ms)} s",
+                    "–", "≤ 0.1 s", verdict(med <= 100), "–"))
+    if r.get("kernel.ms", "").strip():
+        ms = sorted(int(x) for x in r["kernel.ms"].split())
+        med = ms[len(ms) // 2]
+        out.append((f"(4) LACP enslave → distributing, ubond ↔ Linux 6.1 bonding (QEMU guest, "
+                    f"TCG), {len(ms)} trials", f"median {med / 1000:.2f} s",
+                    f"all: {', '.join(f'{m / 1000:.2f}' for m in ms)} s", "–", "–", "–", "–"))
+    if "core.select_8023ad_l34.mps" in r:
+        out.append(("(5) hash + slave choice, 802.3ad layer3+4 (one core)",
+                    f"{fmt(num(r, 'core.select_8023ad_l34.ns'), ' ns')} "
+                    f"= {fmt(num(r, 'core.select_8023ad_l34.mps'), ' M/s', 1)}",
+                    f"hash alone {fmt(num(r, 'core.hash_l34.ns'), ' ns')}; balance-rr "
+                    f"{fmt(num(r, 'core.select_rr.ns'), ' ns')}", "–", "≥ 50 M/s",
+                    verdict(num(r, "core.select_8023ad_l34.mps") >= 50), "–"))
+        out.append(("(5) received frames through the core (`Bond::handle_frame`)",
+                    f"{fmt(num(r, 'core.rx_frame_xor.ns'), ' ns')} "
+                    f"= {fmt(num(r, 'core.rx_frame_xor.mps'), ' M frames/s', 1)}",
+                    "balance-xor, 2 slaves", "–", "–", "–", "–"))
+    if "idle.rss_kb" in r:
+        rss, hwm, cpu = num(r, "idle.rss_kb"), num(r, "idle.hwm_kb"), num(r, "idle.cpu_pct")
+        out.append(("(6) daemon with one 802.3ad bond, idle",
+                    f"RSS {rss / 1024:.1f} MB, CPU {cpu:.3f} %",
+                    f"peak RSS over the whole run {hwm / 1024:.1f} MB", "–",
+                    "≤ 16 MB, < 1 %", verdict(hwm <= 16 * 1024 and cpu < 1), "–"))
+    return out
+
+
+def table(r, seconds):
+    head = ["measurement", "ubond", "baseline / detail", "ratio", "target", "met", "TCP retrans"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows(r):
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    machine = (f"Machine: {os.cpu_count()} CPUs ({cpu_model()}), Linux {platform.release()}; "
+               f"run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+               f"iperf3 runs of {seconds} s (first second omitted).")
+    return machine + "\n\n" + "\n".join(lines) + "\n"
+
+
+def main():
+    results, out, seconds = sys.argv[1], sys.argv[2], sys.argv[3]
+    r = load(results)
+    t = table(r, seconds)
+    print()
+    print(t)
+    block = f"{BEGIN}\n{t}{END}"
+    doc = open(out).read() if os.path.exists(out) else f"# Performance\n\n{BEGIN}\n{END}\n"
+    if BEGIN in doc and END in doc:
+        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, doc, flags=re.S)
+    else:
+        doc += "\n" + block + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    open(out, "w").write(doc)
+    print(f"written to {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

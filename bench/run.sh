@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# ubond's benchmark suite. As root: builds its own network namespaces (two, joined by veth
+# pairs), runs ubond daemons in them, measures, prints a table and writes docs/PERFORMANCE.md.
+#
+#   bench/run.sh                     # everything (about 8 minutes)
+#   bench/run.sh tcp failover        # some sections: tcp agg failover lacp core idle
+#   BENCH_SECONDS=5 BENCH_REPS=1 BENCH_OUT=/tmp/p.md bench/run.sh tcp
+#   BENCH_PERF=/tmp/profile.txt bench/run.sh tcp   # also profile a bond run (perf)
+#
+# Needs iproute2, tc, iperf3, python3 and /dev/net/tun. Addresses are 192.0.2.0/24 and
+# 198.18.0.0/15 inside the namespaces only; nothing is routed out. Everything it creates is
+# deleted on exit, also on failure or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# BENCH_BIN: measure another build of the daemon (say, an older commit) with the same suite.
+BIN=${BENCH_BIN:-$ROOT/target/release/ubond}
+DUR=${BENCH_SECONDS:-10}
+REPS=${BENCH_REPS:-3}
+OUT=${BENCH_OUT:-$ROOT/docs/PERFORMANCE.md}
+RATE_MBIT=${BENCH_RATE_MBIT:-500}
+# balance-rr is also measured with this tcp_reordering on the sender (empty: not at all).
+export BENCH_RR_REORDERING=${BENCH_RR_REORDERING-127}
+TRIALS=${BENCH_TRIALS:-20}
+# BENCH_KERNEL_VM: the folder of the kernel-guest recipe (run-vm.sh, see tools/); when set, the
+# default run adds the "kernel" section: LACP convergence between ubond and the Linux bonding
+# driver in a QEMU guest.
+KVM=${BENCH_KERNEL_VM:-}
+SECTIONS=${*:-tcp agg failover lacp core idle ${KVM:+kernel}}
+
+TAG=ubb$$
+NA=$TAG-a
+NB=$TAG-b
+NK=$TAG-k
+GUEST=
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TAG.XXXXXX")
+PIDS=()
+RESULTS=$WORK/results.txt
+: >"$RESULTS"
+
+cleanup() {
+    set +e
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    [ -n "$GUEST" ] && KVM_BOND_RUN_DIR=$WORK/vm "$KVM/run-vm.sh" stop "$GUEST" >/dev/null 2>&1
+    ip netns del "$NA" 2>/dev/null
+    ip netns del "$NB" 2>/dev/null
+    ip netns del "$NK" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '== %s\n' "$*" >&2; }
+# result KEY VALUE: one measured figure (key=value lines, read by bench/report.py).
+result() { printf '%s=%s\n' "$1" "$2" >>"$RESULTS"; say "$1 = $2"; }
+in_a() { ip netns exec "$NA" "$@"; }
+in_b() { ip netns exec "$NB" "$@"; }
+ua() { "$BIN" --control "$WORK/a/control.sock" "$@"; }
+ub() { "$BIN" --control "$WORK/b/control.sock" "$@"; }
+
+for tool in ip tc iperf3 python3; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (namespaces)" >&2; exit 1; }
+
+if [ -z "${BENCH_BIN:-}" ]; then
+    say "building (release)"
+    cargo build --release -q -p ubond
+fi
+
+# --- topology -------------------------------------------------------------------------------
+# e1, e2: the bond's members; p0: the plain veth pair the bond is compared with.
+ip netns add "$NA"
+ip netns add "$NB"
+for ns in "$NA" "$NB"; do ip -n "$ns" link set lo up; done
+for e in e1 e2 p0; do
+    ip -n "$NA" link add "$e" type veth peer name "$e" netns "$NB"
+done
+ip -n "$NA" addr add 198.18.0.1/24 dev p0
+ip -n "$NB" addr add 198.18.0.2/24 dev p0
+ip -n "$NA" link set p0 up
+ip -n "$NB" link set p0 up
+
+start_daemon() { # side ns
+    mkdir -p "$WORK/$1"
+    ip netns exec "$2" "$BIN" --control "$WORK/$1/control.sock" daemon 2>"$WORK/$1/daemon.log" &
+    PIDS+=($!)
+    eval "PID_$1=$!"
+    for _ in $(seq 100); do [ -S "$WORK/$1/control.sock" ] && return 0; sleep 0.05; done
+    echo "bench: daemon $1 did not start" >&2; exit 1
+}
+start_daemon a "$NA"
+start_daemon b "$NB"
+
+in_b iperf3 -s -p 5201 >/dev/null 2>&1 &
+PIDS+=($!)
+
+# distributing: both members of both sides in state 63 (LACP) in the report.
+lacp_up() {
+    [ "$(grep -c 'port state: 63' "$WORK/a/bond0" 2>/dev/null)" -ge 4 ] &&
+        [ "$(grep -c 'port state: 63' "$WORK/b/bond0" 2>/dev/null)" -ge 4 ]
+}
+wait_until() { # seconds command...
+    local limit=$1; shift
+    local end=$((SECONDS + limit))
+    until "$@"; do
+        [ $SECONDS -lt $end ] || { echo "bench: timed out: $*" >&2; return 1; }
+        sleep 0.05
+    done
+}
+pings() { in_a ping -c 1 -W 1 192.0.2.2 >/dev/null 2>&1; }
+
+bond_up() { # options...
+    ua add bond0 "$@" >/dev/null
+    ub add bond0 "$@" >/dev/null
+    ua enslave bond0 e1 e2
+    ub enslave bond0 e1 e2
+    ip -n "$NA" addr add 192.0.2.1/24 dev bond0
+    ip -n "$NB" addr add 192.0.2.2/24 dev bond0
+    case "$*" in *802.3ad*) wait_until 30 lacp_up ;; esac
+    wait_until 20 pings
+}
+bond_down() {
+    ua del bond0 || true
+    ub del bond0 || true
+}
+
+# iperf3 KEY ADDR STREAMS [extra...]: received bit/s and retransmits into the results.
+# Also the CPU each daemon used during the run (% of one CPU) and the machine's idle share.
+cpu_ns_of() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
+machine_idle() { awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat; }
+iperf() {
+    local key=$1 addr=$2 streams=$3; shift 3
+    local json=$WORK/$key.json
+    local a0 b0 i0 j0 w0 a1 b1 i1 j1 w1
+    a0=$(cpu_ns_of "$PID_a"); b0=$(cpu_ns_of "$PID_b"); read -r i0 j0 < <(machine_idle)
+    w0=$(date +%s%N)
+    if ! in_a iperf3 -c "$addr" -p 5201 -t "$DUR" -O 1 -P "$streams" -J "$@" >"$json"; then
+        say "iperf3 $key failed: $(head -c 300 "$json")"
+        result "$key.gbit" "nan"
+        return 0
+    fi
+    a1=$(cpu_ns_of "$PID_a"); b1=$(cpu_ns_of "$PID_b"); read -r i1 j1 < <(machine_idle)
+    w1=$(date +%s%N)
+    {
+        echo "$key.cpu_a=$(((a1 - a0) * 100 / (w1 - w0)))"
+        echo "$key.cpu_b=$(((b1 - b0) * 100 / (w1 - w0)))"
+        echo "$key.idle=$(((i1 - i0) * 100 / (j1 - j0 + 1)))"
+    } >>"$RESULTS"
+    python3 - "$json" "$key" >>"$RESULTS" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["end"]
+print(f"{sys.argv[2]}.gbit={d['sum_received']['bits_per_second'] / 1e9:.3f}")
+print(f"{sys.argv[2]}.retrans={d['sum_sent'].get('retransmits', 0)}")
+PY
+    say "$key: $(grep "^$key.gbit=" "$RESULTS" | tail -1)"
+}
+
+section() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# --- (1) TCP through an 802.3ad bond vs a plain veth pair ------------------------------------
+if section tcp; then
+    say "(1) TCP: plain veth vs 802.3ad layer3+4 bond"
+    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    # Plain and bond runs alternate, REPS times each: the ratio is the median of the ratios of
+    # neighbouring runs, which a busy machine disturbs less than any single pair.
+    for p in 1 4; do
+        for rep in $(seq "$REPS"); do
+            iperf "tcp.plain.p$p.r$rep" 198.18.0.2 "$p"
+            iperf "tcp.bond.p$p.r$rep" 192.0.2.2 "$p"
+        done
+    done
+    if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+        # Where the time goes: a profile of both daemons during one more single-stream run.
+        say "profiling the daemons during a single-stream run into $BENCH_PERF"
+        perf record -q -g -p "$PID_a,$PID_b" -o "$WORK/perf.data" -- sleep "$DUR" 2>/dev/null &
+        perf_pid=$!
+        iperf tcp.bond.profiled.p1 192.0.2.2 1
+        wait "$perf_pid" || true
+        perf report -i "$WORK/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null |
+            grep '%' | head -n 60 >"$BENCH_PERF" || true
+        perf report -i "$WORK/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null |
+            grep '%' >"$BENCH_PERF.dso" || true
+        # Inclusive time per system call (what each kind of call costs in all).
+        perf report -i "$WORK/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
+            grep -E '__x64_sys_|\] (tun_|packet_|veth_|tcp_v4_rcv|ip_rcv|net_rx_action)' |
+            head -n 30 >"$BENCH_PERF.calls" || true
+    fi
+    bond_down
+fi
+
+# --- (2) aggregation over members shaped to R -------------------------------------------------
+shape() { # dev... : tbf at RATE_MBIT on A's egress
+    for d in "$@"; do
+        tc -n "$NA" qdisc replace dev "$d" root tbf rate "${RATE_MBIT}mbit" burst 256kb latency 100ms
+    done
+}
+unshape() { for d in "$@"; do tc -n "$NA" qdisc del dev "$d" root 2>/dev/null || true; done; }
+if section agg; then
+    say "(2) aggregation: members shaped to ${RATE_MBIT} Mbit/s"
+    result agg.rate_mbit "$RATE_MBIT"
+    shape p0
+    iperf agg.plain_one_link.p1 198.18.0.2 1
+    unshape p0
+    shape e1 e2
+    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    iperf agg.lacp.p8 192.0.2.2 8
+    bond_down
+    bond_up mode=balance-rr miimon=100
+    iperf agg.rr.p1 192.0.2.2 1
+    if [ -n "${BENCH_RR_REORDERING:-}" ]; then
+        # Linux's bonding documentation advises a larger tcp_reordering for balance-rr.
+        old=$(in_a sysctl -n net.ipv4.tcp_reordering)
+        in_a sysctl -q -w net.ipv4.tcp_reordering="$BENCH_RR_REORDERING"
+        result agg.rr_reordering "$BENCH_RR_REORDERING"
+        iperf agg.rr_reordering.p1 192.0.2.2 1
+        in_a sysctl -q -w net.ipv4.tcp_reordering="$old"
+    fi
+    bond_down
+    unshape e1 e2
+fi
+
+# --- (3) carrier-loss failover ----------------------------------------------------------------
+if section failover; then
+    say "(3) failover: $TRIALS carrier losses under a 2 kHz prober"
+    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    python3 "$ROOT/bench/failover.py" --ns-a "$NA" --ns-b "$NB" --trials "$TRIALS" \
+        --report-a "$WORK/a/bond0" --report-b "$WORK/b/bond0" --dst 192.0.2.2 >>"$RESULTS"
+    grep '^failover' "$RESULTS" >&2 || true
+    bond_down
+fi
+
+# --- (4) LACP convergence ---------------------------------------------------------------------
+if section lacp; then
+    say "(4) LACP convergence: enslave to distributing, ubond <-> ubond"
+    for side in a b; do
+        "$BIN" --control "$WORK/$side/control.sock" add bond0 mode=802.3ad lacp_rate=fast \
+            miimon=100 xmit_hash_policy=layer3+4 >/dev/null
+    done
+    : >"$WORK/lacp.txt"
+    for t in $(seq 5); do
+        ub enslave bond0 e1 e2
+        t0=$(date +%s%N)
+        ua enslave bond0 e1 e2
+        wait_until 30 lacp_up
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000000)) >>"$WORK/lacp.txt"
+        ua release bond0 e1 e2
+        ub release bond0 e1 e2
+        sleep 0.5
+    done
+    result lacp.ms "$(sort -n "$WORK/lacp.txt" | tr '\n' ' ')"
+    bond_down
+fi
+
+# --- (4b) LACP convergence against the Linux bonding driver in a guest (optional) -------------
+if section kernel; then
+    [ -x "$KVM/run-vm.sh" ] || { echo "bench: BENCH_KERNEL_VM has no run-vm.sh" >&2; exit 1; }
+    say "(4) LACP convergence: enslave to distributing, ubond <-> Linux bonding in a guest"
+    ip netns add "$NK"
+    ip -n "$NK" link set lo up
+    GUEST=ubb$$
+    export KVM_BOND_RUN_DIR=$WORK/vm
+    "$KVM/run-vm.sh" start "$GUEST" --netns "$NK" --taps k0,k1 --mode 802.3ad --lacp-rate fast \
+        --hash layer3+4 --addr 192.0.2.3/24 >/dev/null
+    start_daemon k "$NK"
+    "$KVM/run-vm.sh" wait "$GUEST" 'BOND-INIT: ready' 180 >/dev/null
+    uk() { "$BIN" --control "$WORK/k/control.sock" "$@"; }
+    lacp_up_k() { [ "$(grep -c 'port state: 63' "$WORK/k/bond0" 2>/dev/null)" -ge 4 ]; }
+    uk add bond0 mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4 >/dev/null
+    : >"$WORK/kernel.txt"
+    for t in $(seq "${BENCH_KERNEL_TRIALS:-3}"); do
+        t0=$(date +%s%N)
+        uk enslave bond0 k0 k1
+        if wait_until 90 lacp_up_k; then
+            t1=$(date +%s%N)
+            echo $(((t1 - t0) / 1000000)) >>"$WORK/kernel.txt"
+        fi
+        uk release bond0 k0 k1
+        sleep 5 # the guest's ports time out (3 s at the fast rate) and wait for a partner
+    done
+    result kernel.ms "$(sort -n "$WORK/kernel.txt" | tr '\n' ' ')"
+    "$KVM/run-vm.sh" stop "$GUEST" >/dev/null 2>&1 || true
+    GUEST=
+fi
+
+# --- (6) daemon RSS and idle CPU with one bond ------------------------------------------------
+if section idle; then
+    say "(6) RSS and idle CPU, one 802.3ad bond"
+    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+    sleep 2
+    # CPU time in ns of all the daemon's threads (schedstat), over 20 s of wall time.
+    cpu_ns() { cpu_ns_of "$PID_a"; }
+    c0=$(cpu_ns); t0=$(date +%s%N)
+    sleep 20
+    c1=$(cpu_ns); t1=$(date +%s%N)
+    result idle.cpu_pct "$(python3 -c "print(f'{100 * ($c1 - $c0) / ($t1 - $t0):.3f}')")"
+    result idle.rss_kb "$(awk '/^VmRSS/ {print $2}' "/proc/$PID_a/status")"
+    result idle.hwm_kb "$(awk '/^VmHWM/ {print $2}' "/proc/$PID_a/status")"
+    bond_down
+fi
+
+# --- (5) the core: hash + slave selection, frames through the core ----------------------------
+if section core; then
+    say "(5) cargo bench -p ubond-core (hash + selection)"
+    cargo bench -q -p ubond-core --bench datapath 2>/dev/null | tee "$WORK/core.txt" >&2
+    grep '^core\.' "$WORK/core.txt" >>"$RESULTS" || true
+fi
+
+python3 "$ROOT/bench/report.py" "$RESULTS" "$OUT" "$DUR"

@@ -1,0 +1,204 @@
+//! The daemon's data path: frames between a bond's tap and its slaves' packet sockets.
+//!
+//! Both ends speak virtio-net headers (`IFF_VNET_HDR` with offloads on the tap,
+//! `PACKET_VNET_HDR` on the slaves), so the kernel's GSO super-frames (up to 64 KiB of TCP)
+//! cross userspace whole, with their checksum state: one read and one write per 64 KiB instead
+//! of per 1.5 KiB, and no checksum computed here. A frame in a buffer is laid out as
+//! `[virtio_net_hdr | Ethernet frame]`; the core only ever sees the Ethernet frame, and frames
+//! the core makes (LACPDUs, ARP probes) go out behind an all-zero header (no offload).
+//!
+//! Backpressure instead of loss: when a slave's send buffer is full (a shaped or slow link),
+//! the frame is kept, the tap is taken out of the poll set and the slave's socket is watched
+//! for room; the stack's own queues then hold the rest. One frame per bond waits at most
+//! [`PENDING_MAX_AGE`]; after that it is dropped, as a stuck NIC queue would.
+//!
+//! No allocation per frame: each bond owns its transmit buffer, the receive buffer is the
+//! daemon's.
+
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+use rustix::event::epoll::{self, EventData, EventFlags};
+use ubond_core::bond::tlb::TlbTx;
+use ubond_core::bond::{RxVerdict, SlaveId, TxChoice};
+use ubond_sys::{SendStatus, VNET_HDR_LEN};
+
+use super::{instant, BondRt};
+
+/// Bytes of virtio-net header in front of every frame in the data path.
+pub(super) const HDR: usize = VNET_HDR_LEN;
+/// The header of a frame with no offload (frames the core makes).
+pub(super) const ZERO_HDR: [u8; HDR] = [0; HDR];
+/// Largest frame (header included) read from a tap or a slave: a 64 KiB GSO frame, its
+/// Ethernet header, a restored VLAN tag and the virtio-net header.
+pub(super) const FRAME_MAX: usize = 65536 + 512;
+/// Most frames handled from one descriptor per wakeup, so no source starves the others.
+const BURST: usize = 64;
+/// Longest a frame waits for room on its slave before it is dropped.
+pub(super) const PENDING_MAX_AGE: Duration = Duration::from_millis(100);
+/// Receive buffer of each slave's packet socket: room for a burst of GSO frames.
+pub(super) const SLAVE_RCVBUF: usize = 4 << 20;
+/// Send buffer of each slave's packet socket: what a shaped slave may hold in its queue
+/// before the bond waits for it.
+pub(super) const SLAVE_SNDBUF: usize = 1 << 20;
+
+/// A frame read from the tap that waits for room on its slave.
+pub(super) struct Pending {
+    slave: SlaveId,
+    len: usize,
+    since: std::time::Instant,
+}
+
+/// A bond's transmit side: its buffer and the frame waiting in it, if any.
+pub(super) struct TxState {
+    buf: Box<[u8]>,
+    pending: Option<Pending>,
+}
+
+impl TxState {
+    pub(super) fn new() -> TxState {
+        TxState { buf: vec![0u8; FRAME_MAX].into_boxed_slice(), pending: None }
+    }
+
+    /// When the waiting frame, if any, is given up.
+    pub(super) fn deadline(&self) -> Option<std::time::Instant> {
+        self.pending.as_ref().map(|p| p.since + PENDING_MAX_AGE)
+    }
+}
+
+impl BondRt {
+    /// Sends a whole frame with its virtio-net header on slave `id`.
+    fn send_data(&self, id: SlaveId, frame: &[u8]) -> SendStatus {
+        match self.slaves.iter().find(|s| s.id == id) {
+            Some(s) => s.sock.send_vectored(&[frame]).unwrap_or(SendStatus::Dropped),
+            None => SendStatus::Dropped,
+        }
+    }
+
+    /// Keeps the `len`-byte frame in the transmit buffer for slave `id` and waits for room.
+    fn hold(&mut self, ep: &OwnedFd, id: SlaveId, len: usize) {
+        self.tx.pending = Some(Pending { slave: id, len, since: std::time::Instant::now() });
+        let _ = epoll::modify(ep, &self.tap, EventData::new_u64(self.token), EventFlags::empty());
+        if let Some(s) = self.slaves.iter().find(|s| s.id == id) {
+            let flags = EventFlags::IN | EventFlags::OUT;
+            let _ = epoll::modify(ep, &s.sock, EventData::new_u64(s.token), flags);
+        }
+    }
+
+    /// Forgets the waiting frame (sent, dropped or its slave gone) and reads the tap again.
+    pub(super) fn unhold(&mut self, ep: &OwnedFd) {
+        let Some(p) = self.tx.pending.take() else { return };
+        if let Some(s) = self.slaves.iter().find(|s| s.id == p.slave) {
+            let _ = epoll::modify(ep, &s.sock, EventData::new_u64(s.token), EventFlags::IN);
+        }
+        let _ = epoll::modify(ep, &self.tap, EventData::new_u64(self.token), EventFlags::IN);
+    }
+
+    /// Retries the waiting frame (its slave has room, or it is too old and is dropped).
+    pub(super) fn flush(&mut self, ep: &OwnedFd) {
+        let Some(p) = &self.tx.pending else { return };
+        let status = self.send_data(p.slave, &self.tx.buf[..p.len]);
+        if status == SendStatus::WouldBlock && p.since.elapsed() < PENDING_MAX_AGE {
+            return;
+        }
+        self.unhold(ep);
+    }
+
+    /// True if slave `id` holds the waiting frame.
+    pub(super) fn holds_for(&self, id: SlaveId) -> bool {
+        self.tx.pending.as_ref().is_some_and(|p| p.slave == id)
+    }
+}
+
+/// Frames the stack sent through the bond's tap go out on the slaves the plan picks.
+pub(super) fn tap_to_slaves(ep: &OwnedFd, start: std::time::Instant, rt: &mut BondRt) {
+    if rt.tx.pending.is_some() {
+        return;
+    }
+    // The buffer leaves the bond for the burst so the rest of it can be borrowed freely.
+    let mut buf = std::mem::take(&mut rt.tx.buf);
+    for _ in 0..BURST {
+        let n = match rt.tap.recv(&mut buf) {
+            Ok(Some(n)) => n,
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("ubond: {}: {e}", rt.bond.name());
+                break;
+            }
+        };
+        if n <= HDR {
+            continue;
+        }
+        let target = match rt.bond.tx_plan().select_tlb(&buf[HDR..n]) {
+            // balance-tlb/alb: the slave, the source address to write, the load to count.
+            Some(TlbTx::Send { slave, set_src, account }) => {
+                if let Some(mac) = set_src.filter(|_| n >= HDR + 12) {
+                    buf[HDR + 6..HDR + 12].copy_from_slice(&mac.0);
+                }
+                rt.load.add(account, n - HDR);
+                Some(slave)
+            }
+            Some(TlbTx::Arp) => {
+                if let Some(id) = rt.bond.handle_arp_tx(instant(start), &mut buf[HDR..n]) {
+                    let _ = rt.send_data(id, &buf[..n]);
+                }
+                rt.drain();
+                None
+            }
+            Some(TlbTx::Drop) => None,
+            None => match rt.bond.tx_plan().select(&buf[HDR..n], &mut rt.counter) {
+                TxChoice::One(id) => Some(id),
+                TxChoice::All => {
+                    for s in &rt.slaves {
+                        let _ = s.sock.send_vectored(&[&buf[..n]]);
+                    }
+                    None
+                }
+                TxChoice::ControlPlane => {
+                    if let Some(id) = rt.bond.handle_arp_tx(instant(start), &mut buf[HDR..n]) {
+                        let _ = rt.send_data(id, &buf[..n]);
+                    }
+                    rt.drain();
+                    None
+                }
+                TxChoice::Drop => None,
+            },
+        };
+        if let Some(id) = target {
+            if rt.send_data(id, &buf[..n]) == SendStatus::WouldBlock {
+                rt.tx.buf = buf;
+                rt.hold(ep, id, n);
+                return;
+            }
+        }
+    }
+    rt.tx.buf = buf;
+}
+
+/// Frames received on slave `si` reach the core; those it delivers go up through the tap.
+pub(super) fn slave_to_tap(start: std::time::Instant, rt: &mut BondRt, si: usize, buf: &mut [u8]) {
+    for _ in 0..BURST {
+        let n = match rt.slaves[si].sock.recv(buf) {
+            Ok(Some(n)) => n,
+            Ok(None) => break,
+            Err(e) => {
+                // ENETDOWN once after the link went down: not worth a line.
+                if e.raw_os_error() != Some(rustix::io::Errno::NETDOWN.raw_os_error()) {
+                    eprintln!("ubond: {}: {e}", rt.slaves[si].name);
+                }
+                break;
+            }
+        };
+        if n <= HDR {
+            continue;
+        }
+        let id = rt.slaves[si].id;
+        match rt.bond.handle_frame(instant(start), id, &buf[HDR..n]) {
+            RxVerdict::Deliver => {
+                let _ = rt.tap.send(&buf[..n]);
+            }
+            RxVerdict::Consumed => rt.drain(),
+            RxVerdict::Drop => {}
+        }
+    }
+}
