@@ -460,8 +460,13 @@ fn time_to_distribute(net: &mut Net, pa: &[PortId], pb: &[PortId], limit: f64) -
 /// Node A's two ports come up at 0 s (their LACPDUs find nobody), node B's at 5 s, as when
 /// bonds are set up one after the other; how long after that both ends distribute on every
 /// port (stepping 5 ms), or None within `limit` seconds.
-fn enslave_b_later(net: &mut Net, b_cfg: impl FnOnce(&mut LacpConfig), limit: f64) -> Option<f64> {
-    let a = net.node(|c| c.lacp_fast = true);
+fn enslave_b_later(
+    net: &mut Net,
+    a_cfg: impl FnOnce(&mut LacpConfig),
+    b_cfg: impl FnOnce(&mut LacpConfig),
+    limit: f64,
+) -> Option<f64> {
+    let a = net.node(a_cfg);
     let b = net.node(b_cfg);
     for k in 1..=2 {
         net.wire((a, PortId(k)), (b, PortId(k)));
@@ -486,7 +491,11 @@ fn enslave_b_later(net: &mut Net, b_cfg: impl FnOnce(&mut LacpConfig), limit: f6
 #[test]
 fn early_attach_aggregates_a_pair_in_tens_of_milliseconds() {
     let mut net = Net::new();
-    let t = enslave_b_later(&mut net, |c| c.lacp_fast = true, 3.0).expect("distributing");
+    let on = |c: &mut LacpConfig| {
+        c.lacp_fast = true;
+        c.early_attach = true;
+    };
+    let t = enslave_b_later(&mut net, on, on, 3.0).expect("distributing");
     assert!(t < 0.1, "both ends distribute {t} s after B's ports came up");
 }
 

@@ -135,8 +135,10 @@ pub struct LacpConfig {
     pub aggregate_wait: Duration,
     /// End a port's Aggregate_Wait_Time early once it cannot change anything: every enabled
     /// port of the bond is selected and has current partner information (so no other link can
-    /// still join an aggregator), as `early_ready` explains. ubond's default; off is the
-    /// standard's and Linux's fixed 2 s wait.
+    /// still join an aggregator), as `early_ready` explains. Off by default (the standard's
+    /// and Linux's fixed 2 s wait): two ubond bonds then aggregate in tens of milliseconds,
+    /// but in the daemon a member returning after a carrier loss lost traffic for a few
+    /// hundred milliseconds with it on (docs/PERFORMANCE.md), which is not understood yet.
     pub early_attach: bool,
     /// How long the Transmit machine holds a LACPDU after NTT is set, so that what happens
     /// meanwhile (the other ports' LACPDUs arriving a moment later) goes out in the same PDU
@@ -159,7 +161,7 @@ impl LacpConfig {
             min_links: 0,
             unknown_speed: UnknownSpeed::default(),
             aggregate_wait: mux::AGGREGATE_WAIT_TIME,
-            early_attach: true,
+            early_attach: false,
             tx_coalesce: TX_COALESCE,
         }
     }
