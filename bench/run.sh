@@ -96,7 +96,9 @@ start_daemon() { # side ns
 start_daemon a "$NA"
 start_daemon b "$NB"
 
-in_b iperf3 -s -p 5201 >/dev/null 2>&1 &
+# Not through in_b: `$!` of a backgrounded function is a subshell's pid, and ending that
+# would leave the server running.
+ip netns exec "$NB" iperf3 -s -p 5201 >/dev/null 2>&1 &
 PIDS+=($!)
 
 # distributing: both members of both sides in state 63 (LACP) in the report.
