@@ -37,6 +37,9 @@ pub fn run() -> Result<bool> {
     if Command::new("ip").arg("-V").output().is_err() {
         bail!("ubond demo needs the `ip` command (iproute2): apt-get install iproute2");
     }
+    if Command::new("ping").arg("-V").output().is_err() {
+        bail!("ubond demo needs `ping`: apt-get install iputils-ping");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
