@@ -6,66 +6,24 @@
 use std::io;
 use std::net::IpAddr;
 
-use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
-    NLM_F_REQUEST,
-};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use crate::error::{Result, SysError};
 use crate::link::ifindex;
 
-/// Sends one rtnetlink request with `NLM_F_REQUEST | NLM_F_ACK | extra_flags`; returns the
-/// messages of the answer (a dump's entries).
+/// One rtnetlink request about interface `iface` ([`crate::link`] does the exchange).
 fn request(
     msg: RouteNetlinkMessage,
     extra_flags: u16,
     op: &'static str,
     iface: &str,
 ) -> Result<Vec<RouteNetlinkMessage>> {
-    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
-    let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
-    socket.bind_auto().map_err(fail)?;
-    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
-    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
-    nl.header.sequence_number = 1;
-    nl.finalize();
-    let mut out = vec![0u8; nl.buffer_len()];
-    nl.serialize(&mut out);
-    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
-
-    let mut answer = Vec::new();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    loop {
-        buf.clear();
-        let n = socket.recv(&mut buf, 0).map_err(fail)?;
-        let mut offset = 0;
-        while offset < n {
-            let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[offset..n])
-                .map_err(|e| fail(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
-            let len = reply.header.length as usize;
-            match reply.payload {
-                NetlinkPayload::Error(e) => {
-                    return match e.code {
-                        None => Ok(answer),
-                        Some(_) => Err(fail(e.to_io())),
-                    };
-                }
-                NetlinkPayload::Done(_) => return Ok(answer),
-                NetlinkPayload::InnerMessage(m) => answer.push(m),
-                _ => {}
-            }
-            if len == 0 {
-                break;
-            }
-            offset += (len + 3) & !3;
-        }
-    }
+    crate::link::rtnl_request(msg, extra_flags, op, Some(iface))
 }
 
 fn family(ip: IpAddr) -> AddressFamily {

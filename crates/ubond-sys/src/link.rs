@@ -163,14 +163,14 @@ pub fn ifname(ifindex: u32) -> Result<String> {
     Ok(buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8 as char).collect())
 }
 
-/// Sends one rtnetlink request with `NLM_F_ACK` (and `extra_flags`) and returns the link
-/// messages in the answer.
-fn request(
+/// Sends one rtnetlink request with `NLM_F_ACK` (and `extra_flags`) and returns the messages
+/// in the answer (all parts of a dump); an error answer is an error naming `op` and `iface`.
+pub(crate) fn rtnl_request(
     msg: RouteNetlinkMessage,
     extra_flags: u16,
     op: &'static str,
     iface: Option<&str>,
-) -> Result<Vec<LinkMessage>> {
+) -> Result<Vec<RouteNetlinkMessage>> {
     let fail = |e: io::Error| SysError::new(op, iface, e);
     let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
     socket.bind_auto().map_err(fail)?;
@@ -182,7 +182,7 @@ fn request(
     nl.serialize(&mut out);
     socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
 
-    let mut links = Vec::new();
+    let mut answer = Vec::new();
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
         buf.clear();
@@ -195,12 +195,12 @@ fn request(
             match reply.payload {
                 NetlinkPayload::Error(e) => {
                     return match e.code {
-                        None => Ok(links),
+                        None => Ok(answer),
                         Some(_) => Err(fail(e.to_io())),
                     };
                 }
-                NetlinkPayload::Done(_) => return Ok(links),
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => links.push(l),
+                NetlinkPayload::Done(_) => return Ok(answer),
+                NetlinkPayload::InnerMessage(m) => answer.push(m),
                 _ => {}
             }
             if len == 0 {
@@ -209,6 +209,23 @@ fn request(
             offset += (len + 3) & !3;
         }
     }
+}
+
+/// [`rtnl_request`] keeping the link messages of the answer.
+fn request(
+    msg: RouteNetlinkMessage,
+    extra_flags: u16,
+    op: &'static str,
+    iface: Option<&str>,
+) -> Result<Vec<LinkMessage>> {
+    let answer = rtnl_request(msg, extra_flags, op, iface)?;
+    Ok(answer
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(l),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Everything rtnetlink says about interface `name` (`RTM_GETLINK`).
