@@ -253,31 +253,21 @@ impl PacketSocket {
     /// Sets the socket's receive buffer to `bytes` (`SO_RCVBUFFORCE`, which may exceed
     /// `net.core.rmem_max` with CAP_NET_ADMIN, else `SO_RCVBUF`, which the kernel caps).
     pub fn set_recv_buffer(&self, bytes: usize) -> Result<()> {
-        let v = bytes.min(i32::MAX as usize / 2) as libc::c_int;
-        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-            // SAFETY: both options read one int, which `v` is, alive across the call.
-            let rc = unsafe {
-                libc::setsockopt(
-                    self.fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    opt,
-                    (&v as *const libc::c_int).cast(),
-                    size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            if rc == 0 {
-                return Ok(());
-            }
-        }
-        Err(SysError::last_os("set receive buffer size", Some(&self.name)))
+        self.set_buffer([libc::SO_RCVBUFFORCE, libc::SO_RCVBUF], bytes, "set receive buffer size")
     }
 
     /// Sets the socket's send buffer to `bytes` (`SO_SNDBUFFORCE`, else `SO_SNDBUF`). Frames
     /// waiting in the interface's queue count against it, so it bounds how much a shaped or
     /// busy interface holds before [`SendStatus::WouldBlock`].
     pub fn set_send_buffer(&self, bytes: usize) -> Result<()> {
+        self.set_buffer([SO_SNDBUFFORCE, libc::SO_SNDBUF], bytes, "set send buffer size")
+    }
+
+    /// Sets a buffer size with the first of `opts` the kernel accepts (the `*FORCE` option
+    /// needs CAP_NET_ADMIN; the plain one is capped by the sysctl maximum).
+    fn set_buffer(&self, opts: [libc::c_int; 2], bytes: usize, op: &'static str) -> Result<()> {
         let v = bytes.min(i32::MAX as usize / 2) as libc::c_int;
-        for opt in [SO_SNDBUFFORCE, libc::SO_SNDBUF] {
+        for opt in opts {
             // SAFETY: both options read one int, which `v` is, alive across the call.
             let rc = unsafe {
                 libc::setsockopt(
@@ -292,7 +282,7 @@ impl PacketSocket {
                 return Ok(());
             }
         }
-        Err(SysError::last_os("set send buffer size", Some(&self.name)))
+        Err(SysError::last_os(op, Some(&self.name)))
     }
 
     /// Joins the link-layer multicast group `group` on the interface (`PACKET_MR_MULTICAST`).
