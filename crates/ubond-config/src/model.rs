@@ -108,6 +108,17 @@ impl BondConfig {
         })
     }
 
+    /// The per-slave options as `slave: queue_id=N prio=N actor_port_prio=N` lines, for
+    /// formats that cannot say them (their emitters write them as comments).
+    pub(crate) fn slave_options_lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.options.slave_options.iter().map(|(s, so)| {
+            format!(
+                "{s}: queue_id={} prio={} actor_port_prio={}",
+                so.queue_id, so.prio, so.actor_port_prio
+            )
+        })
+    }
+
     /// The per-slave options of `slave` (defaults when none were set).
     pub fn slave_options(&self, slave: &str) -> SlaveOptions {
         self.options.slave(slave)

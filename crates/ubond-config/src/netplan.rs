@@ -489,12 +489,7 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         if !b.on_boot {
             lost.push("not started at boot (netplan brings up every bond it defines)".to_owned());
         }
-        for (s, so) in &b.options.slave_options {
-            lost.push(format!(
-                "{s}: queue_id={} prio={} actor_port_prio={}",
-                so.queue_id, so.prio, so.actor_port_prio
-            ));
-        }
+        lost.extend(b.slave_options_lines());
         if !params.is_empty() {
             out.push_str("      parameters:\n");
             out.push_str(&params);

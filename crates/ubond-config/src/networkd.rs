@@ -327,12 +327,7 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         if !b.on_boot {
             lost.push("not started at boot (networkd brings up every bond it defines)".to_owned());
         }
-        for (s, so) in &b.options.slave_options {
-            lost.push(format!(
-                "{s}: queue_id={} prio={} actor_port_prio={}",
-                so.queue_id, so.prio, so.actor_port_prio
-            ));
-        }
+        lost.extend(b.slave_options_lines());
         if !bond_sec.is_empty() {
             nd.push_str("\n[Bond]\n");
             nd.push_str(&bond_sec);

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -371,12 +371,8 @@ impl Drop for Demo {
         for ns in self.made_ns.drain(..).rev() {
             let _ = Command::new("ip").args(["netns", "del", &ns]).output();
         }
-        remove_dir(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn remove_dir(dir: &Path) {
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// (transmitted, received) from ping's summary line.
