@@ -12,6 +12,10 @@ receiver's own scheduling delays do not count; the sender runs at a real-time pr
 that its probes leave on time on a busy machine.) Both ends read CLOCK_MONOTONIC, which
 namespaces share. Probes lost per trial are counted as a cross-check.
 
+With FAILOVER_DEBUG set, also prints to stderr, per trial, the probes lost and when, counted
+from the moment the link came back (a member that carries traffic before both ends collect
+on it shows here).
+
 Prints key=value lines: failover.p50_ms, failover.p99_ms, failover.max_ms, failover.trials,
 failover.lost (probes lost over all trials), failover.all_ms (every trial, sorted).
 """
@@ -155,6 +159,7 @@ def main():
     sender = threading.Thread(target=send_probes, daemon=True)
     sender.start()
     downs = []
+    ups = []
     try:
         for _ in range(a.trials):
             wait(lambda: lacp_up(reports), 30)
@@ -170,6 +175,7 @@ def main():
             downs.append(time.monotonic_ns())
             time.sleep(0.3)
             set_link(victim, True)
+            ups.append(time.monotonic_ns())
         wait(lambda: lacp_up(reports), 30)
     finally:
         stop.set()
@@ -199,6 +205,14 @@ def main():
         # Probes sent in the 50 ms after the link went down that never arrived.
         window = [q for q, sent_at in sent_log if t <= sent_at < t + 50_000_000]
         lost_per_trial.append(len(set(window) - received))
+    if os.environ.get("FAILOVER_DEBUG"):
+        lost = sorted((at, q) for q, at in sent_log if q not in received and q < sent)
+        for i, (d, u) in enumerate(zip(downs, ups)):
+            mine = [at for at, q in lost if d <= at < (downs[i + 1] if i + 1 < len(downs) else 1 << 62)]
+            after_up = [(at - u) / 1e6 for at in mine if at >= u]
+            print(f"trial {i+1}: lost {len(mine)}, after link-up {len(after_up)}"
+                  + (f" from {after_up[0]:.1f} to {after_up[-1]:.1f} ms" if after_up else ""),
+                  file=sys.stderr)
     times.sort()
     if not times:
         print("failover.trials=0")

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::time::Duration;
 use ubond_core::lacp::{
     ChurnState, Event, LacpConfig, LinkState, MuxState, PeriodicState, PortId, RxState,
     PARTNER_ADMIN_DEFAULTS,
@@ -143,7 +144,7 @@ fn silent_death(fast: bool, timeout: f64) {
     assert!(net.status(0, pa[0]).distributing);
     // B dies but its NIC keeps carrier: its frames stop arriving. Line the death up with
     // B's last PDU so the timeout is measured from it.
-    let until_now = net.now + std::time::Duration::from_nanos(1);
+    let until_now = net.now + Duration::from_nanos(1);
     let last_rx = net.pdus_sent((1, _pb[0]), at(0.0), until_now).last().expect("pdu").at;
     net.wires[0].drop_from_b = true;
     let dead = last_rx.as_nanos() as f64 / 1e9;
@@ -277,7 +278,7 @@ fn at_most_three_lacpdus_per_fast_periodic_time() {
     // Flip the rate back and forth: each change wants a PDU now.
     for i in 0..10 {
         net.nodes[0].set_lacp_rate(net.now, i % 2 == 0);
-        net.run_for(std::time::Duration::from_millis(10));
+        net.run_for(Duration::from_millis(10));
     }
     net.run_until(at(10.0));
     let times: Vec<_> = net.pdus_sent((0, pa[0]), at(0.0), at(10.0)).iter().map(|s| s.at).collect();
@@ -528,4 +529,51 @@ fn early_attach_against_a_standard_partner_waits_for_the_partner() {
     let t = time_to_distribute(&mut net, &pa, &pb, 4.0).expect("distributing");
     net.check_invariants();
     assert!((2.0..3.0).contains(&t), "both ends distribute after {t} s");
+}
+
+/// Checks, every millisecond for `secs`, that no port distributes towards a partner port that
+/// does not collect: each frame sent would be dropped at the other end.
+fn assert_no_blackhole(net: &mut Net, pa: &[PortId], pb: &[PortId], secs: f64, what: &str) {
+    let start = net.now;
+    for _ in 0..(secs * 1000.0) as usize {
+        net.run_for(Duration::from_millis(1));
+        for (w, (&a, &b)) in pa.iter().zip(pb).enumerate() {
+            for (tx, (p, q)) in [(0, (a, b)), (1, (b, a))] {
+                let rx = 1 - tx;
+                assert!(
+                    !net.nodes[tx].distributing_ports().contains(&p)
+                        || net.status(rx, q).collecting,
+                    "{what}: {:?} after the start node {tx} distributes on link {w} but node \
+                     {rx} does not collect there",
+                    net.now - start
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_link_that_returns_carries_frames_only_once_both_ends_collect() {
+    // The benchmark's failover trials: the same link down for 0.3 s and back, once a second.
+    // Under coupled control a port enters COLLECTING_DISTRIBUTING as soon as its partner is
+    // in sync, possibly before the partner has heard that it is; with LACPDUs coalesced and
+    // rate-limited, that lasted up to a third of a second in the benchmark.
+    for early in [true, false] {
+        let mut net = Net::new();
+        let cfg = |c: &mut LacpConfig| {
+            c.lacp_fast = true;
+            c.early_attach = early;
+        };
+        let (pa, pb) = net.pair(2, 1000, cfg, cfg);
+        net.run_until(at(3.0));
+        for trial in 0..10 {
+            net.set_carrier(0, false, 1000);
+            assert_no_blackhole(&mut net, &pa, &pb, 0.3, &format!("early {early} down {trial}"));
+            net.carrier_returns_skewed(0, 1000, Duration::from_micros(300));
+            let secs = if early { 0.7 } else { 2.7 };
+            assert_no_blackhole(&mut net, &pa, &pb, secs, &format!("early {early} up {trial}"));
+        }
+        assert_eq!(net.nodes[0].distributing_ports(), &pa[..]);
+        assert_eq!(net.nodes[1].distributing_ports(), &pb[..]);
+    }
 }

@@ -135,10 +135,10 @@ pub struct LacpConfig {
     pub aggregate_wait: Duration,
     /// End a port's Aggregate_Wait_Time early once it cannot change anything: every enabled
     /// port of the bond is selected and has current partner information (so no other link can
-    /// still join an aggregator), as `early_ready` explains. Off by default (the standard's
-    /// and Linux's fixed 2 s wait): two ubond bonds then aggregate in tens of milliseconds,
-    /// but in the daemon a member returning after a carrier loss lost traffic for a few
-    /// hundred milliseconds with it on (docs/PERFORMANCE.md), which is not understood yet.
+    /// still join an aggregator), as `early_ready` explains. On by default: two ubond bonds
+    /// aggregate in tens of milliseconds instead of after the standard's (and Linux's) fixed
+    /// 2 s; a partner that waits the 2 s still holds the link out of use until it is ready.
+    /// Off gives the standard's wait.
     pub early_attach: bool,
     /// How long the Transmit machine holds a LACPDU after NTT is set, so that what happens
     /// meanwhile (the other ports' LACPDUs arriving a moment later) goes out in the same PDU
@@ -161,7 +161,7 @@ impl LacpConfig {
             min_links: 0,
             unknown_speed: UnknownSpeed::default(),
             aggregate_wait: mux::AGGREGATE_WAIT_TIME,
-            early_attach: false,
+            early_attach: true,
             tx_coalesce: TX_COALESCE,
         }
     }
@@ -1266,11 +1266,25 @@ impl Lacp {
         }
         let distributing: Vec<PortId> = match active {
             Some(a) => {
+                // A port whose partner answered carries frames only once that partner says it
+                // collects them. Independent control's DISTRIBUTING already waits for it;
+                // coupled control (Linux's default) enters COLLECTING_DISTRIBUTING as soon as
+                // the partner is in sync, which may be before the partner has heard that we
+                // are: our frames would then arrive at a port that still drops them, for as
+                // long as our next LACPDU takes (Linux sends one per 300 ms at most). The
+                // state machines and what we report stay the standard's; only the data path
+                // waits for the partner's Collecting bit.
+                let partnered = self.aggs[a].has_partner();
                 let mut members: Vec<usize> = self.aggs[a]
                     .ports
                     .iter()
                     .copied()
-                    .filter(|&q| self.ports[q].distributing && self.ports[q].port_enabled)
+                    .filter(|&q| {
+                        let port = &self.ports[q];
+                        port.distributing
+                            && port.port_enabled
+                            && (!partnered || port.partner_oper.state.has(PortState::COLLECTING))
+                    })
                     .collect();
                 members.sort_unstable();
                 members.into_iter().map(|q| self.ports[q].id).collect()

@@ -138,6 +138,18 @@ impl Net {
         self.drain();
     }
 
+    /// Carrier returns on a wire, but node A hears of it `skew` before node B (one end of a
+    /// veth set up by hand, the other end's daemon told by netlink a little later).
+    pub fn carrier_returns_skewed(&mut self, w: usize, mbps: u32, skew: Duration) {
+        self.wires[w].up = true;
+        let (a, b) = (self.wires[w].a, self.wires[w].b);
+        self.nodes[a.0].handle_link(self.now, a.1, LinkState::up(mbps)).expect("link");
+        self.drain();
+        self.run_for(skew);
+        self.nodes[b.0].handle_link(self.now, b.1, LinkState::up(mbps)).expect("link");
+        self.drain();
+    }
+
     fn peer(&self, from: End) -> Option<(usize, End)> {
         self.wires.iter().enumerate().find_map(|(i, w)| {
             if w.a == from {
