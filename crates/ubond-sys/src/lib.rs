@@ -5,6 +5,7 @@
 //!   receive and send into caller-owned buffers ([`packet::FrameBatch`]);
 //! - [`link`]: interface facts and control through rtnetlink, link events
 //!   ([`link::LinkMonitor`]), speed and duplex through ethtool ([`link::speed_duplex`]);
+//! - [`process`]: the client's process-wide settings ([`process::default_sigpipe`]);
 //! - [`addr`]: IP addresses and default routes through rtnetlink ([`addr::add_address`],
 //!   [`addr::add_default_route`]).
 //!
@@ -16,6 +17,7 @@ pub mod addr;
 pub mod error;
 pub mod link;
 pub mod packet;
+pub mod process;
 pub mod tap;
 
 pub use error::{Result, SysError};

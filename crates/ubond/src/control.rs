@@ -1,7 +1,7 @@
 //! The control protocol between `ubond` client verbs and `ubond daemon`: one JSON request per
 //! line on a unix socket, one JSON response line back.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -111,7 +111,7 @@ pub fn call(path: &Path, request: &Request) -> Result<Response> {
     let unreachable = || {
         anyhow!("cannot reach the ubond daemon at {}: is `ubond daemon` running?", path.display())
     };
-    let mut stream = UnixStream::connect(path).map_err(|e| {
+    let stream = UnixStream::connect(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::PermissionDenied {
             anyhow!("permission denied on {}: the ubond control socket is for root", path.display())
         } else {
@@ -123,7 +123,15 @@ pub fn call(path: &Path, request: &Request) -> Result<Response> {
     line.push('\n');
     // A daemon that refuses the caller answers before reading: read the answer even if
     // the write failed.
-    let _ = stream.write_all(line.as_bytes());
+    // MSG_NOSIGNAL: the client runs with SIGPIPE's default action (ubond_sys::process).
+    let mut rest = line.as_bytes();
+    while !rest.is_empty() {
+        match rustix::net::send(&stream, rest, rustix::net::SendFlags::NOSIGNAL) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Ok(0) | Err(_) => break,
+            Ok(n) => rest = &rest[n..],
+        }
+    }
     let mut reader = BufReader::new(stream.take(16 << 20));
     let mut answer = String::new();
     reader.read_line(&mut answer).map_err(|_| unreachable())?;

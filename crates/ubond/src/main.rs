@@ -182,6 +182,14 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The daemon, the demo and `up` clean up after themselves; every other command may just
+    // end when its reader has gone (`ubond status | head`).
+    match cli.command {
+        Command::Daemon { .. } => {}
+        // A reader gone: the failed print unwinds through their clean-up; say nothing.
+        Command::Demo | Command::Up { .. } => quiet_broken_pipe(),
+        _ => ubond_sys::process::default_sigpipe(),
+    }
     let socket = control::socket_path(cli.control);
     let request = match cli.command {
         Command::Daemon { group } => {
@@ -240,6 +248,17 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Silences the panic of a `print!` whose reader has gone (`ubond demo | head`).
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info.payload().downcast_ref::<String>().map_or("", String::as_str);
+        if !(msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe")) {
+            default(info);
+        }
+    }));
 }
 
 /// The commands that need no daemon.

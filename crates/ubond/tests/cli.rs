@@ -201,3 +201,28 @@ fn up_errors_are_one_line_that_says_what_to_do() {
     let out = ubond(&["up", "--from", "/nonexistent/interfaces"]);
     assert!(err(&out).starts_with("ubond: /nonexistent/interfaces: cannot read"), "{}", err(&out));
 }
+
+#[test]
+fn a_reader_that_leaves_early_ends_the_output_quietly() {
+    // `ubond decode ... | head -1`: more output than a pipe holds, its reader gone at once.
+    let pcap = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ubond-wire/tests/vectors/kernel-6.1-lacp-fast.pcap"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ubond"))
+        .arg("decode")
+        .args(std::iter::repeat_n(pcap, 200))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ubond");
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().expect("stdout"), &mut first).expect("read");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.is_empty(), "{err}");
+    use std::os::unix::process::ExitStatusExt;
+    const SIGPIPE: i32 = 13; // Linux
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
+}
