@@ -57,9 +57,11 @@ pub struct SlaveRx {
 }
 
 /// Words of `struct bond_cfg` in the C program.
+#[cfg_attr(not(ubond_bpf), allow(dead_code))]
 const CFG_WORDS: usize = 6 + MAX_SLAVES;
 
 impl BondConfig {
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
     fn words(&self) -> [u32; CFG_WORDS] {
         let mut w = [0u32; CFG_WORDS];
         w[0] = u32::from(self.enabled && self.slaves.len() <= MAX_SLAVES);
@@ -75,6 +77,7 @@ impl BondConfig {
 }
 
 impl SlaveRx {
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
     fn words(self) -> [u32; 2] {
         let flags = u32::from(self.enabled)
             | u32::from(self.deliver) << 1
