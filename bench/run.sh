@@ -85,9 +85,13 @@ ip -n "$NB" addr add 198.18.0.2/24 dev p0
 ip -n "$NA" link set p0 up
 ip -n "$NB" link set p0 up
 
+# Builds before the fast path have no --datapath (BENCH_BIN): they get their only path.
+HAS_DATAPATH=$("$BIN" daemon --help 2>/dev/null | grep -c -- --datapath || true)
 start_daemon() { # side ns [datapath]
     mkdir -p "$WORK/$1"
-    ip netns exec "$2" "$BIN" --control "$WORK/$1/control.sock" daemon --datapath "${3:-auto}" \
+    local dp=()
+    [ "$HAS_DATAPATH" = 0 ] || dp=(--datapath "${3:-auto}")
+    ip netns exec "$2" "$BIN" --control "$WORK/$1/control.sock" daemon "${dp[@]}" \
         2>>"$WORK/$1/daemon.log" &
     PIDS+=($!)
     eval "PID_$1=$!"
