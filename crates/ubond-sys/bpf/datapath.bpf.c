@@ -612,12 +612,15 @@ int ubond_tap_egress(struct __sk_buff *skb) {
     u32 idx;
     switch (cfg->mode) {
     case MODE_BROADCAST:
+        // A clone to every member but the last, which gets the skb itself: the sender sees
+        // the frame sent (a TC_ACT_SHOT would tell it NET_XMIT_DROP, and TCP would resend).
         for (u32 i = 0; i < MAX_SLAVES; i++) {
-            if (i >= n)
+            if (i + 1 >= n)
                 break;
             bpf_clone_redirect(skb, cfg->slaves[i], 0);
         }
-        return TC_ACT_SHOT;
+        idx = n - 1;
+        break;
     case MODE_AB:
         return bpf_redirect(cfg->slaves[0], 0);
     case MODE_RR: {
