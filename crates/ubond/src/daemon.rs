@@ -84,8 +84,8 @@ struct BondRt {
     tx: TxState,
     /// The fast path's egress program on the tap (dropping it detaches).
     fast_link: Option<Attachment>,
-    /// The fast path carries this bond's data frames now.
-    fast_on: bool,
+    /// The fast path carries this bond's data frames now (None: not decided yet).
+    fast_on: Option<bool>,
     /// The plan or options changed since the fast path's maps were written.
     fast_dirty: bool,
 }
@@ -380,7 +380,7 @@ fn sync_fast(fast: &mut FastPath, rt: &mut BondRt) {
     let Ok(tap_index) = rt.tap.ifindex() else { return };
     let refusal = fast_path_refusal(rt);
     let on = refusal.is_none();
-    if on != rt.fast_on {
+    if rt.fast_on != Some(on) {
         match refusal {
             None => eprintln!("{}: data path: bpf (in-kernel)", rt.bond.name()),
             Some(why) => eprintln!("{}: data path: userspace ({why})", rt.bond.name()),
@@ -432,7 +432,7 @@ fn sync_fast(fast: &mut FastPath, rt: &mut BondRt) {
             report(e);
         }
     }
-    rt.fast_on = on;
+    rt.fast_on = Some(on);
 }
 
 impl Daemon {
@@ -498,7 +498,7 @@ impl Daemon {
             dirty: true,
             tx: TxState::new(),
             fast_link,
-            fast_on: false,
+            fast_on: None,
             fast_dirty: true,
         };
         rt.drain();
