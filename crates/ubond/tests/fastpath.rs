@@ -80,7 +80,7 @@ fn ports(rng: &mut Rng, tcp: bool) -> Vec<u8> {
 fn frame(rng: &mut Rng, id: u32) -> Vec<u8> {
     let mut f = vec![0x02, rng.byte(), 0, 0, rng.byte(), rng.byte()];
     f.extend_from_slice(&[0x02, 0x11, rng.byte(), 0, rng.byte(), rng.byte()]);
-    let (ethertype, body): (u16, Vec<u8>) = match rng.next() % 13 {
+    let (ethertype, body): (u16, Vec<u8>) = match rng.next() % 20 {
         0 => (0x0800, {
             let l4 = ports(rng, false);
             ipv4(rng, 17, 0, &l4)
@@ -154,6 +154,53 @@ fn frame(rng: &mut Rng, id: u32) -> Vec<u8> {
             let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
             arp.extend_from_slice(&rng.bytes::<20>());
             (0x0806, arp)
+        }
+        13 => {
+            // PPPoE session carrying IPv4 UDP.
+            let mut p = vec![0x11, 0x00, 0x12, 0x34, 0x00, 0x40, 0x00, 0x21];
+            let l4 = ports(rng, false);
+            p.extend_from_slice(&ipv4(rng, 17, 0, &l4));
+            (0x8864, p)
+        }
+        14 => (0x8847, rng.bytes::<24>().to_vec()), // MPLS: no addresses for encap*
+        15 => {
+            // IPv6 fragment header, then UDP.
+            let mut fh = vec![17, 0, 0x00, 0x01];
+            fh.extend_from_slice(&rng.bytes::<4>());
+            fh.extend_from_slice(&ports(rng, false));
+            (0x86dd, ipv6(rng, 44, &fh))
+        }
+        16 => {
+            // GRE transparent Ethernet bridging: an inner Ethernet frame with IPv4 TCP.
+            let mut teb = vec![0x00, 0x00, 0x65, 0x58];
+            teb.extend_from_slice(&rng.bytes::<12>());
+            teb.extend_from_slice(&[0x08, 0x00]);
+            let l4 = ports(rng, true);
+            teb.extend_from_slice(&ipv4(rng, 6, 0, &l4));
+            (0x0800, ipv4(rng, 47, 0, &teb))
+        }
+        17 => {
+            // ICMPv6 echo request, or an error quoting a UDP packet.
+            if rng.byte() & 1 == 0 {
+                let mut echo = vec![128, 0, 0, 0];
+                echo.extend_from_slice(&rng.bytes::<4>());
+                (0x86dd, ipv6(rng, 58, &echo))
+            } else {
+                let l4 = ports(rng, false);
+                let quoted = ipv6(rng, 17, &l4);
+                let mut err = vec![1, 4, 0, 0, 0, 0, 0, 0];
+                err.extend_from_slice(&quoted);
+                (0x86dd, ipv6(rng, 58, &err))
+            }
+        }
+        18 => {
+            // IPv4 with options (IHL 6), then TCP.
+            let l4 = ports(rng, true);
+            let mut h = ipv4(rng, 6, 0, &[]);
+            h[0] = 0x46;
+            h.extend_from_slice(&[1, 1, 1, 0]);
+            h.extend_from_slice(&l4);
+            (0x0800, h)
         }
         _ => {
             // QinQ: 802.1ad outer, 802.1Q inner, IPv6 TCP.
