@@ -296,3 +296,28 @@ impl Attachment {
         &self.iface
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_values_have_the_c_layout() {
+        let cfg = BondConfig {
+            enabled: true,
+            mode: 4,
+            policy: 1,
+            packets_per_slave: 1,
+            igmp_ifindex: 7,
+            slaves: vec![7, 9],
+        };
+        let w = cfg.words();
+        assert_eq!(&w[..8], &[1, 4, 1, 1, 7, 2, 7, 9]);
+        assert!(w[8..].iter().all(|&x| x == 0));
+        // Too many slaves: disabled, never a partial list the kernel would use.
+        let many = BondConfig { slaves: (1..=17).collect(), ..cfg };
+        assert_eq!(many.words()[0], 0);
+        let rx = SlaveRx { tap_ifindex: 3, enabled: true, deliver: false, unicast_only: true };
+        assert_eq!(rx.words(), [3, 0b101]);
+    }
+}
