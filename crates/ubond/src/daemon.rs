@@ -417,10 +417,13 @@ fn sync_fast(fast: &mut FastPath, rt: &mut BondRt) {
             deliver: rx_plan.deliver.contains(&s.id),
             unicast_only: rx_plan.unicast_only.contains(&s.id),
         };
-        if let Err(e) = fast.set_slave(s.ifindex, rx) {
-            report(e);
+        let written = fast.set_slave(s.ifindex, rx);
+        if let Err(e) = &written {
+            eprintln!("ubond: {name}: {e}");
         }
-        if !on && s.slow_only {
+        // Without its entry (a full map) the program leaves the slave's frames alone: the
+        // packet socket must then take them all again, for the userspace path.
+        if (!on || written.is_err()) && s.slow_only {
             match s.sock.set_slow_protocols_only(false) {
                 Ok(()) => s.slow_only = false,
                 Err(e) => report(e),
