@@ -53,6 +53,46 @@ def verdict(ok):
     return "–" if ok is None else ("yes" if ok else "**no**")
 
 
+def tcp_rows(r, out, ratio_row, key, path, p):
+    """The (1) rows of one data path (`key`: tcp.KEY.* results) for `p` streams."""
+    name = (f"(1) TCP, {p} stream{'s' if p != '1' else ''}, 802.3ad layer3+4 bond of 2 veth, "
+            f"{path}")
+    pairs = []
+    rep = 1
+    while f"tcp.{key}.p{p}.r{rep}.gbit" in r:
+        base = f"tcp.plain.{key}.p{p}.r{rep}.gbit"
+        if base not in r:
+            base = f"tcp.plain.p{p}.r{rep}.gbit"  # results of runs before the user/bpf split
+        b, v = num(r, base), num(r, f"tcp.{key}.p{p}.r{rep}.gbit")
+        if b and v is not None:
+            pairs.append((v, b, r.get(f"tcp.{key}.p{p}.r{rep}.retrans", "–")))
+        rep += 1
+    if pairs:
+        ratios = sorted(v / b for v, b, _ in pairs)
+        ratio = median(ratios)
+        out.append((name, f"median {median([v for v, _, _ in pairs]):.2f} Gbit/s "
+                    f"({', '.join(f'{v:.1f}' for v, _, _ in pairs)})",
+                    f"plain veth: median {median([b for _, b, _ in pairs]):.2f} Gbit/s "
+                    f"({', '.join(f'{b:.1f}' for _, b, _ in pairs)}); ratio per pair: "
+                    f"{', '.join(f'{v / b:.2f}' for v, b, _ in pairs)}",
+                    f"{ratio:.2f}×", "≥ 0.5×", verdict(ratio >= 0.5),
+                    ", ".join(str(t) for _, _, t in pairs)))
+    else:
+        ratio_row(name, f"tcp.{key}.p{p}.gbit", f"tcp.plain.p{p}.gbit", 0.5, "plain veth")
+    cpu = [(num(r, f"tcp.{key}.p{p}.r{i}.cpu_a"), num(r, f"tcp.{key}.p{p}.r{i}.cpu_b"),
+            num(r, f"tcp.{key}.p{p}.r{i}.idle"),
+            num(r, f"tcp.plain.{key}.p{p}.r{i}.idle") or num(r, f"tcp.plain.p{p}.r{i}.idle"))
+           for i in range(1, rep)]
+    cpu = [c for c in cpu if None not in c]
+    if cpu:
+        out.append((f"(1) CPU during the {p}-stream bond runs, {path}",
+                    "daemon A " + ", ".join(f"{c[0]:.0f}" for c in cpu) + " %; daemon B "
+                    + ", ".join(f"{c[1]:.0f}" for c in cpu) + " % (of one CPU)",
+                    "machine idle during bond runs: " + ", ".join(f"{c[2]:.0f}" for c in cpu)
+                    + " %; during plain runs: " + ", ".join(f"{c[3]:.0f}" for c in cpu) + " %",
+                    "–", "–", "–", "–"))
+
+
 def rows(r):
     out = []
 
@@ -66,38 +106,10 @@ def rows(r):
                     verdict(None if ratio is None else ratio >= target),
                     r.get(key.replace(".gbit", ".retrans"), "–")))
 
-    for p in ("1", "4"):
-        name = f"(1) TCP, {p} stream{'s' if p != '1' else ''}, 802.3ad layer3+4 bond of 2 veth"
-        pairs = []
-        rep = 1
-        while f"tcp.bond.p{p}.r{rep}.gbit" in r:
-            b, v = num(r, f"tcp.plain.p{p}.r{rep}.gbit"), num(r, f"tcp.bond.p{p}.r{rep}.gbit")
-            if b and v is not None:
-                pairs.append((v, b, r.get(f"tcp.bond.p{p}.r{rep}.retrans", "–")))
-            rep += 1
-        if pairs:
-            ratios = sorted(v / b for v, b, _ in pairs)
-            ratio = median(ratios)
-            out.append((name, f"median {median([v for v, _, _ in pairs]):.2f} Gbit/s "
-                        f"({', '.join(f'{v:.1f}' for v, _, _ in pairs)})",
-                        f"plain veth: median {median([b for _, b, _ in pairs]):.2f} Gbit/s "
-                        f"({', '.join(f'{b:.1f}' for _, b, _ in pairs)}); ratio per pair: "
-                        f"{', '.join(f'{v / b:.2f}' for v, b, _ in pairs)}",
-                        f"{ratio:.2f}×", "≥ 0.5×", verdict(ratio >= 0.5),
-                        ", ".join(str(t) for _, _, t in pairs)))
-        else:
-            ratio_row(name, f"tcp.bond.p{p}.gbit", f"tcp.plain.p{p}.gbit", 0.5, "plain veth")
-        cpu = [(num(r, f"tcp.bond.p{p}.r{i}.cpu_a"), num(r, f"tcp.bond.p{p}.r{i}.cpu_b"),
-                num(r, f"tcp.bond.p{p}.r{i}.idle"), num(r, f"tcp.plain.p{p}.r{i}.idle"))
-               for i in range(1, rep)]
-        cpu = [c for c in cpu if None not in c]
-        if cpu:
-            out.append((f"(1) CPU during the {p}-stream bond runs",
-                        "daemon A " + ", ".join(f"{c[0]:.0f}" for c in cpu) + " %; daemon B "
-                        + ", ".join(f"{c[1]:.0f}" for c in cpu) + " % (of one CPU)",
-                        "machine idle during bond runs: " + ", ".join(f"{c[2]:.0f}" for c in cpu)
-                        + " %; during plain runs: " + ", ".join(f"{c[3]:.0f}" for c in cpu) + " %",
-                        "–", "–", "–", "–"))
+    for key, path in (("user", "userspace data path (--datapath user)"),
+                      ("bond", "in-kernel fast path (--datapath bpf)")):
+        for p in ("1", "4"):
+            tcp_rows(r, out, ratio_row, key, path, p)
     rate = num(r, "agg.rate_mbit")
     if rate:
         # tbf counts whole frames, iperf3 counts TCP payload: one shaped plain veth, measured

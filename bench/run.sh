@@ -85,9 +85,14 @@ ip -n "$NB" addr add 198.18.0.2/24 dev p0
 ip -n "$NA" link set p0 up
 ip -n "$NB" link set p0 up
 
-start_daemon() { # side ns
+# Builds before the fast path have no --datapath (BENCH_BIN): they get their only path.
+HAS_DATAPATH=$("$BIN" daemon --help 2>/dev/null | grep -c -- --datapath || true)
+start_daemon() { # side ns [datapath]
     mkdir -p "$WORK/$1"
-    ip netns exec "$2" "$BIN" --control "$WORK/$1/control.sock" daemon 2>"$WORK/$1/daemon.log" &
+    local dp=()
+    [ "$HAS_DATAPATH" = 0 ] || dp=(--datapath "${3:-auto}")
+    ip netns exec "$2" "$BIN" --control "$WORK/$1/control.sock" daemon "${dp[@]}" \
+        2>>"$WORK/$1/daemon.log" &
     PIDS+=($!)
     eval "PID_$1=$!"
     for _ in $(seq 100); do [ -S "$WORK/$1/control.sock" ] && return 0; sleep 0.05; done
@@ -95,6 +100,16 @@ start_daemon() { # side ns
 }
 start_daemon a "$NA"
 start_daemon b "$NB"
+# restart_daemons DATAPATH: both daemons again, with `--datapath DATAPATH` (no bond exists).
+restart_daemons() {
+    local p
+    for p in "$PID_a" "$PID_b"; do
+        kill -TERM "$p" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+    start_daemon a "$NA" "$1"
+    start_daemon b "$NB" "$1"
+}
 
 # Not through in_b: `$!` of a backgrounded function is a subshell's pid, and ending that
 # would leave the server running.
@@ -166,15 +181,22 @@ section() { case " $SECTIONS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # --- (1) TCP through an 802.3ad bond vs a plain veth pair ------------------------------------
 if section tcp; then
-    say "(1) TCP: plain veth vs 802.3ad layer3+4 bond"
-    bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
-    # Plain and bond runs alternate, REPS times each: the ratio is the median of the ratios of
-    # neighbouring runs, which a busy machine disturbs less than any single pair.
-    for p in 1 4; do
-        for rep in $(seq "$REPS"); do
-            iperf "tcp.plain.p$p.r$rep" 198.18.0.2 "$p"
-            iperf "tcp.bond.p$p.r$rep" 192.0.2.2 "$p"
+    say "(1) TCP: plain veth vs 802.3ad layer3+4 bond, userspace and in-kernel data paths"
+    # tcp.user.*: every frame through the daemons (--datapath user); tcp.bond.*: the in-kernel
+    # fast path (--datapath bpf). Plain and bond runs alternate, REPS times each: the ratio is
+    # the median of the ratios of neighbouring runs, which a busy machine disturbs less than
+    # any single pair.
+    for dp in user bpf; do
+        restart_daemons "$dp"
+        key=$([ "$dp" = bpf ] && echo bond || echo user)
+        bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
+        for p in 1 4; do
+            for rep in $(seq "$REPS"); do
+                iperf "tcp.plain.$key.p$p.r$rep" 198.18.0.2 "$p"
+                iperf "tcp.$key.p$p.r$rep" 192.0.2.2 "$p"
+            done
         done
+        [ "$dp" = bpf ] || bond_down
     done
     if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
         # Where the time goes: a profile of both daemons during one more single-stream run.

@@ -14,6 +14,7 @@
 //! code; each module that needs it says so, and each block carries a `SAFETY` comment.
 
 pub mod addr;
+pub mod bpf;
 pub mod error;
 pub mod link;
 pub mod packet;

@@ -310,6 +310,58 @@ impl PacketSocket {
         Ok(())
     }
 
+    /// With `on`, the socket receives Slow Protocols frames (EtherType 0x8809: LACP, Marker)
+    /// only, through a classic BPF socket filter (`SO_ATTACH_FILTER`); without, everything
+    /// again (`SO_DETACH_FILTER`). For the in-kernel fast path, which forwards the rest: the
+    /// kernel hands every frame to packet sockets before tc ingress runs.
+    pub fn set_slow_protocols_only(&self, on: bool) -> Result<()> {
+        if !on {
+            let zero: libc::c_int = 0;
+            // SAFETY: SO_DETACH_FILTER reads (and ignores) an int, alive across the call.
+            let rc = unsafe {
+                libc::setsockopt(
+                    self.fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_DETACH_FILTER,
+                    (&zero as *const libc::c_int).cast(),
+                    size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            // ENOENT: there was no filter.
+            if rc < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
+                return Err(SysError::last_os("remove the socket filter", Some(&self.name)));
+            }
+            return Ok(());
+        }
+        // ldh [12]; jeq #0x8809, accept, drop; accept: ret #0x40000; drop: ret #0
+        let mut code = [
+            libc::sock_filter { code: 0x28, jt: 0, jf: 0, k: 12 },
+            libc::sock_filter { code: 0x15, jt: 0, jf: 1, k: 0x8809 },
+            libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0x0004_0000 },
+            libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 },
+        ];
+        let prog =
+            libc::sock_fprog { len: code.len() as libc::c_ushort, filter: code.as_mut_ptr() };
+        // SAFETY: `prog` points to `code`, four valid instructions, both alive across the
+        // call; the kernel copies the program.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&prog as *const libc::sock_fprog).cast(),
+                size_of::<libc::sock_fprog>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(SysError::last_os(
+                "attach the slow-protocols socket filter",
+                Some(&self.name),
+            ));
+        }
+        Ok(())
+    }
+
     /// Sends one whole frame (Ethernet header included). `Ok(false)` when the interface's
     /// queue is full (`EAGAIN`/`ENOBUFS`): the frame was not sent.
     pub fn send(&self, frame: &[u8]) -> Result<bool> {

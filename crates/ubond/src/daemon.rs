@@ -24,6 +24,7 @@ use ubond_core::lacp::{Duplex as CoreDuplex, LinkState as CoreLink};
 use ubond_core::options::SlaveCommand;
 use ubond_core::options::{parse_module_options, parse_slaves_command, OptionId, Scope};
 use ubond_core::time::Instant;
+use ubond_sys::bpf::{Attachment, FastPath};
 use ubond_sys::link::{self, LinkEvent, LinkMonitor};
 use ubond_sys::{Duplex, PacketOptions, PacketSocket, Tap, TapOptions};
 use ubond_wire::MacAddr;
@@ -55,6 +56,12 @@ struct SlaveRt {
     orig_mtu: Option<u32>,
     sysctls: Vec<(PathBuf, String)>,
     carrier: bool,
+    /// The slave's ifindex, as found at enslave time (the fast path's map key).
+    ifindex: u32,
+    /// The fast path's ingress program on the slave (dropping it detaches).
+    fast_link: Option<Attachment>,
+    /// The packet socket takes Slow Protocols frames only (the fast path forwards the rest).
+    slow_only: bool,
 }
 
 struct BondRt {
@@ -75,6 +82,12 @@ struct BondRt {
     dirty: bool,
     /// The transmit buffer and the frame waiting for room on a slave.
     tx: TxState,
+    /// The fast path's egress program on the tap (dropping it detaches).
+    fast_link: Option<Attachment>,
+    /// The fast path carries this bond's data frames now (None: not decided yet).
+    fast_on: Option<bool>,
+    /// The plan or options changed since the fast path's maps were written.
+    fast_dirty: bool,
 }
 
 /// A control connection waiting for its request line.
@@ -94,6 +107,8 @@ struct Daemon {
     report_dir: PathBuf,
     events: Vec<LinkEvent>,
     access: Access,
+    /// The in-kernel fast path, when loaded (`--datapath auto|bpf`).
+    fast: Option<FastPath>,
 }
 
 /// The sysctls set on a slave while enslaved: no IPv6, and the slave's own IPv4 stack neither
@@ -208,7 +223,8 @@ impl BondRt {
                         self.send_on(slave, &frame);
                     }
                 }
-                BondEvent::ActiveSlave { .. } | BondEvent::PlanChanged | BondEvent::Lacp(_) => {}
+                BondEvent::PlanChanged => self.fast_dirty = true,
+                BondEvent::ActiveSlave { .. } | BondEvent::Lacp(_) => {}
             }
         }
     }
@@ -246,7 +262,8 @@ impl BondRt {
 
     /// Puts a released (or abandoned) slave back as it was found.
     fn restore(s: SlaveRt) {
-        let SlaveRt { name, sock, orig_mac, orig_up, orig_mtu, sysctls, .. } = s;
+        let SlaveRt { name, sock, orig_mac, orig_up, orig_mtu, sysctls, fast_link, .. } = s;
+        drop(fast_link);
         drop(sock);
         restore_iface(&name, orig_mac, orig_up, orig_mtu, &sysctls);
     }
@@ -312,6 +329,115 @@ fn recover(dir: &Path) {
     }
 }
 
+/// Which data path the daemon uses (`ubond daemon --datapath`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DatapathChoice {
+    /// The in-kernel fast path when its programs load, else the userspace path.
+    #[default]
+    Auto,
+    /// The in-kernel fast path; the daemon does not start without it.
+    Bpf,
+    /// The userspace path only (every frame crosses the daemon).
+    User,
+}
+
+/// Whether a bond's data frames may take the fast path, or why not.
+fn fast_path_refusal(rt: &BondRt) -> Option<&'static str> {
+    use ubond_core::options::Mode;
+    let opts = rt.bond.options();
+    let plan = rt.bond.tx_plan();
+    if !matches!(
+        opts.mode,
+        Mode::BalanceRr
+            | Mode::ActiveBackup
+            | Mode::BalanceXor
+            | Mode::Broadcast
+            | Mode::Ieee8023ad
+    ) {
+        return Some("balance-tlb/alb rewrite and account frames in userspace");
+    }
+    if opts.arp_interval != 0 {
+        return Some("the ARP monitor reads received frames");
+    }
+    if plan.tlb.is_some() {
+        return Some("a transmit table is in use");
+    }
+    if rt.slaves.len() > ubond_sys::bpf::MAX_SLAVES {
+        return Some("more slaves than the fast path holds");
+    }
+    if rt.fast_link.is_none() || rt.slaves.iter().any(|s| s.fast_link.is_none()) {
+        return Some("its programs are not attached");
+    }
+    None
+}
+
+/// Writes a bond's plan into the fast path's maps and switches the slaves' packet sockets to
+/// what userspace still needs. Turning on: socket filters, then receive, then transmit;
+/// turning off, the reverse, so no frame is forwarded twice or by nobody for long.
+fn sync_fast(fast: &mut FastPath, rt: &mut BondRt) {
+    use ubond_sys::bpf::{BondConfig, SlaveRx};
+    rt.fast_dirty = false;
+    let Ok(tap_index) = rt.tap.ifindex() else { return };
+    let refusal = fast_path_refusal(rt);
+    let on = refusal.is_none();
+    if rt.fast_on != Some(on) {
+        match refusal {
+            None => eprintln!("{}: data path: bpf (in-kernel)", rt.bond.name()),
+            Some(why) => eprintln!("{}: data path: userspace ({why})", rt.bond.name()),
+        }
+    }
+    let plan = rt.bond.tx_plan();
+    let ifindex_of = |id: SlaveId| rt.slaves.iter().find(|s| s.id == id).map(|s| s.ifindex);
+    let cfg = BondConfig {
+        enabled: on,
+        mode: u32::from(rt.bond.options().mode.number()),
+        policy: u32::from(plan.policy.number()),
+        packets_per_slave: plan.packets_per_slave,
+        igmp_ifindex: plan.igmp_slave.and_then(ifindex_of).unwrap_or(0),
+        slaves: plan.slaves.iter().filter_map(|&id| ifindex_of(id)).collect(),
+    };
+    let rx_plan = rt.bond.rx_plan().clone();
+    let name = rt.bond.name().to_string();
+    let report = |e: ubond_sys::SysError| eprintln!("ubond: {name}: {e}");
+    if !on {
+        if let Err(e) = fast.set_bond(tap_index, &cfg) {
+            report(e);
+        }
+    }
+    for s in rt.slaves.iter_mut() {
+        if on && !s.slow_only {
+            match s.sock.set_slow_protocols_only(true) {
+                Ok(()) => s.slow_only = true,
+                Err(e) => report(e),
+            }
+        }
+        let rx = SlaveRx {
+            tap_ifindex: tap_index,
+            enabled: on && s.slow_only,
+            deliver: rx_plan.deliver.contains(&s.id),
+            unicast_only: rx_plan.unicast_only.contains(&s.id),
+        };
+        let written = fast.set_slave(s.ifindex, rx);
+        if let Err(e) = &written {
+            eprintln!("ubond: {name}: {e}");
+        }
+        // Without its entry (a full map) the program leaves the slave's frames alone: the
+        // packet socket must then take them all again, for the userspace path.
+        if (!on || written.is_err()) && s.slow_only {
+            match s.sock.set_slow_protocols_only(false) {
+                Ok(()) => s.slow_only = false,
+                Err(e) => report(e),
+            }
+        }
+    }
+    if on {
+        if let Err(e) = fast.set_bond(tap_index, &cfg) {
+            report(e);
+        }
+    }
+    rt.fast_on = Some(on);
+}
+
 impl Daemon {
     fn now(&self) -> Instant {
         let ns = self.start.elapsed().as_nanos();
@@ -322,6 +448,13 @@ impl Daemon {
         match self.bonds.iter().position(|b| b.bond.name() == name) {
             Some(i) => Ok(i),
             None => bail!("no bond {name}: create it with `ubond add {name} mode=...`"),
+        }
+    }
+
+    /// Brings bond `bi`'s fast-path maps up to date with its plan and options.
+    fn sync_fast(&mut self, bi: usize) {
+        if let (Some(f), Some(rt)) = (self.fast.as_mut(), self.bonds.get_mut(bi)) {
+            sync_fast(f, rt);
         }
     }
 
@@ -344,6 +477,13 @@ impl Daemon {
         link::set_up(name, true)?;
         let token = self.token();
         epoll::add(&self.epoll, &tap, EventData::new_u64(token), EventFlags::IN)?;
+        let fast_link = self.fast.as_mut().and_then(|f| match f.attach_tap(name) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("ubond: {name}: {e}; this bond uses the userspace data path");
+                None
+            }
+        });
         let now = self.now();
         bond.handle_timeout(now);
         let _ = tap.set_carrier(bond.carrier());
@@ -360,11 +500,15 @@ impl Daemon {
             report: String::new(),
             dirty: true,
             tx: TxState::new(),
+            fast_link,
+            fast_on: None,
+            fast_dirty: true,
         };
         rt.drain();
         rt.refresh_addresses();
         rt.write_report(&self.report_dir);
         self.bonds.push(rt);
+        self.sync_fast(self.bonds.len() - 1);
         Ok(parsed.warnings.iter().map(|w| format!("warning: {w}\n")).collect())
     }
 
@@ -416,6 +560,14 @@ impl Daemon {
         let _ = sock.set_send_buffer(SLAVE_SNDBUF);
         let token = self.token();
         epoll::add(&self.epoll, &sock, EventData::new_u64(token), EventFlags::IN)?;
+        let ifindex = link::ifindex(iface)?;
+        let fast_link = self.fast.as_mut().and_then(|f| match f.attach_slave(iface) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("ubond: {iface}: {e}; {bond_name} uses the userspace data path");
+                None
+            }
+        });
         let sysctls = set_slave_sysctls(iface);
         self.save_journal(Some(SavedSlave {
             bond: bond_name.clone(),
@@ -435,6 +587,9 @@ impl Daemon {
             orig_mtu: state.mtu,
             sysctls,
             carrier: false,
+            ifindex,
+            fast_link,
+            slow_only: false,
         };
         if let Some(mtu) = self.bonds[bi].mtu.filter(|m| state.mtu != Some(*m)) {
             if let Err(e) = link::set_mtu(iface, mtu) {
@@ -455,6 +610,8 @@ impl Daemon {
                 slave.id = id;
                 rt.slaves.push(slave);
                 rt.drain();
+                rt.fast_dirty = true;
+                self.sync_fast(bi);
                 Ok(())
             }
             Err(e) => {
@@ -480,9 +637,14 @@ impl Daemon {
             rt.unhold(&self.epoll);
         }
         rt.drain();
+        rt.fast_dirty = true;
         let s = rt.slaves.remove(pos);
+        if let Some(f) = self.fast.as_mut() {
+            f.remove_slave(s.ifindex);
+        }
         BondRt::restore(s);
-        rt.dirty = true;
+        self.bonds[bi].dirty = true;
+        self.sync_fast(bi);
         self.save_journal(None);
         Ok(())
     }
@@ -495,6 +657,9 @@ impl Daemon {
             }
         }
         let rt = self.bonds.remove(bi);
+        if let (Some(f), Ok(index)) = (self.fast.as_mut(), rt.tap.ifindex()) {
+            f.remove_bond(index);
+        }
         let _ = std::fs::remove_file(self.report_dir.join(rt.bond.name()));
         drop(rt);
     }
@@ -514,6 +679,8 @@ impl Daemon {
         })?;
         rt.drain();
         rt.dirty = true;
+        rt.fast_dirty = true;
+        self.sync_fast(bi);
         Ok(warnings.iter().map(|w| format!("warning: {w}\n")).collect())
     }
 
@@ -793,7 +960,7 @@ fn answer(stream: UnixStream, response: &Response) {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(control: &Path, access: Access) -> Result<()> {
+pub fn run(control: &Path, access: Access, datapath: DatapathChoice) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
@@ -812,6 +979,21 @@ pub fn run(control: &Path, access: Access) -> Result<()> {
     };
     std::fs::set_permissions(control, std::fs::Permissions::from_mode(0o600))?;
     access.apply(control)?;
+    // Loading BPF programs and creating their maps needs CAP_BPF (or CAP_SYS_ADMIN): before
+    // the capabilities go. Attaching and map updates later work with the kept ones.
+    let (fast, path_line) = match datapath {
+        DatapathChoice::User => (None, "userspace (--datapath user)".to_string()),
+        DatapathChoice::Auto | DatapathChoice::Bpf => match FastPath::load() {
+            Ok(f) => (
+                Some(f),
+                "bpf (in-kernel fast path; userspace for tlb/alb and ARP monitoring)".to_string(),
+            ),
+            Err(e) if datapath == DatapathChoice::Bpf => {
+                bail!("{e}; start with --datapath user or auto to use the userspace data path")
+            }
+            Err(e) => (None, format!("userspace ({e})")),
+        },
+    };
     // Before any thread exists (threads inherit the sets); chown above was the last need
     // for more than CAP_NET_ADMIN and CAP_NET_RAW.
     crate::privs::drop_to_needed()?;
@@ -832,8 +1014,9 @@ pub fn run(control: &Path, access: Access) -> Result<()> {
         report_dir: dir,
         events: Vec::new(),
         access,
+        fast,
     };
-    eprintln!("ubond: daemon listening on {}", control.display());
+    eprintln!("ubond: daemon listening on {} (data path: {path_line})", control.display());
     let result = main_loop(&mut d, &listener, &mut monitor, &mut addrs, &stop);
     while !d.bonds.is_empty() {
         let last = d.bonds.len() - 1;
@@ -906,6 +1089,11 @@ fn main_loop(
             }
         }
         d.expire_conns();
+        for bi in 0..d.bonds.len() {
+            if d.bonds[bi].fast_dirty {
+                d.sync_fast(bi);
+            }
+        }
         let periodic = last_report.elapsed() >= Duration::from_secs(1);
         if periodic {
             last_report = std::time::Instant::now();

@@ -45,6 +45,10 @@ enum Command {
         /// Let this group's members use the control socket too (default: root only).
         #[arg(long)]
         group: Option<String>,
+        /// The data path: `bpf` forwards data frames in the kernel (tc programs on the tap
+        /// and the slaves), `user` through the daemon, `auto` bpf when it loads.
+        #[arg(long, value_enum, default_value_t)]
+        datapath: daemon::DatapathChoice,
     },
     /// Build two hosts joined by two links, bond them with 802.3ad, and show it working
     /// (as root: real namespaces, removed afterwards; otherwise in the simulator).
@@ -192,8 +196,9 @@ fn main() -> ExitCode {
     }
     let socket = control::socket_path(cli.control);
     let request = match cli.command {
-        Command::Daemon { group } => {
-            let run = access::Access::new(group.as_deref()).and_then(|a| daemon::run(&socket, a));
+        Command::Daemon { group, datapath } => {
+            let run = access::Access::new(group.as_deref())
+                .and_then(|a| daemon::run(&socket, a, datapath));
             return match run {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -166,6 +166,11 @@ impl Lab {
         self.side.ok(&["enslave", "bond0", &self.taps[0], &self.taps[1]]);
         self.side.ip(&["link", "set", "bond0", "up"]);
         self.side.ip(&["addr", "add", &format!("{OUR_ADDR}/24"), "dev", "bond0"]);
+        if ubond_sys::bpf::BUILT {
+            // The default data path is the in-kernel one: the driver is met through it.
+            let log = std::fs::read_to_string(self.side.dir.join("daemon.log")).unwrap_or_default();
+            assert!(log.contains("bond0: data path: bpf"), "{log}");
+        }
     }
 
     fn our_report(&self) -> String {

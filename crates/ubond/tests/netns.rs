@@ -8,7 +8,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsFd as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixStream;
 
@@ -430,23 +429,6 @@ fn failover_resends_multicast_memberships() {
     assert!(seen.lines().any(|l| l.ends_with("143")), "an MLDv2 report too:\n{seen}");
 }
 
-/// Runs `f` on a thread inside namespace `ns` (setns): the sockets it opens live there.
-fn in_netns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    let path = format!("/var/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        rustix::thread::move_into_link_name_space(
-            file.as_fd(),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .unwrap();
-        f()
-    })
-}
-
 /// The byte at offset `i` of the test stream.
 fn pattern(i: usize) -> u8 {
     (i % 251) as u8 ^ (i >> 16) as u8
@@ -491,6 +473,11 @@ fn lacp_bond_carries_bulk_tcp_intact_both_ways() {
         [&a, &b].iter().all(|s| s.report("bond0").matches("port state: 63").count() >= 4)
     });
     wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
+    if ubond_sys::bpf::BUILT {
+        // The default (auto) takes the in-kernel fast path when the programs are built.
+        let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
+        assert!(log.contains("bond0: data path: bpf"), "{log}");
+    }
     // 64 MiB each way: the stack hands the daemons GSO super-frames with checksums left to
     // do; every byte must arrive as sent.
     transfer_both_ways(&a, &b, 5301, 64 << 20);
@@ -507,6 +494,24 @@ fn lacp_bond_carries_bulk_tcp_intact_both_ways() {
     } else {
         eprintln!("no tbf qdisc here: the shaped transfer was skipped");
     }
+}
+
+#[test]
+fn lacp_bond_carries_bulk_tcp_intact_on_the_userspace_path() {
+    if !can_run() {
+        return;
+    }
+    // The userspace data path stays the fallback (and serves balance-tlb/alb): keep it tested
+    // with the bulk transfer the fast path gets above.
+    let (a, b) = pair_with("bulku", &["--datapath", "user"]);
+    bond_up(&a, &b, &["mode=802.3ad", "lacp_rate=fast", "miimon=100", "xmit_hash_policy=layer3+4"]);
+    wait_for(Duration::from_secs(30), "port state 63 on both slaves, both sides", || {
+        [&a, &b].iter().all(|s| s.report("bond0").matches("port state: 63").count() >= 4)
+    });
+    wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
+    let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
+    assert!(log.contains("(data path: userspace (--datapath user))"), "{log}");
+    transfer_both_ways(&a, &b, 5303, 64 << 20);
 }
 
 /// `len` bytes of TCP from A to B, then `len` back, through the bond at 192.0.2.2:`port`;

@@ -5,6 +5,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
 
+use std::os::fd::AsFd as _;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -140,13 +141,18 @@ pub fn side(test: &str, letter: &str) -> Side {
 
 /// Two namespaces joined by veth pairs e1<->e1 and e2<->e2, daemons running.
 pub fn pair(test: &str) -> (Side, Side) {
+    pair_with(test, &[])
+}
+
+/// [`pair`] with further `daemon` arguments for both daemons (e.g. `--datapath user`).
+pub fn pair_with(test: &str, extra: &[&str]) -> (Side, Side) {
     let mut a = side(test, "a");
     let mut b = side(test, "b");
     for e in ["e1", "e2"] {
         a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
     }
-    a.start_daemon();
-    b.start_daemon();
+    a.start_daemon_with(extra);
+    b.start_daemon_with(extra);
     (a, b)
 }
 
@@ -169,4 +175,21 @@ pub fn ping(a: &Side, to: &str) -> bool {
 pub fn mac_of(s: &Side, iface: &str) -> String {
     let o = sh(&["ip", "-n", &s.ns, "-br", "link", "show", iface]);
     String::from_utf8_lossy(&o.stdout).split_whitespace().nth(2).unwrap_or("").to_string()
+}
+
+/// Runs `f` on a thread inside namespace `ns` (setns): the sockets it opens live there.
+pub fn in_netns<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap();
+        rustix::thread::move_into_link_name_space(
+            file.as_fd(),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .unwrap();
+        f()
+    })
 }

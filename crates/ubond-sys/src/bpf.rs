@@ -1,0 +1,323 @@
+//! The in-kernel fast data path: the tc programs of `bpf/datapath.bpf.c`, loaded with `aya`.
+//!
+//! [`FastPath::load`] loads the object once (it needs CAP_BPF or CAP_SYS_ADMIN, so before the
+//! daemon drops its capabilities); [`FastPath::attach_tap`] and [`FastPath::attach_slave`]
+//! attach a program to an interface with a TCX link (`bpf_link`), held by the returned
+//! [`Attachment`]: dropping it, or the daemon dying, detaches the program, so a killed daemon
+//! leaves no slave redirecting into a tap that is gone. The daemon then describes each bond
+//! ([`BondConfig`], keyed by the tap's ifindex) and each slave ([`SlaveRx`], keyed by the
+//! slave's ifindex) in the programs' maps.
+//!
+//! Built without clang (see `build.rs`), [`FastPath::load`] fails with a sentence saying so.
+
+use crate::error::{Result, SysError};
+use std::io;
+
+/// Most bonds with a map entry (the maps' size).
+pub const MAX_BONDS: usize = 64;
+/// Most slave entries, all bonds together.
+pub const MAX_SLAVE_ENTRIES: usize = 1024;
+/// Most transmitting slaves a bond may have on the fast path; a bond with more stays on the
+/// userspace path.
+pub const MAX_SLAVES: usize = 16;
+
+/// Whether this build has the programs (clang was there at build time).
+pub const BUILT: bool = cfg!(ubond_bpf);
+
+/// How the tap's egress program sends a bond's frames (mirrors `ubond_core`'s `TxPlan`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BondConfig {
+    /// Off: every frame goes to the tap's file descriptor (the userspace path).
+    pub enabled: bool,
+    /// The kernel's mode number (0 balance-rr, 1 active-backup, 2 balance-xor, 3 broadcast,
+    /// 4 802.3ad).
+    pub mode: u32,
+    /// The kernel's `xmit_hash_policy` number.
+    pub policy: u32,
+    /// balance-rr's `packets_per_slave`.
+    pub packets_per_slave: u32,
+    /// balance-rr: the ifindex IGMP reports leave by (0: none).
+    pub igmp_ifindex: u32,
+    /// The ifindexes of the slaves that may transmit, in enslave order (at most
+    /// [`MAX_SLAVES`]).
+    pub slaves: Vec<u32>,
+}
+
+/// What a slave's ingress program does with received data frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SlaveRx {
+    /// The bond's tap.
+    pub tap_ifindex: u32,
+    /// Off: frames go on as if there were no program (the packet socket has them).
+    pub enabled: bool,
+    /// Deliver every data frame up the bond.
+    pub deliver: bool,
+    /// Deliver unicast data frames only.
+    pub unicast_only: bool,
+}
+
+/// Words of `struct bond_cfg` in the C program.
+#[cfg_attr(not(ubond_bpf), allow(dead_code))]
+const CFG_WORDS: usize = 6 + MAX_SLAVES;
+
+impl BondConfig {
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    fn words(&self) -> [u32; CFG_WORDS] {
+        let mut w = [0u32; CFG_WORDS];
+        w[0] = u32::from(self.enabled && self.slaves.len() <= MAX_SLAVES);
+        w[1] = self.mode;
+        w[2] = self.policy;
+        w[3] = self.packets_per_slave;
+        w[4] = self.igmp_ifindex;
+        let n = self.slaves.len().min(MAX_SLAVES);
+        w[5] = n as u32;
+        w[6..6 + n].copy_from_slice(&self.slaves[..n]);
+        w
+    }
+}
+
+impl SlaveRx {
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    fn words(self) -> [u32; 2] {
+        let flags = u32::from(self.enabled)
+            | u32::from(self.deliver) << 1
+            | u32::from(self.unicast_only) << 2;
+        [self.tap_ifindex, flags]
+    }
+}
+
+/// A program attached to one interface; dropping it detaches the program.
+pub struct Attachment {
+    #[cfg(ubond_bpf)]
+    _link: aya::programs::tc::SchedClassifierLink,
+    iface: String,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment").field("iface", &self.iface).finish()
+    }
+}
+
+/// The loaded programs and their maps.
+pub struct FastPath {
+    #[cfg(ubond_bpf)]
+    ebpf: aya::Ebpf,
+}
+
+impl std::fmt::Debug for FastPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastPath").finish_non_exhaustive()
+    }
+}
+
+fn err(op: &'static str, iface: Option<&str>, e: impl std::fmt::Display) -> SysError {
+    SysError::new(op, iface, io::Error::other(e.to_string()))
+}
+
+#[cfg(ubond_bpf)]
+mod imp {
+    use super::*;
+    use aya::maps::HashMap;
+    use aya::programs::tc::{SchedClassifier, TcAttachOptions, TcAttachType};
+    use aya::programs::LinkOrder;
+
+    const TAP_PROG: &str = "ubond_tap_egress";
+    const SLAVE_PROG: &str = "ubond_slave_ingress";
+    static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/datapath.bpf.o"));
+
+    impl FastPath {
+        /// Loads the programs and creates their maps (CAP_BPF or CAP_SYS_ADMIN, and
+        /// CAP_NET_ADMIN). Fails with the reason (no privilege, an old kernel, no
+        /// programs in this build).
+        pub fn load() -> Result<FastPath> {
+            const OP: &str = "load the BPF fast path";
+            let mut ebpf = aya::EbpfLoader::new().load(OBJECT).map_err(|e| err(OP, None, e))?;
+            for name in [TAP_PROG, SLAVE_PROG] {
+                let prog: &mut SchedClassifier = ebpf
+                    .program_mut(name)
+                    .ok_or_else(|| err(OP, None, format!("no program {name} in the object")))?
+                    .try_into()
+                    .map_err(|e| err(OP, None, e))?;
+                prog.load().map_err(|e| err(OP, None, verifier_error(e)))?;
+            }
+            Ok(FastPath { ebpf })
+        }
+
+        fn attach(&mut self, prog: &str, iface: &str, at: TcAttachType) -> Result<Attachment> {
+            const OP: &str = "attach the BPF fast path (TCX)";
+            let p: &mut SchedClassifier = self
+                .ebpf
+                .program_mut(prog)
+                .ok_or_else(|| err(OP, Some(iface), "program missing"))?
+                .try_into()
+                .map_err(|e| err(OP, Some(iface), e))?;
+            let id = p
+                .attach_with_options(iface, at, TcAttachOptions::TcxOrder(LinkOrder::default()))
+                .map_err(|e| err(OP, Some(iface), verifier_error(e)))?;
+            let link = p.take_link(id).map_err(|e| err(OP, Some(iface), e))?;
+            Ok(Attachment { _link: link, iface: iface.to_owned() })
+        }
+
+        /// Attaches the transmit program to a bond's tap (egress).
+        pub fn attach_tap(&mut self, tap: &str) -> Result<Attachment> {
+            self.attach(TAP_PROG, tap, TcAttachType::Egress)
+        }
+
+        /// Attaches the receive program to a slave (ingress).
+        pub fn attach_slave(&mut self, slave: &str) -> Result<Attachment> {
+            self.attach(SLAVE_PROG, slave, TcAttachType::Ingress)
+        }
+
+        /// Writes a bond's transmit configuration (keyed by its tap's ifindex).
+        pub fn set_bond(&mut self, tap_ifindex: u32, cfg: &BondConfig) -> Result<()> {
+            const OP: &str = "update the BPF bond map";
+            let map = self.ebpf.map_mut("ubond_bonds").ok_or_else(|| err(OP, None, "no map"))?;
+            let mut m: HashMap<_, u32, [u32; CFG_WORDS]> =
+                HashMap::try_from(map).map_err(|e| err(OP, None, e))?;
+            m.insert(tap_ifindex, cfg.words(), 0).map_err(|e| err(OP, None, e))
+        }
+
+        /// Forgets a bond (its tap is going away).
+        pub fn remove_bond(&mut self, tap_ifindex: u32) {
+            if let Some(map) = self.ebpf.map_mut("ubond_bonds") {
+                if let Ok(mut m) = HashMap::<_, u32, [u32; CFG_WORDS]>::try_from(map) {
+                    let _ = m.remove(&tap_ifindex);
+                }
+            }
+            if let Some(map) = self.ebpf.map_mut("ubond_rr") {
+                if let Ok(mut m) = aya::maps::PerCpuHashMap::<_, u32, u32>::try_from(map) {
+                    let _ = m.remove(&tap_ifindex);
+                }
+            }
+        }
+
+        /// Writes a slave's receive configuration (keyed by the slave's ifindex).
+        pub fn set_slave(&mut self, slave_ifindex: u32, rx: SlaveRx) -> Result<()> {
+            const OP: &str = "update the BPF slave map";
+            let map = self.ebpf.map_mut("ubond_slaves").ok_or_else(|| err(OP, None, "no map"))?;
+            let mut m: HashMap<_, u32, [u32; 2]> =
+                HashMap::try_from(map).map_err(|e| err(OP, None, e))?;
+            m.insert(slave_ifindex, rx.words(), 0).map_err(|e| err(OP, None, e))
+        }
+
+        /// Forgets a slave (released).
+        pub fn remove_slave(&mut self, slave_ifindex: u32) {
+            if let Some(map) = self.ebpf.map_mut("ubond_slaves") {
+                if let Ok(mut m) = HashMap::<_, u32, [u32; 2]>::try_from(map) {
+                    let _ = m.remove(&slave_ifindex);
+                }
+            }
+        }
+    }
+
+    /// How many TCX programs are attached to `iface` at ingress (`ingress`) or egress, by
+    /// anyone. For checks that a daemon left nothing behind.
+    pub fn tcx_programs(iface: &str, ingress: bool) -> Result<usize> {
+        let at = if ingress { TcAttachType::Ingress } else { TcAttachType::Egress };
+        SchedClassifier::query_tcx(iface, at)
+            .map(|(_, progs)| progs.len())
+            .map_err(|e| err("query TCX programs", Some(iface), e))
+    }
+
+    /// The error with the verifier's log, if there is one, cut to its last lines.
+    pub(super) fn verifier_error(e: aya::programs::ProgramError) -> String {
+        match e {
+            aya::programs::ProgramError::LoadError { io_error, verifier_log } => {
+                let log = verifier_log.to_string();
+                let tail: Vec<&str> = log.lines().rev().take(6).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                format!("{io_error}; verifier: {}", tail.join(" | "))
+            }
+            e => {
+                let mut s = e.to_string();
+                let mut src = std::error::Error::source(&e);
+                while let Some(inner) = src {
+                    s.push_str(&format!(": {inner}"));
+                    src = inner.source();
+                }
+                s
+            }
+        }
+    }
+}
+
+#[cfg(ubond_bpf)]
+pub use imp::tcx_programs;
+
+/// How many TCX programs are attached to `iface`: unknown in a build without BPF.
+#[cfg(not(ubond_bpf))]
+pub fn tcx_programs(iface: &str, _ingress: bool) -> Result<usize> {
+    Err(err("query TCX programs", Some(iface), "this ubond was built without BPF"))
+}
+
+#[cfg(not(ubond_bpf))]
+impl FastPath {
+    /// Always fails: this build has no BPF programs (clang was missing when it was built).
+    pub fn load() -> Result<FastPath> {
+        Err(err(
+            "load the BPF fast path",
+            None,
+            "this ubond was built without clang, so without its BPF programs; \
+             install clang and rebuild",
+        ))
+    }
+
+    /// Unreachable without programs.
+    pub fn attach_tap(&mut self, tap: &str) -> Result<Attachment> {
+        Err(err("attach the BPF fast path", Some(tap), "not built"))
+    }
+
+    /// Unreachable without programs.
+    pub fn attach_slave(&mut self, slave: &str) -> Result<Attachment> {
+        Err(err("attach the BPF fast path", Some(slave), "not built"))
+    }
+
+    /// Unreachable without programs.
+    pub fn set_bond(&mut self, _tap_ifindex: u32, _cfg: &BondConfig) -> Result<()> {
+        Ok(())
+    }
+
+    /// Unreachable without programs.
+    pub fn remove_bond(&mut self, _tap_ifindex: u32) {}
+
+    /// Unreachable without programs.
+    pub fn set_slave(&mut self, _slave_ifindex: u32, _rx: SlaveRx) -> Result<()> {
+        Ok(())
+    }
+
+    /// Unreachable without programs.
+    pub fn remove_slave(&mut self, _slave_ifindex: u32) {}
+}
+
+impl Attachment {
+    /// The interface the program is attached to.
+    pub fn interface(&self) -> &str {
+        &self.iface
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_values_have_the_c_layout() {
+        let cfg = BondConfig {
+            enabled: true,
+            mode: 4,
+            policy: 1,
+            packets_per_slave: 1,
+            igmp_ifindex: 7,
+            slaves: vec![7, 9],
+        };
+        let w = cfg.words();
+        assert_eq!(&w[..8], &[1, 4, 1, 1, 7, 2, 7, 9]);
+        assert!(w[8..].iter().all(|&x| x == 0));
+        // Too many slaves: disabled, never a partial list the kernel would use.
+        let many = BondConfig { slaves: (1..=17).collect(), ..cfg };
+        assert_eq!(many.words()[0], 0);
+        let rx = SlaveRx { tap_ifindex: 3, enabled: true, deliver: false, unicast_only: true };
+        assert_eq!(rx.words(), [3, 0b101]);
+    }
+}
