@@ -14,3 +14,14 @@ pub fn default_sigpipe() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
+
+/// Gives the heap's free memory back to the kernel (`malloc_trim(0)`): after a one-time
+/// burst, such as loading the BPF object (which parses the kernel's BTF, megabytes), so that
+/// the resident size of a long-running daemon is what it uses.
+pub fn trim_heap() {
+    // SAFETY: malloc_trim only walks and releases the allocator's free memory; it has no
+    // preconditions and touches no memory the program owns.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

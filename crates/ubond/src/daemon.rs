@@ -994,6 +994,8 @@ pub fn run(control: &Path, access: Access, datapath: DatapathChoice) -> Result<(
             Err(e) => (None, format!("userspace ({e})")),
         },
     };
+    // Loading parsed the kernel's BTF (megabytes, freed since): hand that memory back.
+    ubond_sys::process::trim_heap();
     // Before any thread exists (threads inherit the sets); chown above was the last need
     // for more than CAP_NET_ADMIN and CAP_NET_RAW.
     crate::privs::drop_to_needed()?;
