@@ -513,7 +513,7 @@ impl Daemon {
     }
 
     /// The journal of every slave as found, plus one being enslaved.
-    fn save_journal(&self, pending: Option<SavedSlave>) {
+    fn save_journal(&self, pending: &[SavedSlave]) {
         let mut all: Vec<SavedSlave> = self
             .bonds
             .iter()
@@ -528,19 +528,53 @@ impl Daemon {
                 })
             })
             .collect();
-        all.extend(pending);
+        all.extend(pending.iter().cloned());
         if let Err(e) = journal::save(&self.report_dir, &all) {
             eprintln!("ubond: {e:#}");
         }
     }
 
-    fn enslave(&mut self, bi: usize, iface: &str) -> Result<()> {
-        let result = self.enslave_one(bi, iface);
-        self.save_journal(None);
-        result
+    /// Enslaves `ifaces` in order. Each is made ready first (socket, address, MTU, up); then
+    /// all of them join the bond at the same instant, so that their first LACPDUs leave
+    /// together and the partner hears every link at once (one at a time, ~10 ms apart, the
+    /// partner's ports spend LACPDUs of their three per second on each step, and the last
+    /// one can wait a second). On an error, the interfaces before it are enslaved.
+    fn enslave(&mut self, bi: usize, ifaces: &[String]) -> Result<()> {
+        let mut ready: Vec<(SlaveRt, SavedSlave)> = Vec::new();
+        let mut failed = None;
+        for iface in ifaces {
+            if ready.iter().any(|(s, _)| &s.name == iface) {
+                continue;
+            }
+            let pending: Vec<SavedSlave> = ready.iter().map(|(_, j)| j.clone()).collect();
+            match self.prepare_slave(bi, iface, &pending) {
+                Ok(r) => ready.push(r),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let now = self.now();
+        for (slave, _) in ready {
+            if let Err(e) = self.join(bi, slave, now) {
+                failed.get_or_insert(e);
+            }
+        }
+        self.bonds[bi].fast_dirty = true;
+        self.sync_fast(bi);
+        self.save_journal(&[]);
+        failed.map_or(Ok(()), Err)
     }
 
-    fn enslave_one(&mut self, bi: usize, iface: &str) -> Result<()> {
+    /// Makes `iface` ready to join bond `bi`; `pending` are the interfaces made ready before
+    /// it in the same request (the journal must name them too).
+    fn prepare_slave(
+        &mut self,
+        bi: usize,
+        iface: &str,
+        pending: &[SavedSlave],
+    ) -> Result<(SlaveRt, SavedSlave)> {
         let bond_name = self.bonds[bi].bond.name().to_string();
         if let Some(owner) = self.owner_of(iface) {
             bail!("{iface} is already a slave of {owner}: release it first with `ubond release {owner} {iface}`");
@@ -569,15 +603,18 @@ impl Daemon {
             }
         });
         let sysctls = set_slave_sysctls(iface);
-        self.save_journal(Some(SavedSlave {
+        let saved = SavedSlave {
             bond: bond_name.clone(),
             iface: iface.to_string(),
             mac: orig_mac.to_string(),
             up: state.admin_up,
             mtu: state.mtu,
             sysctls: sysctls.clone(),
-        }));
-        let mut slave = SlaveRt {
+        };
+        let mut journal = pending.to_vec();
+        journal.push(saved.clone());
+        self.save_journal(&journal);
+        let slave = SlaveRt {
             id: SlaveId(0),
             token,
             name: iface.to_string(),
@@ -601,20 +638,23 @@ impl Daemon {
             BondRt::restore(slave);
             return Err(e.into());
         }
-        slave.carrier = link::link_state(iface).map(|s| s.link_up()).unwrap_or(false);
-        let now = self.now();
+        Ok((slave, saved))
+    }
+
+    /// A prepared slave joins bond `bi` at `now`.
+    fn join(&mut self, bi: usize, mut slave: SlaveRt, now: Instant) -> Result<()> {
+        slave.carrier = link::link_state(&slave.name).map(|s| s.link_up()).unwrap_or(false);
         let rt = &mut self.bonds[bi];
-        let config = SlaveConfig { name: iface.to_string(), perm_mac: orig_mac };
-        match rt.bond.enslave(now, config, link_of(iface, slave.carrier)) {
+        let config = SlaveConfig { name: slave.name.clone(), perm_mac: slave.orig_mac };
+        match rt.bond.enslave(now, config, link_of(&slave.name, slave.carrier)) {
             Ok(id) => {
                 slave.id = id;
                 rt.slaves.push(slave);
                 rt.drain();
-                rt.fast_dirty = true;
-                self.sync_fast(bi);
                 Ok(())
             }
             Err(e) => {
+                let (iface, bond_name) = (slave.name.clone(), rt.bond.name().to_string());
                 BondRt::restore(slave);
                 bail!("cannot enslave {iface} to {bond_name}: {e}")
             }
@@ -645,7 +685,7 @@ impl Daemon {
         BondRt::restore(s);
         self.bonds[bi].dirty = true;
         self.sync_fast(bi);
-        self.save_journal(None);
+        self.save_journal(&[]);
         Ok(())
     }
 
@@ -667,7 +707,7 @@ impl Daemon {
     fn set(&mut self, bi: usize, option: &str, value: &str) -> Result<String> {
         if option == "slaves" {
             match parse_slaves_command(value).map_err(anyhow::Error::msg)? {
-                SlaveCommand::Add(i) => self.enslave(bi, &i)?,
+                SlaveCommand::Add(i) => self.enslave(bi, &[i])?,
                 SlaveCommand::Remove(i) => self.release(bi, &i)?,
             }
             return Ok(String::new());
@@ -758,9 +798,7 @@ impl Daemon {
             Request::Add { bond, options } => self.add(&bond, &options),
             Request::Enslave { bond, ifaces } => {
                 let bi = self.bond_index(&bond)?;
-                for i in &ifaces {
-                    self.enslave(bi, i)?;
-                }
+                self.enslave(bi, &ifaces)?;
                 Ok(String::new())
             }
             Request::Release { bond, ifaces } => {
