@@ -540,15 +540,15 @@ impl Daemon {
     /// partner's ports spend LACPDUs of their three per second on each step, and the last
     /// one can wait a second). On an error, the interfaces before it are enslaved.
     fn enslave(&mut self, bi: usize, ifaces: &[String]) -> Result<()> {
-        let mut ready: Vec<(SlaveRt, SavedSlave)> = Vec::new();
+        let mut ready: Vec<SlaveRt> = Vec::new();
+        let mut journal = Vec::new();
         let mut failed = None;
         for iface in ifaces {
-            if ready.iter().any(|(s, _)| &s.name == iface) {
+            if ready.iter().any(|s| &s.name == iface) {
                 continue;
             }
-            let pending: Vec<SavedSlave> = ready.iter().map(|(_, j)| j.clone()).collect();
-            match self.prepare_slave(bi, iface, &pending) {
-                Ok(r) => ready.push(r),
+            match self.prepare_slave(bi, iface, &mut journal) {
+                Ok(slave) => ready.push(slave),
                 Err(e) => {
                     failed = Some(e);
                     break;
@@ -556,7 +556,7 @@ impl Daemon {
             }
         }
         let now = self.now();
-        for (slave, _) in ready {
+        for slave in ready {
             if let Err(e) = self.join(bi, slave, now) {
                 failed.get_or_insert(e);
             }
@@ -567,14 +567,14 @@ impl Daemon {
         failed.map_or(Ok(()), Err)
     }
 
-    /// Makes `iface` ready to join bond `bi`; `pending` are the interfaces made ready before
-    /// it in the same request (the journal must name them too).
+    /// Makes `iface` ready to join bond `bi`. `journal` holds the interfaces made ready before
+    /// it in the same request; `iface` is added, and the journal on disk names them all.
     fn prepare_slave(
         &mut self,
         bi: usize,
         iface: &str,
-        pending: &[SavedSlave],
-    ) -> Result<(SlaveRt, SavedSlave)> {
+        journal: &mut Vec<SavedSlave>,
+    ) -> Result<SlaveRt> {
         let bond_name = self.bonds[bi].bond.name().to_string();
         if let Some(owner) = self.owner_of(iface) {
             bail!("{iface} is already a slave of {owner}: release it first with `ubond release {owner} {iface}`");
@@ -603,17 +603,15 @@ impl Daemon {
             }
         });
         let sysctls = set_slave_sysctls(iface);
-        let saved = SavedSlave {
+        journal.push(SavedSlave {
             bond: bond_name.clone(),
             iface: iface.to_string(),
             mac: orig_mac.to_string(),
             up: state.admin_up,
             mtu: state.mtu,
             sysctls: sysctls.clone(),
-        };
-        let mut journal = pending.to_vec();
-        journal.push(saved.clone());
-        self.save_journal(&journal);
+        });
+        self.save_journal(journal);
         let slave = SlaveRt {
             id: SlaveId(0),
             token,
@@ -638,7 +636,7 @@ impl Daemon {
             BondRt::restore(slave);
             return Err(e.into());
         }
-        Ok((slave, saved))
+        Ok(slave)
     }
 
     /// A prepared slave joins bond `bi` at `now`.
