@@ -267,22 +267,15 @@ impl PacketSocket {
     /// needs CAP_NET_ADMIN; the plain one is capped by the sysctl maximum).
     fn set_buffer(&self, opts: [libc::c_int; 2], bytes: usize, op: &'static str) -> Result<()> {
         let v = bytes.min(i32::MAX as usize / 2) as libc::c_int;
+        let mut last = None;
         for opt in opts {
-            // SAFETY: both options read one int, which `v` is, alive across the call.
-            let rc = unsafe {
-                libc::setsockopt(
-                    self.fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    opt,
-                    (&v as *const libc::c_int).cast(),
-                    size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            if rc == 0 {
-                return Ok(());
+            match self.setsockopt_at(libc::SOL_SOCKET, opt, &v) {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
             }
         }
-        Err(SysError::last_os(op, Some(&self.name)))
+        let e = last.unwrap_or_else(|| io::Error::from(io::ErrorKind::InvalidInput));
+        Err(SysError::new(op, Some(&self.name), e))
     }
 
     /// Joins the link-layer multicast group `group` on the interface (`PACKET_MR_MULTICAST`).
@@ -316,22 +309,17 @@ impl PacketSocket {
     /// kernel hands every frame to packet sockets before tc ingress runs.
     pub fn set_slow_protocols_only(&self, on: bool) -> Result<()> {
         if !on {
-            let zero: libc::c_int = 0;
-            // SAFETY: SO_DETACH_FILTER reads (and ignores) an int, alive across the call.
-            let rc = unsafe {
-                libc::setsockopt(
-                    self.fd.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    libc::SO_DETACH_FILTER,
-                    (&zero as *const libc::c_int).cast(),
-                    size_of::<libc::c_int>() as libc::socklen_t,
-                )
+            return match self.setsockopt_at(
+                libc::SOL_SOCKET,
+                libc::SO_DETACH_FILTER,
+                &(0 as libc::c_int),
+            ) {
+                // ENOENT: there was no filter.
+                Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
+                    Err(SysError::new("remove the socket filter", Some(&self.name), e))
+                }
+                _ => Ok(()),
             };
-            // ENOENT: there was no filter.
-            if rc < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
-                return Err(SysError::last_os("remove the socket filter", Some(&self.name)));
-            }
-            return Ok(());
         }
         // ldh [12]; jeq #0x8809, accept, drop; accept: ret #0x40000; drop: ret #0
         let mut code = [
@@ -340,26 +328,12 @@ impl PacketSocket {
             libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0x0004_0000 },
             libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 },
         ];
+        // `code` outlives the call, in which the kernel copies the program.
         let prog =
             libc::sock_fprog { len: code.len() as libc::c_ushort, filter: code.as_mut_ptr() };
-        // SAFETY: `prog` points to `code`, four valid instructions, both alive across the
-        // call; the kernel copies the program.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                (&prog as *const libc::sock_fprog).cast(),
-                size_of::<libc::sock_fprog>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(SysError::last_os(
-                "attach the slow-protocols socket filter",
-                Some(&self.name),
-            ));
-        }
-        Ok(())
+        self.setsockopt_at(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog).map_err(|e| {
+            SysError::new("attach the slow-protocols socket filter", Some(&self.name), e)
+        })
     }
 
     /// Sends one whole frame (Ethernet header included). `Ok(false)` when the interface's
@@ -590,19 +564,26 @@ impl PacketSocket {
     }
 
     fn setsockopt<T>(&self, opt: libc::c_int, value: &T, op: &'static str) -> Result<()> {
+        self.setsockopt_at(libc::SOL_PACKET, opt, value)
+            .map_err(|e| SysError::new(op, Some(&self.name), e))
+    }
+
+    /// `setsockopt(2)` at any level; `value` must be the type the option expects.
+    fn setsockopt_at<T>(&self, level: libc::c_int, opt: libc::c_int, value: &T) -> io::Result<()> {
         // SAFETY: `value` points to a `T` of the size given, alive across the call; callers
-        // pass the type the option expects (an int, a packet_mreq).
+        // pass the type the option expects (an int, a packet_mreq, a sock_fprog whose program
+        // the kernel copies during the call).
         let rc = unsafe {
             libc::setsockopt(
                 self.fd.as_raw_fd(),
-                libc::SOL_PACKET,
+                level,
                 opt,
                 (value as *const T).cast(),
                 size_of::<T>() as libc::socklen_t,
             )
         };
         if rc < 0 {
-            return Err(SysError::last_os(op, Some(&self.name)));
+            return Err(io::Error::last_os_error());
         }
         Ok(())
     }
