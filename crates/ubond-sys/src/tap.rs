@@ -189,16 +189,7 @@ impl Tap {
     /// Writes one frame into the device: the kernel receives it as if from a wire. `Ok(false)`
     /// when the device cannot take it now (`EAGAIN`); the frame is then not delivered.
     pub fn send(&self, frame: &[u8]) -> Result<bool> {
-        // SAFETY: `frame` is valid for reads of `frame.len()` bytes for the whole call.
-        let n = unsafe { libc::write(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::WouldBlock {
-                return Ok(false);
-            }
-            return Err(SysError::new("write frame to tap device", Some(&self.name), e));
-        }
-        Ok(true)
+        self.send_vectored(&[frame])
     }
 
     /// Writes one frame given in up to 4 pieces (their concatenation; with
