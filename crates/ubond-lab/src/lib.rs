@@ -52,9 +52,7 @@
 //!
 //! [[goal]]
 //! at = "8s"
-//! report = "b"
-//! text = "Number of ports: 1"
-//! count = 1
+//! report = { node = "b", text = "Number of ports: 1", count = 1 }
 //! "#;
 //! let script = ubond_lab::script::Script::parse(text)?;
 //! let result = script.run(script.seed())?;
