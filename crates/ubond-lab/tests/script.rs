@@ -1,4 +1,5 @@
-//! Scenario files: the four seed environments as TOML files, and parse errors.
+//! Scenario files: seed 2's fixes, the documented example, flaps, and parse errors (the
+//! seed environments themselves are in `scenarios.rs`).
 
 use ubond_lab::script::Script;
 
@@ -10,30 +11,6 @@ fn run_file(text: &str) -> ubond_lab::scenario::ScenarioResult {
     let b = script.run(script.seed()).expect("scenario file runs");
     assert_eq!((a.digest, &a.timeline), (b.digest, &b.timeline), "file run not reproducible");
     a
-}
-
-#[test]
-fn seed1_file() {
-    let _ = run_file(include_str!("../scenarios/seed1-bridges.toml"));
-}
-
-#[test]
-fn seed2_file() {
-    let _ = run_file(include_str!("../scenarios/seed2-virtio.toml"));
-}
-
-#[test]
-fn seed3_file() {
-    let _ = run_file(include_str!("../scenarios/seed3-patched.toml"));
-}
-
-#[test]
-fn seed4_file() {
-    let r = run_file(include_str!("../scenarios/seed4-switch.toml"));
-    assert_eq!(r.captures.len(), 1);
-    let (name, pcap) = &r.captures[0];
-    assert_eq!(name, "hostA:eth0");
-    assert!(pcap.len() > 24 + 50 * 16, "capture too small: {} octets", pcap.len());
 }
 
 #[test]

@@ -22,7 +22,8 @@ impl Script {
         let when = g.at.map_or_else(|| "end".to_string(), |t| t.to_string());
         let label = |what: String| format!("goal {}: at {when}: {what}", i + 1);
         let sim = &lab.sim;
-        // Every name was checked when the file was read.
+        // Every name was checked when the file was read. Texts are quoted as Rust does, so
+        // a newline in one stays on the goal's line.
         let node = |name: &str| lab.node(name).unwrap_or(NodeId(usize::MAX));
         match &g.goal {
             Goal::Report(c) => {
@@ -36,7 +37,7 @@ impl Script {
                     Some(Node::Bridge(_)) | None => 0,
                 } as u64;
                 GoalCheck {
-                    goal: label(format!("{} report \"{text}\" {}", c.node, c.expect)),
+                    goal: label(format!("{} report {text:?} {}", c.node, c.expect)),
                     ok: c.expect.holds(got),
                     detail: format!("{got} found"),
                 }
@@ -48,7 +49,7 @@ impl Script {
                     .filter(|e| e.node == c.node && e.what.contains(c.text.as_str()))
                     .count() as u64;
                 GoalCheck {
-                    goal: label(format!("{} timeline \"{}\" {}", c.node, c.text, c.expect)),
+                    goal: label(format!("{} timeline {:?} {}", c.node, c.text, c.expect)),
                     ok: c.expect.holds(got),
                     detail: format!("{got} lines"),
                 }
