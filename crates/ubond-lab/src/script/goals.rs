@@ -24,11 +24,11 @@ impl Script {
         let sim = &lab.sim;
         // Every name was checked when the file was read. Texts are quoted as Rust does, so
         // a newline in one stays on the goal's line.
-        let node = |name: &str| lab.node(name).unwrap_or(NodeId(usize::MAX));
+        let node = |name: &str| lab.node(name).and_then(|id| sim.try_node(id));
         match &g.goal {
             Goal::Report(c) => {
                 let text = c.text.as_str();
-                let got = match sim.try_node(node(&c.node)) {
+                let got = match node(&c.node) {
                     Some(Node::Host(h)) => h.proc_report().matches(text).count(),
                     Some(Node::Switch(s)) => (0..s.bonds().count())
                         .filter_map(|b| s.proc_report(b))
@@ -55,12 +55,12 @@ impl Script {
                 }
             }
             Goal::Negotiated(name) => {
-                let bonds = sim.try_node(node(name)).map(Node::bonds).unwrap_or_default();
+                let bonds = node(name).map(Node::bonds).unwrap_or_default();
                 let (ok, detail) = negotiated(bonds);
                 GoalCheck { goal: label(format!("{name} negotiated")), ok, detail }
             }
             Goal::AggregatorsDiffer(name) => {
-                let ids: Vec<Option<u16>> = host_bond(sim, node(name))
+                let ids: Vec<Option<u16>> = host_bond(node(name))
                     .and_then(Bond::lacp)
                     .map(|l| {
                         l.port_ids()
@@ -76,7 +76,7 @@ impl Script {
                 }
             }
             Goal::ActiveAggregator(a) => {
-                let got = host_bond(sim, node(&a.host)).map(active_nics).unwrap_or_default();
+                let got = host_bond(node(&a.host)).map(active_nics).unwrap_or_default();
                 let mut want = a.ports.clone();
                 want.sort();
                 GoalCheck {
@@ -92,7 +92,7 @@ impl Script {
             }
             Goal::Ping(p) => {
                 let (from, to) = (p.from, p.to);
-                let (sent, answered) = match sim.try_node(node(&p.host)) {
+                let (sent, answered) = match node(&p.host) {
                     Some(Node::Host(h)) => h.ping_window(from.instant(), to.instant()),
                     _ => (0, 0),
                 };
@@ -140,9 +140,9 @@ impl Script {
     }
 }
 
-/// The bond of host `id`, if it is a host.
-fn host_bond(sim: &Sim, id: NodeId) -> Option<&Bond> {
-    match sim.try_node(id) {
+/// The bond of `node`, if it is a host.
+fn host_bond(node: Option<&Node>) -> Option<&Bond> {
+    match node {
         Some(Node::Host(h)) => Some(h.bond()),
         _ => None,
     }

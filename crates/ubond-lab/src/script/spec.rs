@@ -1,6 +1,7 @@
 //! The tables of a scenario file: hosts, bridges, switches, links, flows, events and goals.
-//! Each is a serde type; an event and a goal are a table with `at` and one tagged entry
-//! (see [`tagged`](super::tagged)), so a malformed one is refused where it is written.
+//! Each is a serde type. An event, a goal and a count are tables with their own fields and
+//! one tagged entry (`at` and `down = "hostA:eth0"`), read by the `tagged` module so that a
+//! malformed one is refused where it is written.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -51,7 +52,7 @@ pub struct HostSpec {
     /// NIC model: `e1000`, `virtio` or `virtio@SPEED`.
     #[serde(default = "e1000", skip_serializing_if = "is_e1000")]
     pub model: String,
-    /// Bond options with sysfs names and values ([`FIRST_OPTIONS`] are applied first).
+    /// Bond options with sysfs names and values ([`FIRST_OPTIONS`](super::FIRST_OPTIONS) are applied first).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bond: BTreeMap<String, Spanned<OptValue>>,
     /// How fast (positive) or slow the host's clock runs, in parts per million (default 0).
