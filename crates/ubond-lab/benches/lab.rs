@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant as WallClock};
 
-use ubond_lab::scenario::SwitchLab;
+use ubond_lab::scenario;
 
 struct Row {
     name: &'static str,
@@ -19,24 +19,25 @@ struct Row {
 /// second and (if `flow_rate` > 0) a UDP flow hostA → hostB.
 fn hour(name: &'static str, flow_rate: u32) -> Row {
     let wall = WallClock::now();
-    let mut lab = SwitchLab::new(4);
+    let mut lab = scenario::lab(4, 4).expect("seed scenario 4");
+    let (a, b) = (lab.node("hostA").expect("hostA"), lab.node("hostB").expect("hostB"));
     lab.sim.run_for(Duration::from_secs(10));
     let start = lab.sim.now();
-    let ip = lab.sim.host(lab.b).ip();
+    let ip = lab.sim.host(b).ip();
     let hour = Duration::from_secs(3600);
-    lab.sim.host_mut(lab.a).start_ping(start, ip, Duration::from_secs(1), 3600);
+    lab.sim.host_mut(a).start_ping(start, ip, Duration::from_secs(1), 3600);
     if flow_rate > 0 {
         let n = u64::from(flow_rate) * 3600;
-        lab.sim.host_mut(lab.a).start_flow(start, 1, ip, flow_rate, n, 100);
+        lab.sim.host_mut(a).start_flow(start, 1, ip, flow_rate, n, 100);
     }
-    lab.sim.poke(lab.a);
+    lab.sim.poke(a);
     lab.sim.run_for(hour);
     let wall_s = wall.elapsed().as_secs_f64();
-    let (sent, answered) = lab.sim.host(lab.a).ping_window(start, start + hour);
+    let (sent, answered) = lab.sim.host(a).ping_window(start, start + hour);
     assert_eq!(sent, answered, "{name}: pings lost");
     assert!(sent >= 3599, "{name}: only {sent} pings");
     if flow_rate > 0 {
-        let got = lab.sim.host(lab.b).flow_rx(1).map_or(0, |f| f.received);
+        let got = lab.sim.host(b).flow_rx(1).map_or(0, |f| f.received);
         assert_eq!(got, u64::from(flow_rate) * 3600, "{name}: flow frames lost");
     }
     assert_eq!(lab.sim.violation(), None);

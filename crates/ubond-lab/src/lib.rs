@@ -10,9 +10,10 @@
 //! * [`bridge`]: a Linux bridge (learning, ageing, flooding, `group_fwd_mask`).
 //! * [`switch`]: a switch whose port groups are LACP bonds.
 //! * [`pcap`]: per-link captures as pcap files.
-//! * [`scenario`]: the seed's environments as built-in scenarios with goal checks.
 //! * [`script`]: scenario files in TOML — topology, flows, timed faults and actions, goals;
 //!   the format, with a documented example, is in that module.
+//! * [`scenario`]: what a run produces, and the seed's four environments, which are scenario
+//!   files under `scenarios/` built into the binary (`ubond lab seed N`).
 //! * [`swarm`]: random topologies, modes and fault mixes from a seed, then a quiet phase in
 //!   which everything must converge; a failing seed is written as a scenario file.
 //! * [`demo`]: the topology of `ubond demo`, narrated, for machines without root.
@@ -52,9 +53,7 @@
 //!
 //! [[goal]]
 //! at = "8s"
-//! report = "b"
-//! text = "Number of ports: 1"
-//! count = 1
+//! report = { node = "b", text = "Number of ports: 1", count = 1 }
 //! "#;
 //! let script = ubond_lab::script::Script::parse(text)?;
 //! let result = script.run(script.seed())?;

@@ -35,8 +35,8 @@ use std::time::Duration;
 
 use crate::scenario::ScenarioResult;
 use crate::script::{
-    unspanned, BridgeSpec, EventSpec, FlowSpec, GoalSpec, HostSpec, LinkSpec, LossSpec, OptValue,
-    PingSpec, PortName, Rate, Script, SwitchSpec, Time,
+    unspanned, Action, BridgeSpec, Cmp, EventSpec, FlowGoal, FlowSpec, Goal, GoalSpec, HostSpec,
+    LinkSpec, LossSpec, OptValue, PingGoal, PingSpec, PortName, Rate, Script, SwitchSpec, Time,
 };
 use crate::sim::Rng;
 
@@ -127,8 +127,8 @@ fn pick<'a>(rng: &mut Rng, xs: &[&'a str]) -> &'a str {
     xs[usize::try_from(rng.below(xs.len() as u64)).unwrap_or(0)]
 }
 
-fn at(t: Time) -> EventSpec {
-    EventSpec { at: t, ..EventSpec::default() }
+fn at(t: Time, action: Action) -> EventSpec {
+    EventSpec { at: t, action }
 }
 
 /// The random scenario of `seed`.
@@ -308,21 +308,21 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
                     if t >= end {
                         break;
                     }
-                    events.push(EventSpec { down: Some(port.clone()), ..at(Time(t)) });
+                    events.push(at(Time(t), Action::Down(port.clone())));
                     t += Duration::from_millis(10 + rng.below(290));
-                    events.push(EventSpec { up: Some(port.clone()), ..at(Time(t.min(end))) });
+                    events.push(at(Time(t.min(end)), Action::Up(port.clone())));
                     t += Duration::from_millis(10 + rng.below(290));
                 }
             }
             0 => {
-                events.push(EventSpec { down: Some(port.clone()), ..at(t0) });
-                events.push(EventSpec { up: Some(port), ..at(t1) });
+                events.push(at(t0, Action::Down(port.clone())));
+                events.push(at(t1, Action::Up(port)));
             }
             1 => {
                 let p = (0.05 + rng.next_f64() * 0.6).clamp(0.0, 1.0);
                 let p = (p * 1000.0).round() / 1000.0;
-                events.push(EventSpec { loss: Some(LossSpec { port: port.clone(), p }), ..at(t0) });
-                events.push(EventSpec { loss: Some(LossSpec { port, p: 0.0 }), ..at(t1) });
+                events.push(at(t0, Action::Loss(LossSpec { port: port.clone(), p })));
+                events.push(at(t1, Action::Loss(LossSpec { port, p: 0.0 })));
             }
             2 => {
                 // Either end of the cable may be the one that stops sending.
@@ -341,27 +341,27 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
                     })
                     .unwrap_or_else(|| port.clone());
                 let end_port = if rng.below(2) == 0 { port } else { far };
-                events.push(EventSpec { oneway: Some(end_port.clone()), ..at(t0) });
-                events.push(EventSpec { repair: Some(end_port), ..at(t1) });
+                events.push(at(t0, Action::Oneway(end_port.clone())));
+                events.push(at(t1, Action::Repair(end_port)));
             }
             _ => {
                 let br =
                     bridges[usize::try_from(rng.below(bridges.len() as u64)).unwrap_or(0)].clone();
-                events.push(EventSpec { bridge_down: Some(br.clone()), ..at(t0) });
-                events.push(EventSpec { bridge_up: Some(br), ..at(t1) });
+                events.push(at(t0, Action::BridgeDown(br.clone())));
+                events.push(at(t1, Action::BridgeUp(br)));
             }
         }
     }
     // Everything healed at the end of the fault phase (no-ops where nothing is broken).
     let heal = Time(end);
     for l in s.links.iter().map(|l| l.get_ref().clone()) {
-        events.push(EventSpec { up: Some(l.a.clone()), ..at(heal) });
-        events.push(EventSpec { loss: Some(LossSpec { port: l.a.clone(), p: 0.0 }), ..at(heal) });
-        events.push(EventSpec { repair: Some(l.a), ..at(heal) });
-        events.push(EventSpec { repair: Some(l.b), ..at(heal) });
+        events.push(at(heal, Action::Up(l.a.clone())));
+        events.push(at(heal, Action::Loss(LossSpec { port: l.a.clone(), p: 0.0 })));
+        events.push(at(heal, Action::Repair(l.a)));
+        events.push(at(heal, Action::Repair(l.b)));
     }
     for br in &bridges {
-        events.push(EventSpec { bridge_up: Some(br.clone()), ..at(heal) });
+        events.push(at(heal, Action::BridgeUp(br.clone())));
     }
     events.sort_by_key(|e| e.at);
     s.events.extend(events.into_iter().map(unspanned));
@@ -379,40 +379,39 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
         duration: Some(Time(flow_end - Duration::from_secs(2))),
         size: Some(64 + usize::try_from(rng.below(1400)).unwrap_or(0)),
     }));
-    s.events.push(unspanned(EventSpec {
-        ping: Some(PingSpec {
+    s.events.push(unspanned(at(
+        settled,
+        Action::Ping(PingSpec {
             from: "hostB".to_string(),
             to: "hostA".to_string(),
             count: 5,
             interval: Time::millis(500),
         }),
-        ..at(settled)
-    }));
-    s.goals.push(unspanned(GoalSpec {
-        flow: Some("a-to-b".to_string()),
-        after: Some(settled),
-        ..GoalSpec::default()
-    }));
-    s.goals.push(unspanned(GoalSpec {
-        ping: Some("hostB".to_string()),
-        from: Some(settled),
-        to: Some(Time(settled.0 + Duration::from_secs(3))),
-        count: Some(5),
-        ..GoalSpec::default()
-    }));
+    )));
+    let goal = |at, goal| unspanned(GoalSpec { at, goal });
+    s.goals.push(goal(
+        None,
+        Goal::Flow(FlowGoal {
+            name: "a-to-b".to_string(),
+            after: Some(settled),
+            delivered: None,
+            expect: None,
+        }),
+    ));
+    s.goals.push(goal(
+        None,
+        Goal::Ping(PingGoal {
+            host: "hostB".to_string(),
+            from: settled,
+            to: Time(settled.0 + Duration::from_secs(3)),
+            expect: Cmp::Count(5),
+        }),
+    ));
     if mode == "802.3ad" {
         for h in ["hostA", "hostB"] {
-            s.goals.push(unspanned(GoalSpec {
-                at: Some(settled),
-                negotiated: Some(h.to_string()),
-                ..GoalSpec::default()
-            }));
+            s.goals.push(goal(Some(settled), Goal::Negotiated(h.to_string())));
         }
-        s.goals.push(unspanned(GoalSpec {
-            at: Some(settled),
-            converged: Some(true),
-            ..GoalSpec::default()
-        }));
+        s.goals.push(goal(Some(settled), Goal::Converged(true)));
     }
     s.run = Some(Time(flow_end + Duration::from_secs(1)));
     (s, topology, mode)

@@ -2,11 +2,17 @@
 
 use std::time::Duration;
 
-use ubond_lab::scenario::{self, SwitchLab};
+use ubond_lab::scenario;
+use ubond_lab::script::Lab;
+
+/// Seed 4's topology (two hosts bonded to a switch with LACP port-channels), not yet run.
+fn switch_lab(seed: u64) -> Lab {
+    scenario::lab(4, seed).expect("seed scenario 4")
+}
 
 #[test]
 fn same_seed_same_timeline_and_bytes() {
-    for n in scenario::SCENARIOS {
+    for n in scenario::SEEDS.map(|s| s.number) {
         let a = scenario::run(n, 42).expect("scenario");
         let b = scenario::run(n, 42).expect("scenario");
         assert_eq!(a.timeline, b.timeline, "scenario {n}: timelines differ");
@@ -30,17 +36,18 @@ fn different_seed_changes_the_bytes_not_the_outcome() {
 #[test]
 fn lossy_links_replay_exactly() {
     let run = |seed: u64| {
-        let mut lab = SwitchLab::new(seed);
-        for l in lab.links {
+        let mut lab = switch_lab(seed);
+        let (a, b) = (lab.node("hostA").expect("hostA"), lab.node("hostB").expect("hostB"));
+        for l in lab.links().to_vec() {
             lab.sim.set_loss(l, 0.05);
         }
         lab.sim.run_for(Duration::from_secs(10));
         let now = lab.sim.now();
-        let ip = lab.sim.host(lab.b).ip();
-        lab.sim.host_mut(lab.a).start_ping(now, ip, Duration::from_secs(1), 30);
-        lab.sim.poke(lab.a);
+        let ip = lab.sim.host(b).ip();
+        lab.sim.host_mut(a).start_ping(now, ip, Duration::from_secs(1), 30);
+        lab.sim.poke(a);
         lab.sim.run_for(Duration::from_secs(31));
-        let pings = lab.sim.host(lab.a).ping_window(now, lab.sim.now());
+        let pings = lab.sim.host(a).ping_window(now, lab.sim.now());
         (lab.sim.digest(), lab.sim.timeline().to_vec(), lab.sim.stats(), pings)
     };
     let (d1, t1, s1, p1) = run(9);
@@ -55,27 +62,31 @@ fn lossy_links_replay_exactly() {
 /// and the pair stops using that member; ping keeps working after the LACP timeout.
 #[test]
 fn one_way_failure_is_detected_by_lacp() {
-    let mut lab = SwitchLab::new(11);
+    let mut lab = switch_lab(11);
+    let (a, b) = (lab.node("hostA").expect("hostA"), lab.node("hostB").expect("hostB"));
+    let switch = lab.node("sw1").expect("sw1");
+    let cable = lab.link("hostA:eth0").expect("hostA:eth0 is linked");
+    assert_eq!(lab.sim.link(cable).a.node, a, "hostA is the cable's end a");
     lab.sim.run_for(Duration::from_secs(10));
-    lab.sim.set_one_way_failure(lab.links[0], true, true);
+    lab.sim.set_one_way_failure(cable, true, true);
     // The switch's port expires after 3 s and defaults after 6 s; hostA, still hearing the
     // switch, sees its partner's PDUs stop (the defaulted port's periodic rate drops to
     // slow) and expires 3 s later: 9 s in all.
     lab.sim.run_for(Duration::from_secs(10));
-    let sw = lab.sim.switch(lab.switch).bonds().next().expect("Po1");
+    let sw = lab.sim.switch(switch).bonds().next().expect("Po1");
     let sw_dist = sw.lacp().expect("802.3ad").distributing_ports().len();
-    let a_dist = lab.sim.host(lab.a).bond().lacp().expect("802.3ad").distributing_ports().len();
+    let a_dist = lab.sim.host(a).bond().lacp().expect("802.3ad").distributing_ports().len();
     assert_eq!(
         (sw_dist, a_dist),
         (1, 1),
         "the dead member is still distributing:\n{}\n{}",
-        lab.sim.switch(lab.switch).proc_report(0).unwrap_or_default(),
-        lab.sim.host(lab.a).proc_report()
+        lab.sim.switch(switch).proc_report(0).unwrap_or_default(),
+        lab.sim.host(a).proc_report()
     );
     let now = lab.sim.now();
-    let ip = lab.sim.host(lab.b).ip();
-    lab.sim.host_mut(lab.a).start_ping(now, ip, Duration::from_secs(1), 10);
-    lab.sim.poke(lab.a);
+    let ip = lab.sim.host(b).ip();
+    lab.sim.host_mut(a).start_ping(now, ip, Duration::from_secs(1), 10);
+    lab.sim.poke(a);
     lab.sim.run_for(Duration::from_secs(11));
-    assert_eq!(lab.sim.host(lab.a).ping_window(now, lab.sim.now()), (10, 10));
+    assert_eq!(lab.sim.host(a).ping_window(now, lab.sim.now()), (10, 10));
 }

@@ -33,8 +33,7 @@ rate = 1000
 duration = "10s"
 size = 100
 [[goal]]
-flow = "f"
-delivered = 0.0
+flow = {{ name = "f", delivered = 0.0 }}
 "#
     );
     let s = Script::parse(&text).expect("parses");
@@ -97,11 +96,9 @@ down = "a:eth0"
 at = "4s"
 up = "a:eth0"
 [[goal]]
-flow = "f"
-after = "5s"
+flow = { name = "f", after = "5s" }
 [[goal]]
-flow = "f"
-after = "2s"
+flow = { name = "f", after = "2s" }
 "#;
     let s = Script::parse(text).expect("parses");
     let r = s.run(1).expect("runs");

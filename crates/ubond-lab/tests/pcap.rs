@@ -1,25 +1,27 @@
-//! Link captures: the LACPDUs and pings of the switch lab, as a pcap file.
+//! Link captures: the LACPDUs and pings of seed 4's switch topology, as a pcap file.
 
 use std::time::Duration;
 
-use ubond_lab::scenario::SwitchLab;
+use ubond_lab::scenario;
 
 #[test]
 fn capture_of_a_member_link() {
-    let mut lab = SwitchLab::new(4);
-    lab.sim.start_capture(lab.links[0]);
+    let mut lab = scenario::lab(4, 4).expect("seed scenario 4");
+    let (a, b) = (lab.node("hostA").expect("hostA"), lab.node("hostB").expect("hostB"));
+    let cable = lab.link("hostA:eth0").expect("hostA:eth0 is linked");
+    lab.sim.start_capture(cable);
     lab.sim.run_for(Duration::from_secs(5));
     let now = lab.sim.now();
-    let ip = lab.sim.host(lab.b).ip();
-    lab.sim.host_mut(lab.a).start_ping(now, ip, Duration::from_secs(1), 3);
-    lab.sim.poke(lab.a);
+    let ip = lab.sim.host(b).ip();
+    lab.sim.host_mut(a).start_ping(now, ip, Duration::from_secs(1), 3);
+    lab.sim.poke(a);
     lab.sim.run_for(Duration::from_secs(4));
-    let cap = lab.sim.capture(lab.links[0]).expect("capture started");
+    let cap = lab.sim.capture(cable).expect("capture started");
     let lacpdus = cap.iter().filter(|c| c.frame.get(12..14) == Some(&[0x88, 0x09][..])).count();
     // Fast rate: about one PDU a second each way, plus the exchanges of the negotiation.
     assert!(lacpdus >= 16, "only {lacpdus} LACPDUs in 9 s");
     assert!(cap.windows(2).all(|w| w[0].at <= w[1].at), "capture out of order");
-    let pcap = lab.sim.pcap(lab.links[0]);
+    let pcap = lab.sim.pcap(cable);
     let records = pcap.len() - 24;
     assert_eq!(records, cap.iter().map(|c| 16 + c.frame.len()).sum::<usize>());
     // If tcpdump is installed, it must read the file.

@@ -26,7 +26,8 @@ pub enum LabCommand {
         pcap: Option<PathBuf>,
     },
     /// Run one of the seed's environments (1: two Linux bridges, 2: patched bridges with
-    /// virtio NICs, 3: patched bridges with e1000 NICs, 4: a switch with LACP bonds).
+    /// virtio NICs, 3: patched bridges with e1000 NICs, 4: a switch with LACP bonds): the
+    /// scenario files `seed1-bridges.toml` .. `seed4-switch.toml`, built in.
     Seed {
         /// Scenario number, 1 to 4.
         number: u32,
@@ -95,9 +96,7 @@ pub fn run(command: LabCommand) -> Result<bool> {
         }
         LabCommand::Seed { number, seed } => {
             let seed = seed.unwrap_or(u64::from(number));
-            let Some(r) = scenario::run(number, seed) else {
-                bail!("no built-in scenario {number}; there are {:?}", scenario::SCENARIOS);
-            };
+            let r = scenario::run(number, seed)?;
             Ok(report(&r, seed))
         }
         LabCommand::Swarm { seeds, first, out, threads, quiet, print } => {
