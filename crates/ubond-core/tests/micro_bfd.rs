@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use ubond_core::bfd::{
-    DropReason, Event, FrameVerdict, MemberId, MicroBfd, MicroConfig, SessionConfig,
+    DropReason, Event, FrameVerdict, MemberId, MicroBfd, MicroConfig, SessionConfig, UdpChecksum,
 };
 use ubond_core::time::Instant;
 use ubond_wire::bfd::{self, ControlRepr, Diagnostic, Encapsulation, FrameRepr, State};
@@ -102,7 +102,7 @@ impl Lab {
             self.in_flight = rest;
             for (_, to_a, m, f) in due {
                 let bond = if to_a { &mut self.a } else { &mut self.b };
-                let v = bond.handle_frame(now, m, &f);
+                let v = bond.handle_frame(now, m, &f, UdpChecksum::Verify);
                 assert_eq!(
                     v,
                     FrameVerdict::Accepted,
@@ -376,10 +376,18 @@ fn bad_input_is_dropped_and_counted_and_never_brings_a_member_up() {
     let mut t = Instant::ZERO;
     for round in 0..20 {
         for f in &not_bfd {
-            assert_eq!(a.handle_frame(t, m, f), FrameVerdict::NotBfd, "{f:02x?}");
+            assert_eq!(
+                a.handle_frame(t, m, f, UdpChecksum::Verify),
+                FrameVerdict::NotBfd,
+                "{f:02x?}"
+            );
         }
         for (f, reason) in &bad {
-            assert_eq!(a.handle_frame(t, m, f), FrameVerdict::Dropped(*reason), "round {round}");
+            assert_eq!(
+                a.handle_frame(t, m, f, UdpChecksum::Verify),
+                FrameVerdict::Dropped(*reason),
+                "round {round}"
+            );
             expected.count(*reason);
             t = t + ms(1);
             a.handle_timeout(t);
@@ -409,9 +417,9 @@ fn bad_input_is_dropped_and_counted_and_never_brings_a_member_up() {
         assert!(!matches!(e, Event::State { .. }), "{e:?}");
     }
     // A frame for a member that is not there is not ours.
-    assert_eq!(a.handle_frame(t, MemberId(7), &valid), FrameVerdict::NotBfd);
+    assert_eq!(a.handle_frame(t, MemberId(7), &valid, UdpChecksum::Verify), FrameVerdict::NotBfd);
     // The valid frame is accepted: Down + Init -> Up.
-    assert_eq!(a.handle_frame(t, m, &valid), FrameVerdict::Accepted);
+    assert_eq!(a.handle_frame(t, m, &valid, UdpChecksum::Verify), FrameVerdict::Accepted);
     assert!(a.allows_distribution(m));
 }
 
@@ -439,7 +447,7 @@ fn members_come_and_go() {
     let b1 = std::mem::take(&mut lab.in_flight);
     for (at, to_a, m, f) in b1 {
         if !to_a {
-            lab.b.handle_frame(at, m, &f);
+            lab.b.handle_frame(at, m, &f, UdpChecksum::Verify);
         }
     }
     assert!(!lab.b.allows_distribution(MemberId(1)));
@@ -460,4 +468,39 @@ fn members_come_and_go() {
     assert!(MicroBfd::new(mixed, 0).is_err());
     let zero = MicroConfig { session: SessionConfig::new(ms(10), 0), ..*lab.a.config() };
     assert!(MicroBfd::new(zero, 0).is_err());
+}
+
+#[test]
+fn a_partial_udp_checksum_from_a_local_sender_is_trusted_only_when_the_driver_says_so() {
+    let a_addr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    let b_addr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    let config = MicroConfig::new(a_addr, b_addr, SessionConfig::new(ms(10), 3));
+    let mut a = MicroBfd::new(config, 3).unwrap();
+    let m = MemberId(0);
+    a.add_member(Instant::ZERO, m, A_MACS[0]).unwrap();
+    // What a veth peer hands over with checksum offload: the UDP checksum field holds only
+    // the pseudo-header's sum (CHECKSUM_PARTIAL).
+    let mut f = frame_to_a(control(State::Down, 0), |_| {});
+    let udp_len = (f.len() - 14 - 20) as u16;
+    let pseudo = ubond_wire::ip::checksum::pseudo_header_v4(
+        &Ipv4Addr::new(192, 0, 2, 2),
+        &Ipv4Addr::new(192, 0, 2, 1),
+        ubond_wire::ip::Protocol::Udp,
+        udp_len,
+    );
+    f[14 + 20 + 6..14 + 20 + 8].copy_from_slice(&pseudo.to_be_bytes());
+    let t = Instant::from_millis(1);
+    assert_eq!(
+        a.handle_frame(t, m, &f, UdpChecksum::Verify),
+        FrameVerdict::Dropped(DropReason::Malformed)
+    );
+    assert_eq!(a.handle_frame(t, m, &f, UdpChecksum::Trusted), FrameVerdict::Accepted);
+    assert_eq!(a.member_status(m).unwrap().session.state, State::Init);
+    // Trusting the checksum trusts nothing else: a short TTL is still dropped.
+    let mut g = frame_to_a(control(State::Down, 0), |e| e.ttl = 64);
+    g[14 + 20 + 6..14 + 20 + 8].copy_from_slice(&pseudo.to_be_bytes());
+    assert_eq!(
+        a.handle_frame(t, m, &g, UdpChecksum::Trusted),
+        FrameVerdict::Dropped(DropReason::Ttl)
+    );
 }

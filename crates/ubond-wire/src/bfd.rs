@@ -789,6 +789,13 @@ impl Encapsulation {
     /// checksum and the UDP checksum must be right (a zero UDP checksum is allowed over IPv4
     /// only); the frame may be longer than the IP packet (Ethernet padding).
     pub fn parse(frame: &[u8]) -> Result<(Encapsulation, &[u8])> {
+        Encapsulation::parse_with(frame, true)
+    }
+
+    /// [`Encapsulation::parse`], verifying the UDP checksum only if `verify_udp_checksum`:
+    /// a receiver told by its kernel that the checksum was verified, or is partial because the
+    /// sender is on the same host and offloaded it (veth, tap), must not verify it again.
+    pub fn parse_with(frame: &[u8], verify_udp_checksum: bool) -> Result<(Encapsulation, &[u8])> {
         let f = Frame::new_checked(frame)?;
         if f.tag_count() != 0 {
             return Err(Error::Unrecognized("a VLAN-tagged frame (BFD frames are untagged)"));
@@ -822,14 +829,16 @@ impl Encapsulation {
         // The IP checks above put the range inside the frame.
         let l4 = frame.get(l4_range.0..l4_range.1).unwrap_or(&[]);
         let datagram = udp::Packet::new_checked(l4)?;
-        let udp = UdpRepr::parse(&datagram, &ips)?;
+        if verify_udp_checksum && !datagram.verify_checksum(&ips) {
+            return Err(Error::Malformed("UDP checksum"));
+        }
         let encap = Encapsulation {
             src_mac: f.src_addr(),
             dst_mac: f.dst_addr(),
             ips,
             ttl,
-            src_port: udp.src_port,
-            dst_port: udp.dst_port,
+            src_port: datagram.src_port(),
+            dst_port: datagram.dst_port(),
         };
         let payload = l4.get(udp::HEADER_LEN..usize::from(datagram.len())).unwrap_or(&[]);
         Ok((encap, payload))

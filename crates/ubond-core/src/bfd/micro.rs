@@ -125,6 +125,17 @@ impl fmt::Display for MemberId {
     }
 }
 
+/// What the driver knows of a received frame's UDP checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UdpChecksum {
+    /// Nothing: the core verifies it, and drops the frame if it is wrong.
+    Verify,
+    /// The kernel says it was verified, or that it is partial because the sender is on this
+    /// host and left it to offload (veth, tap: Linux's `CHECKSUM_PARTIAL`, which a packet
+    /// socket reports as `TP_STATUS_CSUMNOTREADY`). The core does not verify it.
+    Trusted,
+}
+
 /// What became of a frame given to `handle_frame`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameVerdict {
@@ -292,11 +303,16 @@ impl MemberSession {
 
     /// A frame arrived on this member. Frames that are not UDP to the BFD port are left alone
     /// ([`FrameVerdict::NotBfd`]); the others are accepted or counted and dropped.
-    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) -> FrameVerdict {
+    pub fn handle_frame(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        checksum: UdpChecksum,
+    ) -> FrameVerdict {
         if bfd::udp_dst_port(frame) != Some(self.config.port) {
             return FrameVerdict::NotBfd;
         }
-        match self.receive(now, frame) {
+        match self.receive(now, frame, checksum) {
             Ok(()) => FrameVerdict::Accepted,
             Err(reason) => {
                 self.drops.count(reason);
@@ -305,8 +321,15 @@ impl MemberSession {
         }
     }
 
-    fn receive(&mut self, now: Instant, frame: &[u8]) -> Result<(), DropReason> {
-        let (encap, payload) = Encapsulation::parse(frame).map_err(|_| DropReason::Malformed)?;
+    fn receive(
+        &mut self,
+        now: Instant,
+        frame: &[u8],
+        checksum: UdpChecksum,
+    ) -> Result<(), DropReason> {
+        let verify = checksum == UdpChecksum::Verify;
+        let (encap, payload) =
+            Encapsulation::parse_with(frame, verify).map_err(|_| DropReason::Malformed)?;
         // RFC 5881 5: "All received BFD Control packets that are demultiplexed to the session
         // MUST be discarded if the received TTL or Hop Limit is not equal to 255."
         if encap.ttl != bfd::TTL {
@@ -505,10 +528,16 @@ impl MicroBfd {
 
     /// A frame arrived on member `id` (see [`MemberSession::handle_frame`]). Frames for an
     /// unknown member are not ours.
-    pub fn handle_frame(&mut self, now: Instant, id: MemberId, frame: &[u8]) -> FrameVerdict {
+    pub fn handle_frame(
+        &mut self,
+        now: Instant,
+        id: MemberId,
+        frame: &[u8],
+        checksum: UdpChecksum,
+    ) -> FrameVerdict {
         let now = self.clock(now);
         let Ok(i) = self.index(id) else { return FrameVerdict::NotBfd };
-        let verdict = self.members[i].1.handle_frame(now, frame);
+        let verdict = self.members[i].1.handle_frame(now, frame, checksum);
         self.collect(i);
         verdict
     }

@@ -60,7 +60,7 @@ pub mod timers;
 
 pub use self::micro::{
     Event, FrameVerdict, MemberId, MemberSession, MemberStatus, MicroBfd, MicroConfig, MicroError,
-    Transmit, TxFrame,
+    Transmit, TxFrame, UdpChecksum,
 };
 pub use self::session::{
     ConfigError, DropCounters, DropReason, Session, SessionConfig, SessionEvent, SessionStats,
