@@ -1156,6 +1156,11 @@ mod tests {
                 FrameRepr::parse(&bad[..frame.len()]),
                 Err(Error::Malformed("UDP checksum"))
             );
+            // Unless the receiver was told not to verify it (a partial checksum from a local
+            // sender): then the frame's headers are read as they are.
+            let (encap2, payload) = Encapsulation::parse_with(&bad[..frame.len()], false).unwrap();
+            assert_eq!(encap2, encap);
+            assert_eq!(payload.len(), HEADER_LEN);
         }
         let mut small = [0u8; 65];
         let encap = Encapsulation {
