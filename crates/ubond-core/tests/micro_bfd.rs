@@ -156,7 +156,7 @@ fn every_member_comes_up_and_its_frames_are_rfc_7130s() {
             assert!(e.src_port >= bfd::SOURCE_PORT_MIN);
             let (src, dst) = if *from_a { (a_addr, b_addr) } else { (b_addr, a_addr) };
             assert_eq!((e.ips.src(), e.ips.dst()), (src, dst), "the bond's addresses, all members");
-            // RFC 7130 2.3: the dedicated MAC until Up, then the partner's as learned.
+            // RFC 7130 section 2: the dedicated MAC until Up, then the partner's as learned.
             if repr.control.state == State::Up && *t > Instant::from_millis(100) {
                 assert_eq!(e.dst_mac, peer_macs[m.0 as usize], "{t:?}");
             }

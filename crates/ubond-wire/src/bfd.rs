@@ -36,7 +36,7 @@
 //! RFC 7130 micro-BFD uses [`MICRO_BFD_PORT`], 6784) from a source port in
 //! [`SOURCE_PORT_MIN`]..=65535, over IPv4 with TTL 255 or IPv6 with hop limit 255 (RFC 5881
 //! sections 4 and 5), in an untagged Ethernet II frame. Micro-BFD sends to the dedicated
-//! multicast MAC [`MICRO_BFD_MAC`] until it knows the partner's (RFC 7130 2.3). We send with
+//! multicast MAC [`MICRO_BFD_MAC`] until it knows the partner's (RFC 7130 section 2). We send with
 //! DSCP CS6 (network control), as FRRouting's bfdd does; receivers ignore it.
 
 use core::fmt;
@@ -57,14 +57,15 @@ pub const MIN_AUTH_LEN: usize = HEADER_LEN + 2;
 pub const MAX_AUTH_SECTION_LEN: usize = 255 - HEADER_LEN;
 /// The UDP destination port of single-hop BFD Control packets (RFC 5881 section 4).
 pub const SINGLE_HOP_PORT: u16 = 3784;
-/// The UDP destination port of micro-BFD Control packets (RFC 7130 section 2.2).
+/// The UDP destination port of micro-BFD Control packets (RFC 7130 section 2).
 pub const MICRO_BFD_PORT: u16 = 6784;
 /// The lowest UDP source port a BFD session may use (RFC 5881 section 4: 49152..=65535).
 pub const SOURCE_PORT_MIN: u16 = 49152;
 /// The TTL or hop limit of every single-hop BFD packet, sent and required on receipt (RFC 5881
 /// section 5, the Generalized TTL Security Mechanism of RFC 5082).
 pub const TTL: u8 = 255;
-/// The destination MAC of micro-BFD packets while the partner's MAC is unknown (RFC 7130 2.3).
+/// The destination MAC of micro-BFD packets while the partner's MAC is unknown (RFC 7130
+/// section 2).
 pub const MICRO_BFD_MAC: MacAddr = MacAddr([0x01, 0x00, 0x5e, 0x90, 0x00, 0x01]);
 /// The IPv4 Type of Service / IPv6 traffic class we send: DSCP CS6, network control.
 pub const TOS: u8 = 0xc0;

@@ -3,9 +3,9 @@
 //!
 //! Each member runs an independent Asynchronous-mode session ([`Session`]) over single-hop
 //! UDP (RFC 5881) to destination port 6784, between the bond's address and the partner's
-//! (`bfd_peer`), IPv4 or IPv6, the same on every member (RFC 7130 2.1, 2.2). Its frames go out
+//! (`bfd_peer`), IPv4 or IPv6, the same on every member (RFC 7130 section 2). Its frames go out
 //! of that member only, to the dedicated MAC `01:00:5e:90:00:01` until the session is Up and
-//! then to the partner's MAC as learned from its packets (2.3), from a UDP source port of
+//! then to the partner's MAC as learned from its packets, from a UDP source port of
 //! 49152..=65535 that stays the same for the session and differs between members (RFC 5881 4),
 //! with TTL or hop limit 255; received packets must arrive with 255 too (RFC 5881 5).
 //!
@@ -15,10 +15,10 @@
 //! crossed links). Every frame sent to the BFD port that is not accepted is counted by reason
 //! ([`DropReason`]).
 //!
-//! A member may carry traffic only while its session is Up ([`MicroBfd::allows_distribution`];
-//! RFC 7130 2.3 and 3: a member whose session is not Up "MUST NOT be used by the load
-//! balancer", and one whose session goes down "MUST be taken out of the LAG load-balancing
-//! table(s)"). The bond combines that with its own gates (carrier, LACP).
+//! A member may carry traffic only while its session is Up ([`MicroBfd::allows_distribution`]):
+//! RFC 7130 (sections 2 and 3) keeps a member out of the bond's load balancing until its
+//! session is Up and takes it out as soon as the session goes down. The bond combines that
+//! gate with its own (carrier, LACP).
 //!
 //! [`MemberSession`] is one member's session with its addressing, usable on its own;
 //! [`MicroBfd`] holds a bond's members, hands out distinct discriminators and source ports,
@@ -341,7 +341,7 @@ impl MemberSession {
         let packet = bfd::Packet::new_checked(payload).map_err(|_| DropReason::Length)?;
         let control = ControlRepr::parse(&packet).map_err(|_| DropReason::Malformed)?;
         self.session.handle_packet(now, &control)?;
-        // RFC 7130 2.3: the partner's MAC, learned from its packets, replaces the dedicated
+        // RFC 7130 section 2: the partner's MAC, learned from its packets, replaces the dedicated
         // one once the session is Up.
         self.peer_mac = Some(encap.src_mac).filter(MacAddr::is_unicast);
         Ok(())
