@@ -64,5 +64,5 @@ pub use self::micro::{
 };
 pub use self::session::{
     ConfigError, DropCounters, DropReason, Session, SessionConfig, SessionEvent, SessionStats,
-    SessionStatus,
+    SessionStatus, DEFAULT_DETECT_MULT, DEFAULT_INTERVAL,
 };

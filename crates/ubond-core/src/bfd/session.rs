@@ -22,6 +22,12 @@ pub const TX_QUEUE_LIMIT: usize = 16;
 /// Most events waiting in a session's event queue; the oldest are dropped and counted.
 pub const EVENT_QUEUE_LIMIT: usize = 64;
 
+/// The interval both timers default to: 50 ms (the default of the `bfd_min_tx` and
+/// `bfd_min_rx` options).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(50);
+/// The Detect Mult by default: 3 (the `bfd_multiplier` option's default).
+pub const DEFAULT_DETECT_MULT: u8 = 3;
+
 /// A session's settings: the timers it offers (RFC 5880 6.8.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -34,6 +40,13 @@ pub struct SessionConfig {
     pub detect_mult: u8,
     /// Passive role (6.1): send nothing until the remote has sent a packet.
     pub passive: bool,
+}
+
+impl Default for SessionConfig {
+    /// [`DEFAULT_INTERVAL`] both ways, [`DEFAULT_DETECT_MULT`], active.
+    fn default() -> SessionConfig {
+        SessionConfig::new(DEFAULT_INTERVAL, DEFAULT_DETECT_MULT)
+    }
 }
 
 impl SessionConfig {
@@ -143,7 +156,7 @@ impl DropReason {
         DropReason::Address,
     ];
 
-    /// A short name for counters and logs (`bad_version`, `ttl`, ...).
+    /// A short name for counters and logs (`version`, `ttl`, `your_discriminator`, ...).
     pub const fn name(self) -> &'static str {
         match self {
             DropReason::Version => "version",
