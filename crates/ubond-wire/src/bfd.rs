@@ -684,7 +684,8 @@ impl ControlRepr {
         })
     }
 
-    /// Whether the fields fit their bits: the version in 3, the diagnostic in 5.
+    /// Whether the fields can be written: the version in 3 bits, the diagnostic in 5, a
+    /// password of 1 to 16 octets, an [`Auth::Other`] not of a type that has its own variant.
     fn check(&self) -> Result<()> {
         if self.version > 7 {
             return Err(Error::Malformed("BFD version above 7"));
@@ -692,7 +693,15 @@ impl ControlRepr {
         if u8::from(self.diag) > 31 {
             return Err(Error::Malformed("BFD diagnostic above 31"));
         }
-        Ok(())
+        match self.auth {
+            Some(Auth::SimplePassword { password, .. }) if password.is_empty() => {
+                Err(Error::Malformed("BFD Simple Password is empty"))
+            }
+            Some(Auth::Other { auth_type: 1..=5, .. }) => {
+                Err(Error::Malformed("BFD Auth::Other of a type 1 to 5 (use its own variant)"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Octets [`ControlRepr::emit`] writes, and its Length field: 24 plus the authentication
@@ -702,8 +711,9 @@ impl ControlRepr {
     }
 
     /// Writes the packet into the first [`ControlRepr::buffer_len`] octets of `packet`.
-    /// Fails, writing nothing, if the buffer is too short, or the version does not fit in 3
-    /// bits or the diagnostic in 5.
+    /// Fails, writing nothing, if the buffer is too short, the version does not fit in 3 bits
+    /// or the diagnostic in 5, the password is empty, or an [`Auth::Other`] has a type that
+    /// has its own variant (1 to 5).
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) -> Result<()> {
         self.check()?;
         let diag = u8::from(self.diag);
@@ -1025,6 +1035,12 @@ mod tests {
             .is_err());
         let bad = ControlRepr { diag: Diagnostic::Other(32), ..repr };
         assert!(bad.emit(&mut Packet::new_unchecked(&mut out[..])).is_err());
+        let data = AuthData::new(&[0; 4]).unwrap();
+        let bad = ControlRepr { auth: Some(Auth::Other { auth_type: 2, data }), ..repr };
+        assert!(bad.emit(&mut Packet::new_unchecked(&mut [0u8; 64][..])).is_err());
+        let password = Password::new(&[]).unwrap();
+        let bad = ControlRepr { auth: Some(Auth::SimplePassword { key_id: 0, password }), ..repr };
+        assert!(bad.emit(&mut Packet::new_unchecked(&mut [0u8; 64][..])).is_err());
         for v in 0..=255u8 {
             assert_eq!(u8::from(Diagnostic::from(v)), v);
             assert_eq!(u8::from(AuthType::from(v)), v);
