@@ -10,6 +10,8 @@
 //!   802.3ad) — the Receive, Periodic Transmission, Selection, Mux, Transmit and Churn
 //!   Detection machines, one module each, and the Marker responder. Its module docs state the
 //!   driver contract (inputs, outputs, polling order, time rules).
+//! * [`bfd`]: Bidirectional Forwarding Detection (RFC 5880) and micro-BFD on a bond's members
+//!   (RFC 7130): the session state machine, timer negotiation, the member gate.
 //! * [`bond`]: a bond — slaves, the MII monitor, the mode's choice of slaves, 802.3ad through
 //!   [`lacp`] — and the data path's read-only plans.
 //! * [`hash`]: the Linux transmit hash policies, bit for bit.
@@ -17,6 +19,7 @@
 //! * [`report`]: the bond status model, `/proc/net/bonding/bondX` byte for byte, and JSON.
 #![forbid(unsafe_code)]
 
+pub mod bfd;
 pub mod bond;
 pub mod hash;
 pub mod lacp;

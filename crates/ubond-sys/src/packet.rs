@@ -54,7 +54,9 @@ const SO_SNDBUFFORCE: libc::c_int = 32;
 pub const VNET_HDR_LEN: usize = 10;
 /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: `csum_start`/`csum_offset` are valid.
 const VNET_F_NEEDS_CSUM: u8 = 1;
+const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
 const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
+const TP_STATUS_CSUM_VALID: u32 = 1 << 7;
 const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
 const ETH_P_8021Q: u16 = 0x8100;
 /// Room kept at the end of a receive buffer for a restored VLAN tag.
@@ -93,6 +95,20 @@ pub struct PacketStats {
     pub packets: u32,
     /// Frames dropped because the socket's receive buffer was full.
     pub drops: u32,
+}
+
+/// What the kernel says of a received frame's transport (TCP/UDP) checksum, from
+/// `PACKET_AUXDATA` ([`PacketSocket::recv_with_checksum`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxChecksum {
+    /// Nothing (no auxiliary data: [`PacketOptions::restore_vlan_tags`] off): verify it.
+    Unknown,
+    /// Not computed yet (`TP_STATUS_CSUMNOTREADY`): the sender is on this host and left it
+    /// to checksum offload, as veth and tap peers do; the field holds only the
+    /// pseudo-header's sum. The frame is as intact as the host's memory.
+    Partial,
+    /// Verified by the NIC (`TP_STATUS_CSUM_VALID`).
+    Valid,
 }
 
 /// How to open a [`PacketSocket`].
@@ -385,6 +401,13 @@ impl PacketSocket {
     /// `buf` is dropped instead (its header would no longer describe it) and `Ok(Some(0))`
     /// returned, as for a GSO frame the header cannot describe (which the kernel drops).
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>> {
+        Ok(self.recv_with_checksum(buf)?.map(|(n, _)| n))
+    }
+
+    /// [`PacketSocket::recv`], also saying what the kernel knows of the frame's transport
+    /// checksum: a frame from a local sender over veth or tap carries a partial one, which a
+    /// receiver must not verify.
+    pub fn recv_with_checksum(&self, buf: &mut [u8]) -> Result<Option<(usize, RxChecksum)>> {
         let room = self.room(buf.len());
         let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: room };
         let mut ctrl = [0u64; CTRL_WORDS];
@@ -407,16 +430,21 @@ impl PacketSocket {
             if self.vnet && e.raw_os_error() == Some(libc::EINVAL) {
                 // A GSO frame no virtio-net header can describe (a UDP tunnel aggregated by
                 // GRO, say): the kernel has dropped it. Not an error of the socket.
-                return Ok(Some(0));
+                return Ok(Some((0, RxChecksum::Unknown)));
             }
             return Err(SysError::new("receive frame", Some(&self.name), e));
         }
         let n = (n as usize).min(room);
         if msg.msg_flags & libc::MSG_TRUNC != 0 && self.vnet {
             // A cut GSO frame would not match its header: drop it rather than pass it on.
-            return Ok(Some(0));
+            return Ok(Some((0, RxChecksum::Unknown)));
         }
-        Ok(Some(self.restore(&msg, buf, n)))
+        let checksum = match auxdata(&msg) {
+            Some(aux) if aux.tp_status & TP_STATUS_CSUMNOTREADY != 0 => RxChecksum::Partial,
+            Some(aux) if aux.tp_status & TP_STATUS_CSUM_VALID != 0 => RxChecksum::Valid,
+            _ => RxChecksum::Unknown,
+        };
+        Ok(Some((self.restore(&msg, buf, n), checksum)))
     }
 
     /// Receives up to `batch.capacity()` frames in one `recvmmsg` call, replacing the batch's
@@ -591,6 +619,17 @@ impl PacketSocket {
 
 /// The VLAN tag (TPID, TCI) in a received message's `PACKET_AUXDATA`, if the frame had one.
 fn vlan_tag(msg: &libc::msghdr) -> Option<(u16, u16)> {
+    let aux = auxdata(msg)?;
+    if aux.tp_status & TP_STATUS_VLAN_VALID == 0 {
+        return None;
+    }
+    let tpid =
+        if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 { aux.tp_vlan_tpid } else { ETH_P_8021Q };
+    Some((tpid, aux.tp_vlan_tci))
+}
+
+/// A received message's `PACKET_AUXDATA`, if it has one.
+fn auxdata(msg: &libc::msghdr) -> Option<TpacketAuxdata> {
     if msg.msg_control.is_null() {
         return None;
     }
@@ -608,17 +647,7 @@ fn vlan_tag(msg: &libc::msghdr) -> Option<(u16, u16)> {
         {
             // SAFETY: the message is long enough for a tpacket_auxdata after its header;
             // read unaligned, as control data guarantees no alignment for it.
-            let aux: TpacketAuxdata =
-                unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast()) };
-            if aux.tp_status & TP_STATUS_VLAN_VALID == 0 {
-                return None;
-            }
-            let tpid = if aux.tp_status & TP_STATUS_VLAN_TPID_VALID != 0 {
-                aux.tp_vlan_tpid
-            } else {
-                ETH_P_8021Q
-            };
-            return Some((tpid, aux.tp_vlan_tci));
+            return Some(unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast()) });
         }
         // SAFETY: `msg` and `cmsg` are as above.
         cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };

@@ -23,6 +23,9 @@
 //! * [`ipv4`] (RFC 791) and [`ipv6`] (RFC 8200): headers, with a header-only check as well as
 //!   the strict ones of Linux's receive path;
 //! * [`l4`]: the transport "ports" word of the `layer3+4` hash, TCP/UDP ports, IPsec SPIs;
+//! * [`udp`]: UDP headers with their checksum (RFC 768);
+//! * [`bfd`]: BFD Control packets (RFC 5880) and the UDP/IP frames that carry them on one link
+//!   (RFC 5881 single hop, RFC 7130 micro-BFD on the members of a bond);
 //! * [`icmp`]: ICMPv4 and ICMPv6 headers (echo identifiers, the packet inside an error), and
 //!   IPv6 Neighbor Solicitation/Advertisement for the NS monitor and unsolicited NAs.
 #![no_std]
@@ -32,6 +35,7 @@
 extern crate std;
 
 pub mod arp;
+pub mod bfd;
 pub mod ethernet;
 pub mod icmp;
 pub mod ip;
@@ -39,6 +43,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod l4;
 pub mod slow;
+pub mod udp;
 
 use core::fmt;
 

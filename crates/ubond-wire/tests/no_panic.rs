@@ -5,7 +5,7 @@
 //!   invariants that hold for any input);
 //! * every `Repr` emits exactly `buffer_len()` octets, refuses a shorter buffer without writing
 //!   to it, and parses back to itself;
-//! * the IPv4, IPv6, ARP and ICMP decoders agree with an independent implementation, the
+//! * the IPv4, IPv6, ARP, ICMP and UDP decoders agree with an independent implementation, the
 //!   `etherparse` crate.
 //!
 //! The number of cases comes from `PROPTEST_CASES` (proptest's default, 256, otherwise):
@@ -20,12 +20,14 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 
 use ubond_wire::arp::{self, ArpRepr, Operation};
+use ubond_wire::bfd::{self, Auth, ControlRepr, Diagnostic, Encapsulation, FrameRepr, State};
 use ubond_wire::ethernet::{self, EtherType, EthernetRepr, Frame, Tci, VlanTag};
 use ubond_wire::icmp::{Icmpv4Packet, Icmpv6Packet, NaFlags, NdiscRepr};
 use ubond_wire::ip::Protocol;
 use ubond_wire::ipv4::{self, Ipv4Repr};
 use ubond_wire::ipv6::{self, Ipv6Repr};
 use ubond_wire::slow::{self, LacpduRepr, MarkerKind, MarkerRepr, PortInfo, PortState};
+use ubond_wire::udp::{self, IpPair, UdpRepr};
 use ubond_wire::{Error, MacAddr};
 
 // ---------------------------------------------------------------------------------------------
@@ -210,6 +212,94 @@ fn marker_repr() -> impl Strategy<Value = MarkerRepr> {
     )
 }
 
+fn bfd_auth() -> impl Strategy<Value = Auth> {
+    prop_oneof![
+        (any::<u8>(), proptest::collection::vec(any::<u8>(), 1..=16)).prop_map(|(key_id, pw)| {
+            Auth::SimplePassword { key_id, password: bfd::Password::new(&pw).unwrap() }
+        }),
+        (any::<bool>(), any::<u8>(), any::<u32>(), any::<[u8; 16]>()).prop_map(
+            |(meticulous, key_id, sequence, digest)| Auth::KeyedMd5 {
+                meticulous,
+                key_id,
+                sequence,
+                digest
+            }
+        ),
+        (any::<bool>(), any::<u8>(), any::<u32>(), any::<[u8; 20]>()).prop_map(
+            |(meticulous, key_id, sequence, hash)| Auth::KeyedSha1 {
+                meticulous,
+                key_id,
+                sequence,
+                hash
+            }
+        ),
+        (
+            prop_oneof![Just(0u8), 6u8..=255],
+            proptest::collection::vec(any::<u8>(), 0..=bfd::MAX_AUTH_SECTION_LEN - 2)
+        )
+            .prop_map(|(auth_type, data)| Auth::Other {
+                auth_type,
+                data: bfd::AuthData::new(&data).unwrap()
+            }),
+    ]
+}
+
+fn bfd_control_repr() -> impl Strategy<Value = ControlRepr> {
+    (
+        (0u8..8, 0u8..32, 0u8..4, any::<[bool; 5]>(), any::<u8>()),
+        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()),
+        proptest::option::of(bfd_auth()),
+    )
+        .prop_map(
+            |(
+                (version, diag, state, [poll, final_, cpi, demand, multipoint], detect_mult),
+                (my, your, tx, rx, echo),
+                auth,
+            )| ControlRepr {
+                version,
+                diag: Diagnostic::from(diag),
+                state: State::from_bits(state),
+                poll,
+                final_,
+                control_plane_independent: cpi,
+                demand,
+                multipoint,
+                detect_mult,
+                my_discriminator: my,
+                your_discriminator: your,
+                desired_min_tx: tx,
+                required_min_rx: rx,
+                required_min_echo_rx: echo,
+                auth,
+            },
+        )
+}
+
+fn bfd_frame_repr() -> impl Strategy<Value = FrameRepr> {
+    let ips = prop_oneof![
+        (ipv4_addr(), ipv4_addr()).prop_map(|(s, d)| IpPair::V4(s, d)),
+        (ipv6_addr(), ipv6_addr()).prop_map(|(s, d)| IpPair::V6(s, d)),
+    ];
+    (mac(), mac(), ips, any::<u8>(), any::<u16>(), any::<u16>(), bfd_control_repr()).prop_map(
+        |(src_mac, dst_mac, ips, ttl, src_port, dst_port, control)| FrameRepr {
+            encap: Encapsulation { src_mac, dst_mac, ips, ttl, src_port, dst_port },
+            control,
+        },
+    )
+}
+
+/// A BFD frame (to start mutations from): mostly to the BFD ports, so the BFD decoder sees it.
+fn valid_bfd_frame() -> impl Strategy<Value = Vec<u8>> {
+    (bfd_frame_repr(), prop_oneof![Just(bfd::MICRO_BFD_PORT), Just(bfd::SINGLE_HOP_PORT)]).prop_map(
+        |(mut repr, port)| {
+            repr.encap.dst_port = port;
+            let mut b = vec![0u8; repr.buffer_len()];
+            repr.emit(&mut b).unwrap();
+            b
+        },
+    )
+}
+
 /// A valid frame (Ethernet, then ARP, IPv4 or IPv6, then a transport header or an ICMP
 /// message, sometimes an ICMP error carrying another packet) to start mutations from, so that
 /// the mutated bytes reach the inner decoders.
@@ -292,7 +382,7 @@ fn ipv6_packet(src: Ipv6Addr, dst: Ipv6Addr, next_header: Protocol, payload: &[u
 /// A valid frame with up to 8 octets overwritten and possibly cut short.
 fn mutated_frame() -> impl Strategy<Value = Vec<u8>> {
     (
-        valid_frame(),
+        prop_oneof![3 => valid_frame(), 1 => valid_bfd_frame()],
         proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         any::<prop::sample::Index>(),
         any::<bool>(),
@@ -409,6 +499,52 @@ proptest! {
     fn marker_round_trip(repr in marker_repr()) {
         let b = emit_exactly(repr.buffer_len(), |b| repr.emit(&mut slow::Packet::new_unchecked(b)));
         prop_assert_eq!(MarkerRepr::parse(&slow::Packet::new_checked(&b[..]).unwrap()), Ok(repr));
+    }
+
+    #[test]
+    fn bfd_control_round_trip(repr in bfd_control_repr()) {
+        let b = emit_exactly(repr.buffer_len(), |b| repr.emit(&mut bfd::Packet::new_unchecked(b)));
+        prop_assert_eq!(usize::from(b[3]), repr.buffer_len());
+        prop_assert_eq!(ControlRepr::parse(&bfd::Packet::new_checked(&b[..]).unwrap()), Ok(repr));
+    }
+
+    #[test]
+    fn bfd_frame_round_trip(repr in bfd_frame_repr()) {
+        let b = emit_exactly(repr.buffer_len(), |b| repr.emit(b));
+        prop_assert_eq!(FrameRepr::parse(&b), Ok(repr));
+        prop_assert_eq!(bfd::udp_dst_port(&b), Some(repr.encap.dst_port));
+        // etherparse reads the same headers and agrees that the UDP checksum is right.
+        let sliced = etherparse::SlicedPacket::from_ethernet(&b).unwrap();
+        let Some(etherparse::TransportSlice::Udp(u)) = sliced.transport else {
+            panic!("etherparse finds no UDP in {b:02x?}")
+        };
+        prop_assert_eq!((u.source_port(), u.destination_port()), (repr.encap.src_port, repr.encap.dst_port));
+        let header = u.to_header();
+        let expected = match repr.encap.ips {
+            IpPair::V4(s, d) => header.calc_checksum_ipv4_raw(s.octets(), d.octets(), u.payload()).unwrap(),
+            IpPair::V6(s, d) => header.calc_checksum_ipv6_raw(s.octets(), d.octets(), u.payload()).unwrap(),
+        };
+        prop_assert_eq!(u.checksum(), expected);
+    }
+
+    #[test]
+    fn udp_checksums_agree_with_etherparse(payload in proptest::collection::vec(any::<u8>(), 0..600), ports in any::<(u16, u16)>(), s4 in ipv4_addr(), d4 in ipv4_addr(), s6 in ipv6_addr(), d6 in ipv6_addr()) {
+        let repr = UdpRepr { src_port: ports.0, dst_port: ports.1, payload_len: payload.len() as u16 };
+        for ips in [IpPair::V4(s4, d4), IpPair::V6(s6, d6)] {
+            let mut b = emit_exactly(repr.buffer_len(), |b| repr.emit(&mut udp::Packet::new_unchecked(b)));
+            b.extend_from_slice(&payload);
+            let mut view = udp::Packet::new_unchecked(&mut b[..]);
+            view.fill_checksum(&ips);
+            let ours = view.checksum();
+            prop_assert!(view.verify_checksum(&ips));
+            let header = etherparse::UdpHeader { source_port: ports.0, destination_port: ports.1, length: 8 + payload.len() as u16, checksum: 0 };
+            let theirs = match ips {
+                IpPair::V4(s, d) => header.calc_checksum_ipv4_raw(s.octets(), d.octets(), &payload).unwrap(),
+                IpPair::V6(s, d) => header.calc_checksum_ipv6_raw(s.octets(), d.octets(), &payload).unwrap(),
+            };
+            prop_assert_eq!(ours, theirs);
+            prop_assert_eq!(UdpRepr::parse(&udp::Packet::new_checked(&b[..]).unwrap(), &ips), Ok(repr));
+        }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -7,15 +7,17 @@
 //!
 //! The input is decoded twice: as every codec on its own (so each parser sees the raw bytes),
 //! and as an Ethernet frame dissected as Linux's bonding hash would (frame → ARP/IP/Slow →
-//! L4/ICMP → the packet inside an ICMP error → L4 again).
+//! L4/ICMP → the packet inside an ICMP error → L4 again), and as a BFD receiver does (frame →
+//! IP → UDP → BFD Control packet).
 
 #![allow(dead_code)]
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::vec;
 use std::vec::Vec;
 
 use ubond_wire::arp::{self, ArpRepr};
+use ubond_wire::bfd::{self, ControlRepr, Encapsulation, FrameRepr};
 use ubond_wire::ethernet::{EtherType, EthernetRepr, Frame};
 use ubond_wire::icmp::{self, Icmpv4Packet, Icmpv6Packet, NdiscRepr};
 use ubond_wire::ip::{checksum, Protocol};
@@ -23,6 +25,7 @@ use ubond_wire::ipv4::{self, Ipv4Repr};
 use ubond_wire::ipv6::{self, Ipv6Repr};
 use ubond_wire::l4;
 use ubond_wire::slow::{self, LacpduRepr, MarkerRepr};
+use ubond_wire::udp::{self, IpPair, UdpRepr};
 
 /// Runs every decoder on `data`.
 pub fn exercise(data: &[u8]) {
@@ -34,7 +37,11 @@ pub fn exercise(data: &[u8]) {
     icmpv6(data, &Ipv6Addr::LOCALHOST, &Ipv6Addr::UNSPECIFIED, 0);
     slow(data);
     transport(Protocol::from(data.first().copied().unwrap_or(0)), data.get(1..).unwrap_or(&[]));
+    udp(data, &IpPair::V4(Ipv4Addr::LOCALHOST, Ipv4Addr::BROADCAST));
+    udp(data, &IpPair::V6(Ipv6Addr::LOCALHOST, Ipv6Addr::UNSPECIFIED));
+    bfd(data);
     frame(data);
+    bfd_frame(data);
 }
 
 /// Dissects `data` as a frame, the way the bonding hash walks it.
@@ -60,6 +67,95 @@ fn next_layer(protocol: Protocol, l4: &[u8], src6: &Ipv6Addr, dst6: &Ipv6Addr, d
         Protocol::Icmp => icmpv4(l4, depth),
         Protocol::Icmpv6 => icmpv6(l4, src6, dst6, depth),
         _ => {}
+    }
+}
+
+/// A UDP datagram between `ips`: the view, the checksum, and the Repr's round trip.
+pub fn udp(data: &[u8], ips: &IpPair) {
+    let view = udp::Packet::new_unchecked(data);
+    let _ = (view.src_port(), view.dst_port(), view.len(), view.is_empty(), view.checksum());
+    let payload = view.payload();
+    assert!(payload.len() <= data.len());
+    let checked = udp::Packet::new_checked(data);
+    let len = usize::from(view.len());
+    assert_eq!(checked.is_ok(), data.len() >= 8 && len >= 8 && len <= data.len());
+    if checked.is_ok() {
+        assert_eq!(payload.len(), len - 8);
+    }
+    match UdpRepr::parse(&view, ips) {
+        Ok(repr) => {
+            assert!(checked.is_ok() && view.verify_checksum(ips));
+            assert_eq!(usize::from(repr.payload_len), payload.len());
+            let mut out = vec![0u8; repr.buffer_len() + payload.len()];
+            let mut p = udp::Packet::new_unchecked(&mut out[..]);
+            repr.emit(&mut p).expect("re-emit");
+            p.payload_mut().copy_from_slice(payload);
+            p.fill_checksum(ips);
+            assert!(p.verify_checksum(ips), "a filled UDP checksum verifies");
+            assert_eq!(UdpRepr::parse(&udp::Packet::new_unchecked(&out[..]), ips), Ok(repr));
+        }
+        Err(_) => assert!(checked.is_err() || !view.verify_checksum(ips)),
+    }
+    let mut copy = data.to_vec();
+    let mut p = udp::Packet::new_unchecked(&mut copy[..]);
+    p.fill_checksum(ips);
+    if checked.is_ok() {
+        assert!(p.verify_checksum(ips), "fill_checksum makes a whole datagram verify");
+    }
+    let _ = p.payload_mut().first_mut().map(|b| *b ^= 1);
+}
+
+/// A BFD Control packet: the view's accessors, the length rules, the Repr's round trip.
+pub fn bfd(data: &[u8]) {
+    let view = bfd::Packet::new_unchecked(data);
+    let _ = (view.version(), view.diag(), view.state(), view.poll(), view.final_());
+    let _ = (view.control_plane_independent(), view.auth_present(), view.demand());
+    let _ = (view.multipoint(), view.detect_mult(), view.my_discriminator());
+    let _ = (view.your_discriminator(), view.desired_min_tx(), view.required_min_rx());
+    let _ = (view.required_min_echo_rx(), view.auth_type());
+    assert!(view.version() <= 7);
+    let section = view.auth_section();
+    assert!(section.len() <= bfd::MAX_AUTH_SECTION_LEN);
+    if !view.auth_present() {
+        assert!(section.is_empty());
+    }
+    let checked = bfd::Packet::new_checked(data);
+    let len = usize::from(view.length());
+    let min = if view.auth_present() { 26 } else { 24 };
+    assert_eq!(checked.is_ok(), data.len() >= 24 && len >= min && len <= data.len());
+    if let Ok(repr) = ControlRepr::parse(&view) {
+        assert!(checked.is_ok());
+        assert_eq!(repr.auth.is_some(), view.auth_present());
+        assert!(repr.buffer_len() <= len);
+        let mut out = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut bfd::Packet::new_unchecked(&mut out[..])).expect("re-emit");
+        assert_eq!(
+            &out[..24],
+            &{
+                let mut head = [0u8; 24];
+                head.copy_from_slice(&data[..24]);
+                head[3] = repr.buffer_len() as u8;
+                head
+            },
+            "a parsed mandatory section re-emits as is (Length aside)"
+        );
+        assert_eq!(ControlRepr::parse(&bfd::Packet::new_unchecked(&out[..])), Ok(repr));
+    }
+}
+
+/// Walks `data` as a BFD receiver does: frame, IP, UDP, Control packet.
+pub fn bfd_frame(data: &[u8]) {
+    let port = bfd::udp_dst_port(data);
+    if let Ok((encap, payload)) = Encapsulation::parse(data) {
+        assert_eq!(port, Some(encap.dst_port), "a parsed frame's port is the peeked one");
+        assert!(payload.len() + encap.header_len() <= data.len());
+        bfd(payload);
+    }
+    if let Ok(repr) = FrameRepr::parse(data) {
+        let mut out = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut out).expect("re-emit a parsed frame");
+        assert_eq!(FrameRepr::parse(&out), Ok(repr));
+        assert_eq!(&out[..12], &data[..12], "the addresses re-emit as is");
     }
 }
 
