@@ -8,6 +8,7 @@ mod addr;
 mod control;
 mod daemon;
 mod demo;
+mod doctor;
 mod igmp;
 mod journal;
 mod lab_cli;
@@ -136,6 +137,14 @@ enum Command {
         #[arg(long, hide = true, default_value = "/")]
         root: PathBuf,
     },
+    /// Explain what is wrong with bonds, with the evidence and the fix: the kernel's
+    /// (/proc/net/bonding/*) and ubond's; exits 1 if it finds a warning or an error.
+    Doctor {
+        /// Bond names (the kernel's or the daemon's) or report files (copies of
+        /// /proc/net/bonding/BOND from any host; `-` reads standard input). Several reports are
+        /// also compared with each other (the two ends of a link). Default: every bond here.
+        targets: Vec<String>,
+    },
     /// Decode the LACPDUs and Marker PDUs of pcap captures (tcpdump -w, tshark -F pcap).
     Decode {
         /// Capture files.
@@ -231,6 +240,16 @@ fn main() -> ExitCode {
                 Ok(false) => ExitCode::from(1),
                 Err(e) => {
                     eprintln!("ubond: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Doctor { targets } => {
+            return match doctor::run(&socket, &targets) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("ubond doctor: {e:#}");
                     ExitCode::from(2)
                 }
             }
