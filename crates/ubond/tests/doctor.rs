@@ -43,8 +43,9 @@ fn seed_reports(n: u32) -> Vec<PathBuf> {
 }
 
 fn doctor(files: &[&Path]) -> (Option<i32>, String) {
-    let args: Vec<&str> =
-        std::iter::once("doctor").chain(files.iter().map(|p| p.to_str().unwrap())).collect();
+    let args: Vec<&str> = std::iter::once("doctor")
+        .chain(files.iter().map(|p| p.to_str().expect("a UTF-8 path")))
+        .collect();
     let out = ubond(&args);
     (out.status.code(), text(&out))
 }
