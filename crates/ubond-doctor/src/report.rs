@@ -413,9 +413,11 @@ impl Report {
         Ok(report)
     }
 
-    /// True when ubond (not the kernel) wrote the report: ubond's version line names it.
+    /// True when ubond (not the kernel) wrote the report. ubond prints its own version
+    /// (`0.1.0`); kernels print their release (`6.1.0-56-amd64`) or, before 4.x, the driver's
+    /// version (`3.7.1 (April 27, 2011)`), none of which starts with 0.
     pub fn is_ubond(&self) -> bool {
-        self.driver_version.starts_with("ubond")
+        self.driver_version.starts_with("ubond") || self.driver_version.starts_with("0.")
     }
 
     /// The slave named `name`.

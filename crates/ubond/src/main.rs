@@ -5,6 +5,7 @@
 
 mod access;
 mod addr;
+mod assets;
 mod control;
 mod daemon;
 mod demo;
@@ -22,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use control::Request;
 use pcap_file::pcap::PcapReader;
 use ubond_config::{Format, SourceFile};
@@ -155,6 +156,13 @@ enum Command {
     Lab {
         #[command(subcommand)]
         command: lab_cli::LabCommand,
+    },
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    Assets {
+        /// The directory: man/*.8 and completions/{ubond.bash,_ubond,ubond.fish} go below it.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Bond configuration files: modprobe.d, Debian interfaces, RHEL ifcfg, systemd-networkd,
     /// NetworkManager keyfiles, netplan, ovs-vsctl lines, ubond TOML.
@@ -291,6 +299,10 @@ fn tools(command: Command) -> ExitCode {
         Command::Decode { files } => files.iter().try_for_each(decode).map(|()| true),
         Command::Lab { command } => lab_cli::run(command),
         Command::Config { command } => config(command),
+        Command::Assets { out } => assets::write(Cli::command(), &out).map(|files| {
+            files.iter().for_each(|f| println!("{f}"));
+            true
+        }),
         _ => Ok(true),
     };
     match result {

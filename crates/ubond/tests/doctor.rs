@@ -2,6 +2,8 @@
 //! four environments, played by the lab), on the kernel's captured reports, from standard
 //! input; exit codes and the words printed.
 
+mod support;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -131,4 +133,52 @@ fn standard_input_and_bad_input() {
     let (code, out) = doctor(&[Path::new("no-such-bond")]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("no-such-bond: not a file, not in /proc/net/bonding"), "{out}");
+}
+
+/// A live ubond bond whose slaves reach nobody but a Linux bridge: `ubond doctor bond0` asks
+/// the daemon (report and options) and the system (the slaves' veth peers are bridge ports).
+/// NEEDS ROOT (skips without it outside CI); a namespace of its own, 192.0.2.0/24 unused.
+#[test]
+fn live_bond_behind_a_bridge() {
+    if !support::can_run() {
+        return;
+    }
+    let mut s = support::side("doctor", "a");
+    s.ip(&["link", "add", "br0", "type", "bridge"]);
+    for (e, p) in [("e1", "p1"), ("e2", "p2")] {
+        s.ip(&["link", "add", e, "type", "veth", "peer", "name", p]);
+        s.ip(&["link", "set", p, "master", "br0", "up"]);
+    }
+    s.ip(&["link", "set", "br0", "up"]);
+    s.start_daemon();
+    s.ok(&["add", "bond0", "mode=802.3ad", "lacp_rate=fast", "miimon=100"]);
+    s.ok(&["enslave", "bond0", "e1", "e2"]);
+    // Long enough for both ports to time out into defaulted (3 s at the fast rate).
+    support::wait_for(std::time::Duration::from_secs(20), "both ports defaulted", || {
+        let r = s.report("bond0");
+        r.matches("system mac address: 00:00:00:00:00:00").count() == 2
+    });
+    // The doctor runs in the daemon's namespace (its probes look at the interfaces there).
+    let out = Command::new("ip")
+        .args(["netns", "exec", &s.ns, env!("CARGO_BIN_EXE_ubond"), "--control"])
+        .arg(s.socket())
+        .args(["doctor", "bond0"])
+        .output()
+        .expect("run ubond doctor");
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("bond0: 802.3ad, 2 slave(s), 2 up (ubond 0."), "{shown}");
+    assert!(shown.contains("error [no-partner]"), "{shown}");
+    assert!(shown.contains("through Linux bridge br0"), "{shown}");
+    assert!(shown.contains("e1's veth peer p1 is a port of Linux bridge br0"), "{shown}");
+    // The daemon's report file works the same way as a target.
+    let file = s.dir.join("bond0");
+    let out = Command::new(env!("CARGO_BIN_EXE_ubond"))
+        .arg("--control")
+        .arg(s.socket())
+        .arg("doctor")
+        .arg(&file)
+        .output()
+        .expect("run ubond doctor");
+    assert!(text(&out).contains("error [no-partner]"), "{}", text(&out));
 }
