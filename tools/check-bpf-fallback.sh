@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 src=crates/ubond-sys/bpf/datapath.bpf.c
 export CARGO_TARGET_DIR=$PWD/target/bpf-fallback-check
+# Step 3 compiles an edited source on purpose: it differs from the committed object.
+unset UBOND_BPF_CHECK UBOND_BPF_UPDATE
 bin=$(mktemp -d "${TMPDIR:-/tmp}/bpf-fallback-path.XXXXXX")
 cp "$src" "$bin/source.orig"
 trap 'cp "$bin/source.orig" "$src"; rm -rf "$bin"' EXIT
