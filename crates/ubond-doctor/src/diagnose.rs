@@ -87,7 +87,7 @@ pub enum Code {
     MacConflict,
     /// Across reports: two bonds use one LACP system ID.
     SystemIdConflict,
-    /// A modes with an active slave has none.
+    /// A mode that sends through one active slave has none.
     NoActiveSlave,
     /// layer2 hashing: one peer's traffic always takes one link.
     Layer2Hash,
@@ -333,6 +333,12 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// The bond's interface name when the report says it, else `BOND`.
+    fn bond_name(&self) -> &'a str {
+        let r: &'a Report = self.r;
+        r.name.as_deref().unwrap_or("BOND")
+    }
+
     fn up(&self) -> Vec<&'a Slave> {
         let r: &'a Report = self.r;
         r.slaves.iter().filter(|s| s.mii_status == LinkState::Up).collect()
@@ -541,8 +547,11 @@ impl<'a> Ctx<'a> {
                      loses its link is never taken out and traffic keeps going into it.{extra}"
                 ),
                 vec!["MII Polling Interval (ms): 0".into(), "no ARP Polling Interval line".into()],
-                "set miimon=100 (BONDING_OPTS=\"miimon=100\", bond-miimon 100, \
-                 echo 100 > /sys/class/net/BOND/bonding/miimon)",
+                format!(
+                    "set miimon=100 (BONDING_OPTS=\"miimon=100\", bond-miimon 100, echo 100 > \
+                     /sys/class/net/{0}/bonding/miimon, or ubond set {0} miimon 100)",
+                    self.bond_name()
+                ),
             );
         }
         if r.arp_interval_ms > 0 && r.arp_targets.is_empty() && r.ns_targets.is_empty() {
@@ -820,7 +829,13 @@ impl<'a> Ctx<'a> {
                     }
                 ),
                 vec!["Currently Active Slave: None".into()],
-                format!("select one: echo {} > /sys/class/net/BOND/bonding/active_slave", up[0]),
+                format!(
+                    "select one: echo {} > /sys/class/net/{}/bonding/active_slave (ubond: ubond set {} active_slave {})",
+                    up[0],
+                    self.bond_name(),
+                    self.bond_name(),
+                    up[0]
+                ),
             );
         }
     }

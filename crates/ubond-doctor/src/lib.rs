@@ -6,6 +6,11 @@
 //! * [`diagnose`](mod@diagnose): a pure function from reports (and, when known, the bond's option values)
 //!   to [`Finding`]s, each with a stable [`Code`].
 //!
+//! A crate of its own rather than part of ubond-core: its input is the report's text, the
+//! contract every Linux bond shares, not the bond's internals, so it serves the kernel's bonds
+//! as well as ubond's and does not change when the core does; it takes only the option enums
+//! (the kernel's names) from ubond-core and the MAC and port-state types from ubond-wire.
+//!
 //! Nothing here reads a file or a socket: the `ubond doctor` command gathers the reports (the
 //! kernel's `/proc/net/bonding/*`, the daemon's, or files copied from other machines) and the
 //! option values (`/sys/class/net/BOND/bonding/*`, `ubond get BOND`), so the same checks run

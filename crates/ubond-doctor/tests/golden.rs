@@ -366,3 +366,15 @@ fn bridged_slaves_are_named() {
     assert!(f.summary.contains("through Linux bridge br0"), "{f}");
     assert!(f.evidence.iter().any(|e| e == "eth1's veth peer veth1 is a port of Linux bridge br0"));
 }
+
+#[test]
+fn invalid_permanent_address() {
+    let text = golden("balance-rr").replacen(
+        "Permanent HW addr: 52:54:00:0c:0a:00",
+        "Permanent HW addr: 00:00:00:00:00:00",
+        1,
+    );
+    assert_ne!(text, golden("balance-rr"), "the capture's MACs changed: update this test");
+    let f = find(&one("bond0", &text), Code::MacConflict).clone();
+    assert!(f.summary.contains("no valid permanent MAC address"), "{f}");
+}

@@ -50,13 +50,13 @@ pub fn run(socket: &Path, targets: &[String]) -> Result<bool> {
         }
         for f in mine {
             print_finding(f);
-            worst = worst.min(Some(f.severity)).or(Some(f.severity));
+            worst = Some(worst.map_or(f.severity, |w: Severity| w.min(f.severity)));
         }
     }
     for f in findings.iter().filter(|f| !bonds.iter().any(|b| b.name == f.bond)) {
         println!("{}:", f.bond);
         print_finding(f);
-        worst = worst.min(Some(f.severity)).or(Some(f.severity));
+        worst = Some(worst.map_or(f.severity, |w: Severity| w.min(f.severity)));
     }
     Ok(!matches!(worst, Some(Severity::Error | Severity::Warning)))
 }
