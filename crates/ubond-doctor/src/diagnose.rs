@@ -608,10 +608,10 @@ impl<'a> Ctx<'a> {
                     )
                 })
                 .collect();
-            let fix = "give the NICs a speed: for virtio-net, QEMU's -device virtio-net-pci,speed=10000,duplex=full \
-                 (libvirt: <link speed='10000'/>... or ethtool -s IFACE speed 10000 duplex full inside the guest, \
-                 which virtio_net accepts); tap and some USB NICs cannot report one: use active-backup \
-                 or balance-xor there, or ubond (which assumes 10000 Mb/s full duplex)";
+            let fix = "give the NICs a speed: QEMU's -device virtio-net-pci,...,speed=10000,duplex=full, \
+                 or ethtool -s IFACE speed 10000 duplex full inside the guest (virtio_net accepts \
+                 it); tap and some USB NICs cannot report one: use active-backup or balance-xor \
+                 there, or ubond (which assumes 10000 Mb/s full duplex)";
             if assumed {
                 self.push(
                     Code::SpeedUnknown,
