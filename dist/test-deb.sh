@@ -59,6 +59,12 @@ done
 "$root/usr/sbin/ubond" --version | grep -q '^ubond ' || fail "the installed binary does not run"
 zcat "$root/usr/share/man/man8/ubond-doctor.8.gz" | grep -q '^\.TH ubond-doctor 8' || fail "ubond-doctor.8 is not a section 8 page"
 grep -q '^ExecStart=/usr/sbin/ubond daemon' "$root$unit" || fail "the unit does not start /usr/sbin/ubond"
+# The unit is valid as systemd reads it (its binary and man pages resolved in the root).
+if command -v systemd-analyze >/dev/null 2>&1; then
+  systemd-analyze verify --man=no --root="$root" "$unit" >"$root/verify.out" 2>&1 \
+    || { cat "$root/verify.out" >&2; fail "systemd-analyze verify $unit"; }
+  rm -f "$root/verify.out"
+fi
 # The maintainer scripts enabled the unit (deb-systemd-helper, honouring DPKG_ROOT).
 [ -L "$root/etc/systemd/system/multi-user.target.wants/ubond.service" ] \
   || fail "ubond.service was not enabled by the maintainer scripts"
