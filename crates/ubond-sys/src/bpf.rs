@@ -8,7 +8,10 @@
 //! ([`BondConfig`], keyed by the tap's ifindex) and each slave ([`SlaveRx`], keyed by the
 //! slave's ifindex) in the programs' maps.
 //!
-//! Built without clang (see `build.rs`), [`FastPath::load`] fails with a sentence saying so.
+//! The object is compiled by clang at build time, or, without clang, is the committed
+//! `bpf/datapath.bpf.o` (kept identical to what clang builds from the source; see `build.rs`).
+//! Only a build without clang from an edited source lacks it: [`FastPath::load`] then fails
+//! with a sentence saying so.
 
 use crate::error::{Result, SysError};
 use std::io;
@@ -21,7 +24,7 @@ pub const MAX_SLAVE_ENTRIES: usize = 1024;
 /// userspace path.
 pub const MAX_SLAVES: usize = 16;
 
-/// Whether this build has the programs (clang was there at build time).
+/// Whether this build has the programs (compiled by clang, or the committed object).
 pub const BUILT: bool = cfg!(ubond_bpf);
 
 /// How the tap's egress program sends a bond's frames (mirrors `ubond_core`'s `TxPlan`).
@@ -253,13 +256,15 @@ pub fn tcx_programs(iface: &str, _ingress: bool) -> Result<usize> {
 
 #[cfg(not(ubond_bpf))]
 impl FastPath {
-    /// Always fails: this build has no BPF programs (clang was missing when it was built).
+    /// Always fails: this build has no BPF programs (no clang at build time, and the
+    /// committed object did not match the edited source).
     pub fn load() -> Result<FastPath> {
         Err(err(
             "load the BPF fast path",
             None,
-            "this ubond was built without clang, so without its BPF programs; \
-             install clang and rebuild",
+            "this ubond was built without its BPF programs (no clang when it was built, and \
+             bpf/datapath.bpf.c differs from the committed bpf/datapath.bpf.o); install clang \
+             and run cargo build again (the build notices clang by itself)",
         ))
     }
 
@@ -300,6 +305,15 @@ impl Attachment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every build of the committed source has the programs, with clang or without (the
+    /// committed object): fails when `bpf/datapath.bpf.o` fell behind its source and clang
+    /// is missing.
+    #[test]
+    #[allow(clippy::assertions_on_constants)] // the constant is the build's outcome under test
+    fn the_programs_are_built_in() {
+        assert!(BUILT, "no BPF programs in this build: see the build script's warning");
+    }
 
     #[test]
     fn map_values_have_the_c_layout() {

@@ -7,7 +7,9 @@
 //!   ([`link::LinkMonitor`]), speed and duplex through ethtool ([`link::speed_duplex`]);
 //! - [`process`]: the client's process-wide settings ([`process::default_sigpipe`]);
 //! - [`addr`]: IP addresses and default routes through rtnetlink ([`addr::add_address`],
-//!   [`addr::add_default_route`]).
+//!   [`addr::add_default_route`]);
+//! - [`netns`]: named network namespaces as iproute2 keeps them ([`netns::NetNs`]);
+//! - [`icmp`]: a raw ICMP socket for echo probes ([`icmp::IcmpSocket`]), so no `ping` is needed.
 //!
 //! Errors are [`SysError`]s, which name the operation and the interface. Everything works in
 //! the network namespace of the calling thread. This is the only ubond crate with `unsafe`
@@ -16,7 +18,9 @@
 pub mod addr;
 pub mod bpf;
 pub mod error;
+pub mod icmp;
 pub mod link;
+pub mod netns;
 pub mod packet;
 pub mod process;
 pub mod tap;

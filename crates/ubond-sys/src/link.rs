@@ -277,6 +277,27 @@ pub fn veth_peer(name: &str) -> Result<Option<u32>> {
     Ok(link.filter(|i| veth && !other_ns && *i != 0 && *i != l.header.index))
 }
 
+/// Creates a veth pair (`ip link add NAME type veth peer name PEER [netns NS]`): `name` in
+/// the caller's namespace, `peer` in the namespace whose file `peer_ns` is (an open
+/// `/run/netns/NS`, see [`crate::netns::NetNs::file`]), or here too.
+pub fn add_veth(name: &str, peer: &str, peer_ns: Option<BorrowedFd<'_>>) -> Result<()> {
+    use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+    use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkInfo};
+    let mut other = LinkMessage::default();
+    other.attributes.push(LinkAttribute::IfName(peer.to_string()));
+    if let Some(fd) = peer_ns {
+        other.attributes.push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
+    }
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Veth),
+        LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(other))),
+    ]));
+    let flags = NLM_F_CREATE | NLM_F_EXCL;
+    request(RouteNetlinkMessage::NewLink(msg), flags, "create veth pair", Some(name)).map(drop)
+}
+
 /// Sets interface `name`'s MAC address (`RTM_SETLINK`, `IFLA_ADDRESS`).
 pub fn set_mac(name: &str, mac: MacAddr) -> Result<()> {
     let mut msg = LinkMessage::default();

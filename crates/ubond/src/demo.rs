@@ -1,44 +1,48 @@
 //! `ubond demo`: a real two-host network built on the spot, bonded with ubond.
 //!
 //! As root: two network namespaces as hosts, two veth links between them, a ubond daemon in
-//! each with an 802.3ad bond (`lacp_rate=fast`) over both links and an address on it. The demo
-//! prints every command it runs, so it doubles as a recipe; shows LACP negotiating (port states
-//! as they change), pings across, takes one link down and shows traffic continuing, prints both
+//! each with an 802.3ad bond (`lacp_rate=fast`) over both links and an address on it. It needs
+//! nothing but the kernel and this binary: namespaces, links and addresses are made through
+//! rtnetlink and mounts (`ubond_sys::netns`, `ubond_sys::link`, `ubond_sys::addr`) and the
+//! pings are its own ICMP echoes (`ubond_sys::icmp`), and it prints the equivalent `ip` and
+//! `ping` command of each step, so it doubles as a recipe. It shows LACP negotiating (port
+//! states as they change) and which data path the daemons took (and why, when not the
+//! in-kernel one), pings across, takes one link down and shows traffic continuing, prints both
 //! `/proc/net/bonding/bond0` reports, and removes everything it made — also on Ctrl-C or an
 //! error. Without root it says what it needs and runs the same topology in the simulator.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use ubond_sys::icmp::IcmpSocket;
+use ubond_sys::netns::NetNs;
+use ubond_sys::{addr, link};
 
 use crate::control::{call, Request};
 
 /// The bond options of both hosts (the lab's demo uses the same).
 const OPTIONS: &str = ubond_lab::demo::DEMO_BOND_OPTIONS;
 /// The two hosts: letter, address.
-const HOSTS: [(&str, &str); 2] = [("a", "192.0.2.1"), ("b", "192.0.2.2")];
+const HOSTS: [(&str, Ipv4Addr); 2] =
+    [("a", Ipv4Addr::new(192, 0, 2, 1)), ("b", Ipv4Addr::new(192, 0, 2, 2))];
 /// The links, named alike at both ends.
 const LINKS: [&str; 2] = ["eth0", "eth1"];
 
 /// Runs the demo; `Ok(true)` when everything it shows worked.
 pub fn run() -> Result<bool> {
     if !rustix::process::geteuid().is_root() {
-        println!("ubond demo builds real network namespaces and needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)");
-        println!("and iproute2; run it as `sudo ubond demo`. Meanwhile, the same topology in the simulator:");
+        println!("ubond demo builds real network namespaces and needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN);");
+        println!("run it as `sudo ubond demo`. Meanwhile, the same topology in the simulator:");
         println!();
         return run_simulated();
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        bail!("ubond demo needs the `ip` command (iproute2): apt-get install iproute2");
-    }
-    if Command::new("ping").arg("-V").output().is_err() {
-        bail!("ubond demo needs `ping`: apt-get install iputils-ping");
     }
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
@@ -60,7 +64,7 @@ fn run_simulated() -> Result<bool> {
 struct Demo {
     id: String,
     dir: PathBuf,
-    made_ns: Vec<String>,
+    made_ns: Vec<NetNs>,
     daemons: Vec<Child>,
     stop: Arc<AtomicBool>,
     t0: Instant,
@@ -74,8 +78,25 @@ impl Demo {
         Ok(Demo { id, dir, made_ns: Vec::new(), daemons: Vec::new(), stop, t0: Instant::now() })
     }
 
-    fn ns(&self, host: &str) -> String {
+    fn ns_name(&self, host: &str) -> String {
         format!("{}-{host}", self.id)
+    }
+
+    /// Host `host`'s namespace (made by [`Demo::play`]).
+    fn ns(&self, host: &str) -> Result<&NetNs> {
+        let name = self.ns_name(host);
+        self.made_ns.iter().find(|n| n.name() == name).ok_or_else(|| anyhow!("no host {host}"))
+    }
+
+    /// Does `what` inside host `host`'s namespace, printing `shown` (the equivalent command).
+    fn inside<R: Send>(
+        &self,
+        host: &str,
+        shown: &str,
+        what: impl FnOnce() -> ubond_sys::Result<R> + Send,
+    ) -> Result<R> {
+        println!("  + {shown}");
+        Ok(self.ns(host)?.run(what)??)
     }
 
     fn socket(&self, host: &str) -> PathBuf {
@@ -94,17 +115,6 @@ impl Demo {
         let _ = std::io::stdout().flush();
     }
 
-    /// Runs and echoes a command; its failure is an error.
-    fn run(&self, args: &[&str]) -> Result<Output> {
-        println!("  + {}", args.join(" "));
-        let out =
-            Command::new(args[0]).args(&args[1..]).output().with_context(|| args[0].to_string())?;
-        if !out.status.success() {
-            bail!("`{}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-        }
-        Ok(out)
-    }
-
     /// Sends a request to host's daemon, echoing the equivalent command line.
     fn ubond(&self, host: &str, shown: &str, request: &Request) -> Result<String> {
         println!("  + ubond --control {} {shown}", self.socket(host).display());
@@ -117,41 +127,44 @@ impl Demo {
 
     fn play(&mut self) -> Result<bool> {
         self.say("two hosts (network namespaces) joined by two veth links");
+        println!("          (made through rtnetlink; each step's iproute2 command is shown)");
         for (host, _) in HOSTS {
-            let ns = self.ns(host);
-            self.run(&["ip", "netns", "add", &ns])?;
-            self.made_ns.push(ns.clone());
-            self.run(&["ip", "-n", &ns, "link", "set", "lo", "up"])?;
+            let name = self.ns_name(host);
+            println!("  + ip netns add {name}");
+            self.made_ns.push(NetNs::create(&name)?);
+            self.inside(host, &format!("ip -n {name} link set lo up"), || {
+                link::set_up("lo", true)
+            })?;
         }
-        let (a, b) = (self.ns("a"), self.ns("b"));
-        for link in LINKS {
-            self.run(&[
-                "ip", "-n", &a, "link", "add", link, "type", "veth", "peer", "name", link, "netns",
-                &b,
-            ])?;
+        let (a, b) = (self.ns_name("a"), self.ns_name("b"));
+        let b_file = self.ns("b")?.file()?;
+        for l in LINKS {
+            self.inside(
+                "a",
+                &format!("ip -n {a} link add {l} type veth peer name {l} netns {b}"),
+                || link::add_veth(l, l, Some(b_file.as_fd())),
+            )?;
         }
+        drop(b_file);
         self.check_stop()?;
 
         self.say("a ubond daemon in each host");
         let exe = std::env::current_exe().context("finding the ubond executable")?;
         for (host, _) in HOSTS {
-            let ns = self.ns(host);
             let log = std::fs::File::create(self.dir.join(format!("{host}.log")))?;
             println!(
-                "  + ip netns exec {ns} ubond --control {} daemon &",
+                "  + ip netns exec {} ubond --control {} daemon &",
+                self.ns_name(host),
                 self.socket(host).display()
             );
-            let child = Command::new("ip")
-                .args(["netns", "exec", &ns])
-                .arg(&exe)
-                .arg("--control")
+            let mut cmd = Command::new(&exe);
+            cmd.arg("--control")
                 .arg(self.socket(host))
                 .arg("daemon")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .context("starting a daemon")?;
+                .stderr(log);
+            let child = self.ns(host)?.spawn(&mut cmd).context("starting a daemon")?;
             self.daemons.push(child);
         }
         for (host, _) in HOSTS {
@@ -161,16 +174,21 @@ impl Demo {
         }
 
         self.say(&format!("an 802.3ad bond over both links in each host ({OPTIONS})"));
-        for (host, addr) in HOSTS {
-            let ns = self.ns(host);
+        for (host, ip) in HOSTS {
+            let ns = self.ns_name(host);
             let add = Request::Add { bond: "bond0".into(), options: OPTIONS.into() };
             self.ubond(host, &format!("add bond0 {OPTIONS}"), &add)?;
             let enslave =
                 Request::Enslave { bond: "bond0".into(), ifaces: LINKS.map(String::from).to_vec() };
             self.ubond(host, "enslave bond0 eth0 eth1", &enslave)?;
-            self.run(&["ip", "-n", &ns, "link", "set", "bond0", "up"])?;
-            self.run(&["ip", "-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", "bond0"])?;
+            self.inside(host, &format!("ip -n {ns} link set bond0 up"), || {
+                link::set_up("bond0", true)
+            })?;
+            self.inside(host, &format!("ip -n {ns} addr add {ip}/24 dev bond0"), || {
+                addr::add_address("bond0", IpAddr::V4(ip), 24)
+            })?;
         }
+        self.data_paths();
         self.check_stop()?;
 
         self.say("LACP negotiating (host a's ports: actor state / partner state)");
@@ -202,39 +220,32 @@ impl Demo {
             started.elapsed().as_secs_f64()
         ));
 
-        self.say("ping across the bond");
-        let first = self.ping(10, "0.1")?;
+        self.say("ping across the bond (the demo's own ICMP echoes)");
+        let sock = self.ns("a")?.run(IcmpSocket::open)??;
+        let peer = HOSTS[1].1;
+        println!("  + ip netns exec {a} ping -c 10 -i 0.1 {peer}");
+        let first = ping(&sock, peer, 10, Duration::from_millis(100), &self.stop)?;
+        println!("          {first}");
         self.check_stop()?;
 
         self.say("taking eth0 down in host a, with a ping running every 10 ms");
-        let pinger = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &a,
-                "ping",
-                "-n",
-                "-q",
-                "-c",
-                "300",
-                "-i",
-                "0.01",
-                "-W",
-                "1",
-                "192.0.2.2",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting ping")?;
-        std::thread::sleep(Duration::from_millis(500));
-        self.run(&["ip", "-n", &a, "link", "set", "eth0", "down"])?;
-        let out = pinger.wait_with_output()?;
-        let (sent, received) = ping_counts(&String::from_utf8_lossy(&out.stdout));
+        println!("  + ip netns exec {a} ping -c 300 -i 0.01 {peer} &");
+        let during = std::thread::scope(|s| -> Result<Pings> {
+            let pinger = s.spawn(|| ping(&sock, peer, 300, Duration::from_millis(10), &self.stop));
+            std::thread::sleep(Duration::from_millis(500));
+            let down = self.inside("a", &format!("ip -n {a} link set eth0 down"), || {
+                link::set_up("eth0", false)
+            });
+            let pings = pinger.join().map_err(|_| anyhow!("the pinger panicked"))?;
+            down?;
+            pings
+        })?;
         println!(
-            "          {received} of {sent} replies ({} lost, one every 10 ms: about {} ms without traffic)",
-            sent - received,
-            (sent - received) * 10
+            "          {} of {} replies ({} lost, one every 10 ms: about {} ms without traffic)",
+            during.received,
+            during.sent,
+            during.sent - during.received,
+            (during.sent - during.received) * 10
         );
         self.say("host a's bond after the loss: the aggregator keeps one port");
         println!("          {}", self.port_states("a")?);
@@ -244,7 +255,7 @@ impl Demo {
         // Traffic continued: most of the 3 s run was answered. (The outage itself is a few
         // milliseconds on a quiet machine; bench/ measures it. On a loaded one, the daemons'
         // reaction to the carrier loss waits for a CPU, so this only asks that traffic went on.)
-        Ok(first && sent > 0 && received * 2 >= sent)
+        Ok(first.received == first.sent && during.sent > 0 && during.received * 2 >= during.sent)
     }
 
     fn wait(&self, limit: Duration, what: &str, f: impl Fn(&Demo) -> bool) -> Result<()> {
@@ -305,33 +316,31 @@ impl Demo {
         Ok(true)
     }
 
-    fn ping(&self, count: u32, interval: &str) -> Result<bool> {
-        let ns = self.ns("a");
-        println!("  + ip netns exec {ns} ping -c {count} -i {interval} 192.0.2.2");
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns,
-                "ping",
-                "-n",
-                "-q",
-                "-c",
-                &count.to_string(),
-                "-i",
-                interval,
-                "-W",
-                "1",
-            ])
-            .arg("192.0.2.2")
-            .output()
-            .context("running ping")?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        for line in text.lines().filter(|l| l.contains("transmitted") || l.starts_with("rtt")) {
-            println!("          {line}");
+    /// Says which data path each host's bond took, from the daemons' logs; plainly when the
+    /// in-kernel fast path is absent, with the daemon's reason.
+    fn data_paths(&self) {
+        for (host, _) in HOSTS {
+            let log =
+                std::fs::read_to_string(self.dir.join(format!("{host}.log"))).unwrap_or_default();
+            // The bond's own line, else the daemon's start line (a daemon without the fast
+            // path's programs says there why).
+            let bond = log.lines().rev().find_map(|l| l.strip_prefix("bond0: data path: "));
+            let daemon = log.lines().find_map(|l| {
+                let rest = l.split_once("(data path: ")?.1;
+                Some(rest.strip_suffix(')').unwrap_or(rest))
+            });
+            let Some(path) = bond.or(daemon) else { continue };
+            if path.starts_with("bpf") {
+                println!(
+                    "          host {host}: data frames take the in-kernel fast path (tc eBPF); \
+                     the daemon keeps LACP"
+                );
+            } else {
+                println!(
+                    "          host {host}: NO in-kernel fast path, data frames cross the daemon: {path}"
+                );
+            }
         }
-        let (sent, received) = ping_counts(&text);
-        Ok(sent > 0 && received == sent)
     }
 
     fn reports(&self) -> Result<()> {
@@ -369,17 +378,108 @@ impl Drop for Demo {
             let _ = child.wait();
         }
         for ns in self.made_ns.drain(..).rev() {
-            let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+            let _ = ns.delete();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-/// (transmitted, received) from ping's summary line.
-fn ping_counts(text: &str) -> (u32, u32) {
-    let line = text.lines().find(|l| l.contains("transmitted")).unwrap_or("");
-    let mut numbers = line.split(", ").filter_map(|p| p.split_whitespace().next()?.parse().ok());
-    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
+/// What an echo run gave.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Pings {
+    sent: u32,
+    received: u32,
+    /// Fastest, mean and slowest round trip, ms.
+    rtt_ms: Option<(f64, f64, f64)>,
+}
+
+impl std::fmt::Display for Pings {
+    /// ping's summary: `10 packets transmitted, 10 received, 0% packet loss, rtt ...`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let loss = (100 * (self.sent - self.received)).checked_div(self.sent).unwrap_or(0);
+        write!(
+            f,
+            "{} packets transmitted, {} received, {loss}% packet loss",
+            self.sent, self.received
+        )?;
+        if let Some((min, avg, max)) = self.rtt_ms {
+            write!(f, ", rtt min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms")?;
+        }
+        Ok(())
+    }
+}
+
+/// An ICMP echo request (type 8) with identifier `id`, sequence number `seq`.
+fn echo_request(id: u16, seq: u16) -> Vec<u8> {
+    let mut m = vec![0u8; 8 + 16];
+    m[0] = 8;
+    m[4..6].copy_from_slice(&id.to_be_bytes());
+    m[6..8].copy_from_slice(&seq.to_be_bytes());
+    m[8..].copy_from_slice(b"ubond demo echo!");
+    ubond_wire::icmp::Icmpv4Packet::new_unchecked(&mut m[..]).fill_checksum();
+    m
+}
+
+/// The sequence number of an echo reply with identifier `id` in `packet` (an IPv4 packet as a
+/// raw ICMP socket delivers it), if that is what it is.
+fn echo_reply(packet: &[u8], id: u16) -> Option<u16> {
+    let ip = ubond_wire::ipv4::Packet::new_checked(packet).ok()?;
+    let icmp = ubond_wire::icmp::Icmpv4Packet::new_checked(ip.payload()).ok()?;
+    (icmp.msg_type() == ubond_wire::icmp::Icmpv4Type::EchoReply && icmp.identifier() == Some(id))
+        .then(|| icmp.sequence_number())
+        .flatten()
+}
+
+/// Sends `count` echo requests to `dst`, one every `interval`, and counts the replies that
+/// come within a second of the last one.
+fn ping(
+    sock: &IcmpSocket,
+    dst: Ipv4Addr,
+    count: u16,
+    interval: Duration,
+    stop: &AtomicBool,
+) -> Result<Pings> {
+    // Distinct per run and process: replies to other pingers are someone else's.
+    static RUNS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let id = (std::process::id() as u16).wrapping_add(RUNS.fetch_add(1, Ordering::Relaxed) << 12);
+    let start = Instant::now();
+    let mut sent_at: Vec<Instant> = Vec::with_capacity(usize::from(count));
+    let mut answered = vec![false; usize::from(count)];
+    let mut rtts: Vec<f64> = Vec::new();
+    let mut buf = [0u8; 1500];
+    let end_of_sending = start + interval * u32::from(count);
+    let deadline = end_of_sending + Duration::from_secs(1);
+    loop {
+        let now = Instant::now();
+        if stop.load(Ordering::Relaxed) || now >= deadline {
+            break;
+        }
+        let due = start + interval * sent_at.len() as u32;
+        if sent_at.len() < usize::from(count) && now >= due {
+            sock.send_to(&echo_request(id, sent_at.len() as u16), dst)?;
+            sent_at.push(now);
+            continue;
+        }
+        let next = if sent_at.len() < usize::from(count) { due } else { deadline };
+        if let Some(n) = sock.recv(&mut buf, next.saturating_duration_since(now))? {
+            if let Some(seq) = echo_reply(&buf[..n], id) {
+                let i = usize::from(seq);
+                if i < sent_at.len() && !answered[i] {
+                    answered[i] = true;
+                    rtts.push(sent_at[i].elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            if sent_at.len() == usize::from(count) && answered.iter().all(|&a| a) {
+                break;
+            }
+        }
+    }
+    let rtt_ms = (!rtts.is_empty()).then(|| {
+        let min = rtts.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = rtts.iter().copied().fold(0.0, f64::max);
+        (min, rtts.iter().sum::<f64>() / rtts.len() as f64, max)
+    });
+    Ok(Pings { sent: sent_at.len() as u32, received: rtts.len() as u32, rtt_ms })
 }
 
 #[cfg(test)]
@@ -387,9 +487,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ping_summary_is_read() {
-        let text = "--- 192.0.2.2 ping statistics ---\n300 packets transmitted, 297 received, 1% packet loss, time 3010ms\n";
-        assert_eq!(ping_counts(text), (300, 297));
-        assert_eq!(ping_counts("garbage"), (0, 0));
+    fn echo_requests_and_replies() {
+        let req = echo_request(0x1234, 7);
+        let view = ubond_wire::icmp::Icmpv4Packet::new_checked(&req[..]).expect("8 octets");
+        assert!(view.verify_checksum());
+        assert_eq!(view.msg_type(), ubond_wire::icmp::Icmpv4Type::EchoRequest);
+        assert_eq!((view.identifier(), view.sequence_number()), (Some(0x1234), Some(7)));
+        // The reply as a raw socket shows it: a 20-octet IPv4 header, then type 0.
+        let mut reply = req.clone();
+        reply[0] = 0;
+        let mut packet = vec![0x45, 0, 0, (20 + reply.len()) as u8, 0, 0, 0x40, 0, 64, 1, 0, 0];
+        packet.extend_from_slice(&[192, 0, 2, 2, 192, 0, 2, 1]);
+        packet.extend_from_slice(&reply);
+        assert_eq!(echo_reply(&packet, 0x1234), Some(7));
+        assert_eq!(echo_reply(&packet, 0x4321), None, "another pinger's");
+        assert_eq!(echo_reply(&packet[..24], 0x1234), None, "truncated");
+        let pings = Pings { sent: 10, received: 9, rtt_ms: Some((0.1, 0.2, 0.3)) };
+        assert_eq!(
+            pings.to_string(),
+            "10 packets transmitted, 9 received, 10% packet loss, rtt min/avg/max = 0.100/0.200/0.300 ms"
+        );
     }
 }

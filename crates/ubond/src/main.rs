@@ -5,9 +5,11 @@
 
 mod access;
 mod addr;
+mod assets;
 mod control;
 mod daemon;
 mod demo;
+mod doctor;
 mod igmp;
 mod journal;
 mod lab_cli;
@@ -21,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use control::Request;
 use pcap_file::pcap::PcapReader;
 use ubond_config::{Format, SourceFile};
@@ -136,6 +138,14 @@ enum Command {
         #[arg(long, hide = true, default_value = "/")]
         root: PathBuf,
     },
+    /// Explain what is wrong with bonds, with the evidence and the fix: the kernel's
+    /// (/proc/net/bonding/*) and ubond's; exits 1 if it finds a warning or an error.
+    Doctor {
+        /// Bond names (the kernel's or the daemon's) or report files (copies of
+        /// /proc/net/bonding/BOND from any host; `-` reads standard input). Several reports are
+        /// also compared with each other (the two ends of a link). Default: every bond here.
+        targets: Vec<String>,
+    },
     /// Decode the LACPDUs and Marker PDUs of pcap captures (tcpdump -w, tshark -F pcap).
     Decode {
         /// Capture files.
@@ -146,6 +156,13 @@ enum Command {
     Lab {
         #[command(subcommand)]
         command: lab_cli::LabCommand,
+    },
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    Assets {
+        /// The directory: man/*.8 and completions/{ubond.bash,_ubond,ubond.fish} go below it.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Bond configuration files: modprobe.d, Debian interfaces, RHEL ifcfg, systemd-networkd,
     /// NetworkManager keyfiles, netplan, ovs-vsctl lines, ubond TOML.
@@ -235,6 +252,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Doctor { targets } => {
+            return match doctor::run(&socket, &targets) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("ubond doctor: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         other => return tools(other),
     };
     match control::call(&socket, &request) {
@@ -272,6 +299,10 @@ fn tools(command: Command) -> ExitCode {
         Command::Decode { files } => files.iter().try_for_each(decode).map(|()| true),
         Command::Lab { command } => lab_cli::run(command),
         Command::Config { command } => config(command),
+        Command::Assets { out } => assets::write(Cli::command(), &out).map(|files| {
+            files.iter().for_each(|f| println!("{f}"));
+            true
+        }),
         _ => Ok(true),
     };
     match result {

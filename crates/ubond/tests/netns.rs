@@ -315,8 +315,10 @@ fn demo_shows_negotiation_and_failover_then_cleans_up() {
     if !can_run() {
         return;
     }
+    // Nothing but the kernel and the binary: no `ip`, no `ping` on the PATH.
     let child = Command::new(BIN)
         .arg("demo")
+        .env("PATH", "/nonexistent")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -326,6 +328,8 @@ fn demo_shows_negotiation_and_failover_then_cleans_up() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("negotiated in"), "{text}");
+    assert!(text.contains("10 packets transmitted, 10 received, 0% packet loss"), "{text}");
+    assert!(text.contains("host a: data frames take the in-kernel fast path"), "{text}");
     assert!(text.contains("----- host b: ubond status bond0 -----"), "{text}");
     assert_eq!(text.matches("Bonding Mode: IEEE 802.3ad Dynamic link aggregation").count(), 2);
     let namespaces = String::from_utf8_lossy(
