@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
+use crate::loss::{Conversion, Lost};
 use crate::model::{ConfigSet, Parsed, SourceFile};
 use crate::{ifcfg, interfaces, keyfile, modprobe, native, netplan, networkd, ovs};
 
@@ -150,25 +151,27 @@ pub fn parse(format: Format, files: &[SourceFile]) -> Parsed {
     }
 }
 
-/// Writes `set` as `format`.
+/// Writes `set` as `format` (what the format cannot hold is written as comments; see
+/// [`convert`] for the list).
 pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
-    match format {
-        Format::Modprobe => modprobe::emit(set),
-        Format::Interfaces => interfaces::emit(set),
-        Format::Ifcfg => ifcfg::emit(set),
-        Format::Networkd => networkd::emit(set),
-        Format::Keyfile => keyfile::emit(set),
-        Format::Netplan => netplan::emit(set),
-        Format::Ovs => ovs::emit(set),
-        Format::Toml => native::emit(set),
-    }
+    convert(set, format).files
 }
 
-/// Converts a configuration to `format`'s files (the same as [`emit`]; what a format cannot
-/// hold — slaves and addresses in modprobe, per-slave `prio` in ifcfg, a bond not started at
-/// boot in modprobe, networkd, netplan and OVS — is written as comments).
-pub fn convert(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
-    emit(set, format)
+/// Converts a configuration to `format`'s files, with every fact the format cannot hold
+/// (or holds only approximately) as a [`Loss`], each also written as a comment in the files.
+pub fn convert(set: &ConfigSet, format: Format) -> Conversion {
+    let mut lost = Lost::default();
+    let files = match format {
+        Format::Modprobe => modprobe::emit_into(set, &mut lost),
+        Format::Interfaces => interfaces::emit_into(set, &mut lost),
+        Format::Ifcfg => ifcfg::emit_into(set, &mut lost),
+        Format::Networkd => networkd::emit_into(set, &mut lost),
+        Format::Keyfile => keyfile::emit_into(set, &mut lost),
+        Format::Netplan => netplan::emit_into(set, &mut lost),
+        Format::Ovs => ovs::emit_into(set, &mut lost),
+        Format::Toml => native::emit_into(set, &mut lost),
+    };
+    Conversion { files, losses: lost.losses }
 }
 
 /// Parse findings plus the shared checks ([`crate::checks::check`]), in file order (as the

@@ -46,9 +46,11 @@ mod ini;
 pub mod interfaces;
 pub mod keyfile;
 pub mod live;
+pub mod loss;
 pub mod model;
 pub mod modprobe;
 pub mod native;
+mod net;
 pub mod netplan;
 pub mod networkd;
 pub mod ovs;
@@ -58,5 +60,8 @@ mod text;
 
 pub use convert::{convert, emit, lint, parse, Format};
 pub use finding::{has_errors, Finding, Severity, Span};
-pub use model::{BondConfig, ConfigSet, Parsed, SourceFile, Spans};
+pub use loss::{Conversion, Loss};
+pub use model::{
+    BondConfig, ConfigSet, Dns, Fact, Match, OvsBond, Parsed, Route, SourceFile, Spans,
+};
 pub use modprobe::lint_sysfs_writes;

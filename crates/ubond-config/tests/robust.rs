@@ -2,7 +2,7 @@
 //! configurations survive every conversion.
 
 use proptest::prelude::*;
-use ubond_config::{convert, lint, lint_sysfs_writes, parse, Finding, Format, SourceFile};
+use ubond_config::{emit, lint, lint_sysfs_writes, parse, Finding, Format, SourceFile};
 
 const WORDS: &[&str] = &[
     "alias",
@@ -125,7 +125,7 @@ proptest! {
             check_places(&lint(format, &files), &files)?;
             // Whatever was understood can be written and read back.
             for &to in Format::ALL {
-                let out = convert(&p.config, to);
+                let out = emit(&p.config, to);
                 let _ = parse(to, &out);
             }
         }
@@ -207,7 +207,7 @@ proptest! {
         prop_assert!(!ubond_config::has_errors(&p.findings), "{t}\n{:#?}", p.findings);
         prop_assert_eq!(p.config.bonds[0].on_boot, auto);
         for &to in Format::ALL {
-            let out = convert(&p.config, to);
+            let out = emit(&p.config, to);
             let back = parse(to, &out);
             prop_assert!(!ubond_config::has_errors(&back.findings), "{t}\nas {to}: {out:#?}\n{:#?}", back.findings);
             if !to.is_kernel_like() {

@@ -11,7 +11,7 @@
 
 use std::process::{Command, Output};
 
-use ubond_config::{convert, parse, Format, SourceFile};
+use ubond_config::{emit, parse, Format, SourceFile};
 
 #[path = "../../ubond-config/tests/samples/mod.rs"]
 mod samples;
@@ -140,11 +140,11 @@ fn seed_examples_give_the_same_running_bond_in_every_format() {
     let parsed = parse(Format::Interfaces, &debian());
     assert!(!ubond_config::has_errors(&parsed.findings), "{:?}", parsed.findings);
     for &to in Format::ALL.iter().filter(|f| f.has_slaves() && f.is_kernel_like()) {
-        forms.push((format!("debian as {to}"), convert(&parsed.config, to)));
+        forms.push((format!("debian as {to}"), emit(&parsed.config, to)));
     }
     // modprobe.d holds the options only: with an interfaces file naming the slaves and the
     // addresses, as on a system that splits them so.
-    let mut split = convert(&parsed.config, Format::Modprobe);
+    let mut split = emit(&parsed.config, Format::Modprobe);
     split.push(SourceFile::new(
         "/etc/network/interfaces",
         "auto bond0\niface bond0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n    bond-slaves eth0 eth1\n",
@@ -152,7 +152,7 @@ fn seed_examples_give_the_same_running_bond_in_every_format() {
     forms.push(("debian as modprobe + slaves in interfaces".into(), split));
     let centos_parsed = parse(Format::Ifcfg, &centos());
     for to in [Format::Interfaces, Format::Netplan, Format::Networkd] {
-        forms.push((format!("centos as {to}"), convert(&centos_parsed.config, to)));
+        forms.push((format!("centos as {to}"), emit(&centos_parsed.config, to)));
     }
     let mut first: Option<String> = None;
     for (i, (name, files)) in forms.iter().enumerate() {
