@@ -487,6 +487,12 @@ fn member(f: &IfcfgFile, b: &mut BondConfig, findings: &mut Vec<Finding>) {
         if STRUCTURE.contains(&k) || is_default(k, val) {
             continue;
         }
+        if k == "BRIDGE" {
+            findings.push(
+                Finding::error(&v.key_span, format!("'{}' is a slave of bond '{}' and a port of bridge '{val}': an interface has one master; make the bond the bridge's port", f.device, b.name))
+                    .with_fix(format!("BRIDGE={val} in ifcfg-{}", b.name)),
+            );
+        }
         let base = k.trim_end_matches(|c: char| c.is_ascii_digit());
         if matches!(base, "IPADDR" | "GATEWAY" | "DNS" | "IPV6ADDR" | "IPV6_DEFAULTGW" | "DOMAIN") {
             findings.push(Finding::warning(

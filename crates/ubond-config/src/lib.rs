@@ -38,6 +38,7 @@
 //! [`ConfigSet`] (ignoring source spans).
 
 pub mod checks;
+pub mod cloudinit;
 pub mod convert;
 pub mod files;
 pub mod finding;

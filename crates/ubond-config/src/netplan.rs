@@ -108,25 +108,25 @@ const BOND_KEYS: &[&str] = &[
 const MAX_DEPTH: usize = 32;
 
 #[derive(Debug)]
-enum Node {
+pub(crate) enum Node {
     Scalar(String, Marker),
     Seq(Vec<Node>, Marker),
     Map(Vec<(String, Marker, Node)>, Marker),
 }
 
 impl Node {
-    fn mark(&self) -> Marker {
+    pub(crate) fn mark(&self) -> Marker {
         match self {
             Node::Scalar(_, m) | Node::Seq(_, m) | Node::Map(_, m) => *m,
         }
     }
-    fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Map(e, _) => e.iter().rev().find(|(k, _, _)| k == key).map(|(_, _, v)| v),
             _ => None,
         }
     }
-    fn scalar(&self) -> Option<&str> {
+    pub(crate) fn scalar(&self) -> Option<&str> {
         match self {
             Node::Scalar(s, _) => Some(s),
             _ => None,
@@ -136,12 +136,12 @@ impl Node {
 
 /// Builds a tree of nodes from the parser's events, with a depth limit.
 #[derive(Default)]
-struct Builder {
+pub(crate) struct Builder {
     stack: Vec<(Node, Option<(String, Marker)>)>,
-    root: Option<Node>,
+    pub(crate) root: Option<Node>,
     /// Events inside containers past [`MAX_DEPTH`].
     skipped: usize,
-    too_deep: Option<Marker>,
+    pub(crate) too_deep: Option<Marker>,
 }
 
 impl Builder {
@@ -194,16 +194,16 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
-struct Cx<'a> {
-    file: &'a str,
+pub(crate) struct Cx<'a> {
+    pub(crate) file: &'a str,
     /// The file's lines' lengths in characters (to keep places inside the file: the parser
     /// reports an error at the end of input one line further).
-    lines: Vec<usize>,
-    findings: Vec<Finding>,
+    pub(crate) lines: Vec<usize>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 impl Cx<'_> {
-    fn span(&self, m: Marker) -> Span {
+    pub(crate) fn span(&self, m: Marker) -> Span {
         let n = self.lines.len().max(1);
         let (line, col) = if m.line() > n {
             (n, self.lines.last().copied().unwrap_or(0) + 1)
@@ -216,7 +216,7 @@ impl Cx<'_> {
             u32::try_from(col).unwrap_or(u32::MAX),
         )
     }
-    fn error(&mut self, m: Marker, msg: impl Into<String>) {
+    pub(crate) fn error(&mut self, m: Marker, msg: impl Into<String>) {
         let s = self.span(m);
         self.findings.push(Finding::error(&s, msg));
     }
@@ -242,7 +242,7 @@ fn time(v: &str, default_us: u128, unit_us: u128) -> Option<u128> {
     (us % unit_us == 0).then_some(us / unit_us)
 }
 
-fn list(n: &Node) -> Vec<(&str, Marker)> {
+pub(crate) fn list(n: &Node) -> Vec<(&str, Marker)> {
     match n {
         Node::Seq(items, _) => {
             items.iter().filter_map(|i| i.scalar().map(|s| (s, i.mark()))).collect()
@@ -252,7 +252,7 @@ fn list(n: &Node) -> Vec<(&str, Marker)> {
     }
 }
 
-fn yes(s: &str) -> Option<bool> {
+pub(crate) fn yes(s: &str) -> Option<bool> {
     match s.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "y" => Some(true),
         "false" | "no" | "off" | "n" => Some(false),
@@ -458,7 +458,7 @@ fn push_slave(b: &mut BondConfig, name: &str, at: Span) {
 }
 
 /// A node as one line of text (for extras).
-fn flat(n: &Node) -> String {
+pub(crate) fn flat(n: &Node) -> String {
     match n {
         Node::Scalar(s, _) => s.clone(),
         Node::Seq(items, _) => {
@@ -792,7 +792,7 @@ fn route(cx: &mut Cx<'_>, b: &mut BondConfig, r: &Node) {
     b.routes.push(route);
 }
 
-fn yaml_str(s: &str) -> String {
+pub(crate) fn yaml_str(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-+:/".contains(c))
         && !s.contains(": ")

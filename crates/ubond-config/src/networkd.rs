@@ -432,6 +432,9 @@ fn port_facts(n: &Unit, b: &mut BondConfig, port: &str, findings: &mut Vec<Findi
                 findings.push(Finding::warning(&e.key_span, format!("DHCP={} on '{port}', a slave of bond '{}': a slave carries no IP configuration", e.value, b.name)).with_fix("DHCP=no"));
             }
             ("Network", "DHCP") => continue,
+            ("Network", "Bridge") => {
+                findings.push(Finding::error(&e.key_span, format!("'{port}' is a slave of bond '{}' and a port of bridge '{}': an interface has one master; make the bond the bridge's port", b.name, e.value)));
+            }
             _ => {}
         }
         b.extra(format!("{port}: [{}] {}={}", e.section, e.key, e.value), e.key_span.clone());
