@@ -97,8 +97,9 @@ impl Format {
             .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
             .collect();
         let first_word = |w: &str| lines.iter().any(|l| l.split_whitespace().next() == Some(w));
-        let cloudy =
-            file.path.contains("cloud") || base == "network-config" || base.ends_with(".cfg");
+        let cloudy = file.path.contains("/etc/cloud/")
+            || base.contains("network-config")
+            || base.ends_with(".cfg");
         // YAML: netplan and cloud-init.
         let top = |k: &str| {
             file.text.lines().any(|l| l.trim_end() == k || l.starts_with(&format!("{k} ")))

@@ -228,11 +228,12 @@ const DEFAULTS: &[(&str, &[&str])] = &[
     ("IPV6_PEERROUTES", &["yes"]),
     ("IPV6INIT", &["no"]),
     ("IPV6_AUTOCONF", &["no"]),
-    ("IPV6_ADDR_GEN_MODE", &["stable-privacy", "eui64"]),
+    ("IPV6_ADDR_GEN_MODE", &["stable-privacy", "eui64", "default"]),
     ("AUTOCONNECT_SLAVES", &["yes", "no"]),
     ("AUTOCONNECT_PORTS", &["yes", "no", "-1"]),
     ("NOZEROCONF", &["yes"]),
     ("HOTPLUG", &["yes"]),
+    ("IPV6_FORCE_ACCEPT_RA", &["no"]),
     ("USERS", &[]),
 ];
 
@@ -335,7 +336,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         files_dev.iter().filter_map(|f| f.val("MASTER").map(str::to_owned)).collect();
     let is_bond = |f: &IfcfgFile| {
         f.get("MASTER").is_none()
-            && (f.val("TYPE").is_some_and(|t| t.eq_ignore_ascii_case("bond"))
+            && (f.val("TYPE").is_some_and(|t| t.eq_ignore_ascii_case("bond") || t == "Bonding")
                 || f.yes("BONDING_MASTER")
                 || f.get("BONDING_OPTS").is_some()
                 || f.get("BONDING_MODULE_OPTS").is_some()
@@ -391,6 +392,9 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                 || ip_var(k)
                 || k.starts_with("BONDING_SLAVE")
                 || is_default(k, &v.value.text)
+                || v.value.text.is_empty()
+                // Derived from the address (initscripts compute them).
+                || matches!(k, "BROADCAST" | "NETWORK")
             {
                 continue;
             }
@@ -464,6 +468,22 @@ fn member(f: &IfcfgFile, b: &mut BondConfig, findings: &mut Vec<Finding>) {
     for v in &f.vars {
         let k = v.key.as_str();
         let val = v.value.text.as_str();
+        if val.is_empty() {
+            continue;
+        }
+        if k == "BOND_PORT_QUEUE_ID" {
+            match val.parse::<u16>() {
+                Ok(q) => {
+                    b.options.slave_options.entry(f.device.clone()).or_default().queue_id = q;
+                    b.note(&Fact::SlaveOptions(f.device.clone()), v.key_span.clone());
+                }
+                Err(_) => findings.push(Finding::error(
+                    &v.value.span(&v.key_span.file, 0),
+                    format!("invalid BOND_PORT_QUEUE_ID '{val}'"),
+                )),
+            }
+            continue;
+        }
         if k == "HWADDR" {
             match val.parse::<ubond_wire::MacAddr>() {
                 Ok(mac) => {

@@ -377,7 +377,8 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             let Some(&(at0, first)) = words.first() else { continue };
             let span0 = line.span(&file.path, at0);
             match first {
-                "iface" => {
+                // ifupdown2's `vlan` stanzas configure a VLAN of a bridge: an interface.
+                "iface" | "vlan" => {
                     in_mapping = false;
                     let (Some(&(nat, name)), fam, method) = (
                         words.get(1),
@@ -540,6 +541,7 @@ fn build(
         let bondish = s.opts.iter().any(|o| o.key.starts_with("bond-") && !is_slave_key(&o.key))
             || s.get("slaves").is_some()
             || is_ovs_bond(s)
+            || s.get("use").is_some_and(|u| u.value.text.split_whitespace().any(|w| w == "bond"))
             || (s.get("bond-primary").is_some()
                 && s.get("bond-master").is_none()
                 && s.get("bond-slaves").is_some());
@@ -663,7 +665,23 @@ fn build(
                 b.extra(format!("vlan {} on {name} (iface {})", s.name, s.name), s.span.clone());
             }
             let f = file_of(&s.span);
+            let ng_bridge = s
+                .get("use")
+                .is_some_and(|u| u.value.text.split_whitespace().any(|w| w == "bridge"));
+            if ng_bridge && s.get("bridge-ports").is_none() {
+                if let Some(o) = s.get("requires") {
+                    if o.value.words().iter().any(|(_, w)| *w == name) {
+                        b.extra(
+                            format!("{name} is a port of bridge {} (requires)", s.name),
+                            o.key_span.clone(),
+                        );
+                    }
+                }
+            }
             for key in ["bridge-ports", "ovs-ports"] {
+                if key == "ovs-ports" && b.ovs.is_some() {
+                    continue; // its bridge, already part of the OVS bond
+                }
                 if let Some(o) = s.get(key) {
                     if port_list(o, &f, &mut Vec::new()).iter().any(|(p, _)| p == name) {
                         b.extra(
@@ -854,6 +872,21 @@ fn bond_stanza(
                 }
             }
             "bond-master" | "network" | "broadcast" | "use" => {}
+            // ifupdown-ng: with `use bond` and no bond-members, the interfaces it requires.
+            "requires"
+                if st
+                    .get("use")
+                    .is_some_and(|u| u.value.text.split_whitespace().any(|w| w == "bond"))
+                    && st.get("bond-members").is_none()
+                    && st.get("bond-slaves").is_none() =>
+            {
+                for (w, at) in port_list(o, &f, findings) {
+                    if !b.slaves.iter().any(|s| *s == w) {
+                        b.slaves.push(w.clone());
+                        b.spans.slaves.insert(w, at);
+                    }
+                }
+            }
             "requires" => {}
             k if k.starts_with("ovs-") => {}
             "address" => {
@@ -978,7 +1011,7 @@ fn bond_stanza(
         let del = undoes
             .iter()
             .position(|w| matches!(*w, "del" | "delete"))
-            .and_then(|i| undoes.get(i + 1));
+            .and_then(|i| undoes[i + 1..].iter().find(|w| !w.starts_with('-') && **w != "inet6"));
         let mirrors = del
             .and_then(|d| crate::net::destination(d, d.contains(':')))
             .is_some_and(|d| b.routes.iter().any(|r| r.to == d));

@@ -86,6 +86,20 @@ fn section(s: &str) -> &str {
     }
 }
 
+/// The name a port found by its MAC address stands under: its connection id when that is
+/// a valid interface name, else the id's last word when that is one (`cloud-init eth0`), else
+/// the id as it is.
+fn port_name(id: &str) -> &str {
+    let valid = |s: &str| ubond_core::options::valid_interface_name(s);
+    if valid(id) {
+        return id;
+    }
+    match id.split_whitespace().last() {
+        Some(last) if valid(last) => last,
+        _ => id,
+    }
+}
+
 /// Parses keyfiles (a bond's and its ports').
 pub fn parse(files: &[SourceFile]) -> Parsed {
     let mut findings = Vec::new();
@@ -255,7 +269,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
         let port = match (get(u, "connection", "interface-name"), get(u, "connection", "id")) {
             (Some(n), _) => n,
-            (None, Some(id)) if rule != Match::default() => id,
+            (None, Some(id)) if rule != Match::default() => port_name(id),
             _ => {
                 findings.push(Finding::warning(
                     &ctl.key_span,
@@ -313,7 +327,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                 | ("bond-port", _) => {}
                 ("proxy", _) => {}
                 ("ipv4" | "ipv6", "method")
-                    if matches!(e.value.as_str(), "disabled" | "ignore") => {}
+                    if matches!(e.value.as_str(), "disabled" | "ignore" | "link-local") => {}
                 (s @ ("ipv4" | "ipv6"), k) => {
                     findings.push(Finding::warning(&e.key_span, format!("[{s}] {k}= on port '{port}' of bond '{}': a port carries no IP configuration", b.name)));
                     b.extra(format!("{port}: [{s}] {k}={}", e.value), e.key_span.clone());

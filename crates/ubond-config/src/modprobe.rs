@@ -409,6 +409,31 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 format!("in {} mode the module forces miimon=100", b.options.mode.name()),
             ));
         }
+        // What the module makes of these options, read back with its semantics (it ignores
+        // some options outside the modes they apply to).
+        let mut text = PosText::default();
+        text.push_str(&args.join(" "), 1, 1);
+        let (back, _, _) = module_options(&text, "", false);
+        for &id in crate::settings::APPLY_ORDER {
+            let skip = matches!(
+                id,
+                OptionId::Slaves
+                    | OptionId::QueueId
+                    | OptionId::Prio
+                    | OptionId::ActorPortPrio
+                    | OptionId::NumUnsolNa
+            ) || (id == OptionId::Miimon && b.options.miimon == 0);
+            let (want, got) = (b.options.get(id.name()).ok(), back.get(id.name()).ok());
+            if !skip && want != got {
+                let v = want.unwrap_or_default();
+                c.push(lost.add(
+                    b,
+                    Fact::Option(id),
+                    format!("{}={}", id.name(), v.split_whitespace().next().unwrap_or("")),
+                    format!("the module ignores it in mode {}", b.options.mode.name()),
+                ));
+            }
+        }
         if !b.on_boot {
             c.push(lost.add(b, Fact::OnBoot, "not started at boot", why));
         }

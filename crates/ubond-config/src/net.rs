@@ -26,6 +26,11 @@ pub(crate) fn netmask_prefix(v: &str) -> Option<(u8, bool)> {
     if let Ok(n) = v.parse::<u8>() {
         return (n <= 128).then_some((n, n <= 32));
     }
+    if let Ok(m) = v.parse::<Ipv6Addr>() {
+        let bits = u128::from(m);
+        let p = bits.leading_ones();
+        return (bits.checked_shl(p).unwrap_or(0) == 0).then_some((u8::try_from(p).ok()?, false));
+    }
     let m: Ipv4Addr = v.parse().ok()?;
     let bits = u32::from(m);
     let p = bits.leading_ones();
@@ -49,7 +54,12 @@ pub(crate) fn destination(s: &str, v6_hint: bool) -> Option<(IpAddr, u8)> {
 /// DEV] [metric N] [table N] [proto static]`), when it is one and names no other device
 /// than `dev`. Words it does not know make it `None` (kept as written elsewhere).
 pub(crate) fn ip_route(command: &str, dev: &str) -> Option<Route> {
+    // `... || true` (cloud-init writes it): the command is the same.
+    let command = command.trim().strip_suffix("|| true").unwrap_or(command).trim();
     let words: Vec<&str> = command.split_whitespace().collect();
+    if words.first().is_some_and(|w| w.rsplit('/').next() == Some("route")) {
+        return net_tools_route(&words, dev);
+    }
     let mut i = 0;
     let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_owned();
     if words.get(i).map(|w| base(w)) != Some("ip".to_owned()) {
@@ -61,6 +71,10 @@ pub(crate) fn ip_route(command: &str, dev: &str) -> Option<Route> {
         match *w {
             "-4" => {}
             "-6" => v6 = true,
+            "-family" | "-f" => {
+                v6 = words.get(i + 1) == Some(&"inet6");
+                i += 1;
+            }
             _ => return None,
         }
         i += 1;
@@ -98,6 +112,61 @@ pub(crate) fn ip_route(command: &str, dev: &str) -> Option<Route> {
         r.table = None;
     }
     Some(r)
+}
+
+/// net-tools' `route add [-net|-host] DEST[/P] [netmask M] [gw G] [metric N] [dev D]` and
+/// `route add -A inet6 DEST/P gw G`.
+fn net_tools_route(words: &[&str], dev: &str) -> Option<Route> {
+    if !matches!(words.get(1), Some(&"add")) {
+        return None;
+    }
+    let mut i = 2;
+    let mut v6 = false;
+    let mut dest: Option<&str> = None;
+    let mut mask: Option<&str> = None;
+    let mut via = None;
+    let mut metric = None;
+    while i < words.len() {
+        let arg = words.get(i + 1).copied();
+        match words[i] {
+            "-A" => {
+                v6 = arg? == "inet6";
+                i += 2;
+            }
+            "-net" | "-host" => i += 1,
+            "netmask" => {
+                mask = Some(arg?);
+                i += 2;
+            }
+            "gw" => {
+                via = Some(arg?.parse::<IpAddr>().ok()?);
+                i += 2;
+            }
+            "metric" => {
+                metric = Some(arg?.parse().ok()?);
+                i += 2;
+            }
+            "dev" => {
+                if arg? != dev {
+                    return None;
+                }
+                i += 2;
+            }
+            w if dest.is_none() && !w.starts_with('-') => {
+                dest = Some(w);
+                i += 1;
+            }
+            _ => return None,
+        }
+    }
+    let mut to = destination(dest?, v6)?;
+    if let Some(m) = mask {
+        to.1 = netmask_prefix(m)?.0;
+    }
+    if via.is_some_and(|v: IpAddr| v.is_ipv4() != to.0.is_ipv4()) {
+        return None;
+    }
+    Some(Route { to, via, metric, table: None })
 }
 
 /// A routing table number (`main` is 254: no table of its own).

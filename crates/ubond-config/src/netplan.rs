@@ -268,11 +268,18 @@ struct Defs<'a> {
     bonds: Vec<(&'a str, usize, Marker, &'a Node)>,
     bridges: Vec<(&'a str, usize, Marker, &'a Node)>,
     vlans: Vec<(&'a str, usize, Marker, &'a Node)>,
+    /// Open vSwitch patch ports (`network.openvswitch.ports`).
+    patch_ports: Vec<&'a str>,
 }
 
 fn defs_of<'a>(roots: &'a [(Option<Node>, bool)], cxs: &mut [Cx<'_>]) -> Defs<'a> {
-    let mut d =
-        Defs { ethernets: Vec::new(), bonds: Vec::new(), bridges: Vec::new(), vlans: Vec::new() };
+    let mut d = Defs {
+        ethernets: Vec::new(),
+        bonds: Vec::new(),
+        bridges: Vec::new(),
+        vlans: Vec::new(),
+        patch_ports: Vec::new(),
+    };
     for (i, (root, top_level)) in roots.iter().enumerate() {
         let Some(root) = root else { continue };
         let net = match root.get("network") {
@@ -280,6 +287,11 @@ fn defs_of<'a>(roots: &'a [(Option<Node>, bool)], cxs: &mut [Cx<'_>]) -> Defs<'a
             None if *top_level && root.get("version").is_some() => root,
             None => continue,
         };
+        if let Some(Node::Seq(pairs, _)) = net.get("openvswitch").and_then(|o| o.get("ports")) {
+            for p in pairs {
+                d.patch_ports.extend(list(p).into_iter().map(|(s, _)| s));
+            }
+        }
         for (key, list) in [
             ("ethernets", &mut d.ethernets),
             ("bonds", &mut d.bonds),
@@ -338,6 +350,19 @@ pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
         let b = bond(&mut cxs, fi, name, m, v, &d);
         bonds.push(b);
     }
+    // One interface the primary of two bonds (netplan refuses it whatever the mode).
+    let mut primaries: Vec<(String, &str)> = Vec::new();
+    for &(bn, fi, _, bv) in &d.bonds {
+        let Some(p) = bv.get("parameters").and_then(|p| p.get("primary")) else { continue };
+        let Some(v) = p.scalar() else { continue };
+        match primaries.iter().find(|(x, _)| x == v) {
+            Some((_, first)) => {
+                let s = cxs[fi].span(p.mark());
+                cxs[fi].findings.push(Finding::error(&s, format!("primary '{v}' of bond '{bn}' is named by two bonds (also '{first}'); netplan refuses it")));
+            }
+            None => primaries.push((v.to_owned(), bn)),
+        }
+    }
     // A NIC (by netplan id) in a bond and in a bridge.
     for &(br, fi, _, v) in &d.bridges {
         let Some(list) = v.get("interfaces") else { continue };
@@ -361,8 +386,12 @@ const MEMBER_IP_KEYS: &[&str] =
 
 /// Resolves member `id` of bond `b`: its name (`set-name`, a plain `match: name`, or the id)
 /// and its match rule; its IP configuration is a mistake, its other keys extras.
-fn member(cxs: &mut [Cx<'_>], b: &mut BondConfig, id: &str, at: Span, d: &Defs<'_>) {
+fn member(cxs: &mut [Cx<'_>], b: &mut BondConfig, id: &str, at: Span, d: &Defs<'_>) -> String {
     let Some(&(_, fi, _, def)) = d.ethernets.iter().find(|(x, ..)| *x == id) else {
+        if d.patch_ports.contains(&id) {
+            push_slave(b, id, at);
+            return id.to_owned();
+        }
         let kind = [("bonds", &d.bonds), ("bridges", &d.bridges), ("vlans", &d.vlans)]
             .iter()
             .find(|(_, l)| l.iter().any(|(x, ..)| *x == id))
@@ -377,11 +406,12 @@ fn member(cxs: &mut [Cx<'_>], b: &mut BondConfig, id: &str, at: Span, d: &Defs<'
                 b.name
             ),
         };
-        cxs.iter_mut().find(|c| c.file == at.file).map(|c| {
-            c.findings.push(Finding::error(&at, msg).with_fix(format!("ethernets: {{{id}: {{}}}}")))
-        });
+        if let Some(c) = cxs.iter_mut().find(|c| c.file == at.file) {
+            c.findings
+                .push(Finding::error(&at, msg).with_fix(format!("ethernets: {{{id}: {{}}}}")));
+        }
         push_slave(b, id, at);
-        return;
+        return id.to_owned();
     };
     let cx = &mut cxs[fi];
     let mut rule = Match::default();
@@ -448,6 +478,7 @@ fn member(cxs: &mut [Cx<'_>], b: &mut BondConfig, id: &str, at: Span, d: &Defs<'
         b.matches.insert(name.clone(), rule);
     }
     push_slave(b, &name, at);
+    name
 }
 
 fn push_slave(b: &mut BondConfig, name: &str, at: Span) {
@@ -488,6 +519,8 @@ fn bond(
     };
     let mut ovs_items: Vec<crate::ovs::Item> = Vec::new();
     let mut ovs = false;
+    // netplan ids of the members and the interfaces they are.
+    let mut ids: Vec<(String, String)> = Vec::new();
     let mut ovs_mode: Option<(String, Span)> = None;
     for (key, km, val) in entries {
         let kspan = cxs[fi].span(*km);
@@ -495,7 +528,8 @@ fn bond(
             "interfaces" => {
                 for (s, sm) in list(val) {
                     let at = cxs[fi].span(sm);
-                    member(cxs, &mut b, s, at, d);
+                    let name = member(cxs, &mut b, s, at, d);
+                    ids.push((s.to_owned(), name));
                 }
             }
             "addresses" => {
@@ -603,8 +637,15 @@ fn bond(
                     cxs[fi].error(val.mark(), "parameters: expected a map");
                     continue;
                 };
-                for (pk, pm, pv) in params {
+                for (i, (pk, pm, pv)) in params.iter().enumerate() {
                     let cx = &mut cxs[fi];
+                    if params[..i].iter().any(|(k, _, _)| k == pk) {
+                        let s = cx.span(*pm);
+                        cx.findings.push(Finding::error(
+                            &s,
+                            format!("'{pk}' is set twice (netplan refuses it)"),
+                        ));
+                    }
                     let Some(&(_, id, kind)) = PARAMS.iter().find(|p| p.0 == pk) else {
                         let s = did_you_mean(pk, PARAMS.iter().map(|p| p.0));
                         let mut f = Finding::error(
@@ -679,8 +720,10 @@ fn bond(
     if bridge.is_some_and(|(_, _, _, bv)| bv.get("openvswitch").is_some()) {
         ovs = true;
     }
-    for (id, _, bm, bv) in d.bridges.iter().chain(d.vlans.iter()) {
-        let _ = bm;
+    for (id, _, _, bv) in d.bridges.iter().chain(d.vlans.iter()) {
+        if ovs && bridge.is_some_and(|(b, ..)| b == id) {
+            continue; // the OVS bond's own bridge
+        }
         let on_it =
             bv.get("interfaces").map(list).unwrap_or_default().iter().any(|(x, _)| *x == name)
                 || bv.get("link").and_then(Node::scalar) == Some(name);
@@ -739,6 +782,23 @@ fn bond(
         crate::ovs::read_bond(&mut b, br, &ovs_items, &at, &mut cxs[fi].findings);
         return b;
     }
+    // `primary` names a member by its netplan id.
+    for s in settings.iter_mut().filter(|s| s.id == OptionId::Primary) {
+        match ids.iter().find(|(id, name)| *id == s.value || *name == s.value) {
+            Some((_, name)) => s.value = name.clone(),
+            None if !ids.is_empty() => {
+                let f = Finding::error(
+                    &s.value_span,
+                    format!(
+                        "primary '{}' is not a member of bond '{name}' (netplan refuses it)",
+                        s.raw
+                    ),
+                );
+                cxs[fi].findings.push(f);
+            }
+            None => {}
+        }
+    }
     let (o, f) = apply_settings(&settings);
     cxs[fi].findings.extend(f);
     for s in &settings {
@@ -796,6 +856,8 @@ pub(crate) fn yaml_str(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-+:/".contains(c))
         && !s.contains(": ")
+        && !s.ends_with(':')
+        && !s.starts_with(':')
         && !matches!(
             s.to_ascii_lowercase().as_str(),
             "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n" | "~"
@@ -860,6 +922,7 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
     for b in &set.bonds {
         let mut lost_lines = lost.common(b, true, format);
         out.push_str(&format!("    {}:\n", yaml_str(&b.name)));
+        let start = out.len();
         if !b.slaves.is_empty() {
             let l: Vec<String> = b.slaves.iter().map(|s| yaml_str(s)).collect();
             out.push_str(&format!("      interfaces: [{}]\n", l.join(", ")));
@@ -999,6 +1062,11 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
         if !params.is_empty() {
             out.push_str("      parameters:\n");
             out.push_str(&params);
+        }
+        if out.len() == start {
+            // Nothing to say but the name: an empty map.
+            out.truncate(start - 2);
+            out.push_str(": {}\n");
         }
         for l in lost_lines {
             out.push_str(&format!("      # {l}\n"));

@@ -424,9 +424,6 @@ fn ovs_settings(
                 kv("bond_mode", "balance-slb".into());
             } else {
                 kv("bond_mode", "balance-tcp".into());
-                if o.xmit_hash_policy != XmitHashPolicy::Layer34 {
-                    lose(OptionId::XmitHashPolicy, "OVS's balance-tcp hashes L3/L4 headers");
-                }
             }
             kv("lacp", if o.lacp_active { "active" } else { "passive" }.into());
             if o.lacp_rate == LacpRate::Fast {
@@ -479,7 +476,6 @@ fn ovs_settings(
         if matches!(
             id,
             OptionId::Mode
-                | OptionId::XmitHashPolicy
                 | OptionId::QueueId
                 | OptionId::Prio
                 | OptionId::ActorPortPrio

@@ -294,7 +294,19 @@ fn no_effect_note(s: &Setting, mode: Mode, modes: &str) -> Finding {
 
 fn refused(s: &Setting, e: &OptionError, mode: Mode) -> Finding {
     match e {
-        OptionError::NotSupportedInMode { .. } => no_effect(s, mode),
+        OptionError::NotSupportedInMode { supported, .. } => {
+            // A value the option refuses in every mode is an error all the same.
+            let mut probe = BondOptions::default();
+            let ctx = SetContext::new();
+            let tried = supported.first().map(|m| {
+                let _ = probe.set("mode", m.name(), &ctx);
+                probe.set(s.id.name(), &s.value, &ctx)
+            });
+            match tried {
+                Some(Err(inner @ OptionError::InvalidValue { .. })) => refused(s, &inner, mode),
+                _ => no_effect(s, mode),
+            }
+        }
         _ => {
             // Quote the value as the file spells it.
             let mut m = e.to_string();
