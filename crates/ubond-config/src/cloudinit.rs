@@ -240,7 +240,25 @@ fn read_config(cx: &mut Cx<'_>, entries: &[Node], bonds: &mut Vec<BondConfig>) {
                     .unwrap_or_default()
                     .iter()
                     .any(|(x, _)| *x == name),
-                "nameserver" | "route" => scalar(other, "interface").is_none_or(|i| i == name),
+                "route" => scalar(other, "interface").is_none_or(|i| i == name),
+                // The system's name servers: cloud-init gives them to every interface.
+                "nameserver" if scalar(other, "interface").is_none_or(|i| i == name) => {
+                    let at = cx.span(other.mark());
+                    for (a, am) in other.get("address").map(list).unwrap_or_default() {
+                        match a.parse::<IpAddr>() {
+                            Ok(ip) if !b.dns.servers.contains(&ip) => b.dns.servers.push(ip),
+                            Ok(_) => {}
+                            Err(_) => cx.error(am, format!("invalid name server '{a}'")),
+                        }
+                    }
+                    for (s, _) in other.get("search").map(list).unwrap_or_default() {
+                        if !b.dns.search.iter().any(|x| x == s) {
+                            b.dns.search.push(s.to_owned());
+                        }
+                    }
+                    b.note(&Fact::Dns, at);
+                    false
+                }
                 _ => false,
             };
             if on {

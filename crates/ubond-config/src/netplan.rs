@@ -717,7 +717,17 @@ fn bond(
     let bridge = d.bridges.iter().find(|(_, _, _, bv)| {
         bv.get("interfaces").map(list).unwrap_or_default().iter().any(|(x, _)| *x == name)
     });
-    if bridge.is_some_and(|(_, _, _, bv)| bv.get("openvswitch").is_some()) {
+    // OVS's patch ports make a bridge (or a bond) an Open vSwitch one.
+    let patched = |n: &Node| {
+        n.get("interfaces")
+            .map(list)
+            .unwrap_or_default()
+            .iter()
+            .any(|(x, _)| d.patch_ports.contains(x))
+    };
+    if bridge.is_some_and(|(_, _, _, bv)| bv.get("openvswitch").is_some() || patched(bv))
+        || patched(v)
+    {
         ovs = true;
     }
     for (id, _, _, bv) in d.bridges.iter().chain(d.vlans.iter()) {
@@ -776,6 +786,10 @@ fn bond(
                 key_span: s.key_span.clone(),
                 value_span: s.value_span.clone(),
             });
+        }
+        if b.slaves.len() < 2 {
+            let at = b.spans.bond.clone().unwrap_or_default();
+            cxs[fi].findings.push(Finding::error(&at, format!("bond '{name}' is an Open vSwitch bond: it needs two member interfaces or more (netplan refuses it)")));
         }
         let br = bridge.map(|(n, ..)| *n).unwrap_or("br0");
         let at = b.spans.bond.clone().unwrap_or_default();

@@ -192,7 +192,11 @@ fn port_of(
             })
             .collect();
     }
-    if names.len() == 1 {
+    if let [one] = names.as_slice() {
+        if !crate::files::has_wildcard(one) {
+            // A NIC of that name and that MAC address (or driver): the name is the slave's.
+            return vec![((*one).to_owned(), Some(rule), at)];
+        }
         rule.name = Some(names[0].to_owned());
     } else if names.len() > 1 {
         findings.push(Finding::warning(

@@ -354,6 +354,10 @@ fn check_case(case: &Case) -> Result<(), String> {
             ));
         }
     }
+    // A configuration with errors is not converted (`ubond config convert` refuses it).
+    if ubond_config::has_errors(&findings) {
+        return Ok(());
+    }
     // Every conversion keeps the meaning, but for what it says it lost.
     for &to in Format::ALL {
         let conv = convert(&set, to);
