@@ -1012,8 +1012,9 @@ fn bond_stanza(
             .iter()
             .position(|w| matches!(*w, "del" | "delete"))
             .and_then(|i| undoes[i + 1..].iter().find(|w| !w.starts_with('-') && **w != "inet6"));
+        let v6 = undoes.iter().any(|w| matches!(*w, "-6" | "inet6"));
         let mirrors = del
-            .and_then(|d| crate::net::destination(d, d.contains(':')))
+            .and_then(|d| crate::net::destination(d, v6 || d.contains(':')))
             .is_some_and(|d| b.routes.iter().any(|r| r.to == d));
         if !mirrors {
             b.extra(text, at);
@@ -1035,7 +1036,8 @@ fn bond_stanza(
     }
     for (g, span) in gateways {
         let mut r = Route::default_via(g);
-        r.metric = metric;
+        // `metric` is an option of the inet methods: the IPv4 gateway's.
+        r.metric = metric.filter(|_| g.is_ipv4());
         b.note(&Fact::Route(r.clone()), span);
         b.routes.insert(b.routes.iter().filter(|r| r.is_default()).count(), r);
     }

@@ -582,6 +582,15 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 t.push_str(&format!("mtu={m}\n"));
             }
         }
+        let v4_first = b.dns.servers.windows(2).all(|w| w[0].is_ipv4() || w[1].is_ipv6());
+        if !v4_first {
+            comments.push(lost.add(
+                b,
+                Fact::Dns,
+                b.dns.to_string(),
+                "NetworkManager keeps IPv4 and IPv6 name servers apart: IPv4 ones first",
+            ));
+        }
         let mut opts = sysfs_option_pairs(&b.options);
         // NetworkManager sets miimon=100 on a bond whose file sets no link monitor.
         if b.options.miimon == 0 && b.options.arp_interval == 0 {

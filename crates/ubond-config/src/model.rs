@@ -498,9 +498,21 @@ impl BondConfig {
         self.without_spans() == other.without_spans()
     }
 
-    /// A copy without source spans.
+    /// A copy without source spans, in a canonical order where order means nothing: IPv4
+    /// addresses before IPv6 ones (each family in its own order: the first address of a
+    /// subnet is its primary), routes sorted (a routing table is a set), no delay counted in
+    /// MII intervals without the MII monitor.
     pub fn without_spans(&self) -> BondConfig {
-        BondConfig { spans: Spans::default(), ..self.clone() }
+        let mut c = BondConfig { spans: Spans::default(), ..self.clone() };
+        c.addresses.sort_by_key(|(a, _)| a.is_ipv6());
+        c.routes.sort();
+        // The delays count MII intervals: without the MII monitor there is none.
+        if c.options.miimon == 0 {
+            c.options.updelay = 0;
+            c.options.downdelay = 0;
+            c.options.peer_notif_delay = 0;
+        }
+        c
     }
 
     /// The bond's options in module-option syntax for creating it (`mode=802.3ad miimon=100

@@ -421,7 +421,13 @@ pub(crate) fn copy_option(to: &mut BondOptions, from: &BondOptions, id: OptionId
         OptionId::MinLinks => to.min_links = from.min_links,
         OptionId::AdSelect => to.ad_select = from.ad_select,
         OptionId::NumUnsolNa | OptionId::NumGratArp => to.num_peer_notif = from.num_peer_notif,
-        OptionId::Miimon => to.miimon = from.miimon,
+        // The delays count miimon intervals: another miimon is other delays.
+        OptionId::Miimon => {
+            to.miimon = from.miimon;
+            to.updelay = from.updelay;
+            to.downdelay = from.downdelay;
+            to.peer_notif_delay = from.peer_notif_delay;
+        }
         OptionId::Primary => to.primary = from.primary.clone(),
         OptionId::PrimaryReselect => to.primary_reselect = from.primary_reselect,
         OptionId::UseCarrier => to.use_carrier = from.use_carrier,
