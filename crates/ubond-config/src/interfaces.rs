@@ -865,7 +865,7 @@ fn bond_stanza(
         match o.key.as_str() {
             "bond-slaves" | "bond-members" | "slaves" => {
                 for (w, at) in port_list(o, &f, findings) {
-                    if !b.slaves.iter().any(|s| *s == w) {
+                    if !b.slaves.contains(&w) {
                         b.slaves.push(w.clone());
                         b.spans.slaves.insert(w, at);
                     }
@@ -881,7 +881,7 @@ fn bond_stanza(
                     && st.get("bond-slaves").is_none() =>
             {
                 for (w, at) in port_list(o, &f, findings) {
-                    if !b.slaves.iter().any(|s| *s == w) {
+                    if !b.slaves.contains(&w) {
                         b.slaves.push(w.clone());
                         b.spans.slaves.insert(w, at);
                     }

@@ -318,7 +318,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                 continue;
             }
             for (s, rule, at) in ports {
-                if !b.slaves.iter().any(|x| *x == s) {
+                if !b.slaves.contains(&s) {
                     b.slaves.push(s.clone());
                     b.spans.slaves.insert(s.clone(), at.clone());
                 }

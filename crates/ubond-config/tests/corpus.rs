@@ -32,6 +32,8 @@
 //! warning interfaces:7 slave
 //! ```
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,10 @@ use ubond_config::{
     Severity, SourceFile,
 };
 use ubond_core::options::{BondOptions, OptionId, SetContext, SlaveOptions};
+
+/// A bond being read from `expect`: the bond, its options as written, the number of extras
+/// and parts of them.
+type Pending = Option<(BondConfig, Vec<(String, String)>, usize, Vec<String>)>;
 
 struct Case {
     name: String,
@@ -69,8 +75,8 @@ fn load(dir: &Path) -> Case {
         files.push(SourceFile::new(base, std::fs::read_to_string(&p).unwrap()));
     }
     let mut case = Case { name, format: None, files, bonds: Vec::new(), findings: Vec::new() };
-    let mut cur: Option<(BondConfig, Vec<(String, String)>, usize, Vec<String>)> = None;
-    let finish = |cur: &mut Option<(BondConfig, Vec<(String, String)>, usize, Vec<String>)>,
+    let mut cur: Pending = None;
+    let finish = |cur: &mut Pending,
                   out: &mut Vec<(BondConfig, usize, Vec<String>)>,
                   case: &str| {
         if let Some((mut b, opts, n, extras)) = cur.take() {

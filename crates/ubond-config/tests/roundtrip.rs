@@ -2,6 +2,8 @@
 //! reads back with the same meaning, but for the facts the conversion declared lost — and
 //! so on from that format into every other one.
 
+#![allow(clippy::unwrap_used)]
+
 use std::net::IpAddr;
 
 use proptest::prelude::*;
@@ -71,11 +73,9 @@ prop_compose! {
         let mut b = BondConfig::new(name);
         b.slaves = (0..nslaves).map(|i| format!("eth{i}")).collect();
         b.options = options(mode, &picks, &b.slaves);
-        let ctx = SetContext::new();
         for (i, s) in b.slaves.iter().enumerate() {
             let (qid, prio, app) = slave_opts[i];
-            let mut so = SlaveOptions::default();
-            so.queue_id = qid;
+            let mut so = SlaveOptions { queue_id: qid, ..SlaveOptions::default() };
             if b.options.mode.uses_primary() {
                 so.prio = prio;
             }
@@ -91,7 +91,6 @@ prop_compose! {
                 b.matches.insert(s.clone(), Match { mac: Some(mac), rename, ..Match::default() });
             }
         }
-        let _ = ctx;
         for (a, p) in &v4 {
             let ip: IpAddr = format!("192.0.2.{a}").parse().unwrap();
             if !b.addresses.iter().any(|(x, _)| *x == ip) {
