@@ -76,14 +76,13 @@ fn load(dir: &Path) -> Case {
     }
     let mut case = Case { name, format: None, files, bonds: Vec::new(), findings: Vec::new() };
     let mut cur: Pending = None;
-    let finish = |cur: &mut Pending,
-                  out: &mut Vec<(BondConfig, usize, Vec<String>)>,
-                  case: &str| {
-        if let Some((mut b, opts, n, extras)) = cur.take() {
-            b.options = options(&opts, case);
-            out.push((b, n, extras));
-        }
-    };
+    let finish =
+        |cur: &mut Pending, out: &mut Vec<(BondConfig, usize, Vec<String>)>, case: &str| {
+            if let Some((mut b, opts, n, extras)) = cur.take() {
+                b.options = options(&opts, case);
+                out.push((b, n, extras));
+            }
+        };
     for (i, line) in expect.lines().enumerate() {
         let line = line.split(" # ").next().unwrap().trim();
         if line.is_empty() || line.starts_with('#') {
