@@ -147,8 +147,8 @@ enum Command {
         #[command(subcommand)]
         command: lab_cli::LabCommand,
     },
-    /// Bond configuration files: modprobe.d, Debian interfaces, RHEL ifcfg, systemd-networkd,
-    /// NetworkManager keyfiles, netplan, ovs-vsctl lines, ubond TOML.
+    /// Bond configuration files: modprobe.d, Debian interfaces, RHEL/SUSE ifcfg,
+    /// systemd-networkd, NetworkManager keyfiles, netplan, cloud-init, Open vSwitch, ubond TOML.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
@@ -162,7 +162,8 @@ enum ConfigCommand {
         /// The files (their format is detected; give --format to force it).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// The files' format (modprobe, interfaces, ifcfg, networkd, keyfile, netplan, ovs, toml).
+        /// The files' format (modprobe, interfaces, ifcfg, networkd, keyfile, netplan,
+        /// cloud-init-v1, cloud-init-v2, ovs, toml).
         #[arg(long)]
         format: Option<Format>,
         /// Skip the checks against this system's interfaces (speed/duplex, bridge ports): for
@@ -170,7 +171,9 @@ enum ConfigCommand {
         #[arg(long)]
         offline: bool,
     },
-    /// Rewrite bonds in another format, printed to standard output.
+    /// Rewrite bonds in another format, printed to standard output; what the format cannot
+    /// hold is said on standard error (and as comments), and the exit status is 1 unless
+    /// --allow-loss.
     Convert {
         /// The format to write.
         #[arg(long)]
