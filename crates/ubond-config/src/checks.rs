@@ -27,6 +27,23 @@ fn option_span(b: &BondConfig, name: &str) -> Span {
 pub fn check(set: &ConfigSet, with_slaves: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    // One primary named by two bonds: an interface is the slave of one bond at most.
+    let mut primaries: BTreeMap<&str, &str> = BTreeMap::new();
+    for b in &set.bonds {
+        let Some(p) = b.options.primary.as_deref() else { continue };
+        if !b.options.mode.uses_primary() {
+            continue;
+        }
+        match primaries.get(p) {
+            Some(first) if *first != b.name => out.push(Finding::error(
+                &option_span(b, "primary"),
+                format!("primary '{p}' is named by two bonds, '{first}' and '{}': an interface is the slave of one bond only", b.name),
+            )),
+            _ => {
+                primaries.insert(p, &b.name);
+            }
+        }
+    }
     for (i, b) in set.bonds.iter().enumerate() {
         if set.bonds[..i].iter().any(|o| o.name == b.name) {
             out.push(Finding::error(&bond_span(b), format!("bond '{}' is declared twice", b.name)));

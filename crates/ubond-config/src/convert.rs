@@ -6,8 +6,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
+use crate::loss::{Conversion, Lost};
 use crate::model::{ConfigSet, Parsed, SourceFile};
-use crate::{ifcfg, interfaces, keyfile, modprobe, native, netplan, networkd, ovs};
+use crate::{cloudinit, ifcfg, interfaces, keyfile, modprobe, native, netplan, networkd, ovs};
 
 /// A configuration format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,6 +30,10 @@ pub enum Format {
     Ovs,
     /// ubond's own TOML.
     Toml,
+    /// cloud-init network configuration, version 1.
+    CloudInit1,
+    /// cloud-init network configuration, version 2 (netplan's syntax).
+    CloudInit2,
 }
 
 impl Format {
@@ -42,10 +47,12 @@ impl Format {
         Format::Netplan,
         Format::Ovs,
         Format::Toml,
+        Format::CloudInit1,
+        Format::CloudInit2,
     ];
 
     /// The format's name (`modprobe`, `interfaces`, `ifcfg`, `networkd`, `keyfile`, `netplan`,
-    /// `ovs`, `toml`).
+    /// `ovs`, `toml`, `cloud-init-v1`, `cloud-init-v2`).
     pub fn name(self) -> &'static str {
         match self {
             Format::Modprobe => "modprobe",
@@ -56,6 +63,8 @@ impl Format {
             Format::Netplan => "netplan",
             Format::Ovs => "ovs",
             Format::Toml => "toml",
+            Format::CloudInit1 => "cloud-init-v1",
+            Format::CloudInit2 => "cloud-init-v2",
         }
     }
 
@@ -77,41 +86,97 @@ impl Format {
         self != Format::Ovs
     }
 
-    /// Guesses the format from a file's path and text: `ifcfg-*`, `interfaces` (or `iface`
-    /// stanzas), `modprobe.d` / `alias`/`options` lines.
+    /// The format of a file, read from its content; its path decides only when the content
+    /// does not (an empty file, a netplan-style document that may be cloud-init's).
     pub fn detect(file: &SourceFile) -> Option<Format> {
         let base = file.path.rsplit('/').next().unwrap_or(&file.path);
-        if base.ends_with(".netdev") || base.ends_with(".network") {
-            return Some(Format::Networkd);
+        let lines: Vec<&str> = file
+            .text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+            .collect();
+        let first_word = |w: &str| lines.iter().any(|l| l.split_whitespace().next() == Some(w));
+        let cloudy = file.path.contains("/etc/cloud/")
+            || base.contains("network-config")
+            || base.ends_with(".cfg");
+        // YAML: netplan and cloud-init.
+        let top = |k: &str| {
+            file.text.lines().any(|l| l.trim_end() == k || l.starts_with(&format!("{k} ")))
+        };
+        if top("network:")
+            || (top("version: 2") || top("version: 1")) && !lines.iter().any(|l| l.starts_with('['))
+        {
+            let v1 = file.text.lines().any(|l| {
+                let l = l.trim();
+                l == "version: 1" || l == "version: \"1\"" || l == "version: '1'"
+            });
+            if v1 {
+                return Some(Format::CloudInit1);
+            }
+            let nested = top("network:");
+            return Some(if cloudy || !nested { Format::CloudInit2 } else { Format::Netplan });
         }
-        if base.ends_with(".nmconnection") {
+        // INI: systemd units and NetworkManager keyfiles.
+        let section = |s: &str| lines.iter().any(|l| l.eq_ignore_ascii_case(s));
+        if section("[connection]") {
             return Some(Format::Keyfile);
         }
-        if file.path.contains("netplan") || base.ends_with(".yaml") || base.ends_with(".yml") {
-            return Some(Format::Netplan);
+        if section("[netdev]") || section("[match]") || section("[network]") || section("[link]") {
+            return Some(Format::Networkd);
         }
-        if base.ends_with(".toml") {
+        if lines
+            .iter()
+            .any(|l| l.starts_with("[[bond]]") || l.starts_with("[bond.") || *l == "[bond]")
+        {
             return Some(Format::Toml);
         }
-        if base.starts_with("ifcfg-") {
-            return Some(Format::Ifcfg);
-        }
-        if base == "interfaces" || file.path.contains("interfaces.d/") {
+        // ifupdown stanzas (before OVS: interfaces files may run ovs-vsctl in up lines).
+        if first_word("iface") || first_word("auto") && lines.iter().any(|l| l.starts_with("bond"))
+        {
             return Some(Format::Interfaces);
         }
-        if file.path.contains("modprobe") {
-            return Some(Format::Modprobe);
-        }
-        if file.text.contains("add-bond") {
+        if lines.iter().any(|l| l.split_whitespace().any(|w| w.ends_with("ovs-vsctl"))) {
             return Some(Format::Ovs);
         }
-        let first = |w: &str| file.text.lines().any(|l| l.split_whitespace().next() == Some(w));
-        if first("iface") {
-            Some(Format::Interfaces)
-        } else if first("options") || first("alias") {
-            Some(Format::Modprobe)
-        } else if file.text.lines().any(|l| l.trim_start().starts_with("DEVICE=")) {
+        if first_word("options") || first_word("alias") || first_word("install") {
+            return Some(Format::Modprobe);
+        }
+        // Shell-style KEY=VALUE: ifcfg (RHEL, SUSE) and route-* files.
+        let kv = lines
+            .iter()
+            .filter(|l| {
+                l.split_once('=').is_some_and(|(k, _)| {
+                    !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                })
+            })
+            .count();
+        if kv > 0 && kv * 2 >= lines.len() {
+            return Some(Format::Ifcfg);
+        }
+        if base.starts_with("route-") || base.starts_with("route6-") {
+            return Some(Format::Ifcfg);
+        }
+        if !lines.is_empty() {
+            return None;
+        }
+        // Nothing to read: the path says.
+        if base.ends_with(".netdev") || base.ends_with(".network") || base.ends_with(".link") {
+            Some(Format::Networkd)
+        } else if base.ends_with(".nmconnection") {
+            Some(Format::Keyfile)
+        } else if base.ends_with(".yaml") || base.ends_with(".yml") {
+            Some(Format::Netplan)
+        } else if base.ends_with(".toml") {
+            Some(Format::Toml)
+        } else if base.starts_with("ifcfg-") {
             Some(Format::Ifcfg)
+        } else if base == "interfaces" || file.path.contains("interfaces.d/") {
+            Some(Format::Interfaces)
+        } else if file.path.contains("modprobe") {
+            Some(Format::Modprobe)
         } else {
             None
         }
@@ -147,28 +212,34 @@ pub fn parse(format: Format, files: &[SourceFile]) -> Parsed {
         Format::Netplan => netplan::parse(files),
         Format::Ovs => ovs::parse(files),
         Format::Toml => native::parse(files),
+        Format::CloudInit1 => cloudinit::parse_v1(files),
+        Format::CloudInit2 => cloudinit::parse_v2(files),
     }
 }
 
-/// Writes `set` as `format`.
+/// Writes `set` as `format` (what the format cannot hold is written as comments; see
+/// [`convert`] for the list).
 pub fn emit(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
-    match format {
-        Format::Modprobe => modprobe::emit(set),
-        Format::Interfaces => interfaces::emit(set),
-        Format::Ifcfg => ifcfg::emit(set),
-        Format::Networkd => networkd::emit(set),
-        Format::Keyfile => keyfile::emit(set),
-        Format::Netplan => netplan::emit(set),
-        Format::Ovs => ovs::emit(set),
-        Format::Toml => native::emit(set),
-    }
+    convert(set, format).files
 }
 
-/// Converts a configuration to `format`'s files (the same as [`emit`]; what a format cannot
-/// hold — slaves and addresses in modprobe, per-slave `prio` in ifcfg, a bond not started at
-/// boot in modprobe, networkd, netplan and OVS — is written as comments).
-pub fn convert(set: &ConfigSet, format: Format) -> Vec<SourceFile> {
-    emit(set, format)
+/// Converts a configuration to `format`'s files, with every fact the format cannot hold
+/// (or holds only approximately) as a [`Loss`], each also written as a comment in the files.
+pub fn convert(set: &ConfigSet, format: Format) -> Conversion {
+    let mut lost = Lost::default();
+    let files = match format {
+        Format::Modprobe => modprobe::emit_into(set, &mut lost),
+        Format::Interfaces => interfaces::emit_into(set, &mut lost),
+        Format::Ifcfg => ifcfg::emit_into(set, &mut lost),
+        Format::Networkd => networkd::emit_into(set, &mut lost),
+        Format::Keyfile => keyfile::emit_into(set, &mut lost),
+        Format::Netplan => netplan::emit_into(set, &mut lost),
+        Format::Ovs => ovs::emit_into(set, &mut lost),
+        Format::Toml => native::emit_into(set, &mut lost),
+        Format::CloudInit1 => cloudinit::emit_v1_into(set, &mut lost),
+        Format::CloudInit2 => cloudinit::emit_v2_into(set, &mut lost),
+    };
+    Conversion { files, losses: lost.losses }
 }
 
 /// Parse findings plus the shared checks ([`crate::checks::check`]), in file order (as the
@@ -190,5 +261,7 @@ fn lint_unsorted(format: Format, files: &[SourceFile]) -> Vec<Finding> {
         Format::Netplan => netplan::lint(files),
         Format::Ovs => ovs::lint(files),
         Format::Toml => native::lint(files),
+        Format::CloudInit1 => cloudinit::lint_v1(files),
+        Format::CloudInit2 => cloudinit::lint_v2(files),
     }
 }

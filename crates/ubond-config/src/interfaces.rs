@@ -39,7 +39,9 @@ use ubond_core::options::{OptionId, Scope};
 
 use crate::files::{glob_match, has_wildcard, Files};
 use crate::finding::{Finding, Span};
-use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
+use crate::loss::Lost;
+use crate::model::{BondConfig, ConfigSet, Fact, Parsed, Route, SourceFile};
+use crate::net::{max_prefix, netmask_prefix};
 use crate::settings::{apply_settings, slave_settings, sysfs_option_pairs, Setting};
 use crate::text::{did_you_mean, logical_lines, suggestion_suffix, PosText};
 
@@ -365,6 +367,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
     let mut findings = Vec::new();
     let mut stanzas: Vec<Stanza> = Vec::new();
     let mut auto: Vec<String> = Vec::new();
+    let mut allowed: Vec<String> = Vec::new();
     for file in files {
         // None: no stanza yet / in a mapping; Some(i): options go to stanzas[i].
         let mut cur: Option<usize> = None;
@@ -374,7 +377,8 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             let Some(&(at0, first)) = words.first() else { continue };
             let span0 = line.span(&file.path, at0);
             match first {
-                "iface" => {
+                // ifupdown2's `vlan` stanzas configure a VLAN of a bridge: an interface.
+                "iface" | "vlan" => {
                     in_mapping = false;
                     let (Some(&(nat, name)), fam, method) = (
                         words.get(1),
@@ -415,6 +419,9 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                     // the `allow-hotplug` ones at boot; other classes only on request.
                     if matches!(w, "auto" | "allow-auto" | "allow-hotplug") {
                         auto.extend(words[1..].iter().map(|(_, n)| (*n).to_owned()));
+                    } else {
+                        // `allow-ovs`, `allow-br0`: brought up by Open vSwitch's scripts.
+                        allowed.extend(words[1..].iter().map(|(_, n)| (*n).to_owned()));
                     }
                     cur = None;
                     in_mapping = false;
@@ -460,23 +467,85 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             }
         }
     }
-    let config = build(&stanzas, &auto, &mut findings);
+    let config = build(&stanzas, &auto, &allowed, &mut findings);
     Parsed { config, findings }
 }
 
-fn build(stanzas: &[Stanza], auto: &[String], findings: &mut Vec<Finding>) -> ConfigSet {
+/// Keys that put an address, a route or a name server on an interface.
+const IP_KEYS: &[&str] =
+    &["address", "netmask", "gateway", "dns-nameservers", "dns-search", "dns-domain"];
+
+fn is_ovs_bond(s: &Stanza) -> bool {
+    s.get("ovs-type").is_some_and(|o| o.value.text.trim() == "OVSBond")
+}
+
+/// The names a port list stands for: words, `none`, ifupdown2's `glob EXPR` (expanded) and
+/// `regex EXPR` (kept as written, with a warning: only the running system says).
+fn port_list(o: &Opt, file: &str, findings: &mut Vec<Finding>) -> Vec<(String, Span)> {
+    let mut out: Vec<(String, Span)> = Vec::new();
+    let mut mode = "";
+    for (at, w) in o.value.words() {
+        let span = o.value.span(file, at);
+        match w {
+            "none" => continue,
+            "glob" | "regex" => {
+                mode = if w == "glob" { "glob" } else { "regex" };
+                continue;
+            }
+            "noglob" | "noregex" => {
+                mode = "";
+                continue;
+            }
+            _ => {}
+        }
+        match std::mem::take(&mut mode) {
+            "glob" => match crate::net::ifupdown2_glob(w) {
+                Some(names) => out.extend(names.into_iter().map(|n| (n, span.clone()))),
+                None => {
+                    findings.push(Finding::warning(
+                        &span,
+                        format!("glob '{w}': not ifupdown2's syntax (swp1-4, swp[1-4].100, swp[1-2]s[0-3]); kept as one name"),
+                    ));
+                    out.push((w.to_owned(), span));
+                }
+            },
+            "regex" => {
+                findings.push(Finding::warning(
+                    &span,
+                    format!("regex '{w}': ifupdown2 matches it against the interfaces present; kept as written"),
+                ));
+                out.push((w.to_owned(), span));
+            }
+            _ => out.push((w.to_owned(), span)),
+        }
+    }
+    out
+}
+
+fn build(
+    stanzas: &[Stanza],
+    auto: &[String],
+    allowed: &[String],
+    findings: &mut Vec<Finding>,
+) -> ConfigSet {
     let file_of = |s: &Span| s.file.clone();
-    // Bonds: stanzas with bond keys other than bond-master and per-slave keys, or named by a
-    // bond-master.
+    // Bonds: stanzas with bond keys other than bond-master and per-slave keys, an old
+    // `slaves` line or an OVS bond, or named by a bond-master.
     let is_slave_key = |k: &str| {
         k == "bond-master"
+            || k == "bond-primary"
             || k.strip_prefix("bond-").and_then(option_of).is_some_and(|id| PER_SLAVE.contains(&id))
     };
     let mut bond_names: Vec<String> = Vec::new();
     for s in stanzas {
-        if s.get("bond-master").is_none()
-            && s.opts.iter().any(|o| o.key.starts_with("bond-") && !is_slave_key(&o.key))
-        {
+        let bondish = s.opts.iter().any(|o| o.key.starts_with("bond-") && !is_slave_key(&o.key))
+            || s.get("slaves").is_some()
+            || is_ovs_bond(s)
+            || s.get("use").is_some_and(|u| u.value.text.split_whitespace().any(|w| w == "bond"))
+            || (s.get("bond-primary").is_some()
+                && s.get("bond-master").is_none()
+                && s.get("bond-slaves").is_some());
+        if s.get("bond-master").is_none() && bondish {
             bond_names.push(s.name.clone());
         }
     }
@@ -524,9 +593,12 @@ fn build(stanzas: &[Stanza], auto: &[String], findings: &mut Vec<Finding>) -> Co
                 b.spans.slaves.insert(s.name.clone(), s.span.clone());
             }
         }
-        // Per-slave options, and bond options written on slave stanzas.
-        for s in stanzas.iter().filter(|s| b.slaves.contains(&s.name)) {
+        // Per-slave options, bond options written on slave stanzas, and the slaves' own
+        // lines.
+        let slaves = b.slaves.clone();
+        for s in stanzas.iter().filter(|s| slaves.contains(&s.name)) {
             let f = file_of(&s.span);
+            member_facts(s, &mut b, findings);
             for o in &s.opts {
                 let Some(rest) = o.key.strip_prefix("bond-") else { continue };
                 if matches!(rest, "master" | "slaves" | "members") {
@@ -548,21 +620,32 @@ fn build(stanzas: &[Stanza], auto: &[String], findings: &mut Vec<Finding>) -> Co
                     ));
                 } else if !settings.iter().any(|x: &Setting| x.id == id && x.slave.is_none()) {
                     findings.push(Finding::info(&o.key_span, format!("'{}' on slave '{}' applies to bond '{name}'; better written in its stanza", o.raw_key, s.name)));
-                    settings.push(setting(o, id, None, &f));
+                    let mut set = setting(o, id, None, &f);
+                    if id == OptionId::Primary {
+                        primary_idiom(&mut set, findings);
+                    }
+                    settings.push(set);
                 }
             }
         }
-        let (options, f) = apply_settings(&settings);
-        findings.extend(f);
-        for s in &settings {
-            if s.slave.is_none() {
-                b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
+        if let Some(st) = stanza.filter(|st| is_ovs_bond(st)) {
+            ovs_stanza(st, &mut b, findings);
+        } else {
+            let (options, f) = apply_settings(&settings);
+            findings.extend(f);
+            for s in &settings {
+                if s.slave.is_none() {
+                    b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
+                } else if let Some(sl) = &s.slave {
+                    b.note(&Fact::SlaveOptions(sl.clone()), s.key_span.clone());
+                }
             }
+            b.options = options;
         }
-        b.options = options;
         // Without a stanza of its own the bond is made by ifenslave when a slave comes up.
-        b.on_boot =
-            auto.contains(name) || (stanza.is_none() && b.slaves.iter().any(|s| auto.contains(s)));
+        b.on_boot = auto.contains(name)
+            || (stanza.is_none() && b.slaves.iter().any(|s| auto.contains(s)))
+            || (b.ovs.is_some() && allowed.contains(name));
         if !b.on_boot {
             if let Some(at) = &b.spans.bond {
                 let says = if stanza.is_some() {
@@ -573,22 +656,159 @@ fn build(stanzas: &[Stanza], auto: &[String], findings: &mut Vec<Finding>) -> Co
                 b.spans.not_on_boot = Some((at.clone(), says));
             }
         }
+        // What is built on the bond: VLANs and bridges.
+        for s in stanzas.iter().filter(|s| s.name != *name) {
+            let raw = s.get("vlan-raw-device").map(|o| o.value.text.trim() == name);
+            if raw == Some(true)
+                || s.name.strip_prefix(name.as_str()).is_some_and(|r| r.starts_with('.'))
+            {
+                b.extra(format!("vlan {} on {name} (iface {})", s.name, s.name), s.span.clone());
+            }
+            let f = file_of(&s.span);
+            let ng_bridge = s
+                .get("use")
+                .is_some_and(|u| u.value.text.split_whitespace().any(|w| w == "bridge"));
+            if ng_bridge && s.get("bridge-ports").is_none() {
+                if let Some(o) = s.get("requires") {
+                    if o.value.words().iter().any(|(_, w)| *w == name) {
+                        b.extra(
+                            format!("{name} is a port of bridge {} (requires)", s.name),
+                            o.key_span.clone(),
+                        );
+                    }
+                }
+            }
+            for key in ["bridge-ports", "ovs-ports"] {
+                if key == "ovs-ports" && b.ovs.is_some() {
+                    continue; // its bridge, already part of the OVS bond
+                }
+                if let Some(o) = s.get(key) {
+                    if port_list(o, &f, &mut Vec::new()).iter().any(|(p, _)| p == name) {
+                        b.extra(
+                            format!("{name} is a port of bridge {} ({})", s.name, o.raw_key),
+                            o.key_span.clone(),
+                        );
+                    }
+                }
+            }
+        }
         bonds.push(b);
     }
+    // A NIC in a bond and in a bridge.
+    for s in stanzas {
+        let Some(o) = s.get("bridge-ports").or_else(|| s.get("ovs-ports")) else { continue };
+        for (p, at) in port_list(o, &file_of(&s.span), &mut Vec::new()) {
+            if let Some(b) = bonds.iter().find(|b| b.slaves.contains(&p)) {
+                findings.push(Finding::error(
+                    &at,
+                    format!("'{p}' is a slave of bond '{}' and a port of bridge '{}': an interface has one master; make the bond the bridge's port", b.name, s.name),
+                ).with_fix(b.name.clone()));
+            }
+        }
+    }
     ConfigSet { bonds }
+}
+
+/// `bond-primary eth0 eth1`, the old ifenslave idiom: the first name is the primary.
+fn primary_idiom(s: &mut Setting, findings: &mut Vec<Finding>) {
+    let words: Vec<&str> = s.value.split_whitespace().collect();
+    if words.len() > 1 {
+        findings.push(Finding::info(
+            &s.value_span,
+            format!(
+                "'{} {}': the first name is the primary ({}), as ifenslave reads it",
+                s.key, s.value, words[0]
+            ),
+        ));
+        s.value = words[0].to_owned();
+    }
+}
+
+/// A slave's own lines: an address, a route or a name server on a slave is a mistake (the
+/// bond carries the IP configuration); everything else is kept as an extra.
+fn member_facts(s: &Stanza, b: &mut BondConfig, findings: &mut Vec<Finding>) {
+    for (fam, method) in &s.families {
+        if !matches!(method.as_str(), "manual") {
+            findings.push(Finding::warning(
+                &s.span,
+                format!("'{}' is a slave of bond '{}' but its stanza is 'inet{} {method}': a slave carries no IP configuration; use 'manual'", s.name, b.name, if fam == "inet6" { "6" } else { "" }),
+            ).with_fix("manual"));
+            b.extra(format!("{}: iface {} {fam} {method}", s.name, s.name), s.span.clone());
+        }
+    }
+    for o in &s.opts {
+        if o.key.starts_with("bond-") || o.key == "slaves" {
+            continue;
+        }
+        let text = format!("{}: {} {}", s.name, o.raw_key, o.value.text.trim());
+        let route = matches!(o.key.as_str(), "up" | "post-up" | "pre-up")
+            && o.value.text.contains(" route ");
+        if IP_KEYS.contains(&o.key.as_str()) || route {
+            findings.push(Finding::warning(
+                &o.key_span,
+                format!("'{}' on '{}', a slave of bond '{}': addresses, routes and name servers go on the bond", o.raw_key, s.name, b.name),
+            ));
+        }
+        b.extra(text, o.key_span.clone());
+    }
+}
+
+/// An `ovs_type OVSBond` stanza (Debian's openvswitch-switch): `ovs_bridge`, `ovs_bonds`,
+/// `ovs_options`.
+fn ovs_stanza(st: &Stanza, b: &mut BondConfig, findings: &mut Vec<Finding>) {
+    let f = st.span.file.clone();
+    let bridge = st.get("ovs-bridge").map(|o| o.value.text.trim().to_owned());
+    if bridge.is_none() {
+        findings
+            .push(Finding::error(&st.span, format!("OVS bond '{}' without ovs_bridge", st.name)));
+    }
+    if let Some(o) = st.get("ovs-bonds") {
+        for (n, at) in port_list(o, &f, findings) {
+            if !b.slaves.contains(&n) {
+                b.spans.slaves.insert(n.clone(), at);
+                b.slaves.push(n);
+            }
+        }
+    }
+    let mut items = Vec::new();
+    if let Some(o) = st.get("ovs-options") {
+        for (at, w) in o.value.words() {
+            let Some((k, v)) = w.split_once('=') else {
+                findings.push(Finding::warning(
+                    &o.value.span(&f, at),
+                    format!("ovs_options: '{w}' is not KEY=VALUE"),
+                ));
+                continue;
+            };
+            items.push(crate::ovs::Item {
+                key: k.to_owned(),
+                value: v.trim_matches('"').to_owned(),
+                key_span: o.value.span(&f, at),
+                value_span: o.value.span(&f, at + k.len() + 1),
+            });
+        }
+    }
+    crate::ovs::read_bond(b, bridge.as_deref().unwrap_or("br0"), &items, &st.span, findings);
+    if b.slaves.len() < 2 {
+        findings.push(Finding::error(
+            &st.span,
+            format!("OVS bond '{}' needs two interfaces or more in ovs_bonds", st.name),
+        ));
+    }
 }
 
 fn setting(o: &Opt, id: OptionId, slave: Option<String>, file: &str) -> Setting {
     let v = o.value.text.trim();
     let value = match v {
-        "yes" => "1".to_owned(),
-        "no" => "0".to_owned(),
+        "yes" | "on" => "1".to_owned(),
+        "no" | "off" if id != OptionId::LacpActive => "0".to_owned(),
         _ => v.to_owned(),
     };
     Setting {
         id,
         key: o.raw_key.clone(),
         value,
+        raw: v.to_owned(),
         slave,
         key_span: o.key_span.clone(),
         value_span: value_span(o, file),
@@ -622,27 +842,53 @@ fn bond_stanza(
     let f = st.span.file.clone();
     let mut pending: Vec<(IpAddr, Option<u8>, Span)> = Vec::new();
     let mut netmask: BTreeMap<bool, u8> = BTreeMap::new();
-    for (_, method) in &st.families {
-        if method == "dhcp" {
-            b.dhcp = true;
+    let mut gateways: Vec<(IpAddr, Span)> = Vec::new();
+    let mut metric: Option<u32> = None;
+    for (fam, method) in &st.families {
+        match (fam.as_str(), method.as_str()) {
+            ("inet", "dhcp") => {
+                b.dhcp4 = true;
+                b.note(&Fact::Dhcp4, st.span.clone());
+            }
+            ("inet6", "dhcp") => {
+                b.dhcp6 = true;
+                b.note(&Fact::Dhcp6, st.span.clone());
+            }
+            (_, "static" | "manual") | ("inet", "loopback") => {}
+            _ => b.extra(format!("iface {} {fam} {method}", st.name), st.span.clone()),
         }
     }
+    let mut down_routes: Vec<(String, Span)> = Vec::new();
     for o in &st.opts {
         let v = o.value.text.trim();
         let vspan = value_span(o, &f);
         match o.key.as_str() {
-            "bond-slaves" | "bond-members" => {
-                for (at, w) in o.value.words() {
-                    if w == "none" {
-                        continue;
-                    }
-                    if !b.slaves.iter().any(|s| s == w) {
-                        b.slaves.push(w.to_owned());
-                        b.spans.slaves.insert(w.to_owned(), o.value.span(&f, at));
+            "bond-slaves" | "bond-members" | "slaves" => {
+                for (w, at) in port_list(o, &f, findings) {
+                    if !b.slaves.contains(&w) {
+                        b.slaves.push(w.clone());
+                        b.spans.slaves.insert(w, at);
                     }
                 }
             }
-            "bond-master" => {}
+            "bond-master" | "network" | "broadcast" | "use" => {}
+            // ifupdown-ng: with `use bond` and no bond-members, the interfaces it requires.
+            "requires"
+                if st
+                    .get("use")
+                    .is_some_and(|u| u.value.text.split_whitespace().any(|w| w == "bond"))
+                    && st.get("bond-members").is_none()
+                    && st.get("bond-slaves").is_none() =>
+            {
+                for (w, at) in port_list(o, &f, findings) {
+                    if !b.slaves.contains(&w) {
+                        b.slaves.push(w.clone());
+                        b.spans.slaves.insert(w, at);
+                    }
+                }
+            }
+            "requires" => {}
+            k if k.starts_with("ovs-") => {}
             "address" => {
                 for w in v.split_whitespace() {
                     let (a, p) = match w.split_once('/') {
@@ -669,11 +915,58 @@ fn bond_stanza(
                 None => findings.push(Finding::error(&vspan, format!("invalid netmask '{v}'"))),
             },
             "gateway" => match v.parse::<IpAddr>() {
-                Ok(ip) => b.gateway = Some(ip),
+                Ok(ip) => gateways.push((ip, vspan.clone())),
                 Err(_) => findings.push(Finding::error(&vspan, format!("invalid gateway '{v}'"))),
             },
-            k => {
-                let Some(rest) = k.strip_prefix("bond-") else { continue };
+            "metric" => match v.parse::<u32>() {
+                Ok(m) => metric = Some(m),
+                Err(_) => findings.push(Finding::error(&vspan, format!("invalid metric '{v}'"))),
+            },
+            "mtu" => match v.parse::<u32>() {
+                Ok(m) if (68..=65535).contains(&m) => {
+                    b.mtu = Some(m);
+                    b.note(&Fact::Mtu, o.key_span.clone());
+                }
+                _ => findings.push(Finding::error(&vspan, format!("invalid mtu '{v}': 68-65535"))),
+            },
+            "hwaddress" => {
+                let mac = v.split_whitespace().last().unwrap_or("");
+                match mac.parse::<ubond_wire::MacAddr>() {
+                    Ok(m) => {
+                        b.mac = Some(m);
+                        b.note(&Fact::Mac, o.key_span.clone());
+                    }
+                    Err(_) => {
+                        findings.push(Finding::error(&vspan, format!("invalid hwaddress '{v}'")))
+                    }
+                }
+            }
+            "dns-nameservers" => {
+                for w in v.split_whitespace() {
+                    match w.parse::<IpAddr>() {
+                        Ok(ip) => b.dns.servers.push(ip),
+                        Err(_) => findings
+                            .push(Finding::error(&vspan, format!("invalid name server '{w}'"))),
+                    }
+                }
+                b.note(&Fact::Dns, o.key_span.clone());
+            }
+            "dns-search" | "dns-domain" => {
+                b.dns.search.extend(v.split_whitespace().map(str::to_owned));
+                b.note(&Fact::Dns, o.key_span.clone());
+            }
+            "up" | "post-up" => match crate::net::ip_route(v, &st.name) {
+                Some(r) => {
+                    b.note(&Fact::Route(r.clone()), o.key_span.clone());
+                    b.routes.push(r);
+                }
+                None => b.extra(format!("{} {v}", o.raw_key), o.key_span.clone()),
+            },
+            "down" | "pre-down" | "post-down" => {
+                down_routes.push((format!("{} {v}", o.raw_key), o.key_span.clone()))
+            }
+            k if k.starts_with("bond-") => {
+                let rest = &k["bond-".len()..];
                 match option_of(rest) {
                     Some(id) if PER_SLAVE.contains(&id) && id != OptionId::QueueId => {
                         findings.push(Finding::error(
@@ -687,10 +980,44 @@ fn bond_stanza(
                     Some(id) if id.scope() == Scope::Module => {
                         findings.push(Finding::warning(&o.key_span, format!("'{}' is a module parameter only: ifenslave cannot set it; put {}=N in /etc/modprobe.d", o.raw_key, id.name())));
                     }
-                    Some(id) => settings.push(setting(o, id, None, &f)),
-                    None => unknown_key(o, known, &f, findings),
+                    Some(OptionId::UseCarrier) if matches!(v, "no" | "0" | "off") => {
+                        findings.push(Finding::warning(
+                            &o.key_span,
+                            format!("'{} {v}': polling the MII registers instead of carrier is gone from Linux 6.16 and ubond; carrier is used", o.raw_key),
+                        ));
+                        b.extra(format!("{} {v}", o.raw_key), o.key_span.clone());
+                    }
+                    Some(id) => {
+                        let mut s = setting(o, id, None, &f);
+                        if id == OptionId::Primary {
+                            primary_idiom(&mut s, findings);
+                        }
+                        settings.push(s);
+                    }
+                    None => {
+                        if matches!(rest, "lacp-bypass-allow") {
+                            b.extra(format!("{} {v}", o.raw_key), o.key_span.clone());
+                        }
+                        unknown_key(o, known, &f, findings)
+                    }
                 }
             }
+            _ => b.extra(format!("{} {v}", o.raw_key), o.key_span.clone()),
+        }
+    }
+    // `down ip route del ...` undoing an `up ip route add ...` is part of that route.
+    for (text, at) in down_routes {
+        let undoes = text.split_whitespace().collect::<Vec<_>>();
+        let del = undoes
+            .iter()
+            .position(|w| matches!(*w, "del" | "delete"))
+            .and_then(|i| undoes[i + 1..].iter().find(|w| !w.starts_with('-') && **w != "inet6"));
+        let v6 = undoes.iter().any(|w| matches!(*w, "-6" | "inet6"));
+        let mirrors = del
+            .and_then(|d| crate::net::destination(d, v6 || d.contains(':')))
+            .is_some_and(|d| b.routes.iter().any(|r| r.to == d));
+        if !mirrors {
+            b.extra(text, at);
         }
     }
     for (ip, p, span) in pending {
@@ -704,44 +1031,47 @@ fn bond_stanza(
             ));
             max_prefix(ip)
         });
+        b.note(&Fact::Address(ip, prefix), span);
         b.addresses.push((ip, prefix));
     }
-}
-
-fn max_prefix(ip: IpAddr) -> u8 {
-    if ip.is_ipv4() {
-        32
-    } else {
-        128
+    for (g, span) in gateways {
+        let mut r = Route::default_via(g);
+        // `metric` is an option of the inet methods: the IPv4 gateway's.
+        r.metric = metric.filter(|_| g.is_ipv4());
+        b.note(&Fact::Route(r.clone()), span);
+        b.routes.insert(b.routes.iter().filter(|r| r.is_default()).count(), r);
     }
-}
-
-/// `255.255.255.0` or `24`: the prefix length, and whether it is an IPv4 netmask.
-fn netmask_prefix(v: &str) -> Option<(u8, bool)> {
-    if let Ok(n) = v.parse::<u8>() {
-        return (n <= 128).then_some((n, n <= 32));
-    }
-    let m: std::net::Ipv4Addr = v.parse().ok()?;
-    let bits = u32::from(m);
-    let p = bits.leading_ones();
-    (bits.checked_shl(p).unwrap_or(0) == 0).then_some((u8::try_from(p).ok()?, true))
 }
 
 /// Writes one interfaces file: per bond an `inet` stanza (and an `inet6` one for IPv6
 /// addresses) with `bond-slaves` and the options that differ from the defaults, then a
-/// `manual` stanza per slave holding its per-slave options.
+/// `manual` stanza per slave holding its per-slave options. An OVS bond is written as an
+/// `ovs_type OVSBond` stanza.
 pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
+    emit_into(set, &mut Lost::default())
+}
+
+pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
     let mut out = String::from("# bonds (written by ubond)\n");
     for b in &set.bonds {
+        let mut comments = lost.common(b, true, "interfaces");
         let v4: Vec<_> = b.addresses.iter().filter(|(a, _)| a.is_ipv4()).collect();
         let v6: Vec<_> = b.addresses.iter().filter(|(a, _)| a.is_ipv6()).collect();
-        let method = if b.dhcp && v4.is_empty() {
+        let method = if b.dhcp4 && v4.is_empty() {
             "dhcp"
         } else if v4.is_empty() {
             "manual"
         } else {
             "static"
         };
+        if b.dhcp4 && !v4.is_empty() {
+            comments.push(lost.add(
+                b,
+                Fact::Dhcp4,
+                "DHCPv4 beside static addresses",
+                "an inet stanza is dhcp or static",
+            ));
+        }
         out.push('\n');
         if b.on_boot {
             out.push_str(&format!("auto {}\n", b.name));
@@ -750,48 +1080,159 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         for (a, p) in &v4 {
             out.push_str(&format!("    address {a}/{p}\n"));
         }
-        if let Some(g) = b.gateway.filter(|g| g.is_ipv4()) {
-            out.push_str(&format!("    gateway {g}\n"));
+        // The first plain default route of each family is a `gateway` line; its metric a
+        // `metric` line when it is the only metric; every other route an `ip route` command.
+        let gw4 = b
+            .routes
+            .iter()
+            .position(|r| r.is_default() && r.is_ipv4() && r.via.is_some() && r.table.is_none());
+        let gw6 = b.routes.iter().position(|r| {
+            r.is_default()
+                && !r.is_ipv4()
+                && r.via.is_some()
+                && r.table.is_none()
+                && r.metric.is_none()
+        });
+        if let Some(r) = gw4.map(|i| &b.routes[i]) {
+            if let Some(v) = r.via {
+                out.push_str(&format!("    gateway {v}\n"));
+            }
+            if let Some(m) = r.metric {
+                out.push_str(&format!("    metric {m}\n"));
+            }
         }
-        if b.slaves.is_empty() {
-            out.push_str("    bond-slaves none\n");
-        } else {
-            out.push_str(&format!("    bond-slaves {}\n", b.slaves.join(" ")));
+        if let Some(m) = b.mtu {
+            out.push_str(&format!("    mtu {m}\n"));
         }
-        for (id, v) in sysfs_option_pairs(&b.options) {
-            if id == OptionId::QueueId {
+        if let Some(m) = b.mac {
+            out.push_str(&format!("    hwaddress {m}\n"));
+        }
+        if !b.dns.servers.is_empty() {
+            let s: Vec<String> = b.dns.servers.iter().map(|s| s.to_string()).collect();
+            out.push_str(&format!("    dns-nameservers {}\n", s.join(" ")));
+        }
+        if !b.dns.search.is_empty() {
+            out.push_str(&format!("    dns-search {}\n", b.dns.search.join(" ")));
+        }
+        for (i, r) in b.routes.iter().enumerate() {
+            if Some(i) == gw4 || Some(i) == gw6 {
                 continue;
             }
-            let v = if matches!(id, OptionId::ArpIpTarget | OptionId::NsIp6Target) {
-                v.replace(',', " ")
+            let fam = if r.is_ipv4() { "" } else { "-6 " };
+            let mut cmd = format!("ip {fam}route add {}", route_dest(r));
+            if let Some(v) = r.via {
+                cmd.push_str(&format!(" via {v}"));
+            }
+            cmd.push_str(&format!(" dev {}", b.name));
+            if let Some(m) = r.metric {
+                cmd.push_str(&format!(" metric {m}"));
+            }
+            if let Some(t) = r.table {
+                cmd.push_str(&format!(" table {t}"));
+            }
+            out.push_str(&format!("    up {cmd}\n"));
+            let mut del = format!("ip {fam}route del {} dev {}", route_dest(r), b.name);
+            if let Some(t) = r.table {
+                del.push_str(&format!(" table {t}"));
+            }
+            out.push_str(&format!("    down {del}\n"));
+        }
+        if let Some(o) = &b.ovs {
+            out.push_str(&format!("    ovs_type OVSBond\n    ovs_bridge {}\n", o.bridge));
+            out.push_str(&format!("    ovs_bonds {}\n", b.slaves.join(" ")));
+            if !o.settings.is_empty() {
+                let s: Vec<String> = o.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                out.push_str(&format!("    ovs_options {}\n", s.join(" ")));
+            }
+        } else {
+            if b.slaves.is_empty() {
+                out.push_str("    bond-slaves none\n");
             } else {
-                v
-            };
-            out.push_str(&format!("    bond-{} {v}\n", id.name().replace('_', "-")));
-        }
-        if !v6.is_empty() || b.gateway.is_some_and(|g| g.is_ipv6()) {
-            out.push_str(&format!("\niface {} inet6 static\n", b.name));
-            for (a, p) in &v6 {
-                out.push_str(&format!("    address {a}/{p}\n"));
+                out.push_str(&format!("    bond-slaves {}\n", b.slaves.join(" ")));
             }
-            if let Some(g) = b.gateway.filter(|g| g.is_ipv6()) {
-                out.push_str(&format!("    gateway {g}\n"));
-            }
-        }
-        let per_slave = slave_settings(&b.options);
-        for s in &b.slaves {
-            out.push_str(&format!("\niface {s} inet manual\n"));
-            let so = b.options.slave(s);
-            if so.queue_id != 0 {
-                out.push_str(&format!("    bond-queue-id {}\n", so.queue_id));
-            }
-            for (id, v) in per_slave.get(s).into_iter().flatten() {
+            for (id, v) in sysfs_option_pairs(&b.options) {
+                if id == OptionId::QueueId {
+                    continue;
+                }
+                let v = if matches!(id, OptionId::ArpIpTarget | OptionId::NsIp6Target) {
+                    v.replace(',', " ")
+                } else {
+                    v
+                };
                 out.push_str(&format!("    bond-{} {v}\n", id.name().replace('_', "-")));
             }
         }
-        // Per-slave options of interfaces that are not slaves cannot be written here.
+        let v6_method = if b.dhcp6 && v6.is_empty() {
+            Some("dhcp")
+        } else if !v6.is_empty() || gw6.is_some() {
+            Some("static")
+        } else {
+            None
+        };
+        if b.dhcp6 && !v6.is_empty() {
+            comments.push(lost.add(
+                b,
+                Fact::Dhcp6,
+                "DHCPv6 beside static addresses",
+                "an inet6 stanza is dhcp or static",
+            ));
+        }
+        if let Some(m6) = v6_method {
+            out.push_str(&format!("\niface {} inet6 {m6}\n", b.name));
+            for (a, p) in &v6 {
+                out.push_str(&format!("    address {a}/{p}\n"));
+            }
+            if let Some(v) = gw6.and_then(|i| b.routes[i].via) {
+                out.push_str(&format!("    gateway {v}\n"));
+            }
+        }
+        for (s, m) in &b.matches {
+            comments.push(lost.add(
+                b,
+                Fact::Match(s.clone()),
+                format!("slave {s} found by {m}"),
+                "ifupdown names interfaces only (a systemd .link file or udev rule can name the NIC)",
+            ));
+        }
+        let per_slave = slave_settings(&b.options);
+        let mut slave_text = String::new();
+        for s in &b.slaves {
+            slave_text.push_str(&format!("\niface {s} inet manual\n"));
+            if b.ovs.is_some() {
+                continue;
+            }
+            let so = b.options.slave(s);
+            if so.queue_id != 0 {
+                slave_text.push_str(&format!("    bond-queue-id {}\n", so.queue_id));
+            }
+            for (id, v) in per_slave.get(s).into_iter().flatten() {
+                slave_text.push_str(&format!("    bond-{} {v}\n", id.name().replace('_', "-")));
+            }
+        }
+        for (s, line) in b.slave_options_lines() {
+            if !b.slaves.contains(&s) {
+                comments.push(lost.add(
+                    b,
+                    Fact::SlaveOptions(s),
+                    line,
+                    "per-slave options go on a slave's stanza",
+                ));
+            }
+        }
+        for c in comments {
+            out.push_str(&format!("# {c}\n"));
+        }
+        out.push_str(&slave_text);
     }
     vec![SourceFile::new(DEFAULT_PATH, out)]
+}
+
+fn route_dest(r: &Route) -> String {
+    if r.is_default() {
+        "default".to_owned()
+    } else {
+        format!("{}/{}", r.to.0, r.to.1)
+    }
 }
 
 /// Parse findings plus the checks common to every format (see [`crate::checks`]).

@@ -29,7 +29,10 @@ use ubond_core::options::{BondOptions, OptionError, OptionId};
 
 use crate::finding::{Finding, Span};
 use crate::ini::{read, Unit};
-use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
+use ubond_wire::MacAddr;
+
+use crate::loss::Lost;
+use crate::model::{BondConfig, ConfigSet, Fact, Match, Parsed, Route, SourceFile};
 use crate::settings::{apply_settings, slave_settings, sysfs_option_pairs, Setting};
 use crate::text::{did_you_mean, suggestion_suffix};
 
@@ -40,14 +43,72 @@ fn get<'a>(u: &'a Unit, section: &str, key: &str) -> Option<&'a str> {
     u.last(section, key).map(|e| e.value.as_str())
 }
 
+/// `[connection]` keys that name, type or link the connection.
+const CONNECTION_KEYS: &[&str] = &[
+    "id",
+    "uuid",
+    "type",
+    "interface-name",
+    "controller",
+    "master",
+    "port-type",
+    "slave-type",
+    "autoconnect",
+    "timestamp",
+    "permissions",
+    "autoconnect-slaves",
+    "autoconnect-ports",
+    "autoconnect-priority",
+];
+
+/// Keys whose values NetworkManager writes with their defaults (nothing to lose).
+const DEFAULTS: &[(&str, &str, &str)] = &[
+    ("ipv4", "may-fail", "true"),
+    ("ipv6", "may-fail", "true"),
+    ("ipv6", "addr-gen-mode", "stable-privacy"),
+    ("ipv6", "addr-gen-mode", "default"),
+    ("ipv6", "addr-gen-mode", "eui64"),
+    ("ipv4", "dns-search", ""),
+    ("ipv6", "dns-search", ""),
+    ("ethernet", "mac-address-blacklist", ""),
+    ("ethernet", "mac-address-denylist", ""),
+];
+
 fn ifname(u: &Unit) -> Option<&str> {
     get(u, "connection", "interface-name").or_else(|| get(u, "connection", "id"))
+}
+
+/// The section of a key: NetworkManager accepts the long names too.
+fn section(s: &str) -> &str {
+    match s {
+        "802-3-ethernet" => "ethernet",
+        other => other,
+    }
+}
+
+/// The name a port found by its MAC address stands under: its connection id when that is
+/// a valid interface name, else the id's last word when that is one (`cloud-init eth0`), else
+/// the id as it is.
+fn port_name(id: &str) -> &str {
+    let valid = |s: &str| ubond_core::options::valid_interface_name(s);
+    if valid(id) {
+        return id;
+    }
+    match id.split_whitespace().last() {
+        Some(last) if valid(last) => last,
+        _ => id,
+    }
 }
 
 /// Parses keyfiles (a bond's and its ports').
 pub fn parse(files: &[SourceFile]) -> Parsed {
     let mut findings = Vec::new();
-    let units: Vec<Unit> = files.iter().map(|f| read(f, &mut findings)).collect();
+    let mut units: Vec<Unit> = files.iter().map(|f| read(f, &mut findings)).collect();
+    for u in &mut units {
+        for e in &mut u.entries {
+            e.section = section(&e.section).to_owned();
+        }
+    }
     let mut bonds: Vec<(BondConfig, Vec<Setting>, usize)> = Vec::new();
     for (ui, u) in units.iter().enumerate() {
         if get(u, "connection", "type") != Some("bond") {
@@ -103,9 +164,26 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                 id,
                 key: e.key.clone(),
                 value: e.value.clone(),
+                raw: e.value.clone(),
                 slave: None,
                 key_span: e.key_span.clone(),
                 value_span: e.value_span.clone(),
+            });
+        }
+        // NetworkManager's default: miimon=100 unless the file sets miimon or arp_interval.
+        let set = |k: &str| {
+            u.last("bond", k).is_some_and(|e| k != "arp_interval" || e.value.trim() != "0")
+        };
+        if !set("miimon") && !set("arp_interval") {
+            let at = b.spans.bond.clone().unwrap_or_else(|| Span::new(&u.path, 1, 1));
+            settings.push(Setting {
+                id: OptionId::Miimon,
+                key: "miimon".into(),
+                value: "100".into(),
+                raw: "100".into(),
+                slave: None,
+                key_span: at.clone(),
+                value_span: at,
             });
         }
         ip(u, &mut b, &mut findings);
@@ -126,6 +204,37 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                 ),
             }
         }
+        for e in &u.entries {
+            match (e.section.as_str(), e.key.as_str()) {
+                ("connection", k) if CONNECTION_KEYS.contains(&k) => {}
+                ("bond" | "ipv4" | "ipv6", _) => {}
+                ("ethernet", "mtu") => match e.value.parse::<u32>() {
+                    Ok(0) => {}
+                    Ok(m) if (68..=65535).contains(&m) => {
+                        b.mtu = Some(m);
+                        b.note(&Fact::Mtu, e.key_span.clone());
+                    }
+                    _ => findings.push(Finding::error(
+                        &e.value_span,
+                        format!("invalid mtu '{}': 68-65535", e.value),
+                    )),
+                },
+                ("ethernet", "cloned-mac-address") => match e.value.parse::<MacAddr>() {
+                    Ok(m) => {
+                        b.mac = Some(m);
+                        b.note(&Fact::Mac, e.key_span.clone());
+                    }
+                    // `preserve`, `permanent`, `random`, `stable`: a policy, not an address.
+                    Err(_) => b.extra(
+                        format!("[ethernet] cloned-mac-address={}", e.value),
+                        e.key_span.clone(),
+                    ),
+                },
+                (s, k) if DEFAULTS.iter().any(|d| d.0 == s && d.1 == k && d.2 == e.value) => {}
+                ("proxy", _) => {}
+                (s, k) => b.extra(format!("[{s}] {k}={}", e.value), e.key_span.clone()),
+            }
+        }
         bonds.push((b, settings, ui));
     }
     // Ports.
@@ -140,12 +249,34 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         if port_type.is_some_and(|t| t != "bond") {
             continue;
         }
-        let Some(port) = get(u, "connection", "interface-name") else {
-            findings.push(Finding::warning(
-                &ctl.key_span,
-                "port without interface-name=: no slave named",
-            ));
-            continue;
+        // The NIC: by interface-name, or found by its MAC address ([ethernet] mac-address)
+        // or a [match] rule, the connection's id standing for it.
+        let mut rule = Match::default();
+        if let Some(e) = u.last("ethernet", "mac-address") {
+            match e.value.parse::<MacAddr>() {
+                Ok(m) => rule.mac = Some(m),
+                Err(_) => findings.push(Finding::error(
+                    &e.value_span,
+                    format!("invalid mac-address '{}'", e.value),
+                )),
+            }
+        }
+        if let Some(e) = u.last("match", "interface-name") {
+            rule.name = Some(e.value.trim_end_matches(';').to_owned());
+        }
+        if let Some(e) = u.last("match", "driver") {
+            rule.driver = Some(e.value.trim_end_matches(';').to_owned());
+        }
+        let port = match (get(u, "connection", "interface-name"), get(u, "connection", "id")) {
+            (Some(n), _) => n,
+            (None, Some(id)) if rule != Match::default() => port_name(id),
+            _ => {
+                findings.push(Finding::warning(
+                    &ctl.key_span,
+                    "port without interface-name= or mac-address=: no slave named",
+                ));
+                continue;
+            }
         };
         if port_type.is_none() {
             findings.push(
@@ -184,6 +315,27 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             b.slaves.push(port.to_owned());
             b.spans.slaves.insert(port.to_owned(), ctl.key_span.clone());
         }
+        if rule != Match::default() {
+            b.note(&Fact::Match(port.to_owned()), ctl.key_span.clone());
+            b.matches.insert(port.to_owned(), rule);
+        }
+        for e in &u.entries {
+            match (e.section.as_str(), e.key.as_str()) {
+                ("connection", k) if CONNECTION_KEYS.contains(&k) => {}
+                ("ethernet", "mac-address")
+                | ("match", "interface-name" | "driver")
+                | ("bond-port", _) => {}
+                ("proxy", _) => {}
+                ("ipv4" | "ipv6", "method")
+                    if matches!(e.value.as_str(), "disabled" | "ignore" | "link-local") => {}
+                (s @ ("ipv4" | "ipv6"), k) => {
+                    findings.push(Finding::warning(&e.key_span, format!("[{s}] {k}= on port '{port}' of bond '{}': a port carries no IP configuration", b.name)));
+                    b.extra(format!("{port}: [{s}] {k}={}", e.value), e.key_span.clone());
+                }
+                (s, k) if DEFAULTS.iter().any(|d| d.0 == s && d.1 == k && d.2 == e.value) => {}
+                (s, k) => b.extra(format!("{port}: [{s}] {k}={}", e.value), e.key_span.clone()),
+            }
+        }
         for e in u.entries.iter().filter(|e| e.section == "bond-port") {
             let id = match e.key.as_str() {
                 "queue-id" => OptionId::QueueId,
@@ -205,6 +357,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                 id,
                 key: e.key.clone(),
                 value: e.value.clone(),
+                raw: e.value.clone(),
                 slave: Some(port.to_owned()),
                 key_span: e.key_span.clone(),
                 value_span: e.value_span.clone(),
@@ -215,8 +368,13 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
     for (mut b, settings, _) in bonds {
         let (o, f) = apply_settings(&settings);
         findings.extend(f);
-        for s in settings.iter().filter(|s| s.slave.is_none()) {
-            b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
+        for s in &settings {
+            match &s.slave {
+                None => {
+                    b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
+                }
+                Some(sl) => b.note(&Fact::SlaveOptions(sl.clone()), s.key_span.clone()),
+            }
         }
         b.options = o;
         out.push(b);
@@ -224,11 +382,43 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
     Parsed { config: ConfigSet { bonds: out }, findings }
 }
 
+/// `[ipv4]` and `[ipv6]`: `method`, `addressN` / `addresses`, `gateway`, `dns`,
+/// `dns-search`, `routeN` (with `routeN_options=table=N`), `route-metric`, `route-table`.
 fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
     for fam in ["ipv4", "ipv6"] {
-        if fam == "ipv4" && get(u, fam, "method") == Some("auto") {
-            b.dhcp = true;
+        let v4 = fam == "ipv4";
+        if !u.entries.iter().any(|e| e.section == fam) {
+            // NetworkManager adds the section with method=auto.
+            let at = b.spans.bond.clone().unwrap_or_else(|| Span::new(&u.path, 1, 1));
+            if v4 {
+                b.dhcp4 = true;
+                b.note(&Fact::Dhcp4, at);
+            } else {
+                b.dhcp6 = true;
+                b.note(&Fact::Dhcp6, at);
+            }
         }
+        if let Some(m) = u.last(fam, "method") {
+            let dhcp = matches!(m.value.as_str(), "auto" | "dhcp");
+            if v4 && dhcp {
+                b.dhcp4 = true;
+                b.note(&Fact::Dhcp4, m.key_span.clone());
+            } else if !v4 && dhcp {
+                b.dhcp6 = true;
+                b.note(&Fact::Dhcp6, m.key_span.clone());
+            } else if !matches!(m.value.as_str(), "manual" | "disabled" | "ignore") {
+                b.extra(format!("[{fam}] method={}", m.value), m.key_span.clone());
+            }
+        }
+        let route_metric = u
+            .last(fam, "route-metric")
+            .and_then(|e| e.value.parse::<i64>().ok())
+            .filter(|m| *m >= 0)
+            .map(|m| m as u32);
+        let route_table = u
+            .last(fam, "route-table")
+            .and_then(|e| e.value.parse::<u32>().ok())
+            .filter(|t| *t != 0 && *t != 254);
         let mut entries: Vec<_> = u
             .entries
             .iter()
@@ -243,17 +433,16 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
         entries.sort_by_key(|e| {
             e.key.strip_prefix("address").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0)
         });
+        let mut gateways = Vec::new();
         for e in entries {
             for item in e.value.split(';').filter(|s| !s.trim().is_empty()) {
                 let mut parts = item.split(',');
                 let addr = parts.next().unwrap_or("").trim();
-                let parsed = addr.split_once('/').and_then(|(a, p)| {
-                    let a: IpAddr = a.parse().ok()?;
-                    let p: u8 = p.parse().ok()?;
-                    (p <= if a.is_ipv4() { 32 } else { 128 }).then_some((a, p))
-                });
-                match parsed {
-                    Some(x) => b.addresses.push(x),
+                match crate::net::prefixed(addr) {
+                    Some(x) => {
+                        b.note(&Fact::Address(x.0, x.1), e.key_span.clone());
+                        b.addresses.push(x);
+                    }
                     None => findings.push(Finding::error(
                         &e.value_span,
                         format!("invalid address '{addr}' (expected ADDRESS/PREFIX)"),
@@ -261,8 +450,7 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
                 }
                 if let Some(g) = parts.next().map(str::trim).filter(|g| !g.is_empty()) {
                     match g.parse::<IpAddr>() {
-                        Ok(ip) if b.gateway.is_none() => b.gateway = Some(ip),
-                        Ok(_) => {}
+                        Ok(ip) => gateways.push((ip, e.key_span.clone())),
                         Err(_) => findings
                             .push(Finding::error(&e.value_span, format!("invalid gateway '{g}'"))),
                     }
@@ -271,10 +459,99 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
         }
         if let Some(e) = u.last(fam, "gateway") {
             match e.value.parse::<IpAddr>() {
-                Ok(ip) if b.gateway.is_none() => b.gateway = Some(ip),
-                Ok(_) => {}
+                Ok(ip) => gateways.insert(0, (ip, e.key_span.clone())),
                 Err(_) => findings
                     .push(Finding::error(&e.value_span, format!("invalid gateway '{}'", e.value))),
+            }
+        }
+        if let Some((ip, at)) = gateways.into_iter().next() {
+            let mut r = Route::default_via(ip);
+            r.metric = route_metric;
+            r.table = route_table;
+            b.note(&Fact::Route(r.clone()), at);
+            b.routes.push(r);
+        }
+        // routeN=DEST/PREFIX[,GATEWAY[,METRIC]], routeN_options=table=N,...
+        let mut routes: Vec<(u32, &crate::ini::Entry)> = u
+            .entries
+            .iter()
+            .filter(|e| e.section == fam)
+            .filter_map(|e| {
+                e.key.strip_prefix("route").and_then(|n| n.parse::<u32>().ok()).map(|n| (n, e))
+            })
+            .collect();
+        routes.sort_by_key(|(n, _)| *n);
+        for (n, e) in routes {
+            let mut parts = e.value.split(',').map(str::trim);
+            let dest = parts.next().and_then(|d| crate::net::destination(d, !v4));
+            let via = parts
+                .next()
+                .filter(|g| !g.is_empty() && *g != "0.0.0.0" && *g != "::")
+                .map(str::parse::<IpAddr>);
+            let metric = parts.next().filter(|m| !m.is_empty()).map(str::parse::<u32>);
+            let (Some(to), Ok(via), Ok(metric)) = (dest, via.transpose(), metric.transpose())
+            else {
+                findings.push(Finding::error(
+                    &e.value_span,
+                    format!("invalid route '{}' (DEST/PREFIX,GATEWAY,METRIC)", e.value),
+                ));
+                continue;
+            };
+            let mut r = Route { to, via, metric: metric.or(route_metric), table: route_table };
+            if let Some(o) = u.last(fam, &format!("route{n}_options")) {
+                for opt in o.value.split(',') {
+                    match opt.trim().split_once('=') {
+                        Some(("table", t)) => {
+                            r.table = crate::net::table_number(t).filter(|t| *t != 254)
+                        }
+                        _ => b.extra(
+                            format!("[{fam}] route{n}_options={}", o.value),
+                            o.key_span.clone(),
+                        ),
+                    }
+                }
+            }
+            b.note(&Fact::Route(r.clone()), e.key_span.clone());
+            b.routes.push(r);
+        }
+        if let Some(e) = u.last(fam, "dns") {
+            for w in e.value.split(';').map(str::trim).filter(|w| !w.is_empty()) {
+                match w.parse::<IpAddr>() {
+                    Ok(ip) => b.dns.servers.push(ip),
+                    Err(_) => {
+                        findings.push(Finding::error(&e.value_span, format!("invalid dns '{w}'")))
+                    }
+                }
+            }
+            b.note(&Fact::Dns, e.key_span.clone());
+        }
+        if let Some(e) = u.last(fam, "dns-search") {
+            for w in e.value.split(';').map(str::trim).filter(|w| !w.is_empty()) {
+                if !b.dns.search.iter().any(|s| s == w) {
+                    b.dns.search.push(w.to_owned());
+                }
+            }
+            b.note(&Fact::Dns, e.key_span.clone());
+        }
+        for e in u.entries.iter().filter(|e| e.section == fam) {
+            let k = e.key.as_str();
+            let known = matches!(
+                k,
+                "method"
+                    | "addresses"
+                    | "gateway"
+                    | "dns"
+                    | "dns-search"
+                    | "route-metric"
+                    | "route-table"
+            ) || k
+                .strip_prefix("address")
+                .is_some_and(|n| n.bytes().all(|c| c.is_ascii_digit()))
+                || k.strip_prefix("route").is_some_and(|n| {
+                    n.trim_end_matches("_options").bytes().all(|c| c.is_ascii_digit())
+                });
+            if !known && !DEFAULTS.iter().any(|d| d.0 == fam && d.1 == k && d.2 == e.value) {
+                b.extra(format!("[{fam}] {k}={}", e.value), e.key_span.clone());
             }
         }
     }
@@ -282,8 +559,13 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
 
 /// Writes a keyfile per bond and one per port.
 pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
+    emit_into(set, &mut Lost::default())
+}
+
+pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
     let mut out = Vec::new();
     for b in &set.bonds {
+        let mut comments = lost.common(b, false, "NetworkManager");
         let mut t = format!(
             "# written by ubond\n[connection]\nid={0}\ntype=bond\ninterface-name={0}\n",
             b.name
@@ -291,7 +573,32 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         if !b.on_boot {
             t.push_str("autoconnect=false\n");
         }
-        let opts = sysfs_option_pairs(&b.options);
+        if b.mtu.is_some() || b.mac.is_some() {
+            t.push_str("\n[ethernet]\n");
+            if let Some(m) = b.mac {
+                t.push_str(&format!("cloned-mac-address={m}\n"));
+            }
+            if let Some(m) = b.mtu {
+                t.push_str(&format!("mtu={m}\n"));
+            }
+        }
+        let v4_first = b.dns.servers.windows(2).all(|w| w[0].is_ipv4() || w[1].is_ipv6());
+        if !v4_first {
+            comments.push(lost.add(
+                b,
+                Fact::Dns,
+                b.dns.to_string(),
+                "NetworkManager keeps IPv4 and IPv6 name servers apart: IPv4 ones first",
+            ));
+        }
+        let mut opts = sysfs_option_pairs(&b.options);
+        // NetworkManager sets miimon=100 on a bond whose file sets no link monitor.
+        if b.options.miimon == 0 && b.options.arp_interval == 0 {
+            opts.insert(
+                usize::from(!opts.is_empty() && opts[0].0 == OptionId::Mode),
+                (OptionId::Miimon, "0".into()),
+            );
+        }
         if !opts.is_empty() {
             t.push_str("\n[bond]\n");
             for (id, v) in opts {
@@ -304,8 +611,8 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         for fam in ["ipv4", "ipv6"] {
             let v4 = fam == "ipv4";
             let addrs: Vec<_> = b.addresses.iter().filter(|(a, _)| a.is_ipv4() == v4).collect();
-            let gw = b.gateway.filter(|g| g.is_ipv4() == v4);
-            let method = if v4 && b.dhcp {
+            let dhcp = if v4 { b.dhcp4 } else { b.dhcp6 };
+            let method = if dhcp {
                 "auto"
             } else if !addrs.is_empty() {
                 "manual"
@@ -318,20 +625,92 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
             for (i, (a, p)) in addrs.iter().enumerate() {
                 t.push_str(&format!("address{}={a}/{p}\n", i + 1));
             }
-            if let Some(g) = gw {
-                t.push_str(&format!("gateway={g}\n"));
+            let gw = b.routes.iter().position(|r| r.is_plain_default() && r.is_ipv4() == v4);
+            if let Some(v) = gw.and_then(|i| b.routes[i].via) {
+                t.push_str(&format!("gateway={v}\n"));
+            }
+            let dns: Vec<String> = b
+                .dns
+                .servers
+                .iter()
+                .filter(|s| s.is_ipv4() == v4)
+                .map(|s| format!("{s};"))
+                .collect();
+            if !dns.is_empty() {
+                t.push_str(&format!("dns={}\n", dns.concat()));
+            }
+            if v4 && !b.dns.search.is_empty() {
+                t.push_str(&format!(
+                    "dns-search={}\n",
+                    b.dns.search.iter().map(|s| format!("{s};")).collect::<String>()
+                ));
+            }
+            let mut n = 0;
+            for (i, r) in b.routes.iter().enumerate() {
+                if r.is_ipv4() != v4 || Some(i) == gw {
+                    continue;
+                }
+                n += 1;
+                let mut v = format!("{}/{}", r.to.0, r.to.1);
+                if r.via.is_some() || r.metric.is_some() {
+                    v.push_str(&format!(
+                        ",{}",
+                        r.via.map(|g| g.to_string()).unwrap_or_else(|| if v4 {
+                            "0.0.0.0".into()
+                        } else {
+                            "::".into()
+                        })
+                    ));
+                }
+                if let Some(m) = r.metric {
+                    v.push_str(&format!(",{m}"));
+                }
+                t.push_str(&format!("route{n}={v}\n"));
+                if let Some(tb) = r.table {
+                    t.push_str(&format!("route{n}_options=table={tb}\n"));
+                }
             }
         }
-        out.push(SourceFile::new(format!("{DIR}/{}.nmconnection", b.name), t));
         let per = slave_settings(&b.options);
+        let mut ports = Vec::new();
         for s in &b.slaves {
+            let rule = b.matches.get(s);
             let mut t = format!(
-                "# written by ubond\n[connection]\nid={0}-port-{s}\ntype=ethernet\ninterface-name={s}\ncontroller={0}\nport-type=bond\n",
+                "# written by ubond\n[connection]\nid={0}-port-{s}\ntype=ethernet\n",
                 b.name
             );
+            match rule {
+                Some(m) if !m.rename => {
+                    t = format!("# written by ubond\n[connection]\nid={s}\ntype=ethernet\n")
+                }
+                _ => t.push_str(&format!("interface-name={s}\n")),
+            }
+            t.push_str(&format!("controller={}\nport-type=bond\n", b.name));
             if !b.on_boot {
                 // Its ports wait for the bond: none connects at boot either.
                 t.push_str("autoconnect=false\n");
+            }
+            if let Some(m) = rule {
+                if m.rename {
+                    comments.push(lost.add(
+                        b,
+                        Fact::Match(s.clone()),
+                        format!("{s}: the NIC found by {m}"),
+                        "NetworkManager does not rename NICs: written as a port named both ways",
+                    ));
+                }
+                if let Some(mac) = m.mac {
+                    t.push_str(&format!("\n[ethernet]\nmac-address={mac}\n"));
+                }
+                if m.name.is_some() || m.driver.is_some() {
+                    t.push_str("\n[match]\n");
+                    if let Some(n) = &m.name {
+                        t.push_str(&format!("interface-name={n}\n"));
+                    }
+                    if let Some(d) = &m.driver {
+                        t.push_str(&format!("driver={d}\n"));
+                    }
+                }
             }
             let so = b.options.slave(s);
             let mut port = String::new();
@@ -341,15 +720,38 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
             for (id, v) in per.get(s).into_iter().flatten() {
                 match id {
                     OptionId::Prio => port.push_str(&format!("prio={v}\n")),
-                    _ => t.push_str(&format!("# {}={v}: no keyfile setting\n", id.name())),
+                    _ => {
+                        let c = lost.add(
+                            b,
+                            Fact::SlaveOptions(s.clone()),
+                            format!("{s}: {}={v}", id.name()),
+                            "no keyfile setting",
+                        );
+                        t.push_str(&format!("# {c}\n"));
+                    }
                 }
             }
             if !port.is_empty() {
                 t.push_str("\n[bond-port]\n");
                 t.push_str(&port);
             }
-            out.push(SourceFile::new(format!("{DIR}/{}-port-{s}.nmconnection", b.name), t));
+            ports.push(SourceFile::new(format!("{DIR}/{}-port-{s}.nmconnection", b.name), t));
         }
+        for (s, line) in b.slave_options_lines() {
+            if !b.slaves.contains(&s) {
+                comments.push(lost.add(
+                    b,
+                    Fact::SlaveOptions(s),
+                    line,
+                    "per-port options of an interface that is not a port",
+                ));
+            }
+        }
+        for c in comments {
+            t.push_str(&format!("# {c}\n"));
+        }
+        out.push(SourceFile::new(format!("{DIR}/{}.nmconnection", b.name), t));
+        out.extend(ports);
     }
     out
 }

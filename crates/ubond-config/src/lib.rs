@@ -2,10 +2,15 @@
 //! an emitter and a linter per format, and conversion between formats.
 //!
 //! Formats done: module options and `/etc/modprobe.d` ([`modprobe`]), Debian
-//! `/etc/network/interfaces` ([`interfaces`]), RHEL `ifcfg-*` ([`ifcfg`]), systemd-networkd
-//! ([`networkd`]), NetworkManager keyfiles ([`keyfile`]), netplan ([`netplan`]), `ovs-vsctl add-bond`
-//! lines ([`ovs`], approximate: OVS bonds are not the kernel's), and ubond's own TOML ([`native`]). Every finding names
-//! a file, line and column ([`Finding`]), with a did-you-mean where one is close.
+//! `/etc/network/interfaces` with ifupdown2's and ifupdown-ng's extensions ([`interfaces`]),
+//! RHEL and SUSE `ifcfg-*` with `route-*` files ([`ifcfg`]), systemd-networkd with `.link`
+//! files ([`networkd`]), NetworkManager keyfiles ([`keyfile`]), netplan ([`netplan`]),
+//! cloud-init's network config versions 1 and 2 ([`cloudinit`]), Open vSwitch bonds
+//! (`ovs-vsctl` lines in [`ovs`], and in the formats that hold them), and ubond's own TOML
+//! ([`native`]). Every finding names a file, line and column ([`Finding`]), with a
+//! did-you-mean where one is close. The model ([`BondConfig`]) holds everything a bond's
+//! definition says in these formats; what a target format cannot hold is a [`Loss`] of the
+//! conversion, named with the place it came from and written as a comment.
 //!
 //! ```
 //! use ubond_config::{convert, lint, parse, Format, Severity, SourceFile};
@@ -25,9 +30,13 @@
 //!     "iface bond0 inet static\n  address 192.0.2.10/24\n  bond-slaves eth0 eth1\n  bond-mode 802.3ad\n  bond-miimon 100\n",
 //! );
 //! let parsed = parse(Format::Interfaces, &[debian]);
-//! let ifcfg_files = convert(&parsed.config, Format::Ifcfg);
-//! assert!(ifcfg_files[0].text.contains("BONDING_OPTS=\"mode=802.3ad miimon=100\""));
-//! assert!(parse(Format::Ifcfg, &ifcfg_files).config.same_meaning(&parsed.config));
+//! let ifcfg = convert(&parsed.config, Format::Ifcfg);
+//! assert!(ifcfg.files[0].text.contains("BONDING_OPTS=\"mode=802.3ad miimon=100\""));
+//! assert!(parse(Format::Ifcfg, &ifcfg.files).config.same_meaning(&parsed.config));
+//! // What a format cannot hold is said: modprobe.d holds neither slaves nor addresses.
+//! let modprobe = convert(&parsed.config, Format::Modprobe);
+//! let said: Vec<String> = modprobe.losses.iter().map(|l| l.to_string()).collect();
+//! assert!(said.contains(&"/etc/network/interfaces:2:11: bond0: address 192.0.2.10/24 not written: module options hold the bond's options only".to_owned()), "{said:#?}");
 //! ```
 //!
 //! Beyond the files: [`live`] checks a configuration's slaves against the running system
@@ -38,6 +47,7 @@
 //! [`ConfigSet`] (ignoring source spans).
 
 pub mod checks;
+pub mod cloudinit;
 pub mod convert;
 pub mod files;
 pub mod finding;
@@ -46,9 +56,11 @@ mod ini;
 pub mod interfaces;
 pub mod keyfile;
 pub mod live;
+pub mod loss;
 pub mod model;
 pub mod modprobe;
 pub mod native;
+mod net;
 pub mod netplan;
 pub mod networkd;
 pub mod ovs;
@@ -58,5 +70,8 @@ mod text;
 
 pub use convert::{convert, emit, lint, parse, Format};
 pub use finding::{has_errors, Finding, Severity, Span};
-pub use model::{BondConfig, ConfigSet, Parsed, SourceFile, Spans};
+pub use loss::{Conversion, Loss};
+pub use model::{
+    BondConfig, ConfigSet, Dns, Fact, Match, OvsBond, Parsed, Route, SourceFile, Spans,
+};
 pub use modprobe::lint_sysfs_writes;

@@ -28,7 +28,8 @@ use ubond_core::options::{
 };
 
 use crate::finding::{Finding, Span};
-use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
+use crate::loss::Lost;
+use crate::model::{BondConfig, ConfigSet, Fact, Parsed, SourceFile};
 use crate::settings::{normalize, option_pairs};
 use crate::text::{did_you_mean, logical_lines, suggestion_suffix, PosText};
 
@@ -106,7 +107,37 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
                         span: line.span(&file.path, words[1].0),
                     });
                 }
-                "install" | "remove" | "blacklist" | "softdep" | "weakdep" => {
+                "install" => {
+                    // `install bond0 /sbin/modprobe bonding -o bond0 mode=1 miimon=100`: a bond
+                    // made by loading the module under its name.
+                    let bonding = words.iter().position(|(_, w)| *w == "bonding");
+                    let runs_modprobe =
+                        words[..bonding.unwrap_or(0)].iter().any(|(_, w)| w.ends_with("modprobe"));
+                    match (arg(1), bonding) {
+                        (Some(name), Some(at)) if runs_modprobe && name != "bonding" => {
+                            if !aliases.iter().any(|(n, _)| n == name) {
+                                aliases.push((name.to_owned(), line.span(&file.path, words[1].0)));
+                            }
+                            // The arguments after `bonding` up to a shell separator.
+                            let start = words.get(at + 1).map(|w| w.0).unwrap_or(line.text.len());
+                            let end = words[at + 1..]
+                                .iter()
+                                .find(|(_, w)| matches!(*w, "&&" | ";" | "||" | "|"))
+                                .map(|w| w.0)
+                                .unwrap_or(line.text.len());
+                            options.push(OptionsLine {
+                                module: name.to_owned(),
+                                args: line.slice(start, end),
+                                span: line.span(&file.path, words[1].0),
+                            });
+                        }
+                        _ => findings.push(Finding::info(
+                            &cmd_span,
+                            "'install' line ignored: it does not load the bonding module for a bond",
+                        )),
+                    }
+                }
+                "remove" | "blacklist" | "softdep" | "weakdep" => {
                     findings.push(Finding::info(
                         &cmd_span,
                         format!("'{cmd}' line ignored: ubond reads only alias and options lines"),
@@ -230,6 +261,22 @@ pub(crate) fn module_options(
     report_warnings: bool,
 ) -> (BondOptions, BTreeMap<String, Span>, Vec<Finding>) {
     let mut findings = Vec::new();
+    // modprobe's own flags (`-o NAME`: load under another name, `--ignore-install`) are not
+    // module options: blanked out, keeping every other byte's place.
+    let mut args = args.clone();
+    let words: Vec<(usize, String)> =
+        args.words().into_iter().map(|(a, w)| (a, w.to_owned())).collect();
+    let mut skip_next = false;
+    for (at, w) in &words {
+        let blank = std::mem::take(&mut skip_next) || w.starts_with('-');
+        if w == "-o" || w == "--name" {
+            skip_next = true;
+        }
+        if blank && args.text.is_char_boundary(*at) && args.text.is_char_boundary(at + w.len()) {
+            args.text.replace_range(*at..at + w.len(), &" ".repeat(w.len()));
+        }
+    }
+    let args = &args;
     let mut text = args.text.clone();
     let mut spans = BTreeMap::new();
     for (at, tok) in args.words() {
@@ -335,11 +382,16 @@ fn token_error(
 }
 
 /// Writes one modprobe.d file: `alias NAME bonding` and `options NAME ...` per bond, options
-/// that differ from the kernel defaults only. Slaves and addresses, which this format cannot
-/// hold, are noted in comments.
+/// that differ from the kernel defaults only. What this format cannot hold (slaves,
+/// addresses, routes, ...) is said in comments and returned as losses.
 pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
+    emit_into(set, &mut Lost::default())
+}
+
+pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
     let mut out = String::from("# bonding module options (written by ubond)\n");
     for b in &set.bonds {
+        let mut c = lost.common(b, false, "modprobe.d");
         out.push_str(&format!("alias {} bonding\n", b.name));
         let args: Vec<String> = option_pairs(&b.options)
             .into_iter()
@@ -348,22 +400,81 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
         if !args.is_empty() {
             out.push_str(&format!("options {} {}\n", b.name, args.join(" ")));
         }
+        let why = "module options hold the bond's options only";
         if !b.options.mode.uses_arp() && b.options.miimon == 0 {
-            out.push_str(&format!(
-                "# {}: miimon=0 cannot be kept: in {} mode the module forces miimon=100\n",
-                b.name,
-                b.options.mode.name()
+            c.push(lost.add(
+                b,
+                Fact::Option(OptionId::Miimon),
+                "miimon=0",
+                format!("in {} mode the module forces miimon=100", b.options.mode.name()),
             ));
+        }
+        // What the module makes of these options, read back with its semantics (it ignores
+        // some options outside the modes they apply to).
+        let mut text = PosText::default();
+        text.push_str(&args.join(" "), 1, 1);
+        let (back, _, _) = module_options(&text, "", false);
+        for &id in crate::settings::APPLY_ORDER {
+            let skip = matches!(
+                id,
+                OptionId::Slaves
+                    | OptionId::QueueId
+                    | OptionId::Prio
+                    | OptionId::ActorPortPrio
+                    | OptionId::NumUnsolNa
+            ) || (id == OptionId::Miimon && b.options.miimon == 0);
+            let (want, got) = (b.options.get(id.name()).ok(), back.get(id.name()).ok());
+            if !skip && want != got {
+                let v = want.unwrap_or_default();
+                c.push(lost.add(
+                    b,
+                    Fact::Option(id),
+                    format!("{}={}", id.name(), v.split_whitespace().next().unwrap_or("")),
+                    format!("the module ignores it in mode {}", b.options.mode.name()),
+                ));
+            }
         }
         if !b.on_boot {
-            out.push_str(&format!("# {}: not started at boot (not part of this format)\n", b.name));
+            c.push(lost.add(b, Fact::OnBoot, "not started at boot", why));
         }
         if !b.slaves.is_empty() {
-            out.push_str(&format!(
-                "# {}: slaves {} (not part of this format)\n",
-                b.name,
-                b.slaves.join(" ")
-            ));
+            c.push(lost.add(b, Fact::Slaves, format!("slaves {}", b.slaves.join(" ")), why));
+        }
+        for (s, line) in b.slave_options_lines() {
+            let so = b.options.slave(&s);
+            if so.prio != 0
+                || so.actor_port_prio
+                    != ubond_core::options::SlaveOptions::default().actor_port_prio
+            {
+                c.push(lost.add(b, Fact::SlaveOptions(s), line, why));
+            }
+        }
+        for (s, m) in &b.matches {
+            c.push(lost.add(b, Fact::Match(s.clone()), format!("{s} found by {m}"), why));
+        }
+        for (a, p) in &b.addresses {
+            c.push(lost.add(b, Fact::Address(*a, *p), format!("address {a}/{p}"), why));
+        }
+        for r in &b.routes {
+            c.push(lost.add(b, Fact::Route(r.clone()), format!("route {r}"), why));
+        }
+        if b.dhcp4 {
+            c.push(lost.add(b, Fact::Dhcp4, "DHCPv4", why));
+        }
+        if b.dhcp6 {
+            c.push(lost.add(b, Fact::Dhcp6, "DHCPv6", why));
+        }
+        if !b.dns.is_empty() {
+            c.push(lost.add(b, Fact::Dns, b.dns.to_string(), why));
+        }
+        if let Some(m) = b.mtu {
+            c.push(lost.add(b, Fact::Mtu, format!("mtu {m}"), why));
+        }
+        if let Some(m) = b.mac {
+            c.push(lost.add(b, Fact::Mac, format!("mac {m}"), why));
+        }
+        for l in c {
+            out.push_str(&format!("# {l}\n"));
         }
     }
     vec![SourceFile::new(DEFAULT_PATH, out)]

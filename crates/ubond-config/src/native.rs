@@ -33,15 +33,34 @@ use toml::Spanned;
 use ubond_core::options::{BondOptions, OptionError, OptionId};
 
 use crate::finding::{Finding, Span};
-use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
+use ubond_wire::MacAddr;
+
+use crate::loss::Lost;
+use crate::model::{BondConfig, ConfigSet, Fact, Match, OvsBond, Parsed, Route, SourceFile};
 use crate::settings::{apply_settings, option_pairs, Setting};
 use crate::text::{did_you_mean, suggestion_suffix};
 
 /// The path [`emit`] writes.
 pub const DEFAULT_PATH: &str = "/etc/ubond/bonds.toml";
 
-const BOND_KEYS: &[&str] =
-    &["name", "slaves", "addresses", "gateway", "dhcp", "on_boot", "options", "slave-options"];
+const BOND_KEYS: &[&str] = &[
+    "name",
+    "slaves",
+    "addresses",
+    "gateway",
+    "routes",
+    "dhcp",
+    "dhcp6",
+    "dns",
+    "dns_search",
+    "mtu",
+    "mac",
+    "on_boot",
+    "options",
+    "slave-options",
+    "match",
+    "ovs",
+];
 
 struct Ctx<'a> {
     file: &'a SourceFile,
@@ -179,6 +198,7 @@ fn bond(cx: &mut Ctx<'_>, whole: &Spanned<DeValue<'_>>, t: &DeTable<'_>) -> Opti
     let mut b = BondConfig::new(name);
     b.spans.bond = t.get("name").map(|v| cx.span(v.span().start));
     let mut settings = Vec::new();
+    let mut ovs: Option<(OvsBond, Span)> = None;
     for (k, v) in t.iter() {
         match k.get_ref().as_ref() {
             "name" => {}
@@ -198,7 +218,10 @@ fn bond(cx: &mut Ctx<'_>, whole: &Spanned<DeValue<'_>>, t: &DeTable<'_>) -> Opti
                         (p <= if ip.is_ipv4() { 32 } else { 128 }).then_some((ip, p))
                     });
                     match parsed {
-                        Some(x) => b.addresses.push(x),
+                        Some(x) => {
+                            b.note(&Fact::Address(x.0, x.1), span.clone());
+                            b.addresses.push(x);
+                        }
                         None => cx.findings.push(Finding::error(
                             &span,
                             format!("invalid address '{a}' (expected ADDRESS/PREFIX)"),
@@ -208,16 +231,130 @@ fn bond(cx: &mut Ctx<'_>, whole: &Spanned<DeValue<'_>>, t: &DeTable<'_>) -> Opti
             }
             "gateway" => match v.get_ref() {
                 DeValue::String(s) => match s.parse::<IpAddr>() {
-                    Ok(ip) => b.gateway = Some(ip),
+                    Ok(ip) => {
+                        let r = Route::default_via(ip);
+                        b.note(&Fact::Route(r.clone()), cx.span(k.span().start));
+                        b.routes.push(r);
+                    }
                     Err(_) => cx.error(v, format!("invalid gateway '{s}'")),
                 },
                 other => cx.error(v, format!("gateway: expected a string, found {}", kind(other))),
             },
-            "dhcp" => match v.get_ref() {
-                DeValue::Boolean(x) => b.dhcp = *x,
-                other => {
-                    cx.error(v, format!("dhcp: expected true or false, found {}", kind(other)))
+            "routes" => match v.get_ref() {
+                DeValue::Array(items) => {
+                    for item in items {
+                        match item.get_ref() {
+                            DeValue::Table(rt) => route(cx, &mut b, item, rt),
+                            other => cx.error(
+                                item,
+                                format!(
+                                    "a route is a table ({{ to = ..., via = ... }}), not {}",
+                                    kind(other)
+                                ),
+                            ),
+                        }
+                    }
                 }
+                other => cx.error(
+                    v,
+                    format!("routes: expected an array of tables, found {}", kind(other)),
+                ),
+            },
+            "dhcp" | "dhcp6" => match v.get_ref() {
+                DeValue::Boolean(x) => {
+                    let fact = if k.get_ref() == "dhcp" { Fact::Dhcp4 } else { Fact::Dhcp6 };
+                    if k.get_ref() == "dhcp" {
+                        b.dhcp4 = *x;
+                    } else {
+                        b.dhcp6 = *x;
+                    }
+                    b.note(&fact, cx.span(k.span().start));
+                }
+                other => cx.error(
+                    v,
+                    format!("{}: expected true or false, found {}", k.get_ref(), kind(other)),
+                ),
+            },
+            "dns" => {
+                for (s, span) in string_list(cx, v, "dns") {
+                    match s.parse::<IpAddr>() {
+                        Ok(ip) => b.dns.servers.push(ip),
+                        Err(_) => cx
+                            .findings
+                            .push(Finding::error(&span, format!("invalid name server '{s}'"))),
+                    }
+                }
+                b.note(&Fact::Dns, cx.span(k.span().start));
+            }
+            "dns_search" => {
+                b.dns.search.extend(string_list(cx, v, "dns_search").into_iter().map(|(s, _)| s));
+                b.note(&Fact::Dns, cx.span(k.span().start));
+            }
+            "mtu" => match scalar(v.get_ref()).map(|s| s.parse::<u32>()) {
+                Some(Ok(m)) if (68..=65535).contains(&m) => {
+                    b.mtu = Some(m);
+                    b.note(&Fact::Mtu, cx.span(k.span().start));
+                }
+                _ => cx.error(v, "mtu: expected an integer 68-65535"),
+            },
+            "mac" => match v.get_ref() {
+                DeValue::String(s) => match s.parse::<MacAddr>() {
+                    Ok(m) => {
+                        b.mac = Some(m);
+                        b.note(&Fact::Mac, cx.span(k.span().start));
+                    }
+                    Err(e) => cx.error(v, format!("mac: {e}")),
+                },
+                other => cx.error(v, format!("mac: expected a string, found {}", kind(other))),
+            },
+            "match" => match v.get_ref() {
+                DeValue::Table(per) => {
+                    for (slave, m) in per.iter() {
+                        match m.get_ref() {
+                            DeValue::Table(mt) => {
+                                let rule = match_rule(cx, mt);
+                                b.note(
+                                    &Fact::Match(slave.get_ref().to_string()),
+                                    cx.span(slave.span().start),
+                                );
+                                b.matches.insert(slave.get_ref().to_string(), rule);
+                            }
+                            other => cx.error(
+                                m,
+                                format!(
+                                    "match.{}: expected a table, found {}",
+                                    slave.get_ref(),
+                                    kind(other)
+                                ),
+                            ),
+                        }
+                    }
+                }
+                other => cx.error(v, format!("match: expected a table, found {}", kind(other))),
+            },
+            "ovs" => match v.get_ref() {
+                DeValue::Table(ot) => {
+                    let mut o = OvsBond::default();
+                    for (ok, ov) in ot.iter() {
+                        match (ok.get_ref().as_ref(), ov.get_ref()) {
+                            ("bridge", DeValue::String(s)) => o.bridge = s.to_string(),
+                            ("settings", DeValue::Table(st)) => {
+                                for (sk, sv) in st.iter() {
+                                    match scalar(sv.get_ref()) {
+                                        Some(s) => o.settings.push((sk.get_ref().to_string(), s)),
+                                        None => cx.error(sv, "ovs.settings: expected strings"),
+                                    }
+                                }
+                            }
+                            (other, _) => cx.error(
+                                ok,
+                                format!("ovs: unknown key '{other}' (bridge, settings)"),
+                            ),
+                        }
+                    }
+                    ovs = Some((o, cx.span(k.span().start)));
+                }
+                other => cx.error(v, format!("ovs: expected a table, found {}", kind(other))),
             },
             "on_boot" => match v.get_ref() {
                 DeValue::Boolean(x) => {
@@ -270,13 +407,78 @@ fn bond(cx: &mut Ctx<'_>, whole: &Spanned<DeValue<'_>>, t: &DeTable<'_>) -> Opti
             }
         }
     }
+    if let Some((o, at)) = ovs {
+        // The kernel reading of an OVS bond comes from its OVS settings.
+        let items: Vec<crate::ovs::Item> = o
+            .settings
+            .iter()
+            .map(|(k, v)| crate::ovs::Item {
+                key: k.clone(),
+                value: v.clone(),
+                key_span: at.clone(),
+                value_span: at.clone(),
+            })
+            .collect();
+        if !settings.iter().all(|s| s.slave.is_some()) {
+            cx.findings.push(Finding::warning(
+                &at,
+                "an OVS bond's options come from ovs.settings: [bond.options] ignored",
+            ));
+        }
+        crate::ovs::read_bond(&mut b, &o.bridge, &items, &at, &mut cx.findings);
+        return Some(b);
+    }
     let (o, f) = apply_settings(&settings);
     cx.findings.extend(f);
-    for s in settings.iter().filter(|s| s.slave.is_none()) {
-        b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
+    for s in &settings {
+        match &s.slave {
+            None => {
+                b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
+            }
+            Some(sl) => b.note(&Fact::SlaveOptions(sl.clone()), s.key_span.clone()),
+        }
     }
     b.options = o;
     Some(b)
+}
+
+fn match_rule(cx: &mut Ctx<'_>, t: &DeTable<'_>) -> Match {
+    let mut m = Match::default();
+    for (k, v) in t.iter() {
+        match (k.get_ref().as_ref(), v.get_ref()) {
+            ("mac", DeValue::String(s)) => match s.parse::<MacAddr>() {
+                Ok(mac) => m.mac = Some(mac),
+                Err(e) => cx.error(v, format!("mac: {e}")),
+            },
+            ("name", DeValue::String(s)) => m.name = Some(s.to_string()),
+            ("driver", DeValue::String(s)) => m.driver = Some(s.to_string()),
+            ("rename", DeValue::Boolean(x)) => m.rename = *x,
+            (other, _) => cx.error(k, format!("match: unknown key or wrong type '{other}' (mac, name, driver: strings; rename: a boolean)")),
+        }
+    }
+    m
+}
+
+fn route(cx: &mut Ctx<'_>, b: &mut BondConfig, whole: &Spanned<DeValue<'_>>, t: &DeTable<'_>) {
+    let get = |k: &str| t.get(k).and_then(|v| scalar(v.get_ref()));
+    let via = get("via").map(|s| s.parse::<IpAddr>());
+    let v6 = matches!(via, Some(Ok(IpAddr::V6(_))));
+    let to = get("to").and_then(|s| crate::net::destination(&s, v6 || s.contains(':')));
+    let metric = get("metric").map(|s| s.parse::<u32>());
+    let table = get("table").map(|s| s.parse::<u32>());
+    let unknown =
+        t.iter().any(|(k, _)| !matches!(k.get_ref().as_ref(), "to" | "via" | "metric" | "table"));
+    match (to, via.transpose(), metric.transpose(), table.transpose()) {
+        (Some(to), Ok(via), Ok(metric), Ok(table)) if !unknown => {
+            let r = Route { to, via, metric, table };
+            b.note(&Fact::Route(r.clone()), cx.span(whole.span().start));
+            b.routes.push(r);
+        }
+        _ => cx.error(
+            whole,
+            "a route is { to = \"A/P\" or \"default\", via = \"GW\", metric = N, table = N }",
+        ),
+    }
 }
 
 fn options(cx: &mut Ctx<'_>, opts: &DeTable<'_>, slave: Option<String>, out: &mut Vec<Setting>) {
@@ -332,6 +534,7 @@ fn options(cx: &mut Ctx<'_>, opts: &DeTable<'_>, slave: Option<String>, out: &mu
         out.push(Setting {
             id,
             key,
+            raw: value.clone(),
             value,
             slave: slave.clone(),
             key_span,
@@ -360,42 +563,100 @@ fn toml_list<T: AsRef<str>>(items: &[T]) -> String {
 
 /// Writes every bond as a `[[bond]]` table.
 pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
+    emit_into(set, &mut Lost::default())
+}
+
+pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
     let mut out = String::from("# ubond bonds\n");
     for b in &set.bonds {
+        let comments = lost.common(b, true, "ubond TOML");
         out.push_str(&format!("\n[[bond]]\nname = {}\n", toml_str(&b.name)));
         if !b.slaves.is_empty() {
             out.push_str(&format!("slaves = {}\n", toml_list(&b.slaves)));
+        }
+        if let Some(m) = b.mtu {
+            out.push_str(&format!("mtu = {m}\n"));
+        }
+        if let Some(m) = b.mac {
+            out.push_str(&format!("mac = {}\n", toml_str(&m.to_string())));
         }
         if !b.addresses.is_empty() {
             let a: Vec<String> = b.addresses.iter().map(|(ip, p)| format!("{ip}/{p}")).collect();
             out.push_str(&format!("addresses = {}\n", toml_list(&a)));
         }
-        if let Some(g) = b.gateway {
-            out.push_str(&format!("gateway = {}\n", toml_str(&g.to_string())));
+        if !b.routes.is_empty() {
+            let rs: Vec<String> = b
+                .routes
+                .iter()
+                .map(|r| {
+                    let to = if r.is_default() {
+                        "default".to_owned()
+                    } else {
+                        format!("{}/{}", r.to.0, r.to.1)
+                    };
+                    let mut s = format!("{{ to = {}", toml_str(&to));
+                    if let Some(v) = r.via {
+                        s.push_str(&format!(", via = {}", toml_str(&v.to_string())));
+                    }
+                    if let Some(m) = r.metric {
+                        s.push_str(&format!(", metric = {m}"));
+                    }
+                    if let Some(t) = r.table {
+                        s.push_str(&format!(", table = {t}"));
+                    }
+                    s.push_str(" }");
+                    s
+                })
+                .collect();
+            out.push_str(&format!("routes = [{}]\n", rs.join(", ")));
         }
-        if b.dhcp {
+        if b.dhcp4 {
             out.push_str("dhcp = true\n");
+        }
+        if b.dhcp6 {
+            out.push_str("dhcp6 = true\n");
+        }
+        if !b.dns.servers.is_empty() {
+            let s: Vec<String> = b.dns.servers.iter().map(|s| s.to_string()).collect();
+            out.push_str(&format!("dns = {}\n", toml_list(&s)));
+        }
+        if !b.dns.search.is_empty() {
+            out.push_str(&format!("dns_search = {}\n", toml_list(&b.dns.search)));
         }
         if !b.on_boot {
             out.push_str("on_boot = false\n");
         }
-        let pairs: Vec<_> = option_pairs(&b.options)
-            .into_iter()
-            .filter(|(id, _)| *id != OptionId::QueueId)
-            .collect();
-        if !pairs.is_empty() {
-            out.push_str("\n[bond.options]\n");
-            for (id, v) in pairs {
-                let v = match id {
-                    OptionId::ArpIpTarget | OptionId::NsIp6Target => {
-                        toml_list(&v.split(',').collect::<Vec<_>>())
-                    }
-                    _ if !v.is_empty() && v.len() < 10 && v.bytes().all(|c| c.is_ascii_digit()) => {
-                        v
-                    }
-                    _ => toml_str(&v),
-                };
-                out.push_str(&format!("{} = {v}\n", id.name()));
+        for c in &comments {
+            out.push_str(&format!("# {c}\n"));
+        }
+        if let Some(o) = &b.ovs {
+            out.push_str(&format!("\n[bond.ovs]\nbridge = {}\n", toml_str(&o.bridge)));
+            out.push_str("\n[bond.ovs.settings]\n");
+            for (k, v) in &o.settings {
+                out.push_str(&format!("{} = {}\n", toml_str(k), toml_str(v)));
+            }
+        } else {
+            let pairs: Vec<_> = option_pairs(&b.options)
+                .into_iter()
+                .filter(|(id, _)| *id != OptionId::QueueId)
+                .collect();
+            if !pairs.is_empty() {
+                out.push_str("\n[bond.options]\n");
+                for (id, v) in pairs {
+                    let v = match id {
+                        OptionId::ArpIpTarget | OptionId::NsIp6Target => {
+                            toml_list(&v.split(',').collect::<Vec<_>>())
+                        }
+                        _ if !v.is_empty()
+                            && v.len() < 10
+                            && v.bytes().all(|c| c.is_ascii_digit()) =>
+                        {
+                            v
+                        }
+                        _ => toml_str(&v),
+                    };
+                    out.push_str(&format!("{} = {v}\n", id.name()));
+                }
             }
         }
         let d = ubond_core::options::SlaveOptions::default();
@@ -409,6 +670,21 @@ pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
             }
             if so.actor_port_prio != d.actor_port_prio {
                 out.push_str(&format!("actor_port_prio = {}\n", so.actor_port_prio));
+            }
+        }
+        for (slave, m) in &b.matches {
+            out.push_str(&format!("\n[bond.match.{}]\n", toml_str(slave)));
+            if let Some(mac) = m.mac {
+                out.push_str(&format!("mac = {}\n", toml_str(&mac.to_string())));
+            }
+            if let Some(n) = &m.name {
+                out.push_str(&format!("name = {}\n", toml_str(n)));
+            }
+            if let Some(dr) = &m.driver {
+                out.push_str(&format!("driver = {}\n", toml_str(dr)));
+            }
+            if m.rename {
+                out.push_str("rename = true\n");
             }
         }
     }

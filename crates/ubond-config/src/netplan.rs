@@ -32,11 +32,13 @@
 use std::net::IpAddr;
 
 use ubond_core::options::OptionId;
+use ubond_wire::MacAddr;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 use crate::finding::{Finding, Span};
-use crate::model::{BondConfig, ConfigSet, Parsed, SourceFile};
+use crate::loss::Lost;
+use crate::model::{BondConfig, ConfigSet, Fact, Match, Parsed, Route, SourceFile};
 use crate::settings::{apply_settings, option_pairs, Setting};
 use crate::text::{did_you_mean, suggestion_suffix};
 
@@ -106,25 +108,25 @@ const BOND_KEYS: &[&str] = &[
 const MAX_DEPTH: usize = 32;
 
 #[derive(Debug)]
-enum Node {
+pub(crate) enum Node {
     Scalar(String, Marker),
     Seq(Vec<Node>, Marker),
     Map(Vec<(String, Marker, Node)>, Marker),
 }
 
 impl Node {
-    fn mark(&self) -> Marker {
+    pub(crate) fn mark(&self) -> Marker {
         match self {
             Node::Scalar(_, m) | Node::Seq(_, m) | Node::Map(_, m) => *m,
         }
     }
-    fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Map(e, _) => e.iter().rev().find(|(k, _, _)| k == key).map(|(_, _, v)| v),
             _ => None,
         }
     }
-    fn scalar(&self) -> Option<&str> {
+    pub(crate) fn scalar(&self) -> Option<&str> {
         match self {
             Node::Scalar(s, _) => Some(s),
             _ => None,
@@ -134,12 +136,12 @@ impl Node {
 
 /// Builds a tree of nodes from the parser's events, with a depth limit.
 #[derive(Default)]
-struct Builder {
+pub(crate) struct Builder {
     stack: Vec<(Node, Option<(String, Marker)>)>,
-    root: Option<Node>,
+    pub(crate) root: Option<Node>,
     /// Events inside containers past [`MAX_DEPTH`].
     skipped: usize,
-    too_deep: Option<Marker>,
+    pub(crate) too_deep: Option<Marker>,
 }
 
 impl Builder {
@@ -192,16 +194,16 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
-struct Cx<'a> {
-    file: &'a str,
+pub(crate) struct Cx<'a> {
+    pub(crate) file: &'a str,
     /// The file's lines' lengths in characters (to keep places inside the file: the parser
     /// reports an error at the end of input one line further).
-    lines: Vec<usize>,
-    findings: Vec<Finding>,
+    pub(crate) lines: Vec<usize>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 impl Cx<'_> {
-    fn span(&self, m: Marker) -> Span {
+    pub(crate) fn span(&self, m: Marker) -> Span {
         let n = self.lines.len().max(1);
         let (line, col) = if m.line() > n {
             (n, self.lines.last().copied().unwrap_or(0) + 1)
@@ -214,7 +216,7 @@ impl Cx<'_> {
             u32::try_from(col).unwrap_or(u32::MAX),
         )
     }
-    fn error(&mut self, m: Marker, msg: impl Into<String>) {
+    pub(crate) fn error(&mut self, m: Marker, msg: impl Into<String>) {
         let s = self.span(m);
         self.findings.push(Finding::error(&s, msg));
     }
@@ -240,7 +242,7 @@ fn time(v: &str, default_us: u128, unit_us: u128) -> Option<u128> {
     (us % unit_us == 0).then_some(us / unit_us)
 }
 
-fn list(n: &Node) -> Vec<(&str, Marker)> {
+pub(crate) fn list(n: &Node) -> Vec<(&str, Marker)> {
     match n {
         Node::Seq(items, _) => {
             items.iter().filter_map(|i| i.scalar().map(|s| (s, i.mark()))).collect()
@@ -250,7 +252,7 @@ fn list(n: &Node) -> Vec<(&str, Marker)> {
     }
 }
 
-fn yes(s: &str) -> Option<bool> {
+pub(crate) fn yes(s: &str) -> Option<bool> {
     match s.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "y" => Some(true),
         "false" | "no" | "off" | "n" => Some(false),
@@ -258,10 +260,69 @@ fn yes(s: &str) -> Option<bool> {
     }
 }
 
-/// Parses netplan files (their `network: bonds:` maps, in file order).
+/// What a netplan document defines, across files (later files override earlier ones, as
+/// netplan merges them).
+struct Defs<'a> {
+    /// (id, file index, key mark, definition)
+    ethernets: Vec<(&'a str, usize, Marker, &'a Node)>,
+    bonds: Vec<(&'a str, usize, Marker, &'a Node)>,
+    bridges: Vec<(&'a str, usize, Marker, &'a Node)>,
+    vlans: Vec<(&'a str, usize, Marker, &'a Node)>,
+    /// Open vSwitch patch ports (`network.openvswitch.ports`).
+    patch_ports: Vec<&'a str>,
+}
+
+fn defs_of<'a>(roots: &'a [(Option<Node>, bool)], cxs: &mut [Cx<'_>]) -> Defs<'a> {
+    let mut d = Defs {
+        ethernets: Vec::new(),
+        bonds: Vec::new(),
+        bridges: Vec::new(),
+        vlans: Vec::new(),
+        patch_ports: Vec::new(),
+    };
+    for (i, (root, top_level)) in roots.iter().enumerate() {
+        let Some(root) = root else { continue };
+        let net = match root.get("network") {
+            Some(n) => n,
+            None if *top_level && root.get("version").is_some() => root,
+            None => continue,
+        };
+        if let Some(Node::Seq(pairs, _)) = net.get("openvswitch").and_then(|o| o.get("ports")) {
+            for p in pairs {
+                d.patch_ports.extend(list(p).into_iter().map(|(s, _)| s));
+            }
+        }
+        for (key, list) in [
+            ("ethernets", &mut d.ethernets),
+            ("bonds", &mut d.bonds),
+            ("bridges", &mut d.bridges),
+            ("vlans", &mut d.vlans),
+        ] {
+            match net.get(key) {
+                Some(Node::Map(entries, _)) => {
+                    for (id, m, v) in entries {
+                        list.retain(|(x, ..)| *x != id.as_str());
+                        list.push((id.as_str(), i, *m, v));
+                    }
+                }
+                Some(other) => cxs[i].error(other.mark(), format!("network.{key}: expected a map")),
+                None => {}
+            }
+        }
+    }
+    d
+}
+
+/// Parses netplan files (their `network:` maps, in file order).
 pub fn parse(files: &[SourceFile]) -> Parsed {
-    let mut bonds = Vec::new();
-    let mut findings = Vec::new();
+    parse_flavour(files, false)
+}
+
+/// Reads the YAML of `files`; `top_level`: cloud-init's version 2, whose keys may stand at
+/// the top instead of under `network:`.
+pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
+    let mut cxs: Vec<Cx<'_>> = Vec::new();
+    let mut roots = Vec::new();
     for file in files {
         let lines = file.text.split('\n').map(|l| l.chars().count()).collect();
         let mut cx = Cx { file: &file.path, lines, findings: Vec::new() };
@@ -273,84 +334,318 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         if let Some(m) = b.too_deep {
             cx.error(m, format!("nested more than {MAX_DEPTH} levels deep: ignored"));
         }
-        if let Some(bs) =
-            b.root.as_ref().and_then(|r| r.get("network")).and_then(|n| n.get("bonds"))
+        if let Some(v) =
+            b.root.as_ref().and_then(|r| r.get("network")).and_then(|n| n.get("version"))
         {
-            match bs {
-                Node::Map(entries, _) => {
-                    for (name, m, v) in entries {
-                        bonds.push(bond(&mut cx, name, *m, v));
-                    }
-                }
-                other => cx.error(other.mark(), "network.bonds: expected a map of bonds"),
+            if v.scalar().is_some_and(|s| s != "2") {
+                cx.error(v.mark(), format!("network version {}: netplan reads version 2 (version 1 is cloud-init's: use --format cloud-init-v1)", v.scalar().unwrap_or("")));
             }
         }
-        findings.extend(cx.findings);
+        roots.push((b.root, top_level));
+        cxs.push(cx);
     }
+    let d = defs_of(&roots, &mut cxs);
+    let mut bonds = Vec::new();
+    for &(name, fi, m, v) in &d.bonds {
+        let b = bond(&mut cxs, fi, name, m, v, &d);
+        bonds.push(b);
+    }
+    // One interface the primary of two bonds (netplan refuses it whatever the mode).
+    let mut primaries: Vec<(String, &str)> = Vec::new();
+    for &(bn, fi, _, bv) in &d.bonds {
+        let Some(p) = bv.get("parameters").and_then(|p| p.get("primary")) else { continue };
+        let Some(v) = p.scalar() else { continue };
+        match primaries.iter().find(|(x, _)| x == v) {
+            Some((_, first)) => {
+                let s = cxs[fi].span(p.mark());
+                cxs[fi].findings.push(Finding::error(&s, format!("primary '{v}' of bond '{bn}' is named by two bonds (also '{first}'); netplan refuses it")));
+            }
+            None => primaries.push((v.to_owned(), bn)),
+        }
+    }
+    // A NIC (by netplan id) in a bond and in a bridge.
+    for &(br, fi, _, v) in &d.bridges {
+        let Some(list) = v.get("interfaces") else { continue };
+        for (id, im) in self::list(list) {
+            for &(bn, _, _, bv) in &d.bonds {
+                let members = bv.get("interfaces").map(self::list).unwrap_or_default();
+                if members.iter().any(|(x, _)| *x == id) {
+                    let s = cxs[fi].span(im);
+                    cxs[fi].findings.push(Finding::error(&s, format!("'{id}' is a member of bond '{bn}' and of bridge '{br}': an interface has one master; make the bond the bridge's member")).with_fix(bn.to_owned()));
+                }
+            }
+        }
+    }
+    let findings = cxs.into_iter().flat_map(|c| c.findings).collect();
     Parsed { config: ConfigSet { bonds }, findings }
 }
 
-fn bond(cx: &mut Cx<'_>, name: &str, m: Marker, v: &Node) -> BondConfig {
+/// Keys of a member's (`ethernets:`) definition that put IP configuration on it.
+const MEMBER_IP_KEYS: &[&str] =
+    &["addresses", "gateway4", "gateway6", "routes", "nameservers", "dhcp4", "dhcp6"];
+
+/// Resolves member `id` of bond `b`: its name (`set-name`, a plain `match: name`, or the id)
+/// and its match rule; its IP configuration is a mistake, its other keys extras.
+fn member(cxs: &mut [Cx<'_>], b: &mut BondConfig, id: &str, at: Span, d: &Defs<'_>) -> String {
+    let Some(&(_, fi, _, def)) = d.ethernets.iter().find(|(x, ..)| *x == id) else {
+        if d.patch_ports.contains(&id) {
+            push_slave(b, id, at);
+            return id.to_owned();
+        }
+        let kind = [("bonds", &d.bonds), ("bridges", &d.bridges), ("vlans", &d.vlans)]
+            .iter()
+            .find(|(_, l)| l.iter().any(|(x, ..)| *x == id))
+            .map(|(k, _)| *k);
+        let msg = match kind {
+            Some(k) => format!(
+                "bond '{}': '{id}' is defined under {k}:, not ethernets: (netplan refuses it)",
+                b.name
+            ),
+            None => format!(
+                "bond '{}': interface '{id}' is not defined under ethernets: (netplan refuses it)",
+                b.name
+            ),
+        };
+        if let Some(c) = cxs.iter_mut().find(|c| c.file == at.file) {
+            c.findings
+                .push(Finding::error(&at, msg).with_fix(format!("ethernets: {{{id}: {{}}}}")));
+        }
+        push_slave(b, id, at);
+        return id.to_owned();
+    };
+    let cx = &mut cxs[fi];
+    let mut rule = Match::default();
+    let mut set_name: Option<String> = None;
+    let mut rule_at = None;
+    if let Node::Map(entries, _) = def {
+        for (k, km, v) in entries {
+            match k.as_str() {
+                "match" => {
+                    rule_at = Some(cx.span(*km));
+                    if let Node::Map(me, _) = v {
+                        for (mk, mm, mv) in me {
+                            let s = mv.scalar().unwrap_or("").to_owned();
+                            match mk.as_str() {
+                                "macaddress" | "permanent-mac-address" => {
+                                    match s.parse::<MacAddr>() {
+                                        Ok(mac) => rule.mac = Some(mac),
+                                        Err(_) => {
+                                            cx.error(mv.mark(), format!("invalid macaddress '{s}'"))
+                                        }
+                                    }
+                                }
+                                "name" => rule.name = Some(s),
+                                "driver" => rule.driver = Some(s),
+                                other => cx.error(
+                                    *mm,
+                                    format!(
+                                        "unknown match key '{other}' (macaddress, name, driver)"
+                                    ),
+                                ),
+                            }
+                        }
+                    }
+                }
+                "set-name" => set_name = v.scalar().map(str::to_owned),
+                "renderer" => {}
+                "dhcp4" | "dhcp6" if v.scalar().and_then(yes) == Some(false) => {}
+                key => {
+                    let text = format!("{id}: {key}: {}", flat(v));
+                    if MEMBER_IP_KEYS.contains(&key) {
+                        let s = cx.span(*km);
+                        cx.findings.push(Finding::warning(&s, format!("'{key}' on '{id}', a member of bond '{}': addresses, routes and name servers go on the bond", b.name)));
+                    }
+                    b.extra(text, cx.span(*km));
+                }
+            }
+        }
+    }
+    let at = rule_at.clone().unwrap_or(at);
+    let name = match (&set_name, &rule) {
+        (Some(n), _) => {
+            rule.rename = true;
+            n.clone()
+        }
+        (None, r) if r.is_name_only() => {
+            let n = r.name.clone().unwrap_or_default();
+            rule = Match::default();
+            n
+        }
+        _ => id.to_owned(),
+    };
+    if rule != Match::default() {
+        b.note(&Fact::Match(name.clone()), at.clone());
+        b.matches.insert(name.clone(), rule);
+    }
+    push_slave(b, &name, at);
+    name
+}
+
+fn push_slave(b: &mut BondConfig, name: &str, at: Span) {
+    if !b.slaves.iter().any(|x| x == name) {
+        b.slaves.push(name.to_owned());
+        b.spans.slaves.insert(name.to_owned(), at);
+    }
+}
+
+/// A node as one line of text (for extras).
+pub(crate) fn flat(n: &Node) -> String {
+    match n {
+        Node::Scalar(s, _) => s.clone(),
+        Node::Seq(items, _) => {
+            format!("[{}]", items.iter().map(flat).collect::<Vec<_>>().join(", "))
+        }
+        Node::Map(e, _) => format!(
+            "{{{}}}",
+            e.iter().map(|(k, _, v)| format!("{k}: {}", flat(v))).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn bond(
+    cxs: &mut [Cx<'_>],
+    fi: usize,
+    name: &str,
+    m: Marker,
+    v: &Node,
+    d: &Defs<'_>,
+) -> BondConfig {
     let mut b = BondConfig::new(name);
-    b.spans.bond = Some(cx.span(m));
+    b.spans.bond = Some(cxs[fi].span(m));
     let mut settings = Vec::new();
     let Node::Map(entries, _) = v else {
-        cx.error(v.mark(), format!("bond '{name}': expected a map"));
+        cxs[fi].error(v.mark(), format!("bond '{name}': expected a map"));
         return b;
     };
+    let mut ovs_items: Vec<crate::ovs::Item> = Vec::new();
+    let mut ovs = false;
+    // netplan ids of the members and the interfaces they are.
+    let mut ids: Vec<(String, String)> = Vec::new();
+    let mut ovs_mode: Option<(String, Span)> = None;
     for (key, km, val) in entries {
+        let kspan = cxs[fi].span(*km);
         match key.as_str() {
             "interfaces" => {
                 for (s, sm) in list(val) {
-                    if !b.slaves.iter().any(|x| x == s) {
-                        b.slaves.push(s.to_owned());
-                        b.spans.slaves.insert(s.to_owned(), cx.span(sm));
-                    }
+                    let at = cxs[fi].span(sm);
+                    let name = member(cxs, &mut b, s, at, d);
+                    ids.push((s.to_owned(), name));
                 }
             }
             "addresses" => {
                 for (a, am) in list(val) {
-                    let parsed = a.split_once('/').and_then(|(ip, p)| {
-                        let ip: IpAddr = ip.parse().ok()?;
-                        let p: u8 = p.parse().ok()?;
-                        (p <= if ip.is_ipv4() { 32 } else { 128 }).then_some((ip, p))
-                    });
-                    match parsed {
-                        Some(x) => b.addresses.push(x),
-                        None => {
-                            cx.error(am, format!("invalid address '{a}' (expected ADDRESS/PREFIX)"))
+                    match crate::net::prefixed(a) {
+                        Some(x) => {
+                            b.note(&Fact::Address(x.0, x.1), cxs[fi].span(am));
+                            b.addresses.push(x);
                         }
+                        None => cxs[fi]
+                            .error(am, format!("invalid address '{a}' (expected ADDRESS/PREFIX)")),
                     }
                 }
             }
             "gateway4" | "gateway6" => match val.scalar().map(str::parse::<IpAddr>) {
                 Some(Ok(ip)) => {
-                    b.gateway.get_or_insert(ip);
+                    let r = Route::default_via(ip);
+                    b.note(&Fact::Route(r.clone()), kspan.clone());
+                    b.routes.push(r);
                 }
-                _ => cx.error(val.mark(), format!("invalid {key}")),
+                _ => cxs[fi].error(val.mark(), format!("invalid {key}")),
             },
             "routes" => {
                 if let Node::Seq(routes, _) = val {
                     for r in routes {
-                        let to = r.get("to").and_then(Node::scalar);
-                        if matches!(to, Some("default" | "0.0.0.0/0" | "::/0")) {
-                            match r.get("via").and_then(Node::scalar).map(str::parse::<IpAddr>) {
-                                Some(Ok(ip)) => {
-                                    b.gateway.get_or_insert(ip);
-                                }
-                                _ => cx.error(r.mark(), "default route without a valid 'via'"),
-                            }
-                        }
+                        route(&mut cxs[fi], &mut b, r);
                     }
                 }
             }
-            "dhcp4" => b.dhcp = val.scalar().and_then(yes).unwrap_or(false),
+            "dhcp4" | "dhcp6" => match val.scalar().and_then(yes) {
+                Some(on) => {
+                    if key == "dhcp4" {
+                        b.dhcp4 = on;
+                    } else {
+                        b.dhcp6 = on;
+                    }
+                    b.note(if key == "dhcp4" { &Fact::Dhcp4 } else { &Fact::Dhcp6 }, kspan.clone());
+                }
+                None => cxs[fi].error(
+                    val.mark(),
+                    format!(
+                        "{key}: expected true or false, found '{}'",
+                        val.scalar().unwrap_or("")
+                    ),
+                ),
+            },
+            "mtu" => match val.scalar().map(str::parse::<u32>) {
+                Some(Ok(n)) if (68..=65535).contains(&n) => {
+                    b.mtu = Some(n);
+                    b.note(&Fact::Mtu, kspan.clone());
+                }
+                _ => cxs[fi].error(
+                    val.mark(),
+                    format!("invalid mtu '{}': 68-65535", val.scalar().unwrap_or("")),
+                ),
+            },
+            "macaddress" => match val.scalar().map(str::parse::<MacAddr>) {
+                Some(Ok(mac)) => {
+                    b.mac = Some(mac);
+                    b.note(&Fact::Mac, kspan.clone());
+                }
+                _ => cxs[fi].error(
+                    val.mark(),
+                    format!("invalid macaddress '{}'", val.scalar().unwrap_or("")),
+                ),
+            },
+            "nameservers" => {
+                if let Some(a) = val.get("addresses") {
+                    for (s, sm) in list(a) {
+                        match s.parse::<IpAddr>() {
+                            Ok(ip) => b.dns.servers.push(ip),
+                            Err(_) => cxs[fi].error(sm, format!("invalid name server '{s}'")),
+                        }
+                    }
+                }
+                if let Some(s) = val.get("search") {
+                    b.dns.search.extend(list(s).into_iter().map(|(s, _)| s.to_owned()));
+                }
+                b.note(&Fact::Dns, kspan.clone());
+            }
+            "openvswitch" => {
+                ovs = true;
+                if let Node::Map(oe, _) = val {
+                    for (ok, om, ov) in oe {
+                        let value = ov.scalar().unwrap_or("").to_owned();
+                        let key = match ok.as_str() {
+                            "lacp" => "lacp".to_owned(),
+                            "fail-mode" | "mcast-snooping" | "rstp" => {
+                                b.extra(format!("openvswitch: {ok}: {value}"), cxs[fi].span(*om));
+                                continue;
+                            }
+                            other => format!("other_config:{other}"),
+                        };
+                        ovs_items.push(crate::ovs::Item {
+                            key,
+                            value,
+                            key_span: cxs[fi].span(*om),
+                            value_span: cxs[fi].span(ov.mark()),
+                        });
+                    }
+                }
+            }
             "parameters" => {
                 let Node::Map(params, _) = val else {
-                    cx.error(val.mark(), "parameters: expected a map");
+                    cxs[fi].error(val.mark(), "parameters: expected a map");
                     continue;
                 };
-                for (pk, pm, pv) in params {
+                for (i, (pk, pm, pv)) in params.iter().enumerate() {
+                    let cx = &mut cxs[fi];
+                    if params[..i].iter().any(|(k, _, _)| k == pk) {
+                        let s = cx.span(*pm);
+                        cx.findings.push(Finding::error(
+                            &s,
+                            format!("'{pk}' is set twice (netplan refuses it)"),
+                        ));
+                    }
                     let Some(&(_, id, kind)) = PARAMS.iter().find(|p| p.0 == pk) else {
                         let s = did_you_mean(pk, PARAMS.iter().map(|p| p.0));
                         let mut f = Finding::error(
@@ -370,42 +665,156 @@ fn bond(cx: &mut Cx<'_>, name: &str, m: Marker, v: &Node) -> BondConfig {
                         (_, Node::Scalar(s, _)) => Some(s.clone()),
                         _ => None,
                     };
-                    let value = raw.and_then(|r| match kind {
+                    if id == OptionId::Mode
+                        && raw.as_deref().is_some_and(|m| m == "balance-tcp" || m == "balance-slb")
+                    {
+                        ovs = true;
+                        ovs_mode = raw.clone().map(|r| (r, cx.span(pv.mark())));
+                        continue;
+                    }
+                    let value = raw.clone().and_then(|r| match kind {
                         Kind::Plain | Kind::List => Some(r),
                         Kind::Bool => yes(&r).map(|b| u8::from(b).to_string()),
                         Kind::Millis => time(&r, 1_000, 1_000).map(|n| n.to_string()),
                         Kind::Seconds => time(&r, 1_000_000, 1_000_000).map(|n| n.to_string()),
                     });
                     let Some(value) = value else {
-                        cx.error(pv.mark(), format!("invalid value for '{pk}'"));
+                        cx.error(
+                            pv.mark(),
+                            format!("invalid value '{}' for '{pk}'", raw.unwrap_or_default()),
+                        );
                         continue;
                     };
                     settings.push(Setting {
                         id,
                         key: pk.clone(),
                         value,
+                        raw: raw.unwrap_or_default(),
                         slave: None,
                         key_span: cx.span(*pm),
                         value_span: cx.span(pv.mark()),
                     });
                 }
             }
-            other if BOND_KEYS.contains(&other) => {}
+            "renderer" => {}
+            other if BOND_KEYS.contains(&other) => {
+                b.extra(format!("{other}: {}", flat(val)), kspan)
+            }
             other => {
                 let s = did_you_mean(other, BOND_KEYS.iter().copied());
                 let mut f = Finding::warning(
-                    &cx.span(*km),
+                    &kspan,
                     format!("unknown key '{other}'{}", suggestion_suffix(s)),
                 );
                 if let Some(s) = s {
                     f = f.with_fix(s);
                 }
-                cx.findings.push(f);
+                cxs[fi].findings.push(f);
             }
         }
     }
+    // An Open vSwitch bond: `openvswitch:`, OVS's modes, or a bridge of OVS holding it.
+    let bridge = d.bridges.iter().find(|(_, _, _, bv)| {
+        bv.get("interfaces").map(list).unwrap_or_default().iter().any(|(x, _)| *x == name)
+    });
+    // OVS's patch ports make a bridge (or a bond) an Open vSwitch one.
+    let patched = |n: &Node| {
+        n.get("interfaces")
+            .map(list)
+            .unwrap_or_default()
+            .iter()
+            .any(|(x, _)| d.patch_ports.contains(x))
+    };
+    if bridge.is_some_and(|(_, _, _, bv)| bv.get("openvswitch").is_some() || patched(bv))
+        || patched(v)
+    {
+        ovs = true;
+    }
+    for (id, _, _, bv) in d.bridges.iter().chain(d.vlans.iter()) {
+        if ovs && bridge.is_some_and(|(b, ..)| b == id) {
+            continue; // the OVS bond's own bridge
+        }
+        let on_it =
+            bv.get("interfaces").map(list).unwrap_or_default().iter().any(|(x, _)| *x == name)
+                || bv.get("link").and_then(Node::scalar) == Some(name);
+        if on_it {
+            let kind = if bv.get("link").is_some() { "vlan" } else { "bridge" };
+            let at = b.spans.bond.clone().unwrap_or_default();
+            b.extra(format!("{kind} {id} on {name}"), at);
+        }
+    }
+    if ovs {
+        // netplan's bond keys in OVS spelling.
+        if let Some((m, s)) = ovs_mode {
+            ovs_items.push(crate::ovs::Item {
+                key: "bond_mode".into(),
+                value: m,
+                key_span: s.clone(),
+                value_span: s,
+            });
+        }
+        for s in &settings {
+            let (k, v) = match s.id {
+                OptionId::Mode => ("bond_mode", s.value.clone()),
+                OptionId::LacpRate => ("other_config:lacp-time", s.value.clone()),
+                OptionId::Miimon => {
+                    ovs_items.push(crate::ovs::Item {
+                        key: "other_config:bond-detect-mode".into(),
+                        value: "miimon".into(),
+                        key_span: s.key_span.clone(),
+                        value_span: s.value_span.clone(),
+                    });
+                    ("other_config:bond-miimon-interval", s.value.clone())
+                }
+                OptionId::Updelay => ("bond_updelay", s.value.clone()),
+                OptionId::Downdelay => ("bond_downdelay", s.value.clone()),
+                OptionId::Primary => ("other_config:bond-primary", s.value.clone()),
+                _ => {
+                    cxs[fi].findings.push(Finding::warning(
+                        &s.key_span,
+                        format!(
+                            "'{}' has no Open vSwitch equivalent: ignored for this OVS bond",
+                            s.key
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            ovs_items.push(crate::ovs::Item {
+                key: k.into(),
+                value: v,
+                key_span: s.key_span.clone(),
+                value_span: s.value_span.clone(),
+            });
+        }
+        if b.slaves.len() < 2 {
+            let at = b.spans.bond.clone().unwrap_or_default();
+            cxs[fi].findings.push(Finding::error(&at, format!("bond '{name}' is an Open vSwitch bond: it needs two member interfaces or more (netplan refuses it)")));
+        }
+        let br = bridge.map(|(n, ..)| *n).unwrap_or("br0");
+        let at = b.spans.bond.clone().unwrap_or_default();
+        crate::ovs::read_bond(&mut b, br, &ovs_items, &at, &mut cxs[fi].findings);
+        return b;
+    }
+    // `primary` names a member by its netplan id.
+    for s in settings.iter_mut().filter(|s| s.id == OptionId::Primary) {
+        match ids.iter().find(|(id, name)| *id == s.value || *name == s.value) {
+            Some((_, name)) => s.value = name.clone(),
+            None if !ids.is_empty() => {
+                let f = Finding::error(
+                    &s.value_span,
+                    format!(
+                        "primary '{}' is not a member of bond '{name}' (netplan refuses it)",
+                        s.raw
+                    ),
+                );
+                cxs[fi].findings.push(f);
+            }
+            None => {}
+        }
+    }
     let (o, f) = apply_settings(&settings);
-    cx.findings.extend(f);
+    cxs[fi].findings.extend(f);
     for s in &settings {
         b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
     }
@@ -413,10 +822,56 @@ fn bond(cx: &mut Cx<'_>, name: &str, m: Marker, v: &Node) -> BondConfig {
     b
 }
 
-fn yaml_str(s: &str) -> String {
+/// One `routes:` item.
+fn route(cx: &mut Cx<'_>, b: &mut BondConfig, r: &Node) {
+    let Node::Map(entries, _) = r else {
+        cx.error(r.mark(), "a route is a map (to:, via:, metric:, table:)");
+        return;
+    };
+    let at = cx.span(r.mark());
+    let get = |k: &str| r.get(k).and_then(Node::scalar);
+    let via = get("via").map(str::parse::<IpAddr>);
+    let v6 = matches!(via, Some(Ok(IpAddr::V6(_)))) || get("to").is_some_and(|t| t.contains(':'));
+    let to = get("to").and_then(|t| crate::net::destination(t, v6));
+    let Some(to) = to else {
+        cx.error(r.mark(), format!("route: invalid 'to' ({})", flat(r)));
+        return;
+    };
+    let via = match get("via").map(str::parse::<IpAddr>) {
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            cx.error(r.mark(), format!("route: invalid via '{}'", get("via").unwrap_or("")));
+            return;
+        }
+        None => None,
+    };
+    let metric = get("metric").map(str::parse::<u32>);
+    let table = get("table").map(str::parse::<u32>);
+    if matches!(metric, Some(Err(_))) || matches!(table, Some(Err(_))) {
+        cx.error(r.mark(), format!("route: invalid metric or table ({})", flat(r)));
+        return;
+    }
+    let other: Vec<&String> = entries
+        .iter()
+        .map(|(k, _, _)| k)
+        .filter(|k| !matches!(k.as_str(), "to" | "via" | "metric" | "table"))
+        .collect();
+    if !other.is_empty() {
+        b.extra(format!("route {}", flat(r)), at);
+        return;
+    }
+    let route =
+        Route { to, via, metric: metric.and_then(Result::ok), table: table.and_then(Result::ok) };
+    b.note(&Fact::Route(route.clone()), at);
+    b.routes.push(route);
+}
+
+pub(crate) fn yaml_str(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-+:/".contains(c))
         && !s.contains(": ")
+        && !s.ends_with(':')
+        && !s.starts_with(':')
         && !matches!(
             s.to_ascii_lowercase().as_str(),
             "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n" | "~"
@@ -428,77 +883,214 @@ fn yaml_str(s: &str) -> String {
     }
 }
 
-/// Writes one netplan file with every bond and its slaves as `ethernets`.
+/// Writes one netplan file with every bond and its slaves as `ethernets` (matched ones with
+/// their `match:` and `set-name:`), OVS bonds with their `openvswitch:` and bridge.
 pub fn emit(set: &ConfigSet) -> Vec<SourceFile> {
+    emit_into(set, &mut Lost::default())
+}
+
+pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
+    vec![SourceFile::new(DEFAULT_PATH, emit_text(set, lost, "netplan"))]
+}
+
+/// The text of a netplan (or cloud-init version 2) document for `set`.
+pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> String {
     let mut out = String::from("# written by ubond\nnetwork:\n  version: 2\n");
-    let slaves: Vec<&String> = set.bonds.iter().flat_map(|b| b.slaves.iter()).collect();
-    if !slaves.is_empty() {
-        out.push_str("  ethernets:\n");
-        let mut seen = Vec::new();
-        for s in slaves {
-            if !seen.contains(&s) {
-                out.push_str(&format!("    {}: {{}}\n", yaml_str(s)));
-                seen.push(s);
+    let mut ethernets = String::new();
+    let mut seen: Vec<&String> = Vec::new();
+    for b in &set.bonds {
+        for s in &b.slaves {
+            if seen.contains(&s) {
+                continue;
+            }
+            seen.push(s);
+            match b.matches.get(s) {
+                None => ethernets.push_str(&format!("    {}: {{}}\n", yaml_str(s))),
+                Some(m) => {
+                    ethernets.push_str(&format!("    {}:\n      match:\n", yaml_str(s)));
+                    if let Some(mac) = m.mac {
+                        ethernets.push_str(&format!("        macaddress: \"{mac}\"\n"));
+                    }
+                    if let Some(n) = &m.name {
+                        ethernets.push_str(&format!("        name: {}\n", yaml_str(n)));
+                    }
+                    if let Some(d) = &m.driver {
+                        ethernets.push_str(&format!("        driver: {}\n", yaml_str(d)));
+                    }
+                    if m.rename {
+                        ethernets.push_str(&format!("      set-name: {}\n", yaml_str(s)));
+                    }
+                }
             }
         }
     }
-    if set.bonds.is_empty() {
-        return vec![SourceFile::new(DEFAULT_PATH, out)];
+    if !ethernets.is_empty() {
+        out.push_str("  ethernets:\n");
+        out.push_str(&ethernets);
     }
+    if set.bonds.is_empty() {
+        return out;
+    }
+    let mut bridges = String::new();
     out.push_str("  bonds:\n");
     for b in &set.bonds {
+        let mut lost_lines = lost.common(b, true, format);
         out.push_str(&format!("    {}:\n", yaml_str(&b.name)));
+        let start = out.len();
         if !b.slaves.is_empty() {
             let l: Vec<String> = b.slaves.iter().map(|s| yaml_str(s)).collect();
             out.push_str(&format!("      interfaces: [{}]\n", l.join(", ")));
+        }
+        if let Some(m) = b.mtu {
+            out.push_str(&format!("      mtu: {m}\n"));
+        }
+        if let Some(m) = b.mac {
+            out.push_str(&format!("      macaddress: \"{m}\"\n"));
         }
         if !b.addresses.is_empty() {
             let l: Vec<String> =
                 b.addresses.iter().map(|(a, p)| yaml_str(&format!("{a}/{p}"))).collect();
             out.push_str(&format!("      addresses: [{}]\n", l.join(", ")));
         }
-        if b.dhcp {
+        if b.dhcp4 {
             out.push_str("      dhcp4: true\n");
         }
-        if let Some(g) = b.gateway {
-            out.push_str(&format!(
-                "      routes:\n        - to: default\n          via: {}\n",
-                yaml_str(&g.to_string())
-            ));
+        if b.dhcp6 {
+            out.push_str("      dhcp6: true\n");
+        }
+        if !b.routes.is_empty() {
+            out.push_str("      routes:\n");
+            for r in &b.routes {
+                let to = if r.is_default() {
+                    "default".to_owned()
+                } else {
+                    format!("{}/{}", r.to.0, r.to.1)
+                };
+                out.push_str(&format!("        - to: {}\n", yaml_str(&to)));
+                if let Some(v) = r.via {
+                    out.push_str(&format!("          via: {}\n", yaml_str(&v.to_string())));
+                }
+                if let Some(m) = r.metric {
+                    out.push_str(&format!("          metric: {m}\n"));
+                }
+                if let Some(t) = r.table {
+                    out.push_str(&format!("          table: {t}\n"));
+                }
+            }
+        }
+        if !b.dns.is_empty() {
+            out.push_str("      nameservers:\n");
+            if !b.dns.servers.is_empty() {
+                let l: Vec<String> =
+                    b.dns.servers.iter().map(|s| yaml_str(&s.to_string())).collect();
+                out.push_str(&format!("        addresses: [{}]\n", l.join(", ")));
+            }
+            if !b.dns.search.is_empty() {
+                let l: Vec<String> = b.dns.search.iter().map(|s| yaml_str(s)).collect();
+                out.push_str(&format!("        search: [{}]\n", l.join(", ")));
+            }
         }
         let mut params = String::new();
-        let mut lost = Vec::new();
-        for (id, v) in option_pairs(&b.options) {
-            match PARAMS.iter().find(|p| p.1 == id) {
-                Some(&(key, _, kind)) => {
-                    let v = match kind {
-                        Kind::List => format!(
-                            "[{}]",
-                            v.split(',').map(yaml_str).collect::<Vec<_>>().join(", ")
-                        ),
-                        Kind::Bool => if v == "1" { "true" } else { "false" }.to_owned(),
-                        Kind::Seconds => format!("{v}s"),
-                        Kind::Millis => format!("{v}ms"),
-                        Kind::Plain => yaml_str(&v),
-                    };
-                    params.push_str(&format!("        {key}: {v}\n"));
+        if let Some(o) = &b.ovs {
+            // netplan's keys for an OVS bond; the rest of OVS's settings is lost.
+            let mut ovs_keys = String::new();
+            let mut rest = Vec::new();
+            for (k, v) in &o.settings {
+                match k.as_str() {
+                    "bond_mode" => params.push_str(&format!("        mode: {}\n", yaml_str(v))),
+                    "lacp" => ovs_keys.push_str(&format!("        lacp: {}\n", yaml_str(v))),
+                    "other_config:lacp-time" => {
+                        params.push_str(&format!("        lacp-rate: {}\n", yaml_str(v)))
+                    }
+                    "other_config:bond-detect-mode" if v == "miimon" => {}
+                    "other_config:bond-miimon-interval"
+                        if o.get("other_config:bond-detect-mode") == Some("miimon") =>
+                    {
+                        params.push_str(&format!("        mii-monitor-interval: {v}\n"))
+                    }
+                    "bond_updelay" => params.push_str(&format!("        up-delay: {v}\n")),
+                    "bond_downdelay" => params.push_str(&format!("        down-delay: {v}\n")),
+                    "other_config:bond-primary" => {
+                        params.push_str(&format!("        primary: {}\n", yaml_str(v)))
+                    }
+                    _ => rest.push(format!("{k}={v}")),
                 }
-                None => lost.push(format!("{}={v}", id.name())),
+            }
+            if !rest.is_empty() {
+                lost_lines.push(lost.add(
+                    b,
+                    Fact::Ovs,
+                    format!("Open vSwitch settings {}", rest.join(" ")),
+                    "netplan has no key for them",
+                ));
+            }
+            out.push_str("      openvswitch:");
+            out.push_str(if ovs_keys.is_empty() { " {}\n" } else { "\n" });
+            out.push_str(&ovs_keys);
+            bridges.push_str(&format!(
+                "    {}:\n      interfaces: [{}]\n      openvswitch: {{}}\n",
+                yaml_str(&o.bridge),
+                yaml_str(&b.name)
+            ));
+        } else {
+            for (id, v) in option_pairs(&b.options) {
+                match PARAMS.iter().find(|p| p.1 == id) {
+                    Some(&(key, _, kind)) => {
+                        let v = match kind {
+                            Kind::List => format!(
+                                "[{}]",
+                                v.split(',').map(yaml_str).collect::<Vec<_>>().join(", ")
+                            ),
+                            Kind::Bool => if v == "1" { "true" } else { "false" }.to_owned(),
+                            Kind::Seconds => format!("{v}s"),
+                            Kind::Millis => format!("{v}ms"),
+                            Kind::Plain => yaml_str(&v),
+                        };
+                        params.push_str(&format!("        {key}: {v}\n"));
+                    }
+                    None => lost_lines.push(lost.add(
+                        b,
+                        Fact::Option(id),
+                        format!("{}={v}", id.name()),
+                        format!("{format} has no bond parameter for it"),
+                    )),
+                }
+            }
+            for (s, line) in b.slave_options_lines() {
+                lost_lines.push(lost.add(
+                    b,
+                    Fact::SlaveOptions(s),
+                    line,
+                    format!("{format} has no per-member bond options"),
+                ));
             }
         }
         if !b.on_boot {
-            lost.push("not started at boot (netplan brings up every bond it defines)".to_owned());
+            lost_lines.push(lost.add(
+                b,
+                Fact::OnBoot,
+                "not started at boot",
+                format!("{format} brings up every bond it defines"),
+            ));
         }
-        lost.extend(b.slave_options_lines());
         if !params.is_empty() {
             out.push_str("      parameters:\n");
             out.push_str(&params);
         }
-        for l in lost {
-            out.push_str(&format!("      # not settable in netplan: {l}\n"));
+        if out.len() == start {
+            // Nothing to say but the name: an empty map.
+            out.truncate(start - 2);
+            out.push_str(": {}\n");
+        }
+        for l in lost_lines {
+            out.push_str(&format!("      # {l}\n"));
         }
     }
-    vec![SourceFile::new(DEFAULT_PATH, out)]
+    if !bridges.is_empty() {
+        out.push_str("  bridges:\n");
+        out.push_str(&bridges);
+    }
+    out
 }
 
 /// Parse findings plus the checks common to every format (see [`crate::checks`]).

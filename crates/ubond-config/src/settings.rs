@@ -71,8 +71,10 @@ pub(crate) struct Setting {
     pub id: OptionId,
     /// The key as written (`bond-miimon`, `miimon`), for messages.
     pub key: String,
-    /// The value as written.
+    /// The value, converted to the kernel's spelling (`100` for netplan's `100ms`).
     pub value: String,
+    /// The value as the file spells it, for messages.
+    pub raw: String,
     /// For per-slave options (`queue_id`, `prio`, `actor_port_prio`) set on a slave.
     pub slave: Option<String>,
     /// Where the key is.
@@ -206,6 +208,16 @@ pub(crate) fn apply_settings(settings: &[Setting]) -> (BondOptions, Vec<Finding>
                 &s.key_span,
                 format!("'{}': slaves are not an option here", s.key),
             )),
+            // A zero delay without the MII monitor: the default, which the kernel would
+            // still refuse to write (ifupdown2 and NetworkManager skip it).
+            (OptionId::Updelay | OptionId::Downdelay | OptionId::PeerNotifDelay, _)
+                if o.miimon == 0 && s.value.trim() == "0" =>
+            {
+                findings.push(Finding::info(
+                    &s.key_span,
+                    format!("'{}' 0 without miimon: the default, nothing to set", s.key),
+                ));
+            }
             (id, _) => match o.set(id.name(), &s.value, &ctx) {
                 Ok(warnings) => {
                     for w in warnings {
@@ -282,8 +294,27 @@ fn no_effect_note(s: &Setting, mode: Mode, modes: &str) -> Finding {
 
 fn refused(s: &Setting, e: &OptionError, mode: Mode) -> Finding {
     match e {
-        OptionError::NotSupportedInMode { .. } => no_effect(s, mode),
-        _ => Finding::error(&s.value_span, format!("'{}': {e}", s.key)),
+        OptionError::NotSupportedInMode { supported, .. } => {
+            // A value the option refuses in every mode is an error all the same.
+            let mut probe = BondOptions::default();
+            let ctx = SetContext::new();
+            let tried = supported.first().map(|m| {
+                let _ = probe.set("mode", m.name(), &ctx);
+                probe.set(s.id.name(), &s.value, &ctx)
+            });
+            match tried {
+                Some(Err(inner @ OptionError::InvalidValue { .. })) => refused(s, &inner, mode),
+                _ => no_effect(s, mode),
+            }
+        }
+        _ => {
+            // Quote the value as the file spells it.
+            let mut m = e.to_string();
+            if s.raw != s.value && !s.value.is_empty() {
+                m = m.replace(&format!("{:?}", s.value), &format!("{:?}", s.raw));
+            }
+            Finding::error(&s.value_span, format!("'{}': {m}", s.key))
+        }
     }
 }
 
@@ -368,4 +399,56 @@ pub(crate) fn sysfs_option_pairs(o: &BondOptions) -> Vec<(OptionId, String)> {
         .into_iter()
         .filter(|(id, _)| id.scope() != ubond_core::options::Scope::Module)
         .collect()
+}
+
+/// Copies option `id` of `from` into `to` (for comparing two bonds but for one option).
+pub(crate) fn copy_option(to: &mut BondOptions, from: &BondOptions, id: OptionId) {
+    match id {
+        OptionId::Mode => to.mode = from.mode,
+        OptionId::PacketsPerSlave => to.packets_per_slave = from.packets_per_slave,
+        OptionId::XmitHashPolicy => to.xmit_hash_policy = from.xmit_hash_policy,
+        OptionId::ArpValidate => to.arp_validate = from.arp_validate,
+        OptionId::ArpAllTargets => to.arp_all_targets = from.arp_all_targets,
+        OptionId::FailOverMac => to.fail_over_mac = from.fail_over_mac,
+        OptionId::ArpInterval => to.arp_interval = from.arp_interval,
+        OptionId::ArpMissedMax => to.arp_missed_max = from.arp_missed_max,
+        OptionId::ArpIpTarget => to.arp_ip_target = from.arp_ip_target.clone(),
+        OptionId::NsIp6Target => to.ns_ip6_target = from.ns_ip6_target.clone(),
+        OptionId::Downdelay => to.downdelay = from.downdelay,
+        OptionId::Updelay => to.updelay = from.updelay,
+        OptionId::LacpActive => to.lacp_active = from.lacp_active,
+        OptionId::LacpRate => to.lacp_rate = from.lacp_rate,
+        OptionId::MinLinks => to.min_links = from.min_links,
+        OptionId::AdSelect => to.ad_select = from.ad_select,
+        OptionId::NumUnsolNa | OptionId::NumGratArp => to.num_peer_notif = from.num_peer_notif,
+        // The delays count miimon intervals: another miimon is other delays.
+        OptionId::Miimon => {
+            to.miimon = from.miimon;
+            to.updelay = from.updelay;
+            to.downdelay = from.downdelay;
+            to.peer_notif_delay = from.peer_notif_delay;
+        }
+        OptionId::Primary => to.primary = from.primary.clone(),
+        OptionId::PrimaryReselect => to.primary_reselect = from.primary_reselect,
+        OptionId::UseCarrier => to.use_carrier = from.use_carrier,
+        OptionId::ActiveSlave => to.active_slave = from.active_slave.clone(),
+        OptionId::QueueId | OptionId::Prio | OptionId::ActorPortPrio | OptionId::Slaves => {
+            to.slave_options = from.slave_options.clone()
+        }
+        OptionId::AllSlavesActive => to.all_slaves_active = from.all_slaves_active,
+        OptionId::ResendIgmp => to.resend_igmp = from.resend_igmp,
+        OptionId::LpInterval => to.lp_interval = from.lp_interval,
+        OptionId::TlbDynamicLb => to.tlb_dynamic_lb = from.tlb_dynamic_lb,
+        OptionId::AdActorSysPrio => to.ad_actor_sys_prio = from.ad_actor_sys_prio,
+        OptionId::AdActorSystem => to.ad_actor_system = from.ad_actor_system,
+        OptionId::AdUserPortKey => to.ad_user_port_key = from.ad_user_port_key,
+        OptionId::PeerNotifDelay => to.peer_notif_delay = from.peer_notif_delay,
+        OptionId::CoupledControl => to.coupled_control = from.coupled_control,
+        OptionId::BroadcastNeighbor => to.broadcast_neighbor = from.broadcast_neighbor,
+        OptionId::LacpStrict => to.lacp_strict = from.lacp_strict,
+        OptionId::MaxBonds => to.max_bonds = from.max_bonds,
+        OptionId::TxQueues => to.tx_queues = from.tx_queues,
+        OptionId::LacpFallback => to.lacp_fallback = from.lacp_fallback,
+        OptionId::AdUnknownSpeed => to.ad_unknown_speed = from.ad_unknown_speed,
+    }
 }

@@ -1,6 +1,6 @@
 //! Conversion between formats keeps the meaning; JSON round trip.
 
-use ubond_config::{convert, parse, ConfigSet, Format, SourceFile};
+use ubond_config::{emit, parse, ConfigSet, Format, SourceFile};
 
 mod samples;
 
@@ -54,7 +54,7 @@ fn every_sample_converts_into_every_format() {
             if to == Format::Networkd && s.config.bonds.iter().any(|b| b.slaves.is_empty()) {
                 continue;
             }
-            let files = convert(&s.config, to);
+            let files = emit(&s.config, to);
             let back = parse(to, &files);
             assert_clean(&back, &format!("sample {i} as {to}"));
             if to.has_slaves() {
@@ -76,7 +76,7 @@ fn every_sample_converts_into_every_format() {
                 .iter()
                 .filter(|f| f.has_slaves() && f.is_kernel_like() && **f != Format::Networkd)
             {
-                let again = parse(to2, &convert(&back.config, to2));
+                let again = parse(to2, &emit(&back.config, to2));
                 assert!(back.config.same_meaning(&again.config), "sample {i}: {to} -> {to2}");
             }
         }
@@ -123,7 +123,7 @@ fn module_only_parameters_stay_in_modprobe() {
     );
     assert_eq!(m.config.bonds.len(), 2);
     for &to in Format::ALL.iter().filter(|f| f.has_slaves() && f.is_kernel_like()) {
-        let back = parse(to, &convert(&m.config, to));
+        let back = parse(to, &emit(&m.config, to));
         assert!(!ubond_config::has_errors(&back.findings), "{to}: {:?}", back.findings);
         assert!(
             !back.findings.iter().any(|f| f.message.contains("module parameter")),
@@ -133,6 +133,6 @@ fn module_only_parameters_stay_in_modprobe() {
         assert_eq!(back.config.bonds.len(), 2, "{to}");
         assert_eq!(back.config.bonds[1].options.mode, m.config.bonds[1].options.mode);
     }
-    let again = parse(Format::Modprobe, &convert(&m.config, Format::Modprobe));
+    let again = parse(Format::Modprobe, &emit(&m.config, Format::Modprobe));
     assert!(again.config.same_meaning(&m.config));
 }

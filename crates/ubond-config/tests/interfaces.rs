@@ -22,7 +22,7 @@ fn wiki_active_backup() {
     assert_eq!(b.options.updelay_ms(), 200);
     assert_eq!(b.options.primary.as_deref(), Some("eth0"));
     assert_eq!(b.addresses, [("192.168.1.10".parse().unwrap(), 24)]);
-    assert_eq!(b.gateway, Some("192.168.1.1".parse().unwrap()));
+    assert_eq!(b.gateway(true), Some("192.168.1.1".parse().unwrap()));
     assert!(!ubond_config::has_errors(&p.findings), "{:?}", p.findings);
     let lint = interfaces::lint(&file(WIKI_ACTIVE_BACKUP));
     assert!(lint.iter().all(|f| f.severity == Severity::Info), "{lint:#?}");
@@ -144,7 +144,7 @@ iface eth5 inet manual
     }
     let p = interfaces::parse(&file(extra));
     let b1 = p.config.bond("bond1").unwrap();
-    assert!(b1.dhcp);
+    assert!(b1.dhcp4);
     assert_eq!(b1.options.arp_ip_target.len(), 2);
     assert_eq!(b1.options.slave("eth2").queue_id, 2);
     assert_eq!(p.config.bond("bond2").unwrap().options.slave("eth5").actor_port_prio, 100);

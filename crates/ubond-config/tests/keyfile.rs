@@ -32,7 +32,7 @@ fn nmcli_style_bond() {
     assert_eq!(b.options.mode, Mode::ActiveBackup);
     assert_eq!(b.options.slave("eth0").queue_id, 1);
     assert_eq!(b.addresses, [("192.168.1.10".parse().unwrap(), 24)]);
-    assert_eq!(b.gateway, Some("192.168.1.1".parse().unwrap()));
+    assert_eq!(b.gateway(true), Some("192.168.1.1".parse().unwrap()));
 }
 
 #[test]

@@ -97,7 +97,7 @@ fn findings_point_at_the_slaves_mention_in_every_format() {
         &[SourceFile::new(FILE, "iface bond0 inet manual\n    bond-slaves virtio0 eth0\n    bond-mode 802.3ad\n    bond-miimon 100\n")],
     );
     for &to in Format::ALL.iter().filter(|f| f.has_slaves()) {
-        let files = ubond_config::convert(&lacp.config, to);
+        let files = ubond_config::emit(&lacp.config, to);
         let p = parse(to, &files);
         let f = check(&p.config, &system());
         assert_eq!(f.len(), 1, "{to}: {f:#?}");

@@ -56,7 +56,7 @@ fn sample() {
     let s = &b0.spans.options["lacp_rate"];
     assert_eq!((s.line, s.column), (11, 1));
     let b1 = p.config.bond("bond1").unwrap();
-    assert!(b1.dhcp);
+    assert!(b1.dhcp4);
     assert_eq!(b1.options.arp_ip_target.len(), 2);
     assert_eq!(b1.options.slave("eth3").prio, 5);
     assert!(native::lint(&file(SAMPLE)).is_empty());

@@ -43,7 +43,7 @@ fn documented_style_bond() {
     assert_eq!(b.options.lacp_rate, LacpRate::Fast);
     assert_eq!(b.options.miimon, 100);
     assert_eq!(b.options.updelay_ms(), 1000);
-    assert_eq!(b.gateway, Some("192.168.1.1".parse().unwrap()));
+    assert_eq!(b.gateway(true), Some("192.168.1.1".parse().unwrap()));
     let s = &b.spans.options["lacp_rate"];
     assert_eq!((s.line, s.column), (18, 9));
 }

@@ -3,7 +3,7 @@
 
 use ubond_config::files::MemFiles;
 use ubond_config::system::read_system;
-use ubond_config::{convert, parse, BondConfig, ConfigSet, Format, Severity, SourceFile};
+use ubond_config::{emit, parse, BondConfig, ConfigSet, Format, Severity, SourceFile};
 
 fn one(format: Format, files: &[SourceFile]) -> Vec<(String, bool, Option<String>)> {
     let p = parse(format, files);
@@ -69,10 +69,10 @@ fn interfaces_emits_auto_only_for_bonds_started_at_boot() {
         b.on_boot = boot;
         set.bonds.push(b);
     }
-    let text = &convert(&set, Format::Interfaces)[0].text;
+    let text = &emit(&set, Format::Interfaces)[0].text;
     assert!(text.contains("\nauto bond0\niface bond0 inet manual\n"), "{text}");
     assert!(!text.contains("auto bond1"), "{text}");
-    let back = parse(Format::Interfaces, &convert(&set, Format::Interfaces));
+    let back = parse(Format::Interfaces, &emit(&set, Format::Interfaces));
     assert!(back.config.same_meaning(&set), "{text}");
 }
 
@@ -110,12 +110,12 @@ fn ifcfg_onboot() {
 
     // Written back: ONBOOT=no on the bond and on its slaves.
     let p = parse(Format::Ifcfg, &files("ONBOOT=no\n"));
-    let out = convert(&p.config, Format::Ifcfg);
+    let out = emit(&p.config, Format::Ifcfg);
     assert_eq!(out.len(), 2);
     assert!(out.iter().all(|f| f.text.contains("\nONBOOT=no\n")), "{out:#?}");
     assert!(parse(Format::Ifcfg, &out).config.same_meaning(&p.config));
     let p = parse(Format::Ifcfg, &files(""));
-    let out = convert(&p.config, Format::Ifcfg);
+    let out = emit(&p.config, Format::Ifcfg);
     assert!(out.iter().all(|f| f.text.contains("\nONBOOT=yes\n")), "{out:#?}");
 }
 
@@ -148,11 +148,11 @@ fn keyfile_autoconnect() {
     assert_eq!((e.severity, e.line, e.column), (Severity::Error, 5, 13));
 
     let p = parse(Format::Keyfile, &files("autoconnect=false\n"));
-    let out = convert(&p.config, Format::Keyfile);
+    let out = emit(&p.config, Format::Keyfile);
     assert!(out.iter().all(|f| f.text.contains("\nautoconnect=false\n")), "{out:#?}");
     assert!(parse(Format::Keyfile, &out).config.same_meaning(&p.config));
     let p = parse(Format::Keyfile, &files(""));
-    let out = convert(&p.config, Format::Keyfile);
+    let out = emit(&p.config, Format::Keyfile);
     assert!(out.iter().all(|f| !f.text.contains("autoconnect")), "{out:#?}");
 }
 
@@ -181,21 +181,22 @@ fn toml_on_boot() {
     );
 
     let p = parse(Format::Toml, &file("on_boot = false\n"));
-    let out = convert(&p.config, Format::Toml);
+    let out = emit(&p.config, Format::Toml);
     assert!(out[0].text.contains("\non_boot = false\n"), "{}", out[0].text);
     assert!(parse(Format::Toml, &out).config.same_meaning(&p.config));
     let p = parse(Format::Toml, &file(""));
-    assert!(!convert(&p.config, Format::Toml)[0].text.contains("on_boot"));
+    assert!(!emit(&p.config, Format::Toml)[0].text.contains("on_boot"));
 }
 
 #[test]
 fn formats_without_the_notion_start_every_bond_and_say_what_they_lose() {
     let mut b = BondConfig::new("bond0");
-    b.slaves = vec!["eth0".into()];
+    // Two slaves: an OVS bond needs two (ovs-vsctl refuses add-bond with one).
+    b.slaves = vec!["eth0".into(), "eth1".into()];
     b.on_boot = false;
     let set = ConfigSet { bonds: vec![b] };
     for &to in Format::ALL {
-        let out = convert(&set, to);
+        let out = emit(&set, to);
         let said = out.iter().any(|f| {
             f.text
                 .lines()

@@ -2,7 +2,9 @@
 //! configurations survive every conversion.
 
 use proptest::prelude::*;
-use ubond_config::{convert, lint, lint_sysfs_writes, parse, Finding, Format, SourceFile};
+use ubond_config::{
+    convert, emit, lint, lint_sysfs_writes, parse, Fact, Finding, Format, SourceFile,
+};
 
 const WORDS: &[&str] = &[
     "alias",
@@ -125,7 +127,7 @@ proptest! {
             check_places(&lint(format, &files), &files)?;
             // Whatever was understood can be written and read back.
             for &to in Format::ALL {
-                let out = convert(&p.config, to);
+                let out = emit(&p.config, to);
                 let _ = parse(to, &out);
             }
         }
@@ -207,10 +209,16 @@ proptest! {
         prop_assert!(!ubond_config::has_errors(&p.findings), "{t}\n{:#?}", p.findings);
         prop_assert_eq!(p.config.bonds[0].on_boot, auto);
         for &to in Format::ALL {
-            let out = convert(&p.config, to);
+            let out = emit(&p.config, to);
             let back = parse(to, &out);
             prop_assert!(!ubond_config::has_errors(&back.findings), "{t}\nas {to}: {out:#?}\n{:#?}", back.findings);
             if !to.is_kernel_like() {
+                // ovs-vsctl refuses add-bond with fewer than two interfaces: said, not written.
+                if nslaves < 2 {
+                    let c = convert(&p.config, to);
+                    prop_assert!(c.losses.iter().any(|l| l.fact == Fact::Slaves), "{:#?}", c.losses);
+                    continue;
+                }
                 prop_assert_eq!(&p.config.bonds[0].slaves, &back.config.bonds[0].slaves);
                 continue;
             }
@@ -243,7 +251,7 @@ proptest! {
                 }
             }
             // netplan has no key for these.
-            if to == Format::Netplan {
+            if matches!(to, Format::Netplan | Format::CloudInit2) {
                 let d = ubond_core::options::BondOptions::default();
                 for b in &mut want.bonds {
                     let o = &mut b.options;

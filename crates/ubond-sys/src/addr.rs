@@ -162,3 +162,55 @@ pub fn default_gateways(name: &str) -> Result<Vec<IpAddr>> {
     }
     Ok(out)
 }
+
+/// Adds a route to `dst/prefix` on interface `name` (`ip route add DST/P [via G] dev IF
+/// [metric M] [table T]`, protocol static; table `None` is the main table). `Ok(false)` if
+/// the table has that route already (it is kept).
+pub fn add_route(
+    name: &str,
+    dst: IpAddr,
+    prefix: u8,
+    gateway: Option<IpAddr>,
+    metric: Option<u32>,
+    table: Option<u32>,
+) -> Result<bool> {
+    const OP: &str = "add route";
+    let max = if dst.is_ipv4() { 32 } else { 128 };
+    if prefix > max || gateway.is_some_and(|g| g.is_ipv4() != dst.is_ipv4()) {
+        return Err(SysError::new(
+            OP,
+            Some(name),
+            io::Error::new(io::ErrorKind::InvalidInput, format!("invalid route {dst}/{prefix}")),
+        ));
+    }
+    let table = table.unwrap_or(u32::from(RouteHeader::RT_TABLE_MAIN));
+    let mut header = RouteHeader {
+        address_family: family(dst),
+        table: u8::try_from(table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC),
+        protocol: RouteProtocol::Static,
+        scope: if gateway.is_some() { RouteScope::Universe } else { RouteScope::Link },
+        kind: RouteType::Unicast,
+        ..RouteHeader::default()
+    };
+    header.destination_prefix_length = prefix;
+    let mut msg = RouteMessage::default();
+    msg.header = header;
+    if prefix > 0 {
+        msg.attributes.push(RouteAttribute::Destination(RouteAddress::from(dst)));
+    }
+    if let Some(g) = gateway {
+        msg.attributes.push(RouteAttribute::Gateway(RouteAddress::from(g)));
+    }
+    if let Some(m) = metric {
+        msg.attributes.push(RouteAttribute::Priority(m));
+    }
+    if table > 255 {
+        msg.attributes.push(RouteAttribute::Table(table));
+    }
+    msg.attributes.push(RouteAttribute::Oif(ifindex(name)?));
+    match request(RouteNetlinkMessage::NewRoute(msg), NLM_F_CREATE | NLM_F_EXCL, OP, name) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -164,8 +164,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Bond configuration files: modprobe.d, Debian interfaces, RHEL ifcfg, systemd-networkd,
-    /// NetworkManager keyfiles, netplan, ovs-vsctl lines, ubond TOML.
+    /// Bond configuration files: modprobe.d, Debian interfaces, RHEL/SUSE ifcfg,
+    /// systemd-networkd, NetworkManager keyfiles, netplan, cloud-init, Open vSwitch, ubond TOML.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
@@ -179,7 +179,8 @@ enum ConfigCommand {
         /// The files (their format is detected; give --format to force it).
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// The files' format (modprobe, interfaces, ifcfg, networkd, keyfile, netplan, ovs, toml).
+        /// The files' format (modprobe, interfaces, ifcfg, networkd, keyfile, netplan,
+        /// cloud-init-v1, cloud-init-v2, ovs, toml).
         #[arg(long)]
         format: Option<Format>,
         /// Skip the checks against this system's interfaces (speed/duplex, bridge ports): for
@@ -187,7 +188,9 @@ enum ConfigCommand {
         #[arg(long)]
         offline: bool,
     },
-    /// Rewrite bonds in another format, printed to standard output.
+    /// Rewrite bonds in another format, printed to standard output; what the format cannot
+    /// hold is said on standard error (and as comments), and the exit status is 1 unless
+    /// --allow-loss.
     Convert {
         /// The format to write.
         #[arg(long)]
@@ -198,6 +201,10 @@ enum ConfigCommand {
         /// The files' format, if it cannot be detected.
         #[arg(long)]
         from: Option<Format>,
+        /// Exit 0 even when the target format cannot hold everything (each such fact is
+        /// still a comment in the output and a line on standard error).
+        #[arg(long)]
+        allow_loss: bool,
     },
 }
 
@@ -400,25 +407,42 @@ fn config(command: ConfigCommand) -> Result<bool> {
             );
             Ok(!errors)
         }
-        ConfigCommand::Convert { to, files, from } => {
-            let mut bonds = Vec::new();
+        ConfigCommand::Convert { to, files, from, allow_loss } => {
+            let mut parsed = Vec::new();
             let mut errors = false;
             for (format, group) in by_format(read_sources(&files)?, from)? {
-                let parsed = ubond_config::parse(format, &group);
-                for f in
-                    parsed.findings.iter().filter(|f| f.severity == ubond_config::Severity::Error)
-                {
+                let p = ubond_config::parse(format, &group);
+                for f in p.findings.iter().filter(|f| f.severity == ubond_config::Severity::Error) {
                     eprintln!("{f}");
                     errors = true;
                 }
-                bonds.extend(parsed.config.bonds);
+                parsed.push((format, p));
             }
             if errors {
                 bail!("not converted: fix the errors above first (`ubond config lint` lists them all)");
             }
-            let set = ubond_config::ConfigSet { bonds };
-            for file in ubond_config::convert(&set, to) {
+            // A bond split over formats (ifcfg with modprobe.d options) is one bond.
+            let (set, merged) = ubond_config::system::merge(parsed);
+            for f in merged.iter().filter(|f| f.severity == ubond_config::Severity::Error) {
+                eprintln!("{f}");
+                errors = true;
+            }
+            if errors {
+                bail!("not converted: the files define a bond twice");
+            }
+            let conversion = ubond_config::convert(&set, to);
+            for file in &conversion.files {
                 println!("# ==> {} <==\n{}", file.path, file.text);
+            }
+            for loss in &conversion.losses {
+                eprintln!("{loss}");
+            }
+            if !conversion.losses.is_empty() && !allow_loss {
+                eprintln!(
+                    "ubond: {} fact(s) not written as they were ({to} cannot hold them); --allow-loss accepts that",
+                    conversion.losses.len()
+                );
+                return Ok(false);
             }
             Ok(true)
         }

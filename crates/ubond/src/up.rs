@@ -128,6 +128,22 @@ pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
             args.bonds.contains(&b.name)
         }
     };
+    // Slaves the files find by MAC address, name pattern or driver: the interfaces here.
+    let mut resolved = Vec::new();
+    let config = ConfigSet {
+        bonds: config
+            .bonds
+            .iter()
+            .map(|b| {
+                if !wanted(b) || b.matches.is_empty() {
+                    return b.clone();
+                }
+                let (r, said) = resolve(b);
+                resolved.push((b.name.clone(), said));
+                r
+            })
+            .collect(),
+    };
     let chosen = ConfigSet { bonds: config.bonds.iter().filter(|b| wanted(b)).cloned().collect() };
     // What the slaves are on this system (a LACP member in a Linux bridge is an error).
     findings.extend(live::check(&chosen, &SystemProbe));
@@ -163,6 +179,12 @@ pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
             continue;
         }
         let mut report = Report { bond: &b.name, changes: Vec::new(), failed: false };
+        for (_, said) in resolved.iter().filter(|(n, _)| *n == b.name) {
+            for s in said {
+                report.warn(s);
+            }
+        }
+        not_applied(b, &mut report);
         let result = match daemon.get(&b.name)? {
             None => create(&daemon, b, &mut report),
             Some(current) => update(&daemon, b, &current, &mut report),
@@ -484,8 +506,23 @@ fn update(
     Ok(())
 }
 
-/// The bond device up, the file's addresses and gateway on it.
+/// The bond device up with its MTU (its slaves' too, as the kernel's bond sets them), the
+/// file's addresses and routes on it.
 fn ip_config(b: &BondConfig, r: &mut Report<'_>) {
+    if let Some(mtu) = b.mtu {
+        if link::link_state(&b.name).ok().and_then(|s| s.mtu) != Some(mtu) {
+            let mut ok = true;
+            for dev in std::iter::once(&b.name).chain(b.slaves.iter()) {
+                if let Err(e) = link::set_mtu(dev, mtu) {
+                    ok = false;
+                    r.fail(e);
+                }
+            }
+            if ok {
+                r.done(format!("mtu {mtu}"));
+            }
+        }
+    }
     let up = link::link_state(&b.name).map(|s| s.admin_up).unwrap_or(false);
     if !up {
         match link::set_up(&b.name, true) {
@@ -493,9 +530,14 @@ fn ip_config(b: &BondConfig, r: &mut Report<'_>) {
             Err(e) => r.fail(e),
         }
     }
-    if b.dhcp {
+    if b.dhcp() {
+        let which = match (b.dhcp4, b.dhcp6) {
+            (true, true) => "DHCP and DHCPv6",
+            (true, false) => "DHCP",
+            _ => "DHCPv6",
+        };
         r.warn(format!(
-            "the file takes the addresses from DHCP: `ubond up` runs no DHCP client; start one on {}",
+            "the file takes the addresses from {which}: `ubond up` runs no DHCP client; start one on {}",
             b.name
         ));
     }
@@ -510,9 +552,115 @@ fn ip_config(b: &BondConfig, r: &mut Report<'_>) {
     if !added.is_empty() {
         r.done(format!("address {}", added.join(" ")));
     }
-    if let Some(gw) = b.gateway {
-        gateway(b, gw, r);
+    for route in &b.routes {
+        match (route.is_plain_default(), route.via) {
+            (true, Some(gw)) => gateway(b, gw, r),
+            _ => {
+                match addr::add_route(
+                    &b.name,
+                    route.to.0,
+                    route.to.1,
+                    route.via,
+                    route.metric,
+                    route.table,
+                ) {
+                    Ok(true) => r.done(format!("route {route}")),
+                    Ok(false) => {}
+                    Err(e) => r.fail(format!("route {route}: {e}")),
+                }
+            }
+        }
     }
+}
+
+/// Says what `ubond up` does not apply: name servers, the MAC address (the daemon gives the
+/// bond its first slave's, as the kernel does), an Open vSwitch bond's own behaviour, and the
+/// lines ubond does not model.
+fn not_applied(b: &BondConfig, r: &mut Report<'_>) {
+    let at = |f: &ubond_config::Fact| b.fact_span(f).map(|s| format!(" ({s})")).unwrap_or_default();
+    if !b.dns.is_empty() {
+        r.warn(format!(
+            "not applied: {}{}: `ubond up` does not manage name resolution",
+            b.dns,
+            at(&ubond_config::Fact::Dns)
+        ));
+    }
+    if let Some(m) = b.mac {
+        r.warn(format!(
+            "not applied: mac {m}{}: the bond takes its first slave's address",
+            at(&ubond_config::Fact::Mac)
+        ));
+    }
+    if let Some(o) = &b.ovs {
+        let s: Vec<String> = o.settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        r.warn(format!(
+            "an Open vSwitch bond ({}){}: brought up as a kernel bond in mode {} ({})",
+            s.join(" "),
+            at(&ubond_config::Fact::Ovs),
+            b.options.mode.name(),
+            b.creation_options()
+        ));
+    }
+    for e in &b.extras {
+        r.warn(format!("not applied: '{e}'{}", at(&ubond_config::Fact::Extra(e.clone()))));
+    }
+}
+
+/// The bond with its matched slaves replaced by the interfaces here that match, and what
+/// was found (or not) on one line each.
+fn resolve(b: &BondConfig) -> (BondConfig, Vec<String>) {
+    let mut out = b.clone();
+    let mut said = Vec::new();
+    let links = link::links().unwrap_or_default();
+    for (entry, m) in &b.matches {
+        // A renamed NIC that has its name already needs nothing.
+        if m.rename && links.iter().any(|l| l.name == *entry) {
+            continue;
+        }
+        let found: Vec<&str> = links
+            .iter()
+            .filter(|l| m.mac.is_none_or(|mac| l.mac == Some(mac)))
+            .filter(|l| {
+                m.name.as_deref().is_none_or(|n| ubond_config::files::glob_match(n, &l.name))
+            })
+            .filter(|l| {
+                m.driver.as_deref().is_none_or(|d| driver_of(&l.name).as_deref() == Some(d))
+            })
+            .filter(|l| l.name != "lo")
+            .map(|l| l.name.as_str())
+            .collect();
+        match found.as_slice() {
+            [one] => {
+                if let Some(s) = out.slaves.iter_mut().find(|s| *s == entry) {
+                    *s = (*one).to_owned();
+                }
+                if let Some(p) = out.options.primary.as_mut().filter(|p| *p == entry) {
+                    *p = (*one).to_owned();
+                }
+                if let Some(so) = out.options.slave_options.remove(entry) {
+                    out.options.slave_options.insert((*one).to_owned(), so);
+                }
+                said.push(format!(
+                    "{entry}: the file's {m} is {one} here{}",
+                    if m.rename { " (not renamed: `ubond up` renames no NIC)" } else { "" }
+                ));
+            }
+            [] => said.push(format!("{entry}: no interface here matches {m}: left as named")),
+            many => said.push(format!(
+                "{entry}: {} interfaces match {m} ({}): left as named",
+                many.len(),
+                many.join(" ")
+            )),
+        }
+    }
+    out.matches.clear();
+    (out, said)
+}
+
+/// The driver of interface `name` (`/sys/class/net/NAME/device/driver`).
+fn driver_of(name: &str) -> Option<String> {
+    let p = std::path::Path::new("/sys/class/net").join(name).join("device/driver");
+    std::fs::read_link(p).ok()?.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
 fn gateway(b: &BondConfig, gw: IpAddr, r: &mut Report<'_>) {

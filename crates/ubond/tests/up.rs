@@ -11,7 +11,7 @@
 
 use std::process::{Command, Output};
 
-use ubond_config::{convert, parse, Format, SourceFile};
+use ubond_config::{emit, parse, Format, SourceFile};
 
 #[path = "../../ubond-config/tests/samples/mod.rs"]
 mod samples;
@@ -140,11 +140,11 @@ fn seed_examples_give_the_same_running_bond_in_every_format() {
     let parsed = parse(Format::Interfaces, &debian());
     assert!(!ubond_config::has_errors(&parsed.findings), "{:?}", parsed.findings);
     for &to in Format::ALL.iter().filter(|f| f.has_slaves() && f.is_kernel_like()) {
-        forms.push((format!("debian as {to}"), convert(&parsed.config, to)));
+        forms.push((format!("debian as {to}"), emit(&parsed.config, to)));
     }
     // modprobe.d holds the options only: with an interfaces file naming the slaves and the
     // addresses, as on a system that splits them so.
-    let mut split = convert(&parsed.config, Format::Modprobe);
+    let mut split = emit(&parsed.config, Format::Modprobe);
     split.push(SourceFile::new(
         "/etc/network/interfaces",
         "auto bond0\niface bond0 inet static\n    address 192.0.2.10/24\n    gateway 192.0.2.1\n    bond-slaves eth0 eth1\n",
@@ -152,7 +152,7 @@ fn seed_examples_give_the_same_running_bond_in_every_format() {
     forms.push(("debian as modprobe + slaves in interfaces".into(), split));
     let centos_parsed = parse(Format::Ifcfg, &centos());
     for to in [Format::Interfaces, Format::Netplan, Format::Networkd] {
-        forms.push((format!("centos as {to}"), convert(&centos_parsed.config, to)));
+        forms.push((format!("centos as {to}"), emit(&centos_parsed.config, to)));
     }
     let mut first: Option<String> = None;
     for (i, (name, files)) in forms.iter().enumerate() {
@@ -568,4 +568,73 @@ fn up_without_names_brings_up_the_bonds_started_at_boot() {
     assert_eq!(out.lines().next(), Some("bond0: up to date"), "{out}");
     assert!(out.lines().nth(1).unwrap().starts_with("bond1: not started at boot"), "{out}");
     assert!(ns.state("bond1").contains("slaves: eth1\n"));
+}
+
+#[test]
+fn up_applies_mtu_routes_and_matches_and_says_what_it_does_not() {
+    if !can_run() {
+        return;
+    }
+    let mut ns = Ns::new("facts");
+    ns.start_daemon();
+    // The NIC the file finds by its MAC address, under a name of the file's own.
+    let link = ns.ip_out(&["-o", "link", "show", "eth1"]);
+    let mac = link.split("link/ether ").nth(1).unwrap().split_whitespace().next().unwrap();
+    let file = ns.write(
+        "f",
+        &[SourceFile::new(
+            "/etc/netplan/01-bond.yaml",
+            format!(
+                "network:\n  version: 2\n  ethernets:\n    eth0: {{}}\n    port1:\n      match:\n        macaddress: \"{mac}\"\n  bonds:\n    bond0:\n      interfaces: [eth0, port1]\n      mtu: 1400\n      addresses: [192.0.2.40/24]\n      routes:\n        - to: 198.18.0.0/15\n          via: 192.0.2.254\n          metric: 50\n      nameservers:\n        addresses: [192.0.2.53]\n      parameters:\n        mode: active-backup\n        mii-monitor-interval: 100\n"
+            ),
+        )],
+    );
+    let o = ns.ubond(&["up", "--from", &file[0]]);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("enslaved eth0 eth1"), "{out}");
+    assert!(
+        out.contains("mtu 1400") && out.contains("route 198.18.0.0/15 via 192.0.2.254 metric 50"),
+        "{out}"
+    );
+    assert!(err.contains(&format!("port1: the file's macaddress {mac} is eth1 here")), "{err}");
+    assert!(err.contains("not applied: dns 192.0.2.53"), "{err}");
+    assert!(ns.state("bond0").contains("slaves: eth0 eth1\n"));
+    assert!(ns.ip_out(&["-o", "link", "show", "bond0"]).contains("mtu 1400"));
+    assert!(
+        ns.ip_out(&["-o", "link", "show", "eth1"]).contains("mtu 1400"),
+        "the slaves take the bond's MTU"
+    );
+    let routes = ns.ip_out(&["route", "show", "198.18.0.0/15"]);
+    assert!(
+        routes.contains("via 192.0.2.254 dev bond0") && routes.contains("metric 50"),
+        "{routes}"
+    );
+}
+
+#[test]
+fn convert_fails_on_a_silent_loss_unless_allowed() {
+    let dir = std::env::temp_dir().join(format!("ubond-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("01-bond.yaml");
+    std::fs::write(
+        &path,
+        "network:\n  version: 2\n  ethernets:\n    eth0: {}\n    eth1: {}\n  bonds:\n    bond0:\n      interfaces: [eth0, eth1]\n      mtu: 9000\n      parameters:\n        mode: 802.3ad\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let o = Command::new(BIN).args(["config", "convert", "--to", "ovs", p]).output().unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("{p}:9:7: bond0: mtu 9000 not written")), "{err}");
+    assert!(text(&o.stdout).contains("# bond0: mtu 9000 not written"), "the output says it too");
+    let o = Command::new(BIN)
+        .args(["config", "convert", "--to", "ovs", "--allow-loss", p])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Nothing lost: exit 0 without the flag.
+    let o = Command::new(BIN).args(["config", "convert", "--to", "networkd", p]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
 }

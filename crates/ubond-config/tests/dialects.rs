@@ -1,0 +1,107 @@
+//! Dialects and mistakes the corpus does not show on its own: each as small as it can be.
+
+#![allow(clippy::unwrap_used)]
+
+use ubond_config::{convert, lint, parse, Fact, Format, Severity, SourceFile};
+
+fn one(path: &str, text: &str) -> Vec<SourceFile> {
+    vec![SourceFile::new(path, text)]
+}
+
+fn errors(f: &[ubond_config::Finding]) -> Vec<String> {
+    f.iter().filter(|x| x.severity == Severity::Error).map(|x| x.to_string()).collect()
+}
+
+#[test]
+fn ifupdown2_vlan_stanzas_and_old_slaves_keyword_are_read() {
+    let text = "auto bond0\niface bond0\n    slaves eth0 eth1\n    bond_mode active-backup\n    bond_miimon 100\n\nauto bridge.4094\nvlan bridge.4094\n    bridge-igmp-querier-src 172.16.101.1\n";
+    let f = one("/etc/network/interfaces", text);
+    let found = lint(Format::Interfaces, &f);
+    assert!(errors(&found).is_empty(), "{found:#?}");
+    let b = &parse(Format::Interfaces, &f).config.bonds[0];
+    assert_eq!(b.slaves, ["eth0", "eth1"]);
+    // Written back as bond-slaves, which every tool (and ubond) reads.
+    let out = &convert(&parse(Format::Interfaces, &f).config, Format::Interfaces).files[0].text;
+    assert!(out.contains("bond-slaves eth0 eth1"), "{out}");
+}
+
+#[test]
+fn the_content_decides_the_format_not_the_directory() {
+    let f = SourceFile::new(
+        "/etc/netplan/ifcfg-bond0",
+        "DEVICE=bond0\nTYPE=Bond\nBONDING_OPTS=\"mode=1 miimon=100\"\n",
+    );
+    assert_eq!(Format::detect(&f), Some(Format::Ifcfg));
+    let y = SourceFile::new("/srv/bond.conf", "network:\n  version: 1\n  config: []\n");
+    assert_eq!(Format::detect(&y), Some(Format::CloudInit1));
+    let n = SourceFile::new("/srv/x", "[NetDev]\nName=bond0\nKind=bond\n");
+    assert_eq!(Format::detect(&n), Some(Format::Networkd));
+}
+
+#[test]
+fn ip_configuration_on_a_slave_is_said_and_kept_as_lost() {
+    let text = "auto bond0\niface bond0 inet manual\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n\niface eth0 inet static\n    address 192.0.2.5/24\n";
+    let f = one("/etc/network/interfaces", text);
+    let found = lint(Format::Interfaces, &f);
+    assert!(
+        found.iter().any(|x| x.severity == Severity::Warning
+            && x.line == 8
+            && x.message.contains("'address' on 'eth0', a slave of bond 'bond0'")),
+        "{found:#?}"
+    );
+    let c = convert(&parse(Format::Interfaces, &f).config, Format::Netplan);
+    assert!(
+        c.losses
+            .iter()
+            .any(|l| matches!(&l.fact, Fact::Extra(e) if e.contains("address 192.0.2.5/24"))
+                && l.to_string().starts_with("/etc/network/interfaces:8:5: bond0:")),
+        "{:#?}",
+        c.losses
+    );
+}
+
+#[test]
+fn a_netplan_member_must_be_defined_and_values_are_quoted_as_written() {
+    let text = "network:\n  version: 2\n  ethernets:\n    eth0: {}\n  bonds:\n    bond0:\n      interfaces: [eth0, eth9]\n      parameters:\n        mode: 802.3ad\n        lacp-rate: abcd\n";
+    let found = lint(Format::Netplan, &one("/etc/netplan/01.yaml", text));
+    let e = errors(&found);
+    assert!(
+        e.iter().any(|x| x.starts_with("/etc/netplan/01.yaml:7:26: error: bond 'bond0': interface 'eth9' is not defined under ethernets:")),
+        "{e:#?}"
+    );
+    assert!(e.iter().any(|x| x.contains(":10:20:") && x.contains("\"abcd\"")), "{e:#?}");
+}
+
+#[test]
+fn ovs_lacp_without_a_mode_is_active_backup_and_says_so() {
+    let f = one("ovs.sh", "ovs-vsctl add-bond br0 bond0 eth0 eth1 lacp=active\n");
+    let p = parse(Format::Ovs, &f);
+    let b = &p.config.bonds[0];
+    assert_eq!(b.options.mode.name(), "active-backup");
+    assert!(p
+        .findings
+        .iter()
+        .any(|x| x.message.contains("negotiates LACP and sends on one member")));
+    // No "no link monitoring" warning: OVS watches carrier.
+    let found = lint(Format::Ovs, &f);
+    assert!(!found.iter().any(|x| x.message.contains("no link monitoring")), "{found:#?}");
+    // To a kernel format: the OVS spelling is said lost, with the kernel mode written instead.
+    let c = convert(&p.config, Format::Networkd);
+    assert!(
+        c.losses.iter().any(|l| l.fact == Fact::Ovs && l.why.contains("active-backup")),
+        "{:#?}",
+        c.losses
+    );
+}
+
+#[test]
+fn an_ovs_bond_of_one_interface_is_never_written_as_add_bond() {
+    let f = one("/etc/network/interfaces", "auto bond0\niface bond0 inet manual\n    bond-slaves eth0\n    bond-mode active-backup\n    bond-miimon 100\n");
+    let c = convert(&parse(Format::Interfaces, &f).config, Format::Ovs);
+    assert!(
+        !c.files[0].text.lines().any(|l| l.starts_with("ovs-vsctl add-bond")),
+        "{}",
+        c.files[0].text
+    );
+    assert!(c.losses.iter().any(|l| l.fact == Fact::Slaves), "{:#?}", c.losses);
+}
