@@ -4,12 +4,9 @@
 //! `get`, `del`, `status`); also capture decoding, the lab, and configuration tools.
 
 mod access;
-mod addr;
 mod control;
 mod daemon;
 mod demo;
-mod igmp;
-mod journal;
 mod lab_cli;
 mod privs;
 mod probe;
