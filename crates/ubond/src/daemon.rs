@@ -93,6 +93,9 @@ pub fn run(control: &Path, access: Access, datapath: DatapathChoice) -> Result<(
     slave::recover(&dir);
     let clock = Clock::start();
     let mut daemon = Daemon::new(clock, socket, Bonds::new(dir, Fast::new(fast), clock))?;
+    // Only now may clients find the socket: with the privileges dropped, the interfaces a
+    // killed daemon left given back, and everything in the poll set.
+    daemon.publish()?;
     eprintln!("ubond: daemon listening on {} (data path: {path_line})", control.display());
     let result = daemon.run(&stop);
     daemon.shut_down();

@@ -24,6 +24,8 @@ const REQUEST_TIME: Duration = Duration::from_secs(5);
 /// The listening socket and the connections waiting for their request line.
 pub(super) struct ControlSocket {
     path: PathBuf,
+    /// Where the socket is until it is published at `path`.
+    unpublished: Option<PathBuf>,
     listener: UnixListener,
     access: Access,
     conns: Vec<Conn>,
@@ -38,24 +40,46 @@ struct Conn {
 }
 
 impl ControlSocket {
-    /// Listens on `path` (mode 0600 from the start, then given to `access`'s group, if any);
-    /// refuses if a daemon answers there already.
+    /// Listens on `path`: first under another name in the same directory (mode 0600 from the
+    /// start, then given to `access`'s group, if any), so that the socket appears at `path`
+    /// only when the daemon is started ([`ControlSocket::publish`]): a client that reaches it
+    /// (or a script that waits for the file) finds the privileges dropped and the interfaces
+    /// a killed daemon left given back. Refuses if a daemon answers at `path` already.
     pub(super) fn bind(path: &Path, access: Access) -> Result<ControlSocket> {
         if UnixStream::connect(path).is_ok() {
             bail!("a ubond daemon is already running at {}", path.display());
         }
-        let _ = std::fs::remove_file(path);
+        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let unpublished = path.with_file_name(format!(".{name}.{}", std::process::id()));
+        let _ = std::fs::remove_file(&unpublished);
         // Created 0600 from the start: no window in which others could connect.
         let listener = {
             let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o177));
-            let l = UnixListener::bind(path);
+            let l = UnixListener::bind(&unpublished);
             rustix::process::umask(old);
-            l.with_context(|| format!("cannot listen on {}", path.display()))?
+            l.with_context(|| format!("cannot listen on {}", unpublished.display()))?
         };
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        access.apply(path)?;
+        std::fs::set_permissions(&unpublished, std::fs::Permissions::from_mode(0o600))?;
+        access.apply(&unpublished)?;
         listener.set_nonblocking(true)?;
-        Ok(ControlSocket { path: path.to_path_buf(), listener, access, conns: Vec::new() })
+        Ok(ControlSocket {
+            path: path.to_path_buf(),
+            unpublished: Some(unpublished),
+            listener,
+            access,
+            conns: Vec::new(),
+        })
+    }
+
+    /// Puts the socket at its path (over a stale one a killed daemon left).
+    pub(super) fn publish(&mut self) -> Result<()> {
+        if let Some(from) = &self.unpublished {
+            std::fs::rename(from, &self.path).with_context(|| {
+                format!("cannot listen on {}: moving {} there", self.path.display(), from.display())
+            })?;
+            self.unpublished = None;
+        }
+        Ok(())
     }
 
     /// The listening socket, for the poll set.
@@ -138,6 +162,15 @@ impl ControlSocket {
     /// Stops listening: the socket file goes.
     pub(super) fn close(self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for ControlSocket {
+    /// A daemon that did not start leaves no socket file behind.
+    fn drop(&mut self) {
+        if let Some(file) = &self.unpublished {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }
 

@@ -104,6 +104,11 @@ impl Daemon {
         Ok(Daemon { clock, poller, control, bonds, watch })
     }
 
+    /// Lets clients in: the control socket appears at its path.
+    pub(super) fn publish(&mut self) -> Result<()> {
+        self.control.publish()
+    }
+
     /// Runs until `stop` is set (or the poll set fails).
     pub(super) fn run(&mut self, stop: &AtomicBool) -> Result<()> {
         let mut buf = vec![0u8; FRAME_MAX];
