@@ -11,6 +11,7 @@
 //! - [`sysctl`]: the sysctls a bond sets on its slaves, and putting them back;
 //! - [`igmp`]: the multicast groups a device has joined (`/proc/net/igmp{,6}`);
 //! - [`bpf`]: the in-kernel fast path (tc programs and their maps);
+//! - [`caps`]: keeping only the capabilities needed ([`caps::keep_only`]);
 //! - [`process`]: process-wide settings ([`process::default_sigpipe`]).
 //!
 //! netlink-packet-route encodes and decodes every rtnetlink message; the exchanges on the
@@ -22,6 +23,7 @@
 
 pub mod addr;
 pub mod bpf;
+pub mod caps;
 pub mod error;
 pub mod igmp;
 pub mod link;
