@@ -7,7 +7,7 @@
 //! [`Bonds::enslave`] ([`SlaveRt::take`]), and a state file of every bond beside
 //! [`Bonds::save_journal`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use ubond_core::bond::{Bond, SlaveConfig};
@@ -35,11 +35,6 @@ impl Bonds {
     /// No bonds yet.
     pub(super) fn new(dir: PathBuf, fast: Fast, clock: Clock) -> Bonds {
         Bonds { list: Vec::new(), fast, clock, dir }
-    }
-
-    /// The directory of the report files and the journal.
-    pub(super) fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The index of bond `name`.
@@ -185,6 +180,21 @@ impl Bonds {
     pub(super) fn sync_fast(&mut self, bi: usize) {
         if let Some(rt) = self.list.get_mut(bi) {
             self.fast.sync(rt);
+        }
+    }
+
+    /// Brings the fast-path maps of every bond whose plan or options changed up to date.
+    pub(super) fn sync_fast_if_dirty(&mut self) {
+        for rt in self.list.iter_mut().filter(|rt| rt.fast.dirty) {
+            self.fast.sync(rt);
+        }
+    }
+
+    /// Rewrites the report file of every bond whose report may have changed, or of every bond
+    /// (`all`; a file only when its text changed).
+    pub(super) fn write_reports(&mut self, all: bool) {
+        for rt in self.list.iter_mut().filter(|rt| rt.dirty || all) {
+            rt.write_report(&self.dir);
         }
     }
 

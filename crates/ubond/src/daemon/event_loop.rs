@@ -132,20 +132,13 @@ impl Daemon {
                 }
             }
             self.control.expire(self.clock.now());
-            for bi in 0..self.bonds.list.len() {
-                if self.bonds.list[bi].fast.dirty {
-                    self.bonds.sync_fast(bi);
-                }
-            }
+            self.bonds.sync_fast_if_dirty();
             let now = self.clock.now();
             let periodic = now.saturating_duration_since(last_report) >= REPORT_PERIOD;
             if periodic {
                 last_report = now;
             }
-            let dir = self.bonds.dir().to_path_buf();
-            for rt in self.bonds.list.iter_mut().filter(|rt| rt.dirty || periodic) {
-                rt.write_report(&dir);
-            }
+            self.bonds.write_reports(periodic);
         }
         Ok(())
     }
