@@ -1,10 +1,12 @@
 //! IP addresses and default routes through rtnetlink: what `ip addr add A/P dev IF` and
-//! `ip route add default via G dev IF` do, and the address list of an interface.
+//! `ip route add default via G dev IF` do, the address list of an interface, and a listener of
+//! address changes ([`AddrMonitor`]).
 //!
 //! Every call works in the network namespace of the calling thread.
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
@@ -15,15 +17,16 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::error::{Result, SysError};
 use crate::link::ifindex;
+use crate::rtnl::{self, Listener};
 
-/// One rtnetlink request about interface `iface` ([`crate::link`] does the exchange).
+/// One rtnetlink request about interface `iface`.
 fn request(
     msg: RouteNetlinkMessage,
     extra_flags: u16,
     op: &'static str,
     iface: &str,
 ) -> Result<Vec<RouteNetlinkMessage>> {
-    crate::link::rtnl_request(msg, extra_flags, op, Some(iface))
+    rtnl::request(msg, extra_flags, op, Some(iface))
 }
 
 fn family(ip: IpAddr) -> AddressFamily {
@@ -36,10 +39,39 @@ fn family(ip: IpAddr) -> AddressFamily {
 /// The addresses of interface `name` with their prefix lengths, IPv4 first, in the kernel's
 /// order (IPv6 link-local addresses included).
 pub fn addresses(name: &str) -> Result<Vec<(IpAddr, u8)>> {
+    let mut out = dump(ifindex(name)?, name)?;
+    out.sort_by_key(|(ip, _)| ip.is_ipv6());
+    Ok(out)
+}
+
+/// An interface's IP addresses without their prefixes, each once, in the kernel's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpAddresses {
+    /// The IPv4 addresses (`IFA_LOCAL`).
+    pub v4: Vec<Ipv4Addr>,
+    /// The IPv6 addresses, link-local ones included.
+    pub v6: Vec<Ipv6Addr>,
+}
+
+/// The IP addresses of the interface with index `ifindex`.
+pub fn ip_addresses(ifindex: u32) -> Result<IpAddresses> {
+    let mut out = IpAddresses::default();
+    for (ip, _) in dump(ifindex, &format!("interface index {ifindex}"))? {
+        match ip {
+            IpAddr::V4(ip) if !out.v4.contains(&ip) => out.v4.push(ip),
+            IpAddr::V6(ip) if !out.v6.contains(&ip) => out.v6.push(ip),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The addresses of interface `index` (named `iface` in errors) with their prefix lengths, each
+/// once, in the kernel's order (`RTM_GETADDR` dump).
+fn dump(index: u32, iface: &str) -> Result<Vec<(IpAddr, u8)>> {
     const OP: &str = "list addresses";
-    let index = ifindex(name)?;
     let answer =
-        request(RouteNetlinkMessage::GetAddress(AddressMessage::default()), NLM_F_DUMP, OP, name)?;
+        request(RouteNetlinkMessage::GetAddress(AddressMessage::default()), NLM_F_DUMP, OP, iface)?;
     let mut out: Vec<(IpAddr, u8)> = Vec::new();
     for m in answer {
         let RouteNetlinkMessage::NewAddress(a) = m else { continue };
@@ -63,8 +95,35 @@ pub fn addresses(name: &str) -> Result<Vec<(IpAddr, u8)>> {
             }
         }
     }
-    out.sort_by_key(|(ip, _)| ip.is_ipv6());
     Ok(out)
+}
+
+/// Listens to address changes in the thread's network namespace (`RTMGRP_IPV4_IFADDR |
+/// RTMGRP_IPV6_IFADDR`): nonblocking, for a `poll`/`epoll` set ([`AsFd`]). It only says that
+/// something changed; read the addresses again ([`ip_addresses`]) to know what.
+#[derive(Debug)]
+pub struct AddrMonitor {
+    listener: Listener,
+}
+
+impl AddrMonitor {
+    /// Opens the listener.
+    pub fn new() -> Result<AddrMonitor> {
+        let groups = (libc::RTMGRP_IPV4_IFADDR | libc::RTMGRP_IPV6_IFADDR) as u32;
+        Ok(AddrMonitor { listener: Listener::new(groups, "listen to address changes")? })
+    }
+
+    /// Reads every waiting notification without blocking; true if there was any, or if some
+    /// were lost (the socket's buffer overflowed), so that the caller reads the addresses again.
+    pub fn drain(&mut self) -> bool {
+        self.listener.drain(|_| {}).map_or(true, |datagrams| datagrams > 0)
+    }
+}
+
+impl AsFd for AddrMonitor {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.listener.socket().as_fd()
+    }
 }
 
 /// Adds `ip/prefix` to interface `name` (`ip addr add`). `Ok(false)` if the interface had it

@@ -5,11 +5,19 @@
 //!   receive and send into caller-owned buffers ([`packet::FrameBatch`]);
 //! - [`link`]: interface facts and control through rtnetlink, link events
 //!   ([`link::LinkMonitor`]), speed and duplex through ethtool ([`link::speed_duplex`]);
-//! - [`process`]: the client's process-wide settings ([`process::default_sigpipe`]);
 //! - [`addr`]: IP addresses and default routes through rtnetlink ([`addr::add_address`],
-//!   [`addr::add_default_route`]);
+//!   [`addr::add_default_route`], [`addr::ip_addresses`]), address events
+//!   ([`addr::AddrMonitor`]);
 //! - [`netns`]: named network namespaces as iproute2 keeps them ([`netns::NetNs`]);
-//! - [`icmp`]: a raw ICMP socket for echo probes ([`icmp::IcmpSocket`]), so no `ping` is needed.
+//! - [`icmp`]: a raw ICMP socket for echo probes ([`icmp::IcmpSocket`]), so no `ping` is needed;
+//! - [`sysctl`]: the sysctls a bond sets on its slaves, and putting them back;
+//! - [`igmp`]: the multicast groups a device has joined (`/proc/net/igmp{,6}`);
+//! - [`bpf`]: the in-kernel fast path (tc programs and their maps);
+//! - [`caps`]: keeping only the capabilities needed ([`caps::keep_only`]);
+//! - [`process`]: process-wide settings ([`process::default_sigpipe`]).
+//!
+//! netlink-packet-route encodes and decodes every rtnetlink message; the exchanges on the
+//! socket are written once, in a private module shared by [`link`] and [`addr`].
 //!
 //! Errors are [`SysError`]s, which name the operation and the interface. Everything works in
 //! the network namespace of the calling thread. This is the only ubond crate with `unsafe`
@@ -17,12 +25,16 @@
 
 pub mod addr;
 pub mod bpf;
+pub mod caps;
 pub mod error;
 pub mod icmp;
+pub mod igmp;
 pub mod link;
 pub mod netns;
 pub mod packet;
 pub mod process;
+mod rtnl;
+pub mod sysctl;
 pub mod tap;
 
 pub use error::{Result, SysError};

@@ -1,4 +1,4 @@
-//! Interface facts and control: index, MAC address, up/down, carrier and operstate through
+//! Interface facts and control: index, MAC address, MTU, up/down, carrier and operstate through
 //! rtnetlink; a link-event listener ([`LinkMonitor`], `RTMGRP_LINK`); speed and duplex through
 //! the ethtool ioctl ([`speed_duplex`]).
 //!
@@ -11,15 +11,13 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
-};
+use netlink_packet_core::NLM_F_DUMP;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use ubond_wire::MacAddr;
 
 use crate::error::{Result, SysError};
+use crate::rtnl::{self, Listener};
 
 /// An interface's operational state (RFC 2863, `IFLA_OPERSTATE`), as `ip link` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,62 +161,14 @@ pub fn ifname(ifindex: u32) -> Result<String> {
     Ok(buf.iter().take_while(|&&c| c != 0).map(|&c| c as u8 as char).collect())
 }
 
-/// Sends one rtnetlink request with `NLM_F_ACK` (and `extra_flags`) and returns the messages
-/// in the answer (all parts of a dump); an error answer is an error naming `op` and `iface`.
-pub(crate) fn rtnl_request(
-    msg: RouteNetlinkMessage,
-    extra_flags: u16,
-    op: &'static str,
-    iface: Option<&str>,
-) -> Result<Vec<RouteNetlinkMessage>> {
-    let fail = |e: io::Error| SysError::new(op, iface, e);
-    let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
-    socket.bind_auto().map_err(fail)?;
-    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
-    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
-    nl.header.sequence_number = 1;
-    nl.finalize();
-    let mut out = vec![0u8; nl.buffer_len()];
-    nl.serialize(&mut out);
-    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
-
-    let mut answer = Vec::new();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    loop {
-        buf.clear();
-        let n = socket.recv(&mut buf, 0).map_err(fail)?;
-        let mut offset = 0;
-        while offset < n {
-            let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[offset..n])
-                .map_err(|e| fail(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
-            let len = reply.header.length as usize;
-            match reply.payload {
-                NetlinkPayload::Error(e) => {
-                    return match e.code {
-                        None => Ok(answer),
-                        Some(_) => Err(fail(e.to_io())),
-                    };
-                }
-                NetlinkPayload::Done(_) => return Ok(answer),
-                NetlinkPayload::InnerMessage(m) => answer.push(m),
-                _ => {}
-            }
-            if len == 0 {
-                break;
-            }
-            offset += (len + 3) & !3;
-        }
-    }
-}
-
-/// [`rtnl_request`] keeping the link messages of the answer.
+/// [`rtnl::request`] keeping the link messages of the answer.
 fn request(
     msg: RouteNetlinkMessage,
     extra_flags: u16,
     op: &'static str,
     iface: Option<&str>,
 ) -> Result<Vec<LinkMessage>> {
-    let answer = rtnl_request(msg, extra_flags, op, iface)?;
+    let answer = rtnl::request(msg, extra_flags, op, iface)?;
     Ok(answer
         .into_iter()
         .filter_map(|m| match m {
@@ -324,6 +274,25 @@ pub fn set_up(name: &str, up: bool) -> Result<()> {
     request(RouteNetlinkMessage::SetLink(msg), 0, op, Some(name)).map(drop)
 }
 
+/// Sets interface `name`'s MAC address as a bond does to its slaves: nothing if it has that
+/// address already; else while up, or, if the driver refuses a change while up, taken down for
+/// the change and brought up again. The error is the change's.
+pub fn change_mac(name: &str, mac: MacAddr) -> Result<()> {
+    if self::mac(name).ok() == Some(mac) {
+        return Ok(());
+    }
+    if set_mac(name, mac).is_ok() {
+        return Ok(());
+    }
+    let up = link_state(name).map(|s| s.admin_up).unwrap_or(false);
+    set_up(name, false)?;
+    let changed = set_mac(name, mac);
+    if up {
+        set_up(name, true)?;
+    }
+    changed
+}
+
 /// The MAC address of interface `name`.
 pub fn mac(name: &str) -> Result<MacAddr> {
     link_state(name)?.mac.ok_or_else(|| {
@@ -354,27 +323,23 @@ pub struct LinkEvent {
 /// and the caller must re-read the state of the interfaces it cares about.
 #[derive(Debug)]
 pub struct LinkMonitor {
-    socket: Socket,
-    buf: Vec<u8>,
+    listener: Listener,
 }
 
 impl LinkMonitor {
     /// Opens the listener.
     pub fn new() -> Result<LinkMonitor> {
-        const OP: &str = "listen to link events";
-        let fail = |e| SysError::new(OP, None, e);
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
-        socket.bind(&SocketAddr::new(0, libc::RTMGRP_LINK as u32)).map_err(fail)?;
-        socket.set_non_blocking(true).map_err(fail)?;
-        // Room for bursts (many interfaces changing at once); best effort.
-        let _ = socket.set_rx_buf_sz(1 << 20);
-        Ok(LinkMonitor { socket, buf: Vec::with_capacity(64 * 1024) })
+        let listener = Listener::new(libc::RTMGRP_LINK as u32, "listen to link events")?;
+        Ok(LinkMonitor { listener })
     }
 
     /// Waits until an event may be read, at most `timeout`. True if one is ready.
     pub fn wait(&self, timeout: Duration) -> Result<bool> {
-        let mut pfd =
-            libc::pollfd { fd: self.socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.listener.socket().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
         // SAFETY: `pfd` is one valid pollfd that outlives the call; the count is 1.
         let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
@@ -391,52 +356,30 @@ impl LinkMonitor {
     /// Appends every event waiting to `out` without blocking; returns how many were added.
     pub fn read_events(&mut self, out: &mut Vec<LinkEvent>) -> Result<usize> {
         let before = out.len();
-        loop {
-            self.buf.clear();
-            let n = match self.socket.recv(&mut self.buf, 0) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(SysError::new("read link events", None, e)),
-            };
-            let mut offset = 0;
-            while offset < n {
-                let Ok(msg) =
-                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buf[offset..n])
-                else {
-                    break;
-                };
-                let len = msg.header.length as usize;
-                match msg.payload {
-                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
-                        out.push(LinkEvent { state: LinkState::from_message(&l), removed: false })
-                    }
-                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => {
-                        out.push(LinkEvent { state: LinkState::from_message(&l), removed: true })
-                    }
-                    _ => {}
+        self.listener
+            .drain(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => {
+                    out.push(LinkEvent { state: LinkState::from_message(&l), removed: false })
                 }
-                if len == 0 {
-                    break;
+                RouteNetlinkMessage::DelLink(l) => {
+                    out.push(LinkEvent { state: LinkState::from_message(&l), removed: true })
                 }
-                offset += (len + 3) & !3;
-            }
-        }
+                _ => {}
+            })
+            .map_err(|e| SysError::new("read link events", None, e))?;
         Ok(out.len() - before)
     }
 }
 
 impl AsRawFd for LinkMonitor {
     fn as_raw_fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
+        self.listener.socket().as_raw_fd()
     }
 }
 
 impl AsFd for LinkMonitor {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the socket's descriptor stays open as long as `self`, which the borrow ties
-        // the result to.
-        unsafe { BorrowedFd::borrow_raw(self.socket.as_raw_fd()) }
+        self.listener.socket().as_fd()
     }
 }
 

@@ -1,13 +1,15 @@
-//! Addresses, default routes and veth peers against the real kernel, in a network namespace of
-//! the test's own. NEEDS ROOT (fails without it). Addresses from 192.0.2.0/24 only, on a
-//! veth pair; nothing routes out of the namespace.
+//! Addresses (listed and listened to), default routes and veth peers against the real kernel,
+//! in a network namespace of the test's own. NEEDS ROOT (fails without it). Addresses from
+//! 192.0.2.0/24 and 2001:db8::/32 only, on a veth pair; nothing routes out of the namespace.
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
-use common::Netns;
-use ubond_sys::{addr, link};
+use common::{wait_for, Netns};
+use ubond_sys::addr::{self, AddrMonitor};
+use ubond_sys::link;
 
 fn v4(a: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, a))
@@ -59,4 +61,46 @@ fn veth_peer_is_found_in_the_same_namespace_only() {
         assert_eq!(link::veth_peer("br9").expect("br9"), None, "not a veth");
         assert!(link::veth_peer("nope0").is_err());
     });
+}
+
+#[test]
+fn address_changes_are_heard_and_listed_by_index() {
+    let ns = Netns::new("address_changes_are_heard_and_listed_by_index");
+    ns.ip("link add va type veth peer name vb");
+    ns.ip("link set va up");
+    let mut monitor = ns.run(|| AddrMonitor::new().expect("monitor"));
+    let va = ns.run(|| {
+        // The namespace starts without IPv6; this interface gets it back, without duplicate
+        // address detection (whose end would be one more notification, late).
+        std::fs::write("/proc/sys/net/ipv6/conf/va/accept_dad", "0").expect("no DAD on va");
+        std::fs::write("/proc/sys/net/ipv6/conf/va/disable_ipv6", "0").expect("ipv6 on va");
+        link::ifindex("va").expect("va")
+    });
+    let heard = |monitor: &mut AddrMonitor| {
+        wait_for("an address notification", Duration::from_secs(3), || {
+            monitor.drain().then_some(())
+        })
+    };
+    while monitor.drain() {}
+    assert!(!monitor.drain(), "nothing new");
+
+    ns.ip("addr add 192.0.2.20/24 dev va");
+    heard(&mut monitor);
+    ns.ip("addr add 192.0.2.21/25 dev va");
+    ns.ip("addr add 2001:db8::20/64 dev va nodad");
+    let listed = ns.run(|| addr::ip_addresses(va).expect("list"));
+    assert_eq!(listed.v4, [Ipv4Addr::new(192, 0, 2, 20), Ipv4Addr::new(192, 0, 2, 21)]);
+    let v6: Ipv6Addr = "2001:db8::20".parse().expect("address");
+    assert!(listed.v6.contains(&v6), "{listed:?}");
+    assert!(listed.v6.iter().all(|a| a.segments()[0] == 0x2001 || a.is_unicast_link_local()));
+
+    while monitor.drain() {}
+    ns.ip("addr del 192.0.2.20/24 dev va");
+    heard(&mut monitor);
+    let listed = ns.run(|| addr::ip_addresses(va).expect("list"));
+    assert_eq!(listed.v4, [Ipv4Addr::new(192, 0, 2, 21)]);
+    // Another interface's addresses are not va's, and an index nobody has has none.
+    let vb = ns.run(|| link::ifindex("vb").expect("vb"));
+    assert!(ns.run(|| addr::ip_addresses(vb).expect("list")).v4.is_empty());
+    assert_eq!(ns.run(|| addr::ip_addresses(u32::MAX).expect("list")), Default::default());
 }

@@ -4,14 +4,11 @@
 //! `get`, `del`, `status`); also capture decoding, the lab, and configuration tools.
 
 mod access;
-mod addr;
 mod assets;
 mod control;
 mod daemon;
 mod demo;
 mod doctor;
-mod igmp;
-mod journal;
 mod lab_cli;
 mod privs;
 mod probe;

@@ -15,15 +15,17 @@
 //! No allocation per frame: each bond owns its transmit buffer, the receive buffer is the
 //! daemon's.
 
-use std::os::fd::OwnedFd;
 use std::time::Duration;
 
-use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::event::epoll::EventFlags;
 use ubond_core::bond::tlb::TlbTx;
 use ubond_core::bond::{RxVerdict, SlaveId, TxChoice};
+use ubond_core::time::Instant;
 use ubond_sys::{SendStatus, VNET_HDR_LEN};
 
-use super::{instant, BondRt};
+use super::bond::BondRt;
+use super::clock::Clock;
+use super::event_loop::Poller;
 
 /// Bytes of virtio-net header in front of every frame in the data path.
 pub(super) const HDR: usize = VNET_HDR_LEN;
@@ -46,7 +48,7 @@ pub(super) const SLAVE_SNDBUF: usize = 1 << 20;
 pub(super) struct Pending {
     slave: SlaveId,
     len: usize,
-    since: std::time::Instant,
+    since: Instant,
 }
 
 /// A bond's transmit side: its buffer and the frame waiting in it, if any.
@@ -61,7 +63,7 @@ impl TxState {
     }
 
     /// When the waiting frame, if any, is given up.
-    pub(super) fn deadline(&self) -> Option<std::time::Instant> {
+    pub(super) fn deadline(&self) -> Option<Instant> {
         self.pending.as_ref().map(|p| p.since + PENDING_MAX_AGE)
     }
 }
@@ -75,33 +77,36 @@ impl BondRt {
         }
     }
 
-    /// Keeps the `len`-byte frame in the transmit buffer for slave `id` and waits for room.
-    fn hold(&mut self, ep: &OwnedFd, id: SlaveId, len: usize) {
-        self.tx.pending = Some(Pending { slave: id, len, since: std::time::Instant::now() });
-        let _ = epoll::modify(ep, &self.tap, EventData::new_u64(self.token), EventFlags::empty());
+    /// Keeps the `len`-byte frame in the transmit buffer for slave `id` and waits for room,
+    /// from `now`.
+    fn hold(&mut self, poller: &Poller, id: SlaveId, len: usize, now: Instant) {
+        self.tx.pending = Some(Pending { slave: id, len, since: now });
+        let _ = poller.watch(&self.tap, self.token, EventFlags::empty());
         if let Some(s) = self.slaves.iter().find(|s| s.id == id) {
-            let flags = EventFlags::IN | EventFlags::OUT;
-            let _ = epoll::modify(ep, &s.sock, EventData::new_u64(s.token), flags);
+            let _ = poller.watch(&s.sock, s.token, EventFlags::IN | EventFlags::OUT);
         }
     }
 
     /// Forgets the waiting frame (sent, dropped or its slave gone) and reads the tap again.
-    pub(super) fn unhold(&mut self, ep: &OwnedFd) {
+    pub(super) fn unhold(&mut self, poller: &Poller) {
         let Some(p) = self.tx.pending.take() else { return };
         if let Some(s) = self.slaves.iter().find(|s| s.id == p.slave) {
-            let _ = epoll::modify(ep, &s.sock, EventData::new_u64(s.token), EventFlags::IN);
+            let _ = poller.watch(&s.sock, s.token, EventFlags::IN);
         }
-        let _ = epoll::modify(ep, &self.tap, EventData::new_u64(self.token), EventFlags::IN);
+        let _ = poller.watch(&self.tap, self.token, EventFlags::IN);
     }
 
-    /// Retries the waiting frame (its slave has room, or it is too old and is dropped).
-    pub(super) fn flush(&mut self, ep: &OwnedFd) {
+    /// Retries the waiting frame (its slave has room, or at `now` it is too old and is
+    /// dropped).
+    pub(super) fn flush(&mut self, poller: &Poller, now: Instant) {
         let Some(p) = &self.tx.pending else { return };
         let status = self.send_data(p.slave, &self.tx.buf[..p.len]);
-        if status == SendStatus::WouldBlock && p.since.elapsed() < PENDING_MAX_AGE {
+        if status == SendStatus::WouldBlock
+            && now.saturating_duration_since(p.since) < PENDING_MAX_AGE
+        {
             return;
         }
-        self.unhold(ep);
+        self.unhold(poller);
     }
 
     /// True if slave `id` holds the waiting frame.
@@ -111,7 +116,7 @@ impl BondRt {
 }
 
 /// Frames the stack sent through the bond's tap go out on the slaves the plan picks.
-pub(super) fn tap_to_slaves(ep: &OwnedFd, start: std::time::Instant, rt: &mut BondRt) {
+pub(super) fn tap_to_slaves(poller: &Poller, clock: &Clock, rt: &mut BondRt) {
     if rt.tx.pending.is_some() {
         return;
     }
@@ -139,7 +144,7 @@ pub(super) fn tap_to_slaves(ep: &OwnedFd, start: std::time::Instant, rt: &mut Bo
                 Some(slave)
             }
             Some(TlbTx::Arp) => {
-                if let Some(id) = rt.bond.handle_arp_tx(instant(start), &mut buf[HDR..n]) {
+                if let Some(id) = rt.bond.handle_arp_tx(clock.now(), &mut buf[HDR..n]) {
                     let _ = rt.send_data(id, &buf[..n]);
                 }
                 rt.drain();
@@ -155,7 +160,7 @@ pub(super) fn tap_to_slaves(ep: &OwnedFd, start: std::time::Instant, rt: &mut Bo
                     None
                 }
                 TxChoice::ControlPlane => {
-                    if let Some(id) = rt.bond.handle_arp_tx(instant(start), &mut buf[HDR..n]) {
+                    if let Some(id) = rt.bond.handle_arp_tx(clock.now(), &mut buf[HDR..n]) {
                         let _ = rt.send_data(id, &buf[..n]);
                     }
                     rt.drain();
@@ -167,7 +172,7 @@ pub(super) fn tap_to_slaves(ep: &OwnedFd, start: std::time::Instant, rt: &mut Bo
         if let Some(id) = target {
             if rt.send_data(id, &buf[..n]) == SendStatus::WouldBlock {
                 rt.tx.buf = buf;
-                rt.hold(ep, id, n);
+                rt.hold(poller, id, n, clock.now());
                 return;
             }
         }
@@ -176,7 +181,7 @@ pub(super) fn tap_to_slaves(ep: &OwnedFd, start: std::time::Instant, rt: &mut Bo
 }
 
 /// Frames received on slave `si` reach the core; those it delivers go up through the tap.
-pub(super) fn slave_to_tap(start: std::time::Instant, rt: &mut BondRt, si: usize, buf: &mut [u8]) {
+pub(super) fn slave_to_tap(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut [u8]) {
     for _ in 0..BURST {
         let n = match rt.slaves[si].sock.recv(buf) {
             Ok(Some(n)) => n,
@@ -193,7 +198,7 @@ pub(super) fn slave_to_tap(start: std::time::Instant, rt: &mut BondRt, si: usize
             continue;
         }
         let id = rt.slaves[si].id;
-        match rt.bond.handle_frame(instant(start), id, &buf[HDR..n]) {
+        match rt.bond.handle_frame(clock.now(), id, &buf[HDR..n]) {
             RxVerdict::Deliver => {
                 let _ = rt.tap.send(&buf[..n]);
             }

@@ -1,16 +1,35 @@
-//! The bond's multicast memberships as the kernel keeps them (`/proc/net/igmp`,
-//! `/proc/net/igmp6`), for the reports sent after a failover (`resend_igmp`); the frames are
-//! built by `ubond_core::bond::igmp`.
+//! The multicast groups a device has joined, as the kernel keeps them in `/proc/net/igmp` and
+//! `/proc/net/igmp6` (the files of the process's network namespace): what a bond reports again
+//! after a failover (`resend_igmp`).
 
+use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ubond_core::bond::igmp::{igmp_reports, mld_reports, IgmpVersion};
-use ubond_wire::MacAddr;
+/// The IGMP version a link runs (`/proc/net/igmp`'s `Querier` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IgmpVersion {
+    /// IGMPv1 (RFC 1112).
+    V1,
+    /// IGMPv2 (RFC 2236).
+    V2,
+    /// IGMPv3 (RFC 3376), the kernel's default.
+    #[default]
+    V3,
+}
 
-/// The IPv4 groups joined on `dev` and the IGMP version the link runs, from
+/// The IPv4 groups `dev` has joined, in the kernel's order, and the IGMP version its link runs.
+pub fn ipv4_groups(dev: &str) -> io::Result<(IgmpVersion, Vec<Ipv4Addr>)> {
+    Ok(parse_v4(&std::fs::read_to_string("/proc/net/igmp")?, dev))
+}
+
+/// The IPv6 groups `dev` has joined, in the kernel's order.
+pub fn ipv6_groups(dev: &str) -> io::Result<Vec<Ipv6Addr>> {
+    Ok(parse_v6(&std::fs::read_to_string("/proc/net/igmp6")?, dev))
+}
+
 /// `/proc/net/igmp` text: a device line (`2\tbond0     :     2      V3`) followed by one
 /// indented line per group whose first word is the group in hexadecimal, in memory order.
-pub fn groups_v4(text: &str, dev: &str) -> (IgmpVersion, Vec<Ipv4Addr>) {
+fn parse_v4(text: &str, dev: &str) -> (IgmpVersion, Vec<Ipv4Addr>) {
     let mut version = IgmpVersion::V3;
     let mut groups = Vec::new();
     let mut ours = false;
@@ -36,9 +55,9 @@ pub fn groups_v4(text: &str, dev: &str) -> (IgmpVersion, Vec<Ipv4Addr>) {
     (version, groups)
 }
 
-/// The IPv6 groups joined on `dev`, from `/proc/net/igmp6` text (`idx dev group users flags
-/// timer`, the group as 32 hexadecimal digits).
-pub fn groups_v6(text: &str, dev: &str) -> Vec<Ipv6Addr> {
+/// `/proc/net/igmp6` text: `idx dev group users flags timer`, the group as 32 hexadecimal
+/// digits.
+fn parse_v6(text: &str, dev: &str) -> Vec<Ipv6Addr> {
     text.lines()
         .filter_map(|line| {
             let mut words = line.split_whitespace();
@@ -47,19 +66,6 @@ pub fn groups_v6(text: &str, dev: &str) -> Vec<Ipv6Addr> {
             u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)
         })
         .collect()
-}
-
-/// The membership reports for bond `dev` right now.
-pub fn reports(dev: &str, mac: MacAddr, v4: &[Ipv4Addr], v6: &[Ipv6Addr]) -> Vec<Vec<u8>> {
-    let igmp = std::fs::read_to_string("/proc/net/igmp").unwrap_or_default();
-    let (version, groups) = groups_v4(&igmp, dev);
-    let src4 = v4.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
-    let mut frames = igmp_reports(mac, src4, version, &groups);
-    let igmp6 = std::fs::read_to_string("/proc/net/igmp6").unwrap_or_default();
-    let src6 =
-        v6.iter().copied().find(Ipv6Addr::is_unicast_link_local).unwrap_or(Ipv6Addr::UNSPECIFIED);
-    frames.extend(mld_reports(mac, src6, &groups_v6(&igmp6, dev)));
-    frames
 }
 
 #[cfg(test)]
@@ -72,7 +78,7 @@ mod tests {
                     1\tlo        :     1      V3\n\t\t\t\t010000E0     1 0:00000000\t\t0\n\
                     5\tbond0     :     2      V2\n\t\t\t\t030201EF     1 0:00000000\t\t1\n\
                     \t\t\t\t010000E0     1 0:00000000\t\t0\n";
-        let (version, groups) = groups_v4(text, "bond0");
+        let (version, groups) = parse_v4(text, "bond0");
         assert_eq!(version, IgmpVersion::V2);
         let expect = if cfg!(target_endian = "little") {
             [Ipv4Addr::new(239, 1, 2, 3), Ipv4Addr::new(224, 0, 0, 1)]
@@ -80,8 +86,8 @@ mod tests {
             [Ipv4Addr::new(3, 2, 1, 239), Ipv4Addr::new(1, 0, 0, 224)]
         };
         assert_eq!(groups, expect);
-        assert!(groups_v4(text, "bond1").1.is_empty());
-        assert!(groups_v4("garbage\n:::\n\t\tzz\n", "bond0").1.is_empty());
+        assert!(parse_v4(text, "bond1").1.is_empty());
+        assert!(parse_v4("garbage\n:::\n\t\tzz\n", "bond0").1.is_empty());
     }
 
     #[test]
@@ -90,6 +96,14 @@ mod tests {
                     5    bond0           ff0200000000000000000001ff123456     1 00000004 0\n\
                     5    bond0           short 1 0 0\n";
         let want: Ipv6Addr = "ff02::1:ff12:3456".parse().unwrap_or(Ipv6Addr::UNSPECIFIED);
-        assert_eq!(groups_v6(text, "bond0"), [want]);
+        assert_eq!(parse_v6(text, "bond0"), [want]);
+    }
+
+    #[test]
+    fn loopback_has_joined_all_hosts() {
+        // Every network namespace's lo is in 224.0.0.1 (with IPv4 multicast, as every distribution
+        // kernel has it).
+        let (_, groups) = ipv4_groups("lo").expect("/proc/net/igmp");
+        assert!(groups.contains(&Ipv4Addr::new(224, 0, 0, 1)), "{groups:?}");
     }
 }

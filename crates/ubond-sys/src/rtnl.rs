@@ -1,0 +1,183 @@
+//! The rtnetlink socket, used two ways: one request and its answer ([`request`]), and a
+//! nonblocking listener of multicast groups ([`Listener`]) under [`crate::link::LinkMonitor`]
+//! and [`crate::addr::AddrMonitor`].
+//!
+//! netlink-packet-route encodes and decodes the messages; what is left here is the exchange
+//! itself: send, then read datagrams until the answer ends, each datagram holding one or more
+//! messages ([`messages`]).
+//!
+//! Every socket is opened in the network namespace of the calling thread.
+
+use std::io;
+
+use netlink_packet_core::{
+    DecodeError, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::error::{Result, SysError};
+
+/// Room for one datagram of a dump or of notifications.
+const DATAGRAM: usize = 64 * 1024;
+
+/// The messages of one netlink datagram, in order; a message that does not decode ends the
+/// datagram (its length cannot be trusted to find the next).
+pub(crate) fn messages(
+    datagram: &[u8],
+) -> impl Iterator<Item = std::result::Result<NetlinkMessage<RouteNetlinkMessage>, DecodeError>> + '_
+{
+    let mut rest = datagram;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest);
+        let len = msg.as_ref().map_or(0, |m| m.header.length as usize);
+        // NLMSG_ALIGN: messages start on 4-byte boundaries.
+        let next = (len + 3) & !3;
+        rest = if len == 0 || next >= rest.len() { &[] } else { &rest[next..] };
+        Some(msg)
+    })
+}
+
+/// Sends one rtnetlink request with `NLM_F_ACK` (and `extra_flags`) and returns the messages
+/// in the answer (all parts of a dump); an error answer is an error naming `op` and `iface`.
+pub(crate) fn request(
+    msg: RouteNetlinkMessage,
+    extra_flags: u16,
+    op: &'static str,
+    iface: Option<&str>,
+) -> Result<Vec<RouteNetlinkMessage>> {
+    let fail = |e: io::Error| SysError::new(op, iface, e);
+    let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
+    socket.bind_auto().map_err(fail)?;
+    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
+    nl.header.sequence_number = 1;
+    nl.finalize();
+    let mut out = vec![0u8; nl.buffer_len()];
+    nl.serialize(&mut out);
+    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
+
+    let mut answer = Vec::new();
+    let mut buf = Vec::with_capacity(DATAGRAM);
+    loop {
+        buf.clear();
+        let n = socket.recv(&mut buf, 0).map_err(fail)?;
+        for reply in messages(&buf[..n]) {
+            let reply = reply
+                .map_err(|e| fail(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
+            match reply.payload {
+                NetlinkPayload::Error(e) => {
+                    return match e.code {
+                        None => Ok(answer),
+                        Some(_) => Err(fail(e.to_io())),
+                    };
+                }
+                NetlinkPayload::Done(_) => return Ok(answer),
+                NetlinkPayload::InnerMessage(m) => answer.push(m),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A nonblocking rtnetlink socket bound to multicast groups (`RTMGRP_*`).
+#[derive(Debug)]
+pub(crate) struct Listener {
+    socket: Socket,
+    buf: Vec<u8>,
+}
+
+impl Listener {
+    /// Opens a listener of `groups`; `op` names the failure.
+    pub(crate) fn new(groups: u32, op: &'static str) -> Result<Listener> {
+        let fail = |e| SysError::new(op, None, e);
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
+        socket.bind(&SocketAddr::new(0, groups)).map_err(fail)?;
+        socket.set_non_blocking(true).map_err(fail)?;
+        // Room for bursts (many interfaces changing at once); best effort.
+        let _ = socket.set_rx_buf_sz(1 << 20);
+        Ok(Listener { socket, buf: Vec::with_capacity(DATAGRAM) })
+    }
+
+    /// Reads every waiting datagram without blocking and gives each message that decodes to
+    /// `each`; returns how many datagrams were read. Fails with the OS error (`ENOBUFS`:
+    /// notifications were lost) after handing over what was read before it.
+    pub(crate) fn drain(&mut self, mut each: impl FnMut(RouteNetlinkMessage)) -> io::Result<usize> {
+        let mut datagrams = 0;
+        loop {
+            self.buf.clear();
+            let n = match self.socket.recv(&mut self.buf, 0) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(datagrams),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            datagrams += 1;
+            for msg in messages(&self.buf[..n]) {
+                match msg {
+                    Ok(NetlinkMessage { payload: NetlinkPayload::InnerMessage(m), .. }) => each(m),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// The socket, for `poll`/`epoll`.
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.socket
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::link::LinkMessage;
+
+    fn encoded(index: u32, seq: u32) -> Vec<u8> {
+        let mut msg = LinkMessage::default();
+        msg.header.index = index;
+        let mut nl = NetlinkMessage::new(
+            NetlinkHeader::default(),
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(msg)),
+        );
+        nl.header.sequence_number = seq;
+        nl.finalize();
+        let mut out = vec![0u8; nl.buffer_len()];
+        nl.serialize(&mut out);
+        out
+    }
+
+    fn index_of(m: &NetlinkMessage<RouteNetlinkMessage>) -> Option<u32> {
+        match &m.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => Some(l.header.index),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_datagram_gives_each_of_its_messages_once() {
+        let mut datagram = encoded(7, 1);
+        datagram.extend(encoded(9, 2));
+        let got: Vec<Option<u32>> =
+            messages(&datagram).map(|m| m.ok().as_ref().and_then(index_of)).collect();
+        assert_eq!(got, [Some(7), Some(9)]);
+        assert_eq!(messages(&[]).count(), 0);
+    }
+
+    #[test]
+    fn garbage_ends_the_datagram_with_one_error() {
+        let mut datagram = encoded(7, 1);
+        datagram.extend([0xff; 5]);
+        let got: Vec<bool> = messages(&datagram).map(|m| m.is_ok()).collect();
+        assert_eq!(got, [true, false]);
+        // A header claiming more than the datagram holds.
+        let mut short = encoded(3, 1);
+        short.truncate(short.len() - 4);
+        assert!(messages(&short).all(|m| m.is_err()));
+        assert_eq!(messages(&short).count(), 1);
+    }
+}

@@ -1,0 +1,212 @@
+//! One bond at run time ([`BondRt`]): the core's [`Bond`], the bond's own device (a tap) and
+//! its slaves, and what carries the core's outputs to the system ([`BondRt::drain`]).
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use anyhow::Result;
+use rustix::event::epoll::EventFlags;
+use ubond_core::bond::igmp::{igmp_reports, mld_reports, IgmpVersion};
+use ubond_core::bond::tlb::TlbLoad;
+use ubond_core::bond::{Bond, BondEvent, SlaveId};
+use ubond_core::time::Instant;
+use ubond_sys::addr::{self, IpAddresses};
+use ubond_sys::{igmp, link, Tap, TapOptions};
+use ubond_wire::MacAddr;
+
+use super::datapath::{TxState, ZERO_HDR};
+use super::event_loop::Poller;
+use super::fastpath::{BondFast, Fast};
+use super::slave::SlaveRt;
+use super::VERSION;
+
+/// A bond the daemon runs.
+pub(super) struct BondRt {
+    pub(super) bond: Bond,
+    pub(super) tap: Tap,
+    /// The tap's token in the poll set.
+    pub(super) token: u64,
+    /// The tap's IP addresses, as last given to the core.
+    addrs: IpAddresses,
+    /// balance-tlb/alb: bytes sent per bucket since the last timer.
+    pub(super) load: Box<TlbLoad>,
+    /// The tap's MTU, which the slaves follow (as Linux's `bond_change_mtu`).
+    pub(super) mtu: Option<u32>,
+    /// The tap's administrative state (`ip link set BOND up/down`), as last seen.
+    pub(super) admin_up: bool,
+    pub(super) slaves: Vec<SlaveRt>,
+    /// The round-robin counter of the transmit plan.
+    pub(super) counter: u32,
+    /// The report file's text, as last written.
+    report: String,
+    /// Something the report shows may have changed since it was written.
+    pub(super) dirty: bool,
+    /// The transmit buffer and the frame waiting for room on a slave.
+    pub(super) tx: TxState,
+    /// The fast path's state for this bond.
+    pub(super) fast: BondFast,
+}
+
+impl BondRt {
+    /// Creates bond `bond`'s device: a tap of the bond's name, up, in the poll set, with the
+    /// fast path's egress program when there is one. The core then runs its timers due at
+    /// `now`, and the tap takes its carrier, addresses and report (in `dir`).
+    ///
+    /// (Adopting the device of a bond a previous daemon left would be the same from an
+    /// existing tap.)
+    pub(super) fn create(
+        bond: Bond,
+        now: Instant,
+        poller: &Poller,
+        fast: &mut Fast,
+        dir: &Path,
+    ) -> Result<BondRt> {
+        let name = bond.name().to_string();
+        // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).
+        let tap = Tap::with_options(&name, TapOptions { vnet_hdr: true, offload: true })?;
+        link::set_up(&name, true)?;
+        let token = poller.add(&tap, EventFlags::IN)?;
+        let fast = BondFast::new(fast.attach_tap(&name));
+        let mut rt = BondRt {
+            bond,
+            tap,
+            token,
+            admin_up: true,
+            mtu: link::link_state(&name).ok().and_then(|s| s.mtu),
+            load: Box::default(),
+            addrs: IpAddresses::default(),
+            slaves: Vec::new(),
+            counter: 0,
+            report: String::new(),
+            dirty: true,
+            tx: TxState::new(),
+            fast,
+        };
+        rt.bond.handle_timeout(now);
+        let _ = rt.tap.set_carrier(rt.bond.carrier());
+        rt.drain();
+        rt.refresh_addresses();
+        rt.write_report(dir);
+        Ok(rt)
+    }
+
+    /// The slave with core id `id`.
+    pub(super) fn slave(&self, id: SlaveId) -> Option<&SlaveRt> {
+        self.slaves.iter().find(|s| s.id == id)
+    }
+
+    /// Sends a frame the core made on slave `id` (no offload: an all-zero virtio-net
+    /// header); a full queue drops it, as a NIC would.
+    fn send_on(&self, id: SlaveId, frame: &[u8]) {
+        if let Some(s) = self.slave(id) {
+            let _ = s.sock.send_vectored(&[&ZERO_HDR, frame]);
+        }
+    }
+
+    /// Drains the bond's transmits and events. Called after every control-plane input (a
+    /// LACPDU or ARP reply consumed, a timer, a link change), any of which may change what the
+    /// report shows (a partner's state arrives without an event), so the report is re-rendered
+    /// (and rewritten only if its text changed).
+    pub(super) fn drain(&mut self) {
+        self.dirty = true;
+        while let Some(t) = self.bond.poll_transmit() {
+            self.send_on(t.slave, &t.frame);
+        }
+        while let Some(ev) = self.bond.poll_event() {
+            match ev {
+                BondEvent::Carrier { up } => {
+                    if let Err(e) = self.tap.set_carrier(up) {
+                        eprintln!("ubond: {}: {e}", self.bond.name());
+                    }
+                }
+                BondEvent::BondMac { mac } => {
+                    if let Err(e) = self.tap.set_mac(mac) {
+                        eprintln!("ubond: {}: {e}", self.bond.name());
+                    }
+                }
+                BondEvent::SlaveMac { slave, mac } => {
+                    if let Some(s) = self.slave(slave) {
+                        if let Err(e) = link::change_mac(&s.name, mac) {
+                            eprintln!("ubond: {}: {}: {e}", self.bond.name(), s.name);
+                        }
+                    }
+                }
+                BondEvent::Promisc { slave, on } => {
+                    // Our packet sockets keep every slave promiscuous already; only turn it on.
+                    if let Some(s) = self.slaves.iter_mut().find(|s| s.id == slave) {
+                        if on && !s.sock.promiscuous() {
+                            let _ = s.sock.set_promiscuous(true);
+                        }
+                    }
+                }
+                BondEvent::Log { slave, message } => match slave {
+                    Some(s) => eprintln!("{}: ({s}): {message}", self.bond.name()),
+                    None => eprintln!("{}: {message}", self.bond.name()),
+                },
+                BondEvent::ResendIgmp { slave } => {
+                    let frames = memberships(
+                        self.bond.name(),
+                        self.bond.mac(),
+                        &self.addrs.v4,
+                        &self.addrs.v6,
+                    );
+                    for frame in frames {
+                        self.send_on(slave, &frame);
+                    }
+                }
+                BondEvent::PlanChanged => self.fast.dirty = true,
+                BondEvent::ActiveSlave { .. } | BondEvent::Lacp(_) => {}
+            }
+        }
+    }
+
+    /// Gives the core the tap's current IP addresses (ARP/NS probes, peer notifications).
+    pub(super) fn refresh_addresses(&mut self) {
+        let Ok(index) = self.tap.ifindex() else { return };
+        let Ok(addrs) = addr::ip_addresses(index) else { return };
+        if addrs != self.addrs {
+            let list: Vec<String> = addrs
+                .v4
+                .iter()
+                .map(ToString::to_string)
+                .chain(addrs.v6.iter().map(ToString::to_string))
+                .collect();
+            eprintln!("{}: addresses: {}", self.bond.name(), list.join(" "));
+            self.bond.set_addresses(addrs.v4.clone(), addrs.v6.clone());
+            self.addrs = addrs;
+            self.drain();
+        }
+    }
+
+    /// Writes the bond's report file in `dir` if its text changed (a new file renamed over the
+    /// old, so readers never see half of one).
+    pub(super) fn write_report(&mut self, dir: &Path) {
+        let text = ubond_core::report::render_proc(&self.bond.status(VERSION), true);
+        if text != self.report {
+            let path = dir.join(self.bond.name());
+            let tmp = dir.join(format!(".{}.tmp", self.bond.name()));
+            if std::fs::write(&tmp, &text).and_then(|()| std::fs::rename(&tmp, &path)).is_err() {
+                eprintln!("ubond: cannot write {}", path.display());
+            }
+            self.report = text;
+        }
+        self.dirty = false;
+    }
+}
+
+/// The membership reports (IGMP and MLD) for the groups bond `dev` has joined now, from the
+/// bond's MAC and addresses (the first IPv4 one, the IPv6 link-local one).
+fn memberships(dev: &str, mac: MacAddr, v4: &[Ipv4Addr], v6: &[Ipv6Addr]) -> Vec<Vec<u8>> {
+    let (version, groups) = igmp::ipv4_groups(dev).unwrap_or_default();
+    let version = match version {
+        igmp::IgmpVersion::V1 => IgmpVersion::V1,
+        igmp::IgmpVersion::V2 => IgmpVersion::V2,
+        igmp::IgmpVersion::V3 => IgmpVersion::V3,
+    };
+    let src4 = v4.first().copied().unwrap_or(Ipv4Addr::UNSPECIFIED);
+    let mut frames = igmp_reports(mac, src4, version, &groups);
+    let src6 =
+        v6.iter().copied().find(Ipv6Addr::is_unicast_link_local).unwrap_or(Ipv6Addr::UNSPECIFIED);
+    frames.extend(mld_reports(mac, src6, &igmp::ipv6_groups(dev).unwrap_or_default()));
+    frames
+}

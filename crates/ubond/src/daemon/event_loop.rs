@@ -1,0 +1,207 @@
+//! The event loop: one thread waiting on one epoll set ([`Poller`]) for the control socket, the
+//! link and address listeners, each bond's tap and each slave's packet socket, and for the
+//! earliest deadline (the cores' timers, a frame waiting for room). Each wakeup is handed to
+//! the part that owns what woke: [`datapath`](super::datapath) for frames,
+//! [`control_socket`](super::control_socket) and [`verbs`](super::verbs) for requests,
+//! [`events`](super::events) for link and address changes. Then the fast path is brought up to
+//! date and the report files rewritten.
+
+use std::cell::Cell;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+use rustix::buffer::spare_capacity;
+use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::event::Timespec;
+use ubond_core::bond::tlb::TlbLoad;
+
+use super::bonds::Bonds;
+use super::clock::Clock;
+use super::control_socket::ControlSocket;
+use super::datapath::{self, FRAME_MAX};
+use super::events::Watch;
+use super::verbs;
+
+/// The poll-set tokens of the control socket and the link and address listeners; taps, slaves
+/// and control connections get the following ones.
+const LISTENER: u64 = 1;
+const LINKS: u64 = 2;
+const ADDRS: u64 = 3;
+/// Longest wait without a deadline.
+const IDLE: Duration = Duration::from_millis(500);
+/// How often every report file is rendered again, even without news.
+const REPORT_PERIOD: Duration = Duration::from_secs(1);
+
+/// The epoll set, and the tokens that name what is in it.
+pub(super) struct Poller {
+    epoll: OwnedFd,
+    last_token: Cell<u64>,
+}
+
+impl Poller {
+    fn new() -> Result<Poller> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        Ok(Poller { epoll, last_token: Cell::new(ADDRS) })
+    }
+
+    /// Watches `fd` for `flags` under a new token, which it returns. (Closing `fd` takes it
+    /// out of the set.)
+    pub(super) fn add(&self, fd: &impl AsFd, flags: EventFlags) -> rustix::io::Result<u64> {
+        let token = self.last_token.get() + 1;
+        self.last_token.set(token);
+        self.add_as(fd, token, flags)?;
+        Ok(token)
+    }
+
+    /// Watches `fd` for `flags` under `token`.
+    pub(super) fn add_as(
+        &self,
+        fd: &impl AsFd,
+        token: u64,
+        flags: EventFlags,
+    ) -> rustix::io::Result<()> {
+        epoll::add(&self.epoll, fd, EventData::new_u64(token), flags)
+    }
+
+    /// Watches `fd` (added as `token`) for `flags` now (none: not at all, for now).
+    pub(super) fn watch(
+        &self,
+        fd: &impl AsFd,
+        token: u64,
+        flags: EventFlags,
+    ) -> rustix::io::Result<()> {
+        epoll::modify(&self.epoll, fd, EventData::new_u64(token), flags)
+    }
+
+    /// Waits at most `timeout` for events, into `ready`.
+    fn wait(&self, ready: &mut Vec<epoll::Event>, timeout: Duration) -> rustix::io::Result<()> {
+        let ts = Timespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        ready.clear();
+        epoll::wait(&self.epoll, spare_capacity(ready), Some(&ts)).map(drop)
+    }
+}
+
+/// The running daemon: its clock, poll set, control socket, bonds and listeners.
+pub(super) struct Daemon {
+    clock: Clock,
+    poller: Poller,
+    control: ControlSocket,
+    bonds: Bonds,
+    watch: Watch,
+}
+
+impl Daemon {
+    /// The daemon with no bonds yet, everything it listens to in its poll set.
+    pub(super) fn new(clock: Clock, control: ControlSocket, bonds: Bonds) -> Result<Daemon> {
+        let poller = Poller::new()?;
+        poller.add_as(control.listener(), LISTENER, EventFlags::IN)?;
+        let watch = Watch::new(&poller, LINKS, ADDRS)?;
+        Ok(Daemon { clock, poller, control, bonds, watch })
+    }
+
+    /// Lets clients in: the control socket appears at its path.
+    pub(super) fn publish(&mut self) -> Result<()> {
+        self.control.publish()
+    }
+
+    /// Runs until `stop` is set (or the poll set fails).
+    pub(super) fn run(&mut self, stop: &AtomicBool) -> Result<()> {
+        let mut buf = vec![0u8; FRAME_MAX];
+        let mut ready: Vec<epoll::Event> = Vec::with_capacity(64);
+        let mut last_report = self.clock.now();
+        while !stop.load(Ordering::Relaxed) {
+            // Timers first, so the wait ends at the next deadline.
+            let next = self.run_timers();
+            let wait = next.saturating_duration_since(self.clock.now());
+            match self.poller.wait(&mut ready, wait) {
+                Ok(()) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            for ev in &ready {
+                match ev.data.u64() {
+                    LISTENER => self.control.accept(&self.poller, self.clock.now()),
+                    LINKS => self.watch.links_changed(&mut self.bonds, &self.poller),
+                    ADDRS => self.watch.addresses_changed(&mut self.bonds),
+                    token => self.ready(token, ev.flags, &mut buf),
+                }
+            }
+            self.control.expire(self.clock.now());
+            self.bonds.sync_fast_if_dirty();
+            let now = self.clock.now();
+            let periodic = now.saturating_duration_since(last_report) >= REPORT_PERIOD;
+            if periodic {
+                last_report = now;
+            }
+            self.bonds.write_reports(periodic);
+        }
+        Ok(())
+    }
+
+    /// Retries or gives up frames waiting for room, and runs the cores' timers that are due;
+    /// returns the next deadline.
+    fn run_timers(&mut self) -> ubond_core::time::Instant {
+        let now = self.clock.now();
+        let mut next = now + IDLE;
+        for rt in self.bonds.list.iter_mut() {
+            if rt.tx.deadline().is_some_and(|t| t <= now) {
+                rt.flush(&self.poller, now);
+            }
+            if let Some(t) = rt.tx.deadline() {
+                next = next.min(t);
+            }
+            if rt.bond.poll_timeout().is_some_and(|t| t <= now) {
+                if rt.bond.tx_plan().tlb.is_some() {
+                    rt.bond.handle_tlb_load(now, &rt.load);
+                    *rt.load = TlbLoad::default();
+                }
+                rt.bond.handle_timeout(now);
+                rt.drain();
+            }
+            if let Some(t) = rt.bond.poll_timeout() {
+                next = next.min(t);
+            }
+        }
+        next
+    }
+
+    /// A tap, slave socket or control connection is readable (or a slave writable again).
+    fn ready(&mut self, token: u64, flags: EventFlags, buf: &mut [u8]) {
+        let clock = &self.clock;
+        for rt in self.bonds.list.iter_mut() {
+            if rt.token == token {
+                return datapath::tap_to_slaves(&self.poller, clock, rt);
+            }
+            if let Some(si) = rt.slaves.iter().position(|s| s.token == token) {
+                if flags.contains(EventFlags::OUT) {
+                    if rt.holds_for(rt.slaves[si].id) {
+                        rt.flush(&self.poller, clock.now());
+                    } else {
+                        // Not waiting on this slave (any more): stop watching for room.
+                        let s = &rt.slaves[si];
+                        let _ = self.poller.watch(&s.sock, s.token, EventFlags::IN);
+                    }
+                }
+                if flags.intersects(EventFlags::IN | EventFlags::ERR | EventFlags::HUP) {
+                    datapath::slave_to_tap(clock, rt, si, buf);
+                }
+                return;
+            }
+        }
+        let (bonds, poller) = (&mut self.bonds, &self.poller);
+        self.control.serve(token, |req| verbs::respond(bonds, poller, req));
+    }
+
+    /// Deletes every bond (their slaves given back) and stops listening.
+    pub(super) fn shut_down(mut self) {
+        while let Some(last) = self.bonds.list.len().checked_sub(1) {
+            self.bonds.delete(&self.poller, last);
+        }
+        self.control.close();
+    }
+}

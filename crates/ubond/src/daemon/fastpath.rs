@@ -1,0 +1,192 @@
+//! Fast-path synchronisation: the in-kernel data path (`ubond_sys::bpf`) kept in step with each
+//! bond's plan.
+//!
+//! [`Fast`] owns the loaded programs and maps, shared by every bond; each bond and slave holds
+//! its attachments ([`BondFast`], [`SlaveFast`]). Whenever a bond's plan or options change
+//! (`BondFast::dirty`), [`Fast::sync`] decides whether its data frames may take the fast path
+//! ([`refusal`]), writes the maps and switches the slaves' packet sockets to what userspace
+//! still needs to read.
+
+use ubond_core::bond::SlaveId;
+use ubond_sys::bpf::{Attachment, BondConfig, FastPath, SlaveRx};
+
+use super::bond::BondRt;
+
+/// The in-kernel fast path, when loaded (`--datapath auto|bpf`).
+pub(super) struct Fast {
+    path: Option<FastPath>,
+}
+
+/// A bond's side of the fast path.
+pub(super) struct BondFast {
+    /// The egress program on the bond's tap (dropping it detaches).
+    link: Option<Attachment>,
+    /// The fast path carries this bond's data frames now (None: not decided yet).
+    on: Option<bool>,
+    /// The plan or options changed since the maps were written.
+    pub(super) dirty: bool,
+}
+
+impl BondFast {
+    /// A bond's side, with its tap's program if it was attached; to be written.
+    pub(super) fn new(link: Option<Attachment>) -> BondFast {
+        BondFast { link, on: None, dirty: true }
+    }
+}
+
+/// A slave's side of the fast path.
+pub(super) struct SlaveFast {
+    /// The ingress program on the slave (dropping it detaches).
+    link: Option<Attachment>,
+    /// The packet socket takes Slow Protocols frames only (the fast path forwards the rest).
+    slow_only: bool,
+}
+
+impl SlaveFast {
+    /// A slave's side, with its program if it was attached.
+    pub(super) fn new(link: Option<Attachment>) -> SlaveFast {
+        SlaveFast { link, slow_only: false }
+    }
+}
+
+impl Fast {
+    /// The fast path `path`, or none (every bond on the userspace path).
+    pub(super) fn new(path: Option<FastPath>) -> Fast {
+        Fast { path }
+    }
+
+    /// Attaches the egress program to bond `bond`'s tap; without it (said), the bond uses the
+    /// userspace data path.
+    pub(super) fn attach_tap(&mut self, bond: &str) -> Option<Attachment> {
+        self.path.as_mut().and_then(|f| match f.attach_tap(bond) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("ubond: {bond}: {e}; this bond uses the userspace data path");
+                None
+            }
+        })
+    }
+
+    /// Attaches the ingress program to slave `iface` of `bond`; without it (said), the bond
+    /// uses the userspace data path.
+    pub(super) fn attach_slave(&mut self, iface: &str, bond: &str) -> Option<Attachment> {
+        self.path.as_mut().and_then(|f| match f.attach_slave(iface) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("ubond: {iface}: {e}; {bond} uses the userspace data path");
+                None
+            }
+        })
+    }
+
+    /// Forgets a released slave's map entry.
+    pub(super) fn forget_slave(&mut self, ifindex: u32) {
+        if let Some(f) = self.path.as_mut() {
+            f.remove_slave(ifindex);
+        }
+    }
+
+    /// Forgets a deleted bond's map entry.
+    pub(super) fn forget_bond(&mut self, rt: &BondRt) {
+        if let (Some(f), Ok(index)) = (self.path.as_mut(), rt.tap.ifindex()) {
+            f.remove_bond(index);
+        }
+    }
+
+    /// Writes a bond's plan into the fast path's maps and switches the slaves' packet sockets
+    /// to what userspace still needs. Turning on: socket filters, then receive, then transmit;
+    /// turning off, the reverse, so no frame is forwarded twice or by nobody for long.
+    pub(super) fn sync(&mut self, rt: &mut BondRt) {
+        let Some(fast) = self.path.as_mut() else { return };
+        rt.fast.dirty = false;
+        let Ok(tap_index) = rt.tap.ifindex() else { return };
+        let refusal = refusal(rt);
+        let on = refusal.is_none();
+        if rt.fast.on != Some(on) {
+            match refusal {
+                None => eprintln!("{}: data path: bpf (in-kernel)", rt.bond.name()),
+                Some(why) => eprintln!("{}: data path: userspace ({why})", rt.bond.name()),
+            }
+        }
+        let plan = rt.bond.tx_plan();
+        let ifindex_of = |id: SlaveId| rt.slave(id).map(|s| s.ifindex);
+        let cfg = BondConfig {
+            enabled: on,
+            mode: u32::from(rt.bond.options().mode.number()),
+            policy: u32::from(plan.policy.number()),
+            packets_per_slave: plan.packets_per_slave,
+            igmp_ifindex: plan.igmp_slave.and_then(ifindex_of).unwrap_or(0),
+            slaves: plan.slaves.iter().filter_map(|&id| ifindex_of(id)).collect(),
+        };
+        let rx_plan = rt.bond.rx_plan().clone();
+        let name = rt.bond.name().to_string();
+        let report = |e: ubond_sys::SysError| eprintln!("ubond: {name}: {e}");
+        if !on {
+            if let Err(e) = fast.set_bond(tap_index, &cfg) {
+                report(e);
+            }
+        }
+        for s in rt.slaves.iter_mut() {
+            if on && !s.fast.slow_only {
+                match s.sock.set_slow_protocols_only(true) {
+                    Ok(()) => s.fast.slow_only = true,
+                    Err(e) => report(e),
+                }
+            }
+            let rx = SlaveRx {
+                tap_ifindex: tap_index,
+                enabled: on && s.fast.slow_only,
+                deliver: rx_plan.deliver.contains(&s.id),
+                unicast_only: rx_plan.unicast_only.contains(&s.id),
+            };
+            let written = fast.set_slave(s.ifindex, rx);
+            if let Err(e) = &written {
+                eprintln!("ubond: {name}: {e}");
+            }
+            // Without its entry (a full map) the program leaves the slave's frames alone: the
+            // packet socket must then take them all again, for the userspace path.
+            if (!on || written.is_err()) && s.fast.slow_only {
+                match s.sock.set_slow_protocols_only(false) {
+                    Ok(()) => s.fast.slow_only = false,
+                    Err(e) => report(e),
+                }
+            }
+        }
+        if on {
+            if let Err(e) = fast.set_bond(tap_index, &cfg) {
+                report(e);
+            }
+        }
+        rt.fast.on = Some(on);
+    }
+}
+
+/// Whether a bond's data frames may take the fast path, or why not.
+fn refusal(rt: &BondRt) -> Option<&'static str> {
+    use ubond_core::options::Mode;
+    let opts = rt.bond.options();
+    let plan = rt.bond.tx_plan();
+    if !matches!(
+        opts.mode,
+        Mode::BalanceRr
+            | Mode::ActiveBackup
+            | Mode::BalanceXor
+            | Mode::Broadcast
+            | Mode::Ieee8023ad
+    ) {
+        return Some("balance-tlb/alb rewrite and account frames in userspace");
+    }
+    if opts.arp_interval != 0 {
+        return Some("the ARP monitor reads received frames");
+    }
+    if plan.tlb.is_some() {
+        return Some("a transmit table is in use");
+    }
+    if rt.slaves.len() > ubond_sys::bpf::MAX_SLAVES {
+        return Some("more slaves than the fast path holds");
+    }
+    if rt.fast.link.is_none() || rt.slaves.iter().any(|s| s.fast.link.is_none()) {
+        return Some("its programs are not attached");
+    }
+    None
+}
