@@ -1121,6 +1121,25 @@ impl Lacp {
                 port.ntt = true;
                 return true;
             }
+            // Linux: "make sure that a collecting distributing port in an active aggregator
+            // is enabled" (and a collecting one collects). The aggregator may have become
+            // active again after another one took over, which disabled its ports in place.
+            if agg_active && port.port_enabled {
+                match port.mux {
+                    MuxState::CollectingDistributing | MuxState::Distributing
+                        if !(port.collecting && port.distributing) =>
+                    {
+                        port.collecting = true;
+                        port.distributing = true;
+                        return true;
+                    }
+                    MuxState::Collecting if !port.collecting => {
+                        port.collecting = true;
+                        return true;
+                    }
+                    _ => {}
+                }
+            }
             return changed;
         };
         port.mux = next;
