@@ -83,6 +83,12 @@ pub enum Event {
         /// The new state.
         state: ChurnState,
     },
+    /// The machines did not settle within [`MAX_PASSES`](super::MAX_PASSES) evaluation passes after one input: a
+    /// bug in the core, reported instead of hanging (counted in [`Lacp::unsettled`]; debug
+    /// builds panic). The machines continue from where they stopped at the next input.
+    ///
+    /// [`Lacp::unsettled`]: super::Lacp::unsettled
+    Unsettled,
 }
 
 /// What became of a frame given to [`Lacp::handle_frame`](super::Lacp::handle_frame).

@@ -53,7 +53,8 @@
 //! `Lacp::run` evaluates the machines to a fixed point: for every port in enslave order,
 //! Receive, Periodic Transmission, Selection, Mux and Churn Detection each build their inputs
 //! from the port, ask their `next_state` and run its `enter` actions, until a whole pass
-//! changes nothing (at most [`MAX_PASSES`] passes). Then the Transmit machine turns each port's NTT into an LACPDU, and
+//! changes nothing (at most [`MAX_PASSES`] passes; more is a bug, reported as
+//! [`Event::Unsettled`]). Then the Transmit machine turns each port's NTT into an LACPDU, and
 //! `Lacp::publish` derives what the data path reads: the active aggregator, the distributing
 //! ports and the carrier, with an event for each change.
 //!
@@ -110,7 +111,7 @@ pub const EVENT_QUEUE_LIMIT: usize = 1024;
 /// and left unanswered, so a flood cannot fill the transmit queue.
 pub const MARKER_RESPONSES_PER_SECOND: usize = 5;
 /// Bound on evaluation passes after one input: every machine settles within a few passes;
-/// the bound only guards against a bug becoming a hang.
+/// the bound only guards against a bug becoming a hang ([`Event::Unsettled`]).
 pub const MAX_PASSES: usize = 32;
 
 /// A port handle, stable for the port's life in the bond (never reused by another port).
@@ -140,6 +141,7 @@ pub struct Lacp {
     distributing: Vec<PortId>,
     dropped_transmits: u64,
     dropped_events: u64,
+    unsettled: u64,
 }
 
 impl Lacp {
@@ -159,6 +161,7 @@ impl Lacp {
             distributing: Vec::new(),
             dropped_transmits: 0,
             dropped_events: 0,
+            unsettled: 0,
         }
     }
 
@@ -369,6 +372,12 @@ impl Lacp {
         (self.dropped_transmits, self.dropped_events)
     }
 
+    /// How many times the machines did not settle within [`MAX_PASSES`] passes (always 0 but
+    /// for a bug; see [`Event::Unsettled`]).
+    pub fn unsettled(&self) -> u64 {
+        self.unsettled
+    }
+
     // ----- commands --------------------------------------------------------------------
 
     /// Changes the actor system (`ad_actor_sys_prio`, `ad_actor_system` or the bond MAC):
@@ -428,9 +437,19 @@ impl Lacp {
     /// Runs every machine of every port until nothing changes, then the Transmit machine, then
     /// publishes data-path changes.
     fn run(&mut self, now: Instant) {
-        self.settle(now, MAX_PASSES);
+        let settled = self.settle(now, MAX_PASSES);
+        if !settled {
+            self.report_unsettled();
+        }
+        debug_assert!(settled, "the LACP machines did not settle within {MAX_PASSES} passes");
         self.step_transmit(now);
         self.publish();
+    }
+
+    /// The machines did not settle: a bug, counted and told (the next input continues).
+    fn report_unsettled(&mut self) {
+        self.unsettled += 1;
+        self.emit(Event::Unsettled);
     }
 
     /// Evaluates the machines, port after port, until a whole pass changes nothing (true) or
@@ -596,5 +615,25 @@ impl Lacp {
             self.carrier = carrier;
             self.emit(Event::Carrier { up: carrier });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_evaluation_that_does_not_settle_is_counted_and_reported() {
+        let mut lacp = Lacp::new(LacpConfig::new(MacAddr([2, 0, 0, 0, 0, 1])));
+        // A port enslaved behind the machines' back: BEGIN takes them several passes.
+        let config = PortConfig::new(MacAddr([2, 0, 0, 0, 1, 1]));
+        lacp.ports.push(Port::new(PortId(1), 1, &config, &lacp.config));
+        lacp.aggs.push(Aggregator::new(1));
+        lacp.ports[0].set_link(true, 1000, true);
+        assert!(!lacp.settle(Instant::ZERO, 1), "one pass is not enough");
+        lacp.report_unsettled();
+        assert_eq!(lacp.unsettled(), 1);
+        assert!(std::iter::from_fn(|| lacp.poll_event()).any(|e| e == Event::Unsettled));
+        assert!(lacp.settle(Instant::ZERO, MAX_PASSES), "the machines settle in the end");
     }
 }
