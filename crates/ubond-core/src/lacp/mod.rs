@@ -24,6 +24,8 @@
 //! * **Queries** (no side effects, for the data path and the report):
 //!   [`Lacp::distributing_ports`], [`Lacp::is_collecting`], [`Lacp::carrier`],
 //!   [`Lacp::port_status`], [`Lacp::aggregators`].
+//! * **Checks**: [`Lacp::check_invariants`] after any input says whether the bond's
+//!   invariants hold (the core's tests and the lab call it after every step).
 //! * **Time** is an [`Instant`] chosen by the driver. It must not go backwards; if it does, the
 //!   core keeps using the latest time it saw. Calling `handle_timeout` late is harmless (the
 //!   machines catch up); calling it early does nothing.
@@ -67,6 +69,7 @@
 pub mod churn;
 mod config;
 mod event;
+mod invariants;
 pub mod key;
 pub mod marker;
 pub mod mux;
@@ -87,6 +90,7 @@ use ubond_wire::MacAddr;
 pub use self::churn::ChurnState;
 pub use self::config::{Duplex, LacpConfig, LinkState, PortConfig, UnknownSpeed};
 pub use self::event::{Event, FrameVerdict, LacpError, Transmit};
+pub use self::invariants::InvariantViolation;
 pub use self::mux::MuxState;
 pub use self::periodic::PeriodicState;
 pub use self::port::{LONG_TIMEOUT_TIME, PARTNER_ADMIN_DEFAULTS, SHORT_TIMEOUT_TIME};
@@ -631,9 +635,11 @@ mod tests {
         lacp.aggs.push(Aggregator::new(1));
         lacp.ports[0].set_link(true, 1000, true);
         assert!(!lacp.settle(Instant::ZERO, 1), "one pass is not enough");
+        assert_eq!(lacp.check_invariants(), Ok(()));
         lacp.report_unsettled();
         assert_eq!(lacp.unsettled(), 1);
         assert!(std::iter::from_fn(|| lacp.poll_event()).any(|e| e == Event::Unsettled));
+        assert_eq!(lacp.check_invariants(), Err(InvariantViolation::Unsettled { count: 1 }));
         assert!(lacp.settle(Instant::ZERO, MAX_PASSES), "the machines settle in the end");
     }
 }
