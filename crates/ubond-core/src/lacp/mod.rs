@@ -593,22 +593,18 @@ impl Lacp {
             self.active_id = active_id;
             self.emit(Event::ActiveAggregator { id: active_id });
         }
-        let distributing: Vec<PortId> = match active {
-            Some(a) => {
-                // The Mux machine decides which ports carry frames (its Collecting gate).
-                let mut members: Vec<usize> = self.aggs[a]
-                    .ports
-                    .iter()
-                    .copied()
-                    .filter(|&q| self.ports[q].carries_frames)
-                    .collect();
-                members.sort_unstable();
-                members.into_iter().map(|q| self.ports[q].id).collect()
-            }
-            None => Vec::new(),
+        // The active aggregator's ports that carry frames (the Mux machine's Collecting gate),
+        // in enslave order; a new list only when it changed.
+        let carrying = |a: usize| {
+            let ports = self.ports.iter();
+            ports.filter(move |q| q.aggregator == Some(a) && q.carries_frames).map(|q| q.id)
         };
-        if distributing != self.distributing {
-            self.distributing = distributing;
+        let unchanged = match active {
+            Some(a) => carrying(a).eq(self.distributing.iter().copied()),
+            None => self.distributing.is_empty(),
+        };
+        if !unchanged {
+            self.distributing = active.map_or_else(Vec::new, |a| carrying(a).collect());
             self.emit(Event::DistributionChanged);
         }
         let carrier = active.is_some_and(|a| {
