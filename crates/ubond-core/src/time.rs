@@ -1,6 +1,7 @@
 //! Time as the core sees it: instants passed in by the driver, never read from a clock.
 
 use core::fmt;
+use core::marker::PhantomData;
 use core::ops::{Add, Sub};
 use core::time::Duration;
 
@@ -69,35 +70,45 @@ impl fmt::Display for Instant {
     }
 }
 
-/// A table of optional deadlines indexed by an enum (quinn's `TimerTable`): a timer is
-/// *running* while it has a deadline and *expired* once `now` has reached it.
+/// A timer of a [`TimerTable`]: a field-less enum whose `COUNT` variants are numbered from 0
+/// (`timer as usize`), so every timer has a slot and no slot is out of range.
+pub(crate) trait Timer: Copy {
+    /// How many timers (variants) there are.
+    const COUNT: usize;
+    /// The timer's slot: `self as usize`, below [`Timer::COUNT`].
+    fn slot(self) -> usize;
+}
+
+/// A table of optional deadlines, one per timer of the enum `T` (quinn's `TimerTable`): a timer
+/// is *running* while it has a deadline and *expired* once `now` has reached it. `N` is
+/// `T::COUNT` (checked when the table is made); name the table with a type alias.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TimerTable<const N: usize> {
+pub(crate) struct TimerTable<T, const N: usize> {
     deadlines: [Option<Instant>; N],
+    timer: PhantomData<T>,
 }
 
-impl<const N: usize> Default for TimerTable<N> {
+impl<T: Timer, const N: usize> Default for TimerTable<T, N> {
     fn default() -> Self {
-        TimerTable { deadlines: [None; N] }
+        const { assert!(N == T::COUNT, "a TimerTable has one slot per timer") };
+        TimerTable { deadlines: [None; N], timer: PhantomData }
     }
 }
 
-impl<const N: usize> TimerTable<N> {
-    pub(crate) fn start(&mut self, timer: usize, now: Instant, after: Duration) {
-        if let Some(slot) = self.deadlines.get_mut(timer) {
-            *slot = Some(now + after);
-        }
+impl<T: Timer, const N: usize> TimerTable<T, N> {
+    /// Starts (or restarts) `timer`: it expires `after` from `now`.
+    pub(crate) fn start(&mut self, timer: T, now: Instant, after: Duration) {
+        self.deadlines[timer.slot()] = Some(now + after);
     }
 
-    pub(crate) fn stop(&mut self, timer: usize) {
-        if let Some(slot) = self.deadlines.get_mut(timer) {
-            *slot = None;
-        }
+    /// Stops `timer` (it never expires until started again).
+    pub(crate) fn stop(&mut self, timer: T) {
+        self.deadlines[timer.slot()] = None;
     }
 
     /// True if the timer runs and its deadline has been reached.
-    pub(crate) fn expired(&self, timer: usize, now: Instant) -> bool {
-        matches!(self.deadlines.get(timer), Some(Some(d)) if *d <= now)
+    pub(crate) fn expired(&self, timer: T, now: Instant) -> bool {
+        self.deadlines[timer.slot()].is_some_and(|d| d <= now)
     }
 
     /// The earliest deadline of all running timers.
@@ -119,19 +130,32 @@ mod tests {
         assert_eq!(format!("{t}"), "1.500s");
     }
 
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum T {
+        A,
+        B,
+    }
+
+    impl Timer for T {
+        const COUNT: usize = 2;
+        fn slot(self) -> usize {
+            self as usize
+        }
+    }
+
     #[test]
     fn timer_table() {
-        let mut tt = TimerTable::<2>::default();
+        let mut tt = TimerTable::<T, 2>::default();
         assert_eq!(tt.next(), None);
-        tt.start(1, Instant::ZERO, Duration::from_secs(3));
-        tt.start(0, Instant::ZERO, Duration::from_secs(5));
+        tt.start(T::B, Instant::ZERO, Duration::from_secs(3));
+        tt.start(T::A, Instant::ZERO, Duration::from_secs(5));
         assert_eq!(tt.next(), Some(Instant::from_millis(3000)));
-        assert!(!tt.expired(1, Instant::from_millis(2999)));
-        assert!(tt.expired(1, Instant::from_millis(3000)));
-        tt.stop(1);
+        assert!(!tt.expired(T::B, Instant::from_millis(2999)));
+        assert!(tt.expired(T::B, Instant::from_millis(3000)));
+        tt.stop(T::B);
+        assert!(!tt.expired(T::B, Instant::from_millis(3000)), "a stopped timer never expires");
         assert_eq!(tt.next(), Some(Instant::from_millis(5000)));
-        tt.start(7, Instant::ZERO, Duration::ZERO); // out of range: ignored, no panic
-        tt.stop(0);
+        tt.stop(T::A);
         assert_eq!(tt.next(), None);
     }
 }

@@ -100,6 +100,9 @@ struct Replay {
 type Sent = [Vec<(Instant, LacpduRepr)>; 2];
 
 fn drain(lacp: &mut Lacp, ports: &[Option<PortId>; 2], ours: &mut Sent, now: Instant) {
+    if let Err(v) = lacp.check_invariants() {
+        panic!("at {now:?}: {v}");
+    }
     while let Some(tx) = lacp.poll_transmit() {
         let k = ports.iter().position(|p| *p == Some(tx.port)).expect("port");
         let pkt = slow::Packet::new_checked(&tx.frame[14..]).expect("pdu");

@@ -577,3 +577,46 @@ fn a_link_that_returns_carries_frames_only_once_both_ends_collect() {
         assert_eq!(net.nodes[1].distributing_ports(), &pb[..]);
     }
 }
+
+#[test]
+fn ports_of_an_aggregator_that_becomes_active_again_carry_frames() {
+    // ad_select=count, one port to partner B, two to partner C: C's aggregator takes over
+    // while B's port stays in COLLECTING_DISTRIBUTING, disabled. When C's links go, B's
+    // aggregator is active again and its port must carry frames again: Linux's Mux machine
+    // re-enables "a collecting distributing port in an active aggregator" (`ad_mux_machine`).
+    use ubond_core::lacp::AdSelect;
+    let mut net = Net::new();
+    let a = net.node(|c| {
+        c.lacp_fast = true;
+        c.ad_select = AdSelect::Count;
+    });
+    let b = net.node(|c| c.lacp_fast = true);
+    let c = net.node(|c| c.lacp_fast = true);
+    let to_b = net.add_port(a, LinkState::up(1000));
+    let y = net.add_port(b, LinkState::up(1000));
+    net.wire((a, to_b), (b, y));
+    net.run_until(at(3.0));
+    assert_eq!(net.nodes[a].distributing_ports(), &[to_b]);
+    let mut to_c = Vec::new();
+    let mut wires = Vec::new();
+    for _ in 0..2 {
+        let x = net.add_port(a, LinkState::up(1000));
+        let z = net.add_port(c, LinkState::up(1000));
+        wires.push(net.wire((a, x), (c, z)));
+        to_c.push(x);
+    }
+    net.run_until(at(6.0));
+    net.check_invariants();
+    assert_eq!(net.nodes[a].distributing_ports(), &to_c[..], "the bigger aggregator is active");
+    assert!(!net.status(a, to_b).collecting);
+    for w in wires {
+        net.set_carrier(w, false, 1000);
+    }
+    net.run_until(at(7.0));
+    net.check_invariants();
+    let active = net.nodes[a].active_aggregator().expect("active");
+    assert_eq!(active.ports, [to_b]);
+    assert!(net.nodes[a].carrier());
+    assert_eq!(net.nodes[a].distributing_ports(), &[to_b], "the active aggregator's port");
+    assert!(net.status(a, to_b).collecting);
+}

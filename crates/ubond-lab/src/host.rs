@@ -782,6 +782,7 @@ pub(crate) fn describe_lacp(
                 if *actor { "actor" } else { "partner" }
             )
         }
+        E::Unsettled => format!("{bond} 802.3ad machines did not settle (a bug)"),
         E::DistributionChanged => return None,
     })
 }

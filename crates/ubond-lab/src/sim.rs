@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use ubond_core::bond::Bond;
 use ubond_core::time::Instant;
-use ubond_wire::slow::PortState;
 
 use crate::bridge::LinuxBridge;
 use crate::host::Host;
@@ -763,8 +762,9 @@ impl Sim {
     }
 
     /// Checks the whole-system invariants and records the first violation (see
-    /// [`Sim::violation`]): at most one active aggregator per bond; a distributing port is
-    /// collecting and selected; a port listed in an aggregator is attached to it.
+    /// [`Sim::violation`]): every bond's LACP invariants (`Lacp::check_invariants`: at most
+    /// one active aggregator, a distributing port is collecting and selected, a port listed in
+    /// an aggregator is attached to it, ...).
     pub fn check_invariants(&mut self) {
         if self.violation.is_some() {
             return;
@@ -778,34 +778,8 @@ impl Sim {
         for node in &self.nodes {
             for bond in node.bonds() {
                 let Some(lacp) = bond.lacp() else { continue };
-                let who = format!("{} {}", node.name(), bond.name());
-                let aggs = lacp.aggregators();
-                if aggs.iter().filter(|a| a.is_active).count() > 1 {
-                    return Some(format!("{who}: more than one active aggregator"));
-                }
-                for agg in &aggs {
-                    for &p in &agg.ports {
-                        let attached = lacp.port_status(p).and_then(|s| s.aggregator_id);
-                        if attached != Some(agg.id) {
-                            return Some(format!(
-                                "{who}: {p} listed in aggregator {} but attached to {attached:?}",
-                                agg.id
-                            ));
-                        }
-                    }
-                }
-                for p in lacp.port_ids() {
-                    let Some(s) = lacp.port_status(p) else { continue };
-                    if s.distributing && !(s.collecting && s.aggregator_id.is_some()) {
-                        return Some(format!("{who}: {p} distributing but not collecting"));
-                    }
-                    if s.actor.state.has(PortState::DISTRIBUTING)
-                        && !(s.actor.state.has(PortState::COLLECTING) && s.selected)
-                    {
-                        return Some(format!(
-                            "{who}: {p} distributing but not collecting and selected"
-                        ));
-                    }
+                if let Err(v) = lacp.check_invariants() {
+                    return Some(format!("{} {}: {v}", node.name(), bond.name()));
                 }
             }
         }

@@ -14,6 +14,11 @@
 use core::fmt;
 use core::time::Duration;
 
+use ubond_wire::slow::PortState;
+
+use super::port::{Port, PortTimer};
+use crate::time::Instant;
+
 /// Churn_Detection_Time (802.1AX-2014 6.4.4): 60 s.
 pub const CHURN_DETECTION_TIME: Duration = Duration::from_secs(60);
 
@@ -51,6 +56,7 @@ pub struct ChurnInputs {
 }
 
 /// The next state, or `None` to stay. `Some(Monitor)` from `Monitor` restarts the timer.
+#[inline]
 pub fn next_state(state: ChurnState, i: ChurnInputs) -> Option<ChurnState> {
     use ChurnState::*;
     if i.trigger {
@@ -59,6 +65,71 @@ pub fn next_state(state: ChurnState, i: ChurnInputs) -> Option<ChurnState> {
     match state {
         Monitor if i.timer_expired => Some(if i.in_sync { NoChurn } else { Churn }),
         Monitor | NoChurn | Churn => None,
+    }
+}
+
+/// Which of a port's two Churn Detection machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The actor churn machine: watches our own Synchronization bit.
+    Actor,
+    /// The partner churn machine: watches the partner's Synchronization bit.
+    Partner,
+}
+
+impl Side {
+    /// Both machines, in the order they run.
+    pub(crate) const BOTH: [Side; 2] = [Side::Actor, Side::Partner];
+
+    fn timer(self) -> PortTimer {
+        match self {
+            Side::Actor => PortTimer::ActorChurn,
+            Side::Partner => PortTimer::PartnerChurn,
+        }
+    }
+}
+
+/// The current state of `side`'s machine.
+#[inline]
+pub(crate) fn state(port: &Port, side: Side) -> ChurnState {
+    match side {
+        Side::Actor => port.actor_churn,
+        Side::Partner => port.partner_churn,
+    }
+}
+
+/// `side`'s inputs now; `trigger`: the Receive machine asked for a restart (consumed by both
+/// machines of the port in the same evaluation).
+#[inline]
+pub(crate) fn inputs(port: &Port, side: Side, trigger: bool, now: Instant) -> ChurnInputs {
+    let sync = match side {
+        Side::Actor => port.actor_oper_state,
+        Side::Partner => port.partner_oper.state,
+    };
+    ChurnInputs {
+        trigger,
+        in_sync: sync.has(PortState::SYNCHRONIZATION),
+        timer_expired: port.timers.expired(side.timer(), now),
+    }
+}
+
+/// Enters `state` in `side`'s machine and runs its entry actions.
+pub(crate) fn enter(state: ChurnState, side: Side, port: &mut Port, now: Instant) {
+    let timer = side.timer();
+    match state {
+        ChurnState::Monitor => port.timers.start(timer, now, CHURN_DETECTION_TIME),
+        ChurnState::NoChurn => port.timers.stop(timer),
+        ChurnState::Churn => {
+            port.timers.stop(timer);
+            match side {
+                Side::Actor => port.actor_churn_count += 1,
+                Side::Partner => port.partner_churn_count += 1,
+            }
+        }
+    }
+    match side {
+        Side::Actor => port.actor_churn = state,
+        Side::Partner => port.partner_churn = state,
     }
 }
 

@@ -6,6 +6,11 @@
 
 use core::time::Duration;
 
+use ubond_wire::slow::PortState;
+
+use super::port::{Port, PortTimer};
+use crate::time::Instant;
+
 /// Fast_Periodic_Time (802.1AX-2014 6.4.4): 1 s.
 pub const FAST_PERIODIC_TIME: Duration = Duration::from_secs(1);
 /// Slow_Periodic_Time (802.1AX-2014 6.4.4): 30 s.
@@ -44,6 +49,7 @@ pub struct PeriodicInputs {
 }
 
 /// The next state, or `None` to stay.
+#[inline]
 pub fn next_state(state: PeriodicState, i: PeriodicInputs) -> Option<PeriodicState> {
     use PeriodicState::*;
     // Global transition into NO_PERIODIC (BEGIN always re-enters it).
@@ -61,6 +67,35 @@ pub fn next_state(state: PeriodicState, i: PeriodicInputs) -> Option<PeriodicSta
         PeriodicTx if i.partner_short_timeout => Some(FastPeriodic),
         PeriodicTx => Some(SlowPeriodic),
         FastPeriodic | SlowPeriodic => None,
+    }
+}
+
+/// The port's inputs now.
+#[inline]
+pub(crate) fn inputs(port: &Port, now: Instant) -> PeriodicInputs {
+    PeriodicInputs {
+        begin: port.begin,
+        lacp_enabled: port.lacp_enabled,
+        port_enabled: port.port_enabled,
+        actor_active: port.actor_oper_state.has(PortState::ACTIVITY),
+        partner_active: port.partner_oper.state.has(PortState::ACTIVITY),
+        partner_short_timeout: port.partner_oper.state.has(PortState::TIMEOUT),
+        periodic_expired: port.timers.expired(PortTimer::Periodic, now),
+    }
+}
+
+/// Enters `state` and runs its entry actions (Figure 6-19).
+pub(crate) fn enter(state: PeriodicState, port: &mut Port, now: Instant) {
+    port.periodic = state;
+    let timer = PortTimer::Periodic;
+    match state {
+        PeriodicState::NoPeriodic => port.timers.stop(timer),
+        PeriodicState::FastPeriodic => port.timers.start(timer, now, FAST_PERIODIC_TIME),
+        PeriodicState::SlowPeriodic => port.timers.start(timer, now, SLOW_PERIODIC_TIME),
+        PeriodicState::PeriodicTx => {
+            port.ntt = true;
+            port.timers.stop(timer);
+        }
     }
 }
 

@@ -11,26 +11,39 @@ use super::churn::ChurnState;
 use super::mux::MuxState;
 use super::periodic::PeriodicState;
 use super::receive::RxState;
-use super::{PortCounters, PortId};
-use crate::time::{Instant, TimerTable};
+use super::{key, LacpConfig, PortConfig, PortCounters, PortId, MARKER_RESPONSES_PER_SECOND};
+use crate::time::{Instant, Timer, TimerTable};
 
 /// Short_Timeout_Time (802.1AX-2014 6.4.4): 3 s.
 pub const SHORT_TIMEOUT_TIME: Duration = Duration::from_secs(3);
 /// Long_Timeout_Time (802.1AX-2014 6.4.4): 90 s.
 pub const LONG_TIMEOUT_TIME: Duration = Duration::from_secs(90);
 
-/// The timers of a port (802.1AX-2014 6.4.8), indexes into its [`TimerTable`].
+/// The timers of a port (802.1AX-2014 6.4.8), the slots of its [`PortTimers`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PortTimer {
-    CurrentWhile = 0,
-    Periodic = 1,
-    WaitWhile = 2,
-    ActorChurn = 3,
-    PartnerChurn = 4,
+    /// `current_while_timer`: the partner's information is current (Receive machine).
+    CurrentWhile,
+    /// `periodic_timer` (Periodic Transmission machine).
+    Periodic,
+    /// `wait_while_timer`: Aggregate_Wait_Time (Mux machine).
+    WaitWhile,
+    /// `actor_churn_timer` (Churn Detection).
+    ActorChurn,
+    /// `partner_churn_timer` (Churn Detection).
+    PartnerChurn,
 }
 
-/// Number of [`PortTimer`]s.
-pub(crate) const PORT_TIMERS: usize = 5;
+impl Timer for PortTimer {
+    const COUNT: usize = 5;
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// A port's timers.
+pub(crate) type PortTimers = TimerTable<PortTimer, { <PortTimer as Timer>::COUNT }>;
 
 /// The administrative partner defaults Linux uses (`ad_initialize_port`'s template): what a
 /// DEFAULTED port reports as its partner. Kernels before 5.15 used port state 1 instead of 0.
@@ -87,16 +100,96 @@ pub(crate) struct Port {
 
     /// Data path: frames received on the port are delivered (Linux: slave "active" for rx).
     pub collecting: bool,
-    /// Data path: the port may carry transmitted frames.
+    /// Data path: the port may carry transmitted frames (Linux: the slave is active).
     pub distributing: bool,
+    /// Data path: the port carries transmitted frames now (`distributing`, link up, and the
+    /// Mux machine's Collecting gate open).
+    pub carries_frames: bool,
 
-    pub timers: TimerTable<PORT_TIMERS>,
+    pub timers: PortTimers,
     /// Times of the last three LACPDUs sent, for the rate limit of 6.4.16.
     pub tx_history: [Option<Instant>; 3],
+    /// Times of the last Marker Responses sent, for the Marker responder's rate limit.
+    pub marker_history: [Option<Instant>; MARKER_RESPONSES_PER_SECOND],
     pub counters: PortCounters,
 }
 
 impl Port {
+    /// A newly enslaved port (Linux `ad_initialize_port`): down, unselected, every machine
+    /// about to (re)start with BEGIN.
+    pub fn new(id: PortId, number: u16, port: &PortConfig, bond: &LacpConfig) -> Port {
+        let mut state = PortState(PortState::AGGREGATION);
+        state.set(PortState::ACTIVITY, bond.lacp_active);
+        state.set(PortState::TIMEOUT, bond.lacp_fast);
+        let user_key = (bond.user_port_key & 0x3ff) << 6;
+        Port {
+            id,
+            mac: port.mac,
+            actor_port_number: number,
+            actor_port_priority: port.port_priority,
+            actor_system: bond.system,
+            actor_system_priority: bond.system_priority,
+            actor_admin_port_key: user_key,
+            actor_oper_port_key: user_key,
+            actor_oper_state: state,
+            partner_admin: PARTNER_ADMIN_DEFAULTS,
+            partner_oper: PARTNER_ADMIN_DEFAULTS,
+            port_enabled: false,
+            lacp_enabled: true,
+            speed_mbps: 0,
+            begin: true,
+            selected: false,
+            ready_n: false,
+            matched: false,
+            ntt: false,
+            ntt_at: None,
+            aggregator: None,
+            rx: RxState::Initialize,
+            periodic: PeriodicState::NoPeriodic,
+            mux: MuxState::Detached,
+            actor_churn: ChurnState::Monitor,
+            partner_churn: ChurnState::Monitor,
+            actor_churn_count: 0,
+            partner_churn_count: 0,
+            churn_trigger: false,
+            collecting: false,
+            distributing: false,
+            carries_frames: false,
+            timers: PortTimers::default(),
+            tx_history: [None; 3],
+            marker_history: [None; MARKER_RESPONSES_PER_SECOND],
+            counters: PortCounters::default(),
+        }
+    }
+
+    /// The link's state after the unknown-speed policy (Linux `ad_update_actor_keys`): the
+    /// keys' speed and duplex bits follow the link; a changed key re-evaluates `LACP_Enabled`,
+    /// and a new speed restarts the port's machines (BEGIN).
+    pub fn set_link(&mut self, up: bool, speed_mbps: u32, full_duplex: bool) {
+        self.port_enabled = up;
+        self.speed_mbps = speed_mbps;
+        let old_key = self.actor_oper_port_key;
+        let old_code = (old_key & key::SPEED_MASK) >> 1;
+        let mut admin = self.actor_admin_port_key & !(key::SPEED_MASK | key::DUPLEX_MASK);
+        let code = if up { key::speed_code(speed_mbps) } else { 0 };
+        if up {
+            admin |= (code << 1) | u16::from(full_duplex);
+        }
+        self.actor_admin_port_key = admin;
+        self.actor_oper_port_key = admin;
+        if old_key != admin {
+            self.lacp_enabled = up && full_duplex;
+            if up && full_duplex && code != 0 && old_code != code {
+                // A speed change restarts the port's machines (Linux).
+                self.begin = true;
+            }
+        }
+        if !up {
+            self.collecting = false;
+            self.distributing = false;
+        }
+    }
+
     /// The PDU's partner fields match our actor values (`__choose_matched`, 802.1AX-2014 6.4.9
     /// recordPDU): the partner has our current information, or it says it is individual.
     fn choose_matched(&mut self, pdu: &LacpduRepr) {
@@ -187,5 +280,24 @@ impl Port {
             partner: self.partner_oper,
             collector_max_delay: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PortTimer::*;
+    use super::*;
+
+    #[test]
+    fn every_port_timer_has_its_own_slot() {
+        let all = [CurrentWhile, Periodic, WaitWhile, ActorChurn, PartnerChurn];
+        for timer in all {
+            // No wildcard: a new timer does not compile until it is listed above.
+            match timer {
+                CurrentWhile | Periodic | WaitWhile | ActorChurn | PartnerChurn => {}
+            }
+        }
+        let slots: Vec<usize> = all.iter().map(|t| t.slot()).collect();
+        assert_eq!(slots, (0..PortTimer::COUNT).collect::<Vec<_>>());
     }
 }

@@ -43,6 +43,7 @@ pub struct RxInputs {
 
 /// The next state, or `None` to stay. `Some(Current)` from `Current` means "re-enter": a new
 /// LACPDU is recorded.
+#[inline]
 pub fn next_state(state: RxState, i: RxInputs) -> Option<RxState> {
     use RxState::*;
     if i.begin {
@@ -65,8 +66,22 @@ pub fn next_state(state: RxState, i: RxInputs) -> Option<RxState> {
     }
 }
 
-/// The entry actions of `state`. `pdu` is the LACPDU being received when entering `Current`.
+/// The port's inputs now; `pdu_received`: an LACPDU is being handled.
+#[inline]
+pub(crate) fn inputs(port: &Port, pdu_received: bool, now: Instant) -> RxInputs {
+    RxInputs {
+        begin: port.begin,
+        port_enabled: port.port_enabled,
+        lacp_enabled: port.lacp_enabled,
+        pdu_received,
+        current_while_expired: port.timers.expired(PortTimer::CurrentWhile, now),
+    }
+}
+
+/// Enters `state` (or re-enters it) and runs its entry actions. `pdu` is the LACPDU being
+/// received when entering `Current`.
 pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, now: Instant) {
+    let from = core::mem::replace(&mut port.rx, state);
     match state {
         RxState::Initialize => {
             port.churn_trigger = true;
@@ -77,13 +92,13 @@ pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, n
         RxState::PortDisabled => {
             port.matched = false;
             port.partner_oper.state.set(PortState::SYNCHRONIZATION, false);
-            port.timers.stop(PortTimer::CurrentWhile as usize);
+            port.timers.stop(PortTimer::CurrentWhile);
         }
         RxState::Expired => {
             port.matched = false;
             port.partner_oper.state.set(PortState::SYNCHRONIZATION, false);
             port.partner_oper.state.set(PortState::TIMEOUT, true);
-            port.timers.start(PortTimer::CurrentWhile as usize, now, SHORT_TIMEOUT_TIME);
+            port.timers.start(PortTimer::CurrentWhile, now, SHORT_TIMEOUT_TIME);
             port.actor_oper_state.set(PortState::EXPIRED, true);
             port.churn_trigger = true;
         }
@@ -99,9 +114,13 @@ pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, n
             port.record_default();
             port.matched = true;
             port.actor_oper_state.set(PortState::EXPIRED, false);
-            port.timers.stop(PortTimer::CurrentWhile as usize);
+            port.timers.stop(PortTimer::CurrentWhile);
         }
         RxState::Current => {
+            if from != RxState::Current {
+                // Linux `AD_PORT_CHURNED`: entering CURRENT restarts churn detection.
+                port.churn_trigger = true;
+            }
             if let Some(pdu) = pdu {
                 // ubond: a different partner system is a churn trigger too (see churn.rs).
                 if pdu.actor.system != port.partner_oper.system
@@ -118,7 +137,7 @@ pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, n
             } else {
                 LONG_TIMEOUT_TIME
             };
-            port.timers.start(PortTimer::CurrentWhile as usize, now, timeout);
+            port.timers.start(PortTimer::CurrentWhile, now, timeout);
             port.actor_oper_state.set(PortState::EXPIRED, false);
         }
     }

@@ -10,12 +10,23 @@ pub struct Wire2 {
     pub up: bool,
 }
 
-/// Runs two bonds joined by wires until `until`, moving control frames across.
+/// Panics if a bond's LACP breaks an invariant.
+fn check(bonds: &[Bond; 2], now: Instant) {
+    for (n, bond) in bonds.iter().enumerate() {
+        if let Some(Err(v)) = bond.lacp().map(|l| l.check_invariants()) {
+            panic!("bond {n} at {now:?}: {v}");
+        }
+    }
+}
+
+/// Runs two bonds joined by wires until `until`, moving control frames across (and checking
+/// the LACP invariants after every step).
 pub fn run_pair(bonds: &mut [Bond; 2], wires: &[Wire2], from: Instant, until: Instant) {
     let mut now = from;
     for _ in 0..1_000_000 {
         let mut moved = true;
         while moved {
+            check(bonds, now);
             moved = false;
             for n in 0..2 {
                 while let Some(tx) = bonds[n].poll_transmit() {

@@ -162,8 +162,9 @@ impl Net {
         })
     }
 
-    /// Moves every queued frame and event out of the nodes.
+    /// Moves every queued frame and event out of the nodes, after checking their invariants.
     fn drain(&mut self) {
+        self.check_invariants();
         for n in 0..self.nodes.len() {
             while let Some(ev) = self.nodes[n].poll_event() {
                 self.events.push((self.now, n, ev));
@@ -240,42 +241,12 @@ impl Net {
             .collect()
     }
 
-    /// Checks the whole-system invariants of DESIGN.md on every node.
+    /// Checks the whole-system invariants of DESIGN.md on every node (`Lacp::check_invariants`;
+    /// the harness also checks them after every step).
     pub fn check_invariants(&self) {
         for (n, node) in self.nodes.iter().enumerate() {
-            let aggs = node.aggregators();
-            assert!(
-                aggs.iter().filter(|a| a.is_active).count() <= 1,
-                "node {n}: two active aggregators"
-            );
-            for agg in &aggs {
-                let mut ids = agg.ports.clone();
-                ids.dedup();
-                assert_eq!(ids, agg.ports, "node {n}: aggregator {} lists a port twice", agg.id);
-                for &p in &agg.ports {
-                    let s = node.port_status(p).expect("listed port exists");
-                    assert_eq!(
-                        s.aggregator_id,
-                        Some(agg.id),
-                        "node {n}: {p} listed in aggregator {} but attached to {:?}",
-                        agg.id,
-                        s.aggregator_id
-                    );
-                }
-            }
-            for id in node.port_ids() {
-                let s = node.port_status(id).expect("port");
-                if s.distributing {
-                    assert!(s.collecting, "node {n} {id}: distributing but not collecting");
-                    assert!(
-                        s.aggregator_id.is_some(),
-                        "node {n} {id}: distributing but unattached"
-                    );
-                }
-                if s.actor.state.has(ubond_wire::slow::PortState::DISTRIBUTING) {
-                    assert!(s.actor.state.has(ubond_wire::slow::PortState::COLLECTING));
-                    assert!(s.selected, "node {n} {id}: distributing but not selected");
-                }
+            if let Err(v) = node.check_invariants() {
+                panic!("node {n} at {:?}: {v}", self.now);
             }
         }
     }
