@@ -12,7 +12,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_DUMP,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -174,6 +175,9 @@ pub(crate) fn rtnl_request(
     let fail = |e: io::Error| SysError::new(op, iface, e);
     let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
     socket.bind_auto().map_err(fail)?;
+    // The kernel's explanation of a refusal (extended ACK), after only the request's header.
+    let _ = socket.set_ext_ack(true);
+    let _ = socket.set_cap_ack(true);
     let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
     nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
     nl.header.sequence_number = 1;
@@ -196,7 +200,11 @@ pub(crate) fn rtnl_request(
                 NetlinkPayload::Error(e) => {
                     return match e.code {
                         None => Ok(answer),
-                        Some(_) => Err(fail(e.to_io())),
+                        Some(_) => {
+                            let tlvs = reply.header.flags & NLM_F_ACK_TLVS != 0;
+                            let message = if tlvs { extack_message(&e.header) } else { None };
+                            Err(fail(e.to_io()).with_kernel_message(message))
+                        }
                     };
                 }
                 NetlinkPayload::Done(_) => return Ok(answer),
@@ -209,6 +217,25 @@ pub(crate) fn rtnl_request(
             offset += (len + 3) & !3;
         }
     }
+}
+
+/// `NLMSGERR_ATTR_MSG` of an error answer's payload after its code: the original request's
+/// header (capped: `NETLINK_CAP_ACK`), then attributes.
+fn extack_message(payload: &[u8]) -> Option<String> {
+    const NLMSGHDR_LEN: usize = 16;
+    const NLMSGERR_ATTR_MSG: u16 = 1;
+    let mut rest = payload.get(NLMSGHDR_LEN..)?;
+    while rest.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+        let value = rest.get(4..len)?;
+        if kind == NLMSGERR_ATTR_MSG {
+            let text = value.split(|&b| b == 0).next().unwrap_or_default();
+            return Some(String::from_utf8_lossy(text).into_owned());
+        }
+        rest = rest.get((len + 3) & !3..).unwrap_or_default();
+    }
+    None
 }
 
 /// [`rtnl_request`] keeping the link messages of the answer.
@@ -249,6 +276,36 @@ pub fn links() -> Result<Vec<LinkState>> {
         None,
     )?;
     Ok(links.iter().map(LinkState::from_message).collect())
+}
+
+/// The kernel's whole description of the interfaces, as `ip link show` reads it: every
+/// interface in the namespace (`RTM_GETLINK` dump), or only the one with index `index`; without
+/// statistics, with virtual-function information.
+pub fn link_messages(index: Option<u32>) -> Result<Vec<LinkMessage>> {
+    use netlink_packet_route::link::LinkExtentMask;
+    let mut msg = LinkMessage::default();
+    msg.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::Vf, LinkExtentMask::SkipStats]));
+    match index {
+        Some(index) => {
+            msg.header.index = index;
+            let iface = format!("interface index {index}");
+            request(RouteNetlinkMessage::GetLink(msg), 0, "read interface", Some(&iface))
+        }
+        None => request(RouteNetlinkMessage::GetLink(msg), NLM_F_DUMP, "list interfaces", None),
+    }
+}
+
+/// Sends one `RTM_NEWLINK` (with `flags`: `NLM_F_CREATE | NLM_F_EXCL` creates) or
+/// `RTM_DELLINK` request as `ip link add|set|del` does. A refusal keeps the kernel's
+/// explanation ([`SysError::kernel_message`]).
+pub fn change_link(msg: RouteNetlinkMessage, flags: u16, iface: &str) -> Result<()> {
+    let op = match msg {
+        RouteNetlinkMessage::DelLink(_) => "delete interface",
+        _ if flags & netlink_packet_core::NLM_F_CREATE != 0 => "create interface",
+        _ => "change interface",
+    };
+    rtnl_request(msg, flags, op, Some(iface)).map(drop)
 }
 
 /// The index of the other end of veth `name`, when that end is in the caller's network

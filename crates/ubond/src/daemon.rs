@@ -462,7 +462,8 @@ impl Daemon {
         self.bonds.iter().find(|b| b.slaves.iter().any(|s| s.name == iface)).map(|b| b.bond.name())
     }
 
-    fn add(&mut self, name: &str, options: &str) -> Result<String> {
+    /// Creates bond `name`; `up` brings its device up (`ip link add` leaves it down).
+    fn add(&mut self, name: &str, options: &str, up: bool) -> Result<String> {
         if self.bonds.iter().any(|b| b.bond.name() == name) {
             bail!("bond {name} exists already: change it with `ubond set {name} OPTION VALUE`");
         }
@@ -474,7 +475,9 @@ impl Daemon {
         let mut bond = Bond::new(name, parsed.options, None).map_err(anyhow::Error::msg)?;
         // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).
         let tap = Tap::with_options(name, TapOptions { vnet_hdr: true, offload: true })?;
-        link::set_up(name, true)?;
+        if up {
+            link::set_up(name, true)?;
+        }
         let token = self.token();
         epoll::add(&self.epoll, &tap, EventData::new_u64(token), EventFlags::IN)?;
         let fast_link = self.fast.as_mut().and_then(|f| match f.attach_tap(name) {
@@ -485,13 +488,14 @@ impl Daemon {
             }
         });
         let now = self.now();
+        bond.set_admin_up(now, up);
         bond.handle_timeout(now);
         let _ = tap.set_carrier(bond.carrier());
         let mut rt = BondRt {
             bond,
             tap,
             token,
-            admin_up: true,
+            admin_up: up,
             mtu: link::link_state(name).ok().and_then(|s| s.mtu),
             load: Box::default(),
             addrs: Default::default(),
@@ -712,8 +716,17 @@ impl Daemon {
         }
         let now = self.now();
         let rt = &mut self.bonds[bi];
+        // `ip link set BOND up|down` just before: its link event may still be on the way, and
+        // some options may be set only while the bond is down.
+        if let Some(up) = link::link_state(rt.bond.name()).ok().map(|st| st.admin_up) {
+            if up != rt.admin_up {
+                rt.admin_up = up;
+                rt.bond.set_admin_up(now, up);
+            }
+        }
         let warnings = rt.bond.set_option(now, option, value).map_err(|e| {
-            anyhow::anyhow!("{}: cannot set {option} to {value:?}: {e}", rt.bond.name())
+            let what = format!("{}: cannot set {option} to {value:?}", rt.bond.name());
+            anyhow::Error::new(e).context(what)
         })?;
         rt.drain();
         rt.dirty = true;
@@ -731,11 +744,28 @@ impl Daemon {
         let rt = &mut self.bonds[bi];
         let id = rt.slaves.iter().find(|s| s.name == iface).map(|s| s.id).unwrap_or(SlaveId(0));
         let warnings = rt.bond.set_slave_option(now, id, option, value).map_err(|e| {
-            anyhow::anyhow!("{}: {iface}: cannot set {option} to {value:?}: {e}", rt.bond.name())
+            let what = format!("{}: {iface}: cannot set {option} to {value:?}", rt.bond.name());
+            anyhow::Error::new(e).context(what)
         })?;
         rt.drain();
         rt.dirty = true;
         Ok(warnings.iter().map(|w| format!("warning: {w}\n")).collect())
+    }
+
+    /// A slave's own options (`queue_id`, `prio`, `actor_port_prio`): one, or all three.
+    fn get_slave(&self, iface: &str, option: Option<&str>) -> Result<String> {
+        let Some(rt) = self.bonds.iter().find(|b| b.slaves.iter().any(|s| s.name == iface)) else {
+            bail!("{iface} is not enslaved to any bond: `ubond status` lists the slaves");
+        };
+        let opts = rt.bond.options();
+        let value = |o: &str| opts.get_slave(iface, o).map_err(|e| anyhow::anyhow!("{iface}: {e}"));
+        match option {
+            Some(o) => Ok(value(o)? + "\n"),
+            None => ["queue_id", "prio", "actor_port_prio"]
+                .iter()
+                .map(|o| Ok(format!("{o}: {}\n", value(o)?)))
+                .collect(),
+        }
     }
 
     fn get(&self, bi: usize, option: Option<&str>) -> Result<String> {
@@ -793,7 +823,9 @@ impl Daemon {
 
     fn handle(&mut self, req: Request) -> Result<String> {
         match req {
-            Request::Add { bond, options } => self.add(&bond, &options),
+            Request::Add { bond, options } => self.add(&bond, &options, true),
+            // The kernel's module-load warnings are not `ip link add`'s.
+            Request::NewLink { bond } => self.add(&bond, "", false).map(|_| String::new()),
             Request::Enslave { bond, ifaces } => {
                 let bi = self.bond_index(&bond)?;
                 self.enslave(bi, &ifaces)?;
@@ -811,6 +843,7 @@ impl Daemon {
                 self.set(bi, &option, &value)
             }
             Request::SetSlave { iface, option, value } => self.set_slave(&iface, &option, &value),
+            Request::GetSlave { iface, option } => self.get_slave(&iface, option.as_deref()),
             Request::Get { bond, option } => {
                 let bi = self.bond_index(&bond)?;
                 self.get(bi, option.as_deref())
@@ -882,7 +915,7 @@ impl Daemon {
         let response = early.unwrap_or_else(|| match parse_request(&conn.line) {
             Ok(req) => match self.handle(req) {
                 Ok(out) => Response::ok(out),
-                Err(e) => Response::err(format!("{e:#}")),
+                Err(e) => Response::refused(format!("{e:#}"), refused_errno(&e)),
             },
             Err(resp) => resp,
         });
@@ -982,6 +1015,14 @@ impl Daemon {
             let _ = self.release(bi, &name);
         }
     }
+}
+
+/// The kernel's errno for a refused bonding option somewhere in `e`'s causes.
+fn refused_errno(e: &anyhow::Error) -> Option<i32> {
+    e.chain().find_map(|c| match c.downcast_ref::<ubond_core::bond::BondError>()? {
+        ubond_core::bond::BondError::Option(o) => Some(o.errno()),
+        _ => None,
+    })
 }
 
 /// Writes the response and closes the connection.
