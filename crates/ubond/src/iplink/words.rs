@@ -176,12 +176,14 @@ fn get_addr6(s: &str) -> Option<Ipv6Addr> {
 
 /// `ll_addr_a2n`: `aa:bb:...` (each part `%x`, at most 255), or a dotted IPv4 address.
 pub fn ll_addr_a2n(s: &str) -> Result<Vec<u8>, IpError> {
-    let bad = || IpError::new(format!("\"{s}\" is invalid lladdr.\n"), 1);
+    // iproute2 cuts the word at each ':' as it goes: an error names the part it was reading.
+    let bad = |part: &str| IpError::new(format!("\"{part}\" is invalid lladdr.\n"), 1);
     if s.contains('.') {
-        return get_addr_ipv4(s).map(|a| a.octets().to_vec()).ok_or_else(bad);
+        return get_addr_ipv4(s).map(|a| a.octets().to_vec()).ok_or_else(|| bad(s));
     }
     let mut out = Vec::new();
     for part in s.split(':').take(32) {
+        let bad = || bad(part);
         // sscanf("%x"): white space, a sign, an optional 0x, then hex digits (the rest ignored).
         let t = part.trim_start();
         let t = t.strip_prefix('+').unwrap_or(t);
@@ -1218,7 +1220,7 @@ mod tests {
         let e = err("add bond9 type bond ns_ip6_target 192.0.2.1");
         assert_eq!(e, ("Error: inet6 address is expected rather than \"192.0.2.1\".\n".into(), 1));
         let e = err("add bond9 type bond ad_actor_system zz:00");
-        assert_eq!(e, ("\"zz:00\" is invalid lladdr.\n".into(), 1));
+        assert_eq!(e, ("\"zz\" is invalid lladdr.\n".into(), 1));
         let e = err("add bond9 type bond ad_actor_system 02:00");
         assert_eq!(e, ("RTNETLINK answers: Invalid argument\n".into(), 2));
         let e = err("add bond9 type bond mode");
