@@ -220,14 +220,19 @@ impl Daemon<'_> {
         }
     }
 
-    /// The daemon's bonds, or none when no daemon answers.
+    /// The daemon's bonds (their status only), none when it does not answer.
+    fn statuses(&self) -> Vec<model::Status> {
+        control::call(self.socket, &Ctl::Status { bond: None, json: true })
+            .ok()
+            .and_then(|r| serde_json::from_str(&r.output).ok())
+            .unwrap_or_default()
+    }
+
+    /// The daemon's bonds with their options and their slaves' options, none when no daemon
+    /// answers.
     fn bonds(&self) -> Vec<DaemonBond> {
-        let status = Ctl::Status { bond: None, json: true };
-        let Ok(resp) = control::call(self.socket, &status) else { return Vec::new() };
-        let Ok(all) = serde_json::from_str::<Vec<model::Status>>(&resp.output) else {
-            return Vec::new();
-        };
-        all.into_iter()
+        self.statuses()
+            .into_iter()
             .map(|status| {
                 let get = Ctl::Get { bond: status.name.clone(), option: None };
                 let options = control::call(self.socket, &get)
@@ -372,33 +377,28 @@ fn bond_of<'a>(bonds: &'a [model::Status], iface: &str) -> Option<&'a model::Sta
     bonds.iter().find(|b| b.slaves.iter().any(|s| s.name == iface))
 }
 
-impl Daemon<'_> {
-    /// The daemon's bonds (their status only), none when it does not answer.
-    fn statuses(&self) -> Vec<model::Status> {
-        control::call(self.socket, &Ctl::Status { bond: None, json: true })
-            .ok()
-            .and_then(|r| serde_json::from_str(&r.output).ok())
-            .unwrap_or_default()
-    }
-}
-
 /// The interface-level words a bond's device cannot take (the daemon owns what they change).
 fn bond_device_refusals(dev: &str, r: &Request) -> Result<(), IpError> {
     let words = [
-        (r.address.is_some(), "address"),
-        (r.broadcast.is_some(), "broadcast"),
-        (r.name.is_some(), "name"),
-        (r.numtxqueues.is_some(), "numtxqueues"),
-        (r.numrxqueues.is_some(), "numrxqueues"),
-        (r.carrier.is_some(), "carrier"),
+        (
+            r.address.is_some(),
+            "address",
+            "its address is its first slave's, or follows fail_over_mac",
+        ),
+        (r.broadcast.is_some(), "broadcast", "its broadcast address is Ethernet's"),
+        (
+            r.name.is_some(),
+            "name",
+            "the daemon knows the bond by its name; delete and re-create it",
+        ),
+        (r.numtxqueues.is_some(), "numtxqueues", "its device has one queue"),
+        (r.numrxqueues.is_some(), "numrxqueues", "its device has one queue"),
+        (r.carrier.is_some(), "carrier", "its carrier is its slaves'"),
     ];
-    match words.iter().find(|(given, _)| *given) {
+    match words.iter().find(|(given, _, _)| *given) {
         None => Ok(()),
-        Some((_, word)) => Err(IpError::new(
-            format!(
-                "ubond: {dev} is a ubond bond: \"{word}\" cannot be changed on it (its address \
-                 is its first slave's, as the kernel's is, or set by fail_over_mac)\n"
-            ),
+        Some((_, word, why)) => Err(IpError::new(
+            format!("ubond: {dev} is a ubond bond: \"{word}\" cannot be set on it ({why})\n"),
             1,
         )),
     }
@@ -494,13 +494,11 @@ fn link_message(
     Ok((!empty).then_some(m))
 }
 
+/// An `RTM_NEWLINK` to the kernel, which creates (`create`) or changes an interface.
 fn send(msg: LinkMessage, create: bool, iface: &str) -> Result<(), IpError> {
-    let (msg, flags) = if create {
-        (RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL)
-    } else {
-        (RouteNetlinkMessage::NewLink(msg), 0)
-    };
-    ubond_sys::link::change_link(msg, flags, iface).map_err(|e| kernel_refusal(&e))
+    let flags = if create { NLM_F_CREATE | NLM_F_EXCL } else { 0 };
+    ubond_sys::link::change_link(RouteNetlinkMessage::NewLink(msg), flags, iface)
+        .map_err(|e| kernel_refusal(&e))
 }
 
 /// `ip link add`.
@@ -508,56 +506,84 @@ fn add(r: &Request, links: &Links, daemon: &Daemon<'_>) -> Result<(), IpError> {
     let Some(name) = r.dev.clone() else {
         return Err(IpError::new("Not enough information: \"dev\" argument is required.\n", 255));
     };
-    let groups = show::read_groups();
     let statuses = daemon.statuses();
     let master_index = r.master.clone().flatten().and_then(|m| links.index(&m));
     let ubond_master = r.master.clone().flatten().filter(|m| bond_named(&statuses, m).is_some());
-    let Some(Kind::Bond(attrs)) = &r.kind else {
-        // Any other kind: the kernel makes it (then a ubond master enslaves it).
-        let mut m =
-            link_message(0, r, &groups, ubond_master.is_some(), master_index)?.unwrap_or_default();
-        m.attributes.insert(0, LinkAttribute::IfName(name.clone()));
-        let mut ns_file = None;
-        let info = match &r.kind {
-            Some(Kind::Veth(peer)) => {
-                let mut data = Vec::new();
-                if let Some(peer) = peer {
-                    let mut p = link_message(0, peer, &groups, true, None)?.unwrap_or_default();
-                    if let Some(pname) = &peer.dev {
-                        p.attributes.insert(0, LinkAttribute::IfName(pname.clone()));
-                    }
-                    if let Some(ns) = &peer.netns {
-                        let file = ubond_sys::netns::NetNs::open(ns)
-                            .and_then(|n| n.file())
-                            .map_err(|_| IpError::invarg("Invalid \"netns\" value\n", ns))?;
-                        use std::os::fd::AsRawFd;
-                        p.attributes.push(LinkAttribute::NetNsFd(file.as_raw_fd()));
-                        ns_file = Some(file);
-                    }
-                    data.push(LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p))));
-                }
-                [vec![LinkInfo::Kind(InfoKind::Veth)], data].concat()
-            }
-            Some(Kind::Other(k)) if k == "dummy" => vec![LinkInfo::Kind(InfoKind::Dummy)],
-            Some(Kind::Other(k)) => vec![LinkInfo::Kind(InfoKind::Other(k.clone()))],
-            Some(Kind::BondSlave(_)) => vec![LinkInfo::Kind(InfoKind::Other("bond_slave".into()))],
-            Some(Kind::Bond(_)) | None => Vec::new(),
-        };
-        m.attributes.push(LinkAttribute::LinkInfo(info));
-        send(m, true, &name)?;
-        drop(ns_file);
-        if let Some(bond) = ubond_master {
-            daemon.call(&Ctl::Enslave { bond, ifaces: vec![name] })?;
+    match &r.kind {
+        Some(Kind::Bond(attrs)) => {
+            add_bond(r, &name, attrs, links, daemon, ubond_master, master_index)
         }
-        return Ok(());
+        _ => add_other(r, &name, daemon, ubond_master, master_index),
+    }
+}
+
+/// `ip link add NAME type KIND` of any kind but `bond`: the kernel makes it (then a ubond master
+/// enslaves it).
+fn add_other(
+    r: &Request,
+    name: &str,
+    daemon: &Daemon<'_>,
+    ubond_master: Option<String>,
+    master_index: Option<u32>,
+) -> Result<(), IpError> {
+    let groups = show::read_groups();
+    let mut m =
+        link_message(0, r, &groups, ubond_master.is_some(), master_index)?.unwrap_or_default();
+    m.attributes.insert(0, LinkAttribute::IfName(name.to_string()));
+    // The peer's namespace stays open until the kernel has moved the peer there.
+    let mut ns_file = None;
+    let info = match &r.kind {
+        Some(Kind::Veth(peer)) => {
+            let mut info = vec![LinkInfo::Kind(InfoKind::Veth)];
+            if let Some(peer) = peer {
+                let mut p = link_message(0, peer, &groups, true, None)?.unwrap_or_default();
+                if let Some(pname) = &peer.dev {
+                    p.attributes.insert(0, LinkAttribute::IfName(pname.clone()));
+                }
+                if let Some(ns) = &peer.netns {
+                    let file = ubond_sys::netns::NetNs::open(ns)
+                        .and_then(|n| n.file())
+                        .map_err(|_| IpError::invarg("Invalid \"netns\" value\n", ns))?;
+                    use std::os::fd::AsRawFd;
+                    p.attributes.push(LinkAttribute::NetNsFd(file.as_raw_fd()));
+                    ns_file = Some(file);
+                }
+                info.push(LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(p))));
+            }
+            info
+        }
+        Some(Kind::Other(k)) => vec![LinkInfo::Kind(InfoKind::Other(k.clone()))],
+        Some(Kind::BondSlave(_)) => vec![LinkInfo::Kind(InfoKind::Other("bond_slave".into()))],
+        Some(Kind::Bond(_)) | None => Vec::new(),
     };
+    m.attributes.push(LinkAttribute::LinkInfo(info));
+    send(m, true, name)?;
+    drop(ns_file);
+    if let Some(bond) = ubond_master {
+        daemon.call(&Ctl::Enslave { bond, ifaces: vec![name.to_string()] })?;
+    }
+    Ok(())
+}
+
+/// `ip link add NAME type bond ...`: the daemon makes the bond, then sets each attribute with
+/// rtnetlink's rules; a refusal deletes it again, as the kernel's newlink does.
+fn add_bond(
+    r: &Request,
+    name: &str,
+    attrs: &[ubond_core::options::netlink::BondAttr],
+    links: &Links,
+    daemon: &Daemon<'_>,
+    ubond_master: Option<String>,
+    master_index: Option<u32>,
+) -> Result<(), IpError> {
+    let name = name.to_string();
+    let groups = show::read_groups();
     if links.index(&name).is_some() {
         return Err(IpError::new("RTNETLINK answers: File exists\n", 2));
     }
     bond_device_refusals(&name, &Request { name: None, ..r.clone() })?;
     let plan = changelink(attrs, &BondOptions::default());
     daemon.call(&Ctl::NewLink { bond: name.clone() })?;
-    // As the kernel's newlink: a refused attribute unregisters the new device.
     let undo = |e: IpError| {
         let _ = daemon.call(&Ctl::Del { bond: name.clone() });
         e
