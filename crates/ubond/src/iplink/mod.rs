@@ -319,7 +319,16 @@ fn show_links(
                 Some((m.header.index, (show::name_of(m)?.to_string(), m.header.flags.bits())))
             })
             .collect(),
-        netns: if g.json { Vec::new() } else { ubond_sys::netns::named_ids() },
+        // `link-netns NAME` (text only) needs the ids of the named namespaces.
+        netns: if !g.json
+            && msgs
+                .iter()
+                .any(|m| m.attributes.iter().any(|a| matches!(a, LinkAttribute::LinkNetNsId(_))))
+        {
+            ubond_sys::netns::named_ids()
+        } else {
+            Vec::new()
+        },
         groups: groups.clone(),
     };
     let index_of = |n: &str| names.links.iter().find(|(_, (name, _))| name == n).map(|(i, _)| *i);
