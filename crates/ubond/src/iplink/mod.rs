@@ -155,10 +155,8 @@ pub fn main(socket: &Path, options: &[String], words: &[String]) -> ExitCode {
         None => run(socket, &g, words),
         Some(ns) => ubond_sys::netns::NetNs::open(&ns)
             .map_err(|e| {
-                IpError::new(
-                    format!("Cannot open network namespace \"{ns}\": {}\n", e.io_error()),
-                    255,
-                )
+                let why = strerror(e.raw_os_error().unwrap_or(2));
+                IpError::new(format!("Cannot open network namespace \"{ns}\": {why}\n"), 255)
             })
             .and_then(|netns| {
                 let socket = socket.to_path_buf();
