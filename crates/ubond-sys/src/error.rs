@@ -13,12 +13,26 @@ pub struct SysError {
     op: &'static str,
     iface: Option<String>,
     source: io::Error,
+    /// The kernel's own explanation (a netlink extended ACK message), if it gave one.
+    kernel_message: Option<String>,
 }
 
 impl SysError {
     /// An error for `op` (a verb phrase: "open packet socket") on interface `iface`.
     pub fn new(op: &'static str, iface: Option<&str>, source: io::Error) -> SysError {
-        SysError { op, iface: iface.map(str::to_owned), source }
+        SysError { op, iface: iface.map(str::to_owned), source, kernel_message: None }
+    }
+
+    /// The same error with the kernel's explanation attached (netlink's extended ACK).
+    pub(crate) fn with_kernel_message(mut self, message: Option<String>) -> SysError {
+        self.kernel_message = message.filter(|m| !m.is_empty());
+        self
+    }
+
+    /// What the kernel said about the refusal, when it said something (rtnetlink's extended
+    /// ACK, `NLMSGERR_ATTR_MSG`): the text `ip` prints as `Error: ...`.
+    pub fn kernel_message(&self) -> Option<&str> {
+        self.kernel_message.as_deref()
     }
 
     /// The last OS error (`errno`) for `op` on `iface`.
@@ -85,6 +99,9 @@ impl fmt::Display for SysError {
             write!(f, " on {iface}")?;
         }
         write!(f, ": {}", self.source)?;
+        if let Some(m) = &self.kernel_message {
+            write!(f, ": {m}")?;
+        }
         if let Some(hint) = self.hint() {
             write!(f, " ({hint})")?;
         }

@@ -201,6 +201,50 @@ pub fn links() -> Result<Vec<LinkState>> {
     Ok(links.iter().map(LinkState::from_message).collect())
 }
 
+/// The kernel's whole description of the interfaces, as `ip link show` reads it: every
+/// interface in the namespace (`RTM_GETLINK` dump), or only the one with index `index`; without
+/// statistics, with virtual-function information.
+pub fn link_messages(index: Option<u32>) -> Result<Vec<LinkMessage>> {
+    use netlink_packet_route::link::LinkExtentMask;
+    let mut msg = LinkMessage::default();
+    msg.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::Vf, LinkExtentMask::SkipStats]));
+    match index {
+        Some(index) => {
+            msg.header.index = index;
+            let iface = format!("interface index {index}");
+            request(RouteNetlinkMessage::GetLink(msg), 0, "read interface", Some(&iface))
+        }
+        None => request(RouteNetlinkMessage::GetLink(msg), NLM_F_DUMP, "list interfaces", None),
+    }
+}
+
+/// What [`change_link`] asks of the kernel, as `ip link add|set|del` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkChange {
+    /// Create the interface the message describes (`ip link add`); it must not exist.
+    Create,
+    /// Change the interface the message names (`ip link set`).
+    Set,
+    /// Delete the interface the message names (`ip link del`).
+    Delete,
+}
+
+/// Sends one link request (`RTM_NEWLINK`, or `RTM_DELLINK` for [`LinkChange::Delete`]) with
+/// `msg`'s header and attributes. A refusal keeps the kernel's explanation
+/// ([`SysError::kernel_message`]).
+pub fn change_link(change: LinkChange, msg: LinkMessage, iface: &str) -> Result<()> {
+    use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+    let (msg, flags, op) = match change {
+        LinkChange::Create => {
+            (RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL, "create interface")
+        }
+        LinkChange::Set => (RouteNetlinkMessage::NewLink(msg), 0, "change interface"),
+        LinkChange::Delete => (RouteNetlinkMessage::DelLink(msg), 0, "delete interface"),
+    };
+    rtnl::request(msg, flags, op, Some(iface)).map(drop)
+}
+
 /// The index of the other end of veth `name`, when that end is in the caller's network
 /// namespace (`IFLA_LINK` of a `veth`, without `IFLA_LINK_NETNSID`); `None` for other kinds of
 /// interface and for a peer in another namespace.

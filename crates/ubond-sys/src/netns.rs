@@ -177,3 +177,41 @@ impl NetNs {
         std::fs::remove_file(&self.path).map_err(fail)
     }
 }
+
+/// The namespace ids (`nsid`) the caller's network namespace has given to the named
+/// namespaces in `/run/netns`, by name: how `ip link` prints `link-netns NAME` for a peer
+/// whose `IFLA_LINK_NETNSID` it knows. Namespaces without an id, and files that cannot be
+/// read, are left out.
+pub fn named_ids() -> Vec<(i32, String)> {
+    use netlink_packet_route::nsid::{NsidAttribute, NsidMessage};
+    use netlink_packet_route::RouteNetlinkMessage;
+    let Ok(dir) = std::fs::read_dir(RUN_DIR) else { return Vec::new() };
+    let mut ids = Vec::new();
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(file) = File::open(entry.path()) else { continue };
+        let Ok(fd) = u32::try_from(file.as_raw_fd()) else { continue };
+        let mut msg = NsidMessage::default();
+        msg.attributes.push(NsidAttribute::Fd(fd));
+        let Ok(answer) = crate::rtnl::request(
+            RouteNetlinkMessage::GetNsId(msg),
+            0,
+            "read namespace id",
+            Some(&name),
+        ) else {
+            continue;
+        };
+        let id = answer.iter().find_map(|m| match m {
+            RouteNetlinkMessage::NewNsId(n) => n.attributes.iter().find_map(|a| match a {
+                NsidAttribute::Id(id) if *id >= 0 => Some(*id),
+                _ => None,
+            }),
+            _ => None,
+        });
+        if let Some(id) = id {
+            ids.push((id, name));
+        }
+    }
+    ids.sort();
+    ids
+}

@@ -11,7 +11,8 @@
 use std::io;
 
 use netlink_packet_core::{
-    DecodeError, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+    DecodeError, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_ACK_TLVS,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -52,6 +53,9 @@ pub(crate) fn request(
     let fail = |e: io::Error| SysError::new(op, iface, e);
     let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
     socket.bind_auto().map_err(fail)?;
+    // The kernel's explanation of a refusal (extended ACK), after only the request's header.
+    let _ = socket.set_ext_ack(true);
+    let _ = socket.set_cap_ack(true);
     let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
     nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
     nl.header.sequence_number = 1;
@@ -72,7 +76,11 @@ pub(crate) fn request(
                 NetlinkPayload::Error(e) => {
                     return match e.code {
                         None => Ok(answer),
-                        Some(_) => Err(fail(e.to_io())),
+                        Some(_) => {
+                            let tlvs = reply.header.flags & NLM_F_ACK_TLVS != 0;
+                            let message = if tlvs { extack_message(&e.header) } else { None };
+                            Err(fail(e.to_io()).with_kernel_message(message))
+                        }
                     };
                 }
                 NetlinkPayload::Done(_) => return Ok(answer),
@@ -81,6 +89,25 @@ pub(crate) fn request(
             }
         }
     }
+}
+
+/// `NLMSGERR_ATTR_MSG` of an error answer's payload after its code: the original request's
+/// header (capped: `NETLINK_CAP_ACK`), then attributes.
+fn extack_message(payload: &[u8]) -> Option<String> {
+    const NLMSGHDR_LEN: usize = 16;
+    const NLMSGERR_ATTR_MSG: u16 = 1;
+    let mut rest = payload.get(NLMSGHDR_LEN..)?;
+    while rest.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+        let value = rest.get(4..len)?;
+        if kind == NLMSGERR_ATTR_MSG {
+            let text = value.split(|&b| b == 0).next().unwrap_or_default();
+            return Some(String::from_utf8_lossy(text).into_owned());
+        }
+        rest = rest.get((len + 3) & !3..).unwrap_or_default();
+    }
+    None
 }
 
 /// A nonblocking rtnetlink socket bound to multicast groups (`RTMGRP_*`).

@@ -58,12 +58,26 @@ pub enum Request {
         /// Value.
         value: String,
     },
+    /// Read a per-slave option (`prio`, `queue_id`, `actor_port_prio`), or all three, as
+    /// `ip -d link show IFACE` shows them in its `bond_slave` part.
+    GetSlave {
+        /// The slave.
+        iface: String,
+        /// Option name.
+        option: Option<String>,
+    },
     /// Read one option, or all.
     Get {
         /// Bond name.
         bond: String,
         /// Option name.
         option: Option<String>,
+    },
+    /// Create a bond as `ip link add BOND type bond` does: the kernel's defaults, the device
+    /// left down. Options follow as `Set`s.
+    NewLink {
+        /// Bond name.
+        bond: String,
     },
     /// Delete a bond.
     Del {
@@ -86,17 +100,26 @@ pub struct Response {
     pub output: String,
     /// What went wrong (the request had no effect beyond what `output` says).
     pub error: Option<String>,
+    /// The errno the kernel returns for the same refusal, when a bonding option was refused
+    /// (`EINVAL` 22, `EBUSY` 16, ...): what `ubond link` words its error with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errno: Option<i32>,
 }
 
 impl Response {
     /// A success.
     pub fn ok(output: impl Into<String>) -> Response {
-        Response { output: output.into(), error: None }
+        Response { output: output.into(), error: None, errno: None }
     }
 
     /// A failure.
     pub fn err(error: impl Into<String>) -> Response {
-        Response { output: String::new(), error: Some(error.into()) }
+        Response { output: String::new(), error: Some(error.into()), errno: None }
+    }
+
+    /// A failure caused by a refused bonding option, with the kernel's errno for it.
+    pub fn refused(error: impl Into<String>, errno: Option<i32>) -> Response {
+        Response { errno, ..Response::err(error) }
     }
 }
 
@@ -158,6 +181,25 @@ mod tests {
         let r = Request::Set { bond: "b0".into(), option: "slaves".into(), value: "+eth2".into() };
         let s = serde_json::to_string(&r).unwrap_or_default();
         assert_eq!(parse_request(s.as_bytes()).ok(), Some(r));
+    }
+
+    /// Older clients and daemons leave the new fields out; both directions still parse.
+    #[test]
+    fn errno_is_optional_on_the_wire() {
+        let old: Response = serde_json::from_str(r#"{"output":"","error":"x"}"#).unwrap();
+        assert_eq!(old, Response::err("x"));
+        let s = serde_json::to_string(&Response::ok("y")).unwrap_or_default();
+        assert_eq!(s, r#"{"output":"y","error":null}"#);
+        let r = Response::refused("bad", Some(22));
+        let back: Response = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.errno, Some(22));
+        let req = Request::GetSlave { iface: "eth0".into(), option: Some("prio".into()) };
+        let s = serde_json::to_string(&req).unwrap_or_default();
+        assert_eq!(s, r#"{"verb":"get_slave","iface":"eth0","option":"prio"}"#);
+        assert_eq!(
+            parse_request(br#"{"verb":"new_link","bond":"b0"}"#).ok(),
+            Some(Request::NewLink { bond: "b0".into() })
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod control;
 mod daemon;
 mod demo;
 mod doctor;
+mod iplink;
 mod lab_cli;
 mod privs;
 mod probe;
@@ -96,6 +97,13 @@ enum Command {
         #[arg(allow_hyphen_values = true)]
         value: String,
     },
+    /// Read a per-slave option (`prio`, `queue_id`, `actor_port_prio`), or all three.
+    GetSlave {
+        /// The slave.
+        iface: String,
+        /// The option.
+        option: Option<String>,
+    },
     /// Read a bond option, or all of them.
     Get {
         /// The bond.
@@ -142,6 +150,13 @@ enum Command {
         /// /proc/net/bonding/BOND from any host; `-` reads standard input). Several reports are
         /// also compared with each other (the two ends of a link). Default: every bond here.
         targets: Vec<String>,
+    },
+    /// The `ip link` words, for scripts written for the kernel's bonding driver: `ubond [-d]
+    /// [-j] link show|add|set|del ...` as `ip [-d] [-j] link ...` (`ubond link help`).
+    Link {
+        /// The words that follow `ip link`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
     },
     /// Decode the LACPDUs and Marker PDUs of pcap captures (tcpdump -w, tshark -F pcap).
     Decode {
@@ -206,6 +221,12 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // `ubond [-d] [-j] link ...`: ip's own option and word syntax, which clap does not parse.
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    if let Some((control, options, words)) = iplink::recognise(&args) {
+        ubond_sys::process::default_sigpipe();
+        return iplink::main(&control::socket_path(control), &options, &words);
+    }
     let cli = Cli::parse();
     // The daemon, the demo and `up` clean up after themselves; every other command may just
     // end when its reader has gone (`ubond status | head`).
@@ -233,6 +254,7 @@ fn main() -> ExitCode {
         Command::Release { bond, ifaces } => Request::Release { bond, ifaces },
         Command::Set { bond, option, value } => Request::Set { bond, option, value },
         Command::SetSlave { iface, option, value } => Request::SetSlave { iface, option, value },
+        Command::GetSlave { iface, option } => Request::GetSlave { iface, option },
         Command::Get { bond, option } => Request::Get { bond, option },
         Command::Del { bond } => Request::Del { bond },
         Command::Status { bond, json } => Request::Status { bond, json },
@@ -256,6 +278,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Link { words } => return iplink::main(&socket, &[], &words),
         Command::Doctor { targets } => {
             return match doctor::run(&socket, &targets) {
                 Ok(true) => ExitCode::SUCCESS,

@@ -17,6 +17,8 @@
 //!
 //! [`parse_module_options`] reads the `modprobe bonding` / `BONDING_OPTS` syntax with the
 //! semantics of the kernel's `bond_check_params`, which accepts the parameters in any order.
+//! [`netlink::changelink`] gives the rules of `ip link add|set BOND type bond ...` (rtnetlink's
+//! `bond_changelink`) as sysfs writes.
 //!
 //! Text rules of `bond_opt_parse`, reproduced: names are case-sensitive (`Fast` is refused);
 //! the value is cut at its first newline; leading white space is skipped; only the first word
@@ -30,6 +32,7 @@
 
 mod error;
 mod module;
+pub mod netlink;
 mod parse;
 mod spec;
 mod values;

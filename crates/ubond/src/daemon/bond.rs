@@ -48,7 +48,8 @@ pub(super) struct BondRt {
 }
 
 impl BondRt {
-    /// Creates bond `bond`'s device: a tap of the bond's name, up, in the poll set, with the
+    /// Creates bond `bond`'s device: a tap of the bond's name, up if `up` (`ip link add`
+    /// leaves it down), in the poll set, with the
     /// fast path's egress program when there is one. The core then runs its timers due at
     /// `now`, and the tap takes its carrier, addresses and report (in `dir`).
     ///
@@ -57,6 +58,7 @@ impl BondRt {
     pub(super) fn create(
         bond: Bond,
         now: Instant,
+        up: bool,
         poller: &Poller,
         fast: &mut Fast,
         dir: &Path,
@@ -64,14 +66,16 @@ impl BondRt {
         let name = bond.name().to_string();
         // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).
         let tap = Tap::with_options(&name, TapOptions { vnet_hdr: true, offload: true })?;
-        link::set_up(&name, true)?;
+        if up {
+            link::set_up(&name, true)?;
+        }
         let token = poller.add(&tap, EventFlags::IN)?;
         let fast = BondFast::new(fast.attach_tap(&name));
         let mut rt = BondRt {
             bond,
             tap,
             token,
-            admin_up: true,
+            admin_up: up,
             mtu: link::link_state(&name).ok().and_then(|s| s.mtu),
             load: Box::default(),
             addrs: IpAddresses::default(),
@@ -82,6 +86,7 @@ impl BondRt {
             tx: TxState::new(),
             fast,
         };
+        rt.bond.set_admin_up(now, up);
         rt.bond.handle_timeout(now);
         let _ = rt.tap.set_carrier(rt.bond.carrier());
         rt.drain();

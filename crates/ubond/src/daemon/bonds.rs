@@ -50,10 +50,10 @@ impl Bonds {
         self.list.iter().find(|b| b.slaves.iter().any(|s| s.name == iface)).map(|b| b.bond.name())
     }
 
-    /// Runs bond `bond`: creates its device and writes its fast-path maps.
-    pub(super) fn create(&mut self, poller: &Poller, bond: Bond) -> Result<()> {
+    /// Runs bond `bond`: creates its device (up if `up`) and writes its fast-path maps.
+    pub(super) fn create(&mut self, poller: &Poller, bond: Bond, up: bool) -> Result<()> {
         let now = self.clock.now();
-        let rt = BondRt::create(bond, now, poller, &mut self.fast, &self.dir)?;
+        let rt = BondRt::create(bond, now, up, poller, &mut self.fast, &self.dir)?;
         self.list.push(rt);
         self.sync_fast(self.list.len() - 1);
         Ok(())

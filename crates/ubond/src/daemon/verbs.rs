@@ -18,13 +18,23 @@ use crate::control::{Request, Response};
 pub(super) fn respond(bonds: &mut Bonds, poller: &Poller, req: Request) -> Response {
     match handle(bonds, poller, req) {
         Ok(out) => Response::ok(out),
-        Err(e) => Response::err(format!("{e:#}")),
+        Err(e) => Response::refused(format!("{e:#}"), refused_errno(&e)),
     }
+}
+
+/// The kernel's errno for a refused bonding option somewhere in `e`'s causes.
+fn refused_errno(e: &anyhow::Error) -> Option<i32> {
+    e.chain().find_map(|c| match c.downcast_ref::<ubond_core::bond::BondError>()? {
+        ubond_core::bond::BondError::Option(o) => Some(o.errno()),
+        _ => None,
+    })
 }
 
 fn handle(bonds: &mut Bonds, poller: &Poller, req: Request) -> Result<String> {
     match req {
-        Request::Add { bond, options } => add(bonds, poller, &bond, &options),
+        Request::Add { bond, options } => add(bonds, poller, &bond, &options, true),
+        // The kernel's module-load warnings are not `ip link add`'s.
+        Request::NewLink { bond } => add(bonds, poller, &bond, "", false).map(|_| String::new()),
         Request::Enslave { bond, ifaces } => {
             let bi = bonds.index(&bond)?;
             bonds.enslave(poller, bi, &ifaces)?;
@@ -42,6 +52,7 @@ fn handle(bonds: &mut Bonds, poller: &Poller, req: Request) -> Result<String> {
             set(bonds, poller, bi, &option, &value)
         }
         Request::SetSlave { iface, option, value } => set_slave(bonds, &iface, &option, &value),
+        Request::GetSlave { iface, option } => get_slave(bonds, &iface, option.as_deref()),
         Request::Get { bond, option } => {
             let bi = bonds.index(&bond)?;
             get(&bonds.list[bi], option.as_deref())
@@ -56,8 +67,8 @@ fn handle(bonds: &mut Bonds, poller: &Poller, req: Request) -> Result<String> {
 }
 
 /// `add BOND OPTIONS`: a new bond with module-option syntax options; the answer is the
-/// options' warnings.
-fn add(bonds: &mut Bonds, poller: &Poller, name: &str, options: &str) -> Result<String> {
+/// options' warnings. `up` brings its device up (`ip link add` leaves it down).
+fn add(bonds: &mut Bonds, poller: &Poller, name: &str, options: &str, up: bool) -> Result<String> {
     if bonds.index(name).is_ok() {
         bail!("bond {name} exists already: change it with `ubond set {name} OPTION VALUE`");
     }
@@ -66,7 +77,7 @@ fn add(bonds: &mut Bonds, poller: &Poller, name: &str, options: &str) -> Result<
     }
     let parsed = parse_module_options(options).map_err(|e| anyhow!("bad option {e}"))?;
     let bond = Bond::new(name, parsed.options, None).map_err(anyhow::Error::msg)?;
-    bonds.create(poller, bond)?;
+    bonds.create(poller, bond, up)?;
     Ok(parsed.warnings.iter().map(|w| format!("warning: {w}\n")).collect())
 }
 
@@ -82,10 +93,18 @@ fn set(bonds: &mut Bonds, poller: &Poller, bi: usize, option: &str, value: &str)
     }
     let now = bonds.clock.now();
     let rt = &mut bonds.list[bi];
-    let warnings = rt
-        .bond
-        .set_option(now, option, value)
-        .map_err(|e| anyhow!("{}: cannot set {option} to {value:?}: {e}", rt.bond.name()))?;
+    // `ip link set BOND up|down` just before: its link event may still be on the way, and
+    // some options may be set only while the bond is down.
+    if let Some(up) = link::link_state(rt.bond.name()).ok().map(|st| st.admin_up) {
+        if up != rt.admin_up {
+            rt.admin_up = up;
+            rt.bond.set_admin_up(now, up);
+        }
+    }
+    let warnings = rt.bond.set_option(now, option, value).map_err(|e| {
+        let what = format!("{}: cannot set {option} to {value:?}", rt.bond.name());
+        anyhow::Error::new(e).context(what)
+    })?;
     rt.drain();
     rt.dirty = true;
     rt.fast.dirty = true;
@@ -102,11 +121,29 @@ fn set_slave(bonds: &mut Bonds, iface: &str, option: &str, value: &str) -> Resul
     let rt = &mut bonds.list[bi];
     let id = rt.slaves.iter().find(|s| s.name == iface).map(|s| s.id).unwrap_or(SlaveId(0));
     let warnings = rt.bond.set_slave_option(now, id, option, value).map_err(|e| {
-        anyhow!("{}: {iface}: cannot set {option} to {value:?}: {e}", rt.bond.name())
+        let what = format!("{}: {iface}: cannot set {option} to {value:?}", rt.bond.name());
+        anyhow::Error::new(e).context(what)
     })?;
     rt.drain();
     rt.dirty = true;
     Ok(warnings.iter().map(|w| format!("warning: {w}\n")).collect())
+}
+
+/// `get-slave IFACE [OPTION]`: a slave's own options (`queue_id`, `prio`,
+/// `actor_port_prio`), one or all three.
+fn get_slave(bonds: &Bonds, iface: &str, option: Option<&str>) -> Result<String> {
+    let Some(rt) = bonds.list.iter().find(|b| b.slaves.iter().any(|s| s.name == iface)) else {
+        bail!("{iface} is not enslaved to any bond: `ubond status` lists the slaves");
+    };
+    let opts = rt.bond.options();
+    let value = |o: &str| opts.get_slave(iface, o).map_err(|e| anyhow!("{iface}: {e}"));
+    match option {
+        Some(o) => Ok(value(o)? + "\n"),
+        None => ["queue_id", "prio", "actor_port_prio"]
+            .iter()
+            .map(|o| Ok(format!("{o}: {}\n", value(o)?)))
+            .collect(),
+    }
 }
 
 /// `get BOND [OPTION]`: one option, or `slaves` and every bond option, one per line.
