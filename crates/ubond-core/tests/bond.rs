@@ -455,3 +455,27 @@ fn fail_over_mac_follow_swaps_addresses_and_igmp_is_resent() {
     let (b, s) = bond(opts(Mode::BalanceXor), 2);
     assert_eq!(b.slave_mac(s[1]), Some(bond_mac));
 }
+
+#[test]
+fn a_partner_heard_in_lacp_fallback_ends_it_at_once() {
+    // lacp_fallback runs active-backup while nobody speaks LACP. The first LACPDU a partner
+    // sends ends it: the bond has no active slave from that frame on, not from its next timer.
+    let (mut bonds, mut wires, ids) = lacp_pair(|o| o.lacp_fallback = true);
+    wires.iter_mut().for_each(|w| w.up = false);
+    run_pair(&mut bonds, &wires, ms(0), ms(10_000));
+    assert_eq!(bonds[0].active_slave(), Some(ids[0][0]));
+    while bonds[0].poll_event().is_some() {}
+    // Bond 1's next LACPDU reaches bond 0 on its first slave; no timer of bond 0 runs.
+    let (at, pdu) = loop {
+        let t = bonds[1].poll_timeout().expect("LACP runs timers");
+        bonds[1].handle_timeout(t);
+        if let Some(tx) = bonds[1].poll_transmit() {
+            break (t, tx);
+        }
+    };
+    let to = if pdu.slave == ids[1][0] { ids[0][0] } else { ids[0][1] };
+    assert_eq!(bonds[0].handle_frame(at, to, &pdu.frame), RxVerdict::Consumed);
+    assert_eq!(bonds[0].active_slave(), None, "out of fallback: no active slave");
+    let events: Vec<BondEvent> = std::iter::from_fn(|| bonds[0].poll_event()).collect();
+    assert!(events.contains(&BondEvent::ActiveSlave { slave: None }), "{events:?}");
+}

@@ -674,6 +674,8 @@ impl Bond {
         let Ok(i) = self.index(id) else { return RxVerdict::Drop };
         if let (Some(lacp), Some(port)) = (&mut self.lacp, self.slaves[i].port) {
             if lacp.handle_frame(now, port, frame) == lacp::FrameVerdict::Consumed {
+                // A partner heard (or lost) may end LACP fallback: choose the active slave now.
+                self.reselect(now);
                 self.refresh(now);
                 return RxVerdict::Consumed;
             }
