@@ -149,8 +149,10 @@ pub(super) fn tap_to_slaves(ep: &OwnedFd, start: std::time::Instant, rt: &mut Bo
             None => match rt.bond.tx_plan().select(&buf[HDR..n], &mut rt.counter) {
                 TxChoice::One(id) => Some(id),
                 TxChoice::All => {
-                    for s in &rt.slaves {
-                        let _ = s.sock.send_vectored(&[&buf[..n]]);
+                    // Only the plan's slaves, those whose link is up (Linux's
+                    // bond_xmit_broadcast), not every slave.
+                    for id in &rt.bond.tx_plan().slaves {
+                        let _ = rt.send_data(*id, &buf[..n]);
                     }
                     None
                 }
