@@ -6,7 +6,9 @@ use std::time::Duration;
 mod common;
 
 use common::bonds::{run_pair, Wire2};
-use ubond_core::bond::{Bond, BondError, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
+use ubond_core::bond::{
+    Bond, BondError, BondEvent, ConfigError, Misuse, RxVerdict, SlaveConfig, SlaveId, TxChoice,
+};
 use ubond_core::lacp::LinkState;
 use ubond_core::monitor::mii::LinkStatus;
 use ubond_core::options::{BondOptions, Mode, PrimaryReselect};
@@ -405,23 +407,29 @@ fn unpartnered_802_3ad_default_strict_and_fallback() {
 fn bad_requests_get_clear_errors_and_change_nothing() {
     let (mut b, s) = bond(opts(Mode::ActiveBackup), 2);
     let err = b.enslave(ms(1), slave(0), LinkState::up(1000)).unwrap_err();
-    assert_eq!(err, BondError::AlreadyEnslaved("eth0".into()));
+    assert_eq!(err, BondError::Misuse(Misuse::AlreadyEnslaved("eth0".into())));
     assert_eq!(err.to_string(), "eth0 is already a slave of this bond");
-    assert!(matches!(b.release(ms(1), SlaveId(99)), Err(BondError::UnknownSlave(_))));
+    assert!(matches!(
+        b.release(ms(1), SlaveId(99)),
+        Err(BondError::Misuse(Misuse::UnknownSlave(_)))
+    ));
     let err = b.set_option(ms(1), "miimmon", "100").unwrap_err();
     assert!(err.to_string().contains("miimon"), "did-you-mean: {err}");
     let err = b.set_option(ms(1), "mode", "802.3ad").unwrap_err();
     assert!(err.to_string().contains("slaves"), "mode needs no slaves: {err}");
     for bad in ["", "a/b", "bond:0", "a name", "sixteen-chars-xx"] {
         assert!(
-            matches!(Bond::new(bad, opts(Mode::BalanceRr), None), Err(BondError::InvalidName(_))),
+            matches!(
+                Bond::new(bad, opts(Mode::BalanceRr), None),
+                Err(BondError::Config(ConfigError::InvalidName(_)))
+            ),
             "{bad:?}"
         );
     }
     let bad_slave = SlaveConfig { name: "eth 9".into(), perm_mac: MacAddr([2, 0, 0, 0, 1, 9]) };
     assert!(matches!(
         b.enslave(ms(1), bad_slave, LinkState::up(1000)),
-        Err(BondError::InvalidName(_))
+        Err(BondError::Config(ConfigError::InvalidName(_)))
     ));
     // The bond is untouched.
     assert_eq!(b.options().mode, Mode::ActiveBackup);

@@ -18,8 +18,7 @@ use anyhow::{bail, Context, Result};
 use rustix::buffer::spare_capacity;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::Timespec;
-use ubond_core::bond::tlb::TlbLoad;
-use ubond_core::bond::{Bond, BondEvent, SlaveConfig, SlaveId};
+use ubond_core::bond::{Bond, BondEvent, SlaveConfig, SlaveId, TxCursor};
 use ubond_core::lacp::{Duplex as CoreDuplex, LinkState as CoreLink};
 use ubond_core::options::SlaveCommand;
 use ubond_core::options::{parse_module_options, parse_slaves_command, OptionId, Scope};
@@ -70,14 +69,14 @@ struct BondRt {
     token: u64,
     /// The tap's IPv4 and IPv6 addresses, as last given to the core.
     addrs: (Vec<Ipv4Addr>, Vec<Ipv6Addr>),
-    /// balance-tlb/alb: bytes sent per bucket since the last timer.
-    load: Box<TlbLoad>,
+    /// The data path's round-robin counter and balance-tlb/alb byte counts since the last
+    /// timer.
+    cursor: Box<TxCursor>,
     /// The tap's MTU, which the slaves follow (as Linux's `bond_change_mtu`).
     mtu: Option<u32>,
     /// The tap's administrative state (`ip link set BOND up/down`), as last seen.
     admin_up: bool,
     slaves: Vec<SlaveRt>,
-    counter: u32,
     report: String,
     dirty: bool,
     /// The transmit buffer and the frame waiting for room on a slave.
@@ -493,10 +492,9 @@ impl Daemon {
             token,
             admin_up: true,
             mtu: link::link_state(name).ok().and_then(|s| s.mtu),
-            load: Box::default(),
+            cursor: Box::default(),
             addrs: Default::default(),
             slaves: Vec::new(),
-            counter: 0,
             report: String::new(),
             dirty: true,
             tx: TxState::new(),
@@ -1089,11 +1087,7 @@ fn main_loop(
                 (a, b) => a.or(b),
             };
             if rt.bond.poll_timeout().is_some_and(|t| t <= now) {
-                if rt.bond.tx_plan().tlb.is_some() {
-                    rt.bond.handle_tlb_load(now, &rt.load);
-                    *rt.load = TlbLoad::default();
-                }
-                rt.bond.handle_timeout(now);
+                rt.bond.handle_timeout_with_load(now, &mut rt.cursor.load);
                 rt.drain();
             }
             if let Some(t) = rt.bond.poll_timeout() {
