@@ -5,7 +5,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::bonds::{run_pair, Wire2};
+use common::bonds::{check, run_pair, Wire2};
 use ubond_core::bond::{
     Bond, BondError, BondEvent, ConfigError, Misuse, RxVerdict, SlaveConfig, SlaveId, TxChoice,
 };
@@ -38,6 +38,7 @@ fn bond(o: BondOptions, n: u8) -> (Bond, Vec<SlaveId>) {
 fn run(b: &mut Bond, until: Instant) {
     while let Some(t) = b.poll_timeout().filter(|t| *t <= until) {
         b.handle_timeout(t);
+        check(b);
     }
 }
 

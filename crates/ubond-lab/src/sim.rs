@@ -763,8 +763,9 @@ impl Sim {
     }
 
     /// Checks the whole-system invariants and records the first violation (see
-    /// [`Sim::violation`]): at most one active aggregator per bond; a distributing port is
-    /// collecting and selected; a port listed in an aggregator is attached to it.
+    /// [`Sim::violation`]): every bond's own (`Bond::check_invariants`); at most one active
+    /// aggregator per bond; a distributing port is collecting and selected; a port listed in
+    /// an aggregator is attached to it.
     pub fn check_invariants(&mut self) {
         if self.violation.is_some() {
             return;
@@ -777,6 +778,9 @@ impl Sim {
     fn find_violation(&self) -> Option<String> {
         for node in &self.nodes {
             for bond in node.bonds() {
+                if let Err(e) = bond.check_invariants() {
+                    return Some(format!("{} {e}", node.name()));
+                }
                 let Some(lacp) = bond.lacp() else { continue };
                 let who = format!("{} {}", node.name(), bond.name());
                 let aggs = lacp.aggregators();

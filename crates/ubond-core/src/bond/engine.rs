@@ -180,7 +180,8 @@ impl Bond {
     }
 
     /// The plans and the carrier the mode derives from the state as it is now: a pure
-    /// function, recomputed after every input that may change them.
+    /// function, recomputed after every input that may change them and checked against the
+    /// published ones by [`Bond::check_invariants`].
     pub(super) fn derive_plans(&self) -> Plans {
         let up: Vec<SlaveId> = self
             .slaves

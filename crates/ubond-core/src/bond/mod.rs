@@ -17,7 +17,8 @@
 //! Every input ends in one place, `after_input`: when the input may have changed anything
 //! (every input but a data frame that nothing consumed), it reselects the active slave if a
 //! transition asked for it or LACP fallback began or ended, moves the engines' frames and
-//! events out, and derives the plans and the carrier again. No input can skip a step.
+//! events out, and derives the plans and the carrier again. No input can skip a step;
+//! [`Bond::check_invariants`] checks the result.
 //!
 //! # The data path
 //!
@@ -45,6 +46,7 @@ mod config;
 mod engine;
 mod error;
 pub mod igmp;
+mod invariants;
 mod links;
 pub mod notify;
 mod output;
@@ -312,8 +314,8 @@ impl Bond {
         table_changed
     }
 
-    /// A LACP call on a port the bond maps cannot fail while the mapping holds; should it
-    /// fail, it is said, not ignored.
+    /// A LACP call on a port the bond maps cannot fail while the mapping holds (see
+    /// [`Bond::check_invariants`]); should it fail, it is said, not ignored.
     fn lacp_result(&mut self, what: &str, r: Result<(), LacpError>) {
         debug_assert!(r.is_ok(), "{what}: {r:?}");
         if let Err(e) = r {

@@ -29,6 +29,7 @@ pub fn run_pair(bonds: &mut [Bond; 2], wires: &[Wire2], from: Instant, until: In
                     }
                     let to = if w.a == (n, tx.slave) { w.b } else { w.a };
                     bonds[to.0].handle_frame(now, to.1, &tx.frame);
+                    check(&bonds[to.0]);
                     moved = true;
                 }
             }
@@ -40,10 +41,18 @@ pub fn run_pair(bonds: &mut [Bond; 2], wires: &[Wire2], from: Instant, until: In
                 for b in bonds.iter_mut() {
                     if b.poll_timeout().is_some_and(|d| d <= now) {
                         b.handle_timeout(now);
+                        check(b);
                     }
                 }
             }
             _ => return,
         }
+    }
+}
+
+/// The bond's invariants hold (after every step of a run).
+pub fn check(bond: &Bond) {
+    if let Err(e) = bond.check_invariants() {
+        panic!("invariant broken: {e}");
     }
 }
