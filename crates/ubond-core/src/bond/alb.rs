@@ -199,7 +199,7 @@ pub struct Alb {
     dropped: u64,
 }
 
-pub(crate) fn is_valid_ether_addr(mac: MacAddr) -> bool {
+fn is_valid_ether_addr(mac: MacAddr) -> bool {
     !mac.is_multicast() && !mac.is_zero()
 }
 
