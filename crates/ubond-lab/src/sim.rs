@@ -326,6 +326,9 @@ pub struct Sim {
     digest: u64,
     captures: BTreeMap<LinkId, Vec<Captured>>,
     violation: Option<String>,
+    /// Nodes that handled something (or were handed out mutably) since the last invariant
+    /// check: only their bonds can have changed, so only theirs are checked again.
+    touched: Vec<NodeId>,
 }
 
 /// Broadcast copies carry their copy index above this bit of the frame identity.
@@ -361,6 +364,13 @@ impl Sim {
             digest: FNV_OFFSET,
             captures: BTreeMap::new(),
             violation: None,
+            touched: Vec::new(),
+        }
+    }
+
+    fn touch(&mut self, id: NodeId) {
+        if !self.touched.contains(&id) {
+            self.touched.push(id);
         }
     }
 
@@ -400,7 +410,9 @@ impl Sim {
     pub fn add_node(&mut self, node: Node) -> NodeId {
         self.plugs.push(vec![None; node.port_count()]);
         self.nodes.push(node);
-        NodeId(self.nodes.len() - 1)
+        let id = NodeId(self.nodes.len() - 1);
+        self.touch(id);
+        id
     }
 
     /// A node.
@@ -420,6 +432,7 @@ impl Sim {
 
     /// A node, mutably. Call [`Sim::poke`] after changing it so its output is sent.
     pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        self.touch(id);
         &mut self.nodes[id.0]
     }
 
@@ -608,6 +621,7 @@ impl Sim {
 
     /// Moves a node's output onto the links and into the timeline.
     fn flush(&mut self, node: NodeId, out: Outbox) {
+        self.touch(node);
         let name = self.nodes[node.0].name().to_string();
         for note in out.notes {
             self.record(name.clone(), note);
@@ -763,12 +777,21 @@ impl Sim {
     }
 
     /// Checks the whole-system invariants and records the first violation (see
-    /// [`Sim::violation`]): every bond's own (`Bond::check_invariants`); at most one active
-    /// aggregator per bond; a distributing port is collecting and selected; a port listed in
-    /// an aggregator is attached to it.
+    /// [`Sim::violation`]): every bond's own (`Bond::check_invariants`, for the bonds of the
+    /// nodes that handled something since the last check); at most one active aggregator per
+    /// bond; a distributing port is collecting and selected; a port listed in an aggregator
+    /// is attached to it.
     pub fn check_invariants(&mut self) {
         if self.violation.is_some() {
             return;
+        }
+        for id in std::mem::take(&mut self.touched) {
+            let node = &self.nodes[id.0];
+            let broken = node.bonds().into_iter().find_map(|b| b.check_invariants().err());
+            if let Some(e) = broken.map(|e| format!("{} {e}", node.name())) {
+                self.violation_found(&e);
+                return;
+            }
         }
         if let Some(v) = self.find_violation() {
             self.violation_found(&v);
@@ -778,9 +801,6 @@ impl Sim {
     fn find_violation(&self) -> Option<String> {
         for node in &self.nodes {
             for bond in node.bonds() {
-                if let Err(e) = bond.check_invariants() {
-                    return Some(format!("{} {e}", node.name()));
-                }
                 let Some(lacp) = bond.lacp() else { continue };
                 let who = format!("{} {}", node.name(), bond.name());
                 let aggs = lacp.aggregators();

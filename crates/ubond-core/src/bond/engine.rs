@@ -183,6 +183,12 @@ impl Bond {
     /// function, recomputed after every input that may change them and checked against the
     /// published ones by [`Bond::check_invariants`].
     pub(super) fn derive_plans(&self) -> Plans {
+        self.derive(true)
+    }
+
+    /// [`Bond::derive_plans`]; without the balancer's table (`tlb: None`) unless
+    /// `with_table`, for a check that compares the table where it is instead of copying it.
+    pub(super) fn derive(&self, with_table: bool) -> Plans {
         let up: Vec<SlaveId> = self
             .slaves
             .iter()
@@ -222,7 +228,7 @@ impl Bond {
             packets_per_slave: u32::from(self.opts.packets_per_slave),
             slaves: tx_slaves,
             igmp_slave: self.active.current.or_else(|| up.first().copied()),
-            tlb: self.engine.alb().map(|alb| alb.tx_table().clone()),
+            tlb: self.engine.alb().filter(|_| with_table).map(|alb| alb.tx_table().clone()),
         };
         Plans { tx, rx: RxPlan { deliver, unicast_only }, carrier: carrier && self.admin_up }
     }

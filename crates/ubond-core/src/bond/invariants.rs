@@ -7,6 +7,7 @@ use crate::monitor::mii::LinkStatus;
 use crate::options::Mode;
 
 use super::engine::Engine;
+use super::plan::TxPlan;
 use super::{Bond, SlaveId, MAX_SLAVES, QUEUE_LIMIT};
 
 impl Bond {
@@ -128,7 +129,18 @@ impl Bond {
     }
 
     fn check_plans(&self, why: &mut String) {
-        if self.stale || self.derive_plans() != self.plans {
+        // Field by field, the balancer's table compared where it is (not copied): the check
+        // runs after every step of the lab.
+        let derived = self.derive(false);
+        let TxPlan { mode, policy, packets_per_slave, slaves, igmp_slave, tlb: _ } = &derived.tx;
+        let p = &self.plans.tx;
+        if self.stale
+            || (*mode, *policy, *packets_per_slave, slaves, *igmp_slave)
+                != (p.mode, p.policy, p.packets_per_slave, &p.slaves, p.igmp_slave)
+            || self.engine.alb().map(|alb| alb.tx_table()) != p.tlb.as_ref()
+            || derived.rx != self.plans.rx
+            || derived.carrier != self.plans.carrier
+        {
             why.push_str("the published plans are not those the state derives; ");
         }
         let (tx, rx) = (&self.plans.tx, &self.plans.rx);
@@ -160,8 +172,11 @@ impl Bond {
             why.push_str("the IGMP slave is not a slave; ");
         }
         if let Some(t) = &tx.tlb {
-            let named = t.buckets.iter().flatten().chain(&t.active).chain(&t.usable);
-            if !named.clone().all(may_send) || !t.macs.iter().all(|(s, _)| is_slave(s)) {
+            // Buckets come in runs of one slave: each run is checked once.
+            let mut last = None;
+            let buckets = t.buckets.iter().flatten().filter(|&&s| last.replace(s) != Some(s));
+            let mut named = buckets.chain(&t.active).chain(&t.usable);
+            if !named.all(may_send) || !t.macs.iter().all(|(s, _)| is_slave(s)) {
                 why.push_str("the transmit table names a slave that cannot send; ");
             }
         }
