@@ -1,5 +1,7 @@
 //! The per-frame work of the data path, through the core only (no I/O): the transmit hash,
-//! the slave choice of an 802.3ad `layer3+4` plan, and a received frame's verdict.
+//! the slave choice of an 802.3ad `layer3+4` plan (`select`, which the fast path mirrors, and
+//! `decide`, the drivers' whole decision), balance-tlb's decision (bucket, source rewrite,
+//! byte count), and a received frame's verdict.
 //!
 //! `cargo bench -p ubond-core --bench datapath` prints one `core.NAME.ns=…` and one
 //! `core.NAME.mps=…` (millions per second, one core) line per measurement, read by
@@ -11,7 +13,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant as StdInstant};
 
-use ubond_core::bond::{Bond, RxVerdict, SlaveConfig, SlaveId, TxChoice, TxPlan};
+use ubond_core::bond::{
+    Bond, RxVerdict, SlaveConfig, SlaveId, TxChoice, TxCursor, TxDecision, TxPlan,
+};
 use ubond_core::hash::{self, XmitHashPolicy};
 use ubond_core::lacp::LinkState;
 use ubond_core::options::{BondOptions, Mode};
@@ -64,8 +68,35 @@ fn measure(name: &str, frames: &[Vec<u8>], mut f: impl FnMut(&[u8]) -> u32) {
     println!("core.{name}.mps={:.1}", 1e3 / best);
 }
 
+/// [`measure`] for work that may write into the frame (`TxPlan::decide`).
+fn measure_mut(name: &str, frames: &mut [Vec<u8>], mut f: impl FnMut(&mut [u8]) -> u32) {
+    let mut best = f64::INFINITY;
+    let mut sink = 0u32;
+    for _ in 0..ROUNDS {
+        let start = StdInstant::now();
+        let mut calls = 0u64;
+        while start.elapsed() < ROUND {
+            for fr in frames.iter_mut() {
+                sink = sink.wrapping_add(f(black_box(&mut fr[..])));
+            }
+            calls += frames.len() as u64;
+        }
+        best = best.min(start.elapsed().as_nanos() as f64 / calls as f64);
+    }
+    black_box(sink);
+    println!("core.{name}.ns={best:.2}");
+    println!("core.{name}.mps={:.1}", 1e3 / best);
+}
+
+fn sent_on(d: TxDecision) -> u32 {
+    match d {
+        TxDecision::Send(id) => id.0,
+        _ => 0,
+    }
+}
+
 fn main() {
-    let frames = frames();
+    let mut frames = frames();
     measure("hash_l34", &frames, |fr| hash::xmit_hash(XmitHashPolicy::Layer34, fr, None));
 
     let plan = TxPlan {
@@ -83,6 +114,25 @@ fn main() {
         TxChoice::One(id) => id.0,
         _ => 0,
     });
+    let mut cursor = TxCursor::default();
+    measure_mut("decide_8023ad_l34", &mut frames, |fr| sent_on(plan.decide(fr, &mut cursor)));
+
+    // balance-tlb over two slaves, its table as the control plane publishes it.
+    let opts = BondOptions {
+        mode: Mode::BalanceTlb,
+        miimon: 100,
+        xmit_hash_policy: XmitHashPolicy::Layer34,
+        ..BondOptions::default()
+    };
+    let mut tlb = Bond::new("bond0", opts, None).unwrap();
+    for n in 1..=2u8 {
+        let cfg = SlaveConfig { name: format!("eth{n}"), perm_mac: MacAddr([2, 0, 0, 0, 1, n]) };
+        tlb.enslave(Instant::from_millis(0), cfg, LinkState::up(10_000)).unwrap();
+    }
+    tlb.handle_timeout(Instant::from_millis(0));
+    let tlb_plan = tlb.tx_plan().clone();
+    assert!(tlb_plan.tlb.is_some(), "a balance-tlb plan has its table");
+    measure_mut("decide_tlb_l34", &mut frames, |fr| sent_on(tlb_plan.decide(fr, &mut cursor)));
 
     // A received data frame through the whole core entry point (LACP and monitor checks, the
     // receive plan), on a balance-xor bond with two slaves up.

@@ -12,8 +12,9 @@
 //!   driver contract (inputs, outputs, polling order, time rules).
 //! * [`bfd`]: Bidirectional Forwarding Detection (RFC 5880) and micro-BFD on a bond's members
 //!   (RFC 7130): the session state machine, timer negotiation, the member gate.
-//! * [`bond`]: a bond — slaves, the MII monitor, the mode's choice of slaves, 802.3ad through
-//!   [`lacp`] — and the data path's read-only plans.
+//! * [`bond`]: a bond — slaves, the MII monitor, the mode's engine (802.3ad through [`lacp`],
+//!   balance-tlb/alb), the active slave — and the data path's read-only plans with the one
+//!   transmit decision every driver uses (`TxPlan::decide`).
 //! * [`hash`]: the Linux transmit hash policies, bit for bit.
 //! * [`options`]: every bonding option with the kernel's names, values, defaults and checks.
 //! * [`report`]: the bond status model, `/proc/net/bonding/bondX` byte for byte, and JSON.

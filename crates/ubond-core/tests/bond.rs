@@ -5,8 +5,10 @@ use std::time::Duration;
 
 mod common;
 
-use common::bonds::{run_pair, Wire2};
-use ubond_core::bond::{Bond, BondError, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
+use common::bonds::{check, run_pair, Wire2};
+use ubond_core::bond::{
+    Bond, BondError, BondEvent, ConfigError, Misuse, RxVerdict, SlaveConfig, SlaveId, TxChoice,
+};
 use ubond_core::lacp::LinkState;
 use ubond_core::monitor::mii::LinkStatus;
 use ubond_core::options::{BondOptions, Mode, PrimaryReselect};
@@ -36,6 +38,7 @@ fn bond(o: BondOptions, n: u8) -> (Bond, Vec<SlaveId>) {
 fn run(b: &mut Bond, until: Instant) {
     while let Some(t) = b.poll_timeout().filter(|t| *t <= until) {
         b.handle_timeout(t);
+        check(b);
     }
 }
 
@@ -405,23 +408,29 @@ fn unpartnered_802_3ad_default_strict_and_fallback() {
 fn bad_requests_get_clear_errors_and_change_nothing() {
     let (mut b, s) = bond(opts(Mode::ActiveBackup), 2);
     let err = b.enslave(ms(1), slave(0), LinkState::up(1000)).unwrap_err();
-    assert_eq!(err, BondError::AlreadyEnslaved("eth0".into()));
+    assert_eq!(err, BondError::Misuse(Misuse::AlreadyEnslaved("eth0".into())));
     assert_eq!(err.to_string(), "eth0 is already a slave of this bond");
-    assert!(matches!(b.release(ms(1), SlaveId(99)), Err(BondError::UnknownSlave(_))));
+    assert!(matches!(
+        b.release(ms(1), SlaveId(99)),
+        Err(BondError::Misuse(Misuse::UnknownSlave(_)))
+    ));
     let err = b.set_option(ms(1), "miimmon", "100").unwrap_err();
     assert!(err.to_string().contains("miimon"), "did-you-mean: {err}");
     let err = b.set_option(ms(1), "mode", "802.3ad").unwrap_err();
     assert!(err.to_string().contains("slaves"), "mode needs no slaves: {err}");
     for bad in ["", "a/b", "bond:0", "a name", "sixteen-chars-xx"] {
         assert!(
-            matches!(Bond::new(bad, opts(Mode::BalanceRr), None), Err(BondError::InvalidName(_))),
+            matches!(
+                Bond::new(bad, opts(Mode::BalanceRr), None),
+                Err(BondError::Config(ConfigError::InvalidName(_)))
+            ),
             "{bad:?}"
         );
     }
     let bad_slave = SlaveConfig { name: "eth 9".into(), perm_mac: MacAddr([2, 0, 0, 0, 1, 9]) };
     assert!(matches!(
         b.enslave(ms(1), bad_slave, LinkState::up(1000)),
-        Err(BondError::InvalidName(_))
+        Err(BondError::Config(ConfigError::InvalidName(_)))
     ));
     // The bond is untouched.
     assert_eq!(b.options().mode, Mode::ActiveBackup);
@@ -454,4 +463,28 @@ fn fail_over_mac_follow_swaps_addresses_and_igmp_is_resent() {
     // Without fail_over_mac every slave gets the bond's address.
     let (b, s) = bond(opts(Mode::BalanceXor), 2);
     assert_eq!(b.slave_mac(s[1]), Some(bond_mac));
+}
+
+#[test]
+fn a_partner_heard_in_lacp_fallback_ends_it_at_once() {
+    // lacp_fallback runs active-backup while nobody speaks LACP. The first LACPDU a partner
+    // sends ends it: the bond has no active slave from that frame on, not from its next timer.
+    let (mut bonds, mut wires, ids) = lacp_pair(|o| o.lacp_fallback = true);
+    wires.iter_mut().for_each(|w| w.up = false);
+    run_pair(&mut bonds, &wires, ms(0), ms(10_000));
+    assert_eq!(bonds[0].active_slave(), Some(ids[0][0]));
+    while bonds[0].poll_event().is_some() {}
+    // Bond 1's next LACPDU reaches bond 0 on its first slave; no timer of bond 0 runs.
+    let (at, pdu) = loop {
+        let t = bonds[1].poll_timeout().expect("LACP runs timers");
+        bonds[1].handle_timeout(t);
+        if let Some(tx) = bonds[1].poll_transmit() {
+            break (t, tx);
+        }
+    };
+    let to = if pdu.slave == ids[1][0] { ids[0][0] } else { ids[0][1] };
+    assert_eq!(bonds[0].handle_frame(at, to, &pdu.frame), RxVerdict::Consumed);
+    assert_eq!(bonds[0].active_slave(), None, "out of fallback: no active slave");
+    let events: Vec<BondEvent> = std::iter::from_fn(|| bonds[0].poll_event()).collect();
+    assert!(events.contains(&BondEvent::ActiveSlave { slave: None }), "{events:?}");
 }

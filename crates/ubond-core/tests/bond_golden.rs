@@ -53,6 +53,7 @@ fn bond_like(golden: &str, options: &str, links: &[LinkState]) -> (Bond, Vec<Sla
 }
 
 fn check(bond: &Bond, golden_name: &str, privileged: bool) {
+    common::bonds::check(bond);
     let want = golden(golden_name);
     let got = render_proc_flavor(&bond.status(VERSION), privileged, ProcFlavor::Linux6_1);
     if got != want {

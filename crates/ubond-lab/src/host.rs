@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use ubond_core::bond::tlb::{TlbLoad, TlbTx};
-use ubond_core::bond::{Bond, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
+use ubond_core::bond::{Bond, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxCursor, TxDecision};
 use ubond_core::lacp::{self, LinkState, PortId};
 use ubond_core::options::{BondOptions, Mode};
 use ubond_core::report;
@@ -72,8 +71,8 @@ impl NicModel {
 struct Nic {
     name: String,
     model: NicModel,
+    /// The member's one identity (its LACP port, if any, is the bond's to map).
     slave: SlaveId,
-    port: Option<PortId>,
 }
 
 /// One echo request and its reply.
@@ -175,7 +174,6 @@ pub struct Host {
     arp_table: BTreeMap<Ipv4Addr, (MacAddr, Instant)>,
     arp_queue: VecDeque<(Ipv4Addr, Vec<u8>)>,
     arp_asked: BTreeMap<Ipv4Addr, Instant>,
-    counter: u32,
     ping: Option<PingJob>,
     pings: Vec<PingRecord>,
     /// Frame identities delivered: (port, active-slave epoch) of the delivery.
@@ -189,8 +187,9 @@ pub struct Host {
     sim_now: Instant,
     flows: Vec<FlowJob>,
     flows_rx: BTreeMap<u32, FlowRx>,
-    /// balance-tlb/alb: bytes sent per hash bucket since the bond's last timer.
-    load: Box<TlbLoad>,
+    /// The data path's round-robin counter and balance-tlb/alb byte counts since the bond's
+    /// last timer.
+    cursor: Box<TxCursor>,
     stats: HostStats,
 }
 
@@ -210,12 +209,7 @@ impl Host {
         for (nic, model, mac) in nics {
             let cfg = SlaveConfig { name: (*nic).to_string(), perm_mac: *mac };
             let slave = bond.enslave(Instant::ZERO, cfg, LinkState::down())?;
-            list.push(Nic {
-                name: (*nic).to_string(),
-                model: *model,
-                slave,
-                port: bond.slave_port(slave),
-            });
+            list.push(Nic { name: (*nic).to_string(), model: *model, slave });
         }
         bond.set_addresses(vec![ip], Vec::new());
         let mut host = Host {
@@ -226,7 +220,6 @@ impl Host {
             arp_table: BTreeMap::new(),
             arp_queue: VecDeque::new(),
             arp_asked: BTreeMap::new(),
-            counter: 0,
             ping: None,
             pings: Vec::new(),
             seen: BTreeMap::new(),
@@ -236,7 +229,7 @@ impl Host {
             sim_now: Instant::ZERO,
             flows: Vec::new(),
             flows_rx: BTreeMap::new(),
-            load: Box::default(),
+            cursor: Box::default(),
             stats: HostStats::default(),
         };
         // The enslave-time events are not interesting for the timeline; drop them.
@@ -381,7 +374,8 @@ impl Host {
     }
 
     fn nic_of_port(&self, port: PortId) -> &str {
-        self.nics.iter().find(|n| n.port == Some(port)).map_or("?", |n| n.name.as_str())
+        let slave = self.bond.slave_of_port(port);
+        self.nics.iter().find(|n| Some(n.slave) == slave).map_or("?", |n| n.name.as_str())
     }
 
     /// A NIC's carrier changed.
@@ -451,12 +445,8 @@ impl Host {
         self.sim_now = now;
         let now = self.local(now);
         if self.bond.poll_timeout().is_some_and(|t| t <= now) {
-            // As the daemon does: the data path's load counts first (balance-tlb/alb).
-            if self.bond.tx_plan().tlb.is_some() {
-                self.bond.handle_tlb_load(now, &self.load);
-                *self.load = TlbLoad::default();
-            }
-            self.bond.handle_timeout(now);
+            // As the daemon does: the data path's byte counts (balance-tlb/alb), then time.
+            self.bond.handle_timeout_with_load(now, &mut self.cursor.load);
             self.drain(out);
         }
         let due = self.ping.as_ref().is_some_and(|p| p.left > 0 && p.next <= now);
@@ -700,42 +690,15 @@ impl Host {
         }
     }
 
-    /// Sends a data frame through the bond's transmit plan, as the daemon does.
+    /// Sends a data frame through the bond's transmit plan, as the daemon does
+    /// (`TxPlan::decide`).
     fn transmit(&mut self, now: Instant, mut frame: Vec<u8>, out: &mut Outbox) {
-        // balance-tlb/alb: the slave, the source address to write, the load to count; ARP
-        // goes through the control plane (receive load balancing rewrites it).
-        if let Some(tx) = self.bond.tx_plan().select_tlb(&frame) {
-            match tx {
-                TlbTx::Send { slave, set_src, account } => {
-                    if let Some(mac) = set_src.filter(|_| frame.len() >= 12) {
-                        frame[6..12].copy_from_slice(&mac.0);
-                    }
-                    self.load.add(account, frame.len());
-                    match self.port_of(slave) {
-                        Some(port) => out.send(port, frame),
-                        None => self.stats.tx_dropped += 1,
-                    }
-                }
-                TlbTx::Arp => {
-                    match self.bond.handle_arp_tx(now, &mut frame) {
-                        Some(slave) => match self.port_of(slave) {
-                            Some(port) => out.send(port, frame),
-                            None => self.stats.tx_dropped += 1,
-                        },
-                        None => self.stats.tx_dropped += 1,
-                    }
-                    self.drain(out);
-                }
-                TlbTx::Drop => self.stats.tx_dropped += 1,
-            }
-            return;
-        }
-        match self.bond.tx_plan().select(&frame, &mut self.counter) {
-            TxChoice::One(slave) => match self.port_of(slave) {
+        match self.bond.tx_plan().decide(&mut frame, &mut self.cursor) {
+            TxDecision::Send(slave) => match self.port_of(slave) {
                 Some(port) => out.send(port, frame),
                 None => self.stats.tx_dropped += 1,
             },
-            TxChoice::All => {
+            TxDecision::Broadcast => {
                 let slaves = self.bond.tx_plan().slaves.clone();
                 let ports = slaves.iter().filter_map(|s| self.port_of(*s));
                 for (i, port) in ports.enumerate() {
@@ -746,7 +709,18 @@ impl Host {
                     }
                 }
             }
-            TxChoice::Drop | TxChoice::ControlPlane => self.stats.tx_dropped += 1,
+            // balance-alb's ARP: receive load balancing may rewrite it and picks the slave.
+            TxDecision::ControlPlane => {
+                match self.bond.handle_arp_tx(now, &mut frame) {
+                    Some(slave) => match self.port_of(slave) {
+                        Some(port) => out.send(port, frame),
+                        None => self.stats.tx_dropped += 1,
+                    },
+                    None => self.stats.tx_dropped += 1,
+                }
+                self.drain(out);
+            }
+            TxDecision::Drop => self.stats.tx_dropped += 1,
         }
     }
 }

@@ -325,6 +325,9 @@ pub struct Sim {
     digest: u64,
     captures: BTreeMap<LinkId, Vec<Captured>>,
     violation: Option<String>,
+    /// Nodes that handled something (or were handed out mutably) since the last invariant
+    /// check: only their bonds can have changed, so only theirs are checked again.
+    touched: Vec<NodeId>,
 }
 
 /// Broadcast copies carry their copy index above this bit of the frame identity.
@@ -360,6 +363,13 @@ impl Sim {
             digest: FNV_OFFSET,
             captures: BTreeMap::new(),
             violation: None,
+            touched: Vec::new(),
+        }
+    }
+
+    fn touch(&mut self, id: NodeId) {
+        if !self.touched.contains(&id) {
+            self.touched.push(id);
         }
     }
 
@@ -399,7 +409,9 @@ impl Sim {
     pub fn add_node(&mut self, node: Node) -> NodeId {
         self.plugs.push(vec![None; node.port_count()]);
         self.nodes.push(node);
-        NodeId(self.nodes.len() - 1)
+        let id = NodeId(self.nodes.len() - 1);
+        self.touch(id);
+        id
     }
 
     /// A node.
@@ -419,6 +431,7 @@ impl Sim {
 
     /// A node, mutably. Call [`Sim::poke`] after changing it so its output is sent.
     pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        self.touch(id);
         &mut self.nodes[id.0]
     }
 
@@ -607,6 +620,7 @@ impl Sim {
 
     /// Moves a node's output onto the links and into the timeline.
     fn flush(&mut self, node: NodeId, out: Outbox) {
+        self.touch(node);
         let name = self.nodes[node.0].name().to_string();
         for note in out.notes {
             self.record(name.clone(), note);
@@ -762,28 +776,22 @@ impl Sim {
     }
 
     /// Checks the whole-system invariants and records the first violation (see
-    /// [`Sim::violation`]): every bond's LACP invariants (`Lacp::check_invariants`: at most
-    /// one active aggregator, a distributing port is collecting and selected, a port listed in
-    /// an aggregator is attached to it, ...).
+    /// [`Sim::violation`]) of the bonds of the nodes that handled something since the last
+    /// check: `Bond::check_invariants`, which includes LACP's (`Lacp::check_invariants`: at
+    /// most one active aggregator, a distributing port is collecting and selected, a port
+    /// listed in an aggregator is attached to it, ...).
     pub fn check_invariants(&mut self) {
         if self.violation.is_some() {
             return;
         }
-        if let Some(v) = self.find_violation() {
-            self.violation_found(&v);
-        }
-    }
-
-    fn find_violation(&self) -> Option<String> {
-        for node in &self.nodes {
-            for bond in node.bonds() {
-                let Some(lacp) = bond.lacp() else { continue };
-                if let Err(v) = lacp.check_invariants() {
-                    return Some(format!("{} {}: {v}", node.name(), bond.name()));
-                }
+        for id in std::mem::take(&mut self.touched) {
+            let node = &self.nodes[id.0];
+            let broken = node.bonds().into_iter().find_map(|b| b.check_invariants().err());
+            if let Some(e) = broken.map(|e| format!("{} {e}", node.name())) {
+                self.violation_found(&e);
+                return;
             }
         }
-        None
     }
 }
 

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ubond_core::bond::{Bond, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxChoice};
+use ubond_core::bond::{
+    Bond, BondError, BondEvent, RxVerdict, SlaveConfig, SlaveId, TxCursor, TxDecision,
+};
 use ubond_core::lacp::{LinkState, PortId};
 use ubond_core::options::{BondOptions, LacpRate, Mode};
 use ubond_core::report;
@@ -30,12 +32,38 @@ pub enum Dest {
     Port(usize),
 }
 
+/// Why a switch could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwitchError {
+    /// A port-channel's bond refused its options or a member.
+    Bond(BondError),
+    /// A group names a port the switch does not have, or one already in another group.
+    PortUnusable(usize),
+}
+
+impl std::fmt::Display for SwitchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SwitchError::Bond(e) => e.fmt(f),
+            SwitchError::PortUnusable(p) => write!(f, "port {p} unusable"),
+        }
+    }
+}
+
+impl std::error::Error for SwitchError {}
+
+impl From<BondError> for SwitchError {
+    fn from(e: BondError) -> Self {
+        SwitchError::Bond(e)
+    }
+}
+
 #[derive(Debug)]
 struct Channel {
     bond: Bond,
-    /// (switch port, slave).
-    members: Vec<(usize, SlaveId, Option<PortId>)>,
-    counter: u32,
+    /// (switch port, slave): the member's one identity is its slave handle.
+    members: Vec<(usize, SlaveId)>,
+    cursor: TxCursor,
 }
 
 /// A switch with LACP port-channels. See the [module docs](self).
@@ -67,7 +95,7 @@ impl LacpSwitch {
         ports: usize,
         groups: &[&[usize]],
         opts: &BondOptions,
-    ) -> Result<LacpSwitch, ubond_core::bond::BondError> {
+    ) -> Result<LacpSwitch, SwitchError> {
         let mut member_of = vec![None; ports];
         let mut channels = Vec::new();
         for (c, group) in groups.iter().enumerate() {
@@ -75,7 +103,7 @@ impl LacpSwitch {
             let mut members = Vec::new();
             for &p in group.iter() {
                 if p >= ports || member_of[p].is_some() {
-                    return Err(ubond_core::bond::BondError::Refused(format!("port {p} unusable")));
+                    return Err(SwitchError::PortUnusable(p));
                 }
                 member_of[p] = Some(c);
                 let idx = u8::try_from(p + 1).unwrap_or(u8::MAX);
@@ -83,11 +111,11 @@ impl LacpSwitch {
                     MacAddr([system.0[0], system.0[1], system.0[2], system.0[3], system.0[4], idx]);
                 let cfg = SlaveConfig { name: format!("p{}", p + 1), perm_mac: mac };
                 let slave = bond.enslave(Instant::ZERO, cfg, LinkState::down())?;
-                members.push((p, slave, bond.slave_port(slave)));
+                members.push((p, slave));
             }
             while bond.poll_event().is_some() {}
             while bond.poll_transmit().is_some() {}
-            channels.push(Channel { bond, members, counter: 0 });
+            channels.push(Channel { bond, members, cursor: TxCursor::default() });
         }
         Ok(LacpSwitch {
             name: name.to_string(),
@@ -130,7 +158,7 @@ impl LacpSwitch {
         let ch = &mut self.channels[c];
         for _ in 0..ubond_core::bond::QUEUE_LIMIT {
             let Some(tx) = ch.bond.poll_transmit() else { break };
-            if let Some(&(p, _, _)) = ch.members.iter().find(|m| m.1 == tx.slave) {
+            if let Some(&(p, _)) = ch.members.iter().find(|m| m.1 == tx.slave) {
                 out.send(p, tx.frame);
             }
         }
@@ -138,9 +166,10 @@ impl LacpSwitch {
             let Some(ev) = ch.bond.poll_event() else { break };
             let bond = ch.bond.name().to_string();
             let name_of = |port: PortId| {
+                let slave = ch.bond.slave_of_port(port);
                 ch.members
                     .iter()
-                    .find(|m| m.2 == Some(port))
+                    .find(|m| Some(m.1) == slave)
                     .map_or("?".to_string(), |m| format!("p{}", m.0 + 1))
             };
             let note = match &ev {
@@ -166,7 +195,7 @@ impl LacpSwitch {
         }
         if let Some(c) = self.member_of[port] {
             let link = if up { LinkState::up(1000) } else { LinkState::down() };
-            if let Some(&(_, slave, _)) = self.channels[c].members.iter().find(|m| m.0 == port) {
+            if let Some(&(_, slave)) = self.channels[c].members.iter().find(|m| m.0 == port) {
                 let _ = self.channels[c].bond.handle_link(now, slave, link);
             }
             self.drain(c, out);
@@ -194,7 +223,7 @@ impl LacpSwitch {
         }
         let Some(ingress) = self.dest_of(port) else { return };
         if let Dest::Channel(c) = ingress {
-            let Some(&(_, slave, _)) = self.channels[c].members.iter().find(|m| m.0 == port) else {
+            let Some(&(_, slave)) = self.channels[c].members.iter().find(|m| m.0 == port) else {
                 return;
             };
             let verdict = self.channels[c].bond.handle_frame(now, slave, frame);
@@ -244,18 +273,20 @@ impl LacpSwitch {
             }
             Dest::Channel(c) => {
                 let ch = &mut self.channels[c];
-                let ports: Vec<usize> = match ch.bond.tx_plan().select(frame, &mut ch.counter) {
-                    TxChoice::One(s) => {
+                let mut frame = frame.to_vec();
+                let ports: Vec<usize> = match ch.bond.tx_plan().decide(&mut frame, &mut ch.cursor) {
+                    TxDecision::Send(s) => {
                         ch.members.iter().filter(|m| m.1 == s).map(|m| m.0).collect()
                     }
-                    TxChoice::All => {
+                    TxDecision::Broadcast => {
                         let slaves = &ch.bond.tx_plan().slaves;
                         ch.members.iter().filter(|m| slaves.contains(&m.1)).map(|m| m.0).collect()
                     }
-                    TxChoice::Drop | TxChoice::ControlPlane => Vec::new(),
+                    // A port-channel is 802.3ad: never balance-alb's control-plane ARP.
+                    TxDecision::ControlPlane | TxDecision::Drop => Vec::new(),
                 };
                 for p in ports {
-                    out.forward(p, id, frame.to_vec());
+                    out.forward(p, id, frame.clone());
                 }
             }
         }
@@ -264,8 +295,9 @@ impl LacpSwitch {
     /// Time passed.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
         for c in 0..self.channels.len() {
-            if self.channels[c].bond.poll_timeout().is_some_and(|t| t <= now) {
-                self.channels[c].bond.handle_timeout(now);
+            let ch = &mut self.channels[c];
+            if ch.bond.poll_timeout().is_some_and(|t| t <= now) {
+                ch.bond.handle_timeout_with_load(now, &mut ch.cursor.load);
                 self.drain(c, out);
             }
         }

@@ -222,6 +222,53 @@ fn other_modes_ping() {
     }
 }
 
+/// The `MII Status` line of slave `iface` in a report.
+fn slave_mii(report: &str, iface: &str) -> String {
+    let head = format!("Slave Interface: {iface}\n");
+    report
+        .split_once(&head)
+        .and_then(|(_, rest)| rest.lines().find_map(|l| l.strip_prefix("MII Status: ")))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Frames an interface sent, from its counters.
+fn tx_packets(s: &Side, iface: &str) -> u64 {
+    let path = format!("/sys/class/net/{iface}/statistics/tx_packets");
+    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", &path]);
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn broadcast_sends_only_on_slaves_that_are_up() {
+    if !can_run() {
+        return;
+    }
+    // The userspace data path: the fast path takes its slaves from the plan already.
+    let (a, b) = pair_with("bcast", &["--datapath", "user"]);
+    for e in ["e1", "e2"] {
+        b.ip(&["link", "set", e, "down"]);
+    }
+    a.ok(&["add", "bond0", "mode=broadcast", "miimon=100", "updelay=10000"]);
+    a.ok(&["enslave", "bond0", "e1", "e2"]);
+    a.ip(&["addr", "add", "192.0.2.1/24", "dev", "bond0"]);
+    // e1 comes up at once (no slave was up, so updelay does not apply); e2 then has carrier
+    // but is "going back" for 10 s: Linux's bond_xmit_broadcast skips it (link not UP).
+    b.ip(&["link", "set", "e1", "up"]);
+    wait_for(Duration::from_secs(10), "e1 up", || slave_mii(&a.report("bond0"), "e1") == "up");
+    b.ip(&["link", "set", "e2", "up"]);
+    wait_for(Duration::from_secs(5), "e2 going back", || {
+        slave_mii(&a.report("bond0"), "e2") == "going back"
+    });
+    let before = (tx_packets(&a, "e1"), tx_packets(&a, "e2"));
+    // Nobody answers: the stack's ARP requests are the broadcast frames.
+    ping(&a, "192.0.2.2");
+    let after = (tx_packets(&a, "e1"), tx_packets(&a, "e2"));
+    assert_eq!(slave_mii(&a.report("bond0"), "e2"), "going back", "the window held");
+    assert!(after.0 > before.0, "frames left by e1: {before:?} -> {after:?}");
+    assert_eq!(after.1, before.1, "nothing left by e2 while it was not up");
+}
+
 #[test]
 fn arp_monitor_active_backup() {
     if !can_run() {

@@ -1,13 +1,111 @@
-//! Peer notification frames sent after a failover (Linux `NETDEV_NOTIFY_PEERS`): a gratuitous
-//! ARP request per IPv4 address (`arp_send(ARPOP_REQUEST, ..., ip, dev, ip, NULL, ...)`) and an
-//! unsolicited Neighbor Advertisement per IPv6 address (`ndisc_send_unsol_na`).
+//! Telling the network about a failover. Two schedules run after the active slave changes:
+//!
+//! * peer notification (Linux `NETDEV_NOTIFY_PEERS`, `num_grat_arp`/`num_unsol_na` rounds
+//!   `peer_notif_delay` apart, the first one interval after the change): a gratuitous ARP
+//!   request per IPv4 address (`arp_send(ARPOP_REQUEST, ..., ip, dev, ip, NULL, ...)`) and an
+//!   unsolicited Neighbor Advertisement per IPv6 address (`ndisc_send_unsol_na`), from the
+//!   bond's MAC on the active slave;
+//! * `resend_igmp` (Linux `bond_resend_igmp_join_requests_delayed`): the IP stack is asked to
+//!   re-send its multicast memberships ([`BondEvent::ResendIgmp`]), at once, then 200 ms
+//!   apart.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use ubond_wire::ethernet::{EtherType, EthernetRepr, Frame, HEADER_LEN};
 use ubond_wire::icmp::{Icmpv6Packet, NdiscRepr};
 use ubond_wire::ip::Protocol;
 use ubond_wire::{arp, ipv6, MacAddr};
+
+use crate::time::Instant;
+
+use super::{Bond, BondEvent};
+
+/// `resend_igmp`'s spacing (`HZ / 5`).
+pub const IGMP_RESEND_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The two schedules, each a count of rounds left and the deadline of the next.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerNotify {
+    peers_left: u32,
+    peers_next: Option<Instant>,
+    igmp_left: u32,
+    igmp_next: Option<Instant>,
+}
+
+impl PeerNotify {
+    /// `count` rounds of peer notification, `interval` apart, the first `interval` from now.
+    pub fn start_peers(&mut self, now: Instant, count: u32, interval: Duration) {
+        self.peers_left = count;
+        self.peers_next = (count > 0).then(|| now + interval);
+    }
+
+    /// `count` IGMP re-sends, the first now.
+    pub fn start_igmp(&mut self, now: Instant, count: u32) {
+        self.igmp_left = count;
+        self.igmp_next = Some(now);
+    }
+
+    /// The earlier of the two deadlines.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.peers_next.into_iter().chain(self.igmp_next).min()
+    }
+
+    /// True if a round of peer notification is due; counts it and schedules the next one
+    /// `interval` later.
+    fn peers_due(&mut self, now: Instant, interval: Duration) -> bool {
+        if self.peers_next.is_none_or(|t| t > now) {
+            return false;
+        }
+        self.peers_left = self.peers_left.saturating_sub(1);
+        self.peers_next = (self.peers_left > 0).then(|| now + interval);
+        true
+    }
+
+    /// True if an IGMP re-send is due; counts it and schedules the next one.
+    fn igmp_due(&mut self, now: Instant) -> bool {
+        if self.igmp_next.is_none_or(|t| t > now) {
+            return false;
+        }
+        self.igmp_left = self.igmp_left.saturating_sub(1);
+        self.igmp_next = (self.igmp_left > 0).then(|| now + IGMP_RESEND_INTERVAL);
+        true
+    }
+}
+
+impl Bond {
+    /// The interval between two rounds of peer notification: `peer_notif_delay`, or `miimon`
+    /// when it is 0.
+    pub(super) fn notify_interval(&self) -> Duration {
+        let ms = match self.opts.peer_notif_delay_ms() {
+            0 => u64::from(self.opts.miimon.max(1)),
+            ms => ms,
+        };
+        Duration::from_millis(ms)
+    }
+
+    /// Runs the rounds that are due: gratuitous ARPs and unsolicited NAs on the active slave,
+    /// and [`BondEvent::ResendIgmp`].
+    pub(super) fn notify_on_timeout(&mut self, now: Instant) {
+        let interval = self.notify_interval();
+        if self.notify.peers_due(now, interval) {
+            if let Some(slave) = self.active.current {
+                let mac = self.mac;
+                for ip in &self.addrs4 {
+                    self.out.transmit(slave, gratuitous_arp(mac, *ip));
+                }
+                for ip in &self.addrs6 {
+                    self.out.transmit(slave, unsolicited_na(mac, *ip));
+                }
+            }
+        }
+        if self.notify.igmp_due(now) {
+            if let Some(slave) = self.active.current {
+                self.out.event(BondEvent::ResendIgmp { slave });
+            }
+        }
+    }
+}
 
 fn ethernet(dst: MacAddr, src: MacAddr, ethertype: EtherType, payload_len: usize) -> Vec<u8> {
     let mut frame = vec![0u8; (HEADER_LEN + payload_len).max(60)];

@@ -1,12 +1,24 @@
 //! The data path's view of a bond: which slave carries a frame, and which received frames are
-//! delivered up. A [`TxPlan`] is a plain value the control plane republishes on every change
-//! (`BondEvent::PlanChanged`); the forwarding threads read their copy without any lock, and
-//! choosing a slave is a pure function of the plan, the frame and a per-thread counter.
+//! delivered up. A [`TxPlan`] and an [`RxPlan`] are plain values the control plane republishes
+//! on every change (`BondEvent::PlanChanged`); the forwarding threads read their copy without
+//! any lock.
+//!
+//! # One transmit decision
+//!
+//! Every driver (the daemon's userspace data path, the lab's hosts and switches) sends a frame
+//! the same way: [`TxPlan::decide`] with the forwarding thread's own [`TxCursor`], then what
+//! the [`TxDecision`] says. `decide` is [`TxPlan::select`] (a pure function of the plan, the
+//! frame and the cursor's counter, which the in-kernel fast path mirrors bit for bit) plus the
+//! balance-tlb/alb table: the source-address rewrite and the byte accounting that the control
+//! plane takes back at its next timer ([`Bond::handle_timeout_with_load`]). It writes only to
+//! the frame and the cursor, and allocates nothing.
+//!
+//! [`Bond::handle_timeout_with_load`]: super::Bond::handle_timeout_with_load
 
 use crate::hash;
 use crate::options::{Mode, XmitHashPolicy};
 
-use super::tlb::{TlbTable, TlbTx};
+use super::tlb::{TlbLoad, TlbTable, TlbTx};
 use super::SlaveId;
 
 /// Where one frame goes.
@@ -40,8 +52,8 @@ pub struct TxPlan {
     /// The slave IGMP reports leave by in balance-rr (Linux: the current active slave, so
     /// that a switch keeps one membership port).
     pub igmp_slave: Option<SlaveId>,
-    /// balance-tlb/alb: the transmit table (256 buckets by load). Use
-    /// [`TxPlan::select_tlb`] to also get the source-address rewrite and the byte accounting.
+    /// balance-tlb/alb: the transmit table (256 buckets by load). [`TxPlan::decide`] also
+    /// applies its source-address rewrite and counts the bytes.
     pub tlb: Option<TlbTable>,
 }
 
@@ -58,13 +70,8 @@ impl TxPlan {
         }
     }
 
-    /// balance-tlb/alb: the full decision for a frame (slave, source MAC to write, where to
-    /// count its bytes), or `None` in the other modes.
-    pub fn select_tlb(&self, frame: &[u8]) -> Option<TlbTx> {
-        self.tlb.as_ref().map(|t| t.select(frame))
-    }
-
-    /// The slave for `frame` (a whole Ethernet frame). `counter` is the forwarding thread's
+    /// The slave for `frame` (a whole Ethernet frame), as the in-kernel fast path chooses it
+    /// too (drivers call [`TxPlan::decide`]). `counter` is the forwarding thread's
     /// own round-robin counter (Linux keeps one per CPU); it also seeds the random choice of
     /// `packets_per_slave=0`, which keeps every run reproducible.
     pub fn select(&self, frame: &[u8], counter: &mut u32) -> TxChoice {
@@ -102,7 +109,7 @@ impl TxPlan {
                 pick(id)
             }
             Mode::BalanceTlb | Mode::BalanceAlb if self.tlb.is_some() => {
-                match self.select_tlb(frame) {
+                match self.tlb.as_ref().map(|t| t.select(frame)) {
                     Some(TlbTx::Send { slave, .. }) => TxChoice::One(slave),
                     Some(TlbTx::Arp) => TxChoice::ControlPlane,
                     Some(TlbTx::Drop) | None => TxChoice::Drop,
@@ -111,6 +118,100 @@ impl TxPlan {
             Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb => {
                 pick(hash::xmit_hash(self.policy, frame, None))
             }
+        }
+    }
+}
+
+/// What the driver does with one frame the bond transmits ([`TxPlan::decide`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxDecision {
+    /// Send it on this slave (as `decide` left it: balance-tlb/alb may have rewritten its
+    /// source address).
+    Send(SlaveId),
+    /// Send a copy on every slave of [`TxPlan::slaves`] (broadcast mode: the slaves whose link
+    /// is up, as Linux's `bond_xmit_broadcast` skips the others).
+    Broadcast,
+    /// balance-alb: an ARP packet the bond sends. Give it to
+    /// [`Bond::handle_arp_tx`](super::Bond::handle_arp_tx), which may rewrite it and picks the
+    /// slave (Linux `rlb_arp_xmit`), then drain the bond's outputs. Never dropped by the data
+    /// path: receive load balancing depends on seeing every one.
+    ControlPlane,
+    /// Nowhere: no slave can send it (Linux counts a tx drop).
+    Drop,
+}
+
+/// A forwarding thread's own transmit state: the round-robin counter and, in
+/// balance-tlb/alb, the bytes it sent per bucket since the control plane last took them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TxCursor {
+    /// balance-rr's counter (Linux keeps one per CPU); it also seeds `packets_per_slave=0`'s
+    /// random choice.
+    pub counter: u32,
+    /// balance-tlb/alb: bytes sent per bucket, handed back with
+    /// [`Bond::handle_timeout_with_load`](super::Bond::handle_timeout_with_load).
+    pub load: TlbLoad,
+}
+
+impl TxPlan {
+    /// The decision for `frame` (a whole Ethernet frame the bond transmits), shared by every
+    /// driver. balance-tlb/alb: writes the chosen slave's MAC as the frame's source when it is
+    /// not the active slave, and counts the frame's bytes in `cursor.load`. Other modes:
+    /// [`TxPlan::select`], advancing `cursor.counter`. Never panics, never allocates.
+    /// Inlined into the drivers, so that it costs no more than the dispatch they wrote before.
+    #[inline]
+    pub fn decide(&self, frame: &mut [u8], cursor: &mut TxCursor) -> TxDecision {
+        if let Some(table) = &self.tlb {
+            return match table.select(frame) {
+                TlbTx::Send { slave, set_src, account } => {
+                    if let (Some(mac), Some(src)) = (set_src, frame.get_mut(6..12)) {
+                        src.copy_from_slice(&mac.0);
+                    }
+                    cursor.load.add(account, frame.len());
+                    TxDecision::Send(slave)
+                }
+                TlbTx::Arp => TxDecision::ControlPlane,
+                TlbTx::Drop => TxDecision::Drop,
+            };
+        }
+        match self.select(frame, &mut cursor.counter) {
+            TxChoice::One(slave) => TxDecision::Send(slave),
+            TxChoice::All => TxDecision::Broadcast,
+            TxChoice::ControlPlane => TxDecision::ControlPlane,
+            TxChoice::Drop => TxDecision::Drop,
+        }
+    }
+}
+
+/// What the data path does with a frame received on a slave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxVerdict {
+    /// A control frame the bond consumed (LACPDU, Marker).
+    Consumed,
+    /// Deliver it up the bond device.
+    Deliver,
+    /// Drop it (an inactive slave's frame: Linux's `RX_HANDLER_EXACT`).
+    Drop,
+}
+
+/// Which slaves' frames are delivered up (Linux `bond_should_deliver_exact_match` and the
+/// inactive-slave rule).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RxPlan {
+    /// Frames from these slaves are delivered.
+    pub deliver: Vec<SlaveId>,
+    /// balance-alb: these (inactive) slaves deliver unicast frames only, their own clients'
+    /// traffic ([`super::alb::rx_deliver`]).
+    pub unicast_only: Vec<SlaveId>,
+}
+
+impl RxPlan {
+    /// The verdict for a data frame (a whole Ethernet frame) received on `slave`.
+    pub fn verdict(&self, slave: SlaveId, frame: &[u8]) -> RxVerdict {
+        let unicast = frame.first().is_some_and(|b| b & 1 == 0);
+        if self.deliver.contains(&slave) || (unicast && self.unicast_only.contains(&slave)) {
+            RxVerdict::Deliver
+        } else {
+            RxVerdict::Drop
         }
     }
 }

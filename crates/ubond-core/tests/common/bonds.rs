@@ -10,23 +10,18 @@ pub struct Wire2 {
     pub up: bool,
 }
 
-/// Panics if a bond's LACP breaks an invariant.
-fn check(bonds: &[Bond; 2], now: Instant) {
-    for (n, bond) in bonds.iter().enumerate() {
-        if let Some(Err(v)) = bond.lacp().map(|l| l.check_invariants()) {
-            panic!("bond {n} at {now:?}: {v}");
-        }
-    }
-}
-
 /// Runs two bonds joined by wires until `until`, moving control frames across (and checking
-/// the LACP invariants after every step).
+/// the bonds' invariants, LACP's included, after every step).
 pub fn run_pair(bonds: &mut [Bond; 2], wires: &[Wire2], from: Instant, until: Instant) {
     let mut now = from;
     for _ in 0..1_000_000 {
         let mut moved = true;
         while moved {
-            check(bonds, now);
+            for (n, bond) in bonds.iter().enumerate() {
+                if let Err(e) = bond.check_invariants() {
+                    panic!("bond {n} at {now:?}: {e}");
+                }
+            }
             moved = false;
             for n in 0..2 {
                 while let Some(tx) = bonds[n].poll_transmit() {
@@ -40,6 +35,7 @@ pub fn run_pair(bonds: &mut [Bond; 2], wires: &[Wire2], from: Instant, until: In
                     }
                     let to = if w.a == (n, tx.slave) { w.b } else { w.a };
                     bonds[to.0].handle_frame(now, to.1, &tx.frame);
+                    check(&bonds[to.0]);
                     moved = true;
                 }
             }
@@ -51,10 +47,18 @@ pub fn run_pair(bonds: &mut [Bond; 2], wires: &[Wire2], from: Instant, until: In
                 for b in bonds.iter_mut() {
                     if b.poll_timeout().is_some_and(|d| d <= now) {
                         b.handle_timeout(now);
+                        check(b);
                     }
                 }
             }
             _ => return,
         }
+    }
+}
+
+/// The bond's invariants hold (after every step of a run).
+pub fn check(bond: &Bond) {
+    if let Err(e) = bond.check_invariants() {
+        panic!("invariant broken: {e}");
     }
 }

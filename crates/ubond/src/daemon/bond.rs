@@ -7,8 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use rustix::event::epoll::EventFlags;
 use ubond_core::bond::igmp::{igmp_reports, mld_reports, IgmpVersion};
-use ubond_core::bond::tlb::TlbLoad;
-use ubond_core::bond::{Bond, BondEvent, SlaveId};
+use ubond_core::bond::{Bond, BondEvent, SlaveId, TxCursor};
 use ubond_core::time::Instant;
 use ubond_sys::addr::{self, IpAddresses};
 use ubond_sys::{igmp, link, Tap, TapOptions};
@@ -28,15 +27,14 @@ pub(super) struct BondRt {
     pub(super) token: u64,
     /// The tap's IP addresses, as last given to the core.
     addrs: IpAddresses,
-    /// balance-tlb/alb: bytes sent per bucket since the last timer.
-    pub(super) load: Box<TlbLoad>,
+    /// The data path's round-robin counter and balance-tlb/alb byte counts since the last
+    /// timer.
+    pub(super) cursor: Box<TxCursor>,
     /// The tap's MTU, which the slaves follow (as Linux's `bond_change_mtu`).
     pub(super) mtu: Option<u32>,
     /// The tap's administrative state (`ip link set BOND up/down`), as last seen.
     pub(super) admin_up: bool,
     pub(super) slaves: Vec<SlaveRt>,
-    /// The round-robin counter of the transmit plan.
-    pub(super) counter: u32,
     /// The report file's text, as last written.
     report: String,
     /// Something the report shows may have changed since it was written.
@@ -77,10 +75,9 @@ impl BondRt {
             token,
             admin_up: up,
             mtu: link::link_state(&name).ok().and_then(|s| s.mtu),
-            load: Box::default(),
+            cursor: Box::default(),
             addrs: IpAddresses::default(),
             slaves: Vec::new(),
-            counter: 0,
             report: String::new(),
             dirty: true,
             tx: TxState::new(),

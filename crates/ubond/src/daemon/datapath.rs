@@ -18,8 +18,7 @@
 use std::time::Duration;
 
 use rustix::event::epoll::EventFlags;
-use ubond_core::bond::tlb::TlbTx;
-use ubond_core::bond::{RxVerdict, SlaveId, TxChoice};
+use ubond_core::bond::{RxVerdict, SlaveId, TxDecision};
 use ubond_core::time::Instant;
 use ubond_sys::{SendStatus, VNET_HDR_LEN};
 
@@ -115,7 +114,8 @@ impl BondRt {
     }
 }
 
-/// Frames the stack sent through the bond's tap go out on the slaves the plan picks.
+/// Frames the stack sent through the bond's tap go out on the slaves the plan picks
+/// (`TxPlan::decide`, the core's one transmit decision).
 pub(super) fn tap_to_slaves(poller: &Poller, clock: &Clock, rt: &mut BondRt) {
     if rt.tx.pending.is_some() {
         return;
@@ -134,40 +134,22 @@ pub(super) fn tap_to_slaves(poller: &Poller, clock: &Clock, rt: &mut BondRt) {
         if n <= HDR {
             continue;
         }
-        let target = match rt.bond.tx_plan().select_tlb(&buf[HDR..n]) {
-            // balance-tlb/alb: the slave, the source address to write, the load to count.
-            Some(TlbTx::Send { slave, set_src, account }) => {
-                if let Some(mac) = set_src.filter(|_| n >= HDR + 12) {
-                    buf[HDR + 6..HDR + 12].copy_from_slice(&mac.0);
+        let target = match rt.bond.tx_plan().decide(&mut buf[HDR..n], &mut rt.cursor) {
+            TxDecision::Send(id) => Some(id),
+            TxDecision::Broadcast => {
+                for id in &rt.bond.tx_plan().slaves {
+                    let _ = rt.send_data(*id, &buf[..n]);
                 }
-                rt.load.add(account, n - HDR);
-                Some(slave)
+                None
             }
-            Some(TlbTx::Arp) => {
+            TxDecision::ControlPlane => {
                 if let Some(id) = rt.bond.handle_arp_tx(clock.now(), &mut buf[HDR..n]) {
                     let _ = rt.send_data(id, &buf[..n]);
                 }
                 rt.drain();
                 None
             }
-            Some(TlbTx::Drop) => None,
-            None => match rt.bond.tx_plan().select(&buf[HDR..n], &mut rt.counter) {
-                TxChoice::One(id) => Some(id),
-                TxChoice::All => {
-                    for s in &rt.slaves {
-                        let _ = s.sock.send_vectored(&[&buf[..n]]);
-                    }
-                    None
-                }
-                TxChoice::ControlPlane => {
-                    if let Some(id) = rt.bond.handle_arp_tx(clock.now(), &mut buf[HDR..n]) {
-                        let _ = rt.send_data(id, &buf[..n]);
-                    }
-                    rt.drain();
-                    None
-                }
-                TxChoice::Drop => None,
-            },
+            TxDecision::Drop => None,
         };
         if let Some(id) = target {
             if rt.send_data(id, &buf[..n]) == SendStatus::WouldBlock {

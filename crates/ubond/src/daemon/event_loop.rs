@@ -15,7 +15,6 @@ use anyhow::Result;
 use rustix::buffer::spare_capacity;
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::Timespec;
-use ubond_core::bond::tlb::TlbLoad;
 
 use super::bonds::Bonds;
 use super::clock::Clock;
@@ -156,11 +155,7 @@ impl Daemon {
                 next = next.min(t);
             }
             if rt.bond.poll_timeout().is_some_and(|t| t <= now) {
-                if rt.bond.tx_plan().tlb.is_some() {
-                    rt.bond.handle_tlb_load(now, &rt.load);
-                    *rt.load = TlbLoad::default();
-                }
-                rt.bond.handle_timeout(now);
+                rt.bond.handle_timeout_with_load(now, &mut rt.cursor.load);
                 rt.drain();
             }
             if let Some(t) = rt.bond.poll_timeout() {

@@ -25,7 +25,9 @@ pub(super) fn respond(bonds: &mut Bonds, poller: &Poller, req: Request) -> Respo
 /// The kernel's errno for a refused bonding option somewhere in `e`'s causes.
 fn refused_errno(e: &anyhow::Error) -> Option<i32> {
     e.chain().find_map(|c| match c.downcast_ref::<ubond_core::bond::BondError>()? {
-        ubond_core::bond::BondError::Option(o) => Some(o.errno()),
+        ubond_core::bond::BondError::Config(ubond_core::bond::ConfigError::Option(o)) => {
+            Some(o.errno())
+        }
         _ => None,
     })
 }
