@@ -1,6 +1,8 @@
 //! Linux mechanisms for the ubond daemon, each behind a small safe API:
 //!
-//! - [`tap`]: the bond's own device, a TAP interface ([`tap::Tap`]);
+//! - [`bond_device`]: the bond's own device, one end of a veth pair that outlives the daemon
+//!   ([`bond_device::BondDevice`]);
+//! - [`tap`]: a TAP interface ([`tap::Tap`]);
 //! - [`packet`]: an `AF_PACKET` socket on each slave ([`packet::PacketSocket`]), with batched
 //!   receive and send into caller-owned buffers ([`packet::FrameBatch`]);
 //! - [`link`]: interface facts and control through rtnetlink, link events
@@ -24,6 +26,7 @@
 //! code; each module that needs it says so, and each block carries a `SAFETY` comment.
 
 pub mod addr;
+pub mod bond_device;
 pub mod bpf;
 pub mod caps;
 pub mod error;

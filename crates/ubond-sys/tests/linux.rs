@@ -439,3 +439,74 @@ fn veth_gso_frames_cross_whole_with_vnet_headers() {
         assert_eq!(u16::from_le_bytes([got[2][8], got[2][9]]), 16, "csum_offset");
     });
 }
+
+#[test]
+fn bond_device_keeps_its_carrier_and_neighbours_without_an_owner() {
+    use ubond_sys::bond_device::{BondDevice, Found};
+    let ns = Netns::new("bond_device_keeps_its_carrier_and_neighbours_without_an_owner");
+    ns.run(|| {
+        assert!(matches!(BondDevice::find("ubb0").expect("find"), Found::Absent));
+        let dev = BondDevice::create("ubb0").expect("create");
+        assert_eq!(dev.name(), "ubb0");
+        assert_eq!(dev.peer_name(), "ubb0-dp");
+        assert_eq!(link::ifindex("ubb0").expect("ifindex"), dev.ifindex());
+        // A second creation under the same name fails and leaves the first as it was.
+        assert!(BondDevice::create("ubb0").is_err());
+        // Found again as ubond's, as a restarted daemon finds it.
+        match BondDevice::find("ubb0").expect("find") {
+            Found::Ours(again) => assert_eq!(again, dev),
+            other => panic!("{other:?}"),
+        }
+        // Other devices under the name are not taken for a bond.
+        link::ifindex("lo").expect("lo");
+        assert!(matches!(BondDevice::find("lo").expect("find"), Found::Foreign(_)));
+
+        // Carrier follows the data-path end's state once the device is up.
+        link::set_up("ubb0", true).expect("up");
+        let peer = link::link_state(dev.peer_name()).expect("peer");
+        assert_eq!(peer.alias.as_deref(), Some("ubond data path of ubb0"));
+        assert_eq!(peer.mtu, Some(65535));
+        wait_for("carrier", WAIT, || {
+            link::link_state("ubb0").expect("state").carrier.then_some(())
+        });
+        dev.set_carrier(false).expect("carrier off");
+        wait_for("no carrier", WAIT, || {
+            (!link::link_state("ubb0").expect("s").carrier).then_some(())
+        });
+        assert!(!dev.carrier().expect("carrier"));
+        dev.set_carrier(true).expect("carrier on");
+        wait_for("carrier again", WAIT, || {
+            link::link_state("ubb0").expect("s").carrier.then_some(())
+        });
+
+        // Frames both ways through the data-path end.
+        let mac = MacAddr([0x02, 0, 0, 0, 0x7b, 0x01]);
+        link::set_mac("ubb0", mac).expect("mac");
+        let stack = PacketSocket::open("ubb0", PacketOptions::default()).expect("packet on bond");
+        let data = dev.open_data_socket(false).expect("data socket");
+        let peer_mac = MacAddr([0x02, 0, 0, 0, 0x99, 0x02]);
+        let into = frame(mac, peer_mac, TEST_ETHERTYPE, 60, 1);
+        assert!(data.send(&into).expect("send into the bond"));
+        assert_eq!(recv_ours(&stack, TEST_ETHERTYPE), into);
+        let out = frame(peer_mac, mac, TEST_ETHERTYPE, 60, 2);
+        assert!(stack.send(&out).expect("send from the bond"));
+        assert_eq!(recv_ours(&data, TEST_ETHERTYPE), out);
+
+        // Every socket closed (the daemon gone): carrier and neighbours stay.
+        ns.ip("neigh add 192.0.2.9 lladdr 02:00:00:00:00:09 dev ubb0 nud reachable");
+        drop(stack);
+        drop(data);
+        std::thread::sleep(Duration::from_millis(300));
+        let s = link::link_state("ubb0").expect("state");
+        assert!(s.admin_up && s.carrier, "{s:?}");
+        let neigh = ns.exec(&["ip", "neigh", "show", "dev", "ubb0"]);
+        assert!(neigh.contains("192.0.2.9"), "{neigh}");
+
+        match BondDevice::find("ubb0").expect("find") {
+            Found::Ours(d) => d.delete().expect("delete"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(BondDevice::find("ubb0").expect("find"), Found::Absent));
+        assert!(link::ifindex("ubb0-dp").is_err());
+    });
+}
