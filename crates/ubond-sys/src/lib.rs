@@ -28,6 +28,7 @@
 pub mod addr;
 pub mod bond_device;
 pub mod bpf;
+pub mod bpffs;
 pub mod caps;
 pub mod error;
 pub mod icmp;

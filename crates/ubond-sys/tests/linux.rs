@@ -510,3 +510,85 @@ fn bond_device_keeps_its_carrier_and_neighbours_without_an_owner() {
         assert!(link::ifindex("ubb0-dp").is_err());
     });
 }
+
+/// A bpffs mounted for one test in the test's own directory, unmounted (and the directory
+/// removed) on drop.
+struct TestBpffs {
+    dir: std::path::PathBuf,
+}
+
+impl TestBpffs {
+    fn new(test: &str) -> TestBpffs {
+        let dir = std::env::temp_dir().join(format!("ubs-bpffs-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        ubond_sys::bpffs::mount(&dir).expect("mount bpffs");
+        TestBpffs { dir }
+    }
+}
+
+impl Drop for TestBpffs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).status();
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
+    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, SlaveRx, BUILT};
+    if !BUILT {
+        assert!(std::env::var_os("CI").is_none(), "CI builds the BPF programs");
+        eprintln!("skipped: this build has no BPF programs (no clang at build time)");
+        return;
+    }
+    let fs = TestBpffs::new("pinned");
+    let ns = Netns::new("pinned_fast_path_forwards_without_its_loader");
+    veth_pair(&ns);
+    ns.ip("link add vc type veth peer name vd");
+    ns.ip("link set vc up");
+    ns.ip("link set vd up");
+    ns.run(|| {
+        let pins = ubond_sys::bpffs::pin_dir(Some(&fs.dir), "test").expect("pin dir");
+        let va = link::ifindex("va").expect("va");
+        let vc = link::ifindex("vc").expect("vc");
+        {
+            let mut fast = FastPath::load(Some(&pins)).expect("load");
+            let attachment = fast.attach_slave("va").expect("attach");
+            assert!(attachment.pinned());
+            // Frames received on va go into vc's receive path.
+            let rx = SlaveRx { tap_ifindex: vc, enabled: true, deliver: true, unicast_only: false };
+            fast.set_slave(va, rx).expect("map");
+            // The loader goes away, as a daemon that dies.
+        }
+        assert_eq!(tcx_programs("va", true).expect("query"), 1, "still attached");
+        let links = pinned_links(&pins).expect("list");
+        assert_eq!(links.len(), 1);
+        assert!(links[0].ingress && links[0].ifindex == va, "{links:?}");
+
+        let watch = PacketSocket::open("vc", PacketOptions::default()).expect("packet on vc");
+        let sender = PacketSocket::open("vb", PacketOptions::default()).expect("packet on vb");
+        let f = frame(
+            MacAddr([2, 0, 0, 0, 0x0a, 1]),
+            MacAddr([2, 0, 0, 0, 0x0b, 1]),
+            TEST_ETHERTYPE,
+            60,
+            7,
+        );
+        assert!(sender.send(&f).expect("send"));
+        assert_eq!(recv_ours(&watch, TEST_ETHERTYPE), f, "forwarded with no loader alive");
+
+        // A new loader takes over: one program on va at the end, the new one (its map is
+        // empty, so frames are no longer redirected).
+        let mut fast = FastPath::load(Some(&pins)).expect("load again");
+        let attachment = fast.attach_slave("va").expect("attach again");
+        // The kernel releases a link whose last reference went in deferred work: wait.
+        let one = || (tcx_programs("va", true).expect("query") == 1).then_some(());
+        wait_for("the old link's release", WAIT, one);
+        assert!(sender.send(&f).expect("send"));
+        assert!(!sees_any(&watch, TEST_ETHERTYPE, Duration::from_millis(200)));
+        attachment.detach();
+        let none = || (tcx_programs("va", true).expect("query") == 0).then_some(());
+        wait_for("the link's release", WAIT, none);
+        assert!(pinned_links(&pins).expect("list").is_empty());
+    });
+}

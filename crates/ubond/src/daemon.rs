@@ -74,7 +74,7 @@ pub fn run(control: &Path, access: Access, datapath: DatapathChoice) -> Result<(
     // the capabilities go. Attaching and map updates later work with the kept ones.
     let (fast, path_line) = match datapath {
         DatapathChoice::User => (None, "userspace (--datapath user)".to_string()),
-        DatapathChoice::Auto | DatapathChoice::Bpf => match FastPath::load() {
+        DatapathChoice::Auto | DatapathChoice::Bpf => match FastPath::load(None) {
             Ok(f) => (
                 Some(f),
                 "bpf (in-kernel fast path; userspace for tlb/alb and ARP monitoring)".to_string(),
