@@ -28,8 +28,9 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Result, SysError};
-use crate::link::{self, rtnl_request};
+use crate::link;
 use crate::packet::{PacketOptions, PacketSocket};
+use crate::rtnl::request as rtnl_request;
 
 /// The alias that marks the data-path end of bond `name` (`ip link` shows it).
 pub fn data_path_alias(name: &str) -> String {
