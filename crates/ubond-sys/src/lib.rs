@@ -16,7 +16,10 @@
 //! - [`igmp`]: the multicast groups a device has joined (`/proc/net/igmp{,6}`);
 //! - [`bpf`]: the in-kernel fast path (tc programs and their maps);
 //! - [`caps`]: keeping only the capabilities needed ([`caps::keep_only`]);
-//! - [`process`]: process-wide settings ([`process::default_sigpipe`]).
+//! - [`process`]: process-wide settings ([`process::default_sigpipe`]);
+//! - [`service`]: the service manager's notifications (`sd_notify(3)`);
+//! - [`bond_device`]: the bond's own device, a veth pair that outlives the daemon;
+//! - [`bpffs`]: the BPF file system where the fast path pins what outlives the daemon.
 //!
 //! netlink-packet-route encodes and decodes every rtnetlink message; the exchanges on the
 //! socket are written once, in a private module shared by [`link`] and [`addr`].
@@ -38,6 +41,7 @@ pub mod netns;
 pub mod packet;
 pub mod process;
 mod rtnl;
+pub mod service;
 pub mod sysctl;
 pub mod tap;
 
