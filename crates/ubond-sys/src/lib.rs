@@ -19,6 +19,7 @@
 //! - [`process`]: process-wide settings ([`process::default_sigpipe`]);
 //! - [`service`]: the service manager's notifications (`sd_notify(3)`);
 //! - [`bond_device`]: the bond's own device, a veth pair that outlives the daemon;
+//! - [`boot`]: this boot's identifier and the time since it began;
 //! - [`bpffs`]: the BPF file system where the fast path pins what outlives the daemon.
 //!
 //! netlink-packet-route encodes and decodes every rtnetlink message; the exchanges on the
@@ -30,6 +31,7 @@
 
 pub mod addr;
 pub mod bond_device;
+pub mod boot;
 pub mod bpf;
 pub mod bpffs;
 pub mod caps;

@@ -31,6 +31,7 @@ mod events;
 mod fastpath;
 mod journal;
 mod slave;
+mod state;
 mod verbs;
 
 use std::path::Path;
