@@ -52,6 +52,9 @@ mod tests {
         // The boot scale agrees with the system's, within the time these lines take.
         let boot = ubond_sys::boot::since_boot();
         let ours = clock.since_boot(clock.now());
-        assert!(ours <= boot + std::time::Duration::from_millis(50) && boot <= ours + std::time::Duration::from_millis(50));
+        assert!(
+            ours <= boot + std::time::Duration::from_millis(50)
+                && boot <= ours + std::time::Duration::from_millis(50)
+        );
     }
 }

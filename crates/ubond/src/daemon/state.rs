@@ -61,6 +61,9 @@ pub(super) struct State {
 pub(super) struct SavedBond {
     /// Its name (and its device's).
     pub name: String,
+    /// Its MAC address (`aa:bb:cc:dd:ee:ff`), the LACP system identifier by default: kept so
+    /// that a device made again has the same.
+    pub mac: String,
     /// Its options as `(name, sysfs value)`: the mode, then those that differ from the
     /// default.
     pub options: Vec<(String, String)>,
@@ -128,7 +131,11 @@ impl SavedPort {
             Some(hex) => Some(from_hex(hex).context("partner_lacpdu is not hexadecimal")?),
             None => None,
         };
-        Ok(PortResume { port_number: self.port_number, aggregator_id: self.aggregator_id, partner_pdu })
+        Ok(PortResume {
+            port_number: self.port_number,
+            aggregator_id: self.aggregator_id,
+            partner_pdu,
+        })
     }
 
     /// The core's port state, to save.
@@ -348,6 +355,7 @@ mod tests {
         let mut s = State::new("0e5e1fbe-9a6a-4bd8-9d47-43c5b7f49a8f".to_owned());
         s.bonds.push(SavedBond {
             name: "bond0".into(),
+            mac: "02:00:00:00:00:01".into(),
             options: vec![("mode".into(), "802.3ad 4".into()), ("miimon".into(), "100".into())],
             slaves: vec![SavedSlave {
                 iface: "eth0".into(),
@@ -359,7 +367,11 @@ mod tests {
                     sysctls: vec![("/proc/sys/net/ipv4/conf/eth0/arp_ignore".into(), "0\n".into())],
                 },
                 options: vec![("prio".into(), "10".into())],
-                lacp: Some(SavedPort { port_number: 1, aggregator_id: 1, partner_lacpdu: Some("0101".into()) }),
+                lacp: Some(SavedPort {
+                    port_number: 1,
+                    aggregator_id: 1,
+                    partner_lacpdu: Some("0101".into()),
+                }),
             }],
             active_slave: None,
             lacpdu_sent_ms: Some(123_456),
@@ -424,7 +436,8 @@ mod tests {
 
     #[test]
     fn lacpdus_go_through_hex() {
-        let r = PortResume { port_number: 3, aggregator_id: 2, partner_pdu: Some(vec![1, 0xab, 0]) };
+        let r =
+            PortResume { port_number: 3, aggregator_id: 2, partner_pdu: Some(vec![1, 0xab, 0]) };
         let saved = SavedPort::of(&r);
         assert_eq!(saved.partner_lacpdu.as_deref(), Some("01ab00"));
         assert_eq!(saved.resume().expect("back"), r);

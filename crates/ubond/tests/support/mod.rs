@@ -102,11 +102,25 @@ impl Side {
         });
     }
 
+    /// `ubond shutdown`: every bond removed, slaves given back, then the daemon stops; waits
+    /// for it. True if it stopped cleanly.
+    pub fn shutdown(&mut self) -> bool {
+        self.ok(&["shutdown"]);
+        self.wait_daemon()
+    }
+
     /// SIGTERM (by pid), then wait; SIGKILL if it does not stop. True if it stopped cleanly.
+    /// The bonds stay for the next daemon.
     pub fn stop_daemon(&mut self) -> bool {
-        let Some(mut child) = self.daemon.take() else { return true };
+        let Some(child) = self.daemon.as_ref() else { return true };
         let pid = child.id().to_string();
         let _ = sh(&["kill", "-TERM", &pid]);
+        self.wait_daemon()
+    }
+
+    /// Waits for the daemon to exit; SIGKILL after 10 s. True if it stopped cleanly.
+    fn wait_daemon(&mut self) -> bool {
+        let Some(mut child) = self.daemon.take() else { return true };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
