@@ -207,3 +207,47 @@ pub fn in_netns<T: Send + 'static>(
         f()
     })
 }
+
+/// A BPF file system mounted for one test in the system's mount namespace (so that it outlives
+/// each daemon the test starts in `ip netns exec`'s namespaces), unmounted on drop.
+pub struct Bpffs {
+    pub dir: PathBuf,
+}
+
+impl Bpffs {
+    pub fn new(test: &str) -> Bpffs {
+        let dir = std::env::temp_dir().join(format!("ubond-bpffs-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        must(&["mount", "-t", "bpf", "bpf", dir.to_str().unwrap()]);
+        Bpffs { dir }
+    }
+
+    /// The daemon's arguments that put its pins there.
+    pub fn args(&self) -> [&str; 2] {
+        ["--bpffs", self.dir.to_str().unwrap()]
+    }
+
+    /// Every pin left (files below the directory).
+    pub fn pins(&self) -> Vec<PathBuf> {
+        fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir, &mut out);
+        out
+    }
+}
+
+impl Drop for Bpffs {
+    fn drop(&mut self) {
+        let _ = sh(&["umount", self.dir.to_str().unwrap()]);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
