@@ -63,13 +63,16 @@ pub(super) struct BondRt {
 impl BondRt {
     /// Runs bond `bond` on its device `dev` (made or found by the caller): the data-path end's
     /// socket in the poll set, the fast path's egress program on the device when there is one.
-    /// The core then runs its timers due at `now`, and the device takes its carrier, addresses
-    /// and report (in `dir`). `admin_up` is the device's administrative state.
+    /// The core then runs its timers due at `now`, and the device takes its addresses and
+    /// report (in `dir`), and its carrier unless it is `adopted` (a device that carries a
+    /// bond's traffic keeps its carrier until the bond's slaves are back and say otherwise:
+    /// see [`BondRt::sync_carrier`]). `admin_up` is the device's administrative state.
     pub(super) fn open(
         bond: Bond,
         dev: BondDevice,
         clock: Clock,
         admin_up: bool,
+        adopted: bool,
         poller: &Poller,
         fast: &mut Fast,
         dir: &Path,
@@ -103,11 +106,20 @@ impl BondRt {
         };
         rt.bond.set_admin_up(now, admin_up);
         rt.bond.handle_timeout(now);
-        rt.set_carrier(rt.bond.carrier());
+        // (The core starts without carrier and says so only when that changes: an adopted
+        // device keeps its carrier through the bond's first steps, before its slaves are back.)
+        if !adopted {
+            rt.sync_carrier();
+        }
         rt.drain();
         rt.refresh_addresses();
         rt.write_report(dir);
         Ok(rt)
+    }
+
+    /// Gives the device the bond's carrier as the core has it now.
+    pub(super) fn sync_carrier(&self) {
+        self.set_carrier(self.bond.carrier());
     }
 
     /// Gives the device the bond's carrier.

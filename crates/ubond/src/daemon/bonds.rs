@@ -70,21 +70,23 @@ impl Bonds {
                 return Err(e.into());
             }
         }
-        self.run(poller, bond, dev, up)?;
+        self.run(poller, bond, dev, up, false)?;
         self.save_state(&[]);
         Ok(())
     }
 
     /// Runs bond `bond` on its device `dev` (made, or found as a daemon that ran before left
-    /// it), whose administrative state is `admin_up`.
+    /// it: `adopted`), whose administrative state is `admin_up`.
     pub(super) fn run(
         &mut self,
         poller: &Poller,
         bond: Bond,
         dev: BondDevice,
         admin_up: bool,
+        adopted: bool,
     ) -> Result<usize> {
-        let rt = BondRt::open(bond, dev, self.clock, admin_up, poller, &mut self.fast, &self.dir)?;
+        let (clock, fast, dir) = (self.clock, &mut self.fast, &self.dir);
+        let rt = BondRt::open(bond, dev, clock, admin_up, adopted, poller, fast, dir)?;
         self.list.push(rt);
         let bi = self.list.len() - 1;
         self.sync_fast(bi);

@@ -185,6 +185,7 @@ pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut
         let id = rt.slaves[si].id;
         match rt.bond.handle_frame(clock.now(), id, &buf[HDR..n]) {
             RxVerdict::Deliver => {
+                rt.bond.rx_plan().to_bond(&mut buf[HDR..n]);
                 let _ = rt.data.send_vectored(&[&buf[..n]]);
             }
             RxVerdict::Consumed => rt.drain(),

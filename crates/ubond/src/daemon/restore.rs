@@ -67,20 +67,20 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
     let name = saved.name.as_str();
     let opts = BondOptions::from_settings(&saved.options).context("its options")?;
     let mac: MacAddr = saved.mac.parse().map_err(|_| anyhow!("bad MAC {:?}", saved.mac))?;
-    let (dev, admin_up, how) = match Bonds::find_device(name)? {
+    let (dev, admin_up, adopted, how) = match Bonds::find_device(name)? {
         Some(dev) => {
             let up = link::link_state(name)?.admin_up;
-            (dev, up, "adopted")
+            (dev, up, true, "adopted")
         }
         None => {
             let dev = BondDevice::create(name)?;
             link::change_mac(name, mac)?;
             link::set_up(name, true)?;
-            (dev, true, "made again: its device was deleted while no daemon ran (addresses and routes set on it are gone)")
+            (dev, true, false, "made again: its device was deleted while no daemon ran (addresses and routes set on it are gone)")
         }
     };
     let bond = Bond::new(name, opts, Some(mac)).map_err(anyhow::Error::msg)?;
-    let bi = bonds.run(poller, bond, dev, admin_up)?;
+    let bi = bonds.run(poller, bond, dev, admin_up, adopted)?;
     // The slaves as they are: adopted, then all join at the same instant (as `enslave`).
     let mtu = bonds.list[bi].mtu;
     let mut ready = Vec::new();
@@ -141,6 +141,8 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
         }
     }
     rt.drain();
+    // Its slaves back, the device takes the bond's carrier (kept until now).
+    rt.sync_carrier();
     rt.fast.dirty = true;
     bonds.sync_fast(bi);
     let lacp = match (waited, partner_timeout) {
