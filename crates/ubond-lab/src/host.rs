@@ -435,7 +435,10 @@ impl Host {
                     }
                 }
                 self.stats.delivered += 1;
-                self.receive(now, frame, out);
+                // As the daemon does: a frame for a slave's address becomes the bond's.
+                let mut frame = frame.to_vec();
+                self.bond.rx_plan().to_bond(&mut frame);
+                self.receive(now, &frame, out);
             }
         }
     }
@@ -553,12 +556,9 @@ impl Host {
     fn receive(&mut self, now: Instant, frame: &[u8], out: &mut Outbox) {
         let Ok(f) = ethernet::Frame::new_checked(frame) else { return };
         let Ok(eth) = EthernetRepr::parse(&f) else { return };
-        // Frames for the bond's address, or (balance-alb, where receive load balancing hands
-        // each peer a slave's own address) for a slave's current address: the kernel takes
-        // both as PACKET_HOST.
-        let for_us = eth.dst_addr == self.bond.mac()
-            || eth.dst_addr == MacAddr::BROADCAST
-            || self.nics.iter().any(|n| self.bond.slave_mac(n.slave) == Some(eth.dst_addr));
+        // Frames for the bond's address (those for a slave's own address, which balance-alb's
+        // receive load balancing hands peers, were made the bond's: `RxPlan::to_bond`).
+        let for_us = eth.dst_addr == self.bond.mac() || eth.dst_addr == MacAddr::BROADCAST;
         if !for_us {
             return;
         }

@@ -1,12 +1,25 @@
 //! The in-kernel fast data path: the tc programs of `bpf/datapath.bpf.c`, loaded with `aya`.
 //!
-//! [`FastPath::load`] loads the object once (it needs CAP_BPF or CAP_SYS_ADMIN, so before the
+//! [`FastPath::load`] loads the object (it needs CAP_BPF or CAP_SYS_ADMIN, so before the
 //! daemon drops its capabilities); [`FastPath::attach_tap`] and [`FastPath::attach_slave`]
 //! attach a program to an interface with a TCX link (`bpf_link`), held by the returned
-//! [`Attachment`]: dropping it, or the daemon dying, detaches the program, so a killed daemon
-//! leaves no slave redirecting into a tap that is gone. The daemon then describes each bond
-//! ([`BondConfig`], keyed by the tap's ifindex) and each slave ([`SlaveRx`], keyed by the
-//! slave's ifindex) in the programs' maps.
+//! [`Attachment`]. The daemon then describes each bond ([`BondConfig`], keyed by the bond
+//! device's ifindex) and each slave ([`SlaveRx`], keyed by the slave's ifindex) in the
+//! programs' maps.
+//!
+//! # Outliving the daemon
+//!
+//! Loaded with a pin directory (in a bpffs, see [`crate::bpffs`]), the fast path pins its maps
+//! and every link there: the links stay attached, with their programs and maps, when the
+//! daemon exits or dies, so frames keep flowing in the kernel while no daemon runs. Only
+//! [`Attachment::detach`] takes a program off an interface. A daemon that starts again loads
+//! the programs afresh (its own build's, which may differ from the old one's), fills the new
+//! maps, and attaches each program in front of the one already there ([`LinkOrder::first`]:
+//! the first TCX program to give a verdict decides), then renames its pin over the old one,
+//! which detaches the old link: at every instant one program handles the interface's frames.
+//! Nothing of an older build is ever reused, so a pinned map of another layout cannot meet
+//! this build's programs. Without a pin directory, dropping an [`Attachment`] (or the daemon
+//! dying) detaches the program, as before.
 //!
 //! The object is compiled by clang at build time, or, without clang, is the committed
 //! `bpf/datapath.bpf.o` (kept identical to what clang builds from the source; see `build.rs`).
@@ -15,6 +28,7 @@
 
 use crate::error::{Result, SysError};
 use std::io;
+use std::path::{Path, PathBuf};
 
 /// Most bonds with a map entry (the maps' size).
 pub const MAX_BONDS: usize = 64;
@@ -89,10 +103,12 @@ impl SlaveRx {
     }
 }
 
-/// A program attached to one interface; dropping it detaches the program.
+/// A program attached to one interface. Pinned ([`FastPath::load`] with a pin directory), it
+/// stays attached when dropped, until [`Attachment::detach`]; unpinned, dropping it detaches.
 pub struct Attachment {
     #[cfg(ubond_bpf)]
-    _link: aya::programs::tc::SchedClassifierLink,
+    _link: aya::programs::links::FdLink,
+    pin: Option<PathBuf>,
     iface: String,
 }
 
@@ -106,6 +122,76 @@ impl std::fmt::Debug for Attachment {
 pub struct FastPath {
     #[cfg(ubond_bpf)]
     ebpf: aya::Ebpf,
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    pins: Option<PathBuf>,
+}
+
+/// The pin of the link on `ifindex` in direction `ingress`, in pin directory `dir`.
+fn link_pin(dir: &Path, ingress: bool, ifindex: u32) -> PathBuf {
+    let dir_name = if ingress { "ingress" } else { "egress" };
+    dir.join(format!("link-{dir_name}-{ifindex}"))
+}
+
+/// A link pinned in a pin directory, as [`pinned_links`] lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedAttachment {
+    /// The pin's path.
+    pub path: PathBuf,
+    /// Ingress (a slave's program) or egress (a bond device's).
+    pub ingress: bool,
+    /// The interface the link is attached to.
+    pub ifindex: u32,
+}
+
+impl PinnedAttachment {
+    /// Removes the pin, which detaches the program (unless a running daemon holds the link).
+    pub fn remove(&self) -> Result<()> {
+        std::fs::remove_file(&self.path)
+            .map_err(|e| SysError::new("remove a pinned BPF link", None, e))
+    }
+}
+
+/// Every link pinned in `dir`, for a starting daemon to keep those it still needs and remove
+/// the others (a slave released, a bond deleted while no daemon ran).
+pub fn pinned_links(dir: &Path) -> Result<Vec<PinnedAttachment>> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| SysError::new("list pinned BPF links", None, e))?;
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix("link-") else { continue };
+        let (ingress, index) = match rest.split_once('-') {
+            Some(("ingress", i)) => (true, i),
+            Some(("egress", i)) => (false, i),
+            _ => continue,
+        };
+        let Ok(ifindex) = index.parse() else { continue };
+        out.push(PinnedAttachment { path: entry.path(), ingress, ifindex });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Pins a BPF object at `path` through a temporary name and a rename, so that a pin already
+/// at `path` is replaced in one step (and what it pinned released). bpffs refuses names with
+/// a dot, hence the `-new` suffix.
+#[cfg(ubond_bpf)]
+fn pin_replacing<T>(
+    path: &Path,
+    pin: impl FnOnce(&Path) -> std::result::Result<T, aya::pin::PinError>,
+) -> Result<T> {
+    const OP: &str = "pin a BPF object";
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push("-new");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let pinned = pin(&tmp).map_err(|e| err_chain(OP, None, &e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        SysError::new(OP, None, e)
+    })?;
+    Ok(pinned)
 }
 
 impl std::fmt::Debug for FastPath {
@@ -118,10 +204,24 @@ fn err(op: &'static str, iface: Option<&str>, e: impl std::fmt::Display) -> SysE
     SysError::new(op, iface, io::Error::other(e.to_string()))
 }
 
+/// [`err`] for an error with causes: every cause is named ("`BPF_OBJ_PIN` failed: Permission
+/// denied").
+#[cfg_attr(not(ubond_bpf), allow(dead_code))]
+fn err_chain(op: &'static str, iface: Option<&str>, e: &dyn std::error::Error) -> SysError {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(&format!(": {inner}"));
+        src = inner.source();
+    }
+    SysError::new(op, iface, io::Error::other(s))
+}
+
 #[cfg(ubond_bpf)]
 mod imp {
     use super::*;
     use aya::maps::HashMap;
+    use aya::programs::links::FdLink;
     use aya::programs::tc::{SchedClassifier, TcAttachOptions, TcAttachType};
     use aya::programs::LinkOrder;
 
@@ -131,9 +231,11 @@ mod imp {
 
     impl FastPath {
         /// Loads the programs and creates their maps (CAP_BPF or CAP_SYS_ADMIN, and
-        /// CAP_NET_ADMIN). Fails with the reason (no privilege, an old kernel, no
-        /// programs in this build).
-        pub fn load() -> Result<FastPath> {
+        /// CAP_NET_ADMIN). With `pins` (a directory in a bpffs), the maps are pinned there,
+        /// replacing those of an earlier daemon, and so will be the links (see the module
+        /// documentation). Fails with the reason (no privilege, an old kernel, no programs in
+        /// this build).
+        pub fn load(pins: Option<&Path>) -> Result<FastPath> {
             const OP: &str = "load the BPF fast path";
             let mut ebpf = aya::EbpfLoader::new().load(OBJECT).map_err(|e| err(OP, None, e))?;
             for name in [TAP_PROG, SLAVE_PROG] {
@@ -144,22 +246,41 @@ mod imp {
                     .map_err(|e| err(OP, None, e))?;
                 prog.load().map_err(|e| err(OP, None, verifier_error(e)))?;
             }
-            Ok(FastPath { ebpf })
+            if let Some(dir) = pins {
+                for (name, map) in ebpf.maps() {
+                    // Internal maps (".rodata") have dots, which bpffs names may not.
+                    let name = name.replace('.', "_");
+                    pin_replacing(&dir.join(format!("map-{name}")), |p| map.pin(p))?;
+                }
+            }
+            Ok(FastPath { ebpf, pins: pins.map(Path::to_path_buf) })
         }
 
         fn attach(&mut self, prog: &str, iface: &str, at: TcAttachType) -> Result<Attachment> {
             const OP: &str = "attach the BPF fast path (TCX)";
+            let ifindex = crate::link::ifindex(iface).map_err(|e| e.with_operation(OP))?;
             let p: &mut SchedClassifier = self
                 .ebpf
                 .program_mut(prog)
                 .ok_or_else(|| err(OP, Some(iface), "program missing"))?
                 .try_into()
                 .map_err(|e| err(OP, Some(iface), e))?;
+            // In front of whatever is attached already (an earlier daemon's program, which
+            // the pin below then releases).
             let id = p
-                .attach_with_options(iface, at, TcAttachOptions::TcxOrder(LinkOrder::default()))
+                .attach_with_options(iface, at, TcAttachOptions::TcxOrder(LinkOrder::first()))
                 .map_err(|e| err(OP, Some(iface), verifier_error(e)))?;
             let link = p.take_link(id).map_err(|e| err(OP, Some(iface), e))?;
-            Ok(Attachment { _link: link, iface: iface.to_owned() })
+            let link = FdLink::try_from(link).map_err(|e| err(OP, Some(iface), e))?;
+            let (link, pin) = match &self.pins {
+                Some(dir) => {
+                    let path = link_pin(dir, at == TcAttachType::Ingress, ifindex);
+                    let pinned = pin_replacing(&path, |tmp| link.pin(tmp))?;
+                    (FdLink::from(pinned), Some(path))
+                }
+                None => (link, None),
+            };
+            Ok(Attachment { _link: link, pin, iface: iface.to_owned() })
         }
 
         /// Attaches the transmit program to a bond's tap (egress).
@@ -258,7 +379,7 @@ pub fn tcx_programs(iface: &str, _ingress: bool) -> Result<usize> {
 impl FastPath {
     /// Always fails: this build has no BPF programs (no clang at build time, and the
     /// committed object did not match the edited source).
-    pub fn load() -> Result<FastPath> {
+    pub fn load(_pins: Option<&Path>) -> Result<FastPath> {
         Err(err(
             "load the BPF fast path",
             None,
@@ -299,6 +420,19 @@ impl Attachment {
     /// The interface the program is attached to.
     pub fn interface(&self) -> &str {
         &self.iface
+    }
+
+    /// Whether the link is pinned (and so outlives this value and the daemon).
+    pub fn pinned(&self) -> bool {
+        self.pin.is_some()
+    }
+
+    /// Takes the program off the interface (a slave released, a bond deleted, the fast path
+    /// turned off for a bond), removing its pin.
+    pub fn detach(mut self) {
+        if let Some(pin) = self.pin.take() {
+            let _ = std::fs::remove_file(pin);
+        }
     }
 }
 

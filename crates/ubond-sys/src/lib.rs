@@ -1,6 +1,8 @@
 //! Linux mechanisms for the ubond daemon, each behind a small safe API:
 //!
-//! - [`tap`]: the bond's own device, a TAP interface ([`tap::Tap`]);
+//! - [`bond_device`]: the bond's own device, one end of a veth pair that outlives the daemon
+//!   ([`bond_device::BondDevice`]);
+//! - [`tap`]: a TAP interface ([`tap::Tap`]);
 //! - [`packet`]: an `AF_PACKET` socket on each slave ([`packet::PacketSocket`]), with batched
 //!   receive and send into caller-owned buffers ([`packet::FrameBatch`]);
 //! - [`link`]: interface facts and control through rtnetlink, link events
@@ -14,7 +16,11 @@
 //! - [`igmp`]: the multicast groups a device has joined (`/proc/net/igmp{,6}`);
 //! - [`bpf`]: the in-kernel fast path (tc programs and their maps);
 //! - [`caps`]: keeping only the capabilities needed ([`caps::keep_only`]);
-//! - [`process`]: process-wide settings ([`process::default_sigpipe`]).
+//! - [`process`]: process-wide settings ([`process::default_sigpipe`]);
+//! - [`service`]: the service manager's notifications (`sd_notify(3)`);
+//! - [`bond_device`]: the bond's own device, a veth pair that outlives the daemon;
+//! - [`boot`]: this boot's identifier and the time since it began;
+//! - [`bpffs`]: the BPF file system where the fast path pins what outlives the daemon.
 //!
 //! netlink-packet-route encodes and decodes every rtnetlink message; the exchanges on the
 //! socket are written once, in a private module shared by [`link`] and [`addr`].
@@ -24,7 +30,10 @@
 //! code; each module that needs it says so, and each block carries a `SAFETY` comment.
 
 pub mod addr;
+pub mod bond_device;
+pub mod boot;
 pub mod bpf;
+pub mod bpffs;
 pub mod caps;
 pub mod error;
 pub mod icmp;
@@ -34,6 +43,7 @@ pub mod netns;
 pub mod packet;
 pub mod process;
 mod rtnl;
+pub mod service;
 pub mod sysctl;
 pub mod tap;
 

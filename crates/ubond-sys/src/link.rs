@@ -75,6 +75,8 @@ pub struct LinkState {
     pub mtu: Option<u32>,
     /// How many holders keep the interface promiscuous (`IFLA_PROMISCUITY`; 0 if absent).
     pub promiscuity: u32,
+    /// The interface's alias (`IFLA_IFALIAS`, `ip link set NAME alias TEXT`), if set.
+    pub alias: Option<String>,
 }
 
 impl LinkState {
@@ -98,6 +100,7 @@ impl LinkState {
             oper_state: OperState::Unknown,
             mtu: None,
             promiscuity: 0,
+            alias: None,
         };
         for attr in &msg.attributes {
             match attr {
@@ -107,6 +110,7 @@ impl LinkState {
                 LinkAttribute::OperState(s) => state.oper_state = s.into(),
                 LinkAttribute::Mtu(m) => state.mtu = Some(*m),
                 LinkAttribute::Promiscuity(p) => state.promiscuity = *p,
+                LinkAttribute::IfAlias(a) if !a.is_empty() => state.alias = Some(a.clone()),
                 _ => {}
             }
         }
@@ -134,6 +138,12 @@ pub(crate) fn ifreq_for(name: &str, op: &'static str) -> Result<libc::ifreq> {
         *d = s as libc::c_char;
     }
     Ok(req)
+}
+
+/// Checks that `name` is a name the kernel accepts for an interface (1 to 15 bytes, no NUL
+/// or '/'), before any request is made with it.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    ifreq_for(name, "check interface name").map(drop)
 }
 
 /// The index of interface `name` (`if_nametoindex`).

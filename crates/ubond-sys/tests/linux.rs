@@ -439,3 +439,156 @@ fn veth_gso_frames_cross_whole_with_vnet_headers() {
         assert_eq!(u16::from_le_bytes([got[2][8], got[2][9]]), 16, "csum_offset");
     });
 }
+
+#[test]
+fn bond_device_keeps_its_carrier_and_neighbours_without_an_owner() {
+    use ubond_sys::bond_device::{BondDevice, Found};
+    let ns = Netns::new("bond_device_keeps_its_carrier_and_neighbours_without_an_owner");
+    ns.run(|| {
+        assert!(matches!(BondDevice::find("ubb0").expect("find"), Found::Absent));
+        let dev = BondDevice::create("ubb0").expect("create");
+        assert_eq!(dev.name(), "ubb0");
+        assert_eq!(dev.peer_name(), "ubb0-dp");
+        assert_eq!(link::ifindex("ubb0").expect("ifindex"), dev.ifindex());
+        // A second creation under the same name fails and leaves the first as it was.
+        assert!(BondDevice::create("ubb0").is_err());
+        // Found again as ubond's, as a restarted daemon finds it.
+        match BondDevice::find("ubb0").expect("find") {
+            Found::Ours(again) => assert_eq!(again, dev),
+            other => panic!("{other:?}"),
+        }
+        // Other devices under the name are not taken for a bond.
+        link::ifindex("lo").expect("lo");
+        assert!(matches!(BondDevice::find("lo").expect("find"), Found::Foreign(_)));
+
+        // Carrier follows the data-path end's state once the device is up.
+        link::set_up("ubb0", true).expect("up");
+        let peer = link::link_state(dev.peer_name()).expect("peer");
+        assert_eq!(peer.alias.as_deref(), Some("ubond data path of ubb0"));
+        assert_eq!(peer.mtu, Some(65535));
+        wait_for("carrier", WAIT, || {
+            link::link_state("ubb0").expect("state").carrier.then_some(())
+        });
+        dev.set_carrier(false).expect("carrier off");
+        wait_for("no carrier", WAIT, || {
+            (!link::link_state("ubb0").expect("s").carrier).then_some(())
+        });
+        assert!(!dev.carrier().expect("carrier"));
+        dev.set_carrier(true).expect("carrier on");
+        wait_for("carrier again", WAIT, || {
+            link::link_state("ubb0").expect("s").carrier.then_some(())
+        });
+
+        // Frames both ways through the data-path end.
+        let mac = MacAddr([0x02, 0, 0, 0, 0x7b, 0x01]);
+        link::set_mac("ubb0", mac).expect("mac");
+        let stack = PacketSocket::open("ubb0", PacketOptions::default()).expect("packet on bond");
+        let data = dev.open_data_socket(false).expect("data socket");
+        let peer_mac = MacAddr([0x02, 0, 0, 0, 0x99, 0x02]);
+        let into = frame(mac, peer_mac, TEST_ETHERTYPE, 60, 1);
+        assert!(data.send(&into).expect("send into the bond"));
+        assert_eq!(recv_ours(&stack, TEST_ETHERTYPE), into);
+        let out = frame(peer_mac, mac, TEST_ETHERTYPE, 60, 2);
+        assert!(stack.send(&out).expect("send from the bond"));
+        assert_eq!(recv_ours(&data, TEST_ETHERTYPE), out);
+
+        // Every socket closed (the daemon gone): carrier and neighbours stay.
+        ns.ip("neigh add 192.0.2.9 lladdr 02:00:00:00:00:09 dev ubb0 nud reachable");
+        drop(stack);
+        drop(data);
+        std::thread::sleep(Duration::from_millis(300));
+        let s = link::link_state("ubb0").expect("state");
+        assert!(s.admin_up && s.carrier, "{s:?}");
+        let neigh = ns.exec(&["ip", "neigh", "show", "dev", "ubb0"]);
+        assert!(neigh.contains("192.0.2.9"), "{neigh}");
+
+        match BondDevice::find("ubb0").expect("find") {
+            Found::Ours(d) => d.delete().expect("delete"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(BondDevice::find("ubb0").expect("find"), Found::Absent));
+        assert!(link::ifindex("ubb0-dp").is_err());
+    });
+}
+
+/// A bpffs mounted for one test in the test's own directory, unmounted (and the directory
+/// removed) on drop.
+struct TestBpffs {
+    dir: std::path::PathBuf,
+}
+
+impl TestBpffs {
+    fn new(test: &str) -> TestBpffs {
+        let dir = std::env::temp_dir().join(format!("ubs-bpffs-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        ubond_sys::bpffs::mount(&dir).expect("mount bpffs");
+        TestBpffs { dir }
+    }
+}
+
+impl Drop for TestBpffs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).status();
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
+    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, SlaveRx, BUILT};
+    if !BUILT {
+        assert!(std::env::var_os("CI").is_none(), "CI builds the BPF programs");
+        eprintln!("skipped: this build has no BPF programs (no clang at build time)");
+        return;
+    }
+    let fs = TestBpffs::new("pinned");
+    let ns = Netns::new("pinned_fast_path_forwards_without_its_loader");
+    veth_pair(&ns);
+    ns.ip("link add vc type veth peer name vd");
+    ns.ip("link set vc up");
+    ns.ip("link set vd up");
+    ns.run(|| {
+        let pins = ubond_sys::bpffs::pin_dir(Some(&fs.dir), "test").expect("pin dir");
+        let va = link::ifindex("va").expect("va");
+        let vc = link::ifindex("vc").expect("vc");
+        {
+            let mut fast = FastPath::load(Some(&pins)).expect("load");
+            let attachment = fast.attach_slave("va").expect("attach");
+            assert!(attachment.pinned());
+            // Frames received on va go into vc's receive path.
+            let rx = SlaveRx { tap_ifindex: vc, enabled: true, deliver: true, unicast_only: false };
+            fast.set_slave(va, rx).expect("map");
+            // The loader goes away, as a daemon that dies.
+        }
+        assert_eq!(tcx_programs("va", true).expect("query"), 1, "still attached");
+        let links = pinned_links(&pins).expect("list");
+        assert_eq!(links.len(), 1);
+        assert!(links[0].ingress && links[0].ifindex == va, "{links:?}");
+
+        let watch = PacketSocket::open("vc", PacketOptions::default()).expect("packet on vc");
+        let sender = PacketSocket::open("vb", PacketOptions::default()).expect("packet on vb");
+        let f = frame(
+            MacAddr([2, 0, 0, 0, 0x0a, 1]),
+            MacAddr([2, 0, 0, 0, 0x0b, 1]),
+            TEST_ETHERTYPE,
+            60,
+            7,
+        );
+        assert!(sender.send(&f).expect("send"));
+        assert_eq!(recv_ours(&watch, TEST_ETHERTYPE), f, "forwarded with no loader alive");
+
+        // A new loader takes over: one program on va at the end, the new one (its map is
+        // empty, so frames are no longer redirected).
+        let mut fast = FastPath::load(Some(&pins)).expect("load again");
+        let attachment = fast.attach_slave("va").expect("attach again");
+        // The kernel releases a link whose last reference went in deferred work: wait.
+        let one = || (tcx_programs("va", true).expect("query") == 1).then_some(());
+        wait_for("the old link's release", WAIT, one);
+        assert!(sender.send(&f).expect("send"));
+        assert!(!sees_any(&watch, TEST_ETHERTYPE, Duration::from_millis(200)));
+        attachment.detach();
+        let none = || (tcx_programs("va", true).expect("query") == 0).then_some(());
+        wait_for("the link's release", WAIT, none);
+        assert!(pinned_links(&pins).expect("list").is_empty());
+    });
+}

@@ -79,6 +79,9 @@ pub enum Request {
         /// Bond name.
         bond: String,
     },
+    /// Delete every bond (their slaves given back, their devices and programs removed) and
+    /// stop the daemon: what stopping it (SIGTERM) does not do.
+    Shutdown,
     /// Delete a bond.
     Del {
         /// Bond name.

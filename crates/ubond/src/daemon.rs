@@ -5,20 +5,25 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | this one | [`run`]: start-up (control socket, fast path, privileges, recovery) and shut-down |
+//! | this one | [`run`]: start-up (state file, control socket, fast path, privileges) and the two ways to stop |
 //! | [`clock`] | `Clock`, the one time source, handed to what needs the time |
 //! | [`event_loop`] | the poll set (`Poller`), the wait for the next deadline, and handing each wakeup to its owner |
 //! | [`control_socket`] | who may connect, reading a request line, answering |
 //! | [`verbs`] | what each request does, and its answer |
-//! | [`bonds`] | the bonds (`Bonds`) and their lifecycle: create, enslave, release, delete, with the journal |
-//! | [`bond`] | one bond (`BondRt`): its tap, its report file, the core's outputs carried out |
-//! | [`slave`] | one slave (`SlaveRt`): taken as found, made ready, given back; recovery after a kill |
-//! | [`journal`] | the journal file of enslaved interfaces |
+//! | [`bonds`] | the bonds (`Bonds`) and their lifecycle: create, enslave, release, delete, with the state file |
+//! | [`bond`] | one bond (`BondRt`): its device, its report file, the core's outputs carried out |
+//! | [`slave`] | one slave (`SlaveRt`): taken as found or adopted, made ready, given back |
+//! | [`state`] | the state file: what a daemon that stops leaves for the next one |
+//! | [`restore`] | the next one: every bond of the state file run again where it was |
 //! | [`fastpath`] | the in-kernel fast path kept in step with each bond's plan |
 //! | [`events`] | link and address notifications given to the bonds |
-//! | [`datapath`] | frames between a bond's tap and its slaves' packet sockets |
+//! | [`datapath`] | frames between a bond's device and its slaves' packet sockets |
 //!
-//! The Linux mechanisms themselves (rtnetlink, packet sockets, the tap, sysctls, BPF,
+//! A bond outlives its daemon: its device is a veth pair, the fast path's links are pinned, and
+//! the state file holds the rest. Stopping the daemon (SIGTERM, SIGINT, a crash) leaves all of
+//! it running; `ubond shutdown` removes it.
+//!
+//! The Linux mechanisms themselves (rtnetlink, packet sockets, the bond device, sysctls, BPF,
 //! capabilities) are in `ubond-sys`.
 
 mod bond;
@@ -29,8 +34,9 @@ mod datapath;
 mod event_loop;
 mod events;
 mod fastpath;
-mod journal;
+mod restore;
 mod slave;
+mod state;
 mod verbs;
 
 use std::path::Path;
@@ -39,6 +45,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use ubond_sys::bpf::FastPath;
+use ubond_sys::service::ServiceManager;
 
 use crate::access::Access;
 use bonds::Bonds;
@@ -46,6 +53,7 @@ use clock::Clock;
 use control_socket::ControlSocket;
 use event_loop::Daemon;
 use fastpath::Fast;
+use state::Refused;
 
 /// The driver version shown on the report's first line.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -62,43 +70,115 @@ pub enum DatapathChoice {
     User,
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(control: &Path, access: Access, datapath: DatapathChoice) -> Result<()> {
+/// Runs the daemon until SIGTERM or SIGINT, which stop it and leave every bond running for the
+/// next daemon to adopt, or until `ubond shutdown`, which removes every bond first.
+pub fn run(
+    control: &Path,
+    access: Access,
+    datapath: DatapathChoice,
+    bpffs: Option<&Path>,
+) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
     let dir = control.parent().unwrap_or(Path::new("/")).to_path_buf();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let service = ServiceManager::from_env();
+    let boot_id = ubond_sys::boot::boot_id().unwrap_or_default();
+    // The state first: a file this build cannot use stops it before it touches anything.
+    let saved = match state::load(&dir)? {
+        Ok(saved) => saved,
+        Err(refused @ Refused::Newer { .. }) => {
+            bail!("{}: {refused}", dir.join(state::FILE).display())
+        }
+        Err(refused) => {
+            let aside = state::set_aside(&dir)?;
+            eprintln!(
+                "ubond: {}: {refused}; moved to {} and not used: the daemon starts without \
+                 bonds (bonds that daemon ran keep running without control: `ubond link show` \
+                 lists them, `ip link del BOND` removes one)",
+                dir.join(state::FILE).display(),
+                aside.display()
+            );
+            None
+        }
+    };
     let socket = ControlSocket::bind(control, access)?;
-    // Loading BPF programs and creating their maps needs CAP_BPF (or CAP_SYS_ADMIN): before
-    // the capabilities go. Attaching and map updates later work with the kept ones.
-    let (fast, path_line) = match datapath {
-        DatapathChoice::User => (None, "userspace (--datapath user)".to_string()),
-        DatapathChoice::Auto | DatapathChoice::Bpf => match FastPath::load() {
-            Ok(f) => (
-                Some(f),
-                "bpf (in-kernel fast path; userspace for tlb/alb and ARP monitoring)".to_string(),
-            ),
-            Err(e) if datapath == DatapathChoice::Bpf => {
-                bail!("{e}; start with --datapath user or auto to use the userspace data path")
+    // Loading BPF programs and creating their maps needs CAP_BPF (or CAP_SYS_ADMIN), and
+    // mounting a bpffs CAP_SYS_ADMIN: before the capabilities go. Attaching and map updates
+    // later work with the kept ones.
+    let (fast, pins, path_line) = match datapath {
+        DatapathChoice::User => (None, None, "userspace (--datapath user)".to_string()),
+        DatapathChoice::Auto | DatapathChoice::Bpf => {
+            let pins = pin_dir(&dir, bpffs);
+            match FastPath::load(pins.as_deref()) {
+                Ok(f) => (
+                    Some(f),
+                    pins,
+                    "bpf (in-kernel fast path; userspace for tlb/alb and ARP monitoring)"
+                        .to_string(),
+                ),
+                Err(e) if datapath == DatapathChoice::Bpf => {
+                    bail!("{e}; start with --datapath user or auto to use the userspace data path")
+                }
+                Err(e) => (None, None, format!("userspace ({e})")),
             }
-            Err(e) => (None, format!("userspace ({e})")),
-        },
+        }
     };
     // Loading parsed the kernel's BTF (megabytes, freed since): hand that memory back.
     ubond_sys::process::trim_heap();
     // Before any thread exists (threads inherit the sets); chown above was the last need
     // for more than CAP_NET_ADMIN and CAP_NET_RAW.
     crate::privs::drop_to_needed()?;
-    slave::recover(&dir);
     let clock = Clock::start();
-    let mut daemon = Daemon::new(clock, socket, Bonds::new(dir, Fast::new(fast), clock))?;
-    // Only now may clients find the socket: with the privileges dropped, the interfaces a
-    // killed daemon left given back, and everything in the poll set.
+    let bonds = Bonds::new(dir, Fast::new(fast, pins), clock, boot_id.clone());
+    let mut daemon = Daemon::new(clock, socket, bonds, service)?;
+    if let Some(saved) = saved {
+        daemon.restore(saved, &boot_id);
+    }
+    // Only now may clients find the socket: with the privileges dropped, the bonds of the
+    // daemon that ran before running again, and everything in the poll set.
     daemon.publish()?;
     eprintln!("ubond: daemon listening on {} (data path: {path_line})", control.display());
+    service.ready(&format!("listening on {}", control.display()));
     let result = daemon.run(&stop);
-    daemon.shut_down();
-    eprintln!("ubond: daemon stopped");
+    if daemon.shutdown_requested() {
+        service.stopping("removing every bond (ubond shutdown)");
+        daemon.shut_down();
+        eprintln!("ubond: every bond removed; daemon stopped");
+    } else {
+        service.stopping("stopping; the bonds keep running");
+        daemon.stop();
+        eprintln!("ubond: daemon stopped; its bonds keep running for the next daemon");
+    }
     result
+}
+
+/// Where the fast path pins its links: a directory named after the control socket's directory
+/// (so daemons of different directories keep theirs apart) in `bpffs`, or in the system's
+/// bpffs (mounted if it is not). Without one, the fast path does not outlive the daemon: said.
+fn pin_dir(dir: &Path, bpffs: Option<&Path>) -> Option<std::path::PathBuf> {
+    let instance: String = dir
+        .to_string_lossy()
+        .trim_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .collect();
+    let instance = if instance.is_empty() { "root".to_owned() } else { instance };
+    match ubond_sys::bpffs::pin_dir(bpffs, &instance) {
+        Ok(p) => {
+            if bpffs.is_none() && !ubond_sys::bpffs::in_system_mount_namespace() {
+                eprintln!(
+                    "ubond: warning: this daemon runs in a mount namespace of its own: if it \
+                     mounted {} there, its pins die with it (--bpffs names one that outlives it)",
+                    ubond_sys::bpffs::SYSTEM_BPFFS
+                );
+            }
+            Some(p)
+        }
+        Err(e) => {
+            eprintln!("ubond: {e}; the fast path's programs will not outlive the daemon");
+            None
+        }
+    }
 }

@@ -45,10 +45,15 @@ enum Command {
         /// Let this group's members use the control socket too (default: root only).
         #[arg(long)]
         group: Option<String>,
-        /// The data path: `bpf` forwards data frames in the kernel (tc programs on the tap
+        /// The data path: `bpf` forwards data frames in the kernel (tc programs on the bond
         /// and the slaves), `user` through the daemon, `auto` bpf when it loads.
         #[arg(long, value_enum, default_value_t)]
         datapath: daemon::DatapathChoice,
+        /// A mounted BPF file system for the fast path's pins (default: /sys/fs/bpf, mounted
+        /// there if it is not). Pins in a bpffs that only this daemon's mount namespace sees
+        /// die with it, and the fast path with them.
+        #[arg(long, value_name = "DIR")]
+        bpffs: Option<PathBuf>,
     },
     /// Build two hosts joined by two links, bond them with 802.3ad, and show it working
     /// (as root: real namespaces, removed afterwards; otherwise in the simulator).
@@ -116,6 +121,10 @@ enum Command {
         /// The bond.
         bond: String,
     },
+    /// Delete every bond (slaves given back, devices and in-kernel programs removed) and stop
+    /// the daemon. Stopping the daemon otherwise (SIGTERM, `systemctl stop`, a crash) keeps
+    /// every bond running for the next daemon to adopt.
+    Shutdown,
     /// The bond's report, as /proc/net/bonding/BOND shows it.
     Status {
         /// One bond (default: all).
@@ -238,9 +247,9 @@ fn main() -> ExitCode {
     }
     let socket = control::socket_path(cli.control);
     let request = match cli.command {
-        Command::Daemon { group, datapath } => {
+        Command::Daemon { group, datapath, bpffs } => {
             let run = access::Access::new(group.as_deref())
-                .and_then(|a| daemon::run(&socket, a, datapath));
+                .and_then(|a| daemon::run(&socket, a, datapath, bpffs.as_deref()));
             return match run {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -257,6 +266,7 @@ fn main() -> ExitCode {
         Command::GetSlave { iface, option } => Request::GetSlave { iface, option },
         Command::Get { bond, option } => Request::Get { bond, option },
         Command::Del { bond } => Request::Del { bond },
+        Command::Shutdown => Request::Shutdown,
         Command::Status { bond, json } => Request::Status { bond, json },
         Command::Demo => {
             return match demo::run() {

@@ -473,29 +473,56 @@ fn programs(s: &Side, iface: &str) -> (usize, usize) {
 }
 
 #[test]
-fn a_killed_daemon_leaves_no_program_on_the_members() {
+fn a_killed_daemons_programs_keep_forwarding_until_the_next_replaces_them() {
     if !can_run() || !fast_path_built() {
         return;
     }
-    let (mut a, _b) = pair_with("fpkill", &["--datapath", "bpf"]);
-    a.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
-    a.ok(&["enslave", "bond0", "e1", "e2"]);
+    let fs = Bpffs::new("fpkill");
+    let mut args = vec!["--datapath", "bpf"];
+    args.extend(fs.args());
+    let (mut a, b) = pair_with("fpkill", &args);
+    for (s, addr) in [(&a, "192.0.2.1/24"), (&b, "192.0.2.2/24")] {
+        s.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+        s.ip(&["addr", "add", addr, "dev", "bond0"]);
+    }
     assert_eq!(programs(&a, "e1"), (1, 0), "the receive program on e1");
     assert_eq!(programs(&a, "e2"), (1, 0), "the receive program on e2");
     assert_eq!(programs(&a, "bond0"), (0, 1), "the transmit program on bond0");
-    a.ok(&["release", "bond0", "e2"]);
-    assert_eq!(programs(&a, "e2"), (0, 0), "released: no program on e2");
+    wait_for(Duration::from_secs(10), "a ping over the fast path", || ping(&a, "192.0.2.2"));
 
+    // SIGKILL: the pinned programs stay, and forward with no daemon running.
     let mut child = a.daemon.take().unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    // The links die with the daemon's descriptors.
-    wait_for(Duration::from_secs(5), "no program left on e1", || programs(&a, "e1") == (0, 0));
-    // The next daemon gives the member back and can use it again.
-    a.start_daemon_with(&["--datapath", "bpf"]);
-    a.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
-    a.ok(&["enslave", "bond0", "e1", "e2"]);
     assert_eq!(programs(&a, "e1"), (1, 0));
+    assert_eq!(programs(&a, "bond0"), (0, 1));
+    assert!(ping(&a, "192.0.2.2"), "a ping with no daemon on A");
+
+    // The next daemon puts its own programs in their place: one on each, not two.
+    a.start_daemon_with(&args);
+    assert_eq!(a.ok(&["get", "bond0", "slaves"]).trim(), "e1 e2");
+    wait_for(Duration::from_secs(5), "one program on each interface", || {
+        programs(&a, "e1") == (1, 0)
+            && programs(&a, "e2") == (1, 0)
+            && programs(&a, "bond0") == (0, 1)
+    });
+    assert!(ping(&a, "192.0.2.2"));
+    // A release takes its program off; `ubond shutdown` takes every one off, and the pins.
+    a.ok(&["release", "bond0", "e2"]);
+    wait_for(Duration::from_secs(5), "no program on e2", || programs(&a, "e2") == (0, 0));
+    assert!(a.shutdown());
+    wait_for(Duration::from_secs(5), "no program left", || programs(&a, "e1") == (0, 0));
+    let instance: String = a
+        .dir
+        .to_string_lossy()
+        .trim_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .collect();
+    let left: Vec<_> =
+        fs.pins().into_iter().filter(|p| p.to_string_lossy().contains(&instance)).collect();
+    assert!(left.is_empty(), "A's pins left after shutdown: {left:?}");
 }
 
 #[test]

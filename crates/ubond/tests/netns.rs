@@ -69,9 +69,10 @@ fn lacp_bond_pings_and_survives_a_link_down() {
     wait_for(Duration::from_secs(10), "a ping after e1 went down", || ping(&a, "192.0.2.2"));
     eprintln!("ping back {:?} after e1 went down", t0.elapsed());
 
-    // A clean stop: bond gone, slaves' addresses as found.
-    assert!(a.stop_daemon(), "daemon A stopped cleanly");
-    assert!(b.stop_daemon(), "daemon B stopped cleanly");
+    // `ubond shutdown`: bond gone, slaves' addresses as found. (Stopping the daemon keeps
+    // the bond for the next one, see tests/restart.rs.)
+    assert!(a.shutdown(), "daemon A shut down cleanly");
+    assert!(b.shutdown(), "daemon B shut down cleanly");
     let after: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
     assert_eq!(macs, after, "slave MACs restored");
     assert_eq!(sysctls, sysctls_of(&a), "slave sysctls restored");
@@ -326,7 +327,7 @@ fn daemon_keeps_only_the_capabilities_it_needs() {
 }
 
 #[test]
-fn a_killed_daemons_slaves_are_given_back_by_the_next() {
+fn a_killed_daemons_bond_is_adopted_by_the_next_and_shutdown_gives_the_slaves_back() {
     if !can_run() {
         return;
     }
@@ -336,8 +337,8 @@ fn a_killed_daemons_slaves_are_given_back_by_the_next() {
     a.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
     a.ok(&["enslave", "bond0", "e1", "e2"]);
     assert_ne!(mac_of(&a, "e2"), macs[1], "e2 took the bond's MAC");
-    let journal = a.dir.join("enslaved-interfaces.json");
-    assert!(journal.exists(), "the journal lists the slaves");
+    let state = a.dir.join("ubond-state.json");
+    assert!(state.exists(), "the state file lists the bond");
 
     // SIGKILL: no chance to clean up.
     let mut child = a.daemon.take().unwrap();
@@ -345,16 +346,47 @@ fn a_killed_daemons_slaves_are_given_back_by_the_next() {
     child.wait().unwrap();
     assert_ne!(mac_of(&a, "e2"), macs[1], "still changed after the kill");
 
+    // The next daemon runs the same bond: same slaves, the bond's MAC kept.
     a.start_daemon();
-    let after: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
-    assert_eq!(after, macs, "MACs given back by the next daemon");
-    assert_eq!(sysctls_of(&a), sysctls, "sysctls given back");
-    assert!(!journal.exists(), "journal consumed");
+    assert_eq!(a.ok(&["get", "bond0", "slaves"]).trim(), "e1 e2");
+    assert_ne!(mac_of(&a, "e2"), macs[1]);
     let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
-    assert!(log.contains("e2: given back"), "{log}");
+    assert!(log.contains("bond0: adopted, 2 slave(s)"), "{log}");
+
+    // `ubond shutdown` gives them back as they were found before the first daemon.
+    assert!(a.shutdown(), "shut down cleanly");
+    let after: Vec<String> = ["e1", "e2"].iter().map(|e| mac_of(&a, e)).collect();
+    assert_eq!(after, macs, "MACs given back");
+    assert_eq!(sysctls_of(&a), sysctls, "sysctls given back");
+    assert!(!state.exists(), "state file removed");
     // The interfaces are free again.
+    a.start_daemon();
     a.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
     a.ok(&["enslave", "bond0", "e1", "e2"]);
+}
+
+#[test]
+fn interfaces_a_killed_daemon_was_enslaving_are_given_back() {
+    if !can_run() {
+        return;
+    }
+    // A daemon killed between taking an interface and adding it to its bond left it in the
+    // state file's "preparing" list (as a daemon of an older version left its journal).
+    let (mut a, _b) = pair("preparing");
+    let mac = mac_of(&a, "e2");
+    let sysctls = sysctls_of(&a);
+    a.stop_daemon();
+    a.ip(&["link", "set", "e2", "address", "02:00:00:00:99:99"]);
+    let journal = format!(
+        r#"[{{"bond":"bond0","iface":"e2","mac":"{mac}","up":true,"mtu":1500,"sysctls":[]}}]"#
+    );
+    std::fs::write(a.dir.join("enslaved-interfaces.json"), journal).unwrap();
+    a.start_daemon();
+    assert_eq!(mac_of(&a, "e2"), mac, "e2 given back");
+    assert_eq!(sysctls_of(&a), sysctls);
+    let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
+    assert!(log.contains("e2: given back"), "{log}");
+    assert!(!a.dir.join("enslaved-interfaces.json").exists(), "the old journal is consumed");
 }
 
 #[test]

@@ -13,6 +13,7 @@ use crate::monitor::arp::{ArpConfig, ArpMonitor};
 use crate::monitor::mii::LinkStatus;
 use crate::options::{FailOverMac, Mode};
 use crate::time::Instant;
+use ubond_wire::MacAddr;
 
 use super::alb::{Alb, AlbConfig};
 use super::plan::{RxPlan, TxPlan};
@@ -230,7 +231,13 @@ impl Bond {
             igmp_slave: self.active.current.or_else(|| up.first().copied()),
             tlb: self.engine.alb().filter(|_| with_table).map(|alb| alb.tx_table().clone()),
         };
-        Plans { tx, rx: RxPlan { deliver, unicast_only }, carrier: carrier && self.admin_up }
+        let bond_mac = self.mac;
+        let mut slave_macs: Vec<MacAddr> =
+            self.slaves.iter().map(|s| s.mac).filter(|m| *m != bond_mac).collect();
+        slave_macs.sort();
+        slave_macs.dedup();
+        let rx = RxPlan { deliver, unicast_only, bond_mac, slave_macs };
+        Plans { tx, rx, carrier: carrier && self.admin_up }
     }
 
     /// 802.3ad: distribution over the active aggregator's distributing ports; `lacp_strict`

@@ -30,6 +30,9 @@ pub enum Misuse {
     AlreadyEnslaved(String),
     /// The bond has [`MAX_SLAVES`] slaves.
     TooManySlaves,
+    /// What was given to resume a slave's LACP port cannot be used (why); the port starts
+    /// afresh.
+    BadResume(&'static str),
 }
 
 /// A configuration the kernel's rules refuse.
@@ -64,6 +67,7 @@ impl fmt::Display for Misuse {
             Misuse::UnknownSlave(id) => write!(f, "slave #{} is not a slave of this bond", id.0),
             Misuse::AlreadyEnslaved(name) => write!(f, "{name} is already a slave of this bond"),
             Misuse::TooManySlaves => write!(f, "a bond has at most {MAX_SLAVES} slaves"),
+            Misuse::BadResume(why) => write!(f, "cannot resume the slave's LACP port: {why}"),
         }
     }
 }

@@ -51,6 +51,7 @@ mod links;
 pub mod notify;
 mod output;
 pub mod plan;
+mod resume;
 mod slave;
 mod status;
 pub mod tlb;

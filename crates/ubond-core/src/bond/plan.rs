@@ -18,6 +18,8 @@
 use crate::hash;
 use crate::options::{Mode, XmitHashPolicy};
 
+use ubond_wire::MacAddr;
+
 use super::tlb::{TlbLoad, TlbTable, TlbTx};
 use super::SlaveId;
 
@@ -202,9 +204,26 @@ pub struct RxPlan {
     /// balance-alb: these (inactive) slaves deliver unicast frames only, their own clients'
     /// traffic ([`super::alb::rx_deliver`]).
     pub unicast_only: Vec<SlaveId>,
+    /// The bond's address.
+    pub bond_mac: MacAddr,
+    /// The slaves' own addresses that are not the bond's (balance-tlb/alb, `fail_over_mac`):
+    /// a delivered frame sent to one of them is the bond's ([`RxPlan::to_bond`]).
+    pub slave_macs: Vec<MacAddr>,
 }
 
 impl RxPlan {
+    /// Makes a delivered frame the bond's own: a frame sent to one of the slaves' addresses
+    /// (balance-alb gives each client a slave's address) gets the bond's address as its
+    /// destination. The kernel takes such a frame as the bond's (`PACKET_HOST`: the slave
+    /// accepted it), but a bond device of its own address would drop it as another host's.
+    pub fn to_bond(&self, frame: &mut [u8]) {
+        if let Some(dst) = frame.get_mut(0..6) {
+            if self.slave_macs.iter().any(|m| m.0 == *dst) {
+                dst.copy_from_slice(&self.bond_mac.0);
+            }
+        }
+    }
+
     /// The verdict for a data frame (a whole Ethernet frame) received on `slave`.
     pub fn verdict(&self, slave: SlaveId, frame: &[u8]) -> RxVerdict {
         let unicast = frame.first().is_some_and(|b| b & 1 == 0);
@@ -228,6 +247,27 @@ fn is_igmp(frame: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_for_a_slaves_address_become_the_bonds() {
+        let bond = MacAddr([2, 0, 0, 0, 0, 1]);
+        let slave = MacAddr([2, 0, 0, 0, 0, 2]);
+        let plan = RxPlan { bond_mac: bond, slave_macs: vec![slave], ..RxPlan::default() };
+        let frame = |dst: MacAddr| {
+            let mut f = vec![0u8; 60];
+            f[..6].copy_from_slice(&dst.0);
+            f
+        };
+        let mut f = frame(slave);
+        plan.to_bond(&mut f);
+        assert_eq!(&f[..6], &bond.0, "a slave's address becomes the bond's");
+        for other in [MacAddr([2, 0, 0, 0, 0, 3]), MacAddr::BROADCAST, bond] {
+            let mut f = frame(other);
+            plan.to_bond(&mut f);
+            assert_eq!(&f[..6], &other.0, "{other} is left as it is");
+        }
+        plan.to_bond(&mut [0u8; 3]);
+    }
 
     fn plan(mode: Mode, n: u32) -> TxPlan {
         TxPlan { slaves: (1..=n).map(SlaveId).collect(), ..TxPlan::empty(mode) }

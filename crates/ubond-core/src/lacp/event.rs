@@ -108,6 +108,8 @@ pub enum LacpError {
     UnknownPort(PortId),
     /// The bond already has [`MAX_PORTS`] ports.
     TooManyPorts,
+    /// What was given to [`super::Lacp::resume`] cannot be used; the port starts afresh.
+    BadResume(&'static str),
 }
 
 impl fmt::Display for LacpError {
@@ -115,6 +117,7 @@ impl fmt::Display for LacpError {
         match self {
             LacpError::UnknownPort(p) => write!(f, "{p} is not a port of this bond"),
             LacpError::TooManyPorts => write!(f, "a bond has at most {MAX_PORTS} ports"),
+            LacpError::BadResume(why) => write!(f, "cannot resume the port: {why}"),
         }
     }
 }

@@ -76,6 +76,7 @@ pub mod mux;
 pub mod periodic;
 mod port;
 pub mod receive;
+pub mod resume;
 pub mod selection;
 mod status;
 pub mod transmit;
@@ -95,6 +96,7 @@ pub use self::mux::MuxState;
 pub use self::periodic::PeriodicState;
 pub use self::port::{LONG_TIMEOUT_TIME, PARTNER_ADMIN_DEFAULTS, SHORT_TIMEOUT_TIME};
 pub use self::receive::RxState;
+pub use self::resume::PortResume;
 pub use self::selection::AdSelect;
 pub use self::status::{AggregatorStatus, PortCounters, PortStatus};
 

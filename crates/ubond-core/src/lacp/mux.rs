@@ -70,6 +70,10 @@ pub struct MuxInputs {
     /// ubond's early attach: waiting longer cannot change anything (`early_ready`), so the
     /// wait ends now as if `wait_while_timer` had expired (looked at in WAITING only).
     pub early_attach: bool,
+    /// ubond's resume (`Lacp::resume`): the port resumes an aggregation an earlier run of
+    /// its driver formed, whose Aggregate_Wait_Time passed then, so the wait ends now (looked
+    /// at in WAITING only).
+    pub resumed: bool,
     /// `Partner_Oper_Port_State.Synchronization`.
     pub partner_sync: bool,
     /// `Partner_Oper_Port_State.Collecting`.
@@ -124,7 +128,7 @@ pub fn next_state(state: MuxState, i: MuxInputs) -> Option<MuxStep> {
         Detached if i.selected => Some(Enter(Waiting)),
         Waiting if !i.selected => Some(Enter(Detached)),
         Waiting => {
-            let ready_n = i.ready_n || i.wait_while_expired || i.early_attach;
+            let ready_n = i.ready_n || i.wait_while_expired || i.early_attach || i.resumed;
             if ready_n && i.ready {
                 Some(Enter(Attached))
             } else {
@@ -207,6 +211,7 @@ pub(crate) fn inputs(
         ready_n: port.ready_n,
         wait_while_expired: port.timers.expired(PortTimer::WaitWhile, now),
         early_attach: waiting && !port.ready_n && early_attach && early_ready(ports),
+        resumed: waiting && port.resumed,
         partner_sync: port.partner_oper.state.has(PortState::SYNCHRONIZATION),
         partner_collecting: port.partner_oper.state.has(PortState::COLLECTING),
         actor_sync: port.actor_oper_state.has(PortState::SYNCHRONIZATION),
@@ -249,6 +254,9 @@ pub(crate) fn enter(
         }
     };
     port.mux = state;
+    if matches!(state, MuxState::Detached | MuxState::Attached) {
+        port.resumed = false;
+    }
     let actor = &mut port.actor_oper_state;
     match state {
         MuxState::Detached => {
@@ -449,6 +457,24 @@ mod tests {
                 MuxInputs { ready_n: false, early_attach: true, ready: false, ..c },
                 Some(MuxStep::ReadyN),
                 "ubond early attach: Ready_N, other ports still waiting",
+            ),
+            (
+                Waiting,
+                MuxInputs { ready_n: false, resumed: true, ..c },
+                to(Attached),
+                "ubond resume: the wait passed before the driver restarted -> ATTACHED",
+            ),
+            (
+                Waiting,
+                MuxInputs { ready_n: false, resumed: true, ready: false, ..c },
+                Some(MuxStep::ReadyN),
+                "ubond resume: Ready_N, other ports still waiting",
+            ),
+            (
+                Waiting,
+                MuxInputs { selected: false, ready_n: false, resumed: true, ..c },
+                to(Detached),
+                "UNSELECTED -> DETACHED, resumed or not",
             ),
             (
                 Waiting,

@@ -97,6 +97,11 @@ pub(crate) struct Port {
     pub partner_churn_count: u64,
     /// Linux `AD_PORT_CHURNED`: the Receive machine asks the churn machines to start over.
     pub churn_trigger: bool,
+    /// The partner's last LACPDU, as recorded (what [`super::resume`] saves).
+    pub last_pdu: Option<LacpduRepr>,
+    /// The port resumes an aggregation formed before its driver restarted: its
+    /// Aggregate_Wait_Time passed then (an input of the Mux machine, cleared once attached).
+    pub resumed: bool,
 
     /// Data path: frames received on the port are delivered (Linux: slave "active" for rx).
     pub collecting: bool,
@@ -152,6 +157,8 @@ impl Port {
             actor_churn_count: 0,
             partner_churn_count: 0,
             churn_trigger: false,
+            last_pdu: None,
+            resumed: false,
             collecting: false,
             distributing: false,
             carries_frames: false,
@@ -206,6 +213,7 @@ impl Port {
 
     /// recordPDU: the PDU's actor information becomes the partner's operational information.
     pub fn record_pdu(&mut self, pdu: &LacpduRepr) {
+        self.last_pdu = Some(*pdu);
         self.choose_matched(pdu);
         self.partner_oper = pdu.actor;
         self.actor_oper_state.set(PortState::DEFAULTED, false);

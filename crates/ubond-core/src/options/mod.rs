@@ -34,6 +34,7 @@ mod error;
 mod module;
 pub mod netlink;
 mod parse;
+mod saved;
 mod spec;
 mod values;
 
@@ -403,6 +404,17 @@ impl BondOptions {
             Scope::Bond => {}
         }
         self.check_deps(id, ctx)?;
+        self.apply_value(id, value, ctx)
+    }
+
+    /// Parses `value` and applies it, with its side effects, without the mode and flag
+    /// checks (`set` makes those first).
+    fn apply_value(
+        &mut self,
+        id: OptionId,
+        value: &str,
+        ctx: &SetContext,
+    ) -> Result<Vec<Warning>, OptionError> {
         let mut warnings = Vec::new();
         if let Some(tbl) = id.spec().table {
             let v = parse_value(tbl, value).ok_or_else(|| OptionError::InvalidValue {

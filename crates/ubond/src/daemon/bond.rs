@@ -1,5 +1,6 @@
-//! One bond at run time ([`BondRt`]): the core's [`Bond`], the bond's own device (a tap) and
-//! its slaves, and what carries the core's outputs to the system ([`BondRt::drain`]).
+//! One bond at run time ([`BondRt`]): the core's [`Bond`], the bond's own device (a veth pair
+//! that outlives the daemon, see `ubond_sys::bond_device`) and its slaves, and what carries the
+//! core's outputs to the system ([`BondRt::drain`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -10,10 +11,12 @@ use ubond_core::bond::igmp::{igmp_reports, mld_reports, IgmpVersion};
 use ubond_core::bond::{Bond, BondEvent, SlaveId, TxCursor};
 use ubond_core::time::Instant;
 use ubond_sys::addr::{self, IpAddresses};
-use ubond_sys::{igmp, link, Tap, TapOptions};
+use ubond_sys::bond_device::BondDevice;
+use ubond_sys::{igmp, link, PacketSocket};
 use ubond_wire::MacAddr;
 
-use super::datapath::{TxState, ZERO_HDR};
+use super::clock::Clock;
+use super::datapath::{TxState, SLAVE_RCVBUF, SLAVE_SNDBUF, ZERO_HDR};
 use super::event_loop::Poller;
 use super::fastpath::{BondFast, Fast};
 use super::slave::SlaveRt;
@@ -22,17 +25,21 @@ use super::VERSION;
 /// A bond the daemon runs.
 pub(super) struct BondRt {
     pub(super) bond: Bond,
-    pub(super) tap: Tap,
-    /// The tap's token in the poll set.
+    /// The bond's device and its data-path end.
+    pub(super) dev: BondDevice,
+    /// The packet socket on the data-path end (with virtio-net headers): what the stack sends
+    /// through the bond is read from it, what the bond receives is written to it.
+    pub(super) data: PacketSocket,
+    /// The data socket's token in the poll set.
     pub(super) token: u64,
-    /// The tap's IP addresses, as last given to the core.
+    /// The device's IP addresses, as last given to the core.
     addrs: IpAddresses,
     /// The data path's round-robin counter and balance-tlb/alb byte counts since the last
     /// timer.
     pub(super) cursor: Box<TxCursor>,
-    /// The tap's MTU, which the slaves follow (as Linux's `bond_change_mtu`).
+    /// The device's MTU, which the slaves follow (as Linux's `bond_change_mtu`).
     pub(super) mtu: Option<u32>,
-    /// The tap's administrative state (`ip link set BOND up/down`), as last seen.
+    /// The device's administrative state (`ip link set BOND up/down`), as last seen.
     pub(super) admin_up: bool,
     pub(super) slaves: Vec<SlaveRt>,
     /// The report file's text, as last written.
@@ -43,37 +50,47 @@ pub(super) struct BondRt {
     pub(super) tx: TxState,
     /// The fast path's state for this bond.
     pub(super) fast: BondFast,
+    /// The daemon's clock.
+    clock: Clock,
+    /// When the bond last sent an LACPDU.
+    pub(super) lacpdu_sent: Option<Instant>,
+    /// An LACPDU went out since the state file last said when.
+    pub(super) lacpdu_unrecorded: bool,
+    /// What the state file keeps of the bond changed (its LACP state, its active slave).
+    pub(super) state_dirty: bool,
 }
 
 impl BondRt {
-    /// Creates bond `bond`'s device: a tap of the bond's name, up if `up` (`ip link add`
-    /// leaves it down), in the poll set, with the
-    /// fast path's egress program when there is one. The core then runs its timers due at
-    /// `now`, and the tap takes its carrier, addresses and report (in `dir`).
-    ///
-    /// (Adopting the device of a bond a previous daemon left would be the same from an
-    /// existing tap.)
-    pub(super) fn create(
+    /// Runs bond `bond` on its device `dev` (made or found by the caller): the data-path end's
+    /// socket in the poll set, the fast path's egress program on the device when there is one.
+    /// The core then runs its timers due at `now`, and the device takes its addresses and
+    /// report (in `dir`), and its carrier unless it is `adopted` (a device that carries a
+    /// bond's traffic keeps its carrier until the bond's slaves are back and say otherwise:
+    /// see [`BondRt::sync_carrier`]). `admin_up` is the device's administrative state.
+    pub(super) fn open(
         bond: Bond,
-        now: Instant,
-        up: bool,
+        dev: BondDevice,
+        clock: Clock,
+        admin_up: bool,
+        adopted: bool,
         poller: &Poller,
         fast: &mut Fast,
         dir: &Path,
     ) -> Result<BondRt> {
+        let now = clock.now();
         let name = bond.name().to_string();
         // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).
-        let tap = Tap::with_options(&name, TapOptions { vnet_hdr: true, offload: true })?;
-        if up {
-            link::set_up(&name, true)?;
-        }
-        let token = poller.add(&tap, EventFlags::IN)?;
+        let data = dev.open_data_socket(true)?;
+        let _ = data.set_recv_buffer(SLAVE_RCVBUF);
+        let _ = data.set_send_buffer(SLAVE_SNDBUF);
+        let token = poller.add(&data, EventFlags::IN)?;
         let fast = BondFast::new(fast.attach_tap(&name));
         let mut rt = BondRt {
             bond,
-            tap,
+            dev,
+            data,
             token,
-            admin_up: up,
+            admin_up,
             mtu: link::link_state(&name).ok().and_then(|s| s.mtu),
             cursor: Box::default(),
             addrs: IpAddresses::default(),
@@ -82,14 +99,34 @@ impl BondRt {
             dirty: true,
             tx: TxState::new(),
             fast,
+            clock,
+            lacpdu_sent: None,
+            lacpdu_unrecorded: false,
+            state_dirty: true,
         };
-        rt.bond.set_admin_up(now, up);
+        rt.bond.set_admin_up(now, admin_up);
         rt.bond.handle_timeout(now);
-        let _ = rt.tap.set_carrier(rt.bond.carrier());
+        // (The core starts without carrier and says so only when that changes: an adopted
+        // device keeps its carrier through the bond's first steps, before its slaves are back.)
+        if !adopted {
+            rt.sync_carrier();
+        }
         rt.drain();
         rt.refresh_addresses();
         rt.write_report(dir);
         Ok(rt)
+    }
+
+    /// Gives the device the bond's carrier as the core has it now.
+    pub(super) fn sync_carrier(&self) {
+        self.set_carrier(self.bond.carrier());
+    }
+
+    /// Gives the device the bond's carrier.
+    fn set_carrier(&self, up: bool) {
+        if let Err(e) = self.dev.set_carrier(up) {
+            eprintln!("ubond: {}: {e}", self.bond.name());
+        }
     }
 
     /// The slave with core id `id`.
@@ -113,16 +150,16 @@ impl BondRt {
         self.dirty = true;
         while let Some(t) = self.bond.poll_transmit() {
             self.send_on(t.slave, &t.frame);
+            if is_lacpdu(&t.frame) {
+                self.lacpdu_sent = Some(self.clock.now());
+                self.lacpdu_unrecorded = true;
+            }
         }
         while let Some(ev) = self.bond.poll_event() {
             match ev {
-                BondEvent::Carrier { up } => {
-                    if let Err(e) = self.tap.set_carrier(up) {
-                        eprintln!("ubond: {}: {e}", self.bond.name());
-                    }
-                }
+                BondEvent::Carrier { up } => self.set_carrier(up),
                 BondEvent::BondMac { mac } => {
-                    if let Err(e) = self.tap.set_mac(mac) {
+                    if let Err(e) = link::change_mac(self.bond.name(), mac) {
                         eprintln!("ubond: {}: {e}", self.bond.name());
                     }
                 }
@@ -157,15 +194,14 @@ impl BondRt {
                     }
                 }
                 BondEvent::PlanChanged => self.fast.dirty = true,
-                BondEvent::ActiveSlave { .. } | BondEvent::Lacp(_) => {}
+                BondEvent::ActiveSlave { .. } | BondEvent::Lacp(_) => self.state_dirty = true,
             }
         }
     }
 
-    /// Gives the core the tap's current IP addresses (ARP/NS probes, peer notifications).
+    /// Gives the core the device's current IP addresses (ARP/NS probes, peer notifications).
     pub(super) fn refresh_addresses(&mut self) {
-        let Ok(index) = self.tap.ifindex() else { return };
-        let Ok(addrs) = addr::ip_addresses(index) else { return };
+        let Ok(addrs) = addr::ip_addresses(self.dev.ifindex()) else { return };
         if addrs != self.addrs {
             let list: Vec<String> = addrs
                 .v4
@@ -194,6 +230,11 @@ impl BondRt {
         }
         self.dirty = false;
     }
+}
+
+/// Whether `frame` is an LACPDU (Slow Protocols, subtype 1).
+fn is_lacpdu(frame: &[u8]) -> bool {
+    frame.len() > 14 && frame[12..14] == [0x88, 0x09] && frame[14] == 1
 }
 
 /// The membership reports (IGMP and MLD) for the groups bond `dev` has joined now, from the

@@ -1,40 +1,51 @@
 //! Every bond the daemon runs ([`Bonds`]), and their lifecycle on the system: a bond created
-//! and deleted, an interface enslaved and released, and the journal of enslaved interfaces
-//! kept in step with each of those changes.
-//!
-//! The homes of what a daemon that outlives its bonds will add: adopting an existing bond
-//! beside [`Bonds::create`] ([`BondRt::create`]), adopting an enslaved interface beside
-//! [`Bonds::enslave`] ([`SlaveRt::take`]), and a state file of every bond beside
-//! [`Bonds::save_journal`].
+//! (or adopted from a daemon that ran before, see [`super::restore`]) and deleted, an
+//! interface enslaved and released, and the state file kept in step with each of those
+//! changes and with what LACP needs to resume ([`Bonds::save_state`]).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use ubond_core::bond::{Bond, SlaveConfig};
+use ubond_core::options::BondOptions;
 use ubond_core::time::Instant;
+use ubond_sys::bond_device::{BondDevice, Found};
 use ubond_sys::link;
 
 use super::bond::BondRt;
 use super::clock::Clock;
 use super::event_loop::Poller;
 use super::fastpath::Fast;
-use super::journal::{self, SavedSlave};
 use super::slave::SlaveRt;
+use super::state::{self, SavedBond, SavedPort, SavedSlave, State};
+
+/// The per-slave options the state file keeps when they differ from the default.
+const SLAVE_OPTIONS: [&str; 3] = ["queue_id", "prio", "actor_port_prio"];
+/// Longest the state file's record of the last LACPDU sent may lag: a restarted daemon trusts
+/// its saved LACP state only while the partner cannot have given up, judged from that record.
+const LACPDU_RECORD_PERIOD: Duration = Duration::from_millis(500);
 
 /// The bonds, and what they share: the fast path, the clock and the directory of their report
-/// files and journal.
+/// files and state file.
 pub(super) struct Bonds {
     pub(super) list: Vec<BondRt>,
     pub(super) fast: Fast,
     pub(super) clock: Clock,
-    /// The control socket's directory: one report file per bond, and the journal.
+    /// The control socket's directory: one report file per bond, and the state file.
     dir: PathBuf,
+    /// This boot's identifier, written into the state file.
+    boot_id: String,
+    /// When the state file was last written.
+    saved_at: Option<Instant>,
+    /// `ubond shutdown` asked the daemon to remove every bond and stop.
+    pub(super) shutdown: bool,
 }
 
 impl Bonds {
     /// No bonds yet.
-    pub(super) fn new(dir: PathBuf, fast: Fast, clock: Clock) -> Bonds {
-        Bonds { list: Vec::new(), fast, clock, dir }
+    pub(super) fn new(dir: PathBuf, fast: Fast, clock: Clock, boot_id: String) -> Bonds {
+        Bonds { list: Vec::new(), fast, clock, dir, boot_id, saved_at: None, shutdown: false }
     }
 
     /// The index of bond `name`.
@@ -52,11 +63,44 @@ impl Bonds {
 
     /// Runs bond `bond`: creates its device (up if `up`) and writes its fast-path maps.
     pub(super) fn create(&mut self, poller: &Poller, bond: Bond, up: bool) -> Result<()> {
-        let now = self.clock.now();
-        let rt = BondRt::create(bond, now, up, poller, &mut self.fast, &self.dir)?;
-        self.list.push(rt);
-        self.sync_fast(self.list.len() - 1);
+        let dev = BondDevice::create(bond.name())?;
+        if up {
+            if let Err(e) = link::set_up(bond.name(), true) {
+                let _ = dev.delete();
+                return Err(e.into());
+            }
+        }
+        self.run(poller, bond, dev, up, false)?;
+        self.save_state(&[]);
         Ok(())
+    }
+
+    /// Runs bond `bond` on its device `dev` (made, or found as a daemon that ran before left
+    /// it: `adopted`), whose administrative state is `admin_up`.
+    pub(super) fn run(
+        &mut self,
+        poller: &Poller,
+        bond: Bond,
+        dev: BondDevice,
+        admin_up: bool,
+        adopted: bool,
+    ) -> Result<usize> {
+        let (clock, fast, dir) = (self.clock, &mut self.fast, &self.dir);
+        let rt = BondRt::open(bond, dev, clock, admin_up, adopted, poller, fast, dir)?;
+        self.list.push(rt);
+        let bi = self.list.len() - 1;
+        self.sync_fast(bi);
+        Ok(bi)
+    }
+
+    /// Finds bond `name`'s device as a daemon that ran before left it: `Ok(Some)` if it is
+    /// there, `Ok(None)` if it is gone, an error if something else has the name.
+    pub(super) fn find_device(name: &str) -> Result<Option<BondDevice>> {
+        match BondDevice::find(name)? {
+            Found::Ours(dev) => Ok(Some(dev)),
+            Found::Absent => Ok(None),
+            Found::Foreign(what) => bail!("{what}"),
+        }
     }
 
     /// Enslaves `ifaces` to bond `bi` in order. Each is made ready first (socket, address,
@@ -66,13 +110,13 @@ impl Bonds {
     /// last one can wait a second). On an error, the interfaces before it are enslaved.
     pub(super) fn enslave(&mut self, poller: &Poller, bi: usize, ifaces: &[String]) -> Result<()> {
         let mut ready: Vec<SlaveRt> = Vec::new();
-        let mut journal = Vec::new();
+        let mut preparing = Vec::new();
         let mut failed = None;
         for iface in ifaces {
             if ready.iter().any(|s| &s.name == iface) {
                 continue;
             }
-            match self.prepare(poller, bi, iface, &mut journal) {
+            match self.prepare(poller, bi, iface, &mut preparing) {
                 Ok(slave) => ready.push(slave),
                 Err(e) => {
                     failed = Some(e);
@@ -88,19 +132,19 @@ impl Bonds {
         }
         self.list[bi].fast.dirty = true;
         self.sync_fast(bi);
-        self.save_journal(&[]);
+        self.save_state(&[]);
         failed.map_or(Ok(()), Err)
     }
 
-    /// Makes `iface` ready to join bond `bi`. `journal` holds the interfaces made ready before
-    /// it in the same request; `iface` is added, and the journal on disk names them all before
-    /// `iface` changes more than its sysctls.
+    /// Makes `iface` ready to join bond `bi`. `preparing` holds the interfaces made ready
+    /// before it in the same request; `iface` is added, and the state file names them all
+    /// before `iface` changes more than its sysctls.
     fn prepare(
         &mut self,
         poller: &Poller,
         bi: usize,
         iface: &str,
-        journal: &mut Vec<SavedSlave>,
+        preparing: &mut Vec<SavedSlave>,
     ) -> Result<SlaveRt> {
         let bond_name = self.list[bi].bond.name().to_string();
         if let Some(owner) = self.owner_of(iface) {
@@ -110,13 +154,13 @@ impl Bonds {
             bail!("{iface} is a bond: a bond cannot be enslaved");
         }
         let slave = SlaveRt::take(iface, &bond_name, poller, &mut self.fast)?;
-        journal.push(slave.saved(&bond_name));
-        self.save_journal(journal);
+        preparing.push(slave.saved(&bond_name));
+        self.save_state(preparing);
         slave.make_ready(&bond_name, self.list[bi].mtu)
     }
 
     /// A prepared slave joins bond `bi` at `now`.
-    fn join(&mut self, bi: usize, mut slave: SlaveRt, now: Instant) -> Result<()> {
+    pub(super) fn join(&mut self, bi: usize, mut slave: SlaveRt, now: Instant) -> Result<()> {
         slave.carrier = link::link_state(&slave.name).map(|s| s.link_up()).unwrap_or(false);
         let rt = &mut self.list[bi];
         let config = SlaveConfig { name: slave.name.clone(), perm_mac: slave.perm_mac() };
@@ -158,11 +202,12 @@ impl Bonds {
         s.give_back();
         self.list[bi].dirty = true;
         self.sync_fast(bi);
-        self.save_journal(&[]);
+        self.save_state(&[]);
         Ok(())
     }
 
-    /// Deletes bond `bi`: its slaves are released, its device and report file removed.
+    /// Deletes bond `bi`: its slaves are released, its device, program and report file
+    /// removed.
     pub(super) fn delete(&mut self, poller: &Poller, bi: usize) {
         let names: Vec<String> = self.list[bi].slaves.iter().map(|s| s.name.clone()).collect();
         for n in names {
@@ -170,10 +215,16 @@ impl Bonds {
                 eprintln!("ubond: {e:#}");
             }
         }
-        let rt = self.list.remove(bi);
+        let mut rt = self.list.remove(bi);
         self.fast.forget_bond(&rt);
+        rt.fast.detach();
         let _ = std::fs::remove_file(self.dir.join(rt.bond.name()));
-        drop(rt);
+        let BondRt { dev, data, .. } = rt;
+        drop(data);
+        if let Err(e) = dev.delete() {
+            eprintln!("ubond: {e}");
+        }
+        self.save_state(&[]);
     }
 
     /// Brings bond `bi`'s fast-path maps up to date with its plan and options.
@@ -198,16 +249,69 @@ impl Bonds {
         }
     }
 
-    /// Writes the journal: every slave as found, plus `pending` (being enslaved).
-    fn save_journal(&self, pending: &[SavedSlave]) {
-        let mut all: Vec<SavedSlave> = self
-            .list
-            .iter()
-            .flat_map(|rt| rt.slaves.iter().map(|s| s.saved(rt.bond.name())))
-            .collect();
-        all.extend(pending.iter().cloned());
-        if let Err(e) = journal::save(&self.dir, &all) {
+    /// Writes the state file: every bond, its slaves (as found, their options, what LACP needs
+    /// to resume), plus `preparing` (interfaces being enslaved). A failure is said; the daemon
+    /// goes on.
+    pub(super) fn save_state(&mut self, preparing: &[SavedSlave]) {
+        let mut st = State::new(self.boot_id.clone());
+        st.bonds = self.list.iter().map(|rt| self.saved_bond(rt)).collect();
+        st.preparing = preparing.to_vec();
+        self.saved_at = Some(self.clock.now());
+        if let Err(e) = state::save(&self.dir, &st) {
             eprintln!("ubond: {e:#}");
+        }
+    }
+
+    /// What the state file keeps of bond `rt`.
+    fn saved_bond(&self, rt: &BondRt) -> SavedBond {
+        let opts = rt.bond.options();
+        let default = BondOptions::new();
+        let slaves = rt
+            .slaves
+            .iter()
+            .map(|s| {
+                let mut saved = s.saved(rt.bond.name());
+                saved.options = SLAVE_OPTIONS
+                    .iter()
+                    .filter_map(|&o| {
+                        let v = opts.get_slave(&s.name, o).ok()?;
+                        (Some(&v) != default.get_slave(&s.name, o).ok().as_ref())
+                            .then(|| (o.to_owned(), v))
+                    })
+                    .collect();
+                saved.lacp = rt.bond.port_resume(s.id).as_ref().map(SavedPort::of);
+                saved
+            })
+            .collect();
+        SavedBond {
+            name: rt.bond.name().to_owned(),
+            mac: rt.bond.mac().to_string(),
+            options: opts.settings(),
+            slaves,
+            active_slave: rt
+                .bond
+                .active_slave()
+                .and_then(|a| rt.bond.slave_name(a))
+                .map(str::to_owned),
+            lacpdu_sent_ms: rt
+                .lacpdu_sent
+                .map(|t| u64::try_from(self.clock.since_boot(t).as_millis()).unwrap_or(u64::MAX)),
+        }
+    }
+
+    /// Writes the state file if a bond's LACP state or active slave changed, or (at most every
+    /// [`LACPDU_RECORD_PERIOD`]) to record that LACPDUs went out.
+    pub(super) fn save_if_changed(&mut self, now: Instant) {
+        let changed = self.list.iter().any(|rt| rt.state_dirty);
+        let sent = self.list.iter().any(|rt| rt.lacpdu_unrecorded);
+        let due =
+            self.saved_at.is_none_or(|t| now.saturating_duration_since(t) >= LACPDU_RECORD_PERIOD);
+        if changed || (sent && due) {
+            for rt in &mut self.list {
+                rt.state_dirty = false;
+                rt.lacpdu_unrecorded = false;
+            }
+            self.save_state(&[]);
         }
     }
 }

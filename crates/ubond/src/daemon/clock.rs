@@ -8,17 +8,25 @@ use ubond_core::time::Instant;
 /// One value is made at start-up ([`Clock::start`]) and handed to what needs the time; nothing
 /// else in the daemon reads a clock, so every deadline (the core's timers, a frame waiting for
 /// room, a control connection's) is on the same scale and a test or a restarted daemon can
-/// change the epoch in one place. (A daemon adopting another's saved state will need an epoch
-/// both share, such as the boot: that is this type's business alone.)
+/// change the epoch in one place. What daemons share — a time saved by one and read by the
+/// next — is said in time since the boot ([`Clock::since_boot`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Clock {
     epoch: std::time::Instant,
+    /// Time since the boot at `epoch`.
+    boot_at_epoch: std::time::Duration,
 }
 
 impl Clock {
     /// A clock whose epoch is now.
     pub(crate) fn start() -> Clock {
-        Clock { epoch: std::time::Instant::now() }
+        let boot_at_epoch = ubond_sys::boot::since_boot();
+        Clock { epoch: std::time::Instant::now(), boot_at_epoch }
+    }
+
+    /// Instant `t` of this clock as time since the boot, the scale daemons share.
+    pub(crate) fn since_boot(&self, t: Instant) -> std::time::Duration {
+        self.boot_at_epoch + t.since_epoch()
     }
 
     /// The time now. Never goes backwards (the OS's monotonic clock), saturating after
@@ -41,5 +49,12 @@ mod tests {
         assert!(b >= a);
         std::thread::sleep(std::time::Duration::from_millis(2));
         assert!(clock.now().saturating_duration_since(a) >= std::time::Duration::from_millis(2));
+        // The boot scale agrees with the system's, within the time these lines take.
+        let boot = ubond_sys::boot::since_boot();
+        let ours = clock.since_boot(clock.now());
+        assert!(
+            ours <= boot + std::time::Duration::from_millis(50)
+                && boot <= ours + std::time::Duration::from_millis(50)
+        );
     }
 }

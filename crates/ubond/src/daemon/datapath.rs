@@ -1,14 +1,15 @@
-//! The daemon's data path: frames between a bond's tap and its slaves' packet sockets.
+//! The daemon's data path: frames between a bond's device (the packet socket on its data-path
+//! end) and its slaves' packet sockets.
 //!
-//! Both ends speak virtio-net headers (`IFF_VNET_HDR` with offloads on the tap,
-//! `PACKET_VNET_HDR` on the slaves), so the kernel's GSO super-frames (up to 64 KiB of TCP)
+//! Every socket speaks virtio-net headers (`PACKET_VNET_HDR`), so the kernel's GSO
+//! super-frames (up to 64 KiB of TCP)
 //! cross userspace whole, with their checksum state: one read and one write per 64 KiB instead
 //! of per 1.5 KiB, and no checksum computed here. A frame in a buffer is laid out as
 //! `[virtio_net_hdr | Ethernet frame]`; the core only ever sees the Ethernet frame, and frames
 //! the core makes (LACPDUs, ARP probes) go out behind an all-zero header (no offload).
 //!
 //! Backpressure instead of loss: when a slave's send buffer is full (a shaped or slow link),
-//! the frame is kept, the tap is taken out of the poll set and the slave's socket is watched
+//! the frame is kept, the bond's socket is taken out of the poll set and the slave's is watched
 //! for room; the stack's own queues then hold the rest. One frame per bond waits at most
 //! [`PENDING_MAX_AGE`]; after that it is dropped, as a stuck NIC queue would.
 //!
@@ -30,7 +31,7 @@ use super::event_loop::Poller;
 pub(super) const HDR: usize = VNET_HDR_LEN;
 /// The header of a frame with no offload (frames the core makes).
 pub(super) const ZERO_HDR: [u8; HDR] = [0; HDR];
-/// Largest frame (header included) read from a tap or a slave: a 64 KiB GSO frame, its
+/// Largest frame (header included) read from a bond or a slave: a 64 KiB GSO frame, its
 /// Ethernet header, a restored VLAN tag and the virtio-net header.
 pub(super) const FRAME_MAX: usize = 65536 + 512;
 /// Most frames handled from one descriptor per wakeup, so no source starves the others.
@@ -43,7 +44,7 @@ pub(super) const SLAVE_RCVBUF: usize = 4 << 20;
 /// before the bond waits for it.
 pub(super) const SLAVE_SNDBUF: usize = 1 << 20;
 
-/// A frame read from the tap that waits for room on its slave.
+/// A frame read from the bond that waits for room on its slave.
 pub(super) struct Pending {
     slave: SlaveId,
     len: usize,
@@ -80,19 +81,20 @@ impl BondRt {
     /// from `now`.
     fn hold(&mut self, poller: &Poller, id: SlaveId, len: usize, now: Instant) {
         self.tx.pending = Some(Pending { slave: id, len, since: now });
-        let _ = poller.watch(&self.tap, self.token, EventFlags::empty());
+        let _ = poller.watch(&self.data, self.token, EventFlags::empty());
         if let Some(s) = self.slaves.iter().find(|s| s.id == id) {
             let _ = poller.watch(&s.sock, s.token, EventFlags::IN | EventFlags::OUT);
         }
     }
 
-    /// Forgets the waiting frame (sent, dropped or its slave gone) and reads the tap again.
+    /// Forgets the waiting frame (sent, dropped or its slave gone) and reads the data-path end
+    /// again.
     pub(super) fn unhold(&mut self, poller: &Poller) {
         let Some(p) = self.tx.pending.take() else { return };
         if let Some(s) = self.slaves.iter().find(|s| s.id == p.slave) {
             let _ = poller.watch(&s.sock, s.token, EventFlags::IN);
         }
-        let _ = poller.watch(&self.tap, self.token, EventFlags::IN);
+        let _ = poller.watch(&self.data, self.token, EventFlags::IN);
     }
 
     /// Retries the waiting frame (its slave has room, or at `now` it is too old and is
@@ -114,16 +116,16 @@ impl BondRt {
     }
 }
 
-/// Frames the stack sent through the bond's tap go out on the slaves the plan picks
+/// Frames the stack sent through the bond's device go out on the slaves the plan picks
 /// (`TxPlan::decide`, the core's one transmit decision).
-pub(super) fn tap_to_slaves(poller: &Poller, clock: &Clock, rt: &mut BondRt) {
+pub(super) fn bond_to_slaves(poller: &Poller, clock: &Clock, rt: &mut BondRt) {
     if rt.tx.pending.is_some() {
         return;
     }
     // The buffer leaves the bond for the burst so the rest of it can be borrowed freely.
     let mut buf = std::mem::take(&mut rt.tx.buf);
     for _ in 0..BURST {
-        let n = match rt.tap.recv(&mut buf) {
+        let n = match rt.data.recv(&mut buf) {
             Ok(Some(n)) => n,
             Ok(None) => break,
             Err(e) => {
@@ -162,8 +164,9 @@ pub(super) fn tap_to_slaves(poller: &Poller, clock: &Clock, rt: &mut BondRt) {
     rt.tx.buf = buf;
 }
 
-/// Frames received on slave `si` reach the core; those it delivers go up through the tap.
-pub(super) fn slave_to_tap(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut [u8]) {
+/// Frames received on slave `si` reach the core; those it delivers go up through the bond's
+/// device.
+pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut [u8]) {
     for _ in 0..BURST {
         let n = match rt.slaves[si].sock.recv(buf) {
             Ok(Some(n)) => n,
@@ -182,7 +185,8 @@ pub(super) fn slave_to_tap(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut 
         let id = rt.slaves[si].id;
         match rt.bond.handle_frame(clock.now(), id, &buf[HDR..n]) {
             RxVerdict::Deliver => {
-                let _ = rt.tap.send(&buf[..n]);
+                rt.bond.rx_plan().to_bond(&mut buf[HDR..n]);
+                let _ = rt.data.send_vectored(&[&buf[..n]]);
             }
             RxVerdict::Consumed => rt.drain(),
             RxVerdict::Drop => {}

@@ -21,7 +21,10 @@ use super::clock::Clock;
 use super::control_socket::ControlSocket;
 use super::datapath::{self, FRAME_MAX};
 use super::events::Watch;
+use super::restore;
+use super::state::State;
 use super::verbs;
+use ubond_sys::service::ServiceManager;
 
 /// The poll-set tokens of the control socket and the link and address listeners; taps, slaves
 /// and control connections get the following ones.
@@ -92,15 +95,32 @@ pub(super) struct Daemon {
     control: ControlSocket,
     bonds: Bonds,
     watch: Watch,
+    /// The service manager (systemd), told the daemon is alive.
+    service: ServiceManager,
 }
 
 impl Daemon {
     /// The daemon with no bonds yet, everything it listens to in its poll set.
-    pub(super) fn new(clock: Clock, control: ControlSocket, bonds: Bonds) -> Result<Daemon> {
+    pub(super) fn new(
+        clock: Clock,
+        control: ControlSocket,
+        bonds: Bonds,
+        service: ServiceManager,
+    ) -> Result<Daemon> {
         let poller = Poller::new()?;
         poller.add_as(control.listener(), LISTENER, EventFlags::IN)?;
         let watch = Watch::new(&poller, LINKS, ADDRS)?;
-        Ok(Daemon { clock, poller, control, bonds, watch })
+        Ok(Daemon { clock, poller, control, bonds, watch, service })
+    }
+
+    /// Runs again the bonds a daemon that ran before left (see [`super::restore`]).
+    pub(super) fn restore(&mut self, state: State, boot_id: &str) {
+        restore::restore(&mut self.bonds, &self.poller, state, boot_id);
+    }
+
+    /// Whether `ubond shutdown` asked for every bond to go.
+    pub(super) fn shutdown_requested(&self) -> bool {
+        self.bonds.shutdown
     }
 
     /// Lets clients in: the control socket appears at its path.
@@ -108,14 +128,24 @@ impl Daemon {
         self.control.publish()
     }
 
-    /// Runs until `stop` is set (or the poll set fails).
+    /// Runs until `stop` is set, `ubond shutdown` asks (or the poll set fails).
     pub(super) fn run(&mut self, stop: &AtomicBool) -> Result<()> {
         let mut buf = vec![0u8; FRAME_MAX];
         let mut ready: Vec<epoll::Event> = Vec::with_capacity(64);
         let mut last_report = self.clock.now();
-        while !stop.load(Ordering::Relaxed) {
+        let watchdog = self.service.watchdog_interval();
+        let mut last_watchdog = self.clock.now();
+        while !stop.load(Ordering::Relaxed) && !self.bonds.shutdown {
             // Timers first, so the wait ends at the next deadline.
-            let next = self.run_timers();
+            let mut next = self.run_timers();
+            if let Some(period) = watchdog {
+                let now = self.clock.now();
+                if now.saturating_duration_since(last_watchdog) >= period {
+                    self.service.watchdog();
+                    last_watchdog = now;
+                }
+                next = next.min(last_watchdog + period);
+            }
             let wait = next.saturating_duration_since(self.clock.now());
             match self.poller.wait(&mut ready, wait) {
                 Ok(()) => {}
@@ -138,6 +168,7 @@ impl Daemon {
                 last_report = now;
             }
             self.bonds.write_reports(periodic);
+            self.bonds.save_if_changed(now);
         }
         Ok(())
     }
@@ -170,7 +201,7 @@ impl Daemon {
         let clock = &self.clock;
         for rt in self.bonds.list.iter_mut() {
             if rt.token == token {
-                return datapath::tap_to_slaves(&self.poller, clock, rt);
+                return datapath::bond_to_slaves(&self.poller, clock, rt);
             }
             if let Some(si) = rt.slaves.iter().position(|s| s.token == token) {
                 if flags.contains(EventFlags::OUT) {
@@ -183,7 +214,7 @@ impl Daemon {
                     }
                 }
                 if flags.intersects(EventFlags::IN | EventFlags::ERR | EventFlags::HUP) {
-                    datapath::slave_to_tap(clock, rt, si, buf);
+                    datapath::slave_to_bond(clock, rt, si, buf);
                 }
                 return;
             }
@@ -192,11 +223,22 @@ impl Daemon {
         self.control.serve(token, |req| verbs::respond(bonds, poller, req));
     }
 
-    /// Deletes every bond (their slaves given back) and stops listening.
+    /// Stops, leaving every bond running for the next daemon: the state file written one last
+    /// time, then the control socket closed. The bonds' devices and the fast path's pinned
+    /// programs stay; the slaves' packet sockets close with the process.
+    pub(super) fn stop(mut self) {
+        self.bonds.save_state(&[]);
+        self.control.close();
+    }
+
+    /// Deletes every bond (their slaves given back, devices and programs removed), removes the
+    /// state file and the fast path's pins, and stops listening (`ubond shutdown`).
     pub(super) fn shut_down(mut self) {
         while let Some(last) = self.bonds.list.len().checked_sub(1) {
             self.bonds.delete(&self.poller, last);
         }
+        self.bonds.save_state(&[]);
+        self.bonds.fast.remove_pins();
         self.control.close();
     }
 }

@@ -2,24 +2,29 @@
 //! bond's plan.
 //!
 //! [`Fast`] owns the loaded programs and maps, shared by every bond; each bond and slave holds
-//! its attachments ([`BondFast`], [`SlaveFast`]). Whenever a bond's plan or options change
+//! its attachments ([`BondFast`], [`SlaveFast`]). With a pin directory the attachments outlive
+//! the daemon (`ubond_sys::bpf`): only a release or a deletion detaches a program, and a daemon
+//! that starts again attaches its own programs in front of those it finds, then removes the
+//! pins nothing uses any more ([`Fast::prune`]). Whenever a bond's plan or options change
 //! (`BondFast::dirty`), [`Fast::sync`] decides whether its data frames may take the fast path
 //! ([`refusal`]), writes the maps and switches the slaves' packet sockets to what userspace
 //! still needs to read.
 
 use ubond_core::bond::SlaveId;
-use ubond_sys::bpf::{Attachment, BondConfig, FastPath, SlaveRx};
+use ubond_sys::bpf::{pinned_links, Attachment, BondConfig, FastPath, SlaveRx};
 
 use super::bond::BondRt;
 
 /// The in-kernel fast path, when loaded (`--datapath auto|bpf`).
 pub(super) struct Fast {
     path: Option<FastPath>,
+    /// Where its links are pinned, if anywhere.
+    pins: Option<std::path::PathBuf>,
 }
 
 /// A bond's side of the fast path.
 pub(super) struct BondFast {
-    /// The egress program on the bond's tap (dropping it detaches).
+    /// The egress program on the bond's device.
     link: Option<Attachment>,
     /// The fast path carries this bond's data frames now (None: not decided yet).
     on: Option<bool>,
@@ -28,15 +33,22 @@ pub(super) struct BondFast {
 }
 
 impl BondFast {
-    /// A bond's side, with its tap's program if it was attached; to be written.
+    /// A bond's side, with its device's program if it was attached; to be written.
     pub(super) fn new(link: Option<Attachment>) -> BondFast {
         BondFast { link, on: None, dirty: true }
+    }
+
+    /// Takes the program off the bond's device for good (the bond is deleted).
+    pub(super) fn detach(&mut self) {
+        if let Some(a) = self.link.take() {
+            a.detach();
+        }
     }
 }
 
 /// A slave's side of the fast path.
 pub(super) struct SlaveFast {
-    /// The ingress program on the slave (dropping it detaches).
+    /// The ingress program on the slave.
     link: Option<Attachment>,
     /// The packet socket takes Slow Protocols frames only (the fast path forwards the rest).
     slow_only: bool,
@@ -47,15 +59,56 @@ impl SlaveFast {
     pub(super) fn new(link: Option<Attachment>) -> SlaveFast {
         SlaveFast { link, slow_only: false }
     }
+
+    /// Takes the program off the slave for good (it is released).
+    pub(super) fn detach(&mut self) {
+        if let Some(a) = self.link.take() {
+            a.detach();
+        }
+    }
 }
 
 impl Fast {
-    /// The fast path `path`, or none (every bond on the userspace path).
-    pub(super) fn new(path: Option<FastPath>) -> Fast {
-        Fast { path }
+    /// The fast path `path` (its links pinned in `pins`, if given), or none (every bond on
+    /// the userspace path).
+    pub(super) fn new(path: Option<FastPath>, pins: Option<std::path::PathBuf>) -> Fast {
+        Fast { path, pins }
     }
 
-    /// Attaches the egress program to bond `bond`'s tap; without it (said), the bond uses the
+    /// Removes the pinned links no bond or slave of this daemon holds (a slave released or a
+    /// bond deleted while no daemon ran, an earlier daemon's programs replaced): their
+    /// programs leave those interfaces. `in_use` says whether an (ingress, ifindex) is one of
+    /// ours.
+    pub(super) fn prune(&self, in_use: impl Fn(bool, u32) -> bool) {
+        let Some(dir) = &self.pins else { return };
+        let Ok(links) = pinned_links(dir) else { return };
+        for l in links.iter().filter(|l| !in_use(l.ingress, l.ifindex)) {
+            if let Err(e) = l.remove() {
+                eprintln!("ubond: {}: {e}", l.path.display());
+            }
+        }
+    }
+
+    /// Whether bond device or slave `ifindex` holds an attached program of ours.
+    pub(super) fn holds(rt: &BondRt, ingress: bool, ifindex: u32) -> bool {
+        if ingress {
+            rt.slaves.iter().any(|s| s.ifindex == ifindex && s.fast.link.is_some())
+        } else {
+            rt.dev.ifindex() == ifindex && rt.fast.link.is_some()
+        }
+    }
+
+    /// Removes the pin directory with what is left in it (the maps' pins): the daemon
+    /// removes every bond and stops.
+    pub(super) fn remove_pins(&mut self) {
+        if let Some(dir) = self.pins.take() {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                eprintln!("ubond: cannot remove {}: {e}", dir.display());
+            }
+        }
+    }
+
+    /// Attaches the egress program to bond `bond`'s device; without it (said), the bond uses the
     /// userspace data path.
     pub(super) fn attach_tap(&mut self, bond: &str) -> Option<Attachment> {
         self.path.as_mut().and_then(|f| match f.attach_tap(bond) {
@@ -88,8 +141,8 @@ impl Fast {
 
     /// Forgets a deleted bond's map entry.
     pub(super) fn forget_bond(&mut self, rt: &BondRt) {
-        if let (Some(f), Ok(index)) = (self.path.as_mut(), rt.tap.ifindex()) {
-            f.remove_bond(index);
+        if let Some(f) = self.path.as_mut() {
+            f.remove_bond(rt.dev.ifindex());
         }
     }
 
@@ -99,7 +152,7 @@ impl Fast {
     pub(super) fn sync(&mut self, rt: &mut BondRt) {
         let Some(fast) = self.path.as_mut() else { return };
         rt.fast.dirty = false;
-        let Ok(tap_index) = rt.tap.ifindex() else { return };
+        let tap_index = rt.dev.ifindex();
         let refusal = refusal(rt);
         let on = refusal.is_none();
         if rt.fast.on != Some(on) {

@@ -1,8 +1,7 @@
 //! One slave at run time ([`SlaveRt`]) and its life on the system: taken as found (its
-//! settings recorded in the journal before they change), made ready for its bond, given back
-//! as found on release; and [`recover`], which gives back what a killed daemon left enslaved.
-
-use std::path::Path;
+//! settings recorded in the state file before they change), or adopted as a daemon that ran
+//! before left it ([`SlaveRt::adopt`]); made ready for its bond; given back as found on
+//! release ([`SlaveRt::give_back`], [`give_back_saved`]).
 
 use anyhow::{anyhow, bail, Context, Result};
 use rustix::event::epoll::EventFlags;
@@ -15,7 +14,7 @@ use ubond_wire::MacAddr;
 use super::datapath::{SLAVE_RCVBUF, SLAVE_SNDBUF};
 use super::event_loop::Poller;
 use super::fastpath::{Fast, SlaveFast};
-use super::journal::{self, SavedSlave};
+use super::state::{SavedFound, SavedSlave};
 
 /// An enslaved interface.
 pub(super) struct SlaveRt {
@@ -45,6 +44,22 @@ struct Found {
 }
 
 impl Found {
+    /// As the state file keeps it.
+    fn saved(&self) -> SavedFound {
+        SavedFound {
+            mac: self.mac.to_string(),
+            up: self.up,
+            mtu: self.mtu,
+            sysctls: self.sysctls.clone(),
+        }
+    }
+
+    /// From the state file; a MAC that does not parse is an error.
+    fn from_saved(s: &SavedFound) -> Result<Found> {
+        let mac = s.mac.parse::<MacAddr>().map_err(|_| anyhow!("bad MAC {:?}", s.mac))?;
+        Ok(Found { mac, up: s.up, mtu: s.mtu, sysctls: s.sysctls.clone() })
+    }
+
     /// Puts interface `name` back as it was found: MTU, MAC, admin state, sysctls. An
     /// interface that is gone has nothing to put back.
     fn restore(&self, name: &str) {
@@ -84,6 +99,38 @@ impl SlaveRt {
             .map_err(|_| anyhow!("no interface {iface}: check the name with `ip link`"))?;
         let mac = link::mac(iface)
             .with_context(|| format!("{iface} has no Ethernet address and cannot be enslaved"))?;
+        let found = Found { mac, up: state.admin_up, mtu: state.mtu, sysctls: Vec::new() };
+        let mut slave = SlaveRt::open(iface, bond, found, poller, fast)?;
+        slave.found.sysctls = sysctl::set_slave(iface);
+        Ok(slave)
+    }
+
+    /// Adopts interface `iface`, a slave of `bond` that a daemon which ran before left
+    /// enslaved: as found is what that daemon saved (`found`), nothing is recorded again; its
+    /// socket is opened, the fast path's program attached, and the slave sysctls set again
+    /// (someone may have changed them meanwhile). [`SlaveRt::make_ready`] follows, as after
+    /// [`SlaveRt::take`].
+    pub(super) fn adopt(
+        iface: &str,
+        bond: &str,
+        found: &SavedFound,
+        poller: &Poller,
+        fast: &mut Fast,
+    ) -> Result<SlaveRt> {
+        let found = Found::from_saved(found)?;
+        let slave = SlaveRt::open(iface, bond, found, poller, fast)?;
+        let _ = sysctl::set_slave(iface);
+        Ok(slave)
+    }
+
+    /// Opens the slave's packet socket (in the poll set) and attaches the fast path's program.
+    fn open(
+        iface: &str,
+        bond: &str,
+        found: Found,
+        poller: &Poller,
+        fast: &mut Fast,
+    ) -> Result<SlaveRt> {
         let options =
             PacketOptions { promiscuous: true, vnet_hdr: true, ..PacketOptions::default() };
         let sock = PacketSocket::open(iface, options)?;
@@ -93,13 +140,12 @@ impl SlaveRt {
         let token = poller.add(&sock, EventFlags::IN)?;
         let ifindex = link::ifindex(iface)?;
         let fast = SlaveFast::new(fast.attach_slave(iface, bond));
-        let sysctls = sysctl::set_slave(iface);
         Ok(SlaveRt {
             id: SlaveId(0),
             token,
             name: iface.to_string(),
             sock,
-            found: Found { mac, up: state.admin_up, mtu: state.mtu, sysctls },
+            found,
             carrier: false,
             ifindex,
             fast,
@@ -133,23 +179,23 @@ impl SlaveRt {
         link_of(&self.name, carrier)
     }
 
-    /// Its journal entry as a slave of `bond`.
+    /// What the state file keeps of it as a slave of `bond` (its options and LACP state are
+    /// the bond's to add).
     pub(super) fn saved(&self, bond: &str) -> SavedSlave {
         SavedSlave {
-            bond: bond.to_string(),
             iface: self.name.clone(),
-            mac: self.found.mac.to_string(),
-            up: self.found.up,
-            mtu: self.found.mtu,
-            sysctls: self.found.sysctls.clone(),
+            bond: bond.to_string(),
+            found: self.found.saved(),
+            options: Vec::new(),
+            lacp: None,
         }
     }
 
     /// Puts a released (or abandoned) slave back as it was found: the fast path's program and
     /// the packet socket go first, then its settings.
     pub(super) fn give_back(self) {
-        let SlaveRt { name, sock, found, fast, .. } = self;
-        drop(fast);
+        let SlaveRt { name, sock, found, mut fast, .. } = self;
+        fast.detach();
         drop(sock);
         found.restore(&name);
     }
@@ -167,30 +213,18 @@ pub(super) fn link_of(name: &str, carrier: bool) -> CoreLink {
     CoreLink { up: carrier, speed_mbps: speed, duplex }
 }
 
-/// Gives back the interfaces a killed daemon left enslaved (its journal in `dir`), then empties
-/// the journal.
-pub(super) fn recover(dir: &Path) {
-    let saved = match journal::load(dir) {
-        Ok(saved) => saved,
-        Err(e) => {
-            eprintln!("ubond: {e:#}");
-            return;
+/// Gives back an interface the state file names but no bond runs any more (a daemon stopped
+/// while enslaving it, or its bond could not be run again).
+pub(super) fn give_back_saved(s: &SavedSlave) {
+    match Found::from_saved(&s.found) {
+        Ok(found) => {
+            // `restore_slave` writes only the sysctls a daemon changes, whatever the file says.
+            found.restore(&s.iface);
+            eprintln!(
+                "ubond: {}: given back (MAC {}): it was being enslaved to {}",
+                s.iface, found.mac, s.bond
+            );
         }
-    };
-    for s in &saved {
-        let Ok(mac) = s.mac.parse::<MacAddr>() else {
-            eprintln!("ubond: {}: bad MAC {:?} in the journal; left as it is", s.iface, s.mac);
-            continue;
-        };
-        // `restore_slave` writes only the sysctls a daemon changes, whatever the file says.
-        let found = Found { mac, up: s.up, mtu: s.mtu, sysctls: s.sysctls.clone() };
-        found.restore(&s.iface);
-        eprintln!(
-            "ubond: {}: given back (MAC {mac}): it was a slave of {} when the last daemon stopped without releasing it",
-            s.iface, s.bond
-        );
-    }
-    if let Err(e) = journal::save(dir, &[]) {
-        eprintln!("ubond: {e:#}");
+        Err(e) => eprintln!("ubond: {}: {e} in the state file; left as it is", s.iface),
     }
 }

@@ -64,6 +64,10 @@ fn handle(bonds: &mut Bonds, poller: &Poller, req: Request) -> Result<String> {
             bonds.delete(poller, bi);
             Ok(String::new())
         }
+        Request::Shutdown => {
+            bonds.shutdown = true;
+            Ok(String::new())
+        }
         Request::Status { bond, json } => status(bonds, bond.as_deref(), json),
     }
 }
@@ -111,6 +115,7 @@ fn set(bonds: &mut Bonds, poller: &Poller, bi: usize, option: &str, value: &str)
     rt.dirty = true;
     rt.fast.dirty = true;
     bonds.sync_fast(bi);
+    bonds.save_state(&[]);
     Ok(warnings.iter().map(|w| format!("warning: {w}\n")).collect())
 }
 
@@ -128,6 +133,7 @@ fn set_slave(bonds: &mut Bonds, iface: &str, option: &str, value: &str) -> Resul
     })?;
     rt.drain();
     rt.dirty = true;
+    bonds.save_state(&[]);
     Ok(warnings.iter().map(|w| format!("warning: {w}\n")).collect())
 }
 

@@ -308,6 +308,8 @@ fn show_links(
 ) -> Result<String, IpError> {
     let mut msgs = links.msgs;
     model::overlay(&mut msgs, bonds);
+    // A bond's data-path end is ubond's business, not the user's: a kernel bond has none.
+    msgs.retain(|m| !model::is_data_path_end(m, bonds));
     let groups = show::read_groups();
     let names = Names {
         links: msgs

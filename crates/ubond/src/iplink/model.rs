@@ -269,6 +269,17 @@ pub fn slave_attrs(b: &DaemonBond, s: &SlaveStatus) -> Vec<InfoBondPort> {
     a
 }
 
+/// Whether `m` is the data-path end of one of `bonds`' devices (see
+/// `ubond_sys::bond_device`), which `ubond link show` leaves out.
+pub fn is_data_path_end(m: &LinkMessage, bonds: &[DaemonBond]) -> bool {
+    m.attributes.iter().any(|a| match a {
+        LinkAttribute::IfAlias(alias) => {
+            bonds.iter().any(|b| *alias == ubond_sys::bond_device::data_path_alias(&b.status.name))
+        }
+        _ => false,
+    })
+}
+
 /// Rewrites the kernel's link messages so that ubond's bonds and slaves read as the kernel's
 /// own would.
 pub fn overlay(msgs: &mut [LinkMessage], bonds: &[DaemonBond]) {
@@ -281,7 +292,15 @@ pub fn overlay(msgs: &mut [LinkMessage], bonds: &[DaemonBond]) {
             let attrs = bond_attrs(b, &index_of);
             let flags = m.header.flags.bits() | IFF_MASTER;
             m.header.flags = LinkFlags::from_bits_retain(flags);
-            m.attributes.retain(|a| !matches!(a, LinkAttribute::LinkInfo(_)));
+            // Its device is a veth pair: the peer (the data-path end) is not the user's.
+            m.attributes.retain(|a| {
+                !matches!(
+                    a,
+                    LinkAttribute::LinkInfo(_)
+                        | LinkAttribute::Link(_)
+                        | LinkAttribute::LinkNetNsId(_)
+                )
+            });
             m.attributes.push(LinkAttribute::LinkInfo(vec![
                 LinkInfo::Kind(InfoKind::Bond),
                 LinkInfo::Data(InfoData::Bond(attrs)),

@@ -102,11 +102,25 @@ impl Side {
         });
     }
 
+    /// `ubond shutdown`: every bond removed, slaves given back, then the daemon stops; waits
+    /// for it. True if it stopped cleanly.
+    pub fn shutdown(&mut self) -> bool {
+        self.ok(&["shutdown"]);
+        self.wait_daemon()
+    }
+
     /// SIGTERM (by pid), then wait; SIGKILL if it does not stop. True if it stopped cleanly.
+    /// The bonds stay for the next daemon.
     pub fn stop_daemon(&mut self) -> bool {
-        let Some(mut child) = self.daemon.take() else { return true };
+        let Some(child) = self.daemon.as_ref() else { return true };
         let pid = child.id().to_string();
         let _ = sh(&["kill", "-TERM", &pid]);
+        self.wait_daemon()
+    }
+
+    /// Waits for the daemon to exit; SIGKILL after 10 s. True if it stopped cleanly.
+    fn wait_daemon(&mut self) -> bool {
+        let Some(mut child) = self.daemon.take() else { return true };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
@@ -192,4 +206,48 @@ pub fn in_netns<T: Send + 'static>(
         .unwrap();
         f()
     })
+}
+
+/// A BPF file system mounted for one test in the system's mount namespace (so that it outlives
+/// each daemon the test starts in `ip netns exec`'s namespaces), unmounted on drop.
+pub struct Bpffs {
+    pub dir: PathBuf,
+}
+
+impl Bpffs {
+    pub fn new(test: &str) -> Bpffs {
+        let dir = std::env::temp_dir().join(format!("ubond-bpffs-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        must(&["mount", "-t", "bpf", "bpf", dir.to_str().unwrap()]);
+        Bpffs { dir }
+    }
+
+    /// The daemon's arguments that put its pins there.
+    pub fn args(&self) -> [&str; 2] {
+        ["--bpffs", self.dir.to_str().unwrap()]
+    }
+
+    /// Every pin left (files below the directory).
+    pub fn pins(&self) -> Vec<PathBuf> {
+        fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir, &mut out);
+        out
+    }
+}
+
+impl Drop for Bpffs {
+    fn drop(&mut self) {
+        let _ = sh(&["umount", self.dir.to_str().unwrap()]);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
 }
