@@ -60,23 +60,32 @@ pub(super) struct BondRt {
     pub(super) state_dirty: bool,
 }
 
+/// A bond's device as the caller made or found it.
+pub(super) struct Device {
+    /// The device.
+    pub(super) dev: BondDevice,
+    /// Its administrative state.
+    pub(super) admin_up: bool,
+    /// A daemon that ran before left it (it keeps its carrier until the bond's slaves are back).
+    pub(super) adopted: bool,
+}
+
 impl BondRt {
-    /// Runs bond `bond` on its device `dev` (made or found by the caller): the data-path end's
+    /// Runs bond `bond` on its device (made or found by the caller): the data-path end's
     /// socket in the poll set, the fast path's egress program on the device when there is one.
     /// The core then runs its timers due at `now`, and the device takes its addresses and
-    /// report (in `dir`), and its carrier unless it is `adopted` (a device that carries a
+    /// report (in `dir`), and its carrier unless it is adopted (a device that carries a
     /// bond's traffic keeps its carrier until the bond's slaves are back and say otherwise:
-    /// see [`BondRt::sync_carrier`]). `admin_up` is the device's administrative state.
+    /// see [`BondRt::sync_carrier`]).
     pub(super) fn open(
         bond: Bond,
-        dev: BondDevice,
+        device: Device,
         clock: Clock,
-        admin_up: bool,
-        adopted: bool,
         poller: &Poller,
         fast: &mut Fast,
         dir: &Path,
     ) -> Result<BondRt> {
+        let Device { dev, admin_up, adopted } = device;
         let now = clock.now();
         let name = bond.name().to_string();
         // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).

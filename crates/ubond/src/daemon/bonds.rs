@@ -13,7 +13,7 @@ use ubond_core::time::Instant;
 use ubond_sys::bond_device::{BondDevice, Found};
 use ubond_sys::link;
 
-use super::bond::BondRt;
+use super::bond::{BondRt, Device};
 use super::clock::Clock;
 use super::event_loop::Poller;
 use super::fastpath::Fast;
@@ -70,23 +70,14 @@ impl Bonds {
                 return Err(e.into());
             }
         }
-        self.run(poller, bond, dev, up, false)?;
+        self.run(poller, bond, Device { dev, admin_up: up, adopted: false })?;
         self.save_state(&[]);
         Ok(())
     }
 
-    /// Runs bond `bond` on its device `dev` (made, or found as a daemon that ran before left
-    /// it: `adopted`), whose administrative state is `admin_up`.
-    pub(super) fn run(
-        &mut self,
-        poller: &Poller,
-        bond: Bond,
-        dev: BondDevice,
-        admin_up: bool,
-        adopted: bool,
-    ) -> Result<usize> {
-        let (clock, fast, dir) = (self.clock, &mut self.fast, &self.dir);
-        let rt = BondRt::open(bond, dev, clock, admin_up, adopted, poller, fast, dir)?;
+    /// Runs bond `bond` on its device (made, or found as a daemon that ran before left it).
+    pub(super) fn run(&mut self, poller: &Poller, bond: Bond, device: Device) -> Result<usize> {
+        let rt = BondRt::open(bond, device, self.clock, poller, &mut self.fast, &self.dir)?;
         self.list.push(rt);
         let bi = self.list.len() - 1;
         self.sync_fast(bi);

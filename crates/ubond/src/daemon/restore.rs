@@ -20,6 +20,7 @@ use ubond_sys::bond_device::BondDevice;
 use ubond_sys::link;
 use ubond_wire::MacAddr;
 
+use super::bond::Device;
 use super::bonds::Bonds;
 use super::event_loop::Poller;
 use super::fastpath::Fast;
@@ -80,7 +81,7 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
         }
     };
     let bond = Bond::new(name, opts, Some(mac)).map_err(anyhow::Error::msg)?;
-    let bi = bonds.run(poller, bond, dev, admin_up, adopted)?;
+    let bi = bonds.run(poller, bond, Device { dev, admin_up, adopted })?;
     // The slaves as they are: adopted, then all join at the same instant (as `enslave`).
     let mtu = bonds.list[bi].mtu;
     let mut ready = Vec::new();
