@@ -93,7 +93,7 @@ impl BondRt {
         let _ = data.set_recv_buffer(SLAVE_RCVBUF);
         let _ = data.set_send_buffer(SLAVE_SNDBUF);
         let token = poller.add(&data, EventFlags::IN)?;
-        let fast = BondFast::new(fast.attach_tap(&name));
+        let fast = BondFast::new(fast.attach_tap(&name), adopted);
         let mut rt = BondRt {
             bond,
             dev,

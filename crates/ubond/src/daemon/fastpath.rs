@@ -12,6 +12,7 @@
 
 use ubond_core::bond::SlaveId;
 use ubond_sys::bpf::{pinned_links, Attachment, BondConfig, FastPath, SlaveRx};
+use ubond_sys::packet::PacketSocket;
 
 use super::bond::BondRt;
 
@@ -30,12 +31,17 @@ pub(super) struct BondFast {
     on: Option<bool>,
     /// The plan or options changed since the maps were written.
     pub(super) dirty: bool,
+    /// The maps hold what the daemon before this one wrote for the bond, and go on forwarding
+    /// its frames while the bond is being restored: they are not written (the core, its slaves
+    /// not back yet, would say "no slave") until the restore is done and lets go.
+    pub(super) held: bool,
 }
 
 impl BondFast {
-    /// A bond's side, with its device's program if it was attached; to be written.
-    pub(super) fn new(link: Option<Attachment>) -> BondFast {
-        BondFast { link, on: None, dirty: true }
+    /// A bond's side, with its device's program if it was attached; to be written, unless
+    /// `held` (an adopted bond: see [`BondFast::held`]).
+    pub(super) fn new(link: Option<Attachment>, held: bool) -> BondFast {
+        BondFast { link, on: None, dirty: true, held }
     }
 
     /// Takes the program off the bond's device for good (the bond is deleted).
@@ -132,6 +138,19 @@ impl Fast {
         })
     }
 
+    /// An adopted slave whose program the last daemon's maps still drive: when the program is
+    /// on, its packet socket takes Slow Protocols frames only from the start, so that the
+    /// frames the fast path forwards are not queued for the userspace path as well (the next
+    /// [`Fast::sync`] opens it again if the bond turns out to need it).
+    pub(super) fn adopted_slave(&self, sock: &PacketSocket, fast: &mut SlaveFast, iface: &str) {
+        if fast.link.is_some() && !fast.slow_only {
+            match sock.set_slow_protocols_only(true) {
+                Ok(()) => fast.slow_only = true,
+                Err(e) => eprintln!("ubond: {iface}: {e}"),
+            }
+        }
+    }
+
     /// Forgets a released slave's map entry.
     pub(super) fn forget_slave(&mut self, ifindex: u32) {
         if let Some(f) = self.path.as_mut() {
@@ -151,6 +170,9 @@ impl Fast {
     /// turning off, the reverse, so no frame is forwarded twice or by nobody for long.
     pub(super) fn sync(&mut self, rt: &mut BondRt) {
         let Some(fast) = self.path.as_mut() else { return };
+        if rt.fast.held {
+            return;
+        }
         rt.fast.dirty = false;
         let tap_index = rt.dev.ifindex();
         let refusal = refusal(rt);

@@ -118,7 +118,8 @@ impl SlaveRt {
         fast: &mut Fast,
     ) -> Result<SlaveRt> {
         let found = Found::from_saved(found)?;
-        let slave = SlaveRt::open(iface, bond, found, poller, fast)?;
+        let mut slave = SlaveRt::open(iface, bond, found, poller, fast)?;
+        fast.adopted_slave(&slave.sock, &mut slave.fast, iface);
         let _ = sysctl::set_slave(iface);
         Ok(slave)
     }
