@@ -1,11 +1,13 @@
-//! The bond outlives its daemon: a daemon killed (SIGKILL), stopped (SIGTERM) or replaced by
-//! another build and started again loses no frame, and its LACP partner never notices.
+//! The bond outlives its daemon: a daemon killed (SIGKILL) or stopped (SIGTERM) and started
+//! again loses no frame, and its LACP partner never notices. (Every start loads its programs
+//! and maps afresh and takes over from the programs left running, so a restart of the same
+//! build goes through the same steps as an upgrade.)
 //!
 //! Two namespaces joined by two veth links, a ubond daemon and an 802.3ad bond (fast rate) in
 //! each; the in-kernel fast path's pins in a bpffs the test mounts in the system's mount
-//! namespace (so that they outlive each daemon, as /sys/fs/bpf does under systemd). A prober
-//! sends a UDP datagram every 0.5 ms (2 kHz) from A to B over the bond and B counts them; B's
-//! report is read every 50 ms. NEEDS ROOT (see support::can_run).
+//! namespace (so that they outlive each daemon, as /sys/fs/bpf does under systemd). Probers
+//! send a UDP datagram every 0.5 ms (2 kHz) each way over the bond and the other side counts
+//! them; B's report is read every 50 ms. NEEDS ROOT (see support::can_run).
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -21,7 +23,8 @@ use support::*;
 
 const PROBE_PORT: u16 = 47_000;
 
-/// A 2 kHz UDP prober from A to B (192.0.2.1 → 192.0.2.2) and its receiver.
+/// A 2 kHz UDP prober from one side to the other (A is 192.0.2.1, B 192.0.2.2) and its
+/// receiver.
 struct Prober {
     /// When probe 0 was due (probe n is due n × 0.5 ms later).
     t0: Instant,
@@ -31,12 +34,12 @@ struct Prober {
 }
 
 impl Prober {
-    fn start(a: &Side, b: &Side) -> Prober {
+    fn start(from: (&Side, &'static str), to: (&Side, &'static str)) -> Prober {
         let stop = Arc::new(AtomicBool::new(false));
         let rx_stop = Arc::clone(&stop);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let receiver = in_netns(&b.ns, move || {
-            let sock = UdpSocket::bind(("192.0.2.2", PROBE_PORT)).unwrap();
+        let receiver = in_netns(&to.0.ns, move || {
+            let sock = UdpSocket::bind((to.1, PROBE_PORT)).unwrap();
             sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
             ready_tx.send(()).unwrap();
             let mut seen = BTreeSet::new();
@@ -64,9 +67,10 @@ impl Prober {
         ready_rx.recv().unwrap();
         let tx_stop = Arc::clone(&stop);
         let t0 = Instant::now() + Duration::from_millis(20);
-        let sender = in_netns(&a.ns, move || {
-            let sock = UdpSocket::bind(("192.0.2.1", 0)).unwrap();
-            sock.connect(("192.0.2.2", PROBE_PORT)).unwrap();
+        let (src, dst) = (from.1, to.1);
+        let sender = in_netns(&from.0.ns, move || {
+            let sock = UdpSocket::bind((src, 0)).unwrap();
+            sock.connect((dst, PROBE_PORT)).unwrap();
             let mut seq = 0u64;
             while !tx_stop.load(Ordering::Relaxed) {
                 let due = t0 + Duration::from_micros(500) * seq as u32;
@@ -196,7 +200,8 @@ fn lacp_pair(test: &str, fs: &Bpffs, extra: &[&str]) -> (Side, Side) {
 }
 
 /// Stops A's daemon with `how`, waits `pause`, starts it again (with `extra` arguments); the
-/// prober and B's watcher run throughout. Returns (sent, lost, samples, bad samples).
+/// probers (both ways) and B's watcher run throughout. Returns (sent, lost, samples, bad
+/// samples), the probes of both ways together.
 fn restart_under_probes(
     a: &mut Side,
     b: &Side,
@@ -205,7 +210,10 @@ fn restart_under_probes(
     pause: Duration,
 ) -> (u64, u64, u32, Vec<String>) {
     let before = addresses_and_routes(a);
-    let prober = Prober::start(a, b);
+    let probers = [
+        ("A to B", Prober::start((a, "192.0.2.1"), (b, "192.0.2.2"))),
+        ("B to A", Prober::start((b, "192.0.2.2"), (a, "192.0.2.1"))),
+    ];
     let watcher = Watcher::start(b);
     std::thread::sleep(Duration::from_millis(500));
     let stopping = Instant::now();
@@ -224,17 +232,22 @@ fn restart_under_probes(
     a.start_daemon_with(&args);
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs(2));
-    let when = format!(
-        "stopping at {:.1} ms, starting at {:.1} ms, answering at {:.1} ms",
-        prober.at(stopping),
-        prober.at(starting),
-        prober.at(started)
-    );
-    let (sent, lost, runs) = prober.finish();
-    let (samples, bad) = watcher.finish();
-    if lost > 0 {
-        eprintln!("{how}: lost {runs}; {when}");
+    let (mut sent, mut lost) = (0, 0);
+    for (way, prober) in probers {
+        let when = format!(
+            "stopping at {:.1} ms, starting at {:.1} ms, answering at {:.1} ms",
+            prober.at(stopping),
+            prober.at(starting),
+            prober.at(started)
+        );
+        let (n, l, runs) = prober.finish();
+        if l > 0 {
+            eprintln!("{how}, {way}: lost {runs}; {when}");
+        }
+        sent += n;
+        lost += l;
     }
+    let (samples, bad) = watcher.finish();
     assert_eq!(addresses_and_routes(a), before, "addresses, routes and neighbours kept");
     let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
     assert!(log.contains("bond0: adopted, 2 slave(s); LACP resumed on 2 port(s)"), "{log}");
@@ -305,7 +318,7 @@ fn balance_alb_on_the_userspace_path_loses_no_more_than_the_restart() {
         s.ip(&["addr", "add", addr, "dev", "bond0"]);
     }
     wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
-    let prober = Prober::start(&a, &b);
+    let prober = Prober::start((&a, "192.0.2.1"), (&b, "192.0.2.2"));
     std::thread::sleep(Duration::from_millis(500));
     let down = Instant::now();
     let mut child = a.daemon.take().unwrap();

@@ -57,12 +57,12 @@ pub(super) fn restore(bonds: &mut Bonds, poller: &Poller, state: State, boot_id:
             }
         }
     }
-    // A bond whose restore stopped half-way has its maps written from what it has now.
-    for rt in bonds.list.iter_mut().filter(|rt| rt.fast.held) {
-        rt.fast.held = false;
-        rt.fast.dirty = true;
+    // A bond whose restore stopped half-way is taken over as it is.
+    for bi in 0..bonds.list.len() {
+        if bonds.list[bi].fast.held {
+            bonds.take_over(bi);
+        }
     }
-    bonds.sync_fast_if_dirty();
     // Programs an earlier daemon attached to interfaces that are no slave or bond any more.
     let list = &bonds.list;
     bonds.fast.prune(|ingress, ifindex| list.iter().any(|rt| Fast::holds(rt, ingress, ifindex)));
@@ -150,9 +150,7 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
     rt.drain();
     // Its slaves back, the device takes the bond's carrier (kept until now).
     rt.sync_carrier();
-    rt.fast.held = false;
-    rt.fast.dirty = true;
-    bonds.sync_fast(bi);
+    bonds.take_over(bi);
     let lacp = match (waited, partner_timeout) {
         (Some(w), Some(t)) if trusted => {
             format!(
