@@ -336,3 +336,80 @@ fn balance_alb_on_the_userspace_path_loses_no_more_than_the_restart() {
     );
     assert!(lost <= budget, "{lost} lost, more than the {budget} the restart took");
 }
+
+/// Starts A's daemon expecting it to refuse to start; returns what it said.
+fn daemon_refuses(a: &Side, extra: &[&str]) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &a.ns, BIN, "--control"])
+        .arg(a.socket())
+        .arg("daemon")
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the daemon started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn bad_state_files_are_refused_with_their_place_and_the_running_bond_is_left_alone() {
+    if !can_run() {
+        return;
+    }
+    let fs = Bpffs::new("badstate");
+    let (mut a, b) = pair_with("badstate", &fs.args());
+    for (s, addr) in [(&a, "192.0.2.1/24"), (&b, "192.0.2.2/24")] {
+        s.ok(&["add", "bond0", "mode=active-backup", "miimon=100"]);
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+        s.ip(&["addr", "add", addr, "dev", "bond0"]);
+    }
+    wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
+    let path = a.dir.join("ubond-state.json");
+    let good = std::fs::read_to_string(&path).unwrap();
+    let kill = |a: &mut Side| {
+        let mut child = a.daemon.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    };
+    kill(&mut a);
+
+    // Newer than this build: the daemon does not start, and the file stays as it is.
+    let newer = good.replacen("\"version\": 1", "\"version\": 99", 1);
+    assert_ne!(newer, good, "the file says its version as expected");
+    std::fs::write(&path, &newer).unwrap();
+    let said = daemon_refuses(&a, &fs.args());
+    assert!(said.contains("ubond-state.json") && said.contains("99"), "{said}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), newer, "the newer file is kept");
+    assert!(ping(&a, "192.0.2.2"), "the bond runs on meanwhile");
+
+    // Torn (half of it) and garbage: refused with the place, set aside, the daemon runs
+    // without bonds, and the bond it could not know keeps running untouched.
+    let torn = &good[..good.len() / 2];
+    for (text, says) in [
+        (torn, "a damaged ubond state file (line "),
+        ("\u{1}\u{2}garbage", "not a ubond state file (line 1, column 1"),
+        (
+            "{\"format\": \"ubond-state\", \"version\": 1, \"bonds\": 3}",
+            "a damaged ubond state file (line 1, column ",
+        ),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        a.start_daemon_with(&fs.args());
+        let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap();
+        assert!(log.contains(says), "{log}");
+        assert!(log.contains("ubond-state.json.refused"), "{log}");
+        assert_eq!(std::fs::read_to_string(a.dir.join("ubond-state.json.refused")).unwrap(), text);
+        assert!(!a.ok(&["status"]).contains("bond0"), "nothing of a refused file is applied");
+        assert!(ping(&a, "192.0.2.2"), "the bond it could not read keeps running");
+        kill(&mut a);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    // The good file again: the bond comes back, and shutdown gives everything back.
+    std::fs::write(&path, &good).unwrap();
+    a.start_daemon_with(&fs.args());
+    assert!(a.ok(&["status"]).contains("bond0"));
+    assert!(a.shutdown());
+    let left: Vec<_> =
+        fs.pins().into_iter().filter(|p| p.to_string_lossy().contains(&a.ns)).collect();
+    assert!(left.is_empty(), "A's pins left: {left:?}");
+}
