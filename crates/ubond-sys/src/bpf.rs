@@ -94,6 +94,10 @@ impl BondConfig {
 }
 
 impl SlaveRx {
+    /// The flag of `enabled` in the map's value (bit 0, `RX_ENABLED` in the program).
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    const ENABLED: u32 = 1;
+
     #[cfg_attr(not(ubond_bpf), allow(dead_code))]
     fn words(self) -> [u32; 2] {
         let flags = u32::from(self.enabled)
@@ -124,6 +128,19 @@ pub struct FastPath {
     ebpf: aya::Ebpf,
     #[cfg_attr(not(ubond_bpf), allow(dead_code))]
     pins: Option<PathBuf>,
+    /// The slaves whose frames an earlier daemon's programs forward (see
+    /// [`FastPath::forwarded_before`]).
+    inherited: std::collections::BTreeSet<u32>,
+}
+
+impl FastPath {
+    /// Whether the programs an earlier daemon left (pinned in the pin directory) forward the
+    /// frames received on slave `ifindex`, as its slave map said when this fast path was
+    /// loaded. Until this daemon's program replaces theirs, the slave's packet socket need not
+    /// take those frames. False when unknown (no earlier daemon, or a map of another layout).
+    pub fn forwarded_before(&self, ifindex: u32) -> bool {
+        self.inherited.contains(&ifindex)
+    }
 }
 
 /// The pin of the link on `ifindex` in direction `ingress`, in pin directory `dir`.
@@ -228,6 +245,21 @@ mod imp {
     const TAP_PROG: &str = "ubond_tap_egress";
     const SLAVE_PROG: &str = "ubond_slave_ingress";
     static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/datapath.bpf.o"));
+    /// The slave map's pin in a pin directory.
+    const SLAVES_PIN: &str = "map-ubond_slaves";
+
+    /// The slaves that the slave map pinned at `pin` (an earlier daemon's) has enabled; empty
+    /// when there is none, or when it is not a map of this build's layout.
+    fn forwarded_slaves(pin: &Path) -> std::collections::BTreeSet<u32> {
+        let Ok(data) = aya::maps::MapData::from_pin(pin) else { return Default::default() };
+        let map = aya::maps::Map::HashMap(data);
+        let Ok(m) = HashMap::<_, u32, [u32; 2]>::try_from(&map) else { return Default::default() };
+        m.iter()
+            .filter_map(|r| r.ok())
+            .filter(|(_, rx)| rx[1] & SlaveRx::ENABLED != 0)
+            .map(|(ifindex, _)| ifindex)
+            .collect()
+    }
 
     impl FastPath {
         /// Loads the programs and creates their maps (CAP_BPF or CAP_SYS_ADMIN, and
@@ -237,6 +269,8 @@ mod imp {
         /// this build).
         pub fn load(pins: Option<&Path>) -> Result<FastPath> {
             const OP: &str = "load the BPF fast path";
+            // Read before this load's maps replace the earlier daemon's pins.
+            let inherited = pins.map(|d| forwarded_slaves(&d.join(SLAVES_PIN))).unwrap_or_default();
             let mut ebpf = aya::EbpfLoader::new().load(OBJECT).map_err(|e| err(OP, None, e))?;
             for name in [TAP_PROG, SLAVE_PROG] {
                 let prog: &mut SchedClassifier = ebpf
@@ -253,7 +287,7 @@ mod imp {
                     pin_replacing(&dir.join(format!("map-{name}")), |p| map.pin(p))?;
                 }
             }
-            Ok(FastPath { ebpf, pins: pins.map(Path::to_path_buf) })
+            Ok(FastPath { ebpf, pins: pins.map(Path::to_path_buf), inherited })
         }
 
         fn attach(&mut self, prog: &str, iface: &str, at: TcAttachType) -> Result<Attachment> {

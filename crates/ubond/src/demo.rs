@@ -358,9 +358,15 @@ impl Demo {
 
 impl Drop for Demo {
     fn drop(&mut self) {
-        // Daemons first (SIGTERM by pid: they give the slaves back and remove their taps),
-        // then the namespaces with the links in them.
-        for child in &mut self.daemons {
+        // Daemons first: `ubond shutdown` removes their bonds and everything the bonds hold
+        // (devices, programs, pins) and gives the slaves back; a daemon that does not answer
+        // is sent SIGTERM by pid. Then the namespaces with the links in them.
+        let sockets: Vec<PathBuf> = HOSTS.iter().map(|(host, _)| self.socket(host)).collect();
+        for (child, socket) in self.daemons.iter_mut().zip(&sockets) {
+            let answered = call(socket, &Request::Shutdown).is_ok_and(|a| a.error.is_none());
+            if answered {
+                continue;
+            }
             if let Ok(pid) = i32::try_from(child.id()) {
                 if let Some(pid) = rustix::process::Pid::from_raw(pid) {
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);

@@ -318,3 +318,90 @@ fn active_backup_with_the_kernel_driver() {
     });
     assert!(lab.pings(5) >= 4, "ping over the backup link");
 }
+
+impl Lab {
+    /// Every complete `/proc/net/bonding/bond0` dump printed after byte `from` of the console.
+    fn guest_reports_after(&self, from: usize) -> Vec<String> {
+        let log = self.console();
+        let log = log.get(from..).unwrap_or("");
+        log.split("=== BOND-STATUS begin")
+            .skip(1)
+            .filter_map(|d| d.split_once("=== BOND-STATUS end").map(|(body, _)| body))
+            .filter_map(|body| body.split_once('\n').map(|(_, rest)| rest.to_string()))
+            .collect()
+    }
+}
+
+#[test]
+fn the_kernel_driver_does_not_notice_our_daemon_restarting() {
+    if !can_run_vm() {
+        return;
+    }
+    // Pins in a bpffs of the test's own, so that the programs outlive each daemon.
+    let fs = Bpffs::new("kvrestart");
+    let mut lab = Lab::start("restart", "802.3ad");
+    lab.side.start_daemon_with(&fs.args());
+    lab.side.ok(&["add", "bond0", "mode=802.3ad", "miimon=100", "lacp_rate=fast"]);
+    lab.side.ok(&["enslave", "bond0", &lab.taps[0], &lab.taps[1]]);
+    lab.side.ip(&["link", "set", "bond0", "up"]);
+    lab.side.ip(&["addr", "add", &format!("{OUR_ADDR}/24"), "dev", "bond0"]);
+    wait_until(Duration::from_secs(120), "lacp=up in the guest", || {
+        lab.summaries_after(0).iter().any(|l| l.contains(" lacp=up "))
+    });
+    wait_until(
+        Duration::from_secs(20),
+        "port state 63 both ways on both ports, both sides",
+        || {
+            let guest = lab.guest_report();
+            let ours = lab.our_report();
+            [guest, ours].iter().all(|r| {
+                let blocks = slave_blocks(r);
+                blocks.len() == 2
+                    && blocks.iter().all(|b| port_states(b) == ("63".into(), "63".into()))
+            })
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let before = lab.guest_report();
+    let aggregator = values(&before, "Aggregator ID:")[0].to_string();
+    let churned = |r: &str| {
+        [values(r, "Actor Churned Count:"), values(r, "Partner Churned Count:")].concat().join(" ")
+    };
+    let churn_before = churned(&before);
+    assert!(!churn_before.is_empty(), "the guest's report shows churn counts: {before}");
+    let mark = lab.console_len();
+
+    for how in ["kill", "term"] {
+        if how == "kill" {
+            let mut child = lab.side.daemon.take().unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+        } else {
+            assert!(lab.side.stop_daemon());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        lab.side.start_daemon_with(&fs.args());
+        let log = std::fs::read_to_string(lab.side.dir.join("daemon.log")).unwrap();
+        assert!(log.contains("bond0: adopted, 2 slave(s); LACP resumed on 2 port(s)"), "{log}");
+        // Longer than the guest's 3 s timeout: it would have expired us by now.
+        std::thread::sleep(Duration::from_secs(4));
+    }
+
+    // Every report the guest printed meanwhile: both ports in the same aggregator, 63 both
+    // ways, no churn counted; every summary says LACP up.
+    let reports = lab.guest_reports_after(mark);
+    assert!(reports.len() >= 8, "{} reports of the guest", reports.len());
+    for r in &reports {
+        let blocks = slave_blocks(r);
+        assert_eq!(blocks.len(), 2, "{r}");
+        for b in &blocks {
+            assert_eq!(values(b, "Aggregator ID:"), [aggregator.as_str()], "{r}");
+            assert_eq!(port_states(b), ("63".into(), "63".into()), "{r}");
+        }
+        assert_eq!(churned(r), churn_before, "{r}");
+    }
+    let summaries = lab.summaries_after(mark);
+    assert!(summaries.iter().all(|l| l.contains(" lacp=up ")), "{summaries:?}");
+    assert!(lab.pings(5) >= 4, "ping to the kernel bond after the restarts");
+    assert!(lab.side.shutdown());
+}

@@ -417,6 +417,8 @@ fn demo_shows_negotiation_and_failover_then_cleans_up() {
     .into_owned();
     assert!(!namespaces.contains(&format!("ubond-demo-{pid}")), "left behind: {namespaces}");
     assert!(!std::env::temp_dir().join(format!("ubond-demo-{pid}")).exists());
+    let pins = std::path::Path::new("/sys/fs/bpf/ubond").join(format!("tmp-ubond-demo-{pid}"));
+    assert!(!pins.exists(), "the fast path's pins left behind in {}", pins.display());
 }
 
 #[test]

@@ -93,7 +93,9 @@ impl BondRt {
         let _ = data.set_recv_buffer(SLAVE_RCVBUF);
         let _ = data.set_send_buffer(SLAVE_SNDBUF);
         let token = poller.add(&data, EventFlags::IN)?;
-        let fast = BondFast::new(fast.attach_tap(&name));
+        // An adopted device's program is the earlier daemon's until the restore takes over.
+        let link = if adopted { None } else { fast.attach_tap(&name) };
+        let fast = BondFast::new(link, adopted);
         let mut rt = BondRt {
             bond,
             dev,

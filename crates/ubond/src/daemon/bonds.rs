@@ -225,6 +225,13 @@ impl Bonds {
         }
     }
 
+    /// Takes restored bond `bi` over from the earlier daemon's programs ([`Fast::take_over`]).
+    pub(super) fn take_over(&mut self, bi: usize) {
+        if let Some(rt) = self.list.get_mut(bi) {
+            self.fast.take_over(rt);
+        }
+    }
+
     /// Brings the fast-path maps of every bond whose plan or options changed up to date.
     pub(super) fn sync_fast_if_dirty(&mut self) {
         for rt in self.list.iter_mut().filter(|rt| rt.fast.dirty) {

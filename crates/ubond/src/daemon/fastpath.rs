@@ -12,6 +12,7 @@
 
 use ubond_core::bond::SlaveId;
 use ubond_sys::bpf::{pinned_links, Attachment, BondConfig, FastPath, SlaveRx};
+use ubond_sys::packet::PacketSocket;
 
 use super::bond::BondRt;
 
@@ -25,17 +26,22 @@ pub(super) struct Fast {
 /// A bond's side of the fast path.
 pub(super) struct BondFast {
     /// The egress program on the bond's device.
-    link: Option<Attachment>,
+    pub(super) link: Option<Attachment>,
     /// The fast path carries this bond's data frames now (None: not decided yet).
     on: Option<bool>,
     /// The plan or options changed since the maps were written.
     pub(super) dirty: bool,
+    /// A restored bond, forwarded by the earlier daemon's programs and maps until the restore
+    /// is done: this daemon's maps are not written (the core, its slaves not back yet, would
+    /// say "no slave") nor its programs attached until then ([`Fast::take_over`]).
+    pub(super) held: bool,
 }
 
 impl BondFast {
-    /// A bond's side, with its device's program if it was attached; to be written.
-    pub(super) fn new(link: Option<Attachment>) -> BondFast {
-        BondFast { link, on: None, dirty: true }
+    /// A bond's side, with its device's program if it was attached; to be written, unless
+    /// `held` (a restored bond: see [`BondFast::held`]).
+    pub(super) fn new(link: Option<Attachment>, held: bool) -> BondFast {
+        BondFast { link, on: None, dirty: true, held }
     }
 
     /// Takes the program off the bond's device for good (the bond is deleted).
@@ -49,7 +55,7 @@ impl BondFast {
 /// A slave's side of the fast path.
 pub(super) struct SlaveFast {
     /// The ingress program on the slave.
-    link: Option<Attachment>,
+    pub(super) link: Option<Attachment>,
     /// The packet socket takes Slow Protocols frames only (the fast path forwards the rest).
     slow_only: bool,
 }
@@ -132,6 +138,39 @@ impl Fast {
         })
     }
 
+    /// An adopted slave (its program not attached yet: the earlier daemon's still runs): when
+    /// that program forwards the slave's frames, its packet socket takes Slow Protocols frames
+    /// only from the start, so that they are not queued for the userspace path as well (the
+    /// next [`Fast::sync`] opens it again if the bond turns out to need it).
+    pub(super) fn adopted_slave(&self, sock: &PacketSocket, fast: &mut SlaveFast, ifindex: u32) {
+        let forwarded = self.path.as_ref().is_some_and(|f| f.forwarded_before(ifindex));
+        if forwarded && !fast.slow_only {
+            match sock.set_slow_protocols_only(true) {
+                Ok(()) => fast.slow_only = true,
+                Err(e) => eprintln!("ubond: {e}"),
+            }
+        }
+    }
+
+    /// Takes over a restored bond from the earlier daemon's programs, which forwarded its
+    /// frames while it was being restored: this daemon's maps are written first, then its
+    /// programs attached, each replacing the old one on its interface in one step.
+    pub(super) fn take_over(&mut self, rt: &mut BondRt) {
+        rt.fast.held = false;
+        self.write(rt, true);
+        let name = rt.bond.name().to_string();
+        if rt.fast.link.is_none() {
+            rt.fast.link = self.attach_tap(&name);
+        }
+        for s in rt.slaves.iter_mut().filter(|s| s.fast.link.is_none()) {
+            s.fast.link = self.attach_slave(&s.name, &name);
+        }
+        // A program that could not be attached (said) leaves the bond to userspace.
+        if refusal(rt, false) != refusal(rt, true) {
+            self.sync(rt);
+        }
+    }
+
     /// Forgets a released slave's map entry.
     pub(super) fn forget_slave(&mut self, ifindex: u32) {
         if let Some(f) = self.path.as_mut() {
@@ -150,10 +189,18 @@ impl Fast {
     /// to what userspace still needs. Turning on: socket filters, then receive, then transmit;
     /// turning off, the reverse, so no frame is forwarded twice or by nobody for long.
     pub(super) fn sync(&mut self, rt: &mut BondRt) {
+        if !rt.fast.held {
+            self.write(rt, false);
+        }
+    }
+
+    /// [`Fast::sync`]; `attaching`: the bond's programs are about to be attached (the maps are
+    /// written for them first).
+    fn write(&mut self, rt: &mut BondRt, attaching: bool) {
         let Some(fast) = self.path.as_mut() else { return };
         rt.fast.dirty = false;
         let tap_index = rt.dev.ifindex();
-        let refusal = refusal(rt);
+        let refusal = refusal(rt, attaching);
         let on = refusal.is_none();
         if rt.fast.on != Some(on) {
             match refusal {
@@ -214,8 +261,9 @@ impl Fast {
     }
 }
 
-/// Whether a bond's data frames may take the fast path, or why not.
-fn refusal(rt: &BondRt) -> Option<&'static str> {
+/// Whether a bond's data frames may take the fast path, or why not; `attaching`: its programs
+/// are about to be attached.
+fn refusal(rt: &BondRt, attaching: bool) -> Option<&'static str> {
     use ubond_core::options::Mode;
     let opts = rt.bond.options();
     let plan = rt.bond.tx_plan();
@@ -238,7 +286,7 @@ fn refusal(rt: &BondRt) -> Option<&'static str> {
     if rt.slaves.len() > ubond_sys::bpf::MAX_SLAVES {
         return Some("more slaves than the fast path holds");
     }
-    if rt.fast.link.is_none() || rt.slaves.iter().any(|s| s.fast.link.is_none()) {
+    if !attaching && (rt.fast.link.is_none() || rt.slaves.iter().any(|s| s.fast.link.is_none())) {
         return Some("its programs are not attached");
     }
     None

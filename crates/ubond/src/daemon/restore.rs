@@ -57,6 +57,12 @@ pub(super) fn restore(bonds: &mut Bonds, poller: &Poller, state: State, boot_id:
             }
         }
     }
+    // A bond whose restore stopped half-way is taken over as it is.
+    for bi in 0..bonds.list.len() {
+        if bonds.list[bi].fast.held {
+            bonds.take_over(bi);
+        }
+    }
     // Programs an earlier daemon attached to interfaces that are no slave or bond any more.
     let list = &bonds.list;
     bonds.fast.prune(|ingress, ifindex| list.iter().any(|rt| Fast::holds(rt, ingress, ifindex)));
@@ -144,8 +150,7 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
     rt.drain();
     // Its slaves back, the device takes the bond's carrier (kept until now).
     rt.sync_carrier();
-    rt.fast.dirty = true;
-    bonds.sync_fast(bi);
+    bonds.take_over(bi);
     let lacp = match (waited, partner_timeout) {
         (Some(w), Some(t)) if trusted => {
             format!(

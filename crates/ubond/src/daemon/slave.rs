@@ -100,16 +100,16 @@ impl SlaveRt {
         let mac = link::mac(iface)
             .with_context(|| format!("{iface} has no Ethernet address and cannot be enslaved"))?;
         let found = Found { mac, up: state.admin_up, mtu: state.mtu, sysctls: Vec::new() };
-        let mut slave = SlaveRt::open(iface, bond, found, poller, fast)?;
+        let mut slave = SlaveRt::open(iface, bond, found, poller, Some(fast))?;
         slave.found.sysctls = sysctl::set_slave(iface);
         Ok(slave)
     }
 
     /// Adopts interface `iface`, a slave of `bond` that a daemon which ran before left
     /// enslaved: as found is what that daemon saved (`found`), nothing is recorded again; its
-    /// socket is opened, the fast path's program attached, and the slave sysctls set again
-    /// (someone may have changed them meanwhile). [`SlaveRt::make_ready`] follows, as after
-    /// [`SlaveRt::take`].
+    /// socket is opened and the slave sysctls set again (someone may have changed them
+    /// meanwhile). The fast path's program is attached when the restore takes the bond over
+    /// ([`Fast::take_over`]). [`SlaveRt::make_ready`] follows, as after [`SlaveRt::take`].
     pub(super) fn adopt(
         iface: &str,
         bond: &str,
@@ -118,18 +118,20 @@ impl SlaveRt {
         fast: &mut Fast,
     ) -> Result<SlaveRt> {
         let found = Found::from_saved(found)?;
-        let slave = SlaveRt::open(iface, bond, found, poller, fast)?;
+        let mut slave = SlaveRt::open(iface, bond, found, poller, None)?;
+        fast.adopted_slave(&slave.sock, &mut slave.fast, slave.ifindex);
         let _ = sysctl::set_slave(iface);
         Ok(slave)
     }
 
-    /// Opens the slave's packet socket (in the poll set) and attaches the fast path's program.
+    /// Opens the slave's packet socket (in the poll set) and attaches the fast path's program
+    /// (if given `fast`).
     fn open(
         iface: &str,
         bond: &str,
         found: Found,
         poller: &Poller,
-        fast: &mut Fast,
+        fast: Option<&mut Fast>,
     ) -> Result<SlaveRt> {
         let options =
             PacketOptions { promiscuous: true, vnet_hdr: true, ..PacketOptions::default() };
@@ -139,7 +141,7 @@ impl SlaveRt {
         let _ = sock.set_send_buffer(SLAVE_SNDBUF);
         let token = poller.add(&sock, EventFlags::IN)?;
         let ifindex = link::ifindex(iface)?;
-        let fast = SlaveFast::new(fast.attach_slave(iface, bond));
+        let fast = SlaveFast::new(fast.and_then(|f| f.attach_slave(iface, bond)));
         Ok(SlaveRt {
             id: SlaveId(0),
             token,

@@ -1,4 +1,4 @@
-//! The daemon's state file, `state.json` in the control socket's directory: every bond with
+//! The daemon's state file, `ubond-state.json` in the control socket's directory: every bond with
 //! its options, its slaves in enslave order with their own options, how each slave was found
 //! (to give it back), and what LACP needs to resume. A daemon that stops without releasing
 //! (SIGTERM, SIGKILL, a crash, an upgrade) leaves it; the next one on the same directory runs

@@ -85,12 +85,18 @@ impl Side {
 
     /// Starts the daemon with further `daemon` arguments (e.g. `--group`).
     pub fn start_daemon_with(&mut self, extra: &[&str]) {
+        self.start_daemon_env(extra, &[]);
+    }
+
+    /// Starts the daemon with further `daemon` arguments and environment variables.
+    pub fn start_daemon_env(&mut self, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) {
         let log = std::fs::File::create(self.dir.join("daemon.log")).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns, BIN, "--control"])
             .arg(self.socket())
             .arg("daemon")
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -106,6 +112,12 @@ impl Side {
     /// for it. True if it stopped cleanly.
     pub fn shutdown(&mut self) -> bool {
         self.ok(&["shutdown"]);
+        self.wait_daemon()
+    }
+
+    /// Waits for a daemon told to shut down to exit. True if it stopped cleanly.
+    #[allow(dead_code)]
+    pub fn shutdown_done(&mut self) -> bool {
         self.wait_daemon()
     }
 
