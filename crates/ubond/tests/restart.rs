@@ -250,7 +250,13 @@ fn lacp_pair(test: &str, fs: &Bpffs, extra: &[&str]) -> (Side, Side) {
     (a, b)
 }
 
-/// Stops A's daemon with `how`, waits `pause`, starts it again (with `extra` arguments); the
+/// Another build of ubond to upgrade to (`UBOND_UPGRADE_BIN`), if given.
+fn upgrade_bin() -> Option<String> {
+    std::env::var("UBOND_UPGRADE_BIN").ok().filter(|b| !b.is_empty())
+}
+
+/// Stops A's daemon with `how` ("kill", "term", or "upgrade": a kill, then the start of
+/// [`upgrade_bin`]), waits `pause`, starts it again; the
 /// probers (both ways) and B's watcher run throughout. Returns (sent, lost, samples, bad
 /// samples), the probes of both ways together.
 fn restart_under_probes(
@@ -267,10 +273,11 @@ fn restart_under_probes(
     ];
     let watcher = Watcher::start(b);
     let pdus = PduTap::start(b, "e1");
-    std::thread::sleep(Duration::from_millis(500));
+    // Longer than the fast rate's 1 s between LACPDUs: one is seen before the stop.
+    std::thread::sleep(Duration::from_millis(1500));
     let stopping = Instant::now();
     match how {
-        "kill" => {
+        "kill" | "upgrade" => {
             let mut child = a.daemon.take().unwrap();
             child.kill().unwrap();
             child.wait().unwrap();
@@ -281,7 +288,10 @@ fn restart_under_probes(
     let mut args = fs.args().to_vec();
     args.extend(["--datapath", "bpf"]);
     let starting = Instant::now();
-    a.start_daemon_with(&args);
+    match how {
+        "upgrade" => a.start_daemon_bin(&upgrade_bin().unwrap(), &args, &[]),
+        _ => a.start_daemon_with(&args),
+    }
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs(2));
     let (mut sent, mut lost) = (0, 0);
@@ -322,7 +332,9 @@ fn a_killed_or_stopped_daemon_restarted_loses_no_probe_and_the_partner_stays_at_
     }
     let fs = Bpffs::new("restart");
     let (mut a, b) = lacp_pair("restart", &fs, &["--datapath", "bpf"]);
-    for how in ["kill", "term"] {
+    // With UBOND_UPGRADE_BIN (another build of ubond), also a SIGKILL and a start of that build.
+    let upgrade = upgrade_bin().map(|bin| eprintln!("upgrade: to {bin}")).map(|_| "upgrade");
+    for how in ["kill", "term"].into_iter().chain(upgrade) {
         let (sent, lost, samples, bad) =
             restart_under_probes(&mut a, &b, &fs, how, Duration::from_millis(500));
         eprintln!(
