@@ -131,6 +131,8 @@ pub struct FastPath {
     /// The slaves whose frames an earlier daemon's programs forward (see
     /// [`FastPath::forwarded_before`]).
     inherited: std::collections::BTreeSet<u32>,
+    /// Why the earlier daemon's slave map could not be read, if it could not.
+    inherited_unread: Option<String>,
 }
 
 impl FastPath {
@@ -140,6 +142,14 @@ impl FastPath {
     /// take those frames. False when unknown (no earlier daemon, or a map of another layout).
     pub fn forwarded_before(&self, ifindex: u32) -> bool {
         self.inherited.contains(&ifindex)
+    }
+
+    /// Why the slave map an earlier daemon pinned could not be read (another build's layout,
+    /// or not a map), if there was one and it could not: nothing of it is used, and
+    /// [`FastPath::forwarded_before`] says false for every slave (their packet sockets then take
+    /// every frame until this daemon's programs replace the old ones: safe, if costlier).
+    pub fn inherited_unread(&self) -> Option<&str> {
+        self.inherited_unread.as_deref()
     }
 }
 
@@ -248,17 +258,28 @@ mod imp {
     /// The slave map's pin in a pin directory.
     const SLAVES_PIN: &str = "map-ubond_slaves";
 
-    /// The slaves that the slave map pinned at `pin` (an earlier daemon's) has enabled; empty
-    /// when there is none, or when it is not a map of this build's layout.
-    fn forwarded_slaves(pin: &Path) -> std::collections::BTreeSet<u32> {
-        let Ok(data) = aya::maps::MapData::from_pin(pin) else { return Default::default() };
+    /// The slaves that the slave map pinned at `pin` (an earlier daemon's) has enabled, or why
+    /// it cannot be read as this build's slave map (not a map; another build's layout).
+    fn forwarded_slaves(
+        pin: &Path,
+    ) -> std::result::Result<std::collections::BTreeSet<u32>, String> {
+        let data = aya::maps::MapData::from_pin(pin).map_err(|e| format!("not a BPF map ({e})"))?;
+        let info = data.info().map_err(|e| e.to_string())?;
+        let (key, value) = (info.key_size(), info.value_size());
+        if (key, value) != (4, 8) {
+            return Err(format!(
+                "a map of another build's layout (keys of {key} bytes and values of {value}; \
+                 this build's slave map has 4 and 8)"
+            ));
+        }
         let map = aya::maps::Map::HashMap(data);
-        let Ok(m) = HashMap::<_, u32, [u32; 2]>::try_from(&map) else { return Default::default() };
-        m.iter()
+        let m = HashMap::<_, u32, [u32; 2]>::try_from(&map)
+            .map_err(|e| format!("a map of another build's layout ({e})"))?;
+        Ok(m.iter()
             .filter_map(|r| r.ok())
             .filter(|(_, rx)| rx[1] & SlaveRx::ENABLED != 0)
             .map(|(ifindex, _)| ifindex)
-            .collect()
+            .collect())
     }
 
     impl FastPath {
@@ -270,7 +291,13 @@ mod imp {
         pub fn load(pins: Option<&Path>) -> Result<FastPath> {
             const OP: &str = "load the BPF fast path";
             // Read before this load's maps replace the earlier daemon's pins.
-            let inherited = pins.map(|d| forwarded_slaves(&d.join(SLAVES_PIN))).unwrap_or_default();
+            let (inherited, inherited_unread) = match pins.map(|d| d.join(SLAVES_PIN)) {
+                Some(pin) if pin.exists() => match forwarded_slaves(&pin) {
+                    Ok(set) => (set, None),
+                    Err(why) => (Default::default(), Some(format!("{}: {why}", pin.display()))),
+                },
+                _ => Default::default(),
+            };
             let mut ebpf = aya::EbpfLoader::new().load(OBJECT).map_err(|e| err(OP, None, e))?;
             for name in [TAP_PROG, SLAVE_PROG] {
                 let prog: &mut SchedClassifier = ebpf
@@ -287,7 +314,7 @@ mod imp {
                     pin_replacing(&dir.join(format!("map-{name}")), |p| map.pin(p))?;
                 }
             }
-            Ok(FastPath { ebpf, pins: pins.map(Path::to_path_buf), inherited })
+            Ok(FastPath { ebpf, pins: pins.map(Path::to_path_buf), inherited, inherited_unread })
         }
 
         fn attach(&mut self, prog: &str, iface: &str, at: TcAttachType) -> Result<Attachment> {

@@ -112,12 +112,18 @@ pub fn run(
         DatapathChoice::Auto | DatapathChoice::Bpf => {
             let pins = pin_dir(&dir, bpffs);
             match FastPath::load(pins.as_deref()) {
-                Ok(f) => (
-                    Some(f),
-                    pins,
-                    "bpf (in-kernel fast path; userspace for tlb/alb and ARP monitoring)"
-                        .to_string(),
-                ),
+                Ok(f) => {
+                    if let Some(why) = f.inherited_unread() {
+                        eprintln!(
+                            "ubond: the earlier daemon's slave map {why}: not used (replaced by \
+                             this build's); its bonds' slaves take every frame in userspace \
+                             until this daemon's programs take over"
+                        );
+                    }
+                    let line =
+                        "bpf (in-kernel fast path; userspace for tlb/alb and ARP monitoring)";
+                    (Some(f), pins, line.to_string())
+                }
                 Err(e) if datapath == DatapathChoice::Bpf => {
                     bail!("{e}; start with --datapath user or auto to use the userspace data path")
                 }

@@ -153,14 +153,65 @@ impl Watcher {
     }
 }
 
-/// A's addresses and routes as `ip` prints them (for before/after comparisons).
+/// Frames with when they came.
+type Frames = Vec<(Instant, Vec<u8>)>;
+
+/// The LACPDUs received on one interface of a side.
+struct PduTap {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<Frames>>,
+}
+
+impl PduTap {
+    fn start(s: &Side, iface: &'static str) -> PduTap {
+        use ubond_sys::packet::{PacketOptions, PacketSocket};
+        let stop = Arc::new(AtomicBool::new(false));
+        let st = Arc::clone(&stop);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let handle = in_netns(&s.ns, move || {
+            let sock = PacketSocket::open(iface, PacketOptions::default()).unwrap();
+            sock.set_slow_protocols_only(true).unwrap();
+            ready_tx.send(()).unwrap();
+            let mut pdus = Vec::new();
+            let mut buf = [0u8; 2048];
+            while !st.load(Ordering::Relaxed) {
+                match sock.recv(&mut buf) {
+                    // Slow Protocols, subtype 1: an LACPDU.
+                    Ok(Some(n)) if n > 14 && buf[12..15] == [0x88, 0x09, 0x01] => {
+                        pdus.push((Instant::now(), buf[..n].to_vec()));
+                    }
+                    Ok(Some(_)) => {}
+                    _ => std::thread::sleep(Duration::from_micros(500)),
+                }
+            }
+            pdus
+        });
+        ready_rx.recv().unwrap();
+        PduTap { stop, handle: Some(handle) }
+    }
+
+    fn finish(mut self) -> Frames {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for PduTap {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A's bond device (MTU, MAC, flags), addresses, routes and neighbours as `ip` prints them
+/// (for before/after comparisons).
 fn addresses_and_routes(a: &Side) -> String {
     let run = |args: &[&str]| {
         let mut v = vec!["ip", "-n", &a.ns];
         v.extend_from_slice(args);
         String::from_utf8_lossy(&sh(&v).stdout).into_owned()
     };
-    run(&["-o", "addr", "show", "dev", "bond0"])
+    run(&["-o", "link", "show", "dev", "bond0"])
+        + &run(&["-o", "addr", "show", "dev", "bond0"])
         + &run(&["route", "show", "table", "main"])
         + &run(&["neigh", "show", "dev", "bond0", "nud", "permanent"])
 }
@@ -199,7 +250,13 @@ fn lacp_pair(test: &str, fs: &Bpffs, extra: &[&str]) -> (Side, Side) {
     (a, b)
 }
 
-/// Stops A's daemon with `how`, waits `pause`, starts it again (with `extra` arguments); the
+/// Another build of ubond to upgrade to (`UBOND_UPGRADE_BIN`), if given.
+fn upgrade_bin() -> Option<String> {
+    std::env::var("UBOND_UPGRADE_BIN").ok().filter(|b| !b.is_empty())
+}
+
+/// Stops A's daemon with `how` ("kill", "term", or "upgrade": a kill, then the start of
+/// [`upgrade_bin`]), waits `pause`, starts it again; the
 /// probers (both ways) and B's watcher run throughout. Returns (sent, lost, samples, bad
 /// samples), the probes of both ways together.
 fn restart_under_probes(
@@ -215,10 +272,12 @@ fn restart_under_probes(
         ("B to A", Prober::start((b, "192.0.2.2"), (a, "192.0.2.1"))),
     ];
     let watcher = Watcher::start(b);
-    std::thread::sleep(Duration::from_millis(500));
+    let pdus = PduTap::start(b, "e1");
+    // Longer than the fast rate's 1 s between LACPDUs: one is seen before the stop.
+    std::thread::sleep(Duration::from_millis(1500));
     let stopping = Instant::now();
     match how {
-        "kill" => {
+        "kill" | "upgrade" => {
             let mut child = a.daemon.take().unwrap();
             child.kill().unwrap();
             child.wait().unwrap();
@@ -229,7 +288,10 @@ fn restart_under_probes(
     let mut args = fs.args().to_vec();
     args.extend(["--datapath", "bpf"]);
     let starting = Instant::now();
-    a.start_daemon_with(&args);
+    match how {
+        "upgrade" => a.start_daemon_bin(&upgrade_bin().unwrap(), &args, &[]),
+        _ => a.start_daemon_with(&args),
+    }
     let started = Instant::now();
     std::thread::sleep(Duration::from_secs(2));
     let (mut sent, mut lost) = (0, 0);
@@ -248,6 +310,14 @@ fn restart_under_probes(
         lost += l;
     }
     let (samples, bad) = watcher.finish();
+    // The first LACPDU of the new daemon: within 1 s of its start, the same as the last one.
+    let pdus = pdus.finish();
+    let last = pdus.iter().rev().find(|(t, _)| *t < stopping).expect("an LACPDU before the stop");
+    let first = pdus.iter().find(|(t, _)| *t > starting).expect("an LACPDU after the start");
+    let took = first.0 - starting;
+    eprintln!("{how}: the first LACPDU {took:?} after the start");
+    assert!(took <= Duration::from_secs(1), "{how}: first LACPDU {took:?} after the start");
+    assert_eq!(first.1, last.1, "{how}: the first LACPDU differs from the last one before");
     assert_eq!(addresses_and_routes(a), before, "addresses, routes and neighbours kept");
     let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
     assert!(log.contains("bond0: adopted, 2 slave(s); LACP resumed on 2 port(s)"), "{log}");
@@ -262,7 +332,9 @@ fn a_killed_or_stopped_daemon_restarted_loses_no_probe_and_the_partner_stays_at_
     }
     let fs = Bpffs::new("restart");
     let (mut a, b) = lacp_pair("restart", &fs, &["--datapath", "bpf"]);
-    for how in ["kill", "term"] {
+    // With UBOND_UPGRADE_BIN (another build of ubond), also a SIGKILL and a start of that build.
+    let upgrade = upgrade_bin().map(|bin| eprintln!("upgrade: to {bin}")).map(|_| "upgrade");
+    for how in ["kill", "term"].into_iter().chain(upgrade) {
         let (sent, lost, samples, bad) =
             restart_under_probes(&mut a, &b, &fs, how, Duration::from_millis(500));
         eprintln!(
@@ -412,4 +484,43 @@ fn bad_state_files_are_refused_with_their_place_and_the_running_bond_is_left_alo
     let left: Vec<_> =
         fs.pins().into_iter().filter(|p| p.to_string_lossy().contains(&a.ns)).collect();
     assert!(left.is_empty(), "A's pins left: {left:?}");
+}
+
+#[test]
+fn a_pinned_map_of_another_build_is_not_used_and_nothing_is_lost() {
+    if !can_run() || !ubond_sys::bpf::BUILT {
+        assert!(std::env::var_os("CI").is_none() || ubond_sys::bpf::BUILT);
+        return;
+    }
+    let fs = Bpffs::new("oldmap");
+    let (mut a, b) = lacp_pair("oldmap", &fs, &["--datapath", "bpf"]);
+    let mut child = a.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // As if an older build had left a slave map of another layout: the bond map (other value
+    // size) pinned where the slave map is.
+    let pins = fs.pins();
+    let pin = |name: &str| {
+        pins.iter().find(|p| p.to_string_lossy().contains(&a.ns) && p.ends_with(name)).unwrap()
+    };
+    std::fs::rename(pin("map-ubond_bonds"), pin("map-ubond_slaves")).unwrap();
+    let probers = [
+        Prober::start((&a, "192.0.2.1"), (&b, "192.0.2.2")),
+        Prober::start((&b, "192.0.2.2"), (&a, "192.0.2.1")),
+    ];
+    std::thread::sleep(Duration::from_millis(200));
+    a.start_daemon_with(&fs.args());
+    std::thread::sleep(Duration::from_secs(1));
+    let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap();
+    assert!(
+        log.contains("a map of another build's layout (keys of 4 bytes and values of "),
+        "{log}"
+    );
+    assert!(log.contains("bond0: adopted, 2 slave(s); LACP resumed on 2 port(s)"), "{log}");
+    for p in probers {
+        let (sent, lost, runs) = p.finish();
+        assert_eq!(lost, 0, "{sent} sent, lost {runs}");
+    }
+    assert!(b.report("bond0").matches("port state: 63").count() == 4);
+    assert!(a.shutdown());
 }

@@ -90,9 +90,20 @@ impl Side {
 
     /// Starts the daemon with further `daemon` arguments and environment variables.
     pub fn start_daemon_env(&mut self, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) {
+        self.start_daemon_bin(BIN, extra, env);
+    }
+
+    /// Starts the daemon of binary `bin` (another build of ubond) with further `daemon`
+    /// arguments and environment variables.
+    pub fn start_daemon_bin(
+        &mut self,
+        bin: &str,
+        extra: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) {
         let log = std::fs::File::create(self.dir.join("daemon.log")).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns, BIN, "--control"])
+            .args(["netns", "exec", &self.ns, bin, "--control"])
             .arg(self.socket())
             .arg("daemon")
             .args(extra)
