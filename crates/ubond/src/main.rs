@@ -11,6 +11,7 @@ mod demo;
 mod doctor;
 mod iplink;
 mod lab_cli;
+mod metrics;
 mod privs;
 mod probe;
 mod up;
@@ -54,6 +55,23 @@ enum Command {
         /// die with it, and the fast path with them.
         #[arg(long, value_name = "DIR")]
         bpffs: Option<PathBuf>,
+        /// Serve Prometheus metrics over HTTP (GET /metrics) at ADDR: PORT (on 127.0.0.1),
+        /// IPV4:PORT or [IPV6]:PORT. Alone, 127.0.0.1:9677; 0.0.0.0:9677 for every address.
+        /// Off unless given.
+        #[arg(
+            long,
+            value_name = "ADDR",
+            num_args = 0..=1,
+            require_equals = false,
+            default_missing_value = daemon::DEFAULT_METRICS_LISTEN,
+            value_parser = daemon::parse_listen
+        )]
+        metrics: Option<std::net::SocketAddr>,
+        /// Write the same metrics to PATH for node_exporter's textfile collector (a *.prom
+        /// file in its --collector.textfile.directory): atomically, within about a second of a
+        /// state change and every 15 s; removed when the daemon stops.
+        #[arg(long, value_name = "PATH")]
+        metrics_textfile: Option<PathBuf>,
     },
     /// Build two hosts joined by two links, bond them with 802.3ad, and show it working
     /// (as root: real namespaces, removed afterwards; otherwise in the simulator).
@@ -247,9 +265,10 @@ fn main() -> ExitCode {
     }
     let socket = control::socket_path(cli.control);
     let request = match cli.command {
-        Command::Daemon { group, datapath, bpffs } => {
+        Command::Daemon { group, datapath, bpffs, metrics, metrics_textfile } => {
+            let metrics = daemon::MetricsOptions { listen: metrics, textfile: metrics_textfile };
             let run = access::Access::new(group.as_deref())
-                .and_then(|a| daemon::run(&socket, a, datapath, bpffs.as_deref()));
+                .and_then(|a| daemon::run(&socket, a, datapath, bpffs.as_deref(), &metrics));
             return match run {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
