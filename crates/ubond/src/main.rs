@@ -29,6 +29,23 @@ use ubond_config::{Format, SourceFile};
 use ubond_wire::slow::{self, LacpduRepr, MarkerRepr, PortInfo, Subtype};
 use ubond_wire::MacAddr;
 
+/// `ubond daemon --help`'s (and ubond-daemon(8)'s) last part.
+const DAEMON_METRICS_HELP: &str = "\
+Metrics:
+  --metrics serves node_exporter's node_bonding_slaves and node_bonding_active (so its \
+dashboards and the NodeBondingDegraded alert see ubond's bonds) and the ubond_* families: \
+mode, MII status, active slave, failovers, link failures, the LACP aggregator, port states, \
+partner, churn, LACPDU and Marker counters, data path and fast-path frame counters. A \
+Prometheus scrape job:
+
+    scrape_configs:
+      - job_name: ubond
+        static_configs:
+          - targets: ['127.0.0.1:9677']
+
+  --metrics-textfile /var/lib/prometheus/node-exporter/ubond.prom has node_exporter publish \
+the same metrics; node_textfile_mtime_seconds then shows when the daemon last wrote them.";
+
 #[derive(Parser)]
 #[command(name = "ubond", version, about = "Userspace Linux NIC bonding (link aggregation)")]
 struct Cli {
@@ -42,6 +59,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the bonding daemon in the foreground (SIGTERM or SIGINT stops it cleanly).
+    #[command(after_long_help = DAEMON_METRICS_HELP)]
     Daemon {
         /// Let this group's members use the control socket too (default: root only).
         #[arg(long)]
