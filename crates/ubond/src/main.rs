@@ -80,7 +80,6 @@ enum Command {
             long,
             value_name = "ADDR",
             num_args = 0..=1,
-            require_equals = false,
             default_missing_value = daemon::DEFAULT_METRICS_LISTEN,
             value_parser = daemon::parse_listen
         )]

@@ -33,9 +33,9 @@ use super::VERSION;
 use crate::metrics::text::Rendered;
 use crate::metrics::{self, BondSample, Datapath, SlaveSample};
 
-/// The port `--metrics` listens on without one. Not node_exporter's 9100 (which scrapes the
-/// kernel's bonds beside ours), in the range Prometheus exporters use, and not one a known
-/// exporter takes (9587, for one, is taken).
+/// The port `--metrics` listens on without one: in the range Prometheus exporters use, not
+/// node_exporter's 9100 (which may run beside the daemon, for the kernel's bonds and the
+/// textfile), nor 9587, which another exporter uses.
 pub const DEFAULT_PORT: u16 = 9677;
 /// Where `--metrics` listens without an address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9677";
@@ -468,9 +468,10 @@ fn response(
     body: &str,
     head_only: bool,
 ) -> Vec<u8> {
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     let mut out = format!(
-        "HTTP/1.1 {status}\r\n{headers}Content-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nDate: {date}\r\n{headers}Content-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -615,7 +616,8 @@ mod tests {
             other => format!("{other:?}"),
         };
         let ok = get("GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: text/plain\r\n\r\n");
-        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+        assert!(ok.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{ok}");
+        assert!(ok.contains(" GMT\r\n"), "an IMF-fixdate: {ok}");
         assert!(ok.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
         assert!(ok.ends_with("Content-Length: 4\r\nConnection: close\r\n\r\nm 1\n"), "{ok}");
         let q = get("GET /metrics?name[]=x HTTP/1.0\r\n\r\n");
@@ -625,10 +627,8 @@ mod tests {
         assert!(get("GET / HTTP/1.1\r\n\r\n").contains("the Prometheus metrics are at /metrics"));
         assert!(get("GET /other HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 Not Found\r\n"));
         let post = get("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
-        assert!(
-            post.starts_with("HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\n"),
-            "{post}"
-        );
+        assert!(post.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{post}");
+        assert!(post.contains("\r\nAllow: GET, HEAD\r\n"), "{post}");
         assert!(post.contains("\r\n\r\nonly GET and HEAD"), "{post}");
         assert_eq!(parse(b"GET /metrics HTTP/1.1\r\nHost:"), Parsed::Partial);
         assert_eq!(parse(b"\x16\x03\x01 hello"), Parsed::Bad("not an HTTP/1.x request"));
