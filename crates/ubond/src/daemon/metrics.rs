@@ -100,7 +100,7 @@ impl Failovers {
 }
 
 /// Bond `rt`'s snapshot for the metrics.
-pub(super) fn sample(rt: &BondRt, bonds: &Bonds) -> BondSample {
+fn sample(rt: &BondRt, bonds: &Bonds) -> BondSample {
     let mut status = rt.bond.status(VERSION);
     let lacp = rt.bond.lacp();
     let slaves = std::mem::take(&mut status.slaves)
