@@ -111,9 +111,8 @@ fn sample(rt: &BondRt, bonds: &Bonds) -> BondSample {
             SlaveSample {
                 lacp: port.and_then(|p| Some(lacp?.port_status(p)?.counters)),
                 fast_rx: slave.and_then(|s| bonds.fast.counters(s.ifindex)),
-                // micro-BFD does not run in the Bond yet; when it does, its session's state
-                // for this slave goes here (rendered as `ubond_bfd_session_state`).
-                bfd: None,
+                // (A slave's micro-BFD session joins here once the bonds run BFD: see
+                // `crate::metrics`, "BFD".)
                 status: st,
             }
         })

@@ -41,14 +41,19 @@
 //! | `ubond_lacp_partner_expired_total`, `ubond_lacp_partner_defaulted_total` | counter | | Receive machine CURRENT→EXPIRED, →DEFAULTED |
 //! | `ubond_fastpath_transmit_frames_total`, `..._bytes_total` | counter | `verdict` | the tap's program |
 //! | `ubond_fastpath_receive_frames_total`, `..._bytes_total` | counter | `slave`, `verdict` | each slave's program |
-//! | `ubond_bfd_session_state` | gauge | `slave`, `state` (`admin_down`, `down`, `init`, `up`) | 1 for the current one |
 //!
 //! State families are written as one series per possible value, 1 for the current one (so
 //! `ubond_slave_mii_status{status="up"} == 0` finds the slaves that are not up, and a series
 //! never vanishes when the state changes). Counters start at 0 when the daemon starts running
 //! the bond or the slave joins it. A bond's 802.3ad families appear in 802.3ad mode only; the
-//! fast path's once its programs have counted a frame of the bond; BFD's once the bond runs
-//! micro-BFD sessions.
+//! fast path's once its programs have counted a frame of the bond.
+//!
+//! # BFD
+//!
+//! Micro-BFD (RFC 7130) sessions are not run by the daemon's bonds yet. When they are, their
+//! families go in a `bfd` function called last by [`render`], from a field of
+//! [`SlaveSample`] the daemon fills in `daemon::metrics::sample`, with the names
+//! `ubond_bfd_*` (state as one series per RFC 5880 state, as the other state families).
 
 pub mod text;
 
@@ -56,7 +61,6 @@ use ubond_core::lacp::{ChurnState, PortCounters};
 use ubond_core::monitor::mii::LinkStatus;
 use ubond_core::report::{BondStatus, SlaveStatus};
 use ubond_sys::bpf::{Count, FrameCounters};
-use ubond_wire::bfd::State as BfdState;
 use ubond_wire::slow::{PortInfo, PortState};
 
 use text::{Exposition, Kind, Rendered};
@@ -87,8 +91,6 @@ pub struct SlaveSample {
     pub lacp: Option<PortCounters>,
     /// The fast path's receive program on the slave, once it has counted.
     pub fast_rx: Option<FrameCounters>,
-    /// Its micro-BFD session (RFC 7130), when the bond runs one.
-    pub bfd: Option<BfdState>,
 }
 
 /// The path a bond's data frames take.
@@ -114,12 +116,6 @@ impl Datapath {
 const LINK_STATES: [LinkStatus; 4] =
     [LinkStatus::Up, LinkStatus::Fail, LinkStatus::Down, LinkStatus::Back];
 const CHURN_STATES: [ChurnState; 3] = [ChurnState::Monitor, ChurnState::Churn, ChurnState::NoChurn];
-const BFD_STATES: [(BfdState, &str); 4] = [
-    (BfdState::AdminDown, "admin_down"),
-    (BfdState::Down, "down"),
-    (BfdState::Init, "init"),
-    (BfdState::Up, "up"),
-];
 /// The port state bits, named after 802.1AX's variables.
 const PORT_FLAGS: [(u8, &str); 8] = [
     (PortState::ACTIVITY, "lacp_activity"),
@@ -141,7 +137,7 @@ pub fn render(bonds: &[BondSample], version: &str) -> Rendered {
     lacp_families(&mut e, bonds);
     lacp_counters(&mut e, bonds);
     fast_path(&mut e, bonds);
-    bfd(&mut e, bonds);
+    // BFD's families come here once the bonds run micro-BFD (see the module documentation).
     e.finish()
 }
 
@@ -523,21 +519,6 @@ fn fast_path(e: &mut Exposition, bonds: &[BondSample]) {
     }
 }
 
-fn bfd(e: &mut Exposition, bonds: &[BondSample]) {
-    let mut f = e.family(
-        "ubond_bfd_session_state",
-        Kind::Gauge,
-        "A slave's micro-BFD session state (RFC 7130; admin_down, down, init, up): 1 for the \
-         current state.",
-    );
-    for (bond, s) in all_slaves(bonds) {
-        let Some(now) = s.bfd else { continue };
-        for (state, name) in BFD_STATES {
-            f.flag(&[("master", bond), ("slave", &s.status.name), ("state", name)], now == state);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,7 +573,6 @@ mod tests {
             },
             lacp: None,
             fast_rx: None,
-            bfd: None,
         }
     }
 
@@ -653,7 +633,6 @@ mod tests {
         });
         e1.fast_rx =
             Some(FrameCounters { forwarded: count(10), passed: count(40), dropped: count(0) });
-        e1.bfd = Some(BfdState::Up);
         let mut e2 = slave("e2", LinkStatus::Fail, 1);
         e2.status.ad = Some(ad(2, 0x45, 0x41));
         e2.lacp = Some(PortCounters::default());
@@ -836,7 +815,7 @@ mod tests {
     }
 
     #[test]
-    fn fast_path_and_bfd_families() {
+    fn fast_path_families() {
         let text = render(&samples(), "0.1.0").text;
         let v = |s: &str| value(&text, s);
         assert_eq!(
@@ -853,9 +832,6 @@ mod tests {
         );
         assert!(!text.contains("ubond_fastpath_transmit_frames_total{master=\"bond1\""));
         assert!(!text.contains("ubond_fastpath_receive_frames_total{master=\"bond0\",slave=\"e2\""));
-        assert_eq!(v("ubond_bfd_session_state{master=\"bond0\",slave=\"e1\",state=\"up\"}"), 1);
-        assert_eq!(v("ubond_bfd_session_state{master=\"bond0\",slave=\"e1\",state=\"down\"}"), 0);
-        assert!(!text.contains("ubond_bfd_session_state{master=\"bond0\",slave=\"e2\""));
     }
 
     #[test]
@@ -886,7 +862,7 @@ mod tests {
             }
         }
         // Every family is there in this sample.
-        assert_eq!(seen.len(), 34, "{seen:?}");
+        assert_eq!(seen.len(), 33, "{seen:?}");
     }
 
     #[test]
