@@ -1,7 +1,8 @@
 //! Root test of `ubond daemon --metrics` and `--metrics-textfile`: two namespaces, a daemon in
 //! each, an 802.3ad bond over e1 and e2 and an active-backup bond over e3 and e4 between them;
 //! the metrics of side A scraped over HTTP (inside its namespace, on 127.0.0.1) and read from
-//! the textfile, checked with promtool, before and after a slave of each bond goes down.
+//! the textfile, checked with promtool, before and after a slave of each bond goes down, and
+//! after side B's daemon stops (its LACP partner information expires, then defaults).
 //!
 //! Namespaces `ubd-<pid>-metrics-a/b`, addresses in 192.0.2.0/24 and 198.18.0.0/15 only; drop
 //! guards stop the daemons (by pid) and delete the namespaces even on failure.
@@ -130,6 +131,13 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
     let (agg, _) = find(&m, "ubond_lacp_active_aggregator_info", &["master=\"bond0\""]);
     let partner_mac = mac_of(&b, "bond0");
     assert!(agg.contains(&format!("partner_system=\"{partner_mac}\"")), "{agg}");
+    // The partner's key is side B's own (its report's Actor Key).
+    let b_key = b
+        .report("bond0")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Actor Key: ").map(str::to_string))
+        .expect("side B's Actor Key");
+    assert!(agg.contains(&format!("partner_key=\"{b_key}\"")), "{agg}");
     assert_eq!(get(&m, "ubond_lacp_active_aggregator_ports{master=\"bond0\"}"), 2);
     let id = |m: &BTreeMap<String, u64>, e: &str| {
         get(m, &format!("ubond_lacp_aggregator_id{{master=\"bond0\",slave=\"{e}\"}}"))
@@ -147,6 +155,7 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
         }
         let (info, _) = find(&m, "ubond_lacp_partner_info", &[&format!("slave=\"{e}\"")]);
         assert!(info.contains(&format!("system=\"{partner_mac}\"")), "{info}");
+        assert!(info.contains(&format!(",key=\"{b_key}\"")), "{info}");
         let pdus = |dir: &str| {
             get(&m, &format!("ubond_lacp_lacpdus_{dir}_total{{master=\"bond0\",slave=\"{e}\"}}"))
         };
@@ -230,6 +239,32 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
     });
     promtool_clean(&read(&textfile), "the textfile after the failures");
     assert!(!a.dir.join(".ubond.prom.tmp").exists(), "no temporary file left");
+
+    // --- the partner goes silent: side B's daemon stops (its bonds stay, without LACP) -----
+    assert!(b.stop_daemon(), "daemon B stopped cleanly");
+    let counter = |m: &BTreeMap<String, u64>, what: &str| {
+        get(m, &format!("ubond_lacp_partner_{what}_total{{master=\"bond0\",slave=\"e2\"}}"))
+    };
+    // Fast rate: EXPIRED 3 s after the last LACPDU, DEFAULTED 3 s later.
+    let took = wait_for(Duration::from_secs(15), "e2's partner to expire, then default", || {
+        let m = series(&scrape(&a.ns));
+        counter(&m, "expired") == 1 && counter(&m, "defaulted") == 1
+    });
+    eprintln!("expired and defaulted counted {took:?} after daemon B stopped");
+    let text = scrape(&a.ns);
+    promtool_clean(&text, "the scrape after the partner went silent");
+    let m = series(&text);
+    let state = |flag: &str| {
+        get(
+            &m,
+            &format!(
+                "ubond_lacp_port_state{{master=\"bond0\",slave=\"e2\",side=\"actor\",flag=\"{flag}\"}}"
+            ),
+        )
+    };
+    assert_eq!((state("defaulted"), state("expired")), (1, 0));
+    let (info, _) = find(&m, "ubond_lacp_partner_info", &["slave=\"e2\""]);
+    assert!(info.contains("system=\"00:00:00:00:00:00\""), "the partner defaults: {info}");
 
     // --- what else the listener answers --------------------------------------------------
     let head = http(&a.ns, b"HEAD /metrics HTTP/1.0\r\n\r\n");
