@@ -79,6 +79,8 @@ fn passive_pair_sends_nothing_and_aggregates_nothing() {
             assert_ne!(s.mux, MuxState::CollectingDistributing);
             assert_eq!(s.partner, PARTNER_ADMIN_DEFAULTS);
             assert_eq!(s.rx, RxState::Defaulted);
+            // Up, EXPIRED, then DEFAULTED once: no partner information ever expired.
+            assert_eq!((s.counters.rx_expired, s.counters.rx_defaulted), (0, 1));
         }
         // No LACP aggregation: the active aggregator has no partner (Linux then still runs
         // its ports unpartnered, which `lacp_strict` will forbid).
@@ -149,10 +151,13 @@ fn silent_death(fast: bool, timeout: f64) {
     net.wires[0].drop_from_b = true;
     let dead = last_rx.as_nanos() as f64 / 1e9;
     net.run_until(at(dead + timeout - 0.01));
-    assert_eq!(net.status(0, pa[0]).rx, RxState::Current);
+    let s = net.status(0, pa[0]);
+    assert_eq!(s.rx, RxState::Current);
+    assert_eq!((s.counters.rx_expired, s.counters.rx_defaulted), (0, 0), "coming up is no expiry");
     net.run_until(at(dead + timeout + 0.01));
     let s = net.status(0, pa[0]);
     assert_eq!(s.rx, RxState::Expired);
+    assert_eq!((s.counters.rx_expired, s.counters.rx_defaulted), (1, 0));
     assert!(s.actor.state.has(PortState::EXPIRED));
     assert!(!s.partner.state.has(PortState::SYNCHRONIZATION));
     assert!(!s.distributing, "an expired partner's link must not carry traffic");
@@ -160,6 +165,7 @@ fn silent_death(fast: bool, timeout: f64) {
     net.run_until(at(dead + timeout + 3.02));
     let s = net.status(0, pa[0]);
     assert_eq!(s.rx, RxState::Defaulted);
+    assert_eq!((s.counters.rx_expired, s.counters.rx_defaulted), (1, 1));
     assert!(s.actor.state.has(PortState::DEFAULTED) && !s.actor.state.has(PortState::EXPIRED));
     assert_eq!(s.partner, PARTNER_ADMIN_DEFAULTS);
     net.check_invariants();

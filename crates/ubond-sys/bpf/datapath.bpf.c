@@ -16,6 +16,10 @@
 // the `enabled` word whenever the bond must stay on the userspace path (balance-tlb/alb, the
 // ARP monitor, too many slaves).
 //
+// Each program counts, per CPU and per interface, the frames (and bytes) it handled while
+// enabled, by verdict: forwarded (to a slave, or up the bond), passed to userspace, dropped.
+// The daemon sums the CPUs for its metrics.
+//
 // Self-contained on purpose (no libbpf headers): the few helpers are declared below. Build:
 //   clang -O2 -g -target bpf -c datapath.bpf.c -o datapath.bpf.o
 
@@ -98,6 +102,49 @@ struct {
     __type(key, u32);
     __type(value, u32);
 } ubond_rr SEC(".maps");
+
+// Verdicts counted (an index into `struct counters`).
+#define VERDICT_FORWARDED 0 // tap: sent to a slave; slave: delivered up the bond
+#define VERDICT_PASSED 1    // left to the daemon (TC_ACT_OK; a slave's Slow Protocols frames)
+#define VERDICT_DROPPED 2   // TC_ACT_SHOT
+#define VERDICTS 3
+
+struct counters {
+    u64 frames[VERDICTS];
+    u64 bytes[VERDICTS];
+};
+
+// Frame counters, one per CPU and interface (a bond's tap or a slave).
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, MAX_BONDS + MAX_SLAVE_ENTRIES);
+    __type(key, u32); // the interface's ifindex
+    __type(value, struct counters);
+} ubond_counters SEC(".maps");
+
+// The verdict a tc action counts as.
+INLINE u32 verdict_of(int act) {
+    return act == TC_ACT_REDIRECT ? VERDICT_FORWARDED
+           : act == TC_ACT_OK     ? VERDICT_PASSED
+                                  : VERDICT_DROPPED;
+}
+
+// Counts a frame of `len` bytes handled on `ifindex` with verdict `v`. A full map only stops
+// the counting.
+INLINE void count(u32 ifindex, u32 v, u32 len) {
+    struct counters *c = bpf_map_lookup_elem(&ubond_counters, &ifindex);
+    if (!c) {
+        struct counters zero = {};
+        bpf_map_update_elem(&ubond_counters, &ifindex, &zero, BPF_NOEXIST);
+        c = bpf_map_lookup_elem(&ubond_counters, &ifindex);
+        if (!c)
+            return;
+    }
+    if (v >= VERDICTS)
+        return;
+    c->frames[v] += 1;
+    c->bytes[v] += len;
+}
 
 #define ETH_HLEN 14
 #define ETH_P_IP 0x0800
@@ -598,12 +645,8 @@ INLINE int is_igmp(struct __sk_buff *skb) {
     return proto == 2;
 }
 
-SEC("classifier")
-int ubond_tap_egress(struct __sk_buff *skb) {
-    u32 key = skb->ifindex;
-    struct bond_cfg *cfg = bpf_map_lookup_elem(&ubond_bonds, &key);
-    if (!cfg || !cfg->enabled)
-        return TC_ACT_OK;
+// Where a frame the host sends through bond `key` goes.
+INLINE int tap_egress(struct __sk_buff *skb, struct bond_cfg *cfg, u32 key) {
     u32 n = cfg->count;
     if (n == 0)
         return TC_ACT_SHOT;
@@ -668,22 +711,50 @@ int ubond_tap_egress(struct __sk_buff *skb) {
 }
 
 SEC("classifier")
-int ubond_slave_ingress(struct __sk_buff *skb) {
+int ubond_tap_egress(struct __sk_buff *skb) {
     u32 key = skb->ifindex;
-    struct slave_rx *rx = bpf_map_lookup_elem(&ubond_slaves, &key);
-    if (!rx || !(rx->flags & RX_ENABLED))
+    struct bond_cfg *cfg = bpf_map_lookup_elem(&ubond_bonds, &key);
+    if (!cfg || !cfg->enabled)
         return TC_ACT_OK;
+    u32 len = skb->len;
+    int act = tap_egress(skb, cfg, key);
+    count(key, verdict_of(act), len);
+    return act;
+}
+
+// `slave_ingress`'s verdict for a Slow Protocols frame: dropped here, but the daemon's packet
+// socket has it (counted as passed to the daemon).
+#define ACT_DAEMONS -100
+
+// What becomes of a frame received on a slave whose bond is on the fast path.
+INLINE int slave_ingress(struct __sk_buff *skb, struct slave_rx *rx) {
     u8 eth[14];
     if (bpf_skb_load_bytes(skb, 0, eth, 14))
         return TC_ACT_SHOT;
     // The packet socket took its copy of LACPDUs and Markers already; a tagged frame's
     // EtherType is in the metadata, so octets 12..14 are the inner type either way.
     if (!skb->vlan_present && eth[12] == 0x88 && eth[13] == 0x09)
-        return TC_ACT_SHOT;
+        return ACT_DAEMONS;
     int unicast = (eth[0] & 1) == 0;
     if ((rx->flags & RX_DELIVER) || (unicast && (rx->flags & RX_UNICAST_ONLY)))
         return bpf_redirect(rx->tap_ifindex, BPF_F_INGRESS);
     return TC_ACT_SHOT;
+}
+
+SEC("classifier")
+int ubond_slave_ingress(struct __sk_buff *skb) {
+    u32 key = skb->ifindex;
+    struct slave_rx *rx = bpf_map_lookup_elem(&ubond_slaves, &key);
+    if (!rx || !(rx->flags & RX_ENABLED))
+        return TC_ACT_OK;
+    u32 len = skb->len;
+    int act = slave_ingress(skb, rx);
+    if (act == ACT_DAEMONS) {
+        count(key, VERDICT_PASSED, len);
+        return TC_ACT_SHOT;
+    }
+    count(key, verdict_of(act), len);
+    return act;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -73,6 +73,49 @@ pub struct SlaveRx {
     pub unicast_only: bool,
 }
 
+/// Frames and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Count {
+    /// Frames.
+    pub frames: u64,
+    /// Their bytes (Ethernet header and payload, as the kernel's `skb->len`).
+    pub bytes: u64,
+}
+
+/// What a program did with the frames it handled on one interface while its bond was on the
+/// fast path, all CPUs together, since the entry was made (`struct counters` in the C
+/// program).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FrameCounters {
+    /// A tap's frames sent to a slave; a slave's frames delivered up the bond.
+    pub forwarded: Count,
+    /// Frames left to the daemon: a tap's frames the program does not model (the userspace
+    /// path sends them), a slave's Slow Protocols frames (the daemon's packet socket has them).
+    pub passed: Count,
+    /// Frames dropped: a tap's frames while the bond has no usable slave, a slave's frames
+    /// the bond does not deliver (an inactive slave's, as Linux's bonding drops them).
+    pub dropped: Count,
+}
+
+/// Words of `struct counters` in the C program.
+#[cfg_attr(not(ubond_bpf), allow(dead_code))]
+const COUNTER_WORDS: usize = 6;
+
+impl FrameCounters {
+    /// The sum of the CPUs' `struct counters`.
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    fn sum<'a>(per_cpu: impl IntoIterator<Item = &'a [u64; COUNTER_WORDS]>) -> FrameCounters {
+        let mut w = [0u64; COUNTER_WORDS];
+        for cpu in per_cpu {
+            for (sum, v) in w.iter_mut().zip(cpu) {
+                *sum = sum.wrapping_add(*v);
+            }
+        }
+        let count = |v: usize| Count { frames: w[v], bytes: w[3 + v] };
+        FrameCounters { forwarded: count(0), passed: count(1), dropped: count(2) }
+    }
+}
+
 /// Words of `struct bond_cfg` in the C program.
 #[cfg_attr(not(ubond_bpf), allow(dead_code))]
 const CFG_WORDS: usize = 6 + MAX_SLAVES;
@@ -247,13 +290,14 @@ fn err_chain(op: &'static str, iface: Option<&str>, e: &dyn std::error::Error) -
 #[cfg(ubond_bpf)]
 mod imp {
     use super::*;
-    use aya::maps::HashMap;
+    use aya::maps::{HashMap, PerCpuHashMap};
     use aya::programs::links::FdLink;
     use aya::programs::tc::{SchedClassifier, TcAttachOptions, TcAttachType};
     use aya::programs::LinkOrder;
 
     const TAP_PROG: &str = "ubond_tap_egress";
     const SLAVE_PROG: &str = "ubond_slave_ingress";
+    const COUNTERS: &str = "ubond_counters";
     static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/datapath.bpf.o"));
     /// The slave map's pin in a pin directory.
     const SLAVES_PIN: &str = "map-ubond_slaves";
@@ -375,6 +419,7 @@ mod imp {
                     let _ = m.remove(&tap_ifindex);
                 }
             }
+            self.remove_counters(tap_ifindex);
         }
 
         /// Writes a slave's receive configuration (keyed by the slave's ifindex).
@@ -391,6 +436,24 @@ mod imp {
             if let Some(map) = self.ebpf.map_mut("ubond_slaves") {
                 if let Ok(mut m) = HashMap::<_, u32, [u32; 2]>::try_from(map) {
                     let _ = m.remove(&slave_ifindex);
+                }
+            }
+            self.remove_counters(slave_ifindex);
+        }
+
+        /// The frame counters of a tap or slave (`ifindex`); `None` before the program has
+        /// counted a frame there (or when the map cannot be read).
+        pub fn counters(&self, ifindex: u32) -> Option<FrameCounters> {
+            let map = self.ebpf.map(COUNTERS)?;
+            let m = PerCpuHashMap::<_, u32, [u64; COUNTER_WORDS]>::try_from(map).ok()?;
+            let per_cpu = m.get(&ifindex, 0).ok()?;
+            Some(FrameCounters::sum(per_cpu.iter()))
+        }
+
+        fn remove_counters(&mut self, ifindex: u32) {
+            if let Some(map) = self.ebpf.map_mut(COUNTERS) {
+                if let Ok(mut m) = PerCpuHashMap::<_, u32, [u64; COUNTER_WORDS]>::try_from(map) {
+                    let _ = m.remove(&ifindex);
                 }
             }
         }
@@ -475,6 +538,11 @@ impl FastPath {
 
     /// Unreachable without programs.
     pub fn remove_slave(&mut self, _slave_ifindex: u32) {}
+
+    /// Unreachable without programs.
+    pub fn counters(&self, _ifindex: u32) -> Option<FrameCounters> {
+        None
+    }
 }
 
 impl Attachment {
@@ -528,5 +596,15 @@ mod tests {
         assert_eq!(many.words()[0], 0);
         let rx = SlaveRx { tap_ifindex: 3, enabled: true, deliver: false, unicast_only: true };
         assert_eq!(rx.words(), [3, 0b101]);
+    }
+
+    #[test]
+    fn counters_are_summed_over_the_cpus_in_the_c_layout() {
+        // frames[forwarded, passed, dropped], then bytes[...], per CPU.
+        let cpus = [[1, 2, 3, 100, 200, 300], [10, 0, 0, 1000, 0, 0]];
+        let c = FrameCounters::sum(cpus.iter());
+        assert_eq!(c.forwarded, Count { frames: 11, bytes: 1100 });
+        assert_eq!(c.passed, Count { frames: 2, bytes: 200 });
+        assert_eq!(c.dropped, Count { frames: 3, bytes: 300 });
     }
 }

@@ -18,6 +18,7 @@
 //! | [`fastpath`] | the in-kernel fast path kept in step with each bond's plan |
 //! | [`events`] | link and address notifications given to the bonds |
 //! | [`datapath`] | frames between a bond's device and its slaves' packet sockets |
+//! | [`metrics`] | the bonds' metrics over HTTP and in node_exporter's textfile directory |
 //!
 //! A bond outlives its daemon: its device is a veth pair, the fast path's links are pinned, and
 //! the state file holds the rest. Stopping the daemon (SIGTERM, SIGINT, a crash) leaves all of
@@ -34,6 +35,7 @@ mod datapath;
 mod event_loop;
 mod events;
 mod fastpath;
+mod metrics;
 mod restore;
 mod slave;
 mod state;
@@ -53,6 +55,8 @@ use clock::Clock;
 use control_socket::ControlSocket;
 use event_loop::Daemon;
 use fastpath::Fast;
+use metrics::Metrics;
+pub use metrics::{parse_listen, MetricsOptions, DEFAULT_LISTEN as DEFAULT_METRICS_LISTEN};
 use state::Refused;
 
 /// The driver version shown on the report's first line.
@@ -77,6 +81,7 @@ pub fn run(
     access: Access,
     datapath: DatapathChoice,
     bpffs: Option<&Path>,
+    metrics: &MetricsOptions,
 ) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
@@ -104,6 +109,7 @@ pub fn run(
         }
     };
     let socket = ControlSocket::bind(control, access)?;
+    let metrics = Metrics::open(metrics)?;
     // Loading BPF programs and creating their maps needs CAP_BPF (or CAP_SYS_ADMIN), and
     // mounting a bpffs CAP_SYS_ADMIN: before the capabilities go. Attaching and map updates
     // later work with the kept ones.
@@ -138,7 +144,7 @@ pub fn run(
     crate::privs::drop_to_needed()?;
     let clock = Clock::start();
     let bonds = Bonds::new(dir, Fast::new(fast, pins), clock, boot_id.clone());
-    let mut daemon = Daemon::new(clock, socket, bonds, service)?;
+    let mut daemon = Daemon::new(clock, socket, bonds, service, metrics)?;
     if let Some(saved) = saved {
         daemon.restore(saved, &boot_id);
     }
@@ -146,6 +152,9 @@ pub fn run(
     // daemon that ran before running again, and everything in the poll set.
     daemon.publish()?;
     eprintln!("ubond: daemon listening on {} (data path: {path_line})", control.display());
+    if let Some(at) = daemon.metrics_at() {
+        eprintln!("ubond: metrics at {at}");
+    }
     service.ready(&format!("listening on {}", control.display()));
     let result = daemon.run(&stop);
     if daemon.shutdown_requested() {

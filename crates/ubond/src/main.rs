@@ -11,6 +11,7 @@ mod demo;
 mod doctor;
 mod iplink;
 mod lab_cli;
+mod metrics;
 mod privs;
 mod probe;
 mod up;
@@ -28,6 +29,23 @@ use ubond_config::{Format, SourceFile};
 use ubond_wire::slow::{self, LacpduRepr, MarkerRepr, PortInfo, Subtype};
 use ubond_wire::MacAddr;
 
+/// `ubond daemon --help`'s (and ubond-daemon(8)'s) last part.
+const DAEMON_METRICS_HELP: &str = "\
+Metrics:
+  --metrics serves node_exporter's node_bonding_slaves and node_bonding_active (so its \
+dashboards and the NodeBondingDegraded alert see ubond's bonds) and the ubond_* families: \
+mode, MII status, active slave, failovers, link failures, the LACP aggregator, port states, \
+partner, churn, LACPDU and Marker counters, data path and fast-path frame counters. A \
+Prometheus scrape job:
+
+    scrape_configs:
+      - job_name: ubond
+        static_configs:
+          - targets: ['127.0.0.1:9677']
+
+  --metrics-textfile /var/lib/prometheus/node-exporter/ubond.prom has node_exporter publish \
+the same metrics; node_textfile_mtime_seconds then shows when the daemon last wrote them.";
+
 #[derive(Parser)]
 #[command(name = "ubond", version, about = "Userspace Linux NIC bonding (link aggregation)")]
 struct Cli {
@@ -41,6 +59,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the bonding daemon in the foreground (SIGTERM or SIGINT stops it cleanly).
+    #[command(after_long_help = DAEMON_METRICS_HELP)]
     Daemon {
         /// Let this group's members use the control socket too (default: root only).
         #[arg(long)]
@@ -54,6 +73,22 @@ enum Command {
         /// die with it, and the fast path with them.
         #[arg(long, value_name = "DIR")]
         bpffs: Option<PathBuf>,
+        /// Serve Prometheus metrics over HTTP (GET /metrics) at ADDR: PORT (on 127.0.0.1),
+        /// IPV4:PORT or [IPV6]:PORT. Alone, 127.0.0.1:9677; 0.0.0.0:9677 for every address.
+        /// Off unless given.
+        #[arg(
+            long,
+            value_name = "ADDR",
+            num_args = 0..=1,
+            default_missing_value = daemon::DEFAULT_METRICS_LISTEN,
+            value_parser = daemon::parse_listen
+        )]
+        metrics: Option<std::net::SocketAddr>,
+        /// Write the same metrics to PATH for node_exporter's textfile collector (a *.prom
+        /// file in its --collector.textfile.directory): atomically, within about a second of a
+        /// state change and every 15 s; removed when the daemon stops.
+        #[arg(long, value_name = "PATH")]
+        metrics_textfile: Option<PathBuf>,
     },
     /// Build two hosts joined by two links, bond them with 802.3ad, and show it working
     /// (as root: real namespaces, removed afterwards; otherwise in the simulator).
@@ -247,9 +282,10 @@ fn main() -> ExitCode {
     }
     let socket = control::socket_path(cli.control);
     let request = match cli.command {
-        Command::Daemon { group, datapath, bpffs } => {
+        Command::Daemon { group, datapath, bpffs, metrics, metrics_textfile } => {
+            let metrics = daemon::MetricsOptions { listen: metrics, textfile: metrics_textfile };
             let run = access::Access::new(group.as_deref())
-                .and_then(|a| daemon::run(&socket, a, datapath, bpffs.as_deref()));
+                .and_then(|a| daemon::run(&socket, a, datapath, bpffs.as_deref(), &metrics));
             return match run {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

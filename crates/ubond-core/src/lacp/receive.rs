@@ -95,6 +95,9 @@ pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, n
             port.timers.stop(PortTimer::CurrentWhile);
         }
         RxState::Expired => {
+            if from == RxState::Current {
+                port.counters.rx_expired += 1;
+            }
             port.matched = false;
             port.partner_oper.state.set(PortState::SYNCHRONIZATION, false);
             port.partner_oper.state.set(PortState::TIMEOUT, true);
@@ -110,6 +113,7 @@ pub(crate) fn enter(state: RxState, port: &mut Port, pdu: Option<&LacpduRepr>, n
             port.actor_oper_state.set(PortState::EXPIRED, false);
         }
         RxState::Defaulted => {
+            port.counters.rx_defaulted += 1;
             port.update_default_selected();
             port.record_default();
             port.matched = true;

@@ -7,7 +7,7 @@ use ubond_wire::MacAddr;
 use super::{selection, ChurnState, Lacp, MuxState, PeriodicState, PortId, RxState};
 
 /// Per-port counters. The first nine are those of Linux (`ip -s link xstats type bond`);
-/// the last two are ubond's.
+/// the others are ubond's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PortCounters {
     /// LACPDUs received.
@@ -32,6 +32,13 @@ pub struct PortCounters {
     pub loopback_rx: u64,
     /// ubond: Marker Information PDUs left unanswered by the rate limit.
     pub marker_resp_suppressed: u64,
+    /// ubond: times the partner's information expired, the Receive machine going from CURRENT
+    /// to EXPIRED (no LACPDU within the timeout while the port was up). A port coming up
+    /// passes through EXPIRED too; that is not counted.
+    pub rx_expired: u64,
+    /// ubond: times the Receive machine fell back to the partner defaults (DEFAULTED: no
+    /// LACPDU within a further short timeout in EXPIRED).
+    pub rx_defaulted: u64,
 }
 
 /// A port as the report shows it.

@@ -19,6 +19,7 @@ use super::clock::Clock;
 use super::datapath::{TxState, SLAVE_RCVBUF, SLAVE_SNDBUF, ZERO_HDR};
 use super::event_loop::Poller;
 use super::fastpath::{BondFast, Fast};
+use super::metrics::Failovers;
 use super::slave::SlaveRt;
 use super::VERSION;
 
@@ -58,6 +59,8 @@ pub(super) struct BondRt {
     pub(super) lacpdu_unrecorded: bool,
     /// What the state file keeps of the bond changed (its LACP state, its active slave).
     pub(super) state_dirty: bool,
+    /// Changes of the active slave, for the metrics.
+    pub(super) failovers: Failovers,
 }
 
 /// A bond's device as the caller made or found it.
@@ -114,6 +117,7 @@ impl BondRt {
             lacpdu_sent: None,
             lacpdu_unrecorded: false,
             state_dirty: true,
+            failovers: Failovers::default(),
         };
         rt.bond.set_admin_up(now, admin_up);
         rt.bond.handle_timeout(now);
@@ -205,7 +209,11 @@ impl BondRt {
                     }
                 }
                 BondEvent::PlanChanged => self.fast.dirty = true,
-                BondEvent::ActiveSlave { .. } | BondEvent::Lacp(_) => self.state_dirty = true,
+                BondEvent::ActiveSlave { slave } => {
+                    self.failovers.active_slave(slave);
+                    self.state_dirty = true;
+                }
+                BondEvent::Lacp(_) => self.state_dirty = true,
             }
         }
     }

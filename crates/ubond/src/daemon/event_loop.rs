@@ -3,8 +3,9 @@
 //! earliest deadline (the cores' timers, a frame waiting for room). Each wakeup is handed to
 //! the part that owns what woke: [`datapath`](super::datapath) for frames,
 //! [`control_socket`](super::control_socket) and [`verbs`](super::verbs) for requests,
-//! [`events`](super::events) for link and address changes. Then the fast path is brought up to
-//! date and the report files rewritten.
+//! [`events`](super::events) for link and address changes, [`metrics`](super::metrics) for
+//! scrapes. Then the fast path is brought up to date, the report files rewritten and the
+//! metrics' textfile refreshed.
 
 use std::cell::Cell;
 use std::os::fd::{AsFd, OwnedFd};
@@ -21,6 +22,7 @@ use super::clock::Clock;
 use super::control_socket::ControlSocket;
 use super::datapath::{self, FRAME_MAX};
 use super::events::Watch;
+use super::metrics::Metrics;
 use super::restore;
 use super::state::State;
 use super::verbs;
@@ -88,7 +90,7 @@ impl Poller {
     }
 }
 
-/// The running daemon: its clock, poll set, control socket, bonds and listeners.
+/// The running daemon: its clock, poll set, control socket, bonds, listeners and metrics.
 pub(super) struct Daemon {
     clock: Clock,
     poller: Poller,
@@ -97,6 +99,7 @@ pub(super) struct Daemon {
     watch: Watch,
     /// The service manager (systemd), told the daemon is alive.
     service: ServiceManager,
+    metrics: Metrics,
 }
 
 impl Daemon {
@@ -106,11 +109,13 @@ impl Daemon {
         control: ControlSocket,
         bonds: Bonds,
         service: ServiceManager,
+        mut metrics: Metrics,
     ) -> Result<Daemon> {
         let poller = Poller::new()?;
         poller.add_as(control.listener(), LISTENER, EventFlags::IN)?;
         let watch = Watch::new(&poller, LINKS, ADDRS)?;
-        Ok(Daemon { clock, poller, control, bonds, watch, service })
+        metrics.start(&poller, &bonds, clock.now())?;
+        Ok(Daemon { clock, poller, control, bonds, watch, service, metrics })
     }
 
     /// Runs again the bonds a daemon that ran before left (see [`super::restore`]).
@@ -121,6 +126,11 @@ impl Daemon {
     /// Whether `ubond shutdown` asked for every bond to go.
     pub(super) fn shutdown_requested(&self) -> bool {
         self.bonds.shutdown
+    }
+
+    /// Where the metrics are served or written, if anywhere.
+    pub(super) fn metrics_at(&self) -> Option<String> {
+        self.metrics.describe()
     }
 
     /// Lets clients in: the control socket appears at its path.
@@ -157,6 +167,9 @@ impl Daemon {
                     LISTENER => self.control.accept(&self.poller, self.clock.now()),
                     LINKS => self.watch.links_changed(&mut self.bonds, &self.poller),
                     ADDRS => self.watch.addresses_changed(&mut self.bonds),
+                    token if self.metrics.owns(token) => {
+                        self.metrics.ready(token, &self.poller, self.clock.now(), &self.bonds)
+                    }
                     token => self.ready(token, ev.flags, &mut buf),
                 }
             }
@@ -169,6 +182,7 @@ impl Daemon {
             }
             self.bonds.write_reports(periodic);
             self.bonds.save_if_changed(now);
+            self.metrics.tick(now, &self.bonds);
         }
         Ok(())
     }
@@ -225,10 +239,12 @@ impl Daemon {
 
     /// Stops, leaving every bond running for the next daemon: the state file written one last
     /// time, then the control socket closed. The bonds' devices and the fast path's pinned
-    /// programs stay; the slaves' packet sockets close with the process.
+    /// programs stay; the slaves' packet sockets close with the process. The metrics' textfile
+    /// goes: nobody would keep it true.
     pub(super) fn stop(mut self) {
         self.bonds.save_state(&[]);
         self.control.close();
+        self.metrics.close();
     }
 
     /// Deletes every bond (their slaves given back, devices and programs removed), removes the
@@ -240,5 +256,6 @@ impl Daemon {
         self.bonds.save_state(&[]);
         self.bonds.fast.remove_pins();
         self.control.close();
+        self.metrics.close();
     }
 }

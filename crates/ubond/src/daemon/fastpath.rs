@@ -11,7 +11,7 @@
 //! still needs to read.
 
 use ubond_core::bond::SlaveId;
-use ubond_sys::bpf::{pinned_links, Attachment, BondConfig, FastPath, SlaveRx};
+use ubond_sys::bpf::{pinned_links, Attachment, BondConfig, FastPath, FrameCounters, SlaveRx};
 use ubond_sys::packet::PacketSocket;
 
 use super::bond::BondRt;
@@ -49,6 +49,11 @@ impl BondFast {
         if let Some(a) = self.link.take() {
             a.detach();
         }
+    }
+
+    /// Whether the fast path carries the bond's data frames now.
+    pub(super) fn in_use(&self) -> bool {
+        self.on == Some(true)
     }
 }
 
@@ -169,6 +174,12 @@ impl Fast {
         if refusal(rt, false) != refusal(rt, true) {
             self.sync(rt);
         }
+    }
+
+    /// The frame counters of the program on interface `ifindex` (a bond's tap or a slave),
+    /// once it has counted a frame there.
+    pub(super) fn counters(&self, ifindex: u32) -> Option<FrameCounters> {
+        self.path.as_ref()?.counters(ifindex)
     }
 
     /// Forgets a released slave's map entry.

@@ -274,3 +274,30 @@ impl Drop for Bpffs {
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
+
+/// `promtool check metrics` on `text`: `None` without promtool (outside CI; in CI promtool
+/// must be there), else its verdict with what it printed.
+pub fn promtool_check(text: &str) -> Option<Result<(), String>> {
+    use std::io::Write as _;
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have promtool (apt-get install prometheus)"
+        );
+        eprintln!(
+            "skipped the promtool check: promtool is not installed (apt-get install prometheus)"
+        );
+        return None;
+    };
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut said = String::from_utf8_lossy(&out.stdout).into_owned();
+    said.push_str(&String::from_utf8_lossy(&out.stderr));
+    Some(if out.status.success() { Ok(()) } else { Err(said) })
+}
