@@ -93,6 +93,60 @@ def tcp_rows(r, out, ratio_row, key, path, p):
                     "–", "–", "–", "–"))
 
 
+MODES = ("balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb",
+         "balance-alb", "active-backup+arp")
+# The targets: the in-kernel path (the default) at 1 and 4 streams, the userspace path at 4.
+MODE_TARGETS = {("bpf", "1"): 0.85, ("bpf", "4"): 0.9, ("user", "4"): 0.6}
+
+
+def paired(r, key, base):
+    """(bond, baseline, retrans) of every rep of a key that has both."""
+    pairs, rep = [], 1
+    while f"{key}.r{rep}.gbit" in r:
+        b, v = num(r, f"{base}.r{rep}.gbit"), num(r, f"{key}.r{rep}.gbit")
+        if b and v is not None:
+            pairs.append((v, b, r.get(f"{key}.r{rep}.retrans", "–")))
+        rep += 1
+    return pairs
+
+
+def modes_rows(r, out):
+    """(1b): every mode on both data paths, the median of the ratios of neighbouring runs."""
+    for dp, path in (("bpf", "in-kernel fast path"), ("user", "userspace data path")):
+        for mode in MODES:
+            for p in ("1", "4"):
+                pairs = paired(r, f"modes.{dp}.{mode}.p{p}", f"modes.plain.{dp}.{mode}.p{p}")
+                if not pairs:
+                    continue
+                ratios = [v / b for v, b, _ in pairs]
+                ratio = median(ratios)
+                target = MODE_TARGETS.get((dp, p))
+                via = " (members and baseline through a bridge)" if "tlb" in mode or "alb" in mode else ""
+                out.append((f"(1b) TCP, {p} stream{'s' if p != '1' else ''}, {mode}, {path}{via}",
+                            f"median {fmt(median([v for v, _, _ in pairs]), ' Gbit/s')}",
+                            f"plain: median {fmt(median([b for _, b, _ in pairs]), ' Gbit/s')}; "
+                            f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
+                            fmt(ratio, "×"), "–" if target is None else f"≥ {target}×",
+                            "–" if target is None else verdict(ratio >= target),
+                            ", ".join(str(t) for _, _, t in pairs)))
+
+
+def burst_rows(r, out):
+    """(1c): a control-plane burst during a 4-stream transfer, against one without."""
+    for dp, path in (("bpf", "in-kernel fast path"), ("user", "userspace data path")):
+        pairs = paired(r, f"burst.{dp}.busy", f"burst.{dp}.quiet")
+        if not pairs:
+            continue
+        ratios = [v / b for v, b, _ in pairs]
+        cost = 1 - median(ratios)
+        out.append((f"(1c) 100 `ubond set`/`status` during a 4-stream transfer, balance-xor, {path}",
+                    f"median {fmt(median([v for v, _, _ in pairs]), ' Gbit/s')}",
+                    f"without the burst: median {fmt(median([b for _, b, _ in pairs]), ' Gbit/s')}; "
+                    f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
+                    f"cost {cost * 100:.1f} %", "< 5 %", verdict(cost < 0.05),
+                    ", ".join(str(t) for _, _, t in pairs)))
+
+
 def rows(r):
     out = []
 
@@ -110,6 +164,8 @@ def rows(r):
                       ("bond", "in-kernel fast path (--datapath bpf)")):
         for p in ("1", "4"):
             tcp_rows(r, out, ratio_row, key, path, p)
+    modes_rows(r, out)
+    burst_rows(r, out)
     rate = num(r, "agg.rate_mbit")
     if rate:
         # tbf counts whole frames, iperf3 counts TCP payload: one shaped plain veth, measured

@@ -3,7 +3,7 @@
 # pairs), runs ubond daemons in them, measures, prints a table and writes docs/PERFORMANCE.md.
 #
 #   bench/run.sh                     # everything (about 8 minutes)
-#   bench/run.sh tcp failover        # some sections: tcp agg failover lacp core idle
+#   bench/run.sh tcp failover        # some sections: tcp modes burst agg failover lacp core idle
 #   BENCH_SECONDS=5 BENCH_REPS=1 BENCH_OUT=/tmp/p.md bench/run.sh tcp
 #   BENCH_PERF=/tmp/profile.txt bench/run.sh tcp   # also profile a bond run (perf)
 #
@@ -26,7 +26,7 @@ TRIALS=${BENCH_TRIALS:-20}
 # default run adds the "kernel" section: LACP convergence between ubond and the Linux bonding
 # driver in a QEMU guest.
 KVM=${BENCH_KERNEL_VM:-}
-SECTIONS=${*:-tcp agg failover lacp core idle ${KVM:+kernel}}
+SECTIONS=${*:-tcp modes burst agg failover lacp core idle ${KVM:+kernel}}
 
 TAG=ubb$$
 NA=$TAG-a
@@ -49,6 +49,7 @@ cleanup() {
     ip netns del "$NA" 2>/dev/null
     ip netns del "$NB" 2>/dev/null
     ip netns del "$NK" 2>/dev/null
+    ip netns del "$NS" 2>/dev/null
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -215,6 +216,96 @@ if section tcp; then
             head -n 30 >"$BENCH_PERF.calls" || true
     fi
     bond_down
+fi
+
+# --- (1b) every mode, both data paths ---------------------------------------------------------
+# balance-tlb and balance-alb need a switch between the hosts (a backup member of balance-tlb
+# receives nothing for the bond): their members f1, f2 and their baseline pair p1 cross a Linux
+# bridge in a third namespace. The other modes use e1, e2 and p0, joined directly.
+NS=$TAG-s
+switch_up() {
+    [ -n "${SWITCH_UP:-}" ] && return 0
+    ip netns add "$NS"
+    ip -n "$NS" link set lo up
+    ip -n "$NS" link add br0 type bridge
+    ip -n "$NS" link set br0 up
+    local side ns e
+    for side in a b; do
+        ns=$([ $side = a ] && echo "$NA" || echo "$NB")
+        for e in f1 f2 p1; do
+            ip -n "$NS" link add "$side$e" type veth peer name "$e" netns "$ns"
+            ip -n "$NS" link set "$side$e" master br0
+            ip -n "$NS" link set "$side$e" up
+        done
+    done
+    ip -n "$NA" addr add 198.19.0.1/24 dev p1
+    ip -n "$NB" addr add 198.19.0.2/24 dev p1
+    ip -n "$NA" link set p1 up
+    ip -n "$NB" link set p1 up
+    SWITCH_UP=1
+}
+if section modes; then
+    say "(1b) TCP through a bond of every mode, both data paths"
+    switch_up
+    for dp in bpf user; do
+        restart_daemons "$dp"
+        for mode in balance-rr active-backup balance-xor broadcast 802.3ad balance-tlb \
+            balance-alb active-backup+arp; do
+            members="e1 e2"
+            base=198.18.0.2
+            case $mode in
+            802.3ad) opts="mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4" ;;
+            balance-xor) opts="mode=balance-xor miimon=100 xmit_hash_policy=layer3+4" ;;
+            balance-tlb | balance-alb)
+                opts="mode=$mode miimon=100 xmit_hash_policy=layer3+4"
+                members="f1 f2"
+                base=198.19.0.2
+                ;;
+            active-backup+arp) opts="mode=active-backup arp_interval=100 arp_ip_target=192.0.2.2" ;;
+            *) opts="mode=$mode miimon=100" ;;
+            esac
+            # shellcheck disable=SC2086
+            { ua add bond0 $opts >/dev/null && ub add bond0 $opts >/dev/null; } || continue
+            # shellcheck disable=SC2086
+            ua enslave bond0 $members && ub enslave bond0 $members
+            ip -n "$NA" addr add 192.0.2.1/24 dev bond0
+            ip -n "$NB" addr add 192.0.2.2/24 dev bond0
+            case $mode in 802.3ad) wait_until 30 lacp_up ;; esac
+            if wait_until 20 pings; then
+                for p in 1 4; do
+                    for rep in $(seq "$REPS"); do
+                        iperf "modes.plain.$dp.$mode.p$p.r$rep" "$base" "$p"
+                        iperf "modes.$dp.$mode.p$p.r$rep" 192.0.2.2 "$p"
+                    done
+                done
+            else
+                say "$mode ($dp): no ping through the bond"
+            fi
+            bond_down
+        done
+    done
+    restart_daemons auto
+fi
+
+# --- (1c) a control-plane burst during a bulk transfer ----------------------------------------
+if section burst; then
+    say "(1c) 100 ubond set/status requests during a 4-stream transfer, both data paths"
+    for dp in bpf user; do
+        restart_daemons "$dp"
+        bond_up mode=balance-xor miimon=100 xmit_hash_policy=layer3+4
+        for rep in $(seq "$REPS"); do
+            iperf "burst.$dp.quiet.r$rep" 192.0.2.2 4
+            # The burst: 50 option changes and 50 reports, back to back, once the transfer runs.
+            ( sleep 2; for i in $(seq 50); do
+                ua set bond0 miimon $((100 + i % 2)) >/dev/null; ua status bond0 >/dev/null
+              done ) &
+            burst_pid=$!
+            iperf "burst.$dp.busy.r$rep" 192.0.2.2 4
+            wait "$burst_pid" || true
+        done
+        bond_down
+    done
+    restart_daemons auto
 fi
 
 # --- (2) aggregation over members shaped to R -------------------------------------------------

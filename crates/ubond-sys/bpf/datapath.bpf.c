@@ -3,18 +3,25 @@
 // ubond's in-kernel fast data path: two tc programs (attached with TCX links).
 //
 // * `ubond_tap_egress`, on a bond's tap: a frame the host stack sends through the bond goes
-//   straight to the slave `TxPlan::select` (crates/ubond-core/src/bond/plan.rs) would pick,
+//   straight to the slave `TxPlan::decide` (crates/ubond-core/src/bond/plan.rs) would pick,
 //   with the transmit hash of `ubond_core::hash::xmit_hash` (the kernel's `bond_xmit_hash`),
-//   bit for bit. Anything this program does not model exactly returns TC_ACT_OK: the frame
+//   bit for bit. balance-tlb/alb follow the control plane's table (`TlbTable`, tlb.rs): the
+//   source-address rewrite included, and each frame's bytes counted per bucket in a per-CPU
+//   map the daemon reads at its timer. Anything this program does not model exactly (and
+//   balance-alb's ARP, which receive load balancing rewrites) returns TC_ACT_OK: the frame
 //   then reaches the tap's file descriptor and the daemon's userspace path handles it.
 // * `ubond_slave_ingress`, on each slave: data frames the bond delivers are redirected into
-//   the tap's receive path; the others are dropped. Slow-protocol frames (LACP, Marker) are
-//   the daemon's: its packet socket saw them before tc ingress (ETH_P_ALL taps run first), so
-//   they are dropped here and the slave's own stack never sees them.
+//   the tap's receive path (a frame for a slave's own address given the bond's, as
+//   `RxPlan::to_bond` does); the others are dropped. The daemon's control frames are the
+//   packet socket's, which saw them before tc ingress (ETH_P_ALL taps run first, and its
+//   socket filter takes only those): Slow Protocols (LACP, Marker) and micro-BFD (UDP 6784)
+//   are dropped here; ARP and neighbour discovery, which the ARP monitor and balance-alb's
+//   receive balancing only read, go on like data. For the ARP monitor, the last time each
+//   slave received a frame for this host is kept in a per-CPU map (its `last_rx`).
 //
 // A bond or slave without an enabled map entry is left alone (TC_ACT_OK): the daemon clears
-// the `enabled` word whenever the bond must stay on the userspace path (balance-tlb/alb, the
-// ARP monitor, too many slaves).
+// the `enabled` word whenever the bond must stay on the userspace path (too many slaves, its
+// programs not attached).
 //
 // Each program counts, per CPU and per interface, the frames (and bytes) it handled while
 // enabled, by verdict: forwarded (to a slave, or up the bond), passed to userspace, dropped.
@@ -39,6 +46,9 @@ typedef unsigned long long u64;
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 static long (*bpf_map_update_elem)(void *map, const void *key, const void *value,
                                    u64 flags) = (void *)2;
+static u64 (*bpf_ktime_get_ns)(void) = (void *)5;
+static long (*bpf_skb_store_bytes)(struct __sk_buff *skb, u32 offset, const void *from, u32 len,
+                                   u64 flags) = (void *)9;
 static long (*bpf_clone_redirect)(struct __sk_buff *skb, u32 ifindex, u64 flags) = (void *)13;
 static long (*bpf_redirect)(u32 ifindex, u64 flags) = (void *)23;
 static long (*bpf_skb_load_bytes)(const void *skb, u32 offset, void *to, u32 len) = (void *)26;
@@ -54,6 +64,8 @@ static long (*bpf_skb_load_bytes)(const void *skb, u32 offset, void *to, u32 len
 #define MODE_XOR 2
 #define MODE_BROADCAST 3
 #define MODE_8023AD 4
+#define MODE_TLB 5
+#define MODE_ALB 6
 
 #define POL_L2 0
 #define POL_L34 1
@@ -61,6 +73,12 @@ static long (*bpf_skb_load_bytes)(const void *skb, u32 offset, void *to, u32 len
 #define POL_E23 3
 #define POL_E34 4
 #define POL_VLAN_SRCMAC 5
+
+#define TLB_HASH_TABLE_SIZE 256
+#define NO_SLOT 0xff
+#define TLB_ON 1      // balance-tlb/alb: the table below is in use
+#define TLB_DYNAMIC 2 // tlb_dynamic_lb
+#define TLB_ALB 4     // balance-alb (the key is the destination IP address)
 
 struct bond_cfg {
     u32 enabled;
@@ -70,15 +88,51 @@ struct bond_cfg {
     u32 igmp_ifindex; // 0: none
     u32 count;        // slaves[0..count] may transmit, in enslave order
     u32 slaves[MAX_SLAVES];
+    // balance-tlb/alb: `TlbTable`, its slaves numbered by slot.
+    u32 tlb_flags;
+    u32 tlb_count;    // slots in use
+    u32 tlb_mac_mask; // bit i: tlb_macs[i] is slot i's own address
+    u32 tlb_slaves[MAX_SLAVES];  // the ifindex of each slot
+    u8 tlb_macs[MAX_SLAVES][6];
+    u8 active;       // the slot of `TlbTable::active`, NO_SLOT: none
+    u8 usable_count; // `TlbTable::usable`, as slots
+    u8 usable[MAX_SLAVES];
+    u8 pad[2];
+    u8 buckets[TLB_HASH_TABLE_SIZE]; // the slot of each bucket, NO_SLOT: none
+};
+
+// The layouts src/bpf.rs writes (`CFG_LEN`, `RX_LEN`).
+_Static_assert(sizeof(struct bond_cfg) == 536, "struct bond_cfg: 536 octets");
+
+// Bytes sent per bucket since the map entry was made (`TlbLoad`), one per CPU and bond; the
+// daemon reads the sums at its timer and hands the growth to the core. The program makes the
+// entry at the bond's first counted frame.
+struct tlb_load {
+    u64 buckets[TLB_HASH_TABLE_SIZE];
+    u64 unbalanced;
 };
 
 #define RX_ENABLED 1
 #define RX_DELIVER 2
 #define RX_UNICAST_ONLY 4
+#define RX_STAMP 8 // the ARP monitor: keep the slave's `rx_seen`
 
 struct slave_rx {
     u32 tap_ifindex;
     u32 flags;
+    u8 own_mac[6];  // the slave's address: unicast to another is not for this host
+    u8 bond_mac[6]; // `RxPlan::bond_mac`
+    u32 mac_count;  // `RxPlan::slave_macs`
+    u8 macs[MAX_SLAVES][6];
+};
+
+_Static_assert(sizeof(struct slave_rx) == 120, "struct slave_rx: 120 octets");
+
+// When a slave last received a frame for this host (CLOCK_MONOTONIC ns), any and ARP or IPv6
+// only (what `arp_validate=filter` counts): the ARP monitor's `last_rx`, one per CPU.
+struct rx_seen {
+    u64 any;
+    u64 arp_ipv6;
 };
 
 struct {
@@ -94,6 +148,29 @@ struct {
     __type(key, u32); // the slave's ifindex
     __type(value, struct slave_rx);
 } ubond_slaves SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, MAX_BONDS);
+    __type(key, u32); // the tap's ifindex
+    __type(value, struct tlb_load);
+} ubond_tlb_load SEC(".maps");
+
+// All zeros, never written: the first value of a bond's `ubond_tlb_load` entry (too large
+// for the stack).
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, u32);
+    __type(value, struct tlb_load);
+} ubond_tlb_zero SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, MAX_SLAVE_ENTRIES);
+    __type(key, u32); // the slave's ifindex
+    __type(value, struct rx_seen);
+} ubond_rx_seen SEC(".maps");
 
 // balance-rr's counter, one per CPU and bond (Linux keeps one per CPU too).
 struct {
@@ -572,21 +649,25 @@ INLINE int flow_dissect(struct __sk_buff *skb, struct keys *k, u32 proto, u32 nh
 #define HASH_PUNT ((u64)1 << 32)
 
 // `ubond_core::hash::xmit_hash(policy, frame, None)` of the frame as userspace reads it from
-// the tap, or HASH_PUNT when this program does not model it.
-static __attribute__((noinline)) u64 xmit_hash(struct __sk_buff *skb, u32 policy) {
+// the tap (`lifted` 0), or `xmit_hash(policy, frame without its tag, Some(tci))` of the frame as
+// the kernel holds it, an accelerated tag in the metadata (`lifted` 1, balance-tlb/alb's view);
+// HASH_PUNT when this program does not model it.
+static __attribute__((noinline)) u64 xmit_hash(struct __sk_buff *skb, u32 policy, u32 lifted) {
     u8 eth[14];
     if (bpf_skb_load_bytes(skb, 0, eth, 14))
         return HASH_PUNT;
     int vlan = skb->vlan_present;
     u16 real_type = (u16)eth[12] << 8 | eth[13];
-    // The EtherType at octets 12..14 as userspace sees it.
-    u16 l2_proto = vlan ? __builtin_bswap16((u16)skb->vlan_proto) : real_type;
+    // The EtherType at octets 12..14 of the frame hashed.
+    u16 l2_proto = vlan && !lifted ? __builtin_bswap16((u16)skb->vlan_proto) : real_type;
     u32 eth_hash = (u32)(eth[5] ^ eth[11]) ^ l2_proto;
 
     if (policy == POL_VLAN_SRCMAC) {
         u32 vendor = (u32)eth[6] << 16 | (u32)eth[7] << 8 | eth[8];
         u32 dev = (u32)eth[9] << 16 | (u32)eth[10] << 8 | eth[11];
-        return vendor ^ dev; // TxPlan::select passes no accelerated tag
+        // TxPlan::select passes no accelerated tag; balance-tlb passes the lifted one.
+        u32 tci = vlan && lifted ? (u16)skb->vlan_tci : 0;
+        return tci ^ vendor ^ dev;
     }
     if (policy == POL_L2)
         return eth_hash;
@@ -645,6 +726,162 @@ INLINE int is_igmp(struct __sk_buff *skb) {
     return proto == 2;
 }
 
+#define TLB_PUNT 0x100
+#define TLB_DROP 0x101
+#define ACC_NONE 0xffff
+#define ACC_UNBALANCED TLB_HASH_TABLE_SIZE
+
+// `is_nd()` of tlb.rs, the network header at (real) offset `l3`.
+INLINE int tlb_is_nd(struct __sk_buff *skb, u32 l3) {
+    u8 nh, type;
+    if (skb->len < l3 + 40 || bpf_skb_load_bytes(skb, l3 + 6, &nh, 1))
+        return 1;
+    if (nh != 58)
+        return 0;
+    if (skb->len < l3 + 48 || bpf_skb_load_bytes(skb, l3 + 40, &type, 1))
+        return 1;
+    return type == 135 || type == 136;
+}
+
+// `tlb_select()` of tlb.rs: the slot to send on (bits 0..7) and where its bytes count (bits
+// 16..31: a bucket, ACC_UNBALANCED or ACC_NONE), or TLB_PUNT (the daemon's: balance-alb's ARP,
+// an in-line tag to hash) or TLB_DROP.
+static __attribute__((noinline)) u32 tlb_select(struct __sk_buff *skb, struct bond_cfg *cfg) {
+    if (!skb || !cfg)
+        return TLB_PUNT;
+    u32 flags = cfg->tlb_flags;
+    u32 fallback_acc = (flags & TLB_DYNAMIC) ? ACC_UNBALANCED : ACC_NONE;
+    u32 key = 0;
+    int has_key = 0;
+    u8 eth[14];
+    if (bpf_skb_load_bytes(skb, 0, eth, 14))
+        goto fallback;
+    // `l2()`: one tag after the addresses is lifted out, as the kernel holds an accelerated
+    // one (real offsets below).
+    int vlan = skb->vlan_present;
+    u16 type = (u16)eth[12] << 8 | eth[13];
+    u32 l3 = ETH_HLEN;
+    int inline_tag = 0;
+    if (!vlan && (type == ETH_P_8021Q || type == ETH_P_8021AD)) {
+        if (be16(skb, 16, &type))
+            goto fallback;
+        l3 = 18;
+        inline_tag = 1;
+    }
+    int mcast = eth[0] & 1;
+    int bcast = (eth[0] & eth[1] & eth[2] & eth[3] & eth[4] & eth[5]) == 0xff;
+    if (!(flags & TLB_ALB)) {
+        int balanced =
+            !mcast && (type == ETH_P_IP || (type == ETH_P_IPV6 && !tlb_is_nd(skb, l3)));
+        if (balanced) {
+            if (inline_tag)
+                return TLB_PUNT;
+            u64 h = xmit_hash(skb, cfg->policy, 1);
+            if (h == HASH_PUNT)
+                return TLB_PUNT;
+            key = (u32)h;
+            has_key = 1;
+        }
+    } else if (type == ETH_P_IP) {
+        u8 ip[20];
+        if (!bcast && !bpf_skb_load_bytes(skb, l3, ip, 20)) {
+            int ip_bcast = (ip[16] & ip[17] & ip[18] & ip[19]) == 0xff;
+            if (!ip_bcast && ip[9] != 2) { // not IGMP
+                key = ip[16] ^ ip[17] ^ ip[18] ^ ip[19];
+                has_key = 1;
+            }
+        }
+    } else if (type == ETH_P_IPV6) {
+        int all_nodes = eth[0] == 0x33 && eth[1] == 0x33 && eth[2] == 0 && eth[3] == 0 &&
+                        eth[4] == 0 && eth[5] == 1;
+        u8 ip6[40];
+        if (!bcast && !all_nodes && !tlb_is_nd(skb, l3) &&
+            !bpf_skb_load_bytes(skb, l3, ip6, 40)) {
+            u8 src = 0, x = 0;
+            for (int i = 8; i < 24; i++)
+                src |= ip6[i];
+            for (int i = 24; i < 40; i++)
+                x ^= ip6[i];
+            if (src) { // a DAD probe (no source) is not balanced
+                key = x;
+                has_key = 1;
+            }
+        }
+    } else if (type == ETH_P_ARP) {
+        return TLB_PUNT; // receive load balancing may rewrite it
+    }
+    if (!has_key)
+        goto fallback;
+    if (flags & TLB_DYNAMIC) {
+        u32 b = key & 0xff;
+        u8 slot = cfg->buckets[b];
+        if (slot == NO_SLOT)
+            goto fallback;
+        return slot | b << 16;
+    }
+    // tlb_dynamic_lb=0: usable[bond_xmit_hash % count].
+    if (flags & TLB_ALB) {
+        if (inline_tag)
+            return TLB_PUNT;
+        u64 h = xmit_hash(skb, cfg->policy, 1);
+        if (h == HASH_PUNT)
+            return TLB_PUNT;
+        key = (u32)h;
+    }
+    u32 n = cfg->usable_count;
+    if (n == 0 || n > MAX_SLAVES)
+        goto fallback;
+    u32 i = key % n;
+    asm volatile("%0 &= 15" : "+r"(i));
+    return cfg->usable[i] | ACC_NONE << 16;
+fallback:
+    if (cfg->active == NO_SLOT)
+        return TLB_DROP;
+    return cfg->active | fallback_acc << 16;
+}
+
+// balance-tlb/alb: the frame leaves by the table's slave, with that slave's address as its
+// source unless it is the active one, and its bytes are counted.
+INLINE int tlb_xmit(struct __sk_buff *skb, struct bond_cfg *cfg, u32 key) {
+    u32 r = tlb_select(skb, cfg);
+    if (r == TLB_PUNT)
+        return TC_ACT_OK;
+    if (r == TLB_DROP)
+        return TC_ACT_SHOT;
+    u32 slot = r & 0xff;
+    u32 acc = r >> 16;
+    if (slot >= cfg->tlb_count || slot >= MAX_SLAVES)
+        return TC_ACT_SHOT;
+    asm volatile("%0 &= 15" : "+r"(slot));
+    if (slot != cfg->active && (cfg->tlb_mac_mask >> slot) & 1) {
+        u8 mac[6];
+        __builtin_memcpy(mac, cfg->tlb_macs[slot], 6);
+        if (bpf_skb_store_bytes(skb, 6, mac, 6, 0))
+            return TC_ACT_SHOT;
+    }
+    if (acc != ACC_NONE) {
+        struct tlb_load *load = bpf_map_lookup_elem(&ubond_tlb_load, &key);
+        if (!load) {
+            u32 zero = 0;
+            struct tlb_load *z = bpf_map_lookup_elem(&ubond_tlb_zero, &zero);
+            if (z)
+                bpf_map_update_elem(&ubond_tlb_load, &key, z, BPF_NOEXIST);
+            load = bpf_map_lookup_elem(&ubond_tlb_load, &key);
+        }
+        if (load) {
+            // The frame as userspace reads it: an accelerated tag in-line.
+            u64 len = skb->len + (skb->vlan_present ? 4 : 0);
+            if (acc == ACC_UNBALANCED) {
+                load->unbalanced += len;
+            } else {
+                asm volatile("%0 &= 255" : "+r"(acc));
+                load->buckets[acc] += len;
+            }
+        }
+    }
+    return bpf_redirect(cfg->tlb_slaves[slot], 0);
+}
+
 // Where a frame the host sends through bond `key` goes.
 INLINE int tap_egress(struct __sk_buff *skb, struct bond_cfg *cfg, u32 key) {
     u32 n = cfg->count;
@@ -693,9 +930,15 @@ INLINE int tap_egress(struct __sk_buff *skb, struct bond_cfg *cfg, u32 key) {
         }
         break;
     }
+    case MODE_TLB:
+    case MODE_ALB:
+        if (cfg->tlb_flags & TLB_ON)
+            return tlb_xmit(skb, cfg, key);
+        // No table: the hash, as balance-xor (`TxPlan::select`).
+        // fall through
     case MODE_XOR:
     case MODE_8023AD: {
-        u64 h = xmit_hash(skb, cfg->policy);
+        u64 h = xmit_hash(skb, cfg->policy, 0);
         if (h == HASH_PUNT)
             return TC_ACT_OK;
         idx = (u32)h % n;
@@ -708,6 +951,27 @@ INLINE int tap_egress(struct __sk_buff *skb, struct bond_cfg *cfg, u32 key) {
     // (in asm, or clang drops it as redundant).
     asm volatile("%0 &= 15" : "+r"(idx));
     return bpf_redirect(cfg->slaves[idx], 0);
+}
+
+// Micro-BFD (RFC 7130: UDP port 6784), untagged: the daemon's, like LACPDUs.
+INLINE int is_micro_bfd(struct __sk_buff *skb, u16 type) {
+    u8 proto;
+    u32 l4;
+    if (type == ETH_P_IP) {
+        u8 iph[20];
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, iph, 20) || ((u16)iph[6] << 8 | iph[7]) & 0x1fff)
+            return 0;
+        proto = iph[9];
+        l4 = ETH_HLEN + (u32)(iph[0] & 0x0f) * 4;
+    } else if (type == ETH_P_IPV6) {
+        if (bpf_skb_load_bytes(skb, ETH_HLEN + 6, &proto, 1))
+            return 0;
+        l4 = ETH_HLEN + 40;
+    } else {
+        return 0;
+    }
+    u16 port;
+    return proto == 17 && !be16(skb, l4 + 2, &port) && port == 6784;
 }
 
 SEC("classifier")
@@ -727,18 +991,53 @@ int ubond_tap_egress(struct __sk_buff *skb) {
 #define ACT_DAEMONS -100
 
 // What becomes of a frame received on a slave whose bond is on the fast path.
-INLINE int slave_ingress(struct __sk_buff *skb, struct slave_rx *rx) {
+INLINE int slave_ingress(struct __sk_buff *skb, struct slave_rx *rx, u32 key) {
     u8 eth[14];
     if (bpf_skb_load_bytes(skb, 0, eth, 14))
         return TC_ACT_SHOT;
-    // The packet socket took its copy of LACPDUs and Markers already; a tagged frame's
+    // The packet socket took its copy of the daemon's frames already; a tagged frame's
     // EtherType is in the metadata, so octets 12..14 are the inner type either way.
-    if (!skb->vlan_present && eth[12] == 0x88 && eth[13] == 0x09)
+    u16 type = (u16)eth[12] << 8 | eth[13];
+    if (!skb->vlan_present && (type == ETH_P_SLOW || is_micro_bfd(skb, type)))
         return ACT_DAEMONS;
     int unicast = (eth[0] & 1) == 0;
-    if ((rx->flags & RX_DELIVER) || (unicast && (rx->flags & RX_UNICAST_ONLY)))
-        return bpf_redirect(rx->tap_ifindex, BPF_F_INGRESS);
-    return TC_ACT_SHOT;
+    if (rx->flags & RX_STAMP) {
+        // `ArpMonitor::handle_frame`'s traffic: not another host's unicast.
+        int other = unicast && (eth[0] != rx->own_mac[0] || eth[1] != rx->own_mac[1] ||
+                                eth[2] != rx->own_mac[2] || eth[3] != rx->own_mac[3] ||
+                                eth[4] != rx->own_mac[4] || eth[5] != rx->own_mac[5]);
+        if (!other) {
+            u64 now = bpf_ktime_get_ns();
+            int arp_ipv6 = type == ETH_P_ARP || type == ETH_P_IPV6;
+            struct rx_seen *seen = bpf_map_lookup_elem(&ubond_rx_seen, &key);
+            if (seen) {
+                seen->any = now;
+                if (arp_ipv6)
+                    seen->arp_ipv6 = now;
+            } else {
+                struct rx_seen first = {now, arp_ipv6 ? now : 0};
+                bpf_map_update_elem(&ubond_rx_seen, &key, &first, BPF_NOEXIST);
+            }
+        }
+    }
+    if (!(rx->flags & RX_DELIVER) && !(unicast && (rx->flags & RX_UNICAST_ONLY)))
+        return TC_ACT_SHOT;
+    // `RxPlan::to_bond`: a frame for one of the slaves' own addresses is the bond's.
+    u32 n = rx->mac_count;
+    for (u32 i = 0; i < MAX_SLAVES; i++) {
+        if (i >= n)
+            break;
+        u8 *m = rx->macs[i];
+        if (eth[0] == m[0] && eth[1] == m[1] && eth[2] == m[2] && eth[3] == m[3] &&
+            eth[4] == m[4] && eth[5] == m[5]) {
+            u8 mac[6];
+            __builtin_memcpy(mac, rx->bond_mac, 6);
+            if (bpf_skb_store_bytes(skb, 0, mac, 6, 0))
+                return TC_ACT_SHOT;
+            break;
+        }
+    }
+    return bpf_redirect(rx->tap_ifindex, BPF_F_INGRESS);
 }
 
 SEC("classifier")
@@ -748,7 +1047,7 @@ int ubond_slave_ingress(struct __sk_buff *skb) {
     if (!rx || !(rx->flags & RX_ENABLED))
         return TC_ACT_OK;
     u32 len = skb->len;
-    int act = slave_ingress(skb, rx);
+    int act = slave_ingress(skb, rx, key);
     if (act == ACT_DAEMONS) {
         count(key, VERDICT_PASSED, len);
         return TC_ACT_SHOT;

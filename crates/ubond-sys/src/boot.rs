@@ -18,6 +18,17 @@ pub fn since_boot() -> Duration {
     Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
 }
 
+/// The monotonic clock (`CLOCK_MONOTONIC`, what Rust's `std::time::Instant` reads on Linux
+/// and BPF programs' `bpf_ktime_get_ns`), as time since its start.
+pub fn monotonic() -> Duration {
+    // SAFETY: all-zero is a valid timespec.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `ts` is a valid timespec the call fills; the call cannot fail with a valid clock
+    // and pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
+}
+
 /// The kernel's identifier of this boot (`/proc/sys/kernel/random/boot_id`).
 pub fn boot_id() -> Result<String> {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")

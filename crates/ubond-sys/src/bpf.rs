@@ -41,13 +41,16 @@ pub const MAX_SLAVES: usize = 16;
 /// Whether this build has the programs (compiled by clang, or the committed object).
 pub const BUILT: bool = cfg!(ubond_bpf);
 
+/// Entries in balance-tlb/alb's transmit table (`TLB_HASH_TABLE_SIZE`).
+pub const TLB_BUCKETS: usize = 256;
+
 /// How the tap's egress program sends a bond's frames (mirrors `ubond_core`'s `TxPlan`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BondConfig {
     /// Off: every frame goes to the tap's file descriptor (the userspace path).
     pub enabled: bool,
     /// The kernel's mode number (0 balance-rr, 1 active-backup, 2 balance-xor, 3 broadcast,
-    /// 4 802.3ad).
+    /// 4 802.3ad, 5 balance-tlb, 6 balance-alb).
     pub mode: u32,
     /// The kernel's `xmit_hash_policy` number.
     pub policy: u32,
@@ -58,10 +61,42 @@ pub struct BondConfig {
     /// The ifindexes of the slaves that may transmit, in enslave order (at most
     /// [`MAX_SLAVES`]).
     pub slaves: Vec<u32>,
+    /// balance-tlb/alb: the transmit table (`TxPlan::tlb`).
+    pub tlb: Option<TlbConfig>,
+}
+
+/// balance-tlb/alb's transmit table as the egress program reads it (mirrors `ubond_core`'s
+/// `TlbTable`), its slaves numbered by slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlbConfig {
+    /// balance-alb (the bucket key is the destination IP address) rather than balance-tlb.
+    pub alb: bool,
+    /// `tlb_dynamic_lb`: the buckets decide; otherwise the hash over `usable`.
+    pub dynamic: bool,
+    /// Each slot's slave: its ifindex and its own address, written as the source of the
+    /// frames it sends when it is not the active slave (none: no rewrite). At most
+    /// [`MAX_SLAVES`].
+    pub slots: Vec<(u32, Option<[u8; 6]>)>,
+    /// The active slave's slot: unbalanced frames leave by it (none: dropped).
+    pub active: Option<u8>,
+    /// The slots of the slaves that can transmit, in enslave order (`tlb_dynamic_lb=0`).
+    pub usable: Vec<u8>,
+    /// Each bucket's slot (none: unbalanced).
+    pub buckets: [Option<u8>; TLB_BUCKETS],
+}
+
+/// Bytes the egress program sent per balance-tlb/alb bucket, summed over the CPUs, since the
+/// bond's entry was made ([`FastPath::tlb_load`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlbBytes {
+    /// Per bucket.
+    pub buckets: [u64; TLB_BUCKETS],
+    /// Sent on the active slave without balancing.
+    pub unbalanced: u64,
 }
 
 /// What a slave's ingress program does with received data frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SlaveRx {
     /// The bond's tap.
     pub tap_ifindex: u32,
@@ -71,6 +106,16 @@ pub struct SlaveRx {
     pub deliver: bool,
     /// Deliver unicast data frames only.
     pub unicast_only: bool,
+    /// Keep the last time the slave received a frame for this host ([`FastPath::rx_seen`]),
+    /// for the ARP monitor.
+    pub stamp: bool,
+    /// The slave's own address (unicast to another is not for this host).
+    pub own_mac: [u8; 6],
+    /// The bond's address (`RxPlan::bond_mac`).
+    pub bond_mac: [u8; 6],
+    /// The slaves' addresses that are the bond's too (`RxPlan::slave_macs`): a delivered frame
+    /// for one of them gets `bond_mac` as its destination. At most [`MAX_SLAVES`].
+    pub slave_macs: Vec<[u8; 6]>,
 }
 
 /// Frames and bytes.
@@ -116,23 +161,95 @@ impl FrameCounters {
     }
 }
 
-/// Words of `struct bond_cfg` in the C program.
-#[cfg_attr(not(ubond_bpf), allow(dead_code))]
-const CFG_WORDS: usize = 6 + MAX_SLAVES;
+/// When a slave last received a frame for this host, on the `CLOCK_MONOTONIC` scale in
+/// nanoseconds (0: never), the latest over the CPUs ([`FastPath::rx_seen`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RxSeen {
+    /// Any frame.
+    pub any: u64,
+    /// An ARP or IPv6 frame.
+    pub arp_ipv6: u64,
+}
+
+/// Octets of `struct bond_cfg` in the C program.
+const CFG_LEN: usize =
+    4 * (6 + MAX_SLAVES) + 4 * (3 + MAX_SLAVES) + 6 * MAX_SLAVES + 4 + MAX_SLAVES + TLB_BUCKETS;
+/// Octets of `struct slave_rx`.
+const RX_LEN: usize = 4 + 4 + 6 + 6 + 4 + 6 * MAX_SLAVES;
+/// A slot's "none".
+const NO_SLOT: u8 = 0xff;
+
+/// Writes `v` little-endian at `*at`, moving `at` on.
+fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) {
+    out[*at..*at + bytes.len()].copy_from_slice(bytes);
+    *at += bytes.len();
+}
 
 impl BondConfig {
+    /// Whether the egress program can follow this configuration (else it is written
+    /// disabled: never a partial list the kernel would use).
+    fn fits(&self) -> bool {
+        self.slaves.len() <= MAX_SLAVES
+            && self.tlb.as_ref().is_none_or(|t| {
+                let n = t.slots.len();
+                let ok = |s: &u8| usize::from(*s) < n;
+                n <= MAX_SLAVES
+                    && t.usable.len() <= MAX_SLAVES
+                    && t.usable.iter().all(ok)
+                    && t.active.as_ref().is_none_or(ok)
+                    && t.buckets.iter().flatten().all(ok)
+            })
+    }
+
     #[cfg_attr(not(ubond_bpf), allow(dead_code))]
-    fn words(&self) -> [u32; CFG_WORDS] {
-        let mut w = [0u32; CFG_WORDS];
-        w[0] = u32::from(self.enabled && self.slaves.len() <= MAX_SLAVES);
-        w[1] = self.mode;
-        w[2] = self.policy;
-        w[3] = self.packets_per_slave;
-        w[4] = self.igmp_ifindex;
-        let n = self.slaves.len().min(MAX_SLAVES);
-        w[5] = n as u32;
-        w[6..6 + n].copy_from_slice(&self.slaves[..n]);
-        w
+    fn bytes(&self) -> [u8; CFG_LEN] {
+        let mut b = [0u8; CFG_LEN];
+        let at = &mut 0;
+        let fits = self.fits();
+        let n = if fits { self.slaves.len() } else { 0 };
+        for w in [
+            u32::from(self.enabled && fits),
+            self.mode,
+            self.policy,
+            self.packets_per_slave,
+            self.igmp_ifindex,
+            n as u32,
+        ] {
+            put(&mut b, at, &w.to_le_bytes());
+        }
+        for i in 0..MAX_SLAVES {
+            let v = if i < n { self.slaves[i] } else { 0 };
+            put(&mut b, at, &v.to_le_bytes());
+        }
+        let tlb = self.tlb.as_ref().filter(|_| fits);
+        let flags = tlb.map_or(0, |t| 1 | u32::from(t.dynamic) << 1 | u32::from(t.alb) << 2);
+        let slots = tlb.map_or(&[][..], |t| &t.slots[..]);
+        let mask = slots
+            .iter()
+            .enumerate()
+            .fold(0u32, |m, (i, (_, mac))| m | u32::from(mac.is_some()) << i);
+        for w in [flags, slots.len() as u32, mask] {
+            put(&mut b, at, &w.to_le_bytes());
+        }
+        for i in 0..MAX_SLAVES {
+            let v = slots.get(i).map_or(0, |s| s.0);
+            put(&mut b, at, &v.to_le_bytes());
+        }
+        for i in 0..MAX_SLAVES {
+            put(&mut b, at, &slots.get(i).and_then(|s| s.1).unwrap_or([0; 6]));
+        }
+        put(&mut b, at, &[tlb.and_then(|t| t.active).unwrap_or(NO_SLOT)]);
+        let usable = tlb.map_or(&[][..], |t| &t.usable[..]);
+        put(&mut b, at, &[usable.len() as u8]);
+        for i in 0..MAX_SLAVES {
+            put(&mut b, at, &[usable.get(i).copied().unwrap_or(0)]);
+        }
+        *at += 2;
+        for i in 0..TLB_BUCKETS {
+            put(&mut b, at, &[tlb.and_then(|t| t.buckets[i]).unwrap_or(NO_SLOT)]);
+        }
+        debug_assert_eq!(*at, CFG_LEN);
+        b
     }
 }
 
@@ -142,11 +259,23 @@ impl SlaveRx {
     const ENABLED: u32 = 1;
 
     #[cfg_attr(not(ubond_bpf), allow(dead_code))]
-    fn words(self) -> [u32; 2] {
+    fn bytes(&self) -> [u8; RX_LEN] {
+        let mut b = [0u8; RX_LEN];
+        let at = &mut 0;
         let flags = u32::from(self.enabled)
             | u32::from(self.deliver) << 1
-            | u32::from(self.unicast_only) << 2;
-        [self.tap_ifindex, flags]
+            | u32::from(self.unicast_only) << 2
+            | u32::from(self.stamp) << 3;
+        put(&mut b, at, &self.tap_ifindex.to_le_bytes());
+        put(&mut b, at, &flags.to_le_bytes());
+        put(&mut b, at, &self.own_mac);
+        put(&mut b, at, &self.bond_mac);
+        let n = self.slave_macs.len().min(MAX_SLAVES);
+        put(&mut b, at, &(n as u32).to_le_bytes());
+        for mac in &self.slave_macs[..n] {
+            put(&mut b, at, mac);
+        }
+        b
     }
 }
 
@@ -303,27 +432,38 @@ mod imp {
     const SLAVES_PIN: &str = "map-ubond_slaves";
 
     /// The slaves that the slave map pinned at `pin` (an earlier daemon's) has enabled, or why
-    /// it cannot be read as this build's slave map (not a map; another build's layout).
+    /// it cannot be read: not a map, or of neither this build's layout nor the two words of
+    /// earlier builds (both have the flags at octets 4..8).
     fn forwarded_slaves(
         pin: &Path,
     ) -> std::result::Result<std::collections::BTreeSet<u32>, String> {
         let data = aya::maps::MapData::from_pin(pin).map_err(|e| format!("not a BPF map ({e})"))?;
         let info = data.info().map_err(|e| e.to_string())?;
         let (key, value) = (info.key_size(), info.value_size());
-        if (key, value) != (4, 8) {
-            return Err(format!(
-                "a map of another build's layout (keys of {key} bytes and values of {value}; \
-                 this build's slave map has 4 and 8)"
-            ));
-        }
         let map = aya::maps::Map::HashMap(data);
-        let m = HashMap::<_, u32, [u32; 2]>::try_from(&map)
-            .map_err(|e| format!("a map of another build's layout ({e})"))?;
-        Ok(m.iter()
-            .filter_map(|r| r.ok())
-            .filter(|(_, rx)| rx[1] & SlaveRx::ENABLED != 0)
-            .map(|(ifindex, _)| ifindex)
-            .collect())
+        let enabled = |flags: u32| flags & SlaveRx::ENABLED != 0;
+        if (key, value as usize) == (4, RX_LEN) {
+            let m = HashMap::<_, u32, [u8; RX_LEN]>::try_from(&map).map_err(|e| e.to_string())?;
+            return Ok(m
+                .iter()
+                .filter_map(|r| r.ok())
+                .filter(|(_, rx)| enabled(u32::from_le_bytes([rx[4], rx[5], rx[6], rx[7]])))
+                .map(|(ifindex, _)| ifindex)
+                .collect());
+        }
+        if (key, value) == (4, 8) {
+            let m = HashMap::<_, u32, [u32; 2]>::try_from(&map).map_err(|e| e.to_string())?;
+            return Ok(m
+                .iter()
+                .filter_map(|r| r.ok())
+                .filter(|(_, rx)| enabled(rx[1]))
+                .map(|(ifindex, _)| ifindex)
+                .collect());
+        }
+        Err(format!(
+            "a map of another build's layout (keys of {key} bytes and values of {value}; this \
+             build's slave map has 4 and {RX_LEN}, earlier builds' 4 and 8)"
+        ))
     }
 
     impl FastPath {
@@ -402,39 +542,89 @@ mod imp {
         pub fn set_bond(&mut self, tap_ifindex: u32, cfg: &BondConfig) -> Result<()> {
             const OP: &str = "update the BPF bond map";
             let map = self.ebpf.map_mut("ubond_bonds").ok_or_else(|| err(OP, None, "no map"))?;
-            let mut m: HashMap<_, u32, [u32; CFG_WORDS]> =
+            let mut m: HashMap<_, u32, [u8; CFG_LEN]> =
                 HashMap::try_from(map).map_err(|e| err(OP, None, e))?;
-            m.insert(tap_ifindex, cfg.words(), 0).map_err(|e| err(OP, None, e))
+            m.insert(tap_ifindex, cfg.bytes(), 0).map_err(|e| err(OP, None, e))
         }
 
-        /// Forgets a bond (its tap is going away).
+        /// Forgets a bond (its tap is going away, or it leaves the fast path).
         pub fn remove_bond(&mut self, tap_ifindex: u32) {
             if let Some(map) = self.ebpf.map_mut("ubond_bonds") {
-                if let Ok(mut m) = HashMap::<_, u32, [u32; CFG_WORDS]>::try_from(map) {
+                if let Ok(mut m) = HashMap::<_, u32, [u8; CFG_LEN]>::try_from(map) {
                     let _ = m.remove(&tap_ifindex);
                 }
             }
             if let Some(map) = self.ebpf.map_mut("ubond_rr") {
-                if let Ok(mut m) = aya::maps::PerCpuHashMap::<_, u32, u32>::try_from(map) {
+                if let Ok(mut m) = PerCpuHashMap::<_, u32, u32>::try_from(map) {
+                    let _ = m.remove(&tap_ifindex);
+                }
+            }
+            if let Some(map) = self.ebpf.map_mut("ubond_tlb_load") {
+                if let Ok(mut m) = PerCpuHashMap::<_, u32, TlbLoadValue>::try_from(map) {
                     let _ = m.remove(&tap_ifindex);
                 }
             }
             self.remove_counters(tap_ifindex);
         }
 
+        /// The bytes a balance-tlb/alb bond's frames counted per bucket since the program
+        /// made its counters (at the first counted frame; [`FastPath::remove_bond`] removes
+        /// them); none before.
+        pub fn tlb_load(&self, tap_ifindex: u32) -> Result<Option<TlbBytes>> {
+            const OP: &str = "read the BPF balance-tlb counters";
+            let map = self.ebpf.map("ubond_tlb_load").ok_or_else(|| err(OP, None, "no map"))?;
+            let m: PerCpuHashMap<_, u32, TlbLoadValue> =
+                PerCpuHashMap::try_from(map).map_err(|e| err(OP, None, e))?;
+            let values = match m.get(&tap_ifindex, 0) {
+                Ok(v) => v,
+                Err(aya::maps::MapError::KeyNotFound) => return Ok(None),
+                Err(e) => return Err(err(OP, None, e)),
+            };
+            let mut sum = TlbBytes { buckets: [0; TLB_BUCKETS], unbalanced: 0 };
+            for cpu in values.iter() {
+                for (s, v) in sum.buckets.iter_mut().zip(cpu.iter()) {
+                    *s = s.wrapping_add(*v);
+                }
+                sum.unbalanced = sum.unbalanced.wrapping_add(cpu[TLB_BUCKETS]);
+            }
+            Ok(Some(sum))
+        }
+
         /// Writes a slave's receive configuration (keyed by the slave's ifindex).
-        pub fn set_slave(&mut self, slave_ifindex: u32, rx: SlaveRx) -> Result<()> {
+        pub fn set_slave(&mut self, slave_ifindex: u32, rx: &SlaveRx) -> Result<()> {
             const OP: &str = "update the BPF slave map";
             let map = self.ebpf.map_mut("ubond_slaves").ok_or_else(|| err(OP, None, "no map"))?;
-            let mut m: HashMap<_, u32, [u32; 2]> =
+            let mut m: HashMap<_, u32, [u8; RX_LEN]> =
                 HashMap::try_from(map).map_err(|e| err(OP, None, e))?;
-            m.insert(slave_ifindex, rx.words(), 0).map_err(|e| err(OP, None, e))
+            m.insert(slave_ifindex, rx.bytes(), 0).map_err(|e| err(OP, None, e))
+        }
+
+        /// When slave `slave_ifindex` last received a frame for this host (kept while its
+        /// [`SlaveRx::stamp`] is on); none without an entry.
+        pub fn rx_seen(&self, slave_ifindex: u32) -> Result<Option<RxSeen>> {
+            const OP: &str = "read the BPF receive times";
+            let map = self.ebpf.map("ubond_rx_seen").ok_or_else(|| err(OP, None, "no map"))?;
+            let m: PerCpuHashMap<_, u32, [u64; 2]> =
+                PerCpuHashMap::try_from(map).map_err(|e| err(OP, None, e))?;
+            match m.get(&slave_ifindex, 0) {
+                Ok(v) => Ok(Some(v.iter().fold(RxSeen::default(), |a, c| RxSeen {
+                    any: a.any.max(c[0]),
+                    arp_ipv6: a.arp_ipv6.max(c[1]),
+                }))),
+                Err(aya::maps::MapError::KeyNotFound) => Ok(None),
+                Err(e) => Err(err(OP, None, e)),
+            }
         }
 
         /// Forgets a slave (released).
         pub fn remove_slave(&mut self, slave_ifindex: u32) {
             if let Some(map) = self.ebpf.map_mut("ubond_slaves") {
-                if let Ok(mut m) = HashMap::<_, u32, [u32; 2]>::try_from(map) {
+                if let Ok(mut m) = HashMap::<_, u32, [u8; RX_LEN]>::try_from(map) {
+                    let _ = m.remove(&slave_ifindex);
+                }
+            }
+            if let Some(map) = self.ebpf.map_mut("ubond_rx_seen") {
+                if let Ok(mut m) = PerCpuHashMap::<_, u32, [u64; 2]>::try_from(map) {
                     let _ = m.remove(&slave_ifindex);
                 }
             }
@@ -458,6 +648,9 @@ mod imp {
             }
         }
     }
+
+    /// `struct tlb_load`: the buckets, then the unbalanced bytes.
+    type TlbLoadValue = [u64; TLB_BUCKETS + 1];
 
     /// How many TCX programs are attached to `iface` at ingress (`ingress`) or egress, by
     /// anyone. For checks that a daemon left nothing behind.
@@ -532,8 +725,18 @@ impl FastPath {
     pub fn remove_bond(&mut self, _tap_ifindex: u32) {}
 
     /// Unreachable without programs.
-    pub fn set_slave(&mut self, _slave_ifindex: u32, _rx: SlaveRx) -> Result<()> {
+    pub fn tlb_load(&self, _tap_ifindex: u32) -> Result<Option<TlbBytes>> {
+        Ok(None)
+    }
+
+    /// Unreachable without programs.
+    pub fn set_slave(&mut self, _slave_ifindex: u32, _rx: &SlaveRx) -> Result<()> {
         Ok(())
+    }
+
+    /// Unreachable without programs.
+    pub fn rx_seen(&self, _slave_ifindex: u32) -> Result<Option<RxSeen>> {
+        Ok(None)
     }
 
     /// Unreachable without programs.
@@ -580,6 +783,7 @@ mod tests {
 
     #[test]
     fn map_values_have_the_c_layout() {
+        let word = |b: &[u8], i: usize| u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().unwrap());
         let cfg = BondConfig {
             enabled: true,
             mode: 4,
@@ -587,15 +791,60 @@ mod tests {
             packets_per_slave: 1,
             igmp_ifindex: 7,
             slaves: vec![7, 9],
+            tlb: None,
         };
-        let w = cfg.words();
-        assert_eq!(&w[..8], &[1, 4, 1, 1, 7, 2, 7, 9]);
-        assert!(w[8..].iter().all(|&x| x == 0));
+        let b = cfg.bytes();
+        let words: Vec<u32> = (0..8).map(|i| word(&b, i)).collect();
+        assert_eq!(words, [1, 4, 1, 1, 7, 2, 7, 9]);
+        let active = 4 * (6 + MAX_SLAVES) + 4 * (3 + MAX_SLAVES) + 6 * MAX_SLAVES;
+        assert!(b[32..active].iter().all(|&x| x == 0), "no table");
+        assert_eq!(b[active], NO_SLOT, "no active slot");
+        assert!(b[CFG_LEN - TLB_BUCKETS..].iter().all(|&x| x == NO_SLOT), "no bucket");
         // Too many slaves: disabled, never a partial list the kernel would use.
-        let many = BondConfig { slaves: (1..=17).collect(), ..cfg };
-        assert_eq!(many.words()[0], 0);
-        let rx = SlaveRx { tap_ifindex: 3, enabled: true, deliver: false, unicast_only: true };
-        assert_eq!(rx.words(), [3, 0b101]);
+        let many = BondConfig { slaves: (1..=17).collect(), ..cfg.clone() };
+        assert_eq!(word(&many.bytes(), 0), 0);
+
+        let mut buckets = [Some(1); TLB_BUCKETS];
+        buckets[3] = None;
+        let tlb = TlbConfig {
+            alb: true,
+            dynamic: true,
+            slots: vec![(7, Some([2, 0, 0, 0, 0, 7])), (9, None)],
+            active: Some(0),
+            usable: vec![0, 1],
+            buckets,
+        };
+        let b = BondConfig { mode: 6, tlb: Some(tlb.clone()), ..cfg.clone() }.bytes();
+        let at = 4 * (6 + MAX_SLAVES);
+        assert_eq!(&b[at..at + 12], &[7, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0], "flags, count, macs");
+        assert_eq!(&b[at + 12..at + 20], &[7, 0, 0, 0, 9, 0, 0, 0], "slot ifindexes");
+        let macs = at + 12 + 4 * MAX_SLAVES;
+        assert_eq!(&b[macs..macs + 12], &[2, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0]);
+        let active = macs + 6 * MAX_SLAVES;
+        assert_eq!(&b[active..active + 4], &[0, 2, 0, 1], "active, usable count, usable");
+        let buckets = CFG_LEN - TLB_BUCKETS;
+        assert_eq!(&b[buckets..buckets + 5], &[1, 1, 1, NO_SLOT, 1]);
+        // A bucket naming a slot that does not exist: the whole bond is off.
+        let mut bad = tlb;
+        bad.buckets[9] = Some(2);
+        let b = BondConfig { tlb: Some(bad), ..cfg }.bytes();
+        assert_eq!(word(&b, 0), 0);
+
+        let rx = SlaveRx {
+            tap_ifindex: 3,
+            enabled: true,
+            unicast_only: true,
+            stamp: true,
+            own_mac: [2, 0, 0, 0, 0, 1],
+            bond_mac: [2, 0, 0, 0, 0, 9],
+            slave_macs: vec![[2, 0, 0, 0, 0, 1]],
+            ..SlaveRx::default()
+        };
+        let b = rx.bytes();
+        assert_eq!(&b[..8], &[3, 0, 0, 0, 0b1101, 0, 0, 0]);
+        assert_eq!(&b[8..20], &[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 9]);
+        assert_eq!(&b[20..30], &[1, 0, 0, 0, 2, 0, 0, 0, 0, 1]);
+        assert!(b[30..].iter().all(|&x| x == 0));
     }
 
     #[test]

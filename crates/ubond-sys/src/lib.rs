@@ -49,5 +49,7 @@ pub mod tap;
 
 pub use error::{Result, SysError};
 pub use link::{Duplex, LinkEvent, LinkMonitor, LinkState, OperState};
-pub use packet::{FrameBatch, PacketOptions, PacketSocket, PacketStats, SendStatus, VNET_HDR_LEN};
+pub use packet::{
+    ControlFrames, FrameBatch, PacketOptions, PacketSocket, PacketStats, SendStatus, VNET_HDR_LEN,
+};
 pub use tap::{Tap, TapOptions};

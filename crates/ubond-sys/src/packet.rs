@@ -320,11 +320,19 @@ impl PacketSocket {
     }
 
     /// With `on`, the socket receives Slow Protocols frames (EtherType 0x8809: LACP, Marker)
-    /// only, through a classic BPF socket filter (`SO_ATTACH_FILTER`); without, everything
-    /// again (`SO_DETACH_FILTER`). For the in-kernel fast path, which forwards the rest: the
-    /// kernel hands every frame to packet sockets before tc ingress runs.
+    /// and micro-BFD only ([`PacketSocket::set_control_only`]); without, everything again.
     pub fn set_slow_protocols_only(&self, on: bool) -> Result<()> {
-        if !on {
+        self.set_control_only(on.then_some(ControlFrames::default()))
+    }
+
+    /// With `Some`, the socket receives only the control frames of a bond whose data frames
+    /// the in-kernel fast path forwards, through a classic BPF socket filter
+    /// (`SO_ATTACH_FILTER`): Slow Protocols frames (EtherType 0x8809: LACP, Marker),
+    /// micro-BFD (UDP port 6784 over IPv4 or IPv6, RFC 7130), and what `frames` adds. With
+    /// `None`, everything again (`SO_DETACH_FILTER`). The kernel hands every frame to packet
+    /// sockets before tc ingress runs.
+    pub fn set_control_only(&self, frames: Option<ControlFrames>) -> Result<()> {
+        let Some(frames) = frames else {
             return match self.setsockopt_at(
                 libc::SOL_SOCKET,
                 libc::SO_DETACH_FILTER,
@@ -336,19 +344,13 @@ impl PacketSocket {
                 }
                 _ => Ok(()),
             };
-        }
-        // ldh [12]; jeq #0x8809, accept, drop; accept: ret #0x40000; drop: ret #0
-        let mut code = [
-            libc::sock_filter { code: 0x28, jt: 0, jf: 0, k: 12 },
-            libc::sock_filter { code: 0x15, jt: 0, jf: 1, k: 0x8809 },
-            libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0x0004_0000 },
-            libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 },
-        ];
+        };
+        let mut code = control_filter(frames);
         // `code` outlives the call, in which the kernel copies the program.
         let prog =
             libc::sock_fprog { len: code.len() as libc::c_ushort, filter: code.as_mut_ptr() };
         self.setsockopt_at(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog).map_err(|e| {
-            SysError::new("attach the slow-protocols socket filter", Some(&self.name), e)
+            SysError::new("attach the control-frames socket filter", Some(&self.name), e)
         })
     }
 
@@ -615,6 +617,51 @@ impl PacketSocket {
         }
         Ok(())
     }
+}
+
+/// Control frames a packet socket takes besides Slow Protocols and micro-BFD
+/// ([`PacketSocket::set_control_only`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ControlFrames {
+    /// ARP (EtherType 0x0806): the ARP monitor, balance-alb's receive balancing.
+    pub arp: bool,
+    /// IPv6 Neighbor Solicitations and Advertisements (ICMPv6 types 135, 136, right after the
+    /// IPv6 header): the NS monitor.
+    pub neighbour_discovery: bool,
+}
+
+/// The classic BPF program of [`PacketSocket::set_control_only`]. A frame with an
+/// accelerated VLAN tag is seen without it (octets 12..14 are the inner EtherType).
+fn control_filter(frames: ControlFrames) -> [libc::sock_filter; 24] {
+    const ACCEPT: u32 = 0x0004_0000;
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let (ldh, ldb, jeq, jset, ldx_msh, ldh_ind, ret) = (0x28, 0x30, 0x15, 0x45, 0xb1, 0x48, 0x06);
+    [
+        op(ldh, 0, 0, 12),                                                  // 0: EtherType
+        op(jeq, 20, 0, 0x8809),                                             // 1: Slow Protocols: 22
+        op(jeq, 18, 0, 0x0806),                                             // 2: ARP: 21
+        op(jeq, 1, 0, 0x0800),                                              // 3: IPv4: 5
+        op(jeq, 7, 18, 0x86dd),                                             // 4: IPv6: 12, else 23
+        op(ldb, 0, 0, 14 + 9),                                              // 5: protocol
+        op(jeq, 0, 16, 17),                                                 // 6: UDP, else 23
+        op(ldh, 0, 0, 14 + 6),                                              // 7: fragment offset
+        op(jset, 14, 0, 0x1fff),                                            // 8: not the first: 23
+        op(ldx_msh, 0, 0, 14),                                              // 9: X = header length
+        op(ldh_ind, 0, 0, 14 + 2),                                          // 10: destination port
+        op(jeq, 10, 11, 6784),      // 11: micro-BFD: 22, else 23
+        op(ldb, 0, 0, 14 + 6),      // 12: next header
+        op(jeq, 0, 2, 17),          // 13: UDP, else 16
+        op(ldh, 0, 0, 14 + 40 + 2), // 14: destination port
+        op(jeq, 6, 7, 6784),        // 15: micro-BFD: 22, else 23
+        op(jeq, 0, 6, 58),          // 16: ICMPv6, else 23
+        op(ldb, 0, 0, 14 + 40),     // 17: its type
+        op(jeq, 1, 0, 135),         // 18: NS: 20
+        op(jeq, 0, 3, 136),         // 19: NA: 20, else 23
+        op(ret, 0, 0, if frames.neighbour_discovery { ACCEPT } else { 0 }), // 20
+        op(ret, 0, 0, if frames.arp { ACCEPT } else { 0 }), // 21
+        op(ret, 0, 0, ACCEPT),      // 22
+        op(ret, 0, 0, 0),           // 23
+    ]
 }
 
 /// The VLAN tag (TPID, TCI) in a received message's `PACKET_AUXDATA`, if the frame had one.

@@ -556,8 +556,9 @@ fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
             let attachment = fast.attach_slave("va").expect("attach");
             assert!(attachment.pinned());
             // Frames received on va go into vc's receive path.
-            let rx = SlaveRx { tap_ifindex: vc, enabled: true, deliver: true, unicast_only: false };
-            fast.set_slave(va, rx).expect("map");
+            let rx =
+                SlaveRx { tap_ifindex: vc, enabled: true, deliver: true, ..SlaveRx::default() };
+            fast.set_slave(va, &rx).expect("map");
             // The loader goes away, as a daemon that dies.
         }
         assert_eq!(tcx_programs("va", true).expect("query"), 1, "still attached");

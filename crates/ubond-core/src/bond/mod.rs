@@ -499,6 +499,28 @@ impl Bond {
         false
     }
 
+    /// Frames a data path received on slave `id` and delivered without handing them to
+    /// [`Bond::handle_frame`] (an in-kernel fast path, which keeps only the time of the
+    /// last): `any` when the last frame for this host arrived, `arp_or_ipv6` the last ARP or
+    /// IPv6 one (times after `now` count as `now`). For the ARP monitor, which counts them as
+    /// traffic where it does not validate (`ArpMonitor::handle_traffic`); the ARP, NS and NA
+    /// frames it validates must still come through `handle_frame`. Changes no plan.
+    pub fn handle_rx_seen(
+        &mut self,
+        now: Instant,
+        id: SlaveId,
+        any: Option<Instant>,
+        arp_or_ipv6: Option<Instant>,
+    ) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        if let Engine::Arp(arp) = &mut self.engine {
+            let active = self.active.current == Some(id) || self.opts.mode != Mode::ActiveBackup;
+            let clamp = |t: Option<Instant>| t.map(|t| t.min(now));
+            arp.handle_traffic(id, clamp(any), clamp(arp_or_ipv6), active);
+        }
+    }
+
     /// balance-alb: an ARP packet the bond sends (the data path's
     /// [`TxDecision::ControlPlane`]). Receive load balancing may rewrite its sender MAC;
     /// returns the slave to send it on, or `None` to drop it.

@@ -645,6 +645,34 @@ impl ArpMonitor {
         }
     }
 
+    /// Frames a data path saw on a slave but did not hand over one by one (an in-kernel fast
+    /// path keeps only the time of the last): `any` when the last frame for this host arrived,
+    /// `arp_or_ipv6` the last ARP or IPv6 one. Counted as [`ArpMonitor::handle_frame`] counts
+    /// frames it does not look inside ([`ArpRx::Traffic`]): on a slave that is not validated,
+    /// the later of `last_rx` and the time that applies (`arp_or_ipv6` under a `filter`
+    /// setting). A validated slave needs its ARP, NS and NA frames given to `handle_frame`.
+    pub fn handle_traffic(
+        &mut self,
+        slave: SlaveId,
+        any: Option<Instant>,
+        arp_or_ipv6: Option<Instant>,
+        slave_is_active: bool,
+    ) -> ArpRx {
+        let Some(i) = self.index(slave) else { return ArpRx::Ignored };
+        let active = self.slaves[i].active || slave_is_active;
+        if self.cfg.validates(active) {
+            return ArpRx::Ignored;
+        }
+        let at = if self.cfg.filters() { arp_or_ipv6 } else { any };
+        match at.map(stamp) {
+            Some(at) => {
+                self.slaves[i].last_rx = self.slaves[i].last_rx.max(at);
+                ArpRx::Traffic
+            }
+            None => ArpRx::Ignored,
+        }
+    }
+
     /// Which rule of `bond_arp_rcv` / `bond_na_rcv` applies to a validated slave.
     fn rx_rule(&self, active: bool, is_reply: bool, now: Stamp) -> Option<bool> {
         if active {
@@ -1030,6 +1058,37 @@ mod tests {
                 (active, backup, filter)
             );
         }
+    }
+
+    #[test]
+    fn traffic_seen_elsewhere_counts_as_unvalidated_frames_do() {
+        let at = Instant::from_millis(40);
+        let later = Instant::from_millis(90);
+        for (validate, active, want_any, want_arp) in [
+            (ArpValidate::None, true, true, false),
+            (ArpValidate::Filter, true, false, true),
+            (ArpValidate::Active, false, true, false),
+            (ArpValidate::Active, true, false, false),
+            (ArpValidate::All, false, false, false),
+        ] {
+            let mut m = ArpMonitor::new(ArpConfig { validate, ..cfg() });
+            m.add_slave(Instant::from_millis(1), SlaveId(1), MacAddr::ZERO, true);
+            let rx = m.handle_traffic(SlaveId(1), Some(later), Some(at), active);
+            let want = if want_any {
+                Some(later)
+            } else if want_arp {
+                Some(at)
+            } else {
+                None
+            };
+            assert_eq!(m.last_rx(SlaveId(1)), want, "{validate:?}, active {active}");
+            assert_eq!(rx == ArpRx::Traffic, want.is_some());
+            // Never backwards: an older time leaves the newer one.
+            m.handle_traffic(SlaveId(1), Some(at), Some(at), active);
+            assert_eq!(m.last_rx(SlaveId(1)), want);
+        }
+        let mut m = ArpMonitor::new(cfg());
+        assert_eq!(m.handle_traffic(SlaveId(7), Some(at), None, true), ArpRx::Ignored);
     }
 
     #[test]

@@ -200,6 +200,12 @@ impl Daemon {
                 next = next.min(t);
             }
             if rt.bond.poll_timeout().is_some_and(|t| t <= now) {
+                // What the fast path counted in the kernel first: bytes per balance-tlb/alb
+                // bucket, the ARP monitor's receive times.
+                if let Some(load) = self.bonds.fast.take_load(rt) {
+                    rt.cursor.load.merge(&load);
+                }
+                self.bonds.fast.take_rx_seen(rt, now, self.clock.monotonic_at_epoch());
                 rt.bond.handle_timeout_with_load(now, &mut rt.cursor.load);
                 rt.drain();
             }

@@ -8,11 +8,23 @@
 //! pins nothing uses any more ([`Fast::prune`]). Whenever a bond's plan or options change
 //! (`BondFast::dirty`), [`Fast::sync`] decides whether its data frames may take the fast path
 //! ([`refusal`]), writes the maps and switches the slaves' packet sockets to what userspace
-//! still needs to read.
+//! still needs to read: LACPDUs and micro-BFD always, ARP (and neighbour discovery) for the
+//! ARP monitor and balance-alb's receive balancing, which read them while the kernel delivers
+//! them.
+//!
+//! What the kernel counts comes back at the bond's timers ([`Fast::take_load`],
+//! [`Fast::take_rx_seen`]): balance-tlb/alb's bytes per bucket, for the core's rebalancing,
+//! and when each slave last received, for the ARP monitor.
 
+use ubond_core::bond::tlb::{TlbLoad, TlbTable, TLB_HASH_TABLE_SIZE};
 use ubond_core::bond::SlaveId;
-use ubond_sys::bpf::{pinned_links, Attachment, BondConfig, FastPath, FrameCounters, SlaveRx};
+use ubond_core::time::Instant;
+use ubond_sys::bpf::{
+    pinned_links, Attachment, BondConfig, FastPath, FrameCounters, SlaveRx, TlbBytes, TlbConfig,
+    MAX_SLAVES,
+};
 use ubond_sys::packet::PacketSocket;
+use ubond_sys::ControlFrames;
 
 use super::bond::BondRt;
 
@@ -35,13 +47,20 @@ pub(super) struct BondFast {
     /// is done: this daemon's maps are not written (the core, its slaves not back yet, would
     /// say "no slave") nor its programs attached until then ([`Fast::take_over`]).
     pub(super) held: bool,
+    /// balance-tlb/alb: the kernel's byte counters as last read (they only grow).
+    tlb_read: Option<TlbBytes>,
 }
 
 impl BondFast {
     /// A bond's side, with its device's program if it was attached; to be written, unless
     /// `held` (a restored bond: see [`BondFast::held`]).
     pub(super) fn new(link: Option<Attachment>, held: bool) -> BondFast {
-        BondFast { link, on: None, dirty: true, held }
+        BondFast { link, on: None, dirty: true, held, tlb_read: None }
+    }
+
+    /// Whether the fast path carries the bond's data frames now.
+    pub(super) fn on(&self) -> bool {
+        self.on == Some(true)
     }
 
     /// Takes the program off the bond's device for good (the bond is deleted).
@@ -61,14 +80,20 @@ impl BondFast {
 pub(super) struct SlaveFast {
     /// The ingress program on the slave.
     pub(super) link: Option<Attachment>,
-    /// The packet socket takes Slow Protocols frames only (the fast path forwards the rest).
-    slow_only: bool,
+    /// The packet socket takes control frames only (the fast path forwards the rest), and
+    /// which.
+    filter: Option<ControlFrames>,
 }
 
 impl SlaveFast {
     /// A slave's side, with its program if it was attached.
     pub(super) fn new(link: Option<Attachment>) -> SlaveFast {
-        SlaveFast { link, slow_only: false }
+        SlaveFast { link, filter: None }
+    }
+
+    /// Whether the packet socket takes control frames only: the kernel delivers the others.
+    pub(super) fn filtered(&self) -> bool {
+        self.filter.is_some()
     }
 
     /// Takes the program off the slave for good (it is released).
@@ -144,14 +169,15 @@ impl Fast {
     }
 
     /// An adopted slave (its program not attached yet: the earlier daemon's still runs): when
-    /// that program forwards the slave's frames, its packet socket takes Slow Protocols frames
+    /// that program forwards the slave's frames, its packet socket takes control frames
     /// only from the start, so that they are not queued for the userspace path as well (the
     /// next [`Fast::sync`] opens it again if the bond turns out to need it).
     pub(super) fn adopted_slave(&self, sock: &PacketSocket, fast: &mut SlaveFast, ifindex: u32) {
         let forwarded = self.path.as_ref().is_some_and(|f| f.forwarded_before(ifindex));
-        if forwarded && !fast.slow_only {
-            match sock.set_slow_protocols_only(true) {
-                Ok(()) => fast.slow_only = true,
+        if forwarded && fast.filter.is_none() {
+            let control = ControlFrames::default();
+            match sock.set_control_only(Some(control)) {
+                Ok(()) => fast.filter = Some(control),
                 Err(e) => eprintln!("ubond: {e}"),
             }
         }
@@ -211,6 +237,9 @@ impl Fast {
         let Some(fast) = self.path.as_mut() else { return };
         rt.fast.dirty = false;
         let tap_index = rt.dev.ifindex();
+        let plan = rt.bond.tx_plan();
+        let ifindex_of = |id: SlaveId| rt.slave(id).map(|s| s.ifindex);
+        let tlb = plan.tlb.as_ref().map(|t| tlb_config(t, &ifindex_of, rt));
         let refusal = refusal(rt, attaching);
         let on = refusal.is_none();
         if rt.fast.on != Some(on) {
@@ -219,8 +248,6 @@ impl Fast {
                 Some(why) => eprintln!("{}: data path: userspace ({why})", rt.bond.name()),
             }
         }
-        let plan = rt.bond.tx_plan();
-        let ifindex_of = |id: SlaveId| rt.slave(id).map(|s| s.ifindex);
         let cfg = BondConfig {
             enabled: on,
             mode: u32::from(rt.bond.options().mode.number()),
@@ -228,8 +255,15 @@ impl Fast {
             packets_per_slave: plan.packets_per_slave,
             igmp_ifindex: plan.igmp_slave.and_then(ifindex_of).unwrap_or(0),
             slaves: plan.slaves.iter().filter_map(|&id| ifindex_of(id)).collect(),
+            tlb: tlb.and_then(Result::ok),
         };
         let rx_plan = rt.bond.rx_plan().clone();
+        let opts = rt.bond.options();
+        let arp_monitor = opts.arp_interval != 0;
+        let control = ControlFrames {
+            arp: arp_monitor || opts.mode == ubond_core::options::Mode::BalanceAlb,
+            neighbour_discovery: arp_monitor,
+        };
         let name = rt.bond.name().to_string();
         let report = |e: ubond_sys::SysError| eprintln!("ubond: {name}: {e}");
         if !on {
@@ -238,27 +272,31 @@ impl Fast {
             }
         }
         for s in rt.slaves.iter_mut() {
-            if on && !s.fast.slow_only {
-                match s.sock.set_slow_protocols_only(true) {
-                    Ok(()) => s.fast.slow_only = true,
+            if on && s.fast.filter != Some(control) {
+                match s.sock.set_control_only(Some(control)) {
+                    Ok(()) => s.fast.filter = Some(control),
                     Err(e) => report(e),
                 }
             }
             let rx = SlaveRx {
                 tap_ifindex: tap_index,
-                enabled: on && s.fast.slow_only,
+                enabled: on && s.fast.filter.is_some(),
                 deliver: rx_plan.deliver.contains(&s.id),
                 unicast_only: rx_plan.unicast_only.contains(&s.id),
+                stamp: arp_monitor,
+                own_mac: rt.bond.slave_mac(s.id).unwrap_or_default().0,
+                bond_mac: rx_plan.bond_mac.0,
+                slave_macs: rx_plan.slave_macs.iter().map(|m| m.0).collect(),
             };
-            let written = fast.set_slave(s.ifindex, rx);
+            let written = fast.set_slave(s.ifindex, &rx);
             if let Err(e) = &written {
                 eprintln!("ubond: {name}: {e}");
             }
             // Without its entry (a full map) the program leaves the slave's frames alone: the
             // packet socket must then take them all again, for the userspace path.
-            if (!on || written.is_err()) && s.fast.slow_only {
-                match s.sock.set_slow_protocols_only(false) {
-                    Ok(()) => s.fast.slow_only = false,
+            if (!on || written.is_err()) && s.fast.filter.is_some() {
+                match s.sock.set_control_only(None) {
+                    Ok(()) => s.fast.filter = None,
                     Err(e) => report(e),
                 }
             }
@@ -268,33 +306,122 @@ impl Fast {
                 report(e);
             }
         }
+        if !on {
+            rt.fast.tlb_read = None;
+        }
         rt.fast.on = Some(on);
     }
+
+    /// balance-tlb/alb on the fast path: the bytes the kernel sent per bucket since the last
+    /// call, for [`ubond_core::bond::Bond::handle_timeout_with_load`].
+    pub(super) fn take_load(&self, rt: &mut BondRt) -> Option<TlbLoad> {
+        let fast = self.path.as_ref()?;
+        if !rt.fast.on() || rt.bond.tx_plan().tlb.is_none() {
+            return None;
+        }
+        let now = match fast.tlb_load(rt.dev.ifindex()) {
+            Ok(Some(now)) => now,
+            Ok(None) => return None,
+            Err(e) => {
+                eprintln!("ubond: {}: {e}", rt.bond.name());
+                return None;
+            }
+        };
+        let before = rt.fast.tlb_read.replace(now.clone());
+        let before =
+            before.unwrap_or(TlbBytes { buckets: [0; TLB_HASH_TABLE_SIZE], unbalanced: 0 });
+        let mut load = TlbLoad::default();
+        for (i, (n, b)) in now.buckets.iter().zip(before.buckets.iter()).enumerate() {
+            load.buckets[i] = n.wrapping_sub(*b);
+        }
+        load.unbalanced = now.unbalanced.wrapping_sub(before.unbalanced);
+        Some(load)
+    }
+
+    /// The ARP monitor on the fast path: when each slave last received (the kernel keeps the
+    /// time of the last frame), given to the core as traffic. `mono_at_epoch` is the
+    /// monotonic clock's reading at the daemon clock's epoch (the kernel's scale).
+    pub(super) fn take_rx_seen(&self, rt: &mut BondRt, now: Instant, mono_at_epoch: u64) {
+        let Some(fast) = self.path.as_ref() else { return };
+        if !rt.fast.on() || rt.bond.options().arp_interval == 0 {
+            return;
+        }
+        // A time before this daemon's epoch is an earlier daemon's, long past.
+        let at = |ns: u64| ns.checked_sub(mono_at_epoch).map(Instant::from_nanos);
+        for i in 0..rt.slaves.len() {
+            let (id, ifindex) = (rt.slaves[i].id, rt.slaves[i].ifindex);
+            match fast.rx_seen(ifindex) {
+                Ok(Some(seen)) => {
+                    rt.bond.handle_rx_seen(now, id, at(seen.any), at(seen.arp_ipv6));
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("ubond: {}: {e}", rt.bond.name()),
+            }
+        }
+    }
+}
+
+/// balance-tlb/alb's table for the egress program, its slaves by slot; an error says why it
+/// cannot be (a slave without an interface, too many slaves).
+fn tlb_config(
+    t: &TlbTable,
+    ifindex_of: &impl Fn(SlaveId) -> Option<u32>,
+    rt: &BondRt,
+) -> Result<TlbConfig, &'static str> {
+    use ubond_core::bond::tlb::AlbMode;
+    // Every slave the table names, in the bond's order.
+    let ids: Vec<SlaveId> = rt
+        .slaves
+        .iter()
+        .map(|s| s.id)
+        .filter(|id| {
+            t.macs.iter().any(|(s, _)| s == id)
+                || t.usable.contains(id)
+                || t.active == Some(*id)
+                || t.buckets.contains(&Some(*id))
+        })
+        .collect();
+    let named = |id: &SlaveId| ids.contains(id);
+    if !t.usable.iter().all(named)
+        || !t.active.iter().all(named)
+        || !t.buckets.iter().flatten().all(named)
+    {
+        return Err("its transmit table names a slave it does not have");
+    }
+    if ids.len() > MAX_SLAVES {
+        return Err("more slaves than the fast path holds");
+    }
+    let slot = |id: SlaveId| ids.iter().position(|s| *s == id).map(|p| p as u8);
+    let mut slots = Vec::with_capacity(ids.len());
+    for &id in &ids {
+        let ifindex = ifindex_of(id).ok_or("its transmit table names a slave it does not have")?;
+        let mac = t.macs.iter().find(|(s, _)| *s == id).map(|(_, m)| m.0);
+        slots.push((ifindex, mac));
+    }
+    let mut buckets = [None; TLB_HASH_TABLE_SIZE];
+    for (b, s) in buckets.iter_mut().zip(t.buckets.iter()) {
+        *b = s.and_then(slot);
+    }
+    Ok(TlbConfig {
+        alb: t.mode == AlbMode::Alb,
+        dynamic: t.dynamic,
+        slots,
+        active: t.active.and_then(slot),
+        usable: t.usable.iter().filter_map(|&id| slot(id)).collect(),
+        buckets,
+    })
 }
 
 /// Whether a bond's data frames may take the fast path, or why not; `attaching`: its programs
 /// are about to be attached.
 fn refusal(rt: &BondRt, attaching: bool) -> Option<&'static str> {
-    use ubond_core::options::Mode;
-    let opts = rt.bond.options();
-    let plan = rt.bond.tx_plan();
-    if !matches!(
-        opts.mode,
-        Mode::BalanceRr
-            | Mode::ActiveBackup
-            | Mode::BalanceXor
-            | Mode::Broadcast
-            | Mode::Ieee8023ad
-    ) {
-        return Some("balance-tlb/alb rewrite and account frames in userspace");
+    if let Some(t) = &rt.bond.tx_plan().tlb {
+        let ifindex_of = |id: SlaveId| rt.slave(id).map(|s| s.ifindex);
+        if let Err(why) = tlb_config(t, &ifindex_of, rt) {
+            return Some(why);
+        }
     }
-    if opts.arp_interval != 0 {
-        return Some("the ARP monitor reads received frames");
-    }
-    if plan.tlb.is_some() {
-        return Some("a transmit table is in use");
-    }
-    if rt.slaves.len() > ubond_sys::bpf::MAX_SLAVES {
+    if rt.slaves.len() > MAX_SLAVES {
         return Some("more slaves than the fast path holds");
     }
     if !attaching && (rt.fast.link.is_none() || rt.slaves.iter().any(|s| s.fast.link.is_none())) {
