@@ -24,6 +24,7 @@ use support::*;
 
 /// The guest's fixed NIC MACs (eth0 is its bond's system MAC).
 const GUEST_MACS: [&str; 2] = ["52:54:00:75:6b:00", "52:54:00:75:6b:01"];
+const GUEST_MACS_JOINED: &str = "52:54:00:75:6b:00,52:54:00:75:6b:01";
 const GUEST_ADDR: &str = "192.0.2.1";
 const OUR_ADDR: &str = "192.0.2.2";
 
@@ -81,7 +82,13 @@ struct Lab {
 }
 
 impl Lab {
+    /// A guest in `mode` with 192.0.2.1 that pings us forever (its console shows the replies).
     fn start(test: &str, mode: &str) -> Lab {
+        Lab::boot(test, &["--mode", mode, "--peer", OUR_ADDR])
+    }
+
+    /// A guest with 192.0.2.1 on its bond, configured by run-vm.sh's further `args`.
+    fn boot(test: &str, args: &[&str]) -> Lab {
         build_kernel();
         let side = side(test, "k");
         let run_dir = side.dir.join("guest");
@@ -91,24 +98,21 @@ impl Lab {
         let taps = [0, 1].map(|i| format!("ukv{pid}{}{i}", &test[..1]));
         // Dropped in order: the guest first (Lab::drop), then the side (daemon, namespace).
         let lab = Lab { side, guest, taps, run_dir };
-        let o = lab.run_vm(&[
+        let mut start = vec![
             "start",
             &lab.guest,
             "--netns",
             &lab.side.ns,
-            "--taps",
-            &lab.taps.join(","),
             "--macs",
-            &GUEST_MACS.join(","),
-            "--mode",
-            mode,
-            "--addr",
-            &format!("{GUEST_ADDR}/24"),
-            "--peer",
-            OUR_ADDR,
+            GUEST_MACS_JOINED,
             "--interval",
             "1",
-        ]);
+        ];
+        let taps = lab.taps.join(",");
+        let addr = format!("{GUEST_ADDR}/24");
+        start.extend_from_slice(&["--taps", &taps, "--addr", &addr]);
+        start.extend_from_slice(args);
+        let o = lab.run_vm(&start);
         assert!(o.status.success(), "run-vm.sh start: {}", String::from_utf8_lossy(&o.stderr));
         lab
     }
@@ -189,6 +193,264 @@ impl Lab {
             .find_map(|part| part.strip_suffix(" received").and_then(|n| n.parse().ok()))
             .unwrap_or(0)
     }
+}
+
+/// Frames through one member, as our side of its wire counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Frames {
+    /// Sent by our side (ubond, or the bridge) towards the guest's NIC (or member).
+    to: u64,
+    /// Received from it.
+    from: u64,
+}
+
+/// What one run of `ping` saw.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pinged {
+    received: u32,
+    duplicates: u32,
+}
+
+impl Pinged {
+    /// Reads the summary of iputils' and busybox's `ping` ("10 packets transmitted, 10
+    /// received, +30 duplicates" / "10 packets received, 30 duplicates").
+    fn parse(out: &str) -> Pinged {
+        let num = |suffixes: &[&str]| {
+            out.lines()
+                .flat_map(|l| l.split(", "))
+                .find_map(|part| {
+                    let part = part.trim().trim_start_matches('+');
+                    suffixes.iter().find_map(|s| part.strip_suffix(s)?.parse().ok())
+                })
+                .unwrap_or(0)
+        };
+        Pinged {
+            received: num(&[" packets received", " received"]),
+            duplicates: num(&[" duplicates"]),
+        }
+    }
+}
+
+impl Lab {
+    /// Runs `command` in the guest (its shell, with guest-init.sh's functions); its status and
+    /// output.
+    fn guest_run(&self, command: &str) -> (bool, String) {
+        let o = Command::new(kernel_vm_dir().join("run-vm.sh"))
+            .args(["exec", &self.guest, command])
+            .env("KVM_BOND_RUN_DIR", &self.run_dir)
+            .env("KVM_BOND_EXEC_TIMEOUT", "60")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        (o.status.success(), out + &String::from_utf8_lossy(&o.stderr))
+    }
+
+    /// [`Lab::guest_run`], which must succeed.
+    fn guest(&self, command: &str) -> String {
+        let (ok, out) = self.guest_run(command);
+        assert!(ok, "in the guest: {command}: {out}");
+        out
+    }
+
+    fn wait_booted(&self) {
+        wait_until(Duration::from_secs(180), "the guest's bond configured", || {
+            self.console().contains("BOND-INIT: ready")
+        });
+        let console = self.console();
+        assert!(!console.contains("BOND-INIT: FAILED"), "{console}");
+    }
+
+    /// Gives the guest a new bond: guest-init.sh's `bond_setup` with `key=value` arguments.
+    fn guest_bond(&self, settings: &[&str]) {
+        self.guest(&format!("bond_setup {}", settings.join(" ")));
+    }
+
+    /// The guest's `/proc/net/bonding/bond0`, now.
+    fn guest_proc(&self) -> String {
+        self.guest("cat /proc/net/bonding/bond0")
+    }
+
+    /// The MAC address of a guest interface.
+    fn guest_mac(&self, iface: &str) -> String {
+        self.guest(&format!("cat /sys/class/net/{iface}/address")).trim().to_string()
+    }
+
+    /// `ping` from the guest to `to`, `count` probes 50 ms apart.
+    fn guest_ping(&self, to: &str, count: u32) -> Pinged {
+        Pinged::parse(&self.guest_run(&format!("ping -c {count} -i 0.05 -W 3 {to}")).1)
+    }
+
+    /// `ping` from namespace `ns` to `to`, `count` probes 50 ms apart.
+    fn ping_from(ns: &str, to: &str, count: u32) -> Pinged {
+        let o = Command::new("ip")
+            .args(["netns", "exec", ns, "ping", "-n", "-q", "-i", "0.05", "-W", "1"])
+            .args(["-c", &count.to_string(), to])
+            .output()
+            .unwrap();
+        Pinged::parse(&String::from_utf8_lossy(&o.stdout))
+    }
+
+    /// The packet counters of `ifaces` in our namespace, from our side.
+    fn frames(&self, ifaces: &[&str]) -> Vec<Frames> {
+        let files: Vec<String> = ifaces
+            .iter()
+            .flat_map(|i| {
+                ["tx", "rx"].map(|d| format!("/sys/class/net/{i}/statistics/{d}_packets"))
+            })
+            .collect();
+        let mut args = vec!["ip", "netns", "exec", &self.side.ns, "cat"];
+        args.extend(files.iter().map(String::as_str));
+        let o = sh(&args);
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let n: Vec<u64> =
+            String::from_utf8_lossy(&o.stdout).lines().map(|l| l.trim().parse().unwrap()).collect();
+        n.chunks(2).map(|c| Frames { to: c[0], from: c[1] }).collect()
+    }
+
+    /// The frames each of `ifaces` carried while `f` ran.
+    fn during<T>(&self, ifaces: &[&str], f: impl FnOnce() -> T) -> (T, Vec<Frames>) {
+        let before = self.frames(ifaces);
+        let out = f();
+        let after = self.frames(ifaces);
+        let delta = before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| Frames { to: a.to - b.to, from: a.from - b.from })
+            .collect();
+        (out, delta)
+    }
+
+    /// Our bond0 (made again if it exists) over `members`, addressed, up.
+    fn our_bond(&mut self, options: &[&str], members: &[&str]) {
+        if self.side.daemon.is_none() {
+            self.side.start_daemon();
+        }
+        if self.side.ubond(&["status", "bond0"]).status.success() {
+            self.side.ok(&["del", "bond0"]);
+        }
+        let mut add = vec!["add", "bond0"];
+        add.extend_from_slice(options);
+        self.side.ok(&add);
+        let mut enslave = vec!["enslave", "bond0"];
+        enslave.extend_from_slice(members);
+        self.side.ok(&enslave);
+        self.side.ip(&["link", "set", "bond0", "up"]);
+        self.side.ip(&["addr", "add", &format!("{OUR_ADDR}/24"), "dev", "bond0"]);
+    }
+
+    /// A cable pull on wire `i`: the guest's NIC loses carrier, and so does our tap.
+    fn cut(&self, i: usize) {
+        self.qmp(&format!("set_link n{i} off"));
+        self.side.ip(&["link", "set", &self.taps[i], "down"]);
+    }
+
+    /// The cable back.
+    fn mend(&self, i: usize) {
+        self.qmp(&format!("set_link n{i} on"));
+        self.side.ip(&["link", "set", &self.taps[i], "up"]);
+    }
+
+    /// Waits until both bonds see every member's MII status as `expected` (ours: the taps,
+    /// the guest's: eth0, eth1).
+    fn wait_mii(&self, expected: [&str; 2]) {
+        let want = |report: &str, names: [&str; 2]| {
+            names.iter().zip(expected).all(|(n, e)| slave_field(report, n, "MII Status") == e)
+        };
+        let taps = [self.taps[0].as_str(), self.taps[1].as_str()];
+        wait_until(Duration::from_secs(30), &format!("our members {expected:?}"), || {
+            want(&self.our_report(), taps)
+        });
+        wait_until(Duration::from_secs(30), &format!("the guest's slaves {expected:?}"), || {
+            want(&self.guest_proc(), ["eth0", "eth1"])
+        });
+    }
+}
+
+/// One field of one slave's block in a report ("" if absent).
+fn slave_field(report: &str, slave: &str, key: &str) -> String {
+    slave_blocks(report)
+        .into_iter()
+        .find(|b| b.lines().next() == Some(slave))
+        .and_then(|b| values(b, &format!("{key}:")).first().map(|v| v.to_string()))
+        .unwrap_or_default()
+}
+
+/// A `/proc/net/bonding` report reduced to what two implementations of one configuration in
+/// the same state must agree on: the driver's version line goes; slave names become their
+/// enslave position, MAC addresses (but the all-zero one) `<mac>`; what depends on the
+/// hardware or on numbering — link speed, aggregator ids, LACP keys (the speed is in them) —
+/// becomes a placeholder.
+fn normalised(report: &str) -> Vec<String> {
+    let slaves: Vec<&str> =
+        report.lines().filter_map(|l| l.strip_prefix("Slave Interface: ")).collect();
+    let is_mac = |v: &str| {
+        v.len() == 17
+            && v.split(':').count() == 6
+            && v.split(':').all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    let token = |t: &str| -> String {
+        if let Some(i) = slaves.iter().position(|s| *s == t) {
+            format!("<slave{}>", i + 1)
+        } else if is_mac(t) && t != "00:00:00:00:00:00" {
+            "<mac>".into()
+        } else {
+            t.into()
+        }
+    };
+    report
+        .lines()
+        .filter(|l| !l.starts_with("Ethernet Channel Bonding Driver:"))
+        .map(|line| {
+            let body = line.trim_start();
+            let indent = &line[..line.len() - body.len()];
+            let Some((key, value)) = body.split_once(": ") else { return line.to_string() };
+            let value = match key {
+                "Speed" if value != "Unknown" => "<speed>".to_string(),
+                "Aggregator ID" | "Actor Key" | "Partner Key" | "port key" | "oper key" => {
+                    "<n>".to_string()
+                }
+                _ => value.split(' ').map(token).collect::<Vec<_>>().join(" "),
+            };
+            format!("{indent}{key}: {value}")
+        })
+        .collect()
+}
+
+/// The lines where ubond's report differs from the kernel's once both are [`normalised`]:
+/// `-` the kernel's, `+` ours, in order (empty when they agree).
+fn report_differences(kernel: &str, ours: &str) -> Vec<String> {
+    let (k, o) = (normalised(kernel), normalised(ours));
+    // Longest common subsequence, then the lines outside it.
+    let mut lcs = vec![vec![0usize; o.len() + 1]; k.len() + 1];
+    for i in (0..k.len()).rev() {
+        for j in (0..o.len()).rev() {
+            lcs[i][j] =
+                if k[i] == o[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < k.len() || j < o.len() {
+        if i < k.len() && j < o.len() && k[i] == o[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if j == o.len() || (i < k.len() && lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(format!("- {}", k[i]));
+            i += 1;
+        } else {
+            out.push(format!("+ {}", o[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+/// Asserts that the two reports agree ([`report_differences`]).
+fn assert_same_report(what: &str, kernel: &str, ours: &str) {
+    let diff = report_differences(kernel, ours);
+    assert!(
+        diff.is_empty(),
+        "{what}: ubond's report differs from the kernel's:\n{}\n--- kernel ---\n{kernel}\n--- ubond ---\n{ours}",
+        diff.join("\n")
+    );
 }
 
 impl Drop for Lab {
@@ -404,4 +666,148 @@ fn the_kernel_driver_does_not_notice_our_daemon_restarting() {
     assert!(summaries.iter().all(|l| l.contains(" lacp=up ")), "{summaries:?}");
     assert!(lab.pings(5) >= 4, "ping to the kernel bond after the restarts");
     assert!(lab.side.shutdown());
+}
+
+/// An ICMP echo between two bonds as `xmit_hash` sees it (Ethernet + IPv4 header + ICMP).
+fn echo_frame(dst_mac: &str, src_mac: &str, src_ip: &str, dst_ip: &str) -> Vec<u8> {
+    let mac =
+        |m: &str| -> Vec<u8> { m.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect() };
+    let ip = |a: &str| a.parse::<std::net::Ipv4Addr>().unwrap().octets();
+    let mut f = [mac(dst_mac), mac(src_mac), vec![0x08, 0x00]].concat();
+    f.extend_from_slice(&[0x45, 0, 0, 84, 0, 0, 0x40, 0, 64, 1, 0, 0]);
+    f.extend_from_slice(&ip(src_ip));
+    f.extend_from_slice(&ip(dst_ip));
+    f.extend_from_slice(&[8, 0, 0, 0, 0, 1, 0, 1]);
+    f
+}
+
+/// The member index (enslave order, two members) the kernel's `layer2+3` hash gives a frame.
+fn layer23_member(frame: &[u8]) -> usize {
+    let hash = ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer23, frame, None);
+    ubond_core::hash::select(hash, 2).unwrap()
+}
+
+/// balance-rr, balance-xor and broadcast, the guest's bond wired back to back to ours (its NICs
+/// are our members), one boot for the three: for each mode the same configuration on both sides,
+/// the reports compared, ping both ways with the spread each mode promises counted per member,
+/// then a cable pull that both must survive (and the reports compared again).
+#[test]
+fn balance_modes_back_to_back_with_the_kernel_driver() {
+    if !can_run_vm() {
+        return;
+    }
+    const N: u32 = 20;
+    let mut lab = Lab::boot("static", &["--mode", "balance-rr", "--hash", "layer2+3"]);
+    lab.wait_booted();
+    let taps = [lab.taps[0].clone(), lab.taps[1].clone()];
+    let taps = [taps[0].as_str(), taps[1].as_str()];
+    for mode in ["balance-rr", "balance-xor", "broadcast"] {
+        eprintln!("--- {mode}");
+        if mode != "balance-rr" {
+            lab.guest_bond(&[&format!("mode={mode}")]);
+        }
+        lab.our_bond(&[&format!("mode={mode}"), "miimon=100", "xmit_hash_policy=layer2+3"], &taps);
+        lab.wait_mii(["up", "up"]);
+        wait_until(Duration::from_secs(30), "ping to the guest", || lab.pings(2) >= 1);
+        assert_same_report(mode, &lab.guest_proc(), &lab.our_report());
+
+        let ours = |n| Lab::ping_from(&lab.side.ns, GUEST_ADDR, n);
+        let (seen, by_us) = lab.during(&taps, || ours(N));
+        let (seen_by_guest, by_guest) = lab.during(&taps, || lab.guest_ping(OUR_ADDR, N));
+        eprintln!("{mode}: ours {seen:?} {by_us:?}; the guest's {seen_by_guest:?} {by_guest:?}");
+        assert!(seen.received >= N - 1 && seen_by_guest.received >= N - 1, "{mode}: ping");
+        match mode {
+            // Packet by packet over both members: requests and replies, ours and the guest's.
+            "balance-rr" => {
+                for (who, f) in [("ours", &by_us), ("the guest's", &by_guest)] {
+                    for (i, m) in f.iter().enumerate() {
+                        assert!(m.to >= u64::from(N) * 2 / 5, "{who}: member {i} sent {m:?}");
+                        assert!(m.from >= u64::from(N) * 2 / 5, "{who}: member {i} got {m:?}");
+                    }
+                }
+            }
+            // Every frame on every member, so every probe is answered twice by each side's
+            // stack and each answer arrives twice: three duplicates per probe, both ways.
+            "broadcast" => {
+                for f in [&by_us, &by_guest] {
+                    for (i, m) in f.iter().enumerate() {
+                        assert!(
+                            m.to >= u64::from(N) && m.from >= u64::from(N),
+                            "member {i}: {f:?}"
+                        );
+                    }
+                }
+                for p in [seen, seen_by_guest] {
+                    assert!(p.duplicates >= 2 * N, "duplicates: {p:?}");
+                }
+            }
+            _ => {}
+        }
+        if mode == "balance-xor" {
+            xor_flows(&lab, &taps);
+        }
+
+        // A cable pull: both bonds carry on over the other member.
+        lab.cut(0);
+        lab.wait_mii(["down", "up"]);
+        assert_same_report(&format!("{mode}, link 0 cut"), &lab.guest_proc(), &lab.our_report());
+        let (seen, f) = lab.during(&taps, || (ours(N), lab.guest_ping(OUR_ADDR, N)));
+        eprintln!("{mode}, link 0 cut: {seen:?} {f:?}");
+        assert!(seen.0.received >= N - 1 && seen.1.received >= N - 1, "{mode}: ping after the cut");
+        assert!(f[1].to >= u64::from(2 * N) && f[1].from >= u64::from(2 * N), "{f:?}");
+        lab.mend(0);
+        lab.wait_mii(["up", "up"]);
+    }
+}
+
+/// balance-xor's promise: each flow stays on the member its `layer2+3` hash names, on both
+/// sides, and flows spread over both members. The flows are ping between our address and
+/// eight of the guest's.
+fn xor_flows(lab: &Lab, taps: &[&str; 2]) {
+    let our_mac = mac_of(&lab.side, "bond0");
+    let guest_mac = lab.guest_mac("bond0");
+    let (mut ours_used, mut guests_used) = ([false; 2], [false; 2]);
+    for n in 0..8 {
+        let addr = format!("192.0.2.{}", 100 + n);
+        lab.guest(&format!("ip addr add {addr}/24 dev bond0"));
+        assert!(Lab::ping_from(&lab.side.ns, &addr, 1).received == 1, "ping {addr}");
+        let ((), f) = lab.during(taps, || {
+            Lab::ping_from(&lab.side.ns, &addr, 10);
+        });
+        let ours = layer23_member(&echo_frame(&guest_mac, &our_mac, OUR_ADDR, &addr));
+        let guests = layer23_member(&echo_frame(&our_mac, &guest_mac, &addr, OUR_ADDR));
+        eprintln!(
+            "flow {OUR_ADDR} <-> {addr}: expected ours on {ours}, the guest's on {guests}: {f:?}"
+        );
+        assert!(f[ours].to >= 10 && f[1 - ours].to <= 3, "our requests to {addr}: {f:?}");
+        assert!(f[guests].from >= 10 && f[1 - guests].from <= 3, "the guest's replies: {f:?}");
+        (ours_used[ours], guests_used[guests]) = (true, true);
+    }
+    assert_eq!((ours_used, guests_used), ([true; 2], [true; 2]), "flows over both members");
+}
+
+#[test]
+fn normalised_reports_keep_what_must_agree() {
+    let kernel = "Ethernet Channel Bonding Driver: v6.1.0-57-amd64\n\nBonding Mode: adaptive load balancing\nPrimary Slave: eth1 (primary_reselect always)\nCurrently Active Slave: eth0\n\nSlave Interface: eth0\nMII Status: up\nSpeed: 1000 Mbps\nPermanent HW addr: 52:54:00:75:6b:00\n\nSlave Interface: eth1\nMII Status: down\nSpeed: 1000 Mbps\nPermanent HW addr: 52:54:00:75:6b:01\n";
+    let ours = kernel
+        .replace("v6.1.0-57-amd64", "ubond 0.1.0")
+        .replace("eth0", "tap0")
+        .replace("eth1", "tap1")
+        .replace("52:54:00:75", "02:00:00:00")
+        .replace("1000 Mbps", "10 Mbps");
+    assert_eq!(report_differences(kernel, &ours), Vec::<String>::new());
+    assert_eq!(normalised(kernel)[2], "Primary Slave: <slave2> (primary_reselect always)");
+    // What must agree still counts: the active slave, a link state, a missing line.
+    let swapped = ours.replacen("Currently Active Slave: tap0", "Currently Active Slave: tap1", 1);
+    assert_eq!(
+        report_differences(kernel, &swapped),
+        ["- Currently Active Slave: <slave1>", "+ Currently Active Slave: <slave2>"]
+    );
+    let down = ours.replacen("MII Status: up", "MII Status: down", 1);
+    assert_eq!(report_differences(kernel, &down).len(), 2);
+    let short = ours.replacen("Primary Slave: tap1 (primary_reselect always)\n", "", 1);
+    assert_eq!(
+        report_differences(kernel, &short),
+        ["- Primary Slave: <slave2> (primary_reselect always)"]
+    );
 }
