@@ -205,7 +205,10 @@ fn other_modes_ping() {
         return;
     }
     let (a, b) = pair("modes");
-    for mode in ["balance-rr", "balance-xor", "broadcast", "balance-tlb", "balance-alb"] {
+    // (Not balance-tlb: back to back, a frame one side balances onto its second link reaches
+    // the other side's backup, which drops it, as Linux's does; tlb is met through a bridge in
+    // tests/fastpath.rs and tests/kernel_vm.rs.)
+    for mode in ["balance-rr", "balance-xor", "broadcast", "balance-alb"] {
         let m = format!("mode={mode}");
         bond_up(&a, &b, &[&m, "miimon=100"]);
         let took = wait_for(Duration::from_secs(10), &format!("a ping over {mode}"), || {
