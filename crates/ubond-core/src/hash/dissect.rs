@@ -1,6 +1,10 @@
 //! The walk over the packet headers: where the addresses, ports and ICMP fields that the
 //! formulas hash are found, as the kernel's `bond_flow_dissect()` (the `layer2+3` and
 //! `layer3+4` policies) and `__skb_flow_dissect()` (the `encap*` policies) find them.
+//!
+//! The functions are `#[inline]`: the formulas that call them are in another module, which
+//! the compiler may put in another codegen unit, where without it they are not inlined and
+//! the per-frame hash costs two to three times as much (`benches/datapath.rs`).
 
 use ubond_wire::ethernet::{
     ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN,
@@ -25,18 +29,21 @@ const IPPROTO_ICMPV6: u8 = 58;
 /// `MAX_FLOW_DISSECT_HDRS` in `net/core/flow_dissector.c`.
 const MAX_FLOW_DISSECT_HDRS: u32 = 15;
 
+#[inline]
 pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
     let s = b.get(at..at.checked_add(2)?)?;
     Some(u16::from_be_bytes([s[0], s[1]]))
 }
 
 /// A `__be32` field read with a plain load on a little-endian host.
+#[inline]
 fn le32(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// `ipv6_addr_hash()`: XOR of the address's four little-endian words.
+#[inline]
 fn ipv6_addr_hash(b: &[u8], at: usize) -> Option<u32> {
     Some(le32(b, at)? ^ le32(b, at + 4)? ^ le32(b, at + 8)? ^ le32(b, at + 12)?)
 }
@@ -57,6 +64,7 @@ pub(super) struct Keys {
 }
 
 /// `__skb_flow_get_ports()`: the ports word of `ip_proto` at `thoff`, 0 if none or cut short.
+#[inline]
 fn get_ports(frame: &[u8], thoff: usize, ip_proto: u8) -> u32 {
     frame
         .get(thoff..)
@@ -65,6 +73,7 @@ fn get_ports(frame: &[u8], thoff: usize, ip_proto: u8) -> u32 {
 }
 
 /// `skb_flow_get_icmp_tci()`: leaves `keys` alone if 8 octets are not there.
+#[inline]
 fn get_icmp_tci(frame: &[u8], thoff: usize, keys: &mut Keys, icmp: IcmpHash) {
     let Some(ih) = thoff.checked_add(8).and_then(|end| frame.get(thoff..end)) else {
         return;
@@ -85,6 +94,7 @@ fn get_icmp_tci(frame: &[u8], thoff: usize, keys: &mut Keys, icmp: IcmpHash) {
 
 /// `bond_flow_ip()`: one IP header at `*nhoff`, no validation beyond its fixed size.
 /// `ip_proto` is left alone for an IPv4 fragment (it stays "none", -1 in the kernel).
+#[inline]
 fn bond_flow_ip(
     frame: &[u8],
     keys: &mut Keys,
@@ -125,6 +135,7 @@ fn bond_flow_ip(
 }
 
 /// `bond_flow_dissect()` for the non-encap policies (`layer2+3`, `layer3+4`).
+#[inline]
 pub(super) fn bond_flow_dissect(
     frame: &[u8],
     l2_proto: u16,
@@ -172,6 +183,7 @@ enum Ret {
 
 /// `__skb_flow_dissect()` with `flow_keys_bonding` and no flags: the `encap*` policies.
 /// `None` is the kernel's `false` (the caller then falls back to the `layer2` hash).
+#[inline]
 pub(super) fn flow_dissect(
     frame: &[u8],
     l2_proto: u16,
@@ -379,6 +391,7 @@ pub(super) fn flow_dissect(
 }
 
 /// `__skb_flow_dissect_gre()` without `FLOW_DISSECTOR_F_STOP_AT_ENCAP`.
+#[inline]
 fn gre(frame: &[u8], proto: &mut u16, nhoff: &mut usize) -> Ret {
     const CSUM: u16 = 0x8000;
     const ROUTING: u16 = 0x4000;
