@@ -1,7 +1,8 @@
 //! `docs/ARCHITECTURE.md` against the code, so that the map cannot silently go stale: every
 //! `path:function` it names is a function defined in that file, every path it names exists,
-//! the LACPDU's way through takes at most six hops, and the binary crate makes no Linux calls
-//! of its own (those belong in `ubond-sys`).
+//! the LACPDU's way through takes at most six hops, the crates depend on each other in the
+//! direction it draws, and the binary crate makes no Linux calls of its own (those belong in
+//! `ubond-sys`).
 
 use std::path::{Path, PathBuf};
 
@@ -165,4 +166,56 @@ fn the_binary_makes_no_linux_calls_of_its_own() {
         }
     }
     assert!(found.is_empty(), "Linux calls belong in ubond-sys:\n{}", found.join("\n"));
+}
+
+/// The workspace crates a crate's `[dependencies]` name (dev-dependencies left out).
+fn workspace_deps(krate: &str) -> Vec<String> {
+    let manifest = read(&format!("crates/{krate}/Cargo.toml"));
+    let mut section = String::new();
+    let mut deps = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.to_string();
+        } else if section == "[dependencies]" && line.starts_with("ubond") {
+            let name = line.split(['.', ' ', '=']).next().unwrap_or_default();
+            deps.push(name.to_string());
+        }
+    }
+    deps.sort();
+    deps
+}
+
+#[test]
+fn the_crates_depend_in_the_direction_the_document_draws() {
+    // The "Code map" section's graph: wire ◄ core ◄ config, lab, doctor ◄ ubond; wire ◄ sys ◄
+    // ubond. The core and the Linux mechanisms never meet below the binary.
+    let allowed: [(&str, &[&str]); 7] = [
+        ("ubond-wire", &[]),
+        ("ubond-core", &["ubond-wire"]),
+        ("ubond-config", &["ubond-core", "ubond-wire"]),
+        ("ubond-lab", &["ubond-core", "ubond-wire"]),
+        ("ubond-doctor", &["ubond-core", "ubond-wire"]),
+        ("ubond-sys", &["ubond-wire"]),
+        (
+            "ubond",
+            &["ubond-config", "ubond-core", "ubond-doctor", "ubond-lab", "ubond-sys", "ubond-wire"],
+        ),
+    ];
+    let doc = read("docs/ARCHITECTURE.md");
+    let mut wrong = Vec::new();
+    for (krate, may) in allowed {
+        assert!(
+            doc.contains(&format!("`crates/{krate}`")),
+            "the document has no section on {krate}"
+        );
+        for dep in workspace_deps(krate) {
+            if !may.contains(&dep.as_str()) {
+                wrong.push(format!("{krate} depends on {dep}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "against the direction docs/ARCHITECTURE.md draws:\n{}", {
+        wrong.join("\n")
+    });
+    assert_eq!(workspace_deps("ubond-core"), ["ubond-wire"], "the manifest was not read");
 }
