@@ -222,6 +222,19 @@ def rows(r):
                     f"{fmt(num(r, 'core.rx_frame_xor.ns'), ' ns')} "
                     f"= {fmt(num(r, 'core.rx_frame_xor.mps'), ' M frames/s', 1)}",
                     "balance-xor, 2 slaves", "–", "–", "–", "–"))
+    lacp_rx = sorted((int(k.split(".")[2][len("pdu_rx_"):-len("ports")]), k) for k in r
+                     if k.startswith("core.lacp.pdu_rx_") and k.endswith("ports.ns"))
+    if lacp_rx:
+        out.append(("(5) one LACPDU through the LACP core on a converged bond",
+                    ", ".join(f"{n} ports: {fmt(num(r, k), ' ns', 1)}" for n, k in lacp_rx),
+                    "Receive, every machine of every port to a fixed point, Transmit, publish",
+                    "–", "–", "–", "–"))
+    if "core.lacp.negotiate_8ports.ns" in r:
+        ns = num(r, "core.lacp.negotiate_8ports.ns")
+        out.append(("(5) a whole LACP negotiation, two cores of 8 ports each",
+                    f"{fmt(None if ns is None else ns / 1000, ' µs', 1)}",
+                    "from no partner to every port distributing, frames moved instantly", "–",
+                    "–", "–", "–"))
     if "idle.rss_kb" in r:
         rss, hwm, cpu = num(r, "idle.rss_kb"), num(r, "idle.hwm_kb"), num(r, "idle.cpu_pct")
         out.append(("(6) daemon with one 802.3ad bond, idle",

@@ -422,11 +422,14 @@ if section idle; then
     bond_down
 fi
 
-# --- (5) the core: hash + slave selection, frames through the core ----------------------------
+# --- (5) the core: hash + slave selection, frames through the core, the LACP machines ---------
 if section core; then
-    say "(5) cargo bench -p ubond-core (hash + selection)"
+    say "(5) cargo bench -p ubond-core (hash + selection, LACP)"
     cargo bench -q -p ubond-core --bench datapath 2>/dev/null | tee "$WORK/core.txt" >&2
     grep '^core\.' "$WORK/core.txt" >>"$RESULTS" || true
+    # The LACP bench prints lacp.NAME.ns; kept apart from section (4)'s lacp.* as core.lacp.*.
+    cargo bench -q -p ubond-core --bench lacp 2>/dev/null | tee "$WORK/core-lacp.txt" >&2
+    sed -n 's/^lacp\./core.lacp./p' "$WORK/core-lacp.txt" >>"$RESULTS"
 fi
 
 python3 "$ROOT/bench/report.py" "$RESULTS" "$OUT" "$DUR"

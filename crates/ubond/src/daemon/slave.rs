@@ -84,11 +84,9 @@ impl Found {
 impl SlaveRt {
     /// Takes interface `iface` for bond `bond`: records its settings as found, opens its packet
     /// socket (in the poll set), attaches the fast path's program and sets the slave sysctls.
-    /// Its MTU and admin state are untouched until [`SlaveRt::make_ready`], so the journal can
-    /// name it first ([`SlaveRt::saved`]).
-    ///
-    /// (Adopting a slave a previous daemon left would take its settings as found from the
-    /// saved state instead, and change nothing.)
+    /// Its MTU and admin state are untouched until [`SlaveRt::make_ready`], so the state file
+    /// can name it first ([`SlaveRt::saved`]). A slave a daemon that ran before left is
+    /// adopted instead ([`SlaveRt::adopt`]), with its settings as found from the state file.
     pub(super) fn take(
         iface: &str,
         bond: &str,
