@@ -15,7 +15,7 @@
 //! `peer_notif_delay` as multiples of `miimon`, and shows them as 0 while `miimon` is 0 (the
 //! ARP monitor's turn); such a delay comes back as 0.
 
-use super::{BondOptions, Mode, OptionError, OptionId, Scope, SetContext};
+use super::{netlink, BondOptions, Mode, OptionError, OptionId, Scope, SetContext};
 
 /// Options a bond's settings leave out: the slave list and the active slave are the bond's
 /// state, per-slave values are kept with each slave, and `use_carrier` / `num_unsol_na` are
@@ -32,46 +32,15 @@ fn kept(id: OptionId) -> bool {
     ) && matches!(id.scope(), Scope::Bond | Scope::Module)
 }
 
-/// The order the words are written and applied in, after the mode: the order of the
-/// kernel's `bond_changelink` (netlink), so that an option comes after those it depends on
-/// (`updelay` after `miimon`, which it is a multiple of).
-const ORDER: &[OptionId] = &[
-    OptionId::Miimon,
-    OptionId::Updelay,
-    OptionId::Downdelay,
-    OptionId::PeerNotifDelay,
-    OptionId::ArpInterval,
-    OptionId::ArpIpTarget,
-    OptionId::NsIp6Target,
-    OptionId::ArpValidate,
-    OptionId::ArpAllTargets,
-    OptionId::Primary,
-    OptionId::PrimaryReselect,
-    OptionId::FailOverMac,
-    OptionId::XmitHashPolicy,
-    OptionId::ResendIgmp,
-    OptionId::NumGratArp,
-    OptionId::AllSlavesActive,
-    OptionId::MinLinks,
-    OptionId::LpInterval,
-    OptionId::PacketsPerSlave,
-    OptionId::LacpActive,
-    OptionId::LacpRate,
-    OptionId::AdSelect,
-    OptionId::TlbDynamicLb,
-    OptionId::AdActorSysPrio,
-    OptionId::AdUserPortKey,
-    OptionId::AdActorSystem,
-    OptionId::ArpMissedMax,
-    OptionId::CoupledControl,
-];
-
-/// Every kept option, in [`ORDER`] and then the others (ubond's own, module parameters).
+/// Every kept option, in the order the words are written and applied in: the kernel's
+/// `bond_changelink` order ([`netlink::ORDER`]), so that an option comes after those it depends
+/// on (`updelay` after `miimon`, which it is a multiple of), then the others (module
+/// parameters).
 fn in_order() -> impl Iterator<Item = OptionId> {
-    ORDER
+    netlink::ORDER
         .iter()
         .copied()
-        .chain(OptionId::ALL.iter().copied().filter(|id| !ORDER.contains(id)))
+        .chain(OptionId::ALL.iter().copied().filter(|id| !netlink::ORDER.contains(id)))
         .filter(|&id| kept(id))
 }
 
