@@ -61,6 +61,8 @@ pub(super) struct BondRt {
     pub(super) state_dirty: bool,
     /// Changes of the active slave, for the metrics.
     pub(super) failovers: Failovers,
+    /// When the slaves' carrier is read next (every `miimon`, see [`super::events::poll_carrier`]).
+    pub(super) mii_next: Instant,
 }
 
 /// A bond's device as the caller made or found it.
@@ -118,6 +120,7 @@ impl BondRt {
             lacpdu_unrecorded: false,
             state_dirty: true,
             failovers: Failovers::default(),
+            mii_next: now,
         };
         rt.bond.set_admin_up(now, admin_up);
         rt.bond.handle_timeout(now);
