@@ -45,6 +45,7 @@ pub mod alb;
 mod config;
 mod engine;
 mod error;
+pub mod filter;
 pub mod igmp;
 mod invariants;
 mod links;
@@ -67,6 +68,7 @@ use crate::options::{BondOptions, FailOverMac, Mode};
 use crate::time::Instant;
 
 pub use self::error::{BondError, ConfigError, EnvironmentError, Misuse};
+pub use self::filter::SlaveFilter;
 pub use self::output::{BondEvent, BondTransmit, QUEUE_LIMIT};
 pub use self::plan::{RxPlan, RxVerdict, TxChoice, TxCursor, TxDecision, TxPlan};
 pub use self::slave::{SlaveConfig, SlaveId};

@@ -179,6 +179,8 @@ impl Daemon {
             let periodic = now.saturating_duration_since(last_report) >= REPORT_PERIOD;
             if periodic {
                 last_report = now;
+                // Groups joined by the bond's sockets have no notification: read them again.
+                self.bonds.list.iter_mut().for_each(|rt| rt.refresh_multicast());
             }
             self.bonds.write_reports(periodic);
             self.bonds.save_if_changed(now);

@@ -49,8 +49,10 @@ impl Watch {
         let mut gone = Vec::new();
         for (bi, rt) in bonds.list.iter_mut().enumerate() {
             let mut admin = None;
+            let mut promisc = None;
             for ev in self.events.iter().filter(|e| e.state.name == rt.bond.name()) {
                 admin = Some(ev.state.admin_up && !ev.removed);
+                promisc = Some(ev.state.promiscuity > 0 && !ev.removed);
                 if let Some(mtu) = ev.state.mtu.filter(|m| rt.mtu != Some(*m) && !ev.removed) {
                     rt.mtu = Some(mtu);
                     for s in &rt.slaves {
@@ -66,6 +68,10 @@ impl Watch {
             if let Some(up) = admin.filter(|up| *up != rt.admin_up) {
                 rt.admin_up = up;
                 rt.bond.set_admin_up(now, up);
+            }
+            if let Some(p) = promisc.filter(|p| *p != rt.dev_promisc) {
+                rt.dev_promisc = p;
+                rt.sync_filters();
             }
             for s in rt.slaves.iter_mut() {
                 let mut carrier = None;
