@@ -201,20 +201,7 @@ fn recovery_with_updelay_when_no_slave_is_up_in_modes_1_and_2() {
         b.ip(&["link", "set", "e1", "up"]);
         b.ip(&["link", "set", "e2", "down"]);
         let t0 = Instant::now();
-        let ok = sh(&[
-            "ip",
-            "netns",
-            "exec",
-            &a.ns,
-            "ping",
-            "-c",
-            "2",
-            "-i",
-            "0.5",
-            "-W",
-            "2",
-            "192.0.2.2",
-        ]);
+        let ok = sh(&["ip", "netns", "exec", &a.ns, "ping", "-c", "2", "192.0.2.2"]);
         eprintln!(
             "{mode}: after the flap: {:?}: {}",
             t0.elapsed(),
