@@ -390,6 +390,12 @@ fn slave_prio_chooses_the_active_slave_and_reads_back() {
     a.ok(&["set-slave", "e2", "prio", "10"]);
     a.ok(&["set", "bond0", "primary_reselect", "always"]);
     assert_eq!(a.ok(&["get-slave", "e2", "prio"]).trim(), "10");
+    // Read back from the bond too: as sysfs shows queue_id, and in the JSON report.
+    assert_eq!(a.ok(&["get", "bond0", "prio"]).trim(), "e1:0 e2:10");
+    assert_eq!(a.ok(&["get", "bond0", "queue_id"]).trim(), "e1:0 e2:0");
+    let json: String =
+        a.ok(&["status", "bond0", "--json"]).chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(json.contains(r#""name":"e2""#) && json.contains(r#""prio":10"#), "{json}");
     // A link change asks for a reselection, which the prio decides.
     a.ip(&["link", "set", "e1", "down"]);
     wait_for(Duration::from_secs(5), "e2 active", || active_of(&a.report("bond0")) == "e2");

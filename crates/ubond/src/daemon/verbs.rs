@@ -177,6 +177,19 @@ fn get(rt: &BondRt, option: Option<&str>) -> Result<String> {
             "active_slave" => {
                 rt.bond.active_slave().and_then(|a| rt.bond.slave_name(a)).unwrap_or("").to_string()
             }
+            // Per-slave options as sysfs shows `queue_id`: `SLAVE:VALUE` for every slave.
+            o if o == "queue_id"
+                || OptionId::from_name(o).is_some_and(|id| id.scope() == Scope::Slave) =>
+            {
+                rt.slaves
+                    .iter()
+                    .map(|s| {
+                        let v = opts.get_slave(&s.name, o).unwrap_or_default();
+                        format!("{}:{v}", s.name)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
             o => opts.get(o).map_err(|e| anyhow!("{}: {e}", rt.bond.name()))?,
         })
     };
