@@ -403,3 +403,142 @@ fn slave_prio_chooses_the_active_slave_and_reads_back() {
     wait_for(Duration::from_secs(5), "e1 up", || slave_mii(&a.report("bond0"), "e1") == "up");
     assert_eq!(active_of(&a.report("bond0")), "e2", "the higher prio stays active");
 }
+
+/// Gratuitous ARPs for `ip` (sender and target address equal) heard on B's `iface` during
+/// `window`, from a packet socket opened before `act` runs.
+fn gratuitous_arps(
+    b: &Side,
+    iface: &str,
+    ip: [u8; 4],
+    window: Duration,
+    act: impl FnOnce(),
+) -> usize {
+    let (ns, iface) = (b.ns.clone(), iface.to_string());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = in_netns(&ns, move || {
+        let options = ubond_sys::PacketOptions { slow_protocols: false, ..Default::default() };
+        let sock = ubond_sys::PacketSocket::open(&iface, options).unwrap();
+        tx.send(()).unwrap();
+        let t0 = Instant::now();
+        let mut buf = [0u8; 2048];
+        let mut n = 0;
+        while t0.elapsed() < window {
+            match sock.recv(&mut buf) {
+                Ok(Some(len)) if len >= 42 && buf[12..14] == [0x08, 0x06] => {
+                    n += usize::from(buf[28..32] == ip && buf[38..42] == ip);
+                }
+                Ok(Some(_)) => {}
+                _ => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        n
+    });
+    rx.recv().unwrap();
+    act();
+    listener.join().unwrap()
+}
+
+#[test]
+fn num_grat_arp_announces_a_failover_exactly_that_many_times() {
+    // bond_options.sh num_grat_arp: after a failover the new active slave sends exactly
+    // num_grat_arp gratuitous ARPs (peer_notif_delay apart; miimon when 0).
+    if !can_run() {
+        return;
+    }
+    let (a, b) = same_index_pair("grat");
+    a.ok(&["add", "bond0", "mode=active-backup", "miimon=100", "primary=e1"]);
+    a.ok(&["enslave", "bond0", "e1", "e2"]);
+    a.ip(&["addr", "add", "192.0.2.1/24", "dev", "bond0"]);
+    a.ip(&["link", "set", "bond0", "up"]);
+    for count in [1, 3, 5] {
+        a.ok(&["set", "bond0", "num_grat_arp", &count.to_string()]);
+        wait_for(Duration::from_secs(10), "e1 active, e2 up", || {
+            let r = a.report("bond0");
+            active_of(&r) == "e1" && slave_mii(&r, "e2") == "up"
+        });
+        let heard = gratuitous_arps(&b, "e2", [192, 0, 2, 1], Duration::from_millis(1500), || {
+            a.ip(&["link", "set", "e1", "down"]);
+        });
+        assert_eq!(heard, count, "num_grat_arp {count}: gratuitous ARPs after the failover");
+        a.ip(&["link", "set", "e1", "up"]);
+    }
+}
+
+#[test]
+fn a_hash_policy_spreads_flows_over_every_slave() {
+    // The xdp_bonding/hash checks: many layer3+4 flows through balance-xor use both slaves.
+    if !can_run() {
+        return;
+    }
+    let (a, b) = same_index_pair("spread");
+    switch(&b);
+    a.ok(&["add", "bond0", "mode=balance-xor", "miimon=100", "xmit_hash_policy=layer3+4"]);
+    a.ok(&["enslave", "bond0", "e1", "e2"]);
+    a.ip(&["addr", "add", "192.0.2.1/24", "dev", "bond0"]);
+    a.ip(&["link", "set", "bond0", "up"]);
+    wait_for(Duration::from_secs(10), "a ping", || ping_once(&a, "192.0.2.2"));
+    let before = (tx_packets(&a, "e1"), tx_packets(&a, "e2"));
+    let script = "for p in $(seq 5000 5127); do echo x > /dev/udp/192.0.2.2/$p; done";
+    must(&["ip", "netns", "exec", &a.ns, "bash", "-c", script]);
+    let after = (tx_packets(&a, "e1"), tx_packets(&a, "e2"));
+    let spread = (after.0 - before.0, after.1 - before.1);
+    eprintln!("128 flows: {spread:?} frames on (e1, e2)");
+    assert!(spread.0 >= 16 && spread.1 >= 16, "both slaves carry flows: {spread:?}");
+}
+
+#[test]
+fn passive_lacp_and_lacp_strict() {
+    // Passive LACP: a passive port negotiates with an active partner (its actor state lacks
+    // LACP_Activity: 62), two passive ends never do. lacp_strict: no partner, no carrier.
+    if !can_run() {
+        return;
+    }
+    let (a, b) = pair("passive");
+    for (s, active) in [(&a, "off"), (&b, "on")] {
+        s.ok(&[
+            "add",
+            "bond0",
+            "mode=802.3ad",
+            "miimon=100",
+            "lacp_rate=fast",
+            &format!("lacp_active={active}"),
+        ]);
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+    }
+    wait_for(Duration::from_secs(30), "a passive end negotiated with an active one", || {
+        a.report("bond0").matches("port state: 62").count() >= 2
+            && b.report("bond0").matches("port state: 63").count() >= 2
+    });
+    b.ok(&["del", "bond0"]);
+    b.ok(&["add", "bond0", "mode=802.3ad", "miimon=100", "lacp_rate=fast", "lacp_active=off"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    // Both passive: nobody speaks first. A's ports expire their old partner and stay alone.
+    wait_for(Duration::from_secs(15), "no partner on either end", || {
+        [&a, &b].iter().all(|s| {
+            let r = s.report("bond0");
+            !r.contains("port state: 62") && !r.contains("port state: 63")
+        })
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    for s in [&a, &b] {
+        let r = s.report("bond0");
+        assert!(!r.contains("port state: 62") && !r.contains("port state: 63"), "{r}");
+    }
+    // lacp_strict: without a partner the bond has no carrier; without strict it has.
+    b.ok(&["del", "bond0"]);
+    for e in ["e1", "e2"] {
+        // Released slaves are left down: B's ends up again, with nothing speaking LACP.
+        b.ip(&["link", "set", e, "up"]);
+    }
+    for (strict, carrier) in [("on", "down"), ("off", "up")] {
+        a.ok(&["del", "bond0"]);
+        a.ok(&["add", "bond0", "mode=802.3ad", "miimon=100", &format!("lacp_strict={strict}")]);
+        a.ok(&["enslave", "bond0", "e1", "e2"]);
+        a.ip(&["link", "set", "bond0", "up"]);
+        std::thread::sleep(Duration::from_secs(2));
+        let r = a.report("bond0");
+        assert_eq!(slave_mii(&r, "e1"), "up", "carrier on the slaves: {r}");
+        let bond_mii = r.lines().find_map(|l| l.strip_prefix("MII Status: ")).unwrap_or("");
+        assert_eq!(bond_mii, carrier, "lacp_strict={strict}: {r}");
+    }
+}

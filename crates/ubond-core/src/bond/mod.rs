@@ -257,6 +257,8 @@ impl Bond {
     /// order) whose link is coming back is used at once, `updelay` or not — at the MII
     /// monitor's next tick there; here as soon as it is so (right after enslaving too). In
     /// active-backup the reselection does it ("made the new active one N ms earlier").
+    /// (Linux decides it from its slave array, which balance-rr and broadcast lack, so they
+    /// honour updelay even then; here they follow the documented rule as the other modes.)
     fn skip_updelay_when_none_usable(&mut self, now: Instant) {
         if !self.monitored()
             || matches!(self.engine, Engine::Arp(_))
