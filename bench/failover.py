@@ -16,8 +16,13 @@ With FAILOVER_DEBUG set, also prints to stderr, per trial, the probes lost and w
 from the moment the link came back (a member that carries traffic before both ends collect
 on it shows here).
 
-Prints key=value lines: failover.p50_ms, failover.p99_ms, failover.max_ms, failover.trials,
-failover.lost (probes lost over all trials), failover.all_ms (every trial, sorted).
+With --far-end the member's far end (its veth peer in namespace B, "the switch port") goes
+down instead of the member itself: A's member loses carrier without being set down, which the
+kernel may announce up to a second late (link-watch), so this measures the MII monitor's own
+carrier reads.
+
+Prints key=value lines (prefix "failover", or --prefix): .p50_ms, .p99_ms, .max_ms, .trials,
+.lost (probes lost over all trials), .all_ms (every trial, sorted).
 """
 
 import argparse
@@ -66,15 +71,22 @@ def receiver(port, out):
             f.write("%d %d %d\n" % g)
 
 
-def set_link(ifname, up):
-    """RTM_NEWLINK with IFF_UP changed; returns once the kernel acknowledged it."""
-    index = socket.if_nametoindex(ifname)
-    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
+def set_link(ifname, up, far=None):
+    """RTM_NEWLINK with IFF_UP changed; returns once the kernel acknowledged it. With `far`
+    (a netlink socket opened in namespace B and B's interface indexes), B's end of the member
+    goes down instead: A's member loses its carrier without being set down."""
+    if far:
+        s, indexes = far
+        index = indexes[ifname]
+    else:
+        index = socket.if_nametoindex(ifname)
+        s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
     ifi = struct.pack("=BxHiII", 0, 0, index, 1 if up else 0, 1)
     hdr = struct.pack("=IHHII", 16 + len(ifi), 16, 1 | 4, 1, 0)  # RTM_NEWLINK, REQUEST|ACK
     s.send(hdr + ifi)
     s.recv(4096)
-    s.close()
+    if not far:
+        s.close()
 
 
 def tx_packets():
@@ -120,6 +132,9 @@ def main():
     ap.add_argument("--members", default="e1,e2")
     ap.add_argument("--report-a")
     ap.add_argument("--report-b")
+    ap.add_argument("--far-end", action="store_true",
+                    help="take down the member's far end (in namespace B), not the member")
+    ap.add_argument("--prefix", default="failover", help="the printed keys' prefix")
     a = ap.parse_args()
     if a.recv:
         return receiver(a.recv, a.out)
@@ -127,9 +142,15 @@ def main():
     out = f"/tmp/ubond-failover-{os.getpid()}.txt"
     rx = subprocess.Popen(["ip", "netns", "exec", a.ns_b, sys.executable, __file__,
                            "--recv", str(a.port), "--out", out])
+    members = a.members.split(",")
+    far = None
+    if a.far_end:
+        # A netlink socket keeps the namespace it was opened in.
+        enter_netns(a.ns_b)
+        far = (socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0),
+               {m: socket.if_nametoindex(m) for m in members})
     enter_netns(a.ns_a)
     time.sleep(0.5)
-    members = a.members.split(",")
     reports = [a.report_a, a.report_b]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     stop = threading.Event()
@@ -171,10 +192,10 @@ def main():
             moved = {m: c1.get(m, 0) - c0.get(m, 0) for m in members}
             print(f"failover: trial {len(downs) + 1}: {victim} down (tx in 100 ms: {moved})",
                   file=sys.stderr)
-            set_link(victim, False)
+            set_link(victim, False, far)
             downs.append(time.monotonic_ns())
             time.sleep(0.3)
-            set_link(victim, True)
+            set_link(victim, True, far)
             ups.append(time.monotonic_ns())
         wait(lambda: lacp_up(reports), 30)
     finally:
@@ -214,18 +235,18 @@ def main():
                   + (f" from {after_up[0]:.1f} to {after_up[-1]:.1f} ms" if after_up else ""),
                   file=sys.stderr)
     times.sort()
+    p = a.prefix
     if not times:
-        print("failover.trials=0")
+        print(f"{p}.trials=0")
         return
-    print(f"failover.trials={len(times)}")
-    print(f"failover.p50_ms={percentile(times, 50):.2f}")
-    print(f"failover.p99_ms={percentile(times, 99):.2f}")
-    print(f"failover.max_ms={times[-1]:.2f}")
-    print(f"failover.lost={sent - len(received)}")
-    print(f"failover.lost_max={max(lost_per_trial, default=0)}")
-    print(f"failover.rate_hz={a.rate}")
-    print("failover.all_ms=" + " ".join(f"{t:.1f}" for t in times))
-
+    print(f"{p}.trials={len(times)}")
+    print(f"{p}.p50_ms={percentile(times, 50):.2f}")
+    print(f"{p}.p99_ms={percentile(times, 99):.2f}")
+    print(f"{p}.max_ms={times[-1]:.2f}")
+    print(f"{p}.lost={sent - len(received)}")
+    print(f"{p}.lost_max={max(lost_per_trial, default=0)}")
+    print(f"{p}.rate_hz={a.rate}")
+    print(f"{p}.all_ms=" + " ".join(f"{t:.1f}" for t in times))
 
 if __name__ == "__main__":
     main()

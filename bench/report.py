@@ -199,6 +199,17 @@ def rows(r):
                     f"lost over the whole run (link-ups included): {r.get('failover.lost')}",
                     "–", "p99 ≤ 5 ms",
                     verdict(p99 is not None and p99 <= 5), "–"))
+    if "failover_far.p99_ms" in r:
+        # The far end goes down: no IFF_UP change on the member, carrier read every miimon
+        # (100 ms) or announced by the kernel, which may wait up to 1 s (link-watch).
+        p50, p99 = num(r, "failover_far.p50_ms"), num(r, "failover_far.p99_ms")
+        out.append((f"(3b) carrier loss at the member's far end, "
+                    f"{r.get('failover_far.trials')} trials, miimon 100",
+                    f"p50 {fmt(p50, ' ms')}, p99 {fmt(p99, ' ms')}",
+                    f"max {fmt(num(r, 'failover_far.max_ms'), ' ms')}; probes lost over the "
+                    f"run: {r.get('failover_far.lost')}",
+                    "–", "p99 ≤ miimon + 20 ms",
+                    verdict(p99 is not None and p99 <= 120), "–"))
     if "lacp.ms" in r:
         ms = sorted(int(x) for x in r["lacp.ms"].split())
         med = ms[len(ms) // 2]

@@ -346,6 +346,13 @@ if section failover; then
     python3 "$ROOT/bench/failover.py" --ns-a "$NA" --ns-b "$NB" --trials "$TRIALS" \
         --report-a "$WORK/a/bond0" --report-b "$WORK/b/bond0" --dst 192.0.2.2 >>"$RESULTS"
     grep '^failover' "$RESULTS" >&2 || true
+    # The same carrier losses at the far end of the member (its peer, "the switch port", goes
+    # down): the member keeps IFF_UP and its carrier loss may be announced a second late.
+    say "(3b) failover: $TRIALS carrier losses at the members' far end"
+    python3 "$ROOT/bench/failover.py" --ns-a "$NA" --ns-b "$NB" --trials "$TRIALS" --far-end \
+        --prefix failover_far --report-a "$WORK/a/bond0" --report-b "$WORK/b/bond0" \
+        --dst 192.0.2.2 >>"$RESULTS"
+    grep '^failover_far' "$RESULTS" >&2 || true
     bond_down
 fi
 

@@ -220,6 +220,9 @@ pub struct SlaveStatus {
     pub perm_hwaddr: MacAddr,
     /// `Slave queue ID`.
     pub queue_id: u16,
+    /// The slave's `prio` (`ip link set IFACE type bond_slave prio N`): not in the /proc
+    /// report (the kernel prints it in `ip -d link show`), in the JSON.
+    pub prio: i32,
     /// The 802.3ad part, printed only in 802.3ad mode; `None` there prints
     /// `Aggregator ID: N/A` (the port has no aggregator) and nothing more.
     pub ad: Option<SlaveAdStatus>,
@@ -456,6 +459,7 @@ mod tests {
             link_failure_count: 0,
             perm_hwaddr: MAC0,
             queue_id: 0,
+            prio: 0,
             ad: None,
         }
     }

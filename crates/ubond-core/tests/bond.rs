@@ -488,3 +488,113 @@ fn a_partner_heard_in_lacp_fallback_ends_it_at_once() {
     let events: Vec<BondEvent> = std::iter::from_fn(|| bonds[0].poll_event()).collect();
     assert!(events.contains(&BondEvent::ActiveSlave { slave: None }), "{events:?}");
 }
+
+#[test]
+fn active_backup_keeps_sending_on_the_active_slave_during_downdelay() {
+    // Linux `bond_xmit_activebackup` sends on `curr_active_slave` whatever its link says, so
+    // the active slave carries traffic until downdelay is over and the failover happens.
+    let o = BondOptions { downdelay: 3, ..opts(Mode::ActiveBackup) };
+    let (mut b, s) = bond(o, 2);
+    b.handle_link(ms(1000), s[0], LinkState::down()).unwrap();
+    assert_eq!(b.slave_link(s[0]).unwrap().0, LinkStatus::Fail);
+    assert_eq!(b.tx_plan().slaves, [s[0]], "going down, still the one sending");
+    assert_eq!(b.rx_plan().verdict(s[0], &[0u8; 60]), RxVerdict::Deliver);
+    run(&mut b, ms(1299));
+    assert_eq!(b.tx_plan().slaves, [s[0]]);
+    run(&mut b, ms(1300));
+    assert_eq!(b.tx_plan().slaves, [s[1]], "downdelay over: failed over");
+    // balance-xor's slave array keeps a failing slave too; balance-rr skips it at once.
+    for (mode, keeps) in [(Mode::BalanceXor, true), (Mode::BalanceRr, false)] {
+        let o = BondOptions { downdelay: 3, ..opts(mode) };
+        let (mut b, s) = bond(o, 2);
+        b.handle_link(ms(1000), s[0], LinkState::down()).unwrap();
+        assert_eq!(b.tx_plan().slaves.contains(&s[0]), keeps, "{mode:?}");
+        run(&mut b, ms(1300));
+        assert_eq!(b.tx_plan().slaves, [s[1]], "{mode:?}");
+    }
+}
+
+#[test]
+fn updelay_is_ignored_while_no_slave_is_usable_in_xor_as_in_active_backup() {
+    // Linux `bond_miimon_inspect`: active-backup ignores updelay while there is no active
+    // slave, the other modes with a slave array while it is empty; at most one slave per tick.
+    for mode in [Mode::ActiveBackup, Mode::BalanceXor] {
+        let o = BondOptions { updelay: 50, ..opts(mode) };
+        let mut b = Bond::new("bond0", o, None).unwrap();
+        // Right after enslaving, with no other slave: used at once.
+        let s0 = b.enslave(ms(0), slave(0), LinkState::up(1000)).unwrap();
+        assert_eq!(b.slave_link(s0).unwrap().0, LinkStatus::Up, "{mode:?}: first slave");
+        assert!(b.carrier(), "{mode:?}");
+        // A second one waits its updelay: a slave is usable.
+        let s1 = b.enslave(ms(10), slave(1), LinkState::up(1000)).unwrap();
+        assert_eq!(b.slave_link(s1).unwrap().0, LinkStatus::Back, "{mode:?}: second slave");
+        run(&mut b, ms(5010));
+        assert_eq!(b.slave_link(s1).unwrap().0, LinkStatus::Up, "{mode:?}");
+        // The selftest's flap: eth0 goes down; later it comes back (going back, eth1 being
+        // up) and at the same moment eth1 goes down: eth0 is used at once.
+        b.handle_link(ms(6000), s0, LinkState::down()).unwrap();
+        b.handle_link(ms(8000), s0, LinkState::up(1000)).unwrap();
+        assert_eq!(b.slave_link(s0).unwrap().0, LinkStatus::Back, "{mode:?}");
+        b.handle_link(ms(8000), s1, LinkState::down()).unwrap();
+        assert_eq!(b.slave_link(s0).unwrap().0, LinkStatus::Up, "{mode:?}: no wait");
+        assert_eq!(b.tx_plan().slaves, [s0], "{mode:?}");
+        assert!(b.carrier(), "{mode:?}");
+    }
+}
+
+#[test]
+fn fail_over_mac_follow_gives_a_returning_first_slave_another_address() {
+    // Linux `bond_enslave` with fail_over_mac=follow: a slave that joins a bond with slaves
+    // while having the bond's address gets a random one, or two slaves would share it.
+    let mut b = Bond::new("bond0", opts(Mode::ActiveBackup), None).unwrap();
+    b.set_option(ms(0), "fail_over_mac", "follow").unwrap();
+    let s0 = b.enslave(ms(0), slave(0), LinkState::up(1000)).unwrap();
+    let s1 = b.enslave(ms(0), slave(1), LinkState::up(1000)).unwrap();
+    let bond_mac = b.mac();
+    assert_eq!(b.slave_mac(s0), Some(bond_mac), "the first slave keeps its own (the bond's)");
+    b.release(ms(100), s0).unwrap();
+    while b.poll_event().is_some() {}
+    let again = b.enslave(ms(200), slave(0), LinkState::up(1000)).unwrap();
+    let mac = b.slave_mac(again).unwrap();
+    assert_ne!(mac, bond_mac);
+    assert_ne!(Some(mac), b.slave_mac(s1));
+    assert!(mac.is_unicast() && mac.0[0] & 0x02 != 0, "locally administered unicast: {mac}");
+    let mut told = false;
+    while let Some(e) = b.poll_event() {
+        told |= matches!(e, BondEvent::SlaveMac { slave, mac: m } if slave == again && m == mac);
+    }
+    assert!(told, "the driver is told to set it");
+    // When it becomes the active slave it takes the bond's address, the old one its address.
+    b.handle_link(ms(1000), s1, LinkState::down()).unwrap();
+    assert_eq!(b.active_slave(), Some(again));
+    assert_eq!((b.slave_mac(again), b.slave_mac(s1)), (Some(bond_mac), Some(mac)));
+}
+
+#[test]
+fn the_arp_monitor_sends_nothing_while_the_bond_is_down() {
+    // Linux `bond_close` cancels the ARP monitor's work; `bond_open` queues it again.
+    let o = ubond_core::options::parse_module_options(
+        "mode=active-backup arp_interval=100 arp_ip_target=192.0.2.9",
+    )
+    .unwrap()
+    .options;
+    let mut b = Bond::new("bond0", o, None).unwrap();
+    b.set_addresses(vec![Ipv4Addr::new(192, 0, 2, 1)], vec![]);
+    b.set_admin_up(ms(0), false);
+    for i in 0..2 {
+        b.enslave(ms(0), slave(i), LinkState::up(1000)).unwrap();
+    }
+    let probes = |b: &mut Bond| {
+        let mut n = 0;
+        while let Some(tx) = b.poll_transmit() {
+            n += usize::from(tx.frame[12..14] == [0x08, 0x06]);
+        }
+        n
+    };
+    run(&mut b, ms(2000));
+    assert_eq!(probes(&mut b), 0, "a bond that is down probes nobody");
+    assert_eq!(b.poll_timeout(), None, "and has nothing to wake up for");
+    b.set_admin_up(ms(2000), true);
+    run(&mut b, ms(2500));
+    assert!(probes(&mut b) > 0, "up again: probing again");
+}

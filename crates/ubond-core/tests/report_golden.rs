@@ -112,6 +112,7 @@ fn slave(text: &str, i: usize) -> SlaveStatus {
         link_failure_count: 0,
         perm_hwaddr: perm(text, i),
         queue_id: 0,
+        prio: 0,
         ad: None,
     }
 }

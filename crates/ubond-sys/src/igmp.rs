@@ -1,9 +1,12 @@
 //! The multicast groups a device has joined, as the kernel keeps them in `/proc/net/igmp` and
 //! `/proc/net/igmp6` (the files of the process's network namespace): what a bond reports again
-//! after a failover (`resend_igmp`).
+//! after a failover (`resend_igmp`); and its link-layer multicast list (`/proc/net/dev_mcast`,
+//! `ip maddr`'s `link` lines), which a bond's slaves join for it.
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+use ubond_wire::MacAddr;
 
 /// The IGMP version a link runs (`/proc/net/igmp`'s `Querier` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,6 +28,32 @@ pub fn ipv4_groups(dev: &str) -> io::Result<(IgmpVersion, Vec<Ipv4Addr>)> {
 /// The IPv6 groups `dev` has joined, in the kernel's order.
 pub fn ipv6_groups(dev: &str) -> io::Result<Vec<Ipv6Addr>> {
     Ok(parse_v6(&std::fs::read_to_string("/proc/net/igmp6")?, dev))
+}
+
+/// The link-layer multicast addresses interface `ifindex` has in its filter, in the kernel's
+/// order (`/proc/net/dev_mcast`).
+pub fn link_groups(ifindex: u32) -> io::Result<Vec<MacAddr>> {
+    Ok(parse_dev_mcast(&std::fs::read_to_string("/proc/net/dev_mcast")?, ifindex))
+}
+
+/// `/proc/net/dev_mcast` text: one line per address, `ifindex name users global_users
+/// address` with the address in hexadecimal without separators.
+fn parse_dev_mcast(text: &str, ifindex: u32) -> Vec<MacAddr> {
+    text.lines()
+        .filter_map(|line| {
+            let mut w = line.split_whitespace();
+            let index: u32 = w.next()?.parse().ok()?;
+            let hex = w.nth(3)?;
+            if index != ifindex || hex.len() != 12 {
+                return None;
+            }
+            let mut mac = [0u8; 6];
+            for (i, b) in mac.iter_mut().enumerate() {
+                *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+            }
+            Some(MacAddr(mac))
+        })
+        .collect()
 }
 
 /// `/proc/net/igmp` text: a device line (`2\tbond0     :     2      V3`) followed by one
@@ -105,5 +134,16 @@ mod tests {
         // kernel has it).
         let (_, groups) = ipv4_groups("lo").expect("/proc/net/igmp");
         assert!(groups.contains(&Ipv4Addr::new(224, 0, 0, 1)), "{groups:?}");
+    }
+
+    #[test]
+    fn dev_mcast_lines_of_one_interface() {
+        let text = "2    ifb0            1     0     333300000001\n\
+                    7    bond0           1     0     333300000001\n\
+                    7    bond0           1     0     3333ff000254\n\
+                    7    bond0           1     0     01005e00\n";
+        let got: Vec<String> = parse_dev_mcast(text, 7).iter().map(ToString::to_string).collect();
+        assert_eq!(got, ["33:33:00:00:00:01", "33:33:ff:00:02:54"]);
+        assert!(parse_dev_mcast(text, 9).is_empty());
     }
 }

@@ -229,6 +229,51 @@ pub fn link_messages(index: Option<u32>) -> Result<Vec<LinkMessage>> {
     }
 }
 
+/// Reads interfaces' link state as the bonding driver's MII monitor does on each `miimon`
+/// tick (`netif_running() && netif_carrier_ok()`), from the device as it is now.
+///
+/// Link notifications ([`LinkMonitor`]) are not enough for that: the kernel sends them from
+/// its link-watch work, which runs an event it does not deem urgent (a carrier loss on most
+/// physical NICs; on a veth whose peer has the same index) at most once a second, so a carrier
+/// loss can be announced a second late. An `RTM_GETLINK` answer reads the device's flags and
+/// carrier directly. One socket is kept open: a read is a send and a receive.
+#[derive(Debug)]
+pub struct CarrierReader {
+    connection: rtnl::Connection,
+}
+
+impl CarrierReader {
+    /// Opens the reader's rtnetlink socket.
+    pub fn new() -> Result<CarrierReader> {
+        Ok(CarrierReader { connection: rtnl::Connection::open("read carrier", None)? })
+    }
+
+    /// The link state of the interface with index `ifindex` now.
+    pub fn read(&mut self, ifindex: u32) -> Result<LinkState> {
+        use netlink_packet_route::link::LinkExtentMask;
+        const OP: &str = "read carrier";
+        let mut msg = LinkMessage::default();
+        msg.header.index = ifindex;
+        msg.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        let iface = format!("interface index {ifindex}");
+        let answer =
+            self.connection.request(RouteNetlinkMessage::GetLink(msg), 0, OP, Some(&iface))?;
+        answer
+            .iter()
+            .find_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(LinkState::from_message(l)),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                SysError::new(
+                    OP,
+                    Some(&iface),
+                    io::Error::new(io::ErrorKind::NotFound, "no answer"),
+                )
+            })
+    }
+}
+
 /// What [`change_link`] asks of the kernel, as `ip link add|set|del` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkChange {

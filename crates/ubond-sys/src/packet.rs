@@ -302,6 +302,15 @@ impl PacketSocket {
         self.setsockopt(PACKET_ADD_MEMBERSHIP, &mreq, "join multicast group")
     }
 
+    /// Leaves the link-layer multicast group `group` this socket joined
+    /// (`PACKET_DROP_MEMBERSHIP`; the kernel counts members, so others' memberships stay).
+    pub fn leave_multicast(&self, group: MacAddr) -> Result<()> {
+        let mut mreq = self.mreq(PACKET_MR_MULTICAST);
+        mreq.mr_alen = 6;
+        mreq.mr_address[..6].copy_from_slice(&group.octets());
+        self.setsockopt(PACKET_DROP_MEMBERSHIP, &mreq, "leave multicast group")
+    }
+
     /// Puts the interface into promiscuous mode, or takes this socket's share of it back
     /// (`PACKET_MR_PROMISC`; the kernel counts holders, so other users are not disturbed).
     pub fn set_promiscuous(&mut self, on: bool) -> Result<()> {

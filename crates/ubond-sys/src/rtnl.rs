@@ -50,42 +50,76 @@ pub(crate) fn request(
     op: &'static str,
     iface: Option<&str>,
 ) -> Result<Vec<RouteNetlinkMessage>> {
-    let fail = |e: io::Error| SysError::new(op, iface, e);
-    let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
-    socket.bind_auto().map_err(fail)?;
-    // The kernel's explanation of a refusal (extended ACK), after only the request's header.
-    let _ = socket.set_ext_ack(true);
-    let _ = socket.set_cap_ack(true);
-    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
-    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
-    nl.header.sequence_number = 1;
-    nl.finalize();
-    let mut out = vec![0u8; nl.buffer_len()];
-    nl.serialize(&mut out);
-    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
+    Connection::open(op, iface)?.request(msg, extra_flags, op, iface)
+}
 
-    let mut answer = Vec::new();
-    let mut buf = Vec::with_capacity(DATAGRAM);
-    loop {
-        buf.clear();
-        let n = socket.recv(&mut buf, 0).map_err(fail)?;
-        for reply in messages(&buf[..n]) {
-            let reply = reply
-                .map_err(|e| fail(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
-            match reply.payload {
-                NetlinkPayload::Error(e) => {
-                    return match e.code {
-                        None => Ok(answer),
-                        Some(_) => {
-                            let tlvs = reply.header.flags & NLM_F_ACK_TLVS != 0;
-                            let message = if tlvs { extack_message(&e.header) } else { None };
-                            Err(fail(e.to_io()).with_kernel_message(message))
-                        }
-                    };
+/// An rtnetlink socket kept open for a series of requests (each [`request`] opens its own),
+/// for what is asked often: one system call to send and one to read each answer.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    socket: Socket,
+    sequence: u32,
+    buf: Vec<u8>,
+}
+
+impl Connection {
+    /// Opens the socket; `op` and `iface` name a failure.
+    pub(crate) fn open(op: &'static str, iface: Option<&str>) -> Result<Connection> {
+        let fail = |e: io::Error| SysError::new(op, iface, e);
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(fail)?;
+        socket.bind_auto().map_err(fail)?;
+        // The kernel's explanation of a refusal (extended ACK), after only the request's header.
+        let _ = socket.set_ext_ack(true);
+        let _ = socket.set_cap_ack(true);
+        Ok(Connection { socket, sequence: 0, buf: Vec::with_capacity(DATAGRAM) })
+    }
+
+    /// [`request`] on this socket. Answers to earlier requests still waiting (one that failed
+    /// half-way) are skipped by their sequence number.
+    pub(crate) fn request(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        extra_flags: u16,
+        op: &'static str,
+        iface: Option<&str>,
+    ) -> Result<Vec<RouteNetlinkMessage>> {
+        let fail = |e: io::Error| SysError::new(op, iface, e);
+        self.sequence = self.sequence.wrapping_add(1);
+        let sequence = self.sequence;
+        let mut nl =
+            NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(msg));
+        nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
+        nl.header.sequence_number = sequence;
+        nl.finalize();
+        let mut out = vec![0u8; nl.buffer_len()];
+        nl.serialize(&mut out);
+        self.socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
+
+        let mut answer = Vec::new();
+        loop {
+            self.buf.clear();
+            let n = self.socket.recv(&mut self.buf, 0).map_err(fail)?;
+            for reply in messages(&self.buf[..n]) {
+                let reply = reply
+                    .map_err(|e| fail(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
+                if reply.header.sequence_number != sequence {
+                    continue;
                 }
-                NetlinkPayload::Done(_) => return Ok(answer),
-                NetlinkPayload::InnerMessage(m) => answer.push(m),
-                _ => {}
+                match reply.payload {
+                    NetlinkPayload::Error(e) => {
+                        return match e.code {
+                            None => Ok(answer),
+                            Some(_) => {
+                                let tlvs = reply.header.flags & NLM_F_ACK_TLVS != 0;
+                                let message = if tlvs { extack_message(&e.header) } else { None };
+                                Err(fail(e.to_io()).with_kernel_message(message))
+                            }
+                        };
+                    }
+                    NetlinkPayload::Done(_) => return Ok(answer),
+                    NetlinkPayload::InnerMessage(m) => answer.push(m),
+                    _ => {}
+                }
             }
         }
     }

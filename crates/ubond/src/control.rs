@@ -18,12 +18,16 @@ pub const MAX_REQUEST: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verb", rename_all = "snake_case")]
 pub enum Request {
-    /// Create a bond with module-option syntax options.
+    /// Create a bond with `name=value` options.
     Add {
         /// Bond name.
         bond: String,
         /// `name=value ...`
         options: String,
+        /// The options follow rtnetlink's rules (`ip link add BOND type bond ...`, what
+        /// `ubond add` does); otherwise the module parameters' (`BONDING_OPTS`, `ubond up`).
+        #[serde(default)]
+        netlink: bool,
     },
     /// Enslave interfaces.
     Enslave {

@@ -176,7 +176,8 @@ impl Demo {
         self.say(&format!("an 802.3ad bond over both links in each host ({OPTIONS})"));
         for (host, ip) in HOSTS {
             let ns = self.ns_name(host);
-            let add = Request::Add { bond: "bond0".into(), options: OPTIONS.into() };
+            let add =
+                Request::Add { bond: "bond0".into(), options: OPTIONS.into(), netlink: false };
             self.ubond(host, &format!("add bond0 {OPTIONS}"), &add)?;
             let enslave =
                 Request::Enslave { bond: "bond0".into(), ifaces: LINKS.map(String::from).to_vec() };

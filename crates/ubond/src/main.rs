@@ -93,7 +93,8 @@ enum Command {
     /// Build two hosts joined by two links, bond them with 802.3ad, and show it working
     /// (as root: real namespaces, removed afterwards; otherwise in the simulator).
     Demo,
-    /// Create a bond, with module-option syntax (`mode=802.3ad lacp_rate=fast miimon=100`).
+    /// Create a bond (up), its options as `ip link add BOND type bond` takes them, written
+    /// `OPTION=VALUE` (`mode=802.3ad lacp_rate=fast miimon=100`): rtnetlink's rules.
     Add {
         /// The bond's name (its tap device gets it).
         bond: String,
@@ -294,7 +295,9 @@ fn main() -> ExitCode {
                 }
             };
         }
-        Command::Add { bond, options } => Request::Add { bond, options: options.join(" ") },
+        Command::Add { bond, options } => {
+            Request::Add { bond, options: options.join(" "), netlink: true }
+        }
         Command::Enslave { bond, ifaces } => Request::Enslave { bond, ifaces },
         Command::Release { bond, ifaces } => Request::Release { bond, ifaces },
         Command::Set { bond, option, value } => Request::Set { bond, option, value },

@@ -261,7 +261,11 @@ fn namespace_error(bond: &str) -> anyhow::Error {
 
 fn create(daemon: &Daemon<'_>, b: &BondConfig, r: &mut Report<'_>) -> Result<()> {
     let options = b.creation_options();
-    match daemon.call(&Request::Add { bond: b.name.clone(), options: options.clone() })? {
+    match daemon.call(&Request::Add {
+        bond: b.name.clone(),
+        options: options.clone(),
+        netlink: false,
+    })? {
         Ok(out) => {
             for w in out.lines() {
                 r.warn(w.trim_start_matches("warning: "));

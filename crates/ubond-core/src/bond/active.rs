@@ -203,3 +203,25 @@ impl Bond {
         }
     }
 }
+
+/// A locally administered unicast address for slave `name` (`id`) of the bond whose address
+/// is `bond`: where Linux picks a random address (`eth_random_addr`), a deterministic one
+/// (FNV-1a over the three), so that the core stays a function of its inputs.
+pub(super) fn arbitrary_mac(
+    bond: ubond_wire::MacAddr,
+    name: &str,
+    id: SlaveId,
+) -> ubond_wire::MacAddr {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let bytes = bond.octets().into_iter().chain(name.bytes()).chain(id.0.to_be_bytes());
+    for b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let o = h.to_be_bytes();
+    // Locally administered (bit 1 set), unicast (bit 0 clear), never the bond's own.
+    let mut mac = [(o[0] & 0xfc) | 0x02, o[1], o[2], o[3], o[4], o[5]];
+    if mac == bond.octets() {
+        mac[5] ^= 1;
+    }
+    ubond_wire::MacAddr(mac)
+}

@@ -144,7 +144,10 @@ impl Bond {
                 for s in &self.slaves {
                     arp.add_slave(now, s.id, self.arp_mac(s), s.link.up);
                 }
-                arp.start(now);
+                // Its work runs while the bond is up (`bond_open`).
+                if self.admin_up {
+                    arp.start(now);
+                }
                 self.engine = Engine::Arp(arp);
             }
             Engine::Mii | Engine::Lacp(_) | Engine::Alb(_) => {}
@@ -196,8 +199,17 @@ impl Bond {
             .filter(|s| self.engine.link_of(s) == LinkStatus::Up)
             .map(|s| s.id)
             .collect();
+        // A slave whose link is failing (`going down`, during `downdelay`) still sends where the
+        // kernel's transmit path does not test the link: the active slave of active-backup
+        // (`bond_xmit_activebackup`), balance-xor's slave array (rebuilt at the commit only).
+        let sending: Vec<SlaveId> = self
+            .slaves
+            .iter()
+            .filter(|s| matches!(self.engine.link_of(s), LinkStatus::Up | LinkStatus::Fail))
+            .map(|s| s.id)
+            .collect();
         let active: Vec<SlaveId> =
-            self.active.current.into_iter().filter(|a| up.contains(a)).collect();
+            self.active.current.into_iter().filter(|a| sending.contains(a)).collect();
         let mut unicast_only = Vec::new();
         let (tx_slaves, deliver, carrier) = match self.opts.mode {
             Mode::ActiveBackup => {
@@ -219,9 +231,8 @@ impl Bond {
                 (up.clone(), deliver, !up.is_empty())
             }
             Mode::Ieee8023ad => self.lacp_plans(&up),
-            Mode::BalanceRr | Mode::BalanceXor | Mode::Broadcast => {
-                (up.clone(), up.clone(), !up.is_empty())
-            }
+            Mode::BalanceXor => (sending.clone(), sending, !up.is_empty()),
+            Mode::BalanceRr | Mode::Broadcast => (up.clone(), up.clone(), !up.is_empty()),
         };
         let tx = TxPlan {
             mode: self.opts.mode,

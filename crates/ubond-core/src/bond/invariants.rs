@@ -148,9 +148,10 @@ impl Bond {
         }
         let (tx, rx) = (&self.plans.tx, &self.plans.rx);
         let is_slave = |id: &SlaveId| self.slave(*id).is_some();
-        // Link up, or going down where LACP or the balancer keep a slave until the link is
-        // definitely down.
-        let keeps_failing = matches!(self.engine, Engine::Lacp(_) | Engine::Alb(_));
+        // Link up, or going down where LACP, the balancer, active-backup's active slave or
+        // balance-xor's slave array keep a slave until the link is definitely down.
+        let keeps_failing = matches!(self.engine, Engine::Lacp(_) | Engine::Alb(_))
+            || matches!(self.opts.mode, Mode::ActiveBackup | Mode::BalanceXor);
         let senders: Vec<SlaveId> = self
             .slaves
             .iter()

@@ -45,6 +45,7 @@ pub mod alb;
 mod config;
 mod engine;
 mod error;
+pub mod filter;
 pub mod igmp;
 mod invariants;
 mod links;
@@ -67,6 +68,7 @@ use crate::options::{BondOptions, FailOverMac, Mode};
 use crate::time::Instant;
 
 pub use self::error::{BondError, ConfigError, EnvironmentError, Misuse};
+pub use self::filter::SlaveFilter;
 pub use self::output::{BondEvent, BondTransmit, QUEUE_LIMIT};
 pub use self::plan::{RxPlan, RxVerdict, TxChoice, TxCursor, TxDecision, TxPlan};
 pub use self::slave::{SlaveConfig, SlaveId};
@@ -246,8 +248,32 @@ impl Bond {
         let now = self.now;
         self.stale = true;
         let r = f(self, now);
+        self.skip_updelay_when_none_usable(now);
         self.after_input(now);
         r
+    }
+
+    /// Linux `bond_miimon_inspect`: while no slave is usable, the first slave (in enslave
+    /// order) whose link is coming back is used at once, `updelay` or not — at the MII
+    /// monitor's next tick there; here as soon as it is so (right after enslaving too). In
+    /// active-backup the reselection does it ("made the new active one N ms earlier").
+    /// (Linux decides it from its slave array, which balance-rr and broadcast lack, so they
+    /// honour updelay even then; here they follow the documented rule as the other modes.)
+    fn skip_updelay_when_none_usable(&mut self, now: Instant) {
+        if !self.monitored()
+            || matches!(self.engine, Engine::Arp(_))
+            || self.opts.mode == Mode::ActiveBackup
+            || self.slaves.iter().any(|s| s.mii.status() == LinkStatus::Up)
+        {
+            return;
+        }
+        let delays = self.delays();
+        if let Some(i) = self.slaves.iter().position(|s| s.mii.status() == LinkStatus::Back) {
+            let transitions = self.slaves[i].mii.skip_updelay(now, delays);
+            for t in transitions.iter() {
+                self.on_transition(now, i, t);
+            }
+        }
     }
 
     /// What every input ends with, if it may have changed anything: the active slave is
@@ -379,6 +405,17 @@ impl Bond {
         if !keeps_own && config.perm_mac != self.mac {
             self.slaves[i].mac = self.mac;
             self.out.event(BondEvent::SlaveMac { slave: id, mac: self.mac });
+        } else if self.opts.mode == Mode::ActiveBackup
+            && self.opts.fail_over_mac == FailOverMac::Follow
+            && i > 0
+            && config.perm_mac == self.mac
+        {
+            // fail_over_mac=follow: a slave that joins with the bond's address (the first
+            // slave, released and enslaved again) gets another one, or two slaves would have
+            // it after the next failover (Linux `bond_enslave`: a random address).
+            let mac = self::active::arbitrary_mac(self.mac, &name, id);
+            self.slaves[i].mac = mac;
+            self.out.event(BondEvent::SlaveMac { slave: id, mac });
         }
         let arp_mac = self.arp_mac(&self.slaves[i]);
         let speed = alb_speed(&self.slaves[i], &self.opts);
@@ -574,8 +611,19 @@ impl Bond {
     }
 
     /// Brings the bond up or down administratively (`ip link set BOND up|down`).
+    /// The ARP/NS monitor runs only while the bond is up (Linux `bond_open` starts its work,
+    /// `bond_close` cancels it): a bond that is down sends no probes.
     pub fn set_admin_up(&mut self, now: Instant, up: bool) {
-        self.input(now, |b, _| b.admin_up = up);
+        self.input(now, |b, now| {
+            let was = std::mem::replace(&mut b.admin_up, up);
+            if let Engine::Arp(arp) = &mut b.engine {
+                match (was, up) {
+                    (false, true) => arp.start(now),
+                    (true, false) => arp.stop(),
+                    _ => {}
+                }
+            }
+        });
     }
 
     /// The bond's own addresses, announced to peers after a failover and used by the ARP/NS

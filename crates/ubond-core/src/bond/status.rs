@@ -43,6 +43,7 @@ impl Bond {
                     link_failure_count: self.engine.failures_of(s),
                     perm_hwaddr: s.perm_mac,
                     queue_id: o.slave(&s.name).queue_id,
+                    prio: o.slave(&s.name).prio,
                     ad: port.and_then(|p| {
                         Some(report::SlaveAdStatus {
                             aggregator_id: p.aggregator_id?,

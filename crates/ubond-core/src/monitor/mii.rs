@@ -234,6 +234,17 @@ impl MiiLink {
         out
     }
 
+    /// A link coming back (BACK, with carrier) goes up now, its `updelay` skipped because the
+    /// bond has no usable slave (`ignore_updelay` of Linux `bond_miimon_inspect`). Nothing for
+    /// a link in any other state.
+    pub fn skip_updelay(&mut self, now: Instant, delays: MiiDelays) -> Transitions {
+        let mut out = Transitions::default();
+        if self.status == LinkStatus::Back && self.carrier {
+            out.push(self.enter(now, MiiTransition::Up, delays));
+        }
+        out
+    }
+
     /// Forces the link up now (Linux: a BACK slave chosen as the new active slave is "made the
     /// new active one N ms earlier"). Returns the time saved.
     pub fn force_up(&mut self, now: Instant) -> Option<Duration> {

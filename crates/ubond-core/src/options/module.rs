@@ -88,7 +88,7 @@ struct Param {
 }
 
 /// Splits like the kernel's `next_arg`: white space outside double quotes separates tokens.
-fn tokens(s: &str) -> Vec<(usize, &str)> {
+pub(super) fn tokens(s: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let b = s.as_bytes();
     let mut i = 0;
@@ -111,7 +111,7 @@ fn tokens(s: &str) -> Vec<(usize, &str)> {
     out
 }
 
-fn unquote(s: &str) -> &str {
+pub(super) fn unquote(s: &str) -> &str {
     let s = s.strip_prefix('"').unwrap_or(s);
     s.strip_suffix('"').unwrap_or(s)
 }

@@ -22,6 +22,8 @@
 //! The request is not atomic in the kernel either: on a refusal, the attributes before the
 //! refused one stay applied (`ip link add` then deletes the new device).
 //!
+//! [`parse_words`] reads the same request written as `OPTION=VALUE` words (`ubond add`).
+//!
 //! [`extack_message`] gives the text the kernel attaches to each kind of refusal, which `ip`
 //! prints as `Error: TEXT.`.
 
@@ -29,7 +31,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ubond_wire::MacAddr;
 
-use super::{BondOptions, OptionId};
+use super::module::{tokens, unquote};
+use super::{BondOptions, ModuleOptions, ModuleOptionsError, OptionError, OptionId, SetContext};
 
 /// The order in which `bond_changelink` applies the attributes (then ubond's extensions).
 pub const ORDER: [OptionId; 35] = [
@@ -177,6 +180,91 @@ pub fn changelink(attrs: &[BondAttr], current: &BondOptions) -> Changelink {
     out
 }
 
+/// A new bond's options from `OPTION=VALUE` words (`mode=active-backup arp_interval=100
+/// ns_ip6_target=2001:db8::254`), as `ip link add BOND type bond` with the same attributes makes
+/// it: the kernel's defaults, then each option with sysfs semantics in [`ORDER`], a word given
+/// twice counting once with its last value, target lists (`A,B`) as the whole list, and
+/// `arp_interval` or `arp_validate` refused next to a non-zero `miimon` of the same request.
+/// No module-parameter rule applies (an `arp_interval` without `arp_ip_target` is kept).
+pub fn parse_words(s: &str) -> Result<ModuleOptions, ModuleOptionsError> {
+    let mut words: Vec<(OptionId, usize, &str, String)> = Vec::new();
+    for (offset, raw) in tokens(s) {
+        let tok = unquote(raw);
+        let err = |error| ModuleOptionsError { token: raw.to_owned(), offset, error };
+        let (name, value) = tok.split_once('=').unwrap_or((tok, ""));
+        let norm = name.replace('-', "_");
+        let id = match OptionId::from_name(&norm) {
+            Some(OptionId::NumUnsolNa) => OptionId::NumGratArp,
+            Some(id) if ORDER.contains(&id) => id,
+            Some(_) | None => {
+                return Err(err(OptionError::UnknownOption {
+                    name: name.to_owned(),
+                    suggestion: super::parse::did_you_mean(&norm, ORDER.iter().map(|o| o.name())),
+                }))
+            }
+        };
+        if !tok.contains('=') {
+            return Err(err(OptionError::InvalidValue {
+                option: id.name(),
+                value: String::new(),
+                allowed: format!("{}=<value>", id.name()),
+            }));
+        }
+        words.retain(|w| w.0 != id);
+        words.push((id, offset, raw, unquote(value).to_owned()));
+    }
+    words.sort_by_key(|w| ORDER.iter().position(|o| *o == w.0));
+    let ctx = SetContext::new();
+    let mut o = BondOptions::new();
+    let mut warnings = Vec::new();
+    let mut miimon = 0;
+    for (id, offset, raw, value) in words {
+        let err = |error| ModuleOptionsError { token: raw.to_owned(), offset, error };
+        let name = id.name();
+        let mut next = o.clone();
+        match id {
+            OptionId::ArpIpTarget | OptionId::NsIp6Target => {
+                let old: Vec<String> = match id {
+                    OptionId::ArpIpTarget => {
+                        o.arp_ip_target.iter().map(|t| t.to_string()).collect()
+                    }
+                    _ => o.ns_ip6_target.iter().map(|t| t.to_string()).collect(),
+                };
+                for t in old {
+                    next.set(name, &format!("-{t}"), &ctx).map_err(err)?;
+                }
+                for t in value.split(',').filter(|t| !t.is_empty()) {
+                    let t = t.strip_prefix('+').unwrap_or(t);
+                    warnings.extend(next.set(name, &format!("+{t}"), &ctx).map_err(err)?);
+                }
+            }
+            _ => warnings.extend(next.set(name, &value, &ctx).map_err(err)?),
+        }
+        let clash = match id {
+            OptionId::Miimon => {
+                miimon = next.miimon;
+                None
+            }
+            OptionId::ArpInterval if next.arp_interval != 0 => {
+                Some("ARP monitoring cannot be used with MII monitoring")
+            }
+            OptionId::ArpValidate if next.arp_validate != super::ArpValidate::None => {
+                Some("ARP validating cannot be used with MII monitoring")
+            }
+            _ => None,
+        };
+        if let Some(message) = clash.filter(|_| miimon != 0) {
+            return Err(err(OptionError::InvalidValue {
+                option: name,
+                value,
+                allowed: format!("0 while miimon is set in the same request ({message})"),
+            }));
+        }
+        o = next;
+    }
+    Ok(ModuleOptions { options: o, warnings })
+}
+
 /// The text the kernel attaches to a refused bond option (`bond_opt_error_interpret`) for
 /// errno `errno`, which `ip` prints as `Error: TEXT.`; `None` where the kernel attaches none
 /// (`ip` then prints `RTNETLINK answers: ` and the errno's description).
@@ -300,5 +388,31 @@ mod tests {
         assert_eq!(extack_message(22), Some("invalid option value"));
         assert_eq!(extack_message(16), Some("unable to set option because the bond is up"));
         assert_eq!(extack_message(1), None);
+    }
+
+    #[test]
+    fn words_follow_the_netlink_rules() {
+        // An NS-monitored bond in one step (module parameters would reset arp_interval to 0).
+        let o = parse_words("mode=active-backup arp_interval=100 ns_ip6_target=2001:db8::254")
+            .map(|m| m.options)
+            .unwrap_or_default();
+        assert_eq!((o.arp_interval, o.miimon), (100, 0));
+        assert_eq!(o.ns_ip6_target.len(), 1);
+        // Any order; the last of two counts.
+        let o =
+            parse_words("updelay=200 miimon=50 miimon=100").map(|m| m.options).unwrap_or_default();
+        assert_eq!((o.miimon, o.updelay_ms()), (100, 200));
+        let o = parse_words("arp_ip_target=192.0.2.1,192.0.2.2 arp_interval=100 mode=1")
+            .map(|m| m.options)
+            .unwrap_or_default();
+        assert_eq!(o.arp_ip_target.len(), 2);
+        // ARP monitoring next to miimon in the same request is refused.
+        let e = parse_words("miimon=100 arp_interval=100 arp_ip_target=192.0.2.1");
+        assert!(e.is_err(), "{e:?}");
+        // Options of the wrong mode are refused as the kernel refuses them, not ignored.
+        assert!(parse_words("mode=active-backup lacp_rate=fast").is_err());
+        assert!(parse_words("mode=802.3ad lacp_rate=fast").is_ok());
+        assert!(parse_words("nosuch=1").is_err());
+        assert!(parse_words("miimon").is_err());
     }
 }

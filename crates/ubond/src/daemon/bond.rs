@@ -61,6 +61,13 @@ pub(super) struct BondRt {
     pub(super) state_dirty: bool,
     /// Changes of the active slave, for the metrics.
     pub(super) failovers: Failovers,
+    /// The link-layer multicast groups the bond's device joined (its slaves that receive for
+    /// it join them too).
+    bond_groups: Vec<MacAddr>,
+    /// The bond's device is promiscuous (`tcpdump -i BOND`): so are the slaves receiving for it.
+    pub(super) dev_promisc: bool,
+    /// When the slaves' carrier is read next (every `miimon`, see [`super::events::poll_carrier`]).
+    pub(super) mii_next: Instant,
 }
 
 /// A bond's device as the caller made or found it.
@@ -118,6 +125,9 @@ impl BondRt {
             lacpdu_unrecorded: false,
             state_dirty: true,
             failovers: Failovers::default(),
+            mii_next: now,
+            bond_groups: Vec::new(),
+            dev_promisc: false,
         };
         rt.bond.set_admin_up(now, admin_up);
         rt.bond.handle_timeout(now);
@@ -186,11 +196,8 @@ impl BondRt {
                     }
                 }
                 BondEvent::Promisc { slave, on } => {
-                    // Our packet sockets keep every slave promiscuous already; only turn it on.
                     if let Some(s) = self.slaves.iter_mut().find(|s| s.id == slave) {
-                        if on && !s.sock.promiscuous() {
-                            let _ = s.sock.set_promiscuous(true);
-                        }
+                        s.promisc_wanted = on;
                     }
                 }
                 BondEvent::Log { slave, message } => match slave {
@@ -216,6 +223,56 @@ impl BondRt {
                 BondEvent::Lacp(_) => self.state_dirty = true,
             }
         }
+        self.sync_filters();
+    }
+
+    /// Brings each slave's receive filter to what the bond needs now (see
+    /// `ubond_core::bond::filter`): the multicast groups its socket joined, and promiscuous mode
+    /// where the mode or the bond's device asks for it.
+    pub(super) fn sync_filters(&mut self) {
+        for s in self.slaves.iter_mut() {
+            let Some(filter) = self.bond.slave_filter(s.id) else { continue };
+            let mut want = filter.groups;
+            if filter.bond_groups {
+                for g in &self.bond_groups {
+                    if !want.contains(g) {
+                        want.push(*g);
+                    }
+                }
+            }
+            s.joined.retain(|g| {
+                let keep = want.contains(g);
+                if !keep {
+                    let _ = s.sock.leave_multicast(*g);
+                }
+                keep
+            });
+            for g in want {
+                if !s.joined.contains(&g) {
+                    match s.sock.join_multicast(g) {
+                        Ok(()) => s.joined.push(g),
+                        Err(e) => eprintln!("ubond: {}: {}: {e}", self.bond.name(), s.name),
+                    }
+                }
+            }
+            let promisc = s.promisc_wanted || (self.dev_promisc && filter.bond_groups);
+            if promisc != s.sock.promiscuous() {
+                if let Err(e) = s.sock.set_promiscuous(promisc) {
+                    eprintln!("ubond: {}: {}: {e}", self.bond.name(), s.name);
+                }
+            }
+        }
+    }
+
+    /// Reads the link-layer multicast list of the bond's device again; the slaves receiving
+    /// for it follow.
+    pub(super) fn refresh_multicast(&mut self) {
+        if let Ok(groups) = igmp::link_groups(self.dev.ifindex()) {
+            if groups != self.bond_groups {
+                self.bond_groups = groups;
+                self.sync_filters();
+            }
+        }
     }
 
     /// Gives the core the device's current IP addresses (ARP/NS probes, peer notifications).
@@ -233,6 +290,8 @@ impl BondRt {
             self.addrs = addrs;
             self.drain();
         }
+        // An address joins its solicited-node group (and the first, all-nodes).
+        self.refresh_multicast();
     }
 
     /// Writes the bond's report file in `dir` if its text changed (a new file renamed over the

@@ -11,7 +11,7 @@ use ubond_core::bond::{Bond, SlaveConfig};
 use ubond_core::options::BondOptions;
 use ubond_core::time::Instant;
 use ubond_sys::bond_device::{BondDevice, Found};
-use ubond_sys::link;
+use ubond_sys::link::{self, CarrierReader};
 
 use super::bond::{BondRt, Device};
 use super::clock::Clock;
@@ -40,12 +40,23 @@ pub(super) struct Bonds {
     saved_at: Option<Instant>,
     /// `ubond shutdown` asked the daemon to remove every bond and stop.
     pub(super) shutdown: bool,
+    /// Reads the slaves' carrier on each `miimon` tick (opened at the first).
+    pub(super) carrier: Option<CarrierReader>,
 }
 
 impl Bonds {
     /// No bonds yet.
     pub(super) fn new(dir: PathBuf, fast: Fast, clock: Clock, boot_id: String) -> Bonds {
-        Bonds { list: Vec::new(), fast, clock, dir, boot_id, saved_at: None, shutdown: false }
+        Bonds {
+            list: Vec::new(),
+            fast,
+            clock,
+            dir,
+            boot_id,
+            saved_at: None,
+            shutdown: false,
+            carrier: None,
+        }
     }
 
     /// The index of bond `name`.

@@ -21,7 +21,7 @@ use super::bonds::Bonds;
 use super::clock::Clock;
 use super::control_socket::ControlSocket;
 use super::datapath::{self, FRAME_MAX};
-use super::events::Watch;
+use super::events::{self, Watch};
 use super::metrics::Metrics;
 use super::restore;
 use super::state::State;
@@ -179,6 +179,8 @@ impl Daemon {
             let periodic = now.saturating_duration_since(last_report) >= REPORT_PERIOD;
             if periodic {
                 last_report = now;
+                // Groups joined by the bond's sockets have no notification: read them again.
+                self.bonds.list.iter_mut().for_each(|rt| rt.refresh_multicast());
             }
             self.bonds.write_reports(periodic);
             self.bonds.save_if_changed(now);
@@ -187,12 +189,17 @@ impl Daemon {
         Ok(())
     }
 
-    /// Retries or gives up frames waiting for room, and runs the cores' timers that are due;
-    /// returns the next deadline.
+    /// Reads the slaves' carrier of the bonds whose `miimon` tick is due, retries or gives up
+    /// frames waiting for room, and runs the cores' timers that are due; returns the next
+    /// deadline.
     fn run_timers(&mut self) -> ubond_core::time::Instant {
         let now = self.clock.now();
         let mut next = now + IDLE;
-        for rt in self.bonds.list.iter_mut() {
+        let Bonds { list, carrier, fast, .. } = &mut self.bonds;
+        for rt in list.iter_mut() {
+            if let Some(t) = events::poll_carrier(rt, carrier, now) {
+                next = next.min(t);
+            }
             if rt.tx.deadline().is_some_and(|t| t <= now) {
                 rt.flush(&self.poller, now);
             }
@@ -202,10 +209,10 @@ impl Daemon {
             if rt.bond.poll_timeout().is_some_and(|t| t <= now) {
                 // What the fast path counted in the kernel first: bytes per balance-tlb/alb
                 // bucket, the ARP monitor's receive times.
-                if let Some(load) = self.bonds.fast.take_load(rt) {
+                if let Some(load) = fast.take_load(rt) {
                     rt.cursor.load.merge(&load);
                 }
-                self.bonds.fast.take_rx_seen(rt, now, self.clock.monotonic_at_epoch());
+                fast.take_rx_seen(rt, now, self.clock.monotonic_at_epoch());
                 rt.bond.handle_timeout_with_load(now, &mut rt.cursor.load);
                 rt.drain();
             }

@@ -32,6 +32,10 @@ pub(super) struct SlaveRt {
     pub(super) ifindex: u32,
     /// The fast path's side of the slave.
     pub(super) fast: SlaveFast,
+    /// The link-layer multicast groups its socket joined for the bond.
+    pub(super) joined: Vec<MacAddr>,
+    /// The core asked for promiscuous mode (balance-alb).
+    pub(super) promisc_wanted: bool,
 }
 
 /// An interface's settings that enslaving changes, as they were before: what it gets back.
@@ -60,8 +64,8 @@ impl Found {
         Ok(Found { mac, up: s.up, mtu: s.mtu, sysctls: s.sysctls.clone() })
     }
 
-    /// Puts interface `name` back as it was found: MTU, MAC, admin state, sysctls. An
-    /// interface that is gone has nothing to put back.
+    /// Puts interface `name` back as it was found (MTU, MAC, sysctls) and leaves it down, as
+    /// Linux leaves a released slave. An interface that is gone has nothing to put back.
     fn restore(&self, name: &str) {
         if link::ifindex(name).is_err() {
             return;
@@ -71,11 +75,11 @@ impl Found {
                 let _ = link::set_mtu(name, mtu);
             }
         }
+        // Down first, as the kernel's release closes the slave before restoring its MAC
+        // (`__bond_release_one`: dev_close), whatever its state before it was enslaved.
+        let _ = link::set_up(name, false);
         if let Err(e) = link::change_mac(name, self.mac) {
             eprintln!("ubond: {name}: cannot restore its MAC {}: {e}", self.mac);
-        }
-        if !self.up {
-            let _ = link::set_up(name, false);
         }
         sysctl::restore_slave(name, &self.sysctls);
     }
@@ -131,8 +135,11 @@ impl SlaveRt {
         poller: &Poller,
         fast: Option<&mut Fast>,
     ) -> Result<SlaveRt> {
+        // Not promiscuous: the slave joins the multicast groups the bond needs instead
+        // (`BondRt::sync_filters`), as the kernel's bond does.
+        // The Slow Protocols group too, in 802.3ad only.
         let options =
-            PacketOptions { promiscuous: true, vnet_hdr: true, ..PacketOptions::default() };
+            PacketOptions { vnet_hdr: true, slow_protocols: false, ..PacketOptions::default() };
         let sock = PacketSocket::open(iface, options)?;
         // Best effort: without CAP_NET_ADMIN the kernel caps them at its maximums.
         let _ = sock.set_recv_buffer(SLAVE_RCVBUF);
@@ -149,6 +156,8 @@ impl SlaveRt {
             carrier: false,
             ifindex,
             fast,
+            joined: Vec::new(),
+            promisc_wanted: false,
         })
     }
 

@@ -4,7 +4,7 @@
 use anyhow::{anyhow, bail, Result};
 use ubond_core::bond::{Bond, SlaveId};
 use ubond_core::options::{
-    parse_module_options, parse_slaves_command, OptionId, Scope, SlaveCommand,
+    netlink::parse_words, parse_module_options, parse_slaves_command, OptionId, Scope, SlaveCommand,
 };
 use ubond_sys::link;
 
@@ -34,9 +34,13 @@ fn refused_errno(e: &anyhow::Error) -> Option<i32> {
 
 fn handle(bonds: &mut Bonds, poller: &Poller, req: Request) -> Result<String> {
     match req {
-        Request::Add { bond, options } => add(bonds, poller, &bond, &options, true),
+        Request::Add { bond, options, netlink } => {
+            add(bonds, poller, &bond, &options, netlink, true)
+        }
         // The kernel's module-load warnings are not `ip link add`'s.
-        Request::NewLink { bond } => add(bonds, poller, &bond, "", false).map(|_| String::new()),
+        Request::NewLink { bond } => {
+            add(bonds, poller, &bond, "", false, false).map(|_| String::new())
+        }
         Request::Enslave { bond, ifaces } => {
             let bi = bonds.index(&bond)?;
             bonds.enslave(poller, bi, &ifaces)?;
@@ -72,16 +76,25 @@ fn handle(bonds: &mut Bonds, poller: &Poller, req: Request) -> Result<String> {
     }
 }
 
-/// `add BOND OPTIONS`: a new bond with module-option syntax options; the answer is the
-/// options' warnings. `up` brings its device up (`ip link add` leaves it down).
-fn add(bonds: &mut Bonds, poller: &Poller, name: &str, options: &str, up: bool) -> Result<String> {
+/// `add BOND OPTIONS`: a new bond with `name=value` options, read with rtnetlink's rules
+/// (`netlink`, as `ip link add` with these attributes) or the module parameters'; the answer is
+/// the options' warnings. `up` brings its device up (`ip link add` leaves it down).
+fn add(
+    bonds: &mut Bonds,
+    poller: &Poller,
+    name: &str,
+    options: &str,
+    netlink: bool,
+    up: bool,
+) -> Result<String> {
     if bonds.index(name).is_ok() {
         bail!("bond {name} exists already: change it with `ubond set {name} OPTION VALUE`");
     }
     if link::ifindex(name).is_ok() {
         bail!("an interface named {name} exists already: pick another bond name");
     }
-    let parsed = parse_module_options(options).map_err(|e| anyhow!("bad option {e}"))?;
+    let parsed = if netlink { parse_words(options) } else { parse_module_options(options) };
+    let parsed = parsed.map_err(|e| anyhow!("bad option {e}"))?;
     let bond = Bond::new(name, parsed.options, None).map_err(anyhow::Error::msg)?;
     bonds.create(poller, bond, up)?;
     Ok(parsed.warnings.iter().map(|w| format!("warning: {w}\n")).collect())
@@ -163,6 +176,19 @@ fn get(rt: &BondRt, option: Option<&str>) -> Result<String> {
             "slaves" => rt.slaves.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" "),
             "active_slave" => {
                 rt.bond.active_slave().and_then(|a| rt.bond.slave_name(a)).unwrap_or("").to_string()
+            }
+            // Per-slave options as sysfs shows `queue_id`: `SLAVE:VALUE` for every slave.
+            o if o == "queue_id"
+                || OptionId::from_name(o).is_some_and(|id| id.scope() == Scope::Slave) =>
+            {
+                rt.slaves
+                    .iter()
+                    .map(|s| {
+                        let v = opts.get_slave(&s.name, o).unwrap_or_default();
+                        format!("{}:{v}", s.name)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
             }
             o => opts.get(o).map_err(|e| anyhow!("{}: {e}", rt.bond.name()))?,
         })

@@ -569,6 +569,7 @@ mod tests {
                 link_failure_count: failures,
                 perm_hwaddr: MacAddr([0x02, 0, 0, 0, 1, 1]),
                 queue_id: 0,
+                prio: 0,
                 ad: None,
             },
             lacp: None,
