@@ -262,11 +262,16 @@ impl Bonds {
     /// to resume), plus `preparing` (interfaces being enslaved). A failure is said; the daemon
     /// goes on.
     pub(super) fn save_state(&mut self, preparing: &[SavedSlave]) {
+        self.write_state(preparing, true);
+    }
+
+    /// [`Bonds::save_state`], flushed to the disk or not (`flush`, see `state::save`).
+    fn write_state(&mut self, preparing: &[SavedSlave], flush: bool) {
         let mut st = State::new(self.boot_id.clone());
         st.bonds = self.list.iter().map(|rt| self.saved_bond(rt)).collect();
         st.preparing = preparing.to_vec();
         self.saved_at = Some(self.clock.now());
-        if let Err(e) = state::save(&self.dir, &st) {
+        if let Err(e) = state::save(&self.dir, &st, flush) {
             eprintln!("ubond: {e:#}");
         }
     }
@@ -320,7 +325,8 @@ impl Bonds {
                 rt.state_dirty = false;
                 rt.lacpdu_unrecorded = false;
             }
-            self.save_state(&[]);
+            // Only a new time of the last LACPDU: no disk flush (see `state::save`).
+            self.write_state(&[], changed);
         }
     }
 }

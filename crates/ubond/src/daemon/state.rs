@@ -284,8 +284,13 @@ pub(super) fn set_aside(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Writes `state` to `dir`, replacing the file in one step; an empty state removes it (and
-/// the journal of an older ubond).
-pub(super) fn save(dir: &Path, state: &State) -> Result<()> {
+/// the journal of an older ubond). With `flush`, the file and the rename reach the disk before
+/// this returns. Without, they reach the page cache, which a dying daemon does not lose: only
+/// a power loss or a kernel crash does, and those end the boot, after which the file's bonds
+/// are not run again anyway. The daemon flushes what a request changed, not its periodic
+/// record of when the last LACPDU left (a disk flush can stall the event loop for tens of
+/// milliseconds, longer than a fast BFD detection time).
+pub(super) fn save(dir: &Path, state: &State, flush: bool) -> Result<()> {
     let path = dir.join(FILE);
     let _ = std::fs::remove_file(dir.join(JOURNAL_FILE));
     if state.bonds.is_empty() && state.preparing.is_empty() {
@@ -307,10 +312,15 @@ pub(super) fn save(dir: &Path, state: &State) -> Result<()> {
             .mode_0600()
             .open(&tmp)?;
         f.write_all(&text)?;
-        f.sync_all()?;
+        if flush {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, &path)?;
         // The rename itself reaches the disk with the directory.
-        std::fs::File::open(dir)?.sync_all()
+        if flush {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     };
     write().with_context(|| format!("cannot write {}", path.display()))
 }
@@ -384,10 +394,10 @@ mod tests {
         let d = dir("round");
         assert!(matches!(load(&d).expect("load"), Ok(None)));
         let s = sample();
-        save(&d, &s).expect("save");
+        save(&d, &s, true).expect("save");
         assert!(matches!(load(&d).expect("load"), Ok(Some(ref back)) if *back == s));
         assert!(!d.join(format!(".{FILE}.tmp")).exists());
-        save(&d, &State::new(String::new())).expect("empty");
+        save(&d, &State::new(String::new()), false).expect("empty");
         assert!(!d.join(FILE).exists());
         let _ = std::fs::remove_dir_all(&d);
     }
@@ -429,7 +439,7 @@ mod tests {
         assert_eq!(s.preparing.len(), 1);
         assert_eq!(s.preparing[0].iface, "eth0");
         // Writing the state ends the journal.
-        save(&d, &sample()).expect("save");
+        save(&d, &sample(), false).expect("save");
         assert!(!d.join(JOURNAL_FILE).exists());
         let _ = std::fs::remove_dir_all(&d);
     }
