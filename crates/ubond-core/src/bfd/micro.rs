@@ -601,6 +601,11 @@ impl MicroBfd {
         (self.dropped_transmits, self.dropped_events)
     }
 
+    /// Whether frames or events wait in the queues (for a driver that drains only then).
+    pub fn has_output(&self) -> bool {
+        !self.transmits.is_empty() || !self.events.is_empty()
+    }
+
     /// The next frame to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
