@@ -96,6 +96,8 @@ impl BondRt {
         dir: &Path,
     ) -> Result<BondRt> {
         let Device { dev, admin_up, adopted } = device;
+        let mut bond = bond;
+        bond.set_bfd_seed(super::bfd::seed());
         let now = clock.now();
         let name = bond.name().to_string();
         // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).

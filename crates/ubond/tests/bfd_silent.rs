@@ -1,0 +1,340 @@
+//! Root test: a silent member failure (carriers up, frames gone) between two ubond hosts, found
+//! by micro-BFD (RFC 7130) in milliseconds, and by LACP alone in seconds.
+//!
+//! Three namespaces: `a` and `b` run a daemon each with an 802.3ad bond over `e1` and `e2`;
+//! `m` in the middle wires them (`a:e1 - m:a1`, `m:b1 - b:e1`, the same for 2) with tc mirred
+//! redirects, so that the carriers of every link stay up whatever happens in `m`. A failure
+//! redirects what arrives on `m:a2` (a to b over member 2), and for a two-way failure also on
+//! `m:b2`, into `blk`, a dummy device that is down: the frames vanish, nobody's carrier moves.
+//!
+//! A flow from `a` to `b` is chosen that `a` sends over member 2; probes go every millisecond
+//! and `b` notes when each arrives. The outage of one trial is the longest silence at `b`
+//! between the failure and the end of the trial. With `bfd=on bfd_min_tx=10 bfd_min_rx=10
+//! bfd_multiplier=3`, 20 one-way and 20 two-way trials: p99 (here, of 20, the worst but one)
+//! at most 50 ms. Between trials the failure is mended in two steps: first only `b` to `a`,
+//! while `a` to `b` stays cut — `a`'s session then hears `b` but cannot come Up, and a probe
+//! lost then would mean the member came back before its session; then fully, and the member is
+//! back once its sessions are Up on both sides.
+//!
+//! LACP alone (`bfd=off`, `lacp_rate=fast`) is measured the same way, in fewer trials (each
+//! waits out LACP's 3 s timeout). The figures are printed for docs/PERFORMANCE.md.
+//!
+//! Root only; skipped with a message otherwise (failed under CI).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::{in_netns, must, sh, side, wait_for, Side};
+
+const PROBE_PORT: u16 = 9999;
+
+/// The test's namespaces and wiring.
+struct Net {
+    a: Side,
+    b: Side,
+    m: Side,
+}
+
+fn tc_redirect(m: &Side, from: &str, to: &str) {
+    must(&[
+        "tc", "-n", &m.ns, "filter", "replace", "dev", from, "ingress", "pref", "1", "handle",
+        "800::1", "protocol", "all", "u32", "match", "u32", "0", "0", "action", "mirred", "egress",
+        "redirect", "dev", to,
+    ]);
+}
+
+impl Net {
+    fn new(test: &str, options: &[&str]) -> Net {
+        let a = side(test, "a");
+        let b = side(test, "b");
+        let m = side(test, "m");
+        for (s, tag) in [(&a, "a"), (&b, "b")] {
+            for i in ["1", "2"] {
+                let peer = format!("{tag}{i}");
+                s.ip(&[
+                    "link",
+                    "add",
+                    &format!("e{i}"),
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &peer,
+                    "netns",
+                    &m.ns,
+                ]);
+                m.ip(&["link", "set", &peer, "up"]);
+                must(&["tc", "-n", &m.ns, "qdisc", "add", "dev", &peer, "clsact"]);
+            }
+        }
+        m.ip(&["link", "add", "blk", "type", "dummy"]);
+        let mut net = Net { a, b, m };
+        net.mend();
+        net.a.start_daemon();
+        net.b.start_daemon();
+        for (s, addr, peer) in
+            [(&net.a, "192.0.2.1/24", "192.0.2.2"), (&net.b, "192.0.2.2/24", "192.0.2.1")]
+        {
+            let mut add = vec!["add", "bond0", "mode=802.3ad", "lacp_rate=fast", "miimon=100"];
+            add.push("xmit_hash_policy=layer3+4");
+            add.extend_from_slice(options);
+            let peer = format!("bfd_peer={peer}");
+            add.push(&peer);
+            s.ok(&add);
+            s.ok(&["enslave", "bond0", "e1", "e2"]);
+            s.ip(&["addr", "add", addr, "dev", "bond0"]);
+            s.ip(&["link", "set", "bond0", "up"]);
+        }
+        net
+    }
+
+    /// Both members wired both ways.
+    fn mend(&self) {
+        for i in ["1", "2"] {
+            tc_redirect(&self.m, &format!("a{i}"), &format!("b{i}"));
+            tc_redirect(&self.m, &format!("b{i}"), &format!("a{i}"));
+        }
+    }
+
+    /// Member 2 silent from a to b, and from b to a too if `two_way`.
+    fn fail(&self, two_way: bool) {
+        tc_redirect(&self.m, "a2", "blk");
+        if two_way {
+            tc_redirect(&self.m, "b2", "blk");
+        }
+    }
+
+    /// Packets received on `m`'s end of a member (what `a` or `b` sent on it).
+    fn rx_packets(&self, iface: &str) -> u64 {
+        let o = sh(&["ip", "-n", &self.m.ns, "-s", "-j", "link", "show", iface]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v[0]["stats64"]["rx"]["packets"].as_u64().unwrap()
+    }
+
+    fn both_bfd_up(&self) -> bool {
+        [&self.a, &self.b]
+            .iter()
+            .all(|s| s.report("bond0").matches("BFD Status: up\n").count() == 2)
+    }
+
+    fn lacp_both_distributing(&self) -> bool {
+        // Actor port state 63 (all but expired/defaulted) on both members, both sides.
+        [&self.a, &self.b].iter().all(|s| {
+            let r = s.report("bond0");
+            r.matches("details actor lacp pdu:").count() == 2
+                && r.split("details actor lacp pdu:").skip(1).all(|p| p.contains("port state: 63"))
+        })
+    }
+}
+
+/// Probes from `a` to `b` every millisecond on one UDP flow; `b` notes the arrival times.
+struct Probe {
+    stop: Arc<AtomicBool>,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Probe {
+    fn start(net: &Net, sport: u16) -> Probe {
+        let stop = Arc::new(AtomicBool::new(false));
+        let arrivals = Arc::new(Mutex::new(Vec::with_capacity(1 << 16)));
+        let (st, ar) = (stop.clone(), arrivals.clone());
+        let rx = in_netns(&net.b.ns, move || {
+            let sock = UdpSocket::bind(("0.0.0.0", PROBE_PORT)).unwrap();
+            sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            let mut buf = [0u8; 64];
+            while !st.load(Ordering::Relaxed) {
+                if sock.recv(&mut buf).is_ok() {
+                    ar.lock().unwrap().push(Instant::now());
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let st = stop.clone();
+        let tx = in_netns(&net.a.ns, move || {
+            let sock = UdpSocket::bind(("192.0.2.1", sport)).unwrap();
+            sock.connect(("192.0.2.2", PROBE_PORT)).unwrap();
+            let mut seq = 0u64;
+            while !st.load(Ordering::Relaxed) {
+                let _ = sock.send(&seq.to_be_bytes());
+                seq += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        Probe { stop, arrivals, threads: vec![rx, tx] }
+    }
+
+    /// The longest silence at `b` since `from` (to now).
+    fn longest_gap_since(&self, from: Instant) -> Duration {
+        let now = Instant::now();
+        let a = self.arrivals.lock().unwrap();
+        let mut last = from;
+        let mut worst = Duration::ZERO;
+        for &t in a.iter().filter(|t| **t > from) {
+            worst = worst.max(t - last);
+            last = t;
+        }
+        worst.max(now - last)
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+    }
+}
+
+/// A source port whose flow `a` sends over member 2 (`m` sees it arrive on `a2`).
+fn flow_over_member_2(net: &Net) -> u16 {
+    for sport in 40000..40064u16 {
+        let before = (net.rx_packets("a1"), net.rx_packets("a2"));
+        let sent = in_netns(&net.a.ns, move || {
+            let sock = UdpSocket::bind(("192.0.2.1", sport)).unwrap();
+            for _ in 0..300 {
+                let _ = sock.send_to(b"which", ("192.0.2.2", PROBE_PORT));
+            }
+        });
+        sent.join().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let after = (net.rx_packets("a1"), net.rx_packets("a2"));
+        if after.1 - before.1 >= 300 && after.0 - before.0 < 100 {
+            return sport;
+        }
+    }
+    panic!("no flow over member 2 in 64 source ports");
+}
+
+/// One trial: fail, measure, mend. Returns the outage.
+fn trial(net: &Net, probe: &Probe, two_way: bool, hold: Duration) -> Duration {
+    let t0 = Instant::now();
+    net.fail(two_way);
+    std::thread::sleep(hold);
+    probe.longest_gap_since(t0)
+}
+
+/// Slave `iface`'s line `label: value` in the side's report.
+fn slave_line(s: &Side, iface: &str, label: &str) -> String {
+    let r = s.report("bond0");
+    let block = r.split(&format!("Slave Interface: {iface}\n")).nth(1).unwrap_or("");
+    let block = block.split("\nSlave Interface: ").next().unwrap_or("");
+    block.lines().find_map(|l| l.strip_prefix(&format!("{label}: "))).unwrap_or("").to_string()
+}
+
+fn percentile(v: &[Duration], p: f64) -> Duration {
+    let mut s = v.to_vec();
+    s.sort();
+    let i = ((s.len() as f64) * p).ceil() as usize;
+    s[i.clamp(1, s.len()) - 1]
+}
+
+fn summary(name: &str, v: &[Duration]) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mean = v.iter().map(|d| ms(*d)).sum::<f64>() / v.len() as f64;
+    format!(
+        "{name}: {} trials, outage min {:.1} ms, mean {:.1} ms, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        v.len(),
+        ms(*v.iter().min().unwrap()),
+        mean,
+        ms(percentile(v, 0.5)),
+        ms(percentile(v, 0.99)),
+        ms(*v.iter().max().unwrap())
+    )
+}
+
+#[test]
+fn micro_bfd_finds_a_silent_member_failure_within_50_ms() {
+    if !support::can_run() {
+        return;
+    }
+    let net = Net::new("bfds", &["bfd=on", "bfd_min_tx=10", "bfd_min_rx=10", "bfd_multiplier=3"]);
+    wait_for(Duration::from_secs(20), "LACP and both BFD sessions up", || {
+        net.lacp_both_distributing() && net.both_bfd_up()
+    });
+    let report = net.a.report("bond0");
+    assert!(report.contains("BFD TX Interval (ms): 10\n"), "{report}");
+    assert!(report.contains("BFD Detect Time (ms): 30\n"), "{report}");
+    let sport = flow_over_member_2(&net);
+    let probe = Probe::start(&net, sport);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        probe.longest_gap_since(Instant::now() - Duration::from_millis(200))
+            < Duration::from_millis(20)
+    );
+    let mut figures = Vec::new();
+    for two_way in [false, true] {
+        let mut outages = Vec::new();
+        for n in 0..20 {
+            let outage = trial(&net, &probe, two_way, Duration::from_millis(400));
+            outages.push(outage);
+            // Half mended: b to a only. a's session hears b's Down packets but b cannot hear
+            // a: nobody is Up, and the flow must keep away from member 2 (still cut a to b).
+            tc_redirect(&net.m, "b2", "a2");
+            let half = Instant::now();
+            std::thread::sleep(Duration::from_millis(1500));
+            let gap = probe.longest_gap_since(half);
+            assert!(
+                gap < Duration::from_millis(20),
+                "trial {n}: member 2 carried traffic before its session was up ({gap:?})"
+            );
+            assert_ne!(slave_line(&net.a, "e2", "BFD Status"), "up", "trial {n}");
+            assert_ne!(slave_line(&net.b, "e2", "BFD Status"), "up", "trial {n}");
+            net.mend();
+            wait_for(Duration::from_secs(10), "both BFD sessions up again", || net.both_bfd_up());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Every trial took member 2 down once on each side, and only once.
+        let trials = 20 * (1 + usize::from(two_way));
+        for side in [&net.a, &net.b] {
+            assert_eq!(slave_line(side, "e2", "BFD Down Count"), trials.to_string());
+            assert_eq!(slave_line(side, "e1", "BFD Down Count"), "0");
+        }
+        let line =
+            summary(if two_way { "micro-BFD, two-way" } else { "micro-BFD, one-way" }, &outages);
+        eprintln!("{line}");
+        figures.push(line);
+        let p99 = percentile(&outages, 0.99);
+        assert!(p99 <= Duration::from_millis(50), "{}", figures.join("\n"));
+    }
+    probe.stop();
+    let log = std::fs::read_to_string(net.a.dir.join("daemon.log")).unwrap_or_default();
+    assert!(log.contains("(e2): BFD session down ("), "{log}");
+}
+
+#[test]
+fn lacp_alone_finds_it_in_seconds() {
+    if !support::can_run() {
+        return;
+    }
+    let net = Net::new("bfdl", &[]);
+    wait_for(Duration::from_secs(20), "LACP distributing", || net.lacp_both_distributing());
+    let sport = flow_over_member_2(&net);
+    let probe = Probe::start(&net, sport);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut figures = Vec::new();
+    for two_way in [false, true] {
+        let mut outages = Vec::new();
+        for _ in 0..3 {
+            outages.push(trial(&net, &probe, two_way, Duration::from_millis(6000)));
+            net.mend();
+            wait_for(Duration::from_secs(20), "LACP distributing again", || {
+                net.lacp_both_distributing()
+            });
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let line = summary(
+            if two_way { "LACP only (fast), two-way" } else { "LACP only (fast), one-way" },
+            &outages,
+        );
+        eprintln!("{line}");
+        figures.push(line);
+        // LACP's fast timeout is 3 s: seconds, not milliseconds.
+        assert!(percentile(&outages, 0.5) > Duration::from_millis(1000), "{}", figures.join("\n"));
+    }
+    probe.stop();
+}
