@@ -393,9 +393,19 @@ fn lacp_alone_finds_it_in_seconds() {
         for _ in 0..3 {
             outages.push(trial(&net, &probe, two_way, Duration::from_millis(6000)));
             net.mend();
-            wait_for(Duration::from_secs(20), "LACP distributing again", || {
-                net.lacp_both_distributing()
-            });
+            // After a two-way cut longer than LACP's timeout both partners are defaulted and
+            // send at the slow rate (802.1AX's Periodic Transmission machine follows the
+            // partner's timeout): up to 30 s before they hear each other again.
+            let t = Instant::now();
+            while !net.lacp_both_distributing() {
+                assert!(
+                    t.elapsed() < Duration::from_secs(45),
+                    "LACP not distributing again:\n{}\n{}",
+                    net.a.report("bond0"),
+                    net.b.report("bond0")
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
             wait_for(Duration::from_secs(20), "the flow back on member 2", || {
                 net.flow_on_member_2()
             });
