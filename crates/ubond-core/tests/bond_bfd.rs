@@ -459,3 +459,29 @@ fn bad_packets_are_counted_and_bring_nothing_up() {
     assert_eq!((st.session.state, st.drops.total()), (State::Init, 70));
     let _ = IpAddr::V4(A);
 }
+
+/// Over IPv6: the sessions run between the bond's global address and an IPv6 `bfd_peer`, with
+/// hop limit 255, and come Up; an IPv6 peer with only an IPv4 address on the bond waits.
+#[test]
+fn sessions_run_over_ipv6_from_the_bonds_global_address() {
+    let mut p = Pair::new("balance-xor");
+    let v6 = |n: u16| std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, n);
+    for (n, b) in p.bonds.iter_mut().enumerate() {
+        let peer = v6(2 - n as u16);
+        b.set_option(ms(0), "bfd_peer", &peer.to_string()).unwrap();
+        assert!(b.bfd().is_none(), "no IPv6 address yet");
+        let text = render_proc(&b.status("0.1.0"), true);
+        assert!(text.contains("(waiting for the bond has no global IPv6 address)"), "{text}");
+        b.set_addresses(vec![], vec!["fe80::1".parse().unwrap(), v6(1 + n as u16)]);
+        let cfg = b.bfd().expect("sessions run").config();
+        assert_eq!(cfg.local_addr, IpAddr::V6(v6(1 + n as u16)));
+    }
+    // (The IPv4 sessions' last packets, AdminDown, go first.)
+    let first = std::iter::from_fn(|| p.bonds[0].poll_transmit())
+        .find(|t| t.frame[12..14] == [0x86, 0xdd])
+        .expect("an IPv6 packet");
+    assert_eq!(first.frame[14 + 7], 255, "hop limit 255");
+    p.run_until(ms(2000));
+    assert_eq!(p.tx(0), p.ids[0]);
+    assert_eq!((p.state(0, 0), p.state(1, 1)), (State::Up, State::Up));
+}
