@@ -7,11 +7,14 @@
 //! redirects what arrives on `m:a2` (a to b over member 2), and for a two-way failure also on
 //! `m:b2`, into `blk`, a veth that is down: the frames vanish, nobody's carrier moves.
 //!
-//! A flow from `a` to `b` is chosen that `a` sends over member 2; probes go every millisecond
-//! and `b` notes when each arrives. The outage of one trial is the longest silence at `b`
-//! between the failure and the end of the trial. With `bfd=on bfd_min_tx=10 bfd_min_rx=10
-//! bfd_multiplier=3`, 20 one-way and 20 two-way trials: p99 (here, of 20, the worst but one)
-//! at most 50 ms. Between trials the failure is mended in two steps: first only `b` to `a`,
+//! A flow from `a` to `b` is chosen that `a` sends over member 2; numbered probes go every
+//! millisecond, the sender notes when it sent each and `b` which arrived. The outage of one
+//! trial is its longest run of lost probes, from the send time of the first lost to that of
+//! the next one that arrived (send times: a receiver held up by the scheduler does not count).
+//! The daemons run at a real-time priority, as a BFD daemon is deployed: a 30 ms detection
+//! time leaves no room for waiting behind a loaded machine's builds. With `bfd=on
+//! bfd_min_tx=10 bfd_min_rx=10 bfd_multiplier=3`, 20 one-way and 20 two-way trials: p99 (of 20
+//! trials, the worst) at most 50 ms. Between trials the failure is mended in two steps: first only `b` to `a`,
 //! while `a` to `b` stays cut — `a`'s session then hears `b` but cannot come Up, and a probe
 //! lost then would mean the member came back before its session; then fully, and the member is
 //! back once its sessions are Up on both sides.
@@ -267,7 +270,7 @@ fn healthy_downs(net: &Net) -> (String, String) {
     (slave_line(&net.a, "e1", "BFD Down Count"), slave_line(&net.b, "e1", "BFD Down Count"))
 }
 
-/// One trial: fail, measure, mend. Returns the outage.
+/// One trial: fail, wait `hold`, measure. Returns the outage.
 fn trial(net: &Net, probe: &Probe, two_way: bool, hold: Duration) -> Duration {
     let t0 = Instant::now();
     net.fail(two_way);
