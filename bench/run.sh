@@ -459,9 +459,19 @@ if section bfd; then
     # utime + stime of the daemon (/proc/PID/stat fields 14 and 15, in clock ticks), over 10 s.
     ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
     hz=$(getconf CLK_TCK)
+    if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+        perf record -q -g -p "$PID_a" -o "$WORK/perf-bfd.data" -- sleep 10 2>/dev/null &
+        perf_pid=$!
+    fi
     a0=$(ticks_of "$PID_a"); b0=$(ticks_of "$PID_b"); t0=$(date +%s%N)
     sleep 10
     a1=$(ticks_of "$PID_a"); b1=$(ticks_of "$PID_b"); t1=$(date +%s%N)
+    if [ -n "${perf_pid:-}" ]; then
+        wait "$perf_pid" || true
+        perf report -i "$WORK/perf-bfd.data" --children --sort sym --stdio -g none 2>/dev/null |
+            grep '%' | head -n 60 >"$BENCH_PERF.bfd" || true
+        perf_pid=
+    fi
     pct() { python3 -c "print(f'{100 * ($1) / $hz / (($t1 - $t0) / 1e9):.2f}')"; }
     result bfd.cpu_pct_a "$(pct "$a1 - $a0")"
     result bfd.cpu_pct_b "$(pct "$b1 - $b0")"

@@ -485,3 +485,46 @@ fn sessions_run_over_ipv6_from_the_bonds_global_address() {
     assert_eq!(p.tx(0), p.ids[0]);
     assert_eq!((p.state(0, 0), p.state(1, 1)), (State::Up, State::Up));
 }
+
+/// A bond's members send together (one wakeup of the driver per interval, not one per member),
+/// each still within RFC 5880 6.8.7's bounds: 75 % to 100 % of the 10 ms interval apart.
+#[test]
+fn a_bonds_members_send_together_within_the_jitter_bounds() {
+    let mut p = Pair::new("802.3ad");
+    p.run_until(ms(3000));
+    let is_bfd = |f: &[u8]| f.len() > 38 && f[23] == 17 && f[36..38] == 6784u16.to_be_bytes();
+    let mut sent: [Vec<Instant>; 2] = [Vec::new(), Vec::new()];
+    let until = p.now + Duration::from_secs(2);
+    while p.now < until {
+        for n in 0..2 {
+            while let Some(tx) = p.bonds[n].poll_transmit() {
+                let i = p.ids[n].iter().position(|s| *s == tx.slave).unwrap();
+                if n == 0 && is_bfd(&tx.frame) {
+                    sent[i].push(p.now);
+                }
+                let slave = p.ids[1 - n][i];
+                p.bonds[1 - n].handle_frame(p.now, slave, &tx.frame);
+            }
+        }
+        let t = p.bonds.iter().filter_map(Bond::poll_timeout).min().unwrap();
+        p.now = p.now.max(t);
+        for b in p.bonds.iter_mut() {
+            if b.poll_timeout().is_some_and(|d| d <= p.now) {
+                b.handle_timeout(p.now);
+                check(b);
+            }
+        }
+    }
+    for s in &sent {
+        assert!(s.len() >= 200, "{} packets in 2 s", s.len());
+        for w in s.windows(2) {
+            let gap = w[1].saturating_duration_since(w[0]);
+            assert!(
+                gap >= Duration::from_micros(7500) && gap <= Duration::from_millis(10),
+                "{gap:?}"
+            );
+        }
+    }
+    let together = sent[0].iter().filter(|t| sent[1].contains(t)).count();
+    assert!(together * 100 >= sent[0].len() * 95, "{together} of {} together", sent[0].len());
+}

@@ -12,7 +12,9 @@
 //!   discriminators differ across bonds and daemons (RFC 5880 6.8.1);
 //! * what the kernel says of a received frame's UDP checksum ([`rx_checksum`]): a packet sent
 //!   by a local sender through a veth or tap still carries a partial checksum, left to offload,
-//!   which the core must not verify.
+//!   which the core must not verify;
+//! * which frames are BFD packets ([`is_bfd_packet`]): a packet in or out re-renders the
+//!   bond's report only when something the report shows came with it (an event).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -39,6 +41,12 @@ pub(super) fn rx_checksum(vnet_hdr: &[u8]) -> UdpChecksum {
         Some(flags) if flags & (NEEDS_CSUM | DATA_VALID) != 0 => UdpChecksum::Trusted,
         _ => UdpChecksum::Verify,
     }
+}
+
+/// Whether `frame` is a micro-BFD packet (UDP to port 6784, untagged), as the core sends and
+/// consumes them.
+pub(super) fn is_bfd_packet(frame: &[u8]) -> bool {
+    ubond_wire::bfd::udp_dst_port(frame) == Some(ubond_wire::bfd::MICRO_BFD_PORT)
 }
 
 #[cfg(test)]

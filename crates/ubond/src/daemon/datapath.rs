@@ -193,7 +193,7 @@ pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut
                 let _ = rt.data.send_vectored(&[&buf[..n]]);
             }
             RxVerdict::Deliver => {}
-            RxVerdict::Consumed => rt.drain(),
+            RxVerdict::Consumed => rt.drain_quietly(super::bfd::is_bfd_packet(&buf[HDR..n])),
             RxVerdict::Drop => {}
         }
     }

@@ -216,7 +216,7 @@ impl Daemon {
                 }
                 fast.take_rx_seen(rt, now, self.clock.monotonic_at_epoch());
                 rt.bond.handle_timeout_with_load(now, &mut rt.cursor.load);
-                rt.drain();
+                rt.drain_quietly(true);
             }
             if let Some(t) = rt.bond.poll_timeout() {
                 next = next.min(t);
