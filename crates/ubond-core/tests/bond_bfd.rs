@@ -457,7 +457,6 @@ fn bad_packets_are_counted_and_bring_nothing_up() {
     assert_eq!(b[0].handle_frame(ms(2), s, &frame), ubond_core::bond::RxVerdict::Consumed);
     let st = b[0].bfd().unwrap().member_status(MemberId(s.0)).unwrap();
     assert_eq!((st.session.state, st.drops.total()), (State::Init, 70));
-    let _ = IpAddr::V4(A);
 }
 
 /// Over IPv6: the sessions run between the bond's global address and an IPv6 `bfd_peer`, with
