@@ -331,6 +331,9 @@ fn without_a_peer_or_an_address_no_session_runs_and_the_gate_stays_closed() {
     let first = b.poll_transmit().expect("the session's first packet");
     assert_eq!(first.slave, s);
     assert_eq!(&first.frame[..6], &[0x01, 0x00, 0x5e, 0x90, 0x00, 0x01], "RFC 7130's MAC until Up");
+    // Every slave joins RFC 7130's group, where the partner sends until its session is Up.
+    let groups = b.slave_filter(s).unwrap().groups;
+    assert!(groups.contains(&MacAddr([0x01, 0x00, 0x5e, 0x90, 0x00, 0x01])), "{groups:?}");
     // bfd=off: the sessions go (with AdminDown to the partner), the gate opens.
     while b.poll_transmit().is_some() {}
     b.set_option(ms(2), "bfd", "off").unwrap();
@@ -338,6 +341,7 @@ fn without_a_peer_or_an_address_no_session_runs_and_the_gate_stays_closed() {
     assert!(b.bfd().is_none());
     assert_eq!(b.tx_plan().slaves, [s]);
     assert!(!render_proc(&b.status("0.1.0"), true).contains("BFD"));
+    assert!(b.slave_filter(s).unwrap().groups.is_empty());
 }
 
 #[test]
