@@ -253,6 +253,14 @@ def rows(r):
                     f"peak RSS over the whole run {hwm / 1024:.1f} MB (loading the BPF "
                     "programs parses the kernel's BTF once, at start)", "–",
                     "≤ 16 MB, < 1 %", verdict(rss <= 16 * 1024 and cpu < 1), "–"))
+    if "bfd.cpu_pct_a" in r:
+        a, b = num(r, "bfd.cpu_pct_a"), num(r, "bfd.cpu_pct_b")
+        out.append(("(7) micro-BFD: daemon with two 802.3ad bonds × two members, "
+                    "bfd_min_tx=bfd_min_rx=10 ms",
+                    f"CPU daemon A {a:.2f} %, daemon B {b:.2f} % (of one CPU)",
+                    "utime + stime from /proc/PID/stat over 10 s, every session up "
+                    f"at the end: {'yes' if num(r, 'bfd.up') == 1 else 'no'}", "–",
+                    "< 2 %", verdict(max(a, b) < 2), "–"))
     return out
 
 

@@ -3,7 +3,7 @@
 # pairs), runs ubond daemons in them, measures, prints a table and writes docs/PERFORMANCE.md.
 #
 #   bench/run.sh                     # everything (about 8 minutes)
-#   bench/run.sh tcp failover        # some sections: tcp modes burst agg failover lacp core idle
+#   bench/run.sh tcp failover        # some sections: tcp modes burst agg failover lacp core idle bfd
 #   BENCH_SECONDS=5 BENCH_REPS=1 BENCH_OUT=/tmp/p.md bench/run.sh tcp
 #   BENCH_PERF=/tmp/profile.txt bench/run.sh tcp   # also profile a bond run (perf)
 #
@@ -26,7 +26,7 @@ TRIALS=${BENCH_TRIALS:-20}
 # default run adds the "kernel" section: LACP convergence between ubond and the Linux bonding
 # driver in a QEMU guest.
 KVM=${BENCH_KERNEL_VM:-}
-SECTIONS=${*:-tcp modes burst agg failover lacp core idle ${KVM:+kernel}}
+SECTIONS=${*:-tcp modes burst agg failover lacp core idle bfd ${KVM:+kernel}}
 
 TAG=ubb$$
 NA=$TAG-a
@@ -427,6 +427,56 @@ if section idle; then
     result idle.rss_kb "$(awk '/^VmRSS/ {print $2}' "/proc/$PID_a/status")"
     result idle.hwm_kb "$(awk '/^VmHWM/ {print $2}' "/proc/$PID_a/status")"
     bond_down
+fi
+
+# --- (7) micro-BFD: the daemon's CPU with two bonds x two members at 10 ms --------------------
+if section bfd; then
+    say "(7) CPU of micro-BFD: two bonds x two members, bfd_min_tx=bfd_min_rx=10"
+    for e in f1 f2 f3 f4; do
+        ip -n "$NA" link add "$e" type veth peer name "$e" netns "$NB"
+    done
+    bfd_bond() { # side bond members... ; peer and address from the bond's number
+        local side=$1 bond=$2 n=${2#bfd} me peer
+        shift 2
+        if [ "$side" = a ]; then me=1 peer=2; else me=2 peer=1; fi
+        "u$side" add "$bond" mode=802.3ad lacp_rate=fast miimon=100 bfd=on bfd_min_tx=10 \
+            bfd_min_rx=10 bfd_multiplier=3 "bfd_peer=198.19.$n.$peer" >/dev/null
+        "u$side" enslave "$bond" "$@"
+        ip -n "$([ "$side" = a ] && echo "$NA" || echo "$NB")" addr add "198.19.$n.$me/24" dev "$bond"
+    }
+    for side in a b; do
+        bfd_bond "$side" bfd0 f1 f2
+        bfd_bond "$side" bfd1 f3 f4
+    done
+    bfd_up() {
+        local f
+        for f in "$WORK"/a/bfd0 "$WORK"/a/bfd1 "$WORK"/b/bfd0 "$WORK"/b/bfd1; do
+            [ "$(grep -c '^BFD Status: up$' "$f" 2>/dev/null)" = 2 ] || return 1
+        done
+    }
+    wait_until 30 bfd_up
+    sleep 2
+    # utime + stime of the daemon (/proc/PID/stat fields 14 and 15, in clock ticks), over 10 s.
+    ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+    hz=$(getconf CLK_TCK)
+    if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+        perf record -q -g -p "$PID_a" -o "$WORK/perf-bfd.data" -- sleep 10 2>/dev/null &
+        perf_pid=$!
+    fi
+    a0=$(ticks_of "$PID_a"); b0=$(ticks_of "$PID_b"); t0=$(date +%s%N)
+    sleep 10
+    a1=$(ticks_of "$PID_a"); b1=$(ticks_of "$PID_b"); t1=$(date +%s%N)
+    if [ -n "${perf_pid:-}" ]; then
+        wait "$perf_pid" || true
+        perf report -i "$WORK/perf-bfd.data" --children --sort sym --stdio -g none 2>/dev/null |
+            grep '%' | head -n 60 >"$BENCH_PERF.bfd" || true
+        perf_pid=
+    fi
+    pct() { python3 -c "print(f'{100 * ($1) / $hz / (($t1 - $t0) / 1e9):.2f}')"; }
+    result bfd.cpu_pct_a "$(pct "$a1 - $a0")"
+    result bfd.cpu_pct_b "$(pct "$b1 - $b0")"
+    result bfd.up "$(bfd_up && echo 1 || echo 0)"
+    for side in a b; do "u$side" del bfd0 || true; "u$side" del bfd1 || true; done
 fi
 
 # --- (5) the core: hash + slave selection, frames through the core, the LACP machines ---------

@@ -32,6 +32,11 @@ pub(crate) const APPLY_ORDER: &[OptionId] = &[
     OptionId::LacpStrict,
     OptionId::LacpFallback,
     OptionId::AdUnknownSpeed,
+    OptionId::Bfd,
+    OptionId::BfdMinTx,
+    OptionId::BfdMinRx,
+    OptionId::BfdMultiplier,
+    OptionId::BfdPeer,
     OptionId::MinLinks,
     OptionId::Miimon,
     OptionId::Updelay,
@@ -450,5 +455,10 @@ pub(crate) fn copy_option(to: &mut BondOptions, from: &BondOptions, id: OptionId
         OptionId::TxQueues => to.tx_queues = from.tx_queues,
         OptionId::LacpFallback => to.lacp_fallback = from.lacp_fallback,
         OptionId::AdUnknownSpeed => to.ad_unknown_speed = from.ad_unknown_speed,
+        OptionId::Bfd => to.bfd = from.bfd,
+        OptionId::BfdMinTx => to.bfd_min_tx = from.bfd_min_tx,
+        OptionId::BfdMinRx => to.bfd_min_rx = from.bfd_min_rx,
+        OptionId::BfdMultiplier => to.bfd_multiplier = from.bfd_multiplier,
+        OptionId::BfdPeer => to.bfd_peer = from.bfd_peer,
     }
 }

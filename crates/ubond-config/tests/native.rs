@@ -96,3 +96,29 @@ fn findings_have_places() {
         syntax.findings
     );
 }
+
+/// Micro-BFD's options (ubond's own) live in ubond TOML; formats with a fixed list of bond
+/// parameters say they lose them.
+#[test]
+fn micro_bfd_options_are_kept_or_reported_lost() {
+    let text = "[[bond]]\nname = \"bond0\"\nslaves = [\"eth0\", \"eth1\"]\n\n[bond.options]\n\
+        mode = \"802.3ad\"\nmiimon = 100\nbfd = \"on\"\nbfd_min_tx = 10\nbfd_min_rx = 10\nbfd_multiplier = 3\n\
+        bfd_peer = \"192.0.2.2\"\n";
+    let p = native::parse(&file(text));
+    assert!(p.findings.is_empty(), "{:#?}", p.findings);
+    let o = &p.config.bond("bond0").unwrap().options;
+    assert!(o.bfd);
+    assert_eq!((o.bfd_min_tx, o.bfd_min_rx, o.bfd_multiplier), (10, 10, 3));
+    assert_eq!(o.bfd_peer, Some("192.0.2.2".parse().unwrap()));
+    let out = native::emit(&p.config);
+    let back = native::parse(&out);
+    assert!(p.config.same_meaning(&back.config), "{}", out[0].text);
+    assert!(out[0].text.contains("bfd_peer = \"192.0.2.2\""), "{}", out[0].text);
+    for format in [ubond_config::Format::Netplan, ubond_config::Format::Networkd] {
+        let c = ubond_config::convert(&p.config, format);
+        let lost: Vec<String> = c.losses.iter().map(|l| l.what.clone()).collect();
+        for want in ["bfd=on", "bfd_min_tx=10", "bfd_min_rx=10", "bfd_peer=192.0.2.2"] {
+            assert!(lost.iter().any(|l| l == want), "{format:?}: {lost:?}");
+        }
+    }
+}

@@ -31,6 +31,7 @@ use std::fmt::{self, Write as _};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Serialize, Serializer};
+use ubond_wire::bfd::{Diagnostic as BfdDiagnostic, State as BfdState};
 use ubond_wire::slow::PortInfo;
 use ubond_wire::MacAddr;
 
@@ -226,6 +227,78 @@ pub struct SlaveStatus {
     /// The 802.3ad part, printed only in 802.3ad mode; `None` there prints
     /// `Aggregator ID: N/A` (the port has no aggregator) and nothing more.
     pub ad: Option<SlaveAdStatus>,
+    /// ubond's micro-BFD (`bfd=on`; not kernel): printed after the kernel's lines, each line
+    /// starting with `BFD `.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<SlaveBfdStatus>,
+}
+
+/// A slave's micro-BFD session (RFC 7130), ubond's own lines of the report: `BFD Status: up`
+/// and the rest, after the kernel's lines of the slave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlaveBfdStatus {
+    /// `BFD Status`: the session's state (`admin down`, `down`, `init`, `up`).
+    #[serde(serialize_with = "display")]
+    pub state: BfdState,
+    /// No session runs until this is there (`bfd_peer is not set`, `the bond has no IPv4
+    /// address`): printed after the state, and nothing more.
+    pub waiting_for: Option<String>,
+    /// `BFD Remote Status`: the partner's state as it last said.
+    #[serde(serialize_with = "display")]
+    pub remote_state: BfdState,
+    /// `BFD Local Discriminator`.
+    pub local_discriminator: u32,
+    /// `BFD Remote Discriminator` (0: not heard yet).
+    pub remote_discriminator: u32,
+    /// `BFD Diagnostic`: why the session last left Up (RFC 5880 wording, lower case).
+    #[serde(serialize_with = "display")]
+    pub diagnostic: BfdDiagnostic,
+    /// `BFD TX Interval (ms)`: the negotiated interval between our packets, in microseconds.
+    pub tx_interval_us: u64,
+    /// `BFD RX Interval (ms)`: the negotiated interval between the partner's packets.
+    pub rx_interval_us: u64,
+    /// `BFD Detect Time (ms)`: how long without a packet before the session goes down.
+    pub detection_time_us: u64,
+    /// `BFD Down Count`: departures from Up.
+    pub down_count: u64,
+    /// `BFD Dropped Packets`: packets to the BFD port refused (malformed, TTL, spoofed, ...).
+    pub dropped: u64,
+}
+
+impl Default for SlaveBfdStatus {
+    /// A session that is down and has heard nothing.
+    fn default() -> SlaveBfdStatus {
+        SlaveBfdStatus {
+            state: BfdState::Down,
+            waiting_for: None,
+            remote_state: BfdState::Down,
+            local_discriminator: 0,
+            remote_discriminator: 0,
+            diagnostic: BfdDiagnostic::NoDiagnostic,
+            tx_interval_us: 0,
+            rx_interval_us: 0,
+            detection_time_us: 0,
+            down_count: 0,
+            dropped: 0,
+        }
+    }
+}
+
+/// A duration shown in milliseconds: whole (`10`) or with up to three decimals (`12.5`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Millis(pub std::time::Duration);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let us = self.0.as_micros();
+        let (ms, frac) = (us / 1000, us % 1000);
+        if frac == 0 {
+            write!(f, "{ms}")
+        } else {
+            let s = format!("{frac:03}");
+            write!(f, "{ms}.{}", s.trim_end_matches('0'))
+        }
+    }
 }
 
 /// A slave's 802.3ad part.
@@ -408,6 +481,33 @@ fn write_slave(o: &mut String, mode: Mode, s: &SlaveStatus, privileged: bool) ->
     writeln!(o, "Permanent HW addr: {}", s.perm_hwaddr)?;
     writeln!(o, "Slave queue ID: {}", s.queue_id)?;
 
+    write_slave_ad(o, mode, s, privileged)?;
+    if let Some(bfd) = &s.bfd {
+        write_slave_bfd(o, bfd)?;
+    }
+    Ok(())
+}
+
+/// ubond's micro-BFD lines, after the kernel's.
+fn write_slave_bfd(o: &mut String, b: &SlaveBfdStatus) -> fmt::Result {
+    if let Some(why) = &b.waiting_for {
+        return writeln!(o, "BFD Status: {} (waiting for {why})", b.state);
+    }
+    let ms = |us: u64| Millis(std::time::Duration::from_micros(us));
+    writeln!(o, "BFD Status: {}", b.state)?;
+    writeln!(o, "BFD Remote Status: {}", b.remote_state)?;
+    writeln!(o, "BFD Local Discriminator: {}", b.local_discriminator)?;
+    writeln!(o, "BFD Remote Discriminator: {}", b.remote_discriminator)?;
+    writeln!(o, "BFD Diagnostic: {}", b.diagnostic)?;
+    writeln!(o, "BFD TX Interval (ms): {}", ms(b.tx_interval_us))?;
+    writeln!(o, "BFD RX Interval (ms): {}", ms(b.rx_interval_us))?;
+    writeln!(o, "BFD Detect Time (ms): {}", ms(b.detection_time_us))?;
+    writeln!(o, "BFD Down Count: {}", b.down_count)?;
+    writeln!(o, "BFD Dropped Packets: {}", b.dropped)
+}
+
+/// The slave's 802.3ad lines (`bond_info_show_slave`).
+fn write_slave_ad(o: &mut String, mode: Mode, s: &SlaveStatus, privileged: bool) -> fmt::Result {
     if mode != Mode::Ieee8023ad {
         return Ok(());
     }
@@ -461,6 +561,7 @@ mod tests {
             queue_id: 0,
             prio: 0,
             ad: None,
+            bfd: None,
         }
     }
 

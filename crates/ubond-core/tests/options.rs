@@ -67,6 +67,11 @@ fn defaults_are_the_kernels() {
         ("tx_queues", "16"),
         ("lacp_fallback", "off 0"),
         ("ad_unknown_speed", "10000"),
+        ("bfd", "off 0"),
+        ("bfd_min_tx", "50"),
+        ("bfd_min_rx", "50"),
+        ("bfd_multiplier", "3"),
+        ("bfd_peer", ""),
     ];
     for (name, value) in expect {
         assert_eq!(o.get(name).unwrap(), value, "{name}");
@@ -176,6 +181,24 @@ fn value_table() {
         ("ad_unknown_speed", "802.3ad", "25000", Some("25000")),
         ("ad_unknown_speed", "802.3ad", "0", None),
         ("ad_unknown_speed", "802.3ad", "fast", None),
+        ("bfd", "802.3ad", "on", Some("on 1")),
+        ("bfd", "active-backup", "1", Some("on 1")),
+        ("bfd", "balance-tlb", "on", None),
+        ("bfd_min_tx", "802.3ad", "10", Some("10")),
+        ("bfd_min_tx", "802.3ad", "9", None),
+        ("bfd_min_tx", "balance-rr", "default", Some("50")),
+        ("bfd_min_rx", "balance-xor", "60000", Some("60000")),
+        ("bfd_min_rx", "balance-xor", "60001", None),
+        ("bfd_multiplier", "broadcast", "1", Some("1")),
+        ("bfd_multiplier", "broadcast", "0", None),
+        ("bfd_multiplier", "broadcast", "256", None),
+        ("bfd_peer", "802.3ad", "192.0.2.2\n", Some("192.0.2.2")),
+        ("bfd_peer", "802.3ad", "2001:db8::2", Some("2001:db8::2")),
+        ("bfd_peer", "802.3ad", "", Some("")),
+        ("bfd_peer", "802.3ad", "192.0.2.256", None),
+        ("bfd_peer", "802.3ad", "224.0.0.1", None),
+        ("bfd_peer", "802.3ad", "ff02::1", None),
+        ("bfd_peer", "802.3ad", "peer", None),
     ];
     for (name, mode, value, expect) in cases {
         let mut o = in_mode(mode);
@@ -234,6 +257,8 @@ fn mode_applicability_matches_unsuppmodes() {
         ("coupled_control", &[Ieee8023ad]),
         ("broadcast_neighbor", &[Ieee8023ad]),
         ("lacp_fallback", &[Ieee8023ad]),
+        ("bfd", &[BalanceRr, ActiveBackup, BalanceXor, Broadcast, Ieee8023ad]),
+        ("bfd_peer", &[BalanceRr, ActiveBackup, BalanceXor, Broadcast, Ieee8023ad]),
         ("primary", &[ActiveBackup, BalanceTlb, BalanceAlb]),
         ("active_slave", &[ActiveBackup, BalanceTlb, BalanceAlb]),
         ("prio", &[ActiveBackup, BalanceTlb, BalanceAlb]),

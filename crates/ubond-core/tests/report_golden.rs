@@ -114,6 +114,7 @@ fn slave(text: &str, i: usize) -> SlaveStatus {
         queue_id: 0,
         prio: 0,
         ad: None,
+        bfd: None,
     }
 }
 

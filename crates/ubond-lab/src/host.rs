@@ -205,6 +205,11 @@ impl Host {
         ip: Ipv4Addr,
     ) -> Result<Host, ubond_core::bond::BondError> {
         let mut bond = Bond::new(bond_name, opts, None)?;
+        // Micro-BFD's discriminators, source ports and jitter: from the host's name, so a run
+        // is the same every time and the two ends of a link differ.
+        bond.set_bfd_seed(name.bytes().fold(0xcbf2_9ce4_8422_2325, |h: u64, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        }));
         let mut list = Vec::new();
         for (nic, model, mac) in nics {
             let cfg = SlaveConfig { name: (*nic).to_string(), perm_mac: *mac };

@@ -2,7 +2,7 @@
 //! Linux bridges, or across a switch with LACP port-channels), a bonding mode that makes
 //! sense there with options drawn too (`lacp_rate` per host and switch, `ad_select`, `updelay` and
 //! `downdelay`, `primary` and `primary_reselect`, the ARP monitor with each `arp_validate`
-//! for active-backup across bridges, the hash policy), e1000 or virtio NICs, host clocks up to 100 ppm
+//! for active-backup across bridges, the hash policy, micro-BFD back to back), e1000 or virtio NICs, host clocks up to 100 ppm
 //! apart, 2 to 4 links per host,
 //! link rates and latencies, a traffic flow, and a mix of faults (carrier flaps, bursts of
 //! short flaps, lossy periods, one-way failures, bridges going down) — then a quiet phase after
@@ -163,6 +163,13 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
     // NIC models: e1000, virtio without a speed (802.3ad assumes one, the ubond default) or
     // virtio with one.
     let model = pick(&mut rng, &["e1000", "virtio", "virtio@1000"]);
+    // Micro-BFD, back to back only (a switch or a bridge in the middle does not speak it), half
+    // the time, the same timers on both hosts; drawn from a generator of its own, so the rest
+    // of a seed's script is what it was before BFD was drawn.
+    let mut brng = Rng::new(seed ^ 0x6266_6400_0000_0000);
+    let bfd = topology == Topology::BackToBack && brng.below(2) == 0;
+    let bfd_interval = pick(&mut brng, &["10", "20", "50", "100"]);
+    let bfd_mult = pick(&mut brng, &["1", "3", "5"]);
     let names: Vec<String> = (0..nics).map(|i| format!("eth{i}")).collect();
     for (h, ip, peer) in [("hostA", "10.0.0.1", "10.0.0.2"), ("hostB", "10.0.0.2", "10.0.0.1")] {
         let mut bond = std::collections::BTreeMap::new();
@@ -192,6 +199,13 @@ pub fn scenario(seed: u64, cfg: SwarmConfig) -> (Script, Topology, &'static str)
         }
         if matches!(mode, "802.3ad" | "balance-xor" | "balance-tlb" | "balance-alb") {
             set("xmit_hash_policy", text(hash));
+        }
+        if bfd {
+            set("bfd", text("on"));
+            set("bfd_min_tx", text(bfd_interval));
+            set("bfd_min_rx", text(bfd_interval));
+            set("bfd_multiplier", text(bfd_mult));
+            set("bfd_peer", text(peer));
         }
         s.hosts.push(unspanned(HostSpec {
             name: h.to_string(),

@@ -27,6 +27,7 @@
 //! The Linux mechanisms themselves (rtnetlink, packet sockets, the bond device, sysctls, BPF,
 //! capabilities) are in `ubond-sys`.
 
+mod bfd;
 mod bond;
 mod bonds;
 mod clock;

@@ -542,13 +542,35 @@ impl MicroBfd {
         verdict
     }
 
-    /// Time has passed: runs every member whose deadline has come.
+    /// Time has passed: runs every member whose deadline has come. A member that sent a
+    /// periodic packet then joins the next periodic packet of another member if its own bounds
+    /// allow ([`Session::align_next_tx`]): the members of a bond soon send together, so a
+    /// driver wakes once per interval for all of them rather than once per member.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.clock(now);
         for i in 0..self.members.len() {
             if self.members[i].1.poll_timeout().is_some_and(|t| t <= now) {
+                let sent = self.members[i].1.session.stats.tx;
                 self.members[i].1.handle_timeout(now);
+                if self.members[i].1.session.stats.tx != sent {
+                    self.align(i);
+                }
                 self.collect(i);
+            }
+        }
+    }
+
+    /// Member `i`'s next periodic packet joins the earliest other member's that its bounds
+    /// allow, if any.
+    fn align(&mut self, i: usize) {
+        let mut others: Vec<Instant> = (0..self.members.len())
+            .filter(|&j| j != i)
+            .filter_map(|j| self.members[j].1.session.next_periodic_tx())
+            .collect();
+        others.sort();
+        for at in others {
+            if self.members[i].1.session.align_next_tx(at) {
+                return;
             }
         }
     }
@@ -599,6 +621,11 @@ impl MicroBfd {
     /// Frames and events dropped because the driver did not drain the queues.
     pub fn queue_drops(&self) -> (u64, u64) {
         (self.dropped_transmits, self.dropped_events)
+    }
+
+    /// Whether frames or events wait in the queues (for a driver that drains only then).
+    pub fn has_output(&self) -> bool {
+        !self.transmits.is_empty() || !self.events.is_empty()
     }
 
     /// The next frame to send.

@@ -53,17 +53,19 @@ impl Bond {
         }
     }
 
-    fn status_of(&self, id: Option<SlaveId>) -> Option<LinkStatus> {
-        id.and_then(|id| self.slave(id)).map(|s| self.engine.link_of(s))
+    /// The slave is usable: link up and, with micro-BFD, its session Up.
+    fn usable_id(&self, id: Option<SlaveId>) -> bool {
+        id.and_then(|id| self.slave(id)).is_some_and(|s| self.usable(s))
     }
 
-    /// Linux `bond_choose_primary_or_current` + `bond_find_best_slave`.
+    /// Linux `bond_choose_primary_or_current` + `bond_find_best_slave`; with micro-BFD, a
+    /// slave whose session is not Up counts as down.
     fn find_best_slave(&mut self) -> Option<SlaveId> {
-        let up = |s: &Slave| self.engine.link_of(s) == LinkStatus::Up;
+        let up = |s: &Slave| self.usable(s);
         let curr = self.active.current;
-        let curr_up = self.status_of(curr) == Some(LinkStatus::Up);
+        let curr_up = self.usable_id(curr);
         let mut prim = self.opts.primary.as_deref().and_then(|p| self.slave_by_name(p));
-        let prim_up = self.status_of(prim) == Some(LinkStatus::Up);
+        let prim_up = self.usable_id(prim);
         let choice = 'choose: {
             if !prim_up {
                 // The highest `prio` among the up slaves (first in enslave order on ties).

@@ -164,6 +164,12 @@ impl Bond {
         }
     }
 
+    /// A slave may carry traffic as far as its link and micro-BFD go: link up (from the
+    /// monitor that owns it) and the BFD gate open.
+    pub(super) fn usable(&self, s: &Slave) -> bool {
+        self.engine.link_of(s) == LinkStatus::Up && self.bfd_allows(s.id)
+    }
+
     /// Whether the mode has an active slave now: active-backup, balance-tlb/alb, and 802.3ad
     /// in LACP fallback.
     pub(super) fn uses_active_slave(&self) -> bool {
@@ -193,19 +199,18 @@ impl Bond {
     /// [`Bond::derive_plans`]; without the balancer's table (`tlb: None`) unless
     /// `with_table`, for a check that compares the table where it is instead of copying it.
     pub(super) fn derive(&self, with_table: bool) -> Plans {
-        let up: Vec<SlaveId> = self
-            .slaves
-            .iter()
-            .filter(|s| self.engine.link_of(s) == LinkStatus::Up)
-            .map(|s| s.id)
-            .collect();
+        // Usable: link up and, with micro-BFD, the session Up (the gate of `super::bfd`).
+        let up: Vec<SlaveId> =
+            self.slaves.iter().filter(|s| self.usable(s)).map(|s| s.id).collect();
         // A slave whose link is failing (`going down`, during `downdelay`) still sends where the
         // kernel's transmit path does not test the link: the active slave of active-backup
         // (`bond_xmit_activebackup`), balance-xor's slave array (rebuilt at the commit only).
+        // Micro-BFD's gate holds for it all the same.
         let sending: Vec<SlaveId> = self
             .slaves
             .iter()
             .filter(|s| matches!(self.engine.link_of(s), LinkStatus::Up | LinkStatus::Fail))
+            .filter(|s| self.bfd_allows(s.id))
             .map(|s| s.id)
             .collect();
         let active: Vec<SlaveId> =
@@ -273,6 +278,7 @@ impl Bond {
             .iter()
             .filter(|&&p| !self.opts.lacp_strict || negotiated(p))
             .filter_map(|&p| self.slave_of_port(p))
+            .filter(|&id| self.bfd_allows(id))
             .collect();
         let deliver: Vec<SlaveId> = self
             .slaves
@@ -284,7 +290,8 @@ impl Bond {
             })
             .map(|s| s.id)
             .collect();
-        let carrier = if self.opts.lacp_strict {
+        // Ports LACP distributes on but micro-BFD holds back do not count either.
+        let carrier = if self.opts.lacp_strict || self.bfd_on() {
             tx.len() as u64 >= u64::from(self.opts.min_links.max(1))
         } else {
             lacp.carrier()

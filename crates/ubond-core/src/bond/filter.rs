@@ -13,6 +13,10 @@
 //!   while it is up (`dev_mc_sync`): the active slave in the modes with one, every slave in the
 //!   others. Only the driver can read that list; the core says which slaves get it.
 //!
+//! * Micro-BFD (`bfd=on`): RFC 7130's dedicated group `01:00:5e:90:00:01` on every slave, the
+//!   destination of the partner's packets until its session is Up (ubond's own; no kernel has
+//!   micro-BFD).
+//!
 //! Promiscuous mode stays where a mode asks for it (balance-alb, [`super::BondEvent::Promisc`]).
 
 use std::net::Ipv6Addr;
@@ -62,6 +66,9 @@ impl Bond {
                     f.groups.push(mac);
                 }
             }
+        }
+        if self.bfd_on() {
+            f.groups.push(ubond_wire::bfd::MICRO_BFD_MAC);
         }
         f.bond_groups = self.admin_up && (!self.uses_active_slave() || active);
         Some(f)

@@ -25,6 +25,8 @@ impl Bond {
     /// * The plans only name slaves, each at most once, and only slaves that may carry
     ///   traffic: link up, or going down (a slave keeps its role during `downdelay`) where
     ///   LACP or the balancer still use it; the carrier is off while the bond is down.
+    /// * Micro-BFD: sessions run exactly while `bfd` is on and configured, one per slave, and
+    ///   the transmit plan names only slaves whose session is Up.
     /// * The output queues are within [`QUEUE_LIMIT`].
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut why = String::new();
@@ -32,6 +34,7 @@ impl Bond {
         self.check_engine(&mut why);
         self.check_active(&mut why);
         self.check_plans(&mut why);
+        self.check_bfd(&mut why);
         if self.out.events.len() > QUEUE_LIMIT || self.out.transmits.len() > QUEUE_LIMIT {
             why.push_str("an output queue is over its limit; ");
         }

@@ -36,12 +36,15 @@
 //! [`Lacp`], with `lacp_strict` and `lacp_fallback`), balance-tlb and balance-alb (through
 //! [`alb`] and [`tlb`]); one engine per mode (`engine`). Link state comes from the MII monitor,
 //! or from the ARP/NS monitor ([`crate::monitor::arp`]) when `arp_interval` is set in a mode
-//! that can use it. The active slave and `fail_over_mac` are in `active`, the announcements
+//! that can use it. With `bfd=on`, micro-BFD (RFC 7130, [`crate::bfd`]) runs a session on every
+//! slave and gates it on top of all that (`bfd`: a slave carries traffic only while its
+//! session is Up). The active slave and `fail_over_mac` are in `active`, the announcements
 //! after a failover in [`notify`], the members and their identities in `slave`, the report in
 //! `status`, errors by who is at fault in `error`.
 
 mod active;
 pub mod alb;
+mod bfd;
 mod config;
 mod engine;
 mod error;
@@ -96,6 +99,8 @@ pub struct Bond {
     next_id: u32,
     /// The mode's engine: exactly one, so no state exists that only some modes read.
     engine: Engine,
+    /// Micro-BFD on the members (`bfd=on`), a gate on top of the engine's.
+    bfd: self::bfd::BondBfd,
     active: ActiveSlave,
     notify: PeerNotify,
     addrs4: Vec<Ipv4Addr>,
@@ -124,6 +129,7 @@ impl Bond {
             slaves: Vec::new(),
             next_id: 1,
             engine: Engine::Mii,
+            bfd: self::bfd::BondBfd::default(),
             active: ActiveSlave { reselect_pending: true, ..ActiveSlave::default() },
             notify: PeerNotify::default(),
             addrs4: Vec::new(),
@@ -284,6 +290,9 @@ impl Bond {
         if !std::mem::take(&mut self.stale) {
             return;
         }
+        // Micro-BFD first: a session that went down asks for the reselection below.
+        self.sync_bfd(now);
+        self.take_bfd_outputs();
         self.reselect(now);
         let table_changed = self.take_engine_outputs();
         let plans = self.derive_plans();
@@ -494,16 +503,12 @@ impl Bond {
     /// A frame arrived on a slave. A control frame is consumed; a data frame gets the
     /// receive plan's verdict and changes nothing (the per-frame path), except an ARP frame in
     /// balance-alb, which receive load balancing learns from first.
+    ///
+    /// Micro-BFD packets (`bfd=on`) are consumed too, accepted or dropped and counted; their
+    /// UDP checksum is verified here (see [`Bond::handle_frame_with_checksum`] for a driver
+    /// whose kernel verified it, or whose local sender left it to offload).
     pub fn handle_frame(&mut self, now: Instant, id: SlaveId, frame: &[u8]) -> RxVerdict {
-        self.now = self.now.max(now);
-        let now = self.now;
-        let consumed = self.on_frame(now, id, frame);
-        self.after_input(now);
-        if consumed {
-            RxVerdict::Consumed
-        } else {
-            self.plans.rx.verdict(id, frame)
-        }
+        self.handle_frame_with_checksum(now, id, frame, crate::bfd::UdpChecksum::Verify)
     }
 
     /// True if the frame was a control frame the bond consumed. Marks the bond stale only
@@ -605,7 +610,11 @@ impl Bond {
             }
             Engine::Mii => {}
         }
+        if let Some(m) = self.bfd.micro.as_mut() {
+            m.handle_timeout(now);
+        }
         // Before the announcements: a failover now starts them now.
+        self.take_bfd_outputs();
         self.reselect(now);
         self.notify_on_timeout(now);
     }
@@ -682,7 +691,8 @@ impl Bond {
     /// [`Bond::handle_timeout_with_load`]) must run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mii = self.slaves.iter().filter_map(|s| s.mii.poll_timeout());
-        mii.chain(self.engine.poll_timeout()).chain(self.notify.poll_timeout()).min()
+        let bfd = self.bfd.micro.as_ref().and_then(|m| m.poll_timeout());
+        mii.chain(self.engine.poll_timeout()).chain(self.notify.poll_timeout()).chain(bfd).min()
     }
 }
 

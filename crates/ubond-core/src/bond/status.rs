@@ -44,6 +44,7 @@ impl Bond {
                     perm_hwaddr: s.perm_mac,
                     queue_id: o.slave(&s.name).queue_id,
                     prio: o.slave(&s.name).prio,
+                    bfd: self.bfd_status(s.id),
                     ad: port.and_then(|p| {
                         Some(report::SlaveAdStatus {
                             aggregator_id: p.aggregator_id?,

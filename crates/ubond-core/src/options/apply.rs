@@ -70,6 +70,10 @@ impl BondOptions {
             O::BroadcastNeighbor => self.broadcast_neighbor = v != 0,
             O::LacpStrict => self.lacp_strict = v != 0,
             O::LacpFallback => self.lacp_fallback = v != 0,
+            O::Bfd => self.bfd = v != 0,
+            O::BfdMinTx => self.bfd_min_tx = int(v),
+            O::BfdMinRx => self.bfd_min_rx = int(v),
+            O::BfdMultiplier => self.bfd_multiplier = byte(v),
             // Raw, per-slave, module-only and action options never reach here.
             O::ArpIpTarget
             | O::NsIp6Target
@@ -82,7 +86,8 @@ impl BondOptions {
             | O::ActorPortPrio
             | O::MaxBonds
             | O::TxQueues
-            | O::AdUnknownSpeed => {}
+            | O::AdUnknownSpeed
+            | O::BfdPeer => {}
         }
         Ok(())
     }

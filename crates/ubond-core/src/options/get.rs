@@ -92,6 +92,11 @@ impl BondOptions {
                 UnknownSpeed::Refuse => "refuse".to_owned(),
                 UnknownSpeed::Assume(mbps) => mbps.to_string(),
             },
+            O::Bfd => onoff(self.bfd),
+            O::BfdMinTx => self.bfd_min_tx.to_string(),
+            O::BfdMinRx => self.bfd_min_rx.to_string(),
+            O::BfdMultiplier => self.bfd_multiplier.to_string(),
+            O::BfdPeer => self.bfd_peer.map(|a| a.to_string()).unwrap_or_default(),
         })
     }
 }

@@ -27,8 +27,9 @@
 //! default entry where it has one (not for `lacp_rate`); range tables also accept their
 //! bound names (`miimon=maxval` is 2147483647, `lp_interval=minval` is 1).
 //!
-//! Not kernel (clearly marked in [`OptionId::is_ubond_extension`]): `lacp_fallback` and
-//! `ad_unknown_speed`.
+//! Not kernel (clearly marked in [`OptionId::is_ubond_extension`]): `lacp_fallback`,
+//! `ad_unknown_speed`, and micro-BFD's `bfd`, `bfd_min_tx`, `bfd_min_rx`, `bfd_multiplier` and
+//! `bfd_peer` (see [`crate::bfd`]).
 //!
 //! # Where things are
 //!
@@ -53,7 +54,8 @@ mod spec;
 mod values;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 pub use self::error::{OptionError, Warning};
 
@@ -237,6 +239,20 @@ pub struct BondOptions {
     /// ubond extension, not kernel: `ad_unknown_speed` (`refuse` or a speed in Mbit/s,
     /// default 10000): what 802.3ad does with a slave that reports no speed.
     pub ad_unknown_speed: UnknownSpeed,
+    /// ubond extension, not kernel: `bfd` (default off). On: a micro-BFD session (RFC 7130)
+    /// runs on every member, and a member carries traffic only while its session is Up.
+    pub bfd: bool,
+    /// ubond extension: `bfd_min_tx`, the BFD Desired Min TX Interval in ms (10..=60000,
+    /// default 50).
+    pub bfd_min_tx: u32,
+    /// ubond extension: `bfd_min_rx`, the BFD Required Min RX Interval in ms (10..=60000,
+    /// default 50).
+    pub bfd_min_rx: u32,
+    /// ubond extension: `bfd_multiplier`, the BFD Detect Mult (1..=255, default 3).
+    pub bfd_multiplier: u8,
+    /// ubond extension: `bfd_peer`, the partner's address (IPv4 or IPv6) that the sessions
+    /// talk to from the bond's address of the same family.
+    pub bfd_peer: Option<IpAddr>,
 }
 
 impl Default for BondOptions {
@@ -280,6 +296,11 @@ impl Default for BondOptions {
             slave_options: BTreeMap::new(),
             lacp_fallback: false,
             ad_unknown_speed: UnknownSpeed::default(),
+            bfd: false,
+            bfd_min_tx: 50,
+            bfd_min_rx: 50,
+            bfd_multiplier: 3,
+            bfd_peer: None,
         }
     }
 }
@@ -322,6 +343,16 @@ impl BondOptions {
         c.min_links = self.min_links;
         c.unknown_speed = self.ad_unknown_speed;
         c
+    }
+
+    /// The micro-BFD session settings (`bfd_min_tx`, `bfd_min_rx`, `bfd_multiplier`).
+    pub fn bfd_session_config(&self) -> crate::bfd::SessionConfig {
+        crate::bfd::SessionConfig {
+            desired_min_tx: Duration::from_millis(u64::from(self.bfd_min_tx)),
+            required_min_rx: Duration::from_millis(u64::from(self.bfd_min_rx)),
+            detect_mult: self.bfd_multiplier.max(1),
+            passive: false,
+        }
     }
 
     /// The per-slave options of `slave` (the defaults if none were set).

@@ -486,6 +486,11 @@ impl CheckParams {
             O::LacpStrict,
             O::LacpFallback,
             O::AdUnknownSpeed,
+            O::Bfd,
+            O::BfdMinTx,
+            O::BfdMinRx,
+            O::BfdMultiplier,
+            O::BfdPeer,
         ] {
             if let Some(p) = get.get(id) {
                 let w = self.o.set(id.name(), &p.value, &ctx).map_err(|e| fail(p, e))?;

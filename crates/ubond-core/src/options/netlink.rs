@@ -35,7 +35,7 @@ use super::module::{tokens, unquote};
 use super::{BondOptions, ModuleOptions, ModuleOptionsError, OptionError, OptionId, SetContext};
 
 /// The order in which `bond_changelink` applies the attributes (then ubond's extensions).
-pub const ORDER: [OptionId; 35] = [
+pub const ORDER: [OptionId; 40] = [
     OptionId::Mode,
     OptionId::ActiveSlave,
     OptionId::Miimon,
@@ -71,6 +71,11 @@ pub const ORDER: [OptionId; 35] = [
     OptionId::LacpStrict,
     OptionId::LacpFallback,
     OptionId::AdUnknownSpeed,
+    OptionId::Bfd,
+    OptionId::BfdMinTx,
+    OptionId::BfdMinRx,
+    OptionId::BfdMultiplier,
+    OptionId::BfdPeer,
 ];
 
 /// The value of one `IFLA_BOND_*` attribute, as iproute2 encodes the words it was given.

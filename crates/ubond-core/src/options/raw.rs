@@ -1,8 +1,8 @@
 //! The options whose set function parses the text itself (`BOND_OPTFLAG_RAWVAL`): the
 //! `+addr`/`-addr` target commands, `primary`, `active_slave`, `queue_id`'s `ifname:N`,
-//! `ad_actor_system` and `ad_unknown_speed`.
+//! `ad_actor_system`, `ad_unknown_speed` and `bfd_peer`.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::parse::{self, first_word, in4_pton, ip6_target_ok, ip_target_ok, mac_pton};
 use super::{
@@ -54,6 +54,14 @@ impl BondOptions {
                         allowed: "refuse, default (10000), or a speed in Mbit/s 1-4294967295"
                             .to_owned(),
                     })?;
+                Ok(())
+            }
+            OptionId::BfdPeer => {
+                self.bfd_peer = parse_bfd_peer(value).map_err(|reason| OptionError::Rejected {
+                    option,
+                    value: shown,
+                    reason,
+                })?;
                 Ok(())
             }
             _ => Ok(()),
@@ -295,4 +303,23 @@ fn parse_unknown_speed(value: &str) -> Option<UnknownSpeed> {
             _ => None,
         },
     }
+}
+
+/// `bfd_peer`: an IPv4 or IPv6 unicast address, or nothing (or `none`) to clear it.
+fn parse_bfd_peer(value: &str) -> Result<Option<IpAddr>, String> {
+    let word = first_word(value, 64);
+    if word.is_empty() || word == "none" {
+        return Ok(None);
+    }
+    let ip: IpAddr = word.parse().map_err(|_| {
+        "not an address: give the partner's IPv4 or IPv6 address (bfd_peer 192.0.2.2)".to_owned()
+    })?;
+    let unicast = match ip {
+        IpAddr::V4(a) => ip_target_ok(a) && !a.is_multicast() && !a.is_loopback(),
+        IpAddr::V6(a) => ip6_target_ok(a),
+    };
+    if !unicast {
+        return Err(format!("{ip} is not a unicast address of a partner"));
+    }
+    Ok(Some(ip))
 }

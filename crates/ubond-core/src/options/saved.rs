@@ -192,6 +192,21 @@ mod tests {
     }
 
     #[test]
+    fn micro_bfd_settings_come_back() {
+        let mut o = BondOptions::new();
+        set(&mut o, "mode", "802.3ad");
+        set(&mut o, "bfd", "on");
+        set(&mut o, "bfd_min_tx", "10");
+        set(&mut o, "bfd_min_rx", "20");
+        set(&mut o, "bfd_multiplier", "5");
+        set(&mut o, "bfd_peer", "2001:db8::2");
+        let s = o.settings();
+        assert!(s.contains(&("bfd".to_owned(), "on 1".to_owned())), "{s:?}");
+        assert!(s.contains(&("bfd_peer".to_owned(), "2001:db8::2".to_owned())), "{s:?}");
+        assert_eq!(BondOptions::from_settings(&s).ok(), Some(o));
+    }
+
+    #[test]
     fn words_that_do_not_make_a_bond_are_refused_with_the_option() {
         let bad = |name: &str, value: &str| {
             let s = vec![

@@ -91,6 +91,16 @@ pub enum OptionId {
     LacpFallback,
     /// `ad_unknown_speed` (ubond, not kernel)
     AdUnknownSpeed,
+    /// `bfd` (ubond, not kernel): micro-BFD (RFC 7130) on every member
+    Bfd,
+    /// `bfd_min_tx` (ubond, not kernel): BFD Desired Min TX Interval, ms
+    BfdMinTx,
+    /// `bfd_min_rx` (ubond, not kernel): BFD Required Min RX Interval, ms
+    BfdMinRx,
+    /// `bfd_multiplier` (ubond, not kernel): BFD Detect Mult
+    BfdMultiplier,
+    /// `bfd_peer` (ubond, not kernel): the partner's address for micro-BFD
+    BfdPeer,
 }
 
 /// `BOND_OPTFLAG_NOSLAVES`
@@ -198,6 +208,11 @@ impl OptionId {
         OptionId::TxQueues,
         OptionId::LacpFallback,
         OptionId::AdUnknownSpeed,
+        OptionId::Bfd,
+        OptionId::BfdMinTx,
+        OptionId::BfdMinRx,
+        OptionId::BfdMultiplier,
+        OptionId::BfdPeer,
     ];
 
     /// The kernel's (or ubond's) name of the option.
@@ -299,6 +314,14 @@ impl OptionId {
         const S_FALLBACK: Spec =
             ubond(spec("lacp_fallback", 0, all_ex(AD), Some(v::LACP_FALLBACK_TBL)));
         const S_UNKSPEED: Spec = ubond(spec("ad_unknown_speed", RAWVAL, all_ex(AD), None));
+        // Micro-BFD gates the members of the modes that spread or fail over by link state;
+        // balance-tlb/alb have their own balancer and are left out.
+        const S_BFD: Spec = ubond(spec("bfd", 0, TLB | ALB, Some(v::BFD_TBL)));
+        const S_BFDTX: Spec = ubond(spec("bfd_min_tx", 0, TLB | ALB, Some(v::BFD_INTERVAL_TBL)));
+        const S_BFDRX: Spec = ubond(spec("bfd_min_rx", 0, TLB | ALB, Some(v::BFD_INTERVAL_TBL)));
+        const S_BFDMULT: Spec =
+            ubond(spec("bfd_multiplier", 0, TLB | ALB, Some(v::BFD_MULTIPLIER_TBL)));
+        const S_BFDPEER: Spec = ubond(spec("bfd_peer", RAWVAL, TLB | ALB, None));
         match self {
             O::Mode => &S_MODE,
             O::PacketsPerSlave => &S_PPS,
@@ -342,6 +365,11 @@ impl OptionId {
             O::TxQueues => &S_TXQ,
             O::LacpFallback => &S_FALLBACK,
             O::AdUnknownSpeed => &S_UNKSPEED,
+            O::Bfd => &S_BFD,
+            O::BfdMinTx => &S_BFDTX,
+            O::BfdMinRx => &S_BFDRX,
+            O::BfdMultiplier => &S_BFDMULT,
+            O::BfdPeer => &S_BFDPEER,
         }
     }
 }

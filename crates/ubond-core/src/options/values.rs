@@ -274,5 +274,14 @@ pub(crate) const BROADCAST_NEIGH_TBL: &[Val] = &[val("off", 0, DEFAULT), val("on
 pub(crate) const LACP_STRICT_TBL: &[Val] = &[val("off", 0, DEFAULT), val("on", 1, 0)];
 /// ubond's `lacp_fallback` (not kernel).
 pub(crate) const LACP_FALLBACK_TBL: &[Val] = &[val("off", 0, DEFAULT), val("on", 1, 0)];
+/// ubond's `bfd` (not kernel).
+pub(crate) const BFD_TBL: &[Val] = &[val("off", 0, DEFAULT), val("on", 1, 0)];
+/// ubond's `bfd_min_tx` and `bfd_min_rx` (not kernel), in milliseconds: 10 ms to one minute,
+/// 50 by default.
+pub(crate) const BFD_INTERVAL_TBL: &[Val] =
+    &[val("minval", 10, MIN), val("maxval", 60_000, MAX), val("default", 50, DEFAULT)];
+/// ubond's `bfd_multiplier` (not kernel): the BFD Detect Mult, 3 by default.
+pub(crate) const BFD_MULTIPLIER_TBL: &[Val] =
+    &[val("minval", 1, MIN), val("maxval", 255, MAX), val("default", 3, DEFAULT)];
 /// Per-slave `prio` is a raw `s32` in the kernel; kept as a range here for the messages.
 pub(crate) const U16_TBL: &[Val] = &[val("minval", 0, MIN), val("maxval", 65535, MAX)];

@@ -96,6 +96,8 @@ impl BondRt {
         dir: &Path,
     ) -> Result<BondRt> {
         let Device { dev, admin_up, adopted } = device;
+        let mut bond = bond;
+        bond.set_bfd_seed(super::bfd::seed());
         let now = clock.now();
         let name = bond.name().to_string();
         // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).
@@ -172,8 +174,17 @@ impl BondRt {
     /// report shows (a partner's state arrives without an event), so the report is re-rendered
     /// (and rewritten only if its text changed).
     pub(super) fn drain(&mut self) {
-        self.dirty = true;
+        self.drain_quietly(false);
+    }
+
+    /// [`BondRt::drain`] after an input that changes the report only through events (a
+    /// micro-BFD packet, a timer): unless one comes, or a frame other than a BFD packet goes
+    /// out, the report is not rendered again now (its periodic rendering catches counters).
+    /// At 10 ms BFD timers, rendering it after every packet would be most of the daemon's work.
+    pub(super) fn drain_quietly(&mut self, quiet: bool) {
+        let mut news = !quiet;
         while let Some(t) = self.bond.poll_transmit() {
+            news |= !super::bfd::is_bfd_packet(&t.frame);
             self.send_on(t.slave, &t.frame);
             if is_lacpdu(&t.frame) {
                 self.lacpdu_sent = Some(self.clock.now());
@@ -181,6 +192,7 @@ impl BondRt {
             }
         }
         while let Some(ev) = self.bond.poll_event() {
+            news = true;
             match ev {
                 BondEvent::Carrier { up } => self.set_carrier(up),
                 BondEvent::BondMac { mac } => {
@@ -223,7 +235,12 @@ impl BondRt {
                 BondEvent::Lacp(_) => self.state_dirty = true,
             }
         }
-        self.sync_filters();
+        self.dirty |= news;
+        // The filters follow the bond's state, which changes only with an event or an input
+        // that is not a BFD packet or a timer.
+        if news {
+            self.sync_filters();
+        }
     }
 
     /// Brings each slave's receive filter to what the bond needs now (see

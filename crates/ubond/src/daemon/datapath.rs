@@ -186,13 +186,14 @@ pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut
         // On the fast path the socket reads control frames only, and the kernel delivers
         // those the core merely reads (ARP, neighbour discovery).
         let kernel_delivers = rt.slaves[si].fast.filtered() && kernel_delivers(&buf[HDR..n]);
-        match rt.bond.handle_frame(clock.now(), id, &buf[HDR..n]) {
+        let checksum = super::bfd::rx_checksum(&buf[..HDR]);
+        match rt.bond.handle_frame_with_checksum(clock.now(), id, &buf[HDR..n], checksum) {
             RxVerdict::Deliver if !kernel_delivers => {
                 rt.bond.rx_plan().to_bond(&mut buf[HDR..n]);
                 let _ = rt.data.send_vectored(&[&buf[..n]]);
             }
             RxVerdict::Deliver => {}
-            RxVerdict::Consumed => rt.drain(),
+            RxVerdict::Consumed => rt.drain_quietly(super::bfd::is_bfd_packet(&buf[HDR..n])),
             RxVerdict::Drop => {}
         }
     }

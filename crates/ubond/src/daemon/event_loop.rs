@@ -146,8 +146,10 @@ impl Daemon {
         let watchdog = self.service.watchdog_interval();
         let mut last_watchdog = self.clock.now();
         while !stop.load(Ordering::Relaxed) && !self.bonds.shutdown {
-            // Timers first, so the wait ends at the next deadline.
+            // Timers first, so the wait ends at the next deadline; what they changed reaches
+            // the fast path before the wait (a BFD session that timed out, a failover).
             let mut next = self.run_timers();
+            self.bonds.sync_fast_if_dirty();
             if let Some(period) = watchdog {
                 let now = self.clock.now();
                 if now.saturating_duration_since(last_watchdog) >= period {
@@ -214,7 +216,7 @@ impl Daemon {
                 }
                 fast.take_rx_seen(rt, now, self.clock.monotonic_at_epoch());
                 rt.bond.handle_timeout_with_load(now, &mut rt.cursor.load);
-                rt.drain();
+                rt.drain_quietly(true);
             }
             if let Some(t) = rt.bond.poll_timeout() {
                 next = next.min(t);

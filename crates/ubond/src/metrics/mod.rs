@@ -571,6 +571,7 @@ mod tests {
                 queue_id: 0,
                 prio: 0,
                 ad: None,
+                bfd: None,
             },
             lacp: None,
             fast_rx: None,

@@ -392,6 +392,29 @@ impl Session {
         });
     }
 
+    /// When the next periodic packet goes out (none while periodic transmission is off).
+    pub fn next_periodic_tx(&self) -> Option<Instant> {
+        self.next_tx
+    }
+
+    /// Moves the next periodic packet to `at` if that keeps it within 6.8.7's bounds — 75 % to
+    /// 100 % of the transmit interval after the last packet (to 90 % with a Detect Mult of 1)
+    /// — and not before now; false, and nothing changed, otherwise. Micro-BFD uses it so that
+    /// a bond's members send together, in one wakeup of the driver: the interval is still
+    /// jittered per packet, by the member whose draw the others join.
+    pub fn align_next_tx(&mut self, at: Instant) -> bool {
+        let (Some(_), Some(last)) = (self.next_tx, self.last_tx) else { return false };
+        let interval = u64::from(timers::tx_interval(self.tx_in_use, self.remote_min_rx)) * 1000;
+        let most = if self.detect_mult == 1 { interval / 10 * 9 } else { interval };
+        let lo = last + Duration::from_nanos(interval - interval / 4);
+        let hi = last + Duration::from_nanos(most);
+        if at < lo || at > hi || at < self.now {
+            return false;
+        }
+        self.next_tx = Some(at);
+        true
+    }
+
     /// Asks for a packet as soon as the rate limit allows.
     pub(super) fn request_immediate(&mut self) {
         if self.config.passive && self.remote_discr == 0 {

@@ -63,6 +63,8 @@ BROADCAST_NEIGHBOR := off|on
 const BOND_EXTENSIONS: &str = "\
 ubond also reads: [ lacp_strict { off | on } ] [ lacp_fallback { off | on } ]
                   [ ad_unknown_speed { refuse | MBPS } ]
+                  [ bfd { off | on } ] [ bfd_min_tx MS ] [ bfd_min_rx MS ]
+                  [ bfd_multiplier NUM ] [ bfd_peer ADDR ]
 ";
 
 /// `bond_parse_opt`.
@@ -209,12 +211,22 @@ pub(super) fn parse_bond(
         } else if let Some(id) = match w {
             "lacp_strict" => Some(OptionId::LacpStrict),
             "lacp_fallback" => Some(OptionId::LacpFallback),
+            "bfd" => Some(OptionId::Bfd),
             _ => None,
         } {
             let on = parse_on_off(w, a.next_arg()?)?;
             push(id, AttrValue::Num(u64::from(on)));
         } else if w == "ad_unknown_speed" {
             push(OptionId::AdUnknownSpeed, AttrValue::Text(a.next_arg()?.to_string()));
+        } else if let Some(id) = match w {
+            "bfd_min_tx" => Some(OptionId::BfdMinTx),
+            "bfd_min_rx" => Some(OptionId::BfdMinRx),
+            "bfd_multiplier" => Some(OptionId::BfdMultiplier),
+            "bfd_peer" => Some(OptionId::BfdPeer),
+            _ => None,
+        } {
+            // Checked by the option itself, with sysfs's words.
+            push(id, AttrValue::Text(a.next_arg()?.to_string()));
         } else if matches(w, "help") {
             return Err(IpError::new(format!("{BOND_USAGE}{BOND_EXTENSIONS}"), 1));
         } else {

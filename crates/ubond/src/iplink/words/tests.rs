@@ -144,6 +144,12 @@ fn every_bond_keyword() {
         ("tlb_dynamic_lb 0", num(OptionId::TlbDynamicLb, 0)),
         ("lacp_strict on", num(OptionId::LacpStrict, 1)),
         ("lacp_fallback on", num(OptionId::LacpFallback, 1)),
+        ("bfd on", num(OptionId::Bfd, 1)),
+        ("bfd_min_tx 10", BondAttr { id: OptionId::BfdMinTx, value: AttrValue::Text("10".into()) }),
+        (
+            "bfd_peer 2001:db8::2",
+            BondAttr { id: OptionId::BfdPeer, value: AttrValue::Text("2001:db8::2".into()) },
+        ),
         (
             "ad_unknown_speed refuse",
             BondAttr { id: OptionId::AdUnknownSpeed, value: AttrValue::Text("refuse".into()) },
