@@ -541,10 +541,10 @@ fn arp_updates(sent: &[(Instant, AlbTransmit)]) -> Vec<(Instant, SlaveId, u8, Ma
 /// the bond's MAC, the active slave's: `rlb_arp_xmit` then has `rlb_req_update_subnet_clients`
 /// schedule an update for each client of the bond's address whose slave is another one, and
 /// resets `rlb_update_delay_counter` so the updates come RLB_UPDATE_DELAY later, after the
-/// clients' ARP lock time (1 s) has passed and they accept a new MAC again. A client asked
-/// itself (a unicast probe: the target hardware address is zero in a Linux request, and
-/// `rlb_choose_channel` copies it as it is not broadcast) is updated once its reply has
-/// taught its MAC again (`rlb_update_entry_from_arp`).
+/// clients' ARP lock time (1 s) has passed and they accept a new MAC again. A client the bond
+/// asks directly (a unicast probe: the target hardware address of a Linux request is zero, and
+/// `rlb_choose_channel` copies it, as it is not broadcast) is updated once its reply has
+/// taught the bond its MAC again (`rlb_update_entry_from_arp`).
 #[test]
 fn rlb_updates_the_clients_the_bonds_arp_request_taught_its_mac() {
     let mut a = alb_with_clients();
@@ -575,8 +575,8 @@ fn rlb_updates_the_clients_the_bonds_arp_request_taught_its_mac() {
     assert_eq!(&probe[22..28], &mac(1).0, "and the bond's as ARP sender");
     let e = *a.rlb().and_then(|r| r.client(ip(11))).expect("entry");
     assert_eq!(e.mac_dst, MacAddr::ZERO);
-    // .12 is updated as before; .11 only after its reply (at 10.05 s), which it sends to the
-    // bond's MAC, whatever slave it arrives on.
+    // .12 is updated as before; .11 only after its reply (between the passes at 10.0 s and
+    // 10.1 s), which it sends to the bond's MAC.
     a.handle_arp_rx(&arp(2, client_mac(11), ip(11), mac(1), BOND_IP, mac(1)));
     let e = *a.rlb().and_then(|r| r.client(ip(11))).expect("entry");
     assert_eq!((e.mac_dst, e.ntt), (client_mac(11), true));

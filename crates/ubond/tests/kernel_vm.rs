@@ -1215,6 +1215,8 @@ fn balance_alb_through_a_bridge_with_the_kernel_driver() {
         }
         rounds
     };
+    // The first four rounds a moved client got, the server's address left out, per bond.
+    let mut first_rounds: Vec<(&str, Vec<String>)> = Vec::new();
     for (server, u) in kernel_updates
         .iter()
         .map(|u| (GUEST_ADDR, u))
@@ -1240,6 +1242,14 @@ fn balance_alb_through_a_bridge_with_the_kernel_driver() {
                 "{server}: rounds 2 s apart: {r:?}"
             );
         }
+        let replies = after.iter().filter(|(f, _)| f.starts_with("reply"));
+        let frames = replies.take(8).map(|(f, _)| f.replace(server, "server")).collect();
+        first_rounds.push((server, frames));
+    }
+    // The same frames from both, where both moved a client.
+    let (kernel, ours): (Vec<_>, Vec<_>) = first_rounds.iter().partition(|(s, _)| *s == GUEST_ADDR);
+    if let (Some(k), Some(o)) = (kernel.first(), ours.first()) {
+        assert_eq!(o.1, k.1, "the frames telling a client of the lost member the other one");
     }
     // The clients of the other member are never told the lost one (they may be told their
     // own again, should they be waiting for an update when the rounds begin).
