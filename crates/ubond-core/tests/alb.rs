@@ -525,6 +525,93 @@ fn received_arp_replies_teach_client_macs() {
     assert!(a.rlb().and_then(|r| r.client(client)).is_none());
 }
 
+/// The ARP frames `sent` carried, as (when, slave, client address, ARP sender MAC), in order.
+fn arp_updates(sent: &[(Instant, AlbTransmit)]) -> Vec<(Instant, SlaveId, u8, MacAddr)> {
+    sent.iter()
+        .filter(|(_, x)| x.frame[12..14] == [8, 6])
+        .map(|(t, x)| {
+            let f = &x.frame;
+            let sha = MacAddr([f[22], f[23], f[24], f[25], f[26], f[27]]);
+            (*t, x.slave, f[41], sha)
+        })
+        .collect()
+}
+
+/// The bond's own ARP request goes to every client of the subnet (broadcast) and teaches them
+/// the bond's MAC, the active slave's: `rlb_arp_xmit` then has `rlb_req_update_subnet_clients`
+/// schedule an update for each client of the bond's address whose slave is another one, and
+/// resets `rlb_update_delay_counter` so the updates come RLB_UPDATE_DELAY later, after the
+/// clients' ARP lock time (1 s) has passed and they accept a new MAC again. A client the bond
+/// asks directly (a unicast probe: the target hardware address of a Linux request is zero, and
+/// `rlb_choose_channel` copies it, as it is not broadcast) is updated once its reply has
+/// taught the bond its MAC again (`rlb_update_entry_from_arp`).
+#[test]
+fn rlb_updates_the_clients_the_bonds_arp_request_taught_its_mac() {
+    let mut a = alb_with_clients();
+    let ip = |n| Ipv4Addr::new(192, 0, 2, n);
+    // A broadcast request for a new host, .20.
+    let mut req = arp(1, mac(1), BOND_IP, MacAddr::ZERO, ip(20), MacAddr::BROADCAST);
+    let unchanged = req.clone();
+    assert_eq!(a.handle_arp_tx(&mut req), Some(S1), "the new client's slave, the active one");
+    assert_eq!(req, unchanged, "a request keeps the bond's MAC as its sender");
+    let new = *a.rlb().and_then(|r| r.client(ip(20))).expect("entry");
+    assert_eq!((new.mac_dst, new.ntt), (MacAddr::ZERO, false), "no MAC to update yet");
+    assert!(a.rlb().expect("rlb").needs_update());
+    // The clients of eth1 and eth2 are told their slave's MAC again (newest entry first, as
+    // the kernel walks its used list) once the 20 passes of delay have counted down
+    // (5.1 s .. 7.0 s); the client of eth0, which has the bond's MAC, and the new one are not.
+    let sent = arp_updates(&run(&mut a, ms(10_000)));
+    let t = ms(7_100);
+    assert_eq!(
+        sent,
+        [(t, S3, 12, mac(3)), (t, S3, 12, mac(3)), (t, S2, 11, mac(2)), (t, S2, 11, mac(2))]
+    );
+    assert!(!a.rlb().expect("rlb").needs_update());
+
+    // A unicast probe of .11: the entry forgets the client's MAC until it answers.
+    let mut probe = arp(1, mac(1), BOND_IP, MacAddr::ZERO, ip(11), client_mac(11));
+    assert_eq!(a.handle_arp_tx(&mut probe), Some(S2), "by the client's slave");
+    assert_eq!(&probe[6..12], &mac(2).0, "with that slave's MAC as Ethernet source");
+    assert_eq!(&probe[22..28], &mac(1).0, "and the bond's as ARP sender");
+    let e = *a.rlb().and_then(|r| r.client(ip(11))).expect("entry");
+    assert_eq!(e.mac_dst, MacAddr::ZERO);
+    // .12 is updated as before; .11 only after its reply (between the passes at 10.0 s and
+    // 10.1 s), which it sends to the bond's MAC.
+    a.handle_arp_rx(&arp(2, client_mac(11), ip(11), mac(1), BOND_IP, mac(1)));
+    let e = *a.rlb().and_then(|r| r.client(ip(11))).expect("entry");
+    assert_eq!((e.mac_dst, e.ntt), (client_mac(11), true));
+    let sent = arp_updates(&run(&mut a, ms(15_000)));
+    let t = ms(12_100);
+    assert_eq!(
+        sent,
+        [(t, S3, 12, mac(3)), (t, S3, 12, mac(3)), (t, S2, 11, mac(2)), (t, S2, 11, mac(2))]
+    );
+}
+
+/// What balance-alb sends when a slave fails, as the Linux 6.1 driver did in the same test
+/// (crates/ubond/tests/kernel_vm.rs, balance-alb through a bridge): the failed slave's
+/// clients, and only they, get RLB_UPDATE_RETRY + 1 rounds of RLB_ARP_BURST_SIZE replies
+/// naming the slave that took them over, RLB_UPDATE_DELAY + 1 passes apart, the first one
+/// RLB_UPDATE_DELAY + 1 passes after the failure when an earlier round left the delay set.
+#[test]
+fn rlb_tells_only_the_failed_slaves_clients_in_four_rounds() {
+    let mut a = alb(AlbMode::Alb, &[1000, 1000]);
+    let ip = |n| Ipv4Addr::new(192, 0, 2, n);
+    for c in [21, 22] {
+        a.handle_arp_tx(&mut reply_to(c));
+    }
+    assert_eq!(arp_updates(&run(&mut a, ms(5_000))).len(), 2 * RLB_ARP_BURST_SIZE);
+    let on = |a: &Alb, c| a.rlb().and_then(|r| r.client(ip(c))).and_then(|e| e.slave);
+    assert_eq!((on(&a, 21), on(&a, 22)), (Some(S1), Some(S2)));
+    a.handle_link(ms(5_050), S2, LinkStatus::Down, 1000);
+    drain(&mut a);
+    let sent = arp_updates(&run(&mut a, ms(20_000)));
+    let rounds = [7_100, 9_200, 11_300, 13_400];
+    let want: Vec<_> =
+        rounds.iter().flat_map(|&t| [(ms(t), S1, 22, mac(1)), (ms(t), S1, 22, mac(1))]).collect();
+    assert_eq!(sent, want);
+}
+
 #[test]
 fn rx_delivery_in_tlb_and_alb() {
     let uni = eth(mac(1), mac(9), 0x0800, &[]);

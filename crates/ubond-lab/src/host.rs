@@ -306,6 +306,11 @@ impl Host {
         self.ip
     }
 
+    /// The MAC the host's ARP table holds for `ip`, however old.
+    pub fn arp_entry(&self, ip: Ipv4Addr) -> Option<MacAddr> {
+        self.arp_table.get(&ip).map(|(mac, _)| *mac)
+    }
+
     /// The counters.
     pub fn stats(&self) -> HostStats {
         self.stats
