@@ -527,6 +527,13 @@ fn lacp_fast_with_the_kernel_driver() {
         lab.summaries_after(0).iter().any(|l| l.contains(" lacp=up "))
     });
     eprintln!("guest reports lacp=up {took:?} after the bond was configured (guest boot included)");
+    // lacp=up is the aggregator's; its second port may still be joining (a loaded machine).
+    let settled = wait_until(Duration::from_secs(20), "both guest ports at 63/63", || {
+        let blocks = lab.guest_report();
+        let blocks = slave_blocks(&blocks);
+        blocks.len() == 2 && blocks.iter().all(|b| port_states(b) == ("63".into(), "63".into()))
+    });
+    eprintln!("both of the guest's ports at 63/63 {settled:?} after that");
 
     // The kernel's view: one aggregator holding both slaves, ubond's system MAC as partner,
     // our ports' state 63 (activity, short timeout, aggregation, sync, collecting, distributing).
