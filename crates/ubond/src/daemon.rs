@@ -128,7 +128,7 @@ pub fn run(
                         );
                     }
                     let line =
-                        "bpf (in-kernel fast path; userspace for tlb/alb and ARP monitoring)";
+                        "bpf (in-kernel fast path)";
                     (Some(f), pins, line.to_string())
                 }
                 Err(e) if datapath == DatapathChoice::Bpf => {
