@@ -127,8 +127,7 @@ pub fn run(
                              until this daemon's programs take over"
                         );
                     }
-                    let line =
-                        "bpf (in-kernel fast path)";
+                    let line = "bpf (in-kernel fast path)";
                     (Some(f), pins, line.to_string())
                 }
                 Err(e) if datapath == DatapathChoice::Bpf => {

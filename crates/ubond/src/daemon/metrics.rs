@@ -111,8 +111,6 @@ fn sample(rt: &BondRt, bonds: &Bonds) -> BondSample {
             SlaveSample {
                 lacp: port.and_then(|p| Some(lacp?.port_status(p)?.counters)),
                 fast_rx: slave.and_then(|s| bonds.fast.counters(s.ifindex)),
-                // (A slave's micro-BFD session joins here once the bonds run BFD: see
-                // `crate::metrics`, "BFD".)
                 status: st,
             }
         })

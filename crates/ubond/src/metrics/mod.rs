@@ -50,10 +50,10 @@
 //!
 //! # BFD
 //!
-//! Micro-BFD (RFC 7130) sessions are not run by the daemon's bonds yet. When they are, their
-//! families go in a `bfd` function called last by [`render`], from a field of
-//! [`SlaveSample`] the daemon fills in `daemon::metrics::sample`, with the names
-//! `ubond_bfd_*` (state as one series per RFC 5880 state, as the other state families).
+//! A slave's micro-BFD (RFC 7130) session, on bonds with `bfd=on` (the report's `BFD` lines):
+//! `ubond_bfd_session_state` (one series per RFC 5880 state, as the other state families),
+//! `ubond_bfd_session_down_total` and `ubond_bfd_dropped_packets_total`.
+//!
 
 pub mod text;
 
@@ -61,6 +61,7 @@ use ubond_core::lacp::{ChurnState, PortCounters};
 use ubond_core::monitor::mii::LinkStatus;
 use ubond_core::report::{BondStatus, SlaveStatus};
 use ubond_sys::bpf::{Count, FrameCounters};
+use ubond_wire::bfd::State as BfdState;
 use ubond_wire::slow::{PortInfo, PortState};
 
 use text::{Exposition, Kind, Rendered};
@@ -137,8 +138,47 @@ pub fn render(bonds: &[BondSample], version: &str) -> Rendered {
     lacp_families(&mut e, bonds);
     lacp_counters(&mut e, bonds);
     fast_path(&mut e, bonds);
-    // BFD's families come here once the bonds run micro-BFD (see the module documentation).
+    bfd(&mut e, bonds);
     e.finish()
+}
+
+/// The RFC 5880 states, as the report names them.
+const BFD_STATES: [BfdState; 4] =
+    [BfdState::AdminDown, BfdState::Down, BfdState::Init, BfdState::Up];
+
+/// Micro-BFD: the sessions of the slaves of bonds with `bfd=on`.
+fn bfd(e: &mut Exposition, bonds: &[BondSample]) {
+    let sessions = || {
+        all_slaves(bonds)
+            .filter_map(|(bond, s)| Some((bond, s.status.name.as_str(), s.status.bfd.as_ref()?)))
+    };
+    let mut f = e.family(
+        "ubond_bfd_session_state",
+        Kind::Gauge,
+        "A slave's micro-BFD session state (admin down, down, init, up): 1 for the current state.",
+    );
+    for (bond, slave, b) in sessions() {
+        for state in BFD_STATES {
+            let name = state.to_string();
+            f.flag(&[("master", bond), ("slave", slave), ("state", &name)], b.state == state);
+        }
+    }
+    let mut f = e.family(
+        "ubond_bfd_session_down_total",
+        Kind::Counter,
+        "A slave's micro-BFD session leaving Up (the report's BFD Down Count).",
+    );
+    for (bond, slave, b) in sessions() {
+        f.sample(&[("master", bond), ("slave", slave)], b.down_count);
+    }
+    let mut f = e.family(
+        "ubond_bfd_dropped_packets_total",
+        Kind::Counter,
+        "BFD packets a slave refused (malformed, TTL below 255, spoofed, unknown discriminator).",
+    );
+    for (bond, slave, b) in sessions() {
+        f.sample(&[("master", bond), ("slave", slave)], b.dropped);
+    }
 }
 
 /// The slaves of every bond, with their bond's name.
@@ -865,6 +905,36 @@ mod tests {
         }
         // Every family is there in this sample.
         assert_eq!(seen.len(), 33, "{seen:?}");
+    }
+
+    #[test]
+    fn bfd_sessions_of_bonds_that_run_them() {
+        use ubond_core::report::SlaveBfdStatus;
+        let mut bonds = samples();
+        let text = render(&bonds, "0.1.0").text;
+        assert!(!text.contains("ubond_bfd_session_state{"), "no session, no series: {text}");
+        bonds[0].slaves[0].status.bfd = Some(SlaveBfdStatus {
+            state: BfdState::Up,
+            down_count: 2,
+            dropped: 7,
+            ..SlaveBfdStatus::default()
+        });
+        let text = render(&bonds, "0.1.0").text;
+        let v = |s: &str| value(&text, s);
+        let (bond, slave) =
+            (bonds[0].status.name.as_str(), bonds[0].slaves[0].status.name.as_str());
+        for (state, on) in [("admin down", 0), ("down", 0), ("init", 0), ("up", 1)] {
+            let series = format!(
+                "ubond_bfd_session_state{{master=\"{bond}\",slave=\"{slave}\",state=\"{state}\"}}"
+            );
+            assert_eq!(v(&series), on, "{series}");
+        }
+        let labels = format!("{{master=\"{bond}\",slave=\"{slave}\"}}");
+        assert_eq!(v(&format!("ubond_bfd_session_down_total{labels}")), 2);
+        assert_eq!(v(&format!("ubond_bfd_dropped_packets_total{labels}")), 7);
+        if let Some(checked) = promtool_check(&text) {
+            checked.expect("promtool");
+        }
     }
 
     #[test]
