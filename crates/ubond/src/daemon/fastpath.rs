@@ -141,6 +141,11 @@ impl Fast {
             if let Err(e) = std::fs::remove_dir_all(&dir) {
                 eprintln!("ubond: cannot remove {}: {e}", dir.display());
             }
+            // And the directory of every daemon's pins, if this was the last (a directory
+            // another daemon still uses is not empty, and stays).
+            if let Some(parent) = dir.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
         }
     }
 
