@@ -62,10 +62,16 @@ impl BondOptions {
     }
 
     /// The words that make these options again: the mode, then every option whose value
-    /// differs from the default (see the module documentation).
+    /// differs from the default in that mode (see the module documentation).
     pub fn settings(&self) -> Vec<(String, String)> {
-        let default = BondOptions::new();
-        let mut out = vec![("mode".to_owned(), self.get("mode").unwrap_or_default())];
+        let mode = self.get("mode").unwrap_or_default();
+        // What [`BondOptions::from_settings`] starts from: the defaults after the mode's own
+        // side effects (a mode without the ARP monitor turns a `miimon` of 0 into 100), so
+        // that a value equal to the default but unlike that start is kept.
+        let mut default = BondOptions::new();
+        // The mode was read from these options, so it is one the defaults accept.
+        let _ = default.set("mode", &mode, &SetContext::new());
+        let mut out = vec![("mode".to_owned(), mode)];
         for id in in_order() {
             let Some(value) = self.saved_value(id) else { continue };
             if Some(&value) != default.saved_value(id).as_ref() {
