@@ -129,6 +129,16 @@ def modes_rows(r, out):
                             fmt(ratio, "×"), "–" if target is None else f"≥ {target}×",
                             "–" if target is None else verdict(ratio >= target),
                             ", ".join(str(t) for _, _, t in pairs)))
+                twice = paired(r, f"modes.{dp}.{mode}.p{p}", f"modes.twice.{dp}.{mode}.p{p}")
+                if twice:
+                    ratios = [v / b for v, b, _ in twice]
+                    out.append((f"(1b) the same, against a plain pair that receives every frame "
+                                f"twice (tc mirred)",
+                                f"median {fmt(median([v for v, _, _ in twice]), ' Gbit/s')}",
+                                f"plain, every frame twice: median "
+                                f"{fmt(median([b for _, b, _ in twice]), ' Gbit/s')}; "
+                                f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
+                                fmt(median(ratios), "×"), "–", "–", "–"))
 
 
 def burst_rows(r, out):

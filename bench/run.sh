@@ -6,6 +6,8 @@
 #   bench/run.sh tcp failover        # some sections: tcp modes burst agg failover lacp core idle bfd
 #   BENCH_SECONDS=5 BENCH_REPS=1 BENCH_OUT=/tmp/p.md bench/run.sh tcp
 #   BENCH_PERF=/tmp/profile.txt bench/run.sh tcp   # also profile a bond run (perf)
+#   BENCH_DATAPATHS=bpf bench/run.sh modes          # one data path only (default: bpf user)
+#   BENCH_MODES="broadcast 802.3ad" bench/run.sh modes   # some modes only
 #
 # Needs iproute2, tc, iperf3, python3 and /dev/net/tun. Addresses are 192.0.2.0/24 and
 # 198.18.0.0/15 inside the namespaces only; nothing is routed out. Everything it creates is
@@ -22,6 +24,10 @@ RATE_MBIT=${BENCH_RATE_MBIT:-500}
 # balance-rr is also measured with this tcp_reordering on the sender (empty: not at all).
 export BENCH_RR_REORDERING=${BENCH_RR_REORDERING-127}
 TRIALS=${BENCH_TRIALS:-20}
+# The data paths the "modes" and "burst" sections measure.
+DATAPATHS=${BENCH_DATAPATHS:-bpf user}
+# The modes the "modes" section measures (active-backup+arp: active-backup with the ARP monitor).
+MODES=${BENCH_MODES:-balance-rr active-backup balance-xor broadcast 802.3ad balance-tlb balance-alb active-backup+arp}
 # BENCH_KERNEL_VM: the folder of the kernel-guest recipe (run-vm.sh, see tools/); when set, the
 # default run adds the "kernel" section: LACP convergence between ubond and the Linux bonding
 # driver in a QEMU guest.
@@ -32,6 +38,7 @@ TAG=ubb$$
 NA=$TAG-a
 NB=$TAG-b
 NK=$TAG-k
+NS=$TAG-s
 GUEST=
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/$TAG.XXXXXX")
 PIDS=()
@@ -222,7 +229,6 @@ fi
 # balance-tlb and balance-alb need a switch between the hosts (a backup member of balance-tlb
 # receives nothing for the bond): their members f1, f2 and their baseline pair p1 cross a Linux
 # bridge in a third namespace. The other modes use e1, e2 and p0, joined directly.
-NS=$TAG-s
 switch_up() {
     [ -n "${SWITCH_UP:-}" ] && return 0
     ip netns add "$NS"
@@ -244,13 +250,29 @@ switch_up() {
     ip -n "$NB" link set p1 up
     SWITCH_UP=1
 }
+# twice_on / twice_off: every frame A sends on p0 also goes out on d0 (tc mirred), whose far end
+# has B's p0 MAC, so B's stack receives each frame twice, as from a broadcast bond's members.
+twice_on() {
+    if [ -z "${TWICE_UP:-}" ]; then
+        ip -n "$NA" link add d0 type veth peer name d0 netns "$NB"
+        ip -n "$NB" link set d0 address "$(ip -n "$NB" -br link show p0 | awk '{print $3}')"
+        for ns in "$NA" "$NB"; do
+            ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.d0.rp_filter=0
+            ip -n "$ns" link set d0 up
+        done
+        tc -n "$NA" qdisc add dev p0 clsact
+        TWICE_UP=1
+    fi
+    tc -n "$NA" filter add dev p0 egress protocol all pref 1 u32 match u32 0 0 \
+        action mirred egress mirror dev d0
+}
+twice_off() { tc -n "$NA" filter del dev p0 egress pref 1; }
 if section modes; then
     say "(1b) TCP through a bond of every mode, both data paths"
     switch_up
-    for dp in bpf user; do
+    for dp in $DATAPATHS; do
         restart_daemons "$dp"
-        for mode in balance-rr active-backup balance-xor broadcast 802.3ad balance-tlb \
-            balance-alb active-backup+arp; do
+        for mode in $MODES; do
             members="e1 e2"
             base=198.18.0.2
             case $mode in
@@ -276,6 +298,13 @@ if section modes; then
                     for rep in $(seq "$REPS"); do
                         iperf "modes.plain.$dp.$mode.p$p.r$rep" "$base" "$p"
                         iperf "modes.$dp.$mode.p$p.r$rep" 192.0.2.2 "$p"
+                        # broadcast delivers every frame twice: also against a plain pair
+                        # whose every frame the kernel itself sends twice (the mode's own cost).
+                        if [ "$mode" = broadcast ]; then
+                            twice_on
+                            iperf "modes.twice.$dp.$mode.p$p.r$rep" "$base" "$p"
+                            twice_off
+                        fi
                     done
                 done
             else
@@ -290,7 +319,7 @@ fi
 # --- (1c) a control-plane burst during a bulk transfer ----------------------------------------
 if section burst; then
     say "(1c) 100 ubond set/status requests during a 4-stream transfer, both data paths"
-    for dp in bpf user; do
+    for dp in $DATAPATHS; do
         restart_daemons "$dp"
         bond_up mode=balance-xor miimon=100 xmit_hash_policy=layer3+4
         for rep in $(seq "$REPS"); do
