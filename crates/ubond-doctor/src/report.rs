@@ -211,6 +211,29 @@ pub struct Slave {
     pub queue_id: Option<u16>,
     /// The 802.3ad part (802.3ad bonds only).
     pub ad: Option<SlaveAd>,
+    /// ubond's micro-BFD lines (`bfd=on`; the kernel has none).
+    pub bfd: Option<SlaveBfd>,
+}
+
+/// A slave's micro-BFD session (RFC 7130) as ubond's `BFD ...` lines show it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SlaveBfd {
+    /// 1-based line of `BFD Status:` (for evidence).
+    pub line: usize,
+    /// `BFD Status`: `admin down`, `down`, `init` or `up`.
+    pub status: String,
+    /// What a session that cannot start waits for (`BFD Status: down (waiting for ...)`).
+    pub waiting_for: Option<String>,
+    /// `BFD Remote Status`: the partner's state as it last said.
+    pub remote_status: Option<String>,
+    /// `BFD Diagnostic`: why the session last left Up.
+    pub diagnostic: Option<String>,
+    /// `BFD Detect Time (ms)`.
+    pub detect_time_ms: Option<String>,
+    /// `BFD Down Count`: how often the session went Down.
+    pub down_count: Option<u64>,
+    /// `BFD Dropped Packets`: received BFD packets refused (bad, spoofed, TTL below 255).
+    pub dropped: Option<u64>,
 }
 
 /// A slave's 802.3ad lines.
@@ -329,6 +352,7 @@ impl Report {
                     perm_hwaddr: None,
                     queue_id: None,
                     ad: None,
+                    bfd: None,
                 });
                 section = Section::Slave;
                 continue;
@@ -652,6 +676,46 @@ fn slave_line(r: &mut Report, n: usize, label: &str, value: &str) -> Result<bool
             s.ad.get_or_insert_with(SlaveAd::default).partner_churned_count =
                 Some(num(n, label, value)?)
         }
+        "BFD Status" => {
+            let (status, waiting_for) = match value.split_once(" (waiting for ") {
+                Some((st, why)) => (st, Some(why.trim_end_matches(')').to_string())),
+                None => (value, None),
+            };
+            if !matches!(status, "admin down" | "down" | "init" | "up") {
+                return Err(err(
+                    n,
+                    format!("\"{label}: {value}\": expected admin down, down, init or up"),
+                ));
+            }
+            s.bfd = Some(SlaveBfd {
+                line: n,
+                status: status.to_string(),
+                waiting_for,
+                ..SlaveBfd::default()
+            });
+        }
+        "BFD Remote Status"
+        | "BFD Diagnostic"
+        | "BFD Detect Time (ms)"
+        | "BFD Down Count"
+        | "BFD Dropped Packets"
+        | "BFD Local Discriminator"
+        | "BFD Remote Discriminator"
+        | "BFD TX Interval (ms)"
+        | "BFD RX Interval (ms)" => {
+            let Some(b) = s.bfd.as_mut() else {
+                return Err(err(n, format!("\"{label}\" before the slave's \"BFD Status\" line")));
+            };
+            match label {
+                "BFD Remote Status" => b.remote_status = Some(value.to_string()),
+                "BFD Diagnostic" => b.diagnostic = Some(value.to_string()),
+                "BFD Detect Time (ms)" => b.detect_time_ms = Some(value.to_string()),
+                "BFD Down Count" => b.down_count = Some(num(n, label, value)?),
+                "BFD Dropped Packets" => b.dropped = Some(num(n, label, value)?),
+                // Discriminators and intervals: shown to people, judged by no check.
+                _ => {}
+            }
+        }
         _ => return Ok(false),
     }
     Ok(true)
@@ -725,5 +789,33 @@ mod tests {
         let text = "Ethernet Channel Bonding Driver: v9.9\n\nBonding Mode: load balancing (round-robin)\nMII Status: up\nShiny New Thing: 7\n";
         let r = Report::parse(text).unwrap();
         assert_eq!(r.unknown_lines, vec![(5, "Shiny New Thing: 7".to_string())]);
+    }
+
+    #[test]
+    fn ubond_bfd_lines() {
+        let head = "Ethernet Channel Bonding Driver: 0.1.0\n\nBonding Mode: load balancing (round-robin)\nMII Status: up\n\nSlave Interface: eth0\nMII Status: up\n";
+        let r =
+            Report::parse(&format!("{head}BFD Status: down (waiting for bfd_peer is not set)\n"))
+                .unwrap();
+        let b = r.slaves[0].bfd.as_ref().unwrap();
+        assert_eq!((b.line, b.status.as_str()), (8, "down"));
+        assert_eq!(b.waiting_for.as_deref(), Some("bfd_peer is not set"));
+        let r = Report::parse(&format!(
+            "{head}BFD Status: up\nBFD Remote Status: up\nBFD Local Discriminator: 7\n\
+             BFD Diagnostic: control detection time expired\nBFD Down Count: 2\n\
+             BFD Dropped Packets: 5\n"
+        ))
+        .unwrap();
+        assert!(r.unknown_lines.is_empty(), "{:?}", r.unknown_lines);
+        let b = r.slaves[0].bfd.as_ref().unwrap();
+        assert_eq!(b.diagnostic.as_deref(), Some("control detection time expired"));
+        assert_eq!((b.down_count, b.dropped), (Some(2), Some(5)));
+        let e = Report::parse(&format!("{head}BFD Status: sideways\n")).unwrap_err();
+        assert_eq!(e.line, 8);
+        let e = Report::parse(&format!("{head}BFD Down Count: 2\n")).unwrap_err();
+        assert!(e.to_string().contains("before the slave's \"BFD Status\""), "{e}");
+        let e =
+            Report::parse(&format!("{head}BFD Status: up\nBFD Down Count: many\n")).unwrap_err();
+        assert_eq!(e.line, 9);
     }
 }

@@ -186,3 +186,62 @@ fn a_link_down_and_a_flapping_one() {
     // The cable is down: b lost eth0 too.
     assert_eq!(find(&of(&found, "b"), Code::SingleLink).slaves, ["eth1"]);
 }
+
+/// Two hosts' balance-rr bonds with micro-BFD at 10 ms; `events` staged on top.
+fn bfd_pair(events: &str) -> Vec<Bond> {
+    let bond = |peer: &str| {
+        format!(
+            "bond = {{ mode = \"balance-rr\", miimon = 100, bfd = \"on\", bfd_min_tx = 10, \
+             bfd_min_rx = 10, bfd_multiplier = 3, bfd_peer = \"{peer}\" }}"
+        )
+    };
+    run(&format!(
+        "seed = 7\nrun = \"10s\"\n[[host]]\nname = \"a\"\nip = \"10.0.0.1\"\n{}\n\
+         [[host]]\nname = \"b\"\nip = \"10.0.0.2\"\n{}\n{DIRECT}{events}",
+        bond("10.0.0.2"),
+        bond("10.0.0.1"),
+    ))
+}
+
+#[test]
+fn micro_bfd_sessions_up_say_nothing() {
+    let found = diagnose(&bfd_pair(""));
+    assert!(found.is_empty(), "{}", show(&found));
+}
+
+#[test]
+fn a_silent_member_failure_is_a_bfd_session_down_with_the_link_up() {
+    // From 5 s on, every frame a's eth1 sends is lost: the carriers stay up.
+    let bonds = bfd_pair("[[event]]\nat = \"5s\"\noneway = \"a:eth1\"\n");
+    let found = diagnose(&bonds);
+    for host in ["a", "b"] {
+        let mine = of(&found, host);
+        let f = find(&mine, Code::BfdDown);
+        assert_eq!(f.slaves, ["eth1"], "{f}");
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.summary.contains("although its link is up"), "{f}");
+        assert!(f.fix.contains("UDP port 6784"), "{f}");
+        assert!(!codes(&mine, Severity::Info).contains(&Code::SlaveDown), "{}", show(&mine));
+    }
+    // a still hears b, which says it hears nothing: a's session waits in Init.
+    let f = find(&of(&found, "a"), Code::BfdDown).clone();
+    assert!(f.evidence[0].contains("eth1: BFD Status: init"), "{f}");
+    assert!(f.summary.contains("frames sent on this link are lost"), "{f}");
+    // b stopped hearing a: its session timed out.
+    let f = find(&of(&found, "b"), Code::BfdDown).clone();
+    assert!(f.evidence[0].contains("eth1: BFD Status: down"), "{f}");
+    assert!(f.summary.contains("control detection time expired"), "{f}");
+}
+
+#[test]
+fn a_repaired_member_says_its_bfd_session_went_down_before() {
+    let bonds =
+        bfd_pair("[[event]]\nat = \"4s\"\noneway = \"a:eth1\"\n[[event]]\nat = \"6s\"\nrepair = \"a:eth1\"\n");
+    let found = diagnose(&bonds);
+    assert!(!codes(&found, Severity::Info).contains(&Code::BfdDown), "{}", show(&found));
+    for host in ["a", "b"] {
+        let f = find(&of(&found, host), Code::BfdFlaps).clone();
+        assert_eq!(f.slaves, ["eth1"], "{f}");
+        assert!(f.evidence.iter().any(|e| e.contains("BFD Down Count: 1")), "{f}");
+    }
+}

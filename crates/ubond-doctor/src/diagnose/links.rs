@@ -1,5 +1,6 @@
 //! The checks every bond gets: its slaves and carrier, the link monitor, speeds and duplex,
-//! addresses, active-backup and the active slave of balance-tlb/alb, the hash policy.
+//! addresses, active-backup and the active slave of balance-tlb/alb, the hash policy, and
+//! ubond's micro-BFD sessions.
 
 use super::*;
 
@@ -500,6 +501,111 @@ impl<'a> Ctx<'a> {
                     .into(),
                 vec!["Transmit Hash Policy: layer2 (0)".into()],
                 "use xmit_hash_policy=layer3+4 (flows spread by IP and port) or layer2+3",
+            );
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// ubond's micro-BFD (`bfd=on`): a member whose session is not up is disabled for
+    /// distribution although its MII status may say up.
+    pub(super) fn bfd(&mut self) {
+        let r = self.r;
+        let bond = self.bond_name();
+        for s in &r.slaves {
+            let Some(b) = &s.bfd else { continue };
+            let mut evidence =
+                vec![format!("line {}: {}: BFD Status: {}", b.line, s.name, b.status)];
+            if b.status == "up" {
+                if let Some(n) = b.down_count.filter(|&n| n > 0) {
+                    evidence.push(format!("{}: BFD Down Count: {n}", s.name));
+                    if let Some(d) = &b.diagnostic {
+                        evidence.push(format!("{}: BFD Diagnostic: {d}", s.name));
+                    }
+                    self.push(
+                        Code::BfdFlaps,
+                        Severity::Info,
+                        &[&s.name],
+                        format!(
+                            "{}'s micro-BFD session is up now but has gone down {n} time(s): \
+                             each time the member stopped carrying traffic until it came back",
+                            s.name
+                        ),
+                        evidence,
+                        format!(
+                            "if the count keeps growing, frames are lost on {} (errors on the \
+                             link, an overloaded partner, or intervals too short for the path: \
+                             ubond set {bond} bfd_min_rx / bfd_multiplier)",
+                            s.name
+                        ),
+                    );
+                }
+                continue;
+            }
+            let (why, fix) = match &b.waiting_for {
+                Some(w) => {
+                    evidence[0] = format!(
+                        "line {}: {}: BFD Status: {} (waiting for {w})",
+                        b.line, s.name, b.status
+                    );
+                    (
+                        format!("its session cannot start: it waits for {w}"),
+                        format!(
+                            "give the bond the address its sessions run over (ip addr add ... \
+                             dev {bond}) and the partner's (ubond set {bond} bfd_peer ADDRESS), \
+                             or turn micro-BFD off (ubond set {bond} bfd off)"
+                        ),
+                    )
+                }
+                None => {
+                    for (what, v) in [
+                        ("BFD Remote Status", &b.remote_status),
+                        ("BFD Diagnostic", &b.diagnostic),
+                        ("BFD Detect Time (ms)", &b.detect_time_ms),
+                    ] {
+                        if let Some(v) = v {
+                            evidence.push(format!("{}: {what}: {v}", s.name));
+                        }
+                    }
+                    if let Some(n) = b.dropped.filter(|&n| n > 0) {
+                        evidence.push(format!("{}: BFD Dropped Packets: {n}", s.name));
+                    }
+                    let diag = b.diagnostic.as_deref().filter(|d| *d != "ok");
+                    let why = match (b.status.as_str(), diag) {
+                        ("init", _) => "its session hears the partner, but the partner says it \
+                             hears nothing from this side (BFD Remote Status: down): frames \
+                             sent on this link are lost on the way"
+                            .to_string(),
+                        ("admin down", _) => "its session is administratively down".to_string(),
+                        (_, Some(d)) => format!(
+                            "its session went down ({d}): the partner's BFD packets stopped \
+                             arriving or said the partner no longer hears this side"
+                        ),
+                        (st, None) => {
+                            format!("its session is {st} and has never heard the partner")
+                        }
+                    };
+                    (
+                        why,
+                        format!(
+                            "check that the partner runs micro-BFD (RFC 7130) on {} towards this \
+                             bond's address, that UDP port 6784 passes both ways, and that \
+                             bfd_peer is the partner's address (ubond get {bond} bfd_peer); a \
+                             link that drops frames silently is exactly what BFD is there to \
+                             catch, so also check the link itself",
+                            s.name
+                        ),
+                    )
+                }
+            };
+            let mii = if s.mii_status == LinkState::Up { " although its link is up" } else { "" };
+            self.push(
+                Code::BfdDown,
+                Severity::Warning,
+                &[&s.name],
+                format!("{} carries no traffic{mii}: {why}", s.name),
+                evidence,
+                fix,
             );
         }
     }

@@ -99,6 +99,10 @@ pub enum Code {
     Layer2Hash,
     /// The report was read without CAP_NET_ADMIN.
     Unprivileged,
+    /// ubond's micro-BFD: a member's session is not up, so the member carries no traffic.
+    BfdDown,
+    /// ubond's micro-BFD: a member's session is up but has gone down before.
+    BfdFlaps,
 }
 
 impl Code {
@@ -130,6 +134,8 @@ impl Code {
             Code::NoActiveSlave => "no-active-slave",
             Code::Layer2Hash => "layer2-hash",
             Code::Unprivileged => "unprivileged",
+            Code::BfdDown => "bfd-down",
+            Code::BfdFlaps => "bfd-flaps",
         }
     }
 }
@@ -253,6 +259,7 @@ fn one(b: &Bond) -> Vec<Finding> {
         c.active_slave();
     }
     c.hashing();
+    c.bfd();
     c.out
 }
 
