@@ -9,7 +9,7 @@
 #   BENCH_DATAPATHS=bpf bench/run.sh modes          # one data path only (default: bpf user)
 #   BENCH_MODES="broadcast 802.3ad" bench/run.sh modes   # some modes only
 #
-# Needs iproute2, tc, iperf3, python3 and /dev/net/tun. Addresses are 192.0.2.0/24 and
+# Needs iproute2, tc, iperf3 and python3. Addresses are 192.0.2.0/24 and
 # 198.18.0.0/15 inside the namespaces only; nothing is routed out. Everything it creates is
 # deleted on exit, also on failure or Ctrl-C.
 set -euo pipefail

@@ -73,15 +73,6 @@ impl SysError {
 
     fn hint(&self) -> Option<&'static str> {
         let errno = self.source.raw_os_error()?;
-        if self.op == crate::tap::CREATE_OP {
-            match errno {
-                libc::ENOENT => return Some("is the tun module loaded, /dev/net/tun there?"),
-                libc::EINVAL => {
-                    return Some("does an interface of another type already have this name?")
-                }
-                _ => {}
-            }
-        }
         match errno {
             libc::ENODEV => Some("is the interface name right?"),
             libc::EPERM | libc::EACCES => Some("this needs root or CAP_NET_ADMIN/CAP_NET_RAW"),

@@ -2,7 +2,6 @@
 //!
 //! - [`bond_device`]: the bond's own device, one end of a veth pair that outlives the daemon
 //!   ([`bond_device::BondDevice`]);
-//! - [`tap`]: a TAP interface ([`tap::Tap`]);
 //! - [`packet`]: an `AF_PACKET` socket on each slave ([`packet::PacketSocket`]), with batched
 //!   receive and send into caller-owned buffers ([`packet::FrameBatch`]);
 //! - [`link`]: interface facts and control through rtnetlink, link events
@@ -45,11 +44,9 @@ pub mod process;
 mod rtnl;
 pub mod service;
 pub mod sysctl;
-pub mod tap;
 
 pub use error::{Result, SysError};
 pub use link::{Duplex, LinkEvent, LinkMonitor, LinkState, OperState};
 pub use packet::{
     ControlFrames, FrameBatch, PacketOptions, PacketSocket, PacketStats, SendStatus, VNET_HDR_LEN,
 };
-pub use tap::{Tap, TapOptions};

@@ -50,7 +50,7 @@ const PACKET_VNET_HDR: libc::c_int = 15;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 const SO_SNDBUFFORCE: libc::c_int = 32;
 /// Length of the `struct virtio_net_hdr` that precedes every frame with
-/// [`PacketOptions::vnet_hdr`] (and on a tap with [`crate::TapOptions::vnet_hdr`]).
+/// [`PacketOptions::vnet_hdr`] (as on a tap with `IFF_VNET_HDR`).
 pub const VNET_HDR_LEN: usize = 10;
 /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: `csum_start`/`csum_offset` are valid.
 const VNET_F_NEEDS_CSUM: u8 = 1;

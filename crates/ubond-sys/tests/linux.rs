@@ -10,7 +10,6 @@ use std::time::Duration;
 use common::{wait_for, Netns};
 use ubond_sys::link::{self, Duplex, LinkMonitor, OperState};
 use ubond_sys::packet::{FrameBatch, PacketOptions, PacketSocket, SendStatus, SLOW_PROTOCOLS_MAC};
-use ubond_sys::tap::{Tap, TapOptions};
 use ubond_wire::MacAddr;
 
 const WAIT: Duration = Duration::from_secs(3);
@@ -70,78 +69,6 @@ fn veth_pair(ns: &Netns) {
 }
 
 #[test]
-fn tap_mac_carrier_frames_both_ways_and_gone_on_drop() {
-    let ns = Netns::new("tap_mac_carrier_frames_both_ways_and_gone_on_drop");
-    ns.run(|| {
-        let tap = Tap::create("ubt0").expect("create tap");
-        assert_eq!(tap.name(), "ubt0");
-        assert!(!tap.vnet_hdr());
-        let index = tap.ifindex().expect("ifindex");
-        assert_eq!(link::ifname(index).expect("ifname"), "ubt0");
-
-        // MAC through the tap descriptor, read back through netlink, and the other way.
-        let mac = MacAddr([0x02, 0, 0, 0, 0x7a, 0x01]);
-        tap.set_mac(mac).expect("set mac");
-        assert_eq!(link::mac("ubt0").expect("mac"), mac);
-        let mac2 = MacAddr([0x02, 0, 0, 0, 0x7a, 0x02]);
-        link::set_mac("ubt0", mac2).expect("set mac by netlink");
-        assert_eq!(tap.mac().expect("mac"), mac2);
-
-        link::set_mtu("ubt0", 1400).expect("mtu");
-        assert_eq!(link::link_state("ubt0").expect("state").mtu, Some(1400));
-        link::set_up("ubt0", true).expect("up");
-        tap.set_carrier(false).expect("carrier off");
-        let s = link::link_state("ubt0").expect("state");
-        assert!(s.admin_up && !s.carrier, "{s:?}");
-        assert_eq!(s.oper_state, OperState::Down);
-        tap.set_carrier(true).expect("carrier on");
-        let s = link::link_state("ubt0").expect("state");
-        assert!(s.admin_up && s.carrier, "{s:?}");
-        assert_eq!(s.oper_state, OperState::Up);
-        assert_eq!(s.name, "ubt0");
-        assert_eq!(s.ifindex, index);
-
-        // The kernel's side of the tap: a packet socket on it.
-        let kernel = PacketSocket::open("ubt0", PacketOptions::default()).expect("packet");
-        let peer = MacAddr([0x02, 0, 0, 0, 0x99, 0x01]);
-        // Written to the tap: received by the kernel, seen by the packet socket.
-        let into = frame(mac2, peer, TEST_ETHERTYPE, 60, 1);
-        assert!(tap.send(&into).expect("tap send"));
-        assert_eq!(recv_ours(&kernel, TEST_ETHERTYPE), into);
-        // Sent by the kernel (the packet socket): read from the tap.
-        let out = frame(peer, mac2, TEST_ETHERTYPE, 60, 2);
-        assert!(kernel.send(&out).expect("packet send"));
-        let mut buf = [0u8; 2048];
-        let got = wait_for("the frame on the tap", WAIT, || {
-            let n = tap.recv(&mut buf).expect("tap recv")?;
-            is_ours(&buf[..n], TEST_ETHERTYPE).then(|| buf[..n].to_vec())
-        });
-        assert_eq!(got, out);
-
-        let all = link::links().expect("list links");
-        let names: Vec<&str> = all.iter().map(|l| l.name.as_str()).collect();
-        assert_eq!(names, ["lo", "ubt0"]);
-        assert_eq!(all[1], link::link_state("ubt0").expect("state"));
-
-        let mut monitor = LinkMonitor::new().expect("monitor");
-        drop(kernel);
-        drop(tap);
-        let mut events = Vec::new();
-        wait_for("the tap's removal event", WAIT, || {
-            monitor.wait(Duration::from_millis(20)).expect("wait");
-            monitor.read_events(&mut events).expect("events");
-            events.iter().find(|e| e.removed && e.state.name == "ubt0").map(drop)
-        });
-        // Another test's fork may hold a copy of the descriptor until its exec (CLOEXEC acts
-        // then), so allow a moment.
-        let e = wait_for("the tap to disappear with its descriptor", WAIT, || {
-            link::ifindex("ubt0").err()
-        });
-        assert_eq!(e.raw_os_error(), Some(libc::ENODEV), "{e}");
-    });
-}
-
-#[test]
 fn veth_lacpdu_to_slow_protocols_group_and_own_frames_hidden() {
     let ns = Netns::new("veth_lacpdu_to_slow_protocols_group_and_own_frames_hidden");
     veth_pair(&ns);
@@ -183,12 +110,6 @@ fn veth_lacpdu_to_slow_protocols_group_and_own_frames_hidden() {
         assert_eq!(promiscuity("vb"), before);
 
         // The error names the operation and the interface.
-        // A tap cannot take a veth's name.
-        let e = Tap::create("va").expect_err("va is a veth");
-        let msg = e.to_string();
-        assert!(msg.starts_with("cannot create tap device on va: Invalid argument"), "{msg}");
-        assert!(msg.contains("another type"), "{msg}");
-
         let e = PacketSocket::open("eth9", PacketOptions::default()).expect_err("no eth9");
         let msg = e.to_string();
         assert!(msg.starts_with("cannot open packet socket on eth9: No such device"), "{msg}");
@@ -279,55 +200,10 @@ fn carrier_events_follow_the_peer_and_speed_duplex() {
 
     ns.run(|| {
         assert_eq!(link::speed_duplex("va").expect("ethtool"), (Some(10000), Duplex::Full));
-        // tun/tap said 10/full until Linux 6.x; newer kernels say 10000/full. Compare with
-        // the kernel's own report in sysfs (read from inside the namespace).
-        let tap = Tap::create("ubt1").expect("tap");
-        link::set_up("ubt1", true).expect("up");
-        let sysfs = ns.exec(&["cat", "/sys/class/net/ubt1/speed", "/sys/class/net/ubt1/duplex"]);
-        let mut lines = sysfs.lines();
-        let speed: u32 = lines.next().and_then(|l| l.trim().parse().ok()).expect("sysfs speed");
-        assert_eq!(lines.next().map(str::trim), Some("full"));
-        assert!(speed == 10 || speed == 10000, "tap speed {speed}");
-        assert_eq!(link::speed_duplex(tap.name()).expect("ethtool"), (Some(speed), Duplex::Full));
         let e = link::speed_duplex("eth9").expect_err("no eth9");
         assert!(e.to_string().contains("eth9"), "{e}");
     });
 }
-
-#[test]
-fn tap_with_vnet_hdr_carries_the_virtio_header() {
-    let ns = Netns::new("tap_with_vnet_hdr_carries_the_virtio_header");
-    ns.run(|| {
-        let tap = Tap::with_options("ubv0", TapOptions { vnet_hdr: true, ..TapOptions::default() })
-            .expect("create tap");
-        assert!(tap.vnet_hdr());
-        link::set_up("ubv0", true).expect("up");
-        let kernel = PacketSocket::open("ubv0", PacketOptions::default()).expect("packet");
-        let mac = link::mac("ubv0").expect("mac");
-        let peer = MacAddr([0x02, 0, 0, 0, 0x99, 0x02]);
-
-        // In: a 10-byte virtio_net_hdr (no offload: all zero), then the frame.
-        let f = frame(mac, peer, TEST_ETHERTYPE, 60, 3);
-        let mut with_hdr = vec![0u8; VNET_HDR_LEN];
-        with_hdr.extend_from_slice(&f);
-        assert!(tap.send(&with_hdr).expect("tap send"));
-        assert_eq!(recv_ours(&kernel, TEST_ETHERTYPE), f);
-
-        // Out: the kernel's frame arrives behind a header.
-        let out = frame(peer, mac, TEST_ETHERTYPE, 60, 4);
-        assert!(kernel.send(&out).expect("send"));
-        let mut buf = [0u8; 2048];
-        let got = wait_for("the frame on the tap", WAIT, || {
-            let n = tap.recv(&mut buf).expect("tap recv")?;
-            (n > VNET_HDR_LEN && is_ours(&buf[VNET_HDR_LEN..n], TEST_ETHERTYPE))
-                .then(|| buf[VNET_HDR_LEN..n].to_vec())
-        });
-        assert_eq!(got, out);
-    });
-}
-
-/// `sizeof(struct virtio_net_hdr)`, the default `TUNSETVNETHDRSZ`.
-const VNET_HDR_LEN: usize = 10;
 
 #[test]
 fn vlan_tags_taken_out_by_the_kernel_are_put_back() {
