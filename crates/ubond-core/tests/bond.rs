@@ -154,6 +154,42 @@ fn primary_and_primary_reselect() {
 }
 
 #[test]
+fn the_primary_is_made_active_when_enslaved_whatever_primary_reselect_says() {
+    // bonding.rst: "When initially enslaved, the primary slave is always made the active
+    // slave" (bond_enslave sets force_primary); bond_options.sh's prio test relies on it.
+    for mode in [Mode::ActiveBackup, Mode::BalanceTlb, Mode::BalanceAlb] {
+        for policy in [PrimaryReselect::Always, PrimaryReselect::Better, PrimaryReselect::Failure] {
+            let o = BondOptions {
+                primary: Some("eth1".into()),
+                primary_reselect: policy,
+                ..opts(mode)
+            };
+            let (b, s) = bond(o.clone(), 3);
+            assert_eq!(b.active_slave(), Some(s[1]), "{mode:?} {policy:?}");
+            // Enslaved while down, it takes over when its link comes up.
+            let mut b = Bond::new("bond0", o.clone(), None).unwrap();
+            let s0 = b.enslave(ms(0), slave(0), LinkState::up(1000)).unwrap();
+            let s1 = b.enslave(ms(0), slave(1), LinkState::down()).unwrap();
+            assert_eq!(b.active_slave(), Some(s0));
+            b.handle_link(ms(100), s1, LinkState::up(1000)).unwrap();
+            assert_eq!(b.active_slave(), Some(s1), "{mode:?} {policy:?}: once up");
+            // Only once: after a failure, primary_reselect decides again.
+            b.handle_link(ms(200), s1, LinkState::down()).unwrap();
+            b.handle_link(ms(300), s1, LinkState::up(1000)).unwrap();
+            let want = if policy == PrimaryReselect::Always { s1 } else { s0 };
+            assert_eq!(b.active_slave(), Some(want), "{mode:?} {policy:?}: after a failure");
+            // A slave a restarted driver adopts is no new enslavement.
+            if policy != PrimaryReselect::Always {
+                let mut b = Bond::new("bond0", o, None).unwrap();
+                let s0 = b.adopt(ms(0), slave(0), LinkState::up(1000)).unwrap();
+                b.adopt(ms(0), slave(1), LinkState::up(1000)).unwrap();
+                assert_eq!(b.active_slave(), Some(s0), "{mode:?} {policy:?}: adopted");
+            }
+        }
+    }
+}
+
+#[test]
 fn slave_prio_chooses_the_active_slave_without_a_primary() {
     let (mut b, s) = bond(opts(Mode::ActiveBackup), 3);
     assert_eq!(b.active_slave(), Some(s[0]));
