@@ -154,6 +154,108 @@ fn primary_and_primary_reselect() {
 }
 
 #[test]
+fn the_primary_is_made_active_when_enslaved_whatever_primary_reselect_says() {
+    // bonding.rst: "When initially enslaved, the primary slave is always made the active
+    // slave" (bond_enslave sets force_primary); bond_options.sh's prio test relies on it.
+    for mode in [Mode::ActiveBackup, Mode::BalanceTlb, Mode::BalanceAlb] {
+        for policy in [PrimaryReselect::Always, PrimaryReselect::Better, PrimaryReselect::Failure] {
+            let o = BondOptions {
+                primary: Some("eth1".into()),
+                primary_reselect: policy,
+                ..opts(mode)
+            };
+            let (b, s) = bond(o.clone(), 3);
+            assert_eq!(b.active_slave(), Some(s[1]), "{mode:?} {policy:?}");
+            // Enslaved while down, it takes over when its link comes up.
+            let mut b = Bond::new("bond0", o.clone(), None).unwrap();
+            let s0 = b.enslave(ms(0), slave(0), LinkState::up(1000)).unwrap();
+            let s1 = b.enslave(ms(0), slave(1), LinkState::down()).unwrap();
+            assert_eq!(b.active_slave(), Some(s0));
+            b.handle_link(ms(100), s1, LinkState::up(1000)).unwrap();
+            assert_eq!(b.active_slave(), Some(s1), "{mode:?} {policy:?}: once up");
+            // Only once: after a failure, primary_reselect decides again.
+            b.handle_link(ms(200), s1, LinkState::down()).unwrap();
+            b.handle_link(ms(300), s1, LinkState::up(1000)).unwrap();
+            let want = if policy == PrimaryReselect::Always { s1 } else { s0 };
+            assert_eq!(b.active_slave(), Some(want), "{mode:?} {policy:?}: after a failure");
+            // A slave a restarted driver adopts is no new enslavement.
+            if policy != PrimaryReselect::Always {
+                let mut b = Bond::new("bond0", o, None).unwrap();
+                let s0 = b.adopt(ms(0), slave(0), LinkState::up(1000)).unwrap();
+                b.adopt(ms(0), slave(1), LinkState::up(1000)).unwrap();
+                assert_eq!(b.active_slave(), Some(s0), "{mode:?} {policy:?}: adopted");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_returning_slave_takes_the_active_role_back_only_by_prio_or_as_primary() {
+    // Linux bond_miimon_commit chooses the active slave again when a slave comes up only if
+    // there is none, the slave is the primary or its prio is higher than the active one's.
+    // (bond_choose_primary_or_current would otherwise move the role to the first slave of the
+    // highest prio: a needless failback.)
+    for mode in [Mode::ActiveBackup, Mode::BalanceTlb, Mode::BalanceAlb] {
+        let (mut b, s) = bond(opts(mode), 3);
+        assert_eq!(b.active_slave(), Some(s[0]));
+        b.handle_link(ms(100), s[0], LinkState::down()).unwrap();
+        assert_eq!(b.active_slave(), Some(s[1]), "{mode:?}");
+        b.handle_link(ms(200), s[0], LinkState::up(1000)).unwrap();
+        assert_eq!(b.active_slave(), Some(s[1]), "{mode:?}: no failback on the same prio");
+        // A backup's flap changes nothing either.
+        b.handle_link(ms(300), s[2], LinkState::down()).unwrap();
+        b.handle_link(ms(400), s[2], LinkState::up(1000)).unwrap();
+        assert_eq!(b.active_slave(), Some(s[1]), "{mode:?}: a backup's flap");
+        // A higher prio does take it back.
+        b.set_slave_option(ms(500), s[2], "prio", "5").unwrap();
+        assert_eq!(b.active_slave(), Some(s[2]), "{mode:?}: the highest prio");
+        b.handle_link(ms(600), s[2], LinkState::down()).unwrap();
+        assert_eq!(b.active_slave(), Some(s[0]), "{mode:?}: the first of the rest");
+        b.handle_link(ms(700), s[2], LinkState::up(1000)).unwrap();
+        assert_eq!(b.active_slave(), Some(s[2]), "{mode:?}: back by prio");
+    }
+}
+
+#[test]
+fn a_carrier_change_does_not_choose_the_active_slave_again_under_the_arp_monitor() {
+    // Linux leaves the choice to the ARP monitor's commit (bond_ab_arp_commit); a carrier
+    // change alone (NETDEV_CHANGE) does not call bond_select_active_slave.
+    let o = ubond_core::options::parse_module_options(
+        "mode=active-backup arp_interval=100 arp_ip_target=192.0.2.9",
+    )
+    .unwrap()
+    .options;
+    let mut b = Bond::new("bond0", o, None).unwrap();
+    b.set_addresses(vec![Ipv4Addr::new(192, 0, 2, 1)], vec![]);
+    let s: Vec<SlaveId> =
+        (0..3).map(|i| b.enslave(ms(0), slave(i), LinkState::up(1000)).unwrap()).collect();
+    // arp_validate none: any frame keeps a slave up. `quiet` hears nothing.
+    let feed = |b: &mut Bond, from: u64, to: u64, quiet: Option<SlaveId>| {
+        for t in (from..to).step_by(50) {
+            run(b, ms(t));
+            while b.poll_transmit().is_some() {}
+            for &id in s.iter().filter(|id| Some(**id) != quiet) {
+                b.handle_frame(ms(t), id, &[0xff; 60]);
+            }
+        }
+    };
+    feed(&mut b, 0, 1000, None);
+    assert_eq!(b.active_slave(), Some(s[0]));
+    assert!((0..3).all(|i| b.slave_link(s[i]).unwrap().0 == LinkStatus::Up));
+    feed(&mut b, 1000, 2000, Some(s[0]));
+    assert_eq!(b.active_slave(), Some(s[1]), "s0 heard nothing: failover");
+    feed(&mut b, 2000, 3000, None);
+    assert_eq!(b.slave_link(s[0]).unwrap().0, LinkStatus::Up);
+    assert_eq!(b.active_slave(), Some(s[1]), "s0 back: no failback on the same prio");
+    // A backup's carrier flaps between two ticks.
+    b.handle_link(ms(3010), s[2], LinkState::down()).unwrap();
+    b.handle_link(ms(3020), s[2], LinkState::up(1000)).unwrap();
+    assert_eq!(b.active_slave(), Some(s[1]), "a carrier change chooses nothing");
+    feed(&mut b, 3050, 4000, None);
+    assert_eq!(b.active_slave(), Some(s[1]));
+}
+
+#[test]
 fn slave_prio_chooses_the_active_slave_without_a_primary() {
     let (mut b, s) = bond(opts(Mode::ActiveBackup), 3);
     assert_eq!(b.active_slave(), Some(s[0]));

@@ -626,3 +626,60 @@ fn ports_of_an_aggregator_that_becomes_active_again_carry_frames() {
     assert_eq!(net.nodes[a].distributing_ports(), &[to_b], "the active aggregator's port");
     assert!(net.status(a, to_b).collecting);
 }
+
+#[test]
+fn ad_select_chooses_between_one_fast_link_and_two_slow_ones() {
+    // Linux ad_agg_selection_test / ad_agg_selection_logic with two aggregators: one 10 Gb/s
+    // link towards partner B, two 1 Gb/s links towards partner C. bandwidth compares ports x
+    // speed (10000 > 2000: B), count the number of ports first (2 > 1: C), and stable keeps
+    // the aggregator that was active while it has a link and an answering partner, whichever
+    // arrived first. (The root test in crates/ubond can give its veths only one speed.)
+    use ubond_core::lacp::AdSelect;
+    for (b_first, policy, want_c) in [
+        (true, AdSelect::Stable, false),
+        (true, AdSelect::Bandwidth, false),
+        (true, AdSelect::Count, true),
+        (false, AdSelect::Stable, true),
+        (false, AdSelect::Bandwidth, false),
+        (false, AdSelect::Count, true),
+    ] {
+        let what = format!("{policy:?}, {} first", if b_first { "B" } else { "C" });
+        let mut net = Net::new();
+        let a = net.node(|c| {
+            c.lacp_fast = true;
+            c.ad_select = policy;
+        });
+        let b = net.node(|c| c.lacp_fast = true);
+        let c = net.node(|c| c.lacp_fast = true);
+        let mut to_b = Vec::new();
+        let mut to_c = Vec::new();
+        for first in [true, false] {
+            if first == b_first {
+                let x = net.add_port(a, LinkState::up(10_000));
+                let y = net.add_port(b, LinkState::up(10_000));
+                net.wire((a, x), (b, y));
+                to_b.push(x);
+            } else {
+                for _ in 0..2 {
+                    let x = net.add_port(a, LinkState::up(1000));
+                    let z = net.add_port(c, LinkState::up(1000));
+                    net.wire((a, x), (c, z));
+                    to_c.push(x);
+                }
+            }
+            // Aggregated with the first partner before the second one's links arrive.
+            let t = net.now + secs(3);
+            net.run_until(t);
+            net.check_invariants();
+            if first {
+                let want = if b_first { &to_b } else { &to_c };
+                assert_eq!(net.nodes[a].distributing_ports(), &want[..], "{what}: first");
+            }
+        }
+        let want = if want_c { &to_c } else { &to_b };
+        assert_eq!(net.nodes[a].distributing_ports(), &want[..], "{what}");
+        let active = net.nodes[a].active_aggregator().expect("an active aggregator");
+        assert_eq!(active.partner_system, system(if want_c { 3 } else { 2 }), "{what}");
+        assert_eq!(active.active_ports, want.len(), "{what}");
+    }
+}

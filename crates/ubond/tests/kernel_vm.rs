@@ -578,6 +578,9 @@ fn lacp_fast_with_the_kernel_driver() {
     assert!(lab.pings(5) >= 4, "ping after re-aggregation");
 }
 
+/// active-backup against the kernel's: a cable pull moves both bonds to the second member,
+/// its return moves neither back (no primary, the same prio), and a primary enslaved second is
+/// made active at once on both, even with `primary_reselect failure`.
 #[test]
 fn active_backup_with_the_kernel_driver() {
     if !can_run_vm() {
@@ -602,6 +605,32 @@ fn active_backup_with_the_kernel_driver() {
         lab.guest_report().contains("Currently Active Slave: eth1")
     });
     assert!(lab.pings(5) >= 4, "ping over the backup link");
+
+    // The cable back: without a primary, and of the same prio, the first member does not
+    // take the active role back, on either bond (bond_miimon_commit reselects only for a
+    // primary or a higher prio).
+    lab.mend(0);
+    lab.wait_mii(["up", "up"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let (ours, guest) = (lab.our_report(), lab.guest_report());
+    assert!(ours.contains(&format!("Currently Active Slave: {}", lab.taps[1])), "{ours}");
+    assert!(guest.contains("Currently Active Slave: eth1"), "{guest}");
+    assert!(lab.pings(5) >= 4, "ping with both links back");
+
+    // The primary, enslaved after the other member, is made active at once whatever
+    // primary_reselect says (bond_enslave's force_primary: "When initially enslaved, the
+    // primary slave is always made the active slave").
+    lab.guest_bond(&["mode=active-backup", "opts=primary:eth1,primary_reselect:failure"]);
+    let taps = [lab.taps[0].clone(), lab.taps[1].clone()];
+    let primary = format!("primary={}", taps[1]);
+    let options = ["mode=active-backup", "miimon=100", &primary, "primary_reselect=failure"];
+    lab.our_bond(&options, &[&taps[0], &taps[1]]);
+    lab.wait_mii(["up", "up"]);
+    wait_until(Duration::from_secs(10), "the guest's bond on its primary eth1", || {
+        lab.guest_proc().contains("Currently Active Slave: eth1")
+    });
+    let ours = lab.our_report();
+    assert!(ours.contains(&format!("Currently Active Slave: {}", taps[1])), "{ours}");
 }
 
 impl Lab {

@@ -1,11 +1,14 @@
 //! Root tests that re-express the checks of the Linux bonding driver's own selftests
 //! (`tools/testing/selftests/drivers/net/bonding/`) against ubond bonds in network namespaces,
 //! written from what each check observes: a carrier loss seen within `miimon` even when the
-//! kernel announces it late, recovery with `updelay` in active-backup and balance-xor
-//! (`mode-1-recovery-updelay.sh`, `mode-2-recovery-updelay.sh`), multicast membership instead
-//! of promiscuous mode (`dev_addr_lists.sh`, `bond_options.sh` arp_validate with NS targets),
-//! `fail_over_mac=follow`, a released slave left down, ARP monitoring of a bond that is down
-//! (`bond-arp-interval-causes-panic.sh`).
+//! kernel announces it late, recovery with `updelay` 0 to 10000 ms in active-backup and
+//! balance-xor (`mode-1-recovery-updelay.sh`, `mode-2-recovery-updelay.sh`), multicast
+//! membership instead of promiscuous mode (`dev_addr_lists.sh`), a released slave left down,
+//! ARP monitoring of a bond that is down (`bond-arp-interval-causes-panic.sh`), slave `prio`
+//! read back, exact `num_grat_arp` counts, a hash policy's spread, passive LACP and
+//! `lacp_strict`, and `ad_select` with two aggregators (`bond_3ad.c`'s selection).
+//! `bond_options.rs` has `bond_options.sh`'s prio, arp_validate (with the NS targets'
+//! multicast groups) and fail_over_mac tests.
 //!
 //! Skipped (with a note) when not run as root or without `ip`. Namespaces are named
 //! `ubd-<pid>-<test>-<letter>`; addresses are in 192.0.2.0/24 and 2001:db8::/32 only.
@@ -16,54 +19,8 @@ use std::time::{Duration, Instant};
 
 mod support;
 
+use support::bonding::*;
 use support::*;
-
-/// The `MII Status` line of slave `iface` in a report.
-fn slave_mii(report: &str, iface: &str) -> String {
-    let head = format!("Slave Interface: {iface}\n");
-    report
-        .split_once(&head)
-        .and_then(|(_, rest)| rest.lines().find_map(|l| l.strip_prefix("MII Status: ")))
-        .unwrap_or("")
-        .to_string()
-}
-
-/// The active slave a report names.
-fn active_of(report: &str) -> String {
-    report
-        .lines()
-        .find_map(|l| l.strip_prefix("Currently Active Slave: "))
-        .unwrap_or("")
-        .to_string()
-}
-
-/// `ip -o link show IFACE` in the side's namespace.
-fn link_line(s: &Side, iface: &str) -> String {
-    let o = sh(&["ip", "-n", &s.ns, "-o", "link", "show", iface]);
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Two fresh namespaces (only `lo` in each) joined by veth pairs `e1` and `e2` made first, so
-/// that both ends of each pair have the same interface index: the kernel then treats their
-/// carrier losses as events that are not urgent (`linkwatch_urgent_event`: a device whose
-/// index differs from its link's is urgent), announced at most once a second, as on most
-/// physical NICs. Only A runs a daemon; B is the "switch".
-fn same_index_pair(test: &str) -> (Side, Side) {
-    let mut a = side(test, "a");
-    let b = side(test, "b");
-    for e in ["e1", "e2"] {
-        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
-        b.ip(&["link", "set", e, "up"]);
-        let line = link_line(&a, e);
-        let index = line.split(':').next().unwrap_or("").trim().to_string();
-        assert!(
-            line.contains(&format!("{e}@if{index}:")),
-            "the premise: both ends of {e} have index {index}: {line}"
-        );
-    }
-    a.start_daemon();
-    (a, b)
-}
 
 /// Makes the kernel's link-watch run now (an urgent event: a veth pair within A, whose
 /// indexes differ), so that the next event that is not urgent waits for up to a second.
@@ -149,61 +106,41 @@ fn a_carrier_loss_at_the_far_end_is_seen_within_miimon_even_when_announced_late(
     }
 }
 
-/// Frames an interface sent, from its counters.
-fn tx_packets(s: &Side, iface: &str) -> u64 {
-    let path = format!("/sys/class/net/{iface}/statistics/tx_packets");
-    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", &path]);
-    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap_or(0)
-}
-
-/// `ping -c 1 -W 1 ADDR` from the side's namespace.
-fn ping_once(s: &Side, to: &str) -> bool {
-    sh(&["ip", "netns", "exec", &s.ns, "ping", "-c", "1", "-W", "1", to]).status.success()
-}
-
-/// B as the selftests' "switch": a bridge over its ends of e1 and e2, with 192.0.2.2 and
-/// 2001:db8::254.
-fn switch(b: &Side) {
-    b.ip(&["link", "add", "br0", "type", "bridge"]);
-    for e in ["e1", "e2"] {
-        b.ip(&["link", "set", e, "master", "br0"]);
-    }
-    b.ip(&["addr", "add", "192.0.2.2/24", "dev", "br0"]);
-    b.ip(&["addr", "add", "2001:db8::254/64", "dev", "br0", "nodad"]);
-    b.ip(&["link", "set", "br0", "up"]);
-}
-
-#[test]
-fn recovery_with_updelay_when_no_slave_is_up_in_modes_1_and_2() {
-    // mode-1-recovery-updelay.sh / mode-2-recovery-updelay.sh: the switch side of eth0 goes
-    // down; 2 s later it comes back while eth1 goes down. With no slave up, the recovering
-    // one is used at once, whatever updelay says; and right after enslaving too.
-    if !can_run() {
-        return;
-    }
-    for (i, mode) in ["active-backup", "balance-xor"].iter().enumerate() {
-        let (a, b) = same_index_pair(&format!("recov{i}"));
-        switch(&b);
-        a.ok(&["add", "bond0", &format!("mode={mode}"), "miimon=100", "updelay=10000"]);
+/// mode-1-recovery-updelay.sh / mode-2-recovery-updelay.sh for `mode`, through the
+/// selftests' loop over `updelay` (0 to 10000 ms; some steps left out to keep it short): the
+/// switch side of e1 goes down; once the bond has seen it (the selftest sleeps 2 s), e1 comes
+/// back while e2 goes down. With no slave up, the recovering one is used at once, whatever
+/// updelay says; and right after enslaving too.
+fn recovery_across_updelays(test: &str, mode: &str) {
+    let (a, b) = same_index_pair(test);
+    switch(&b, &["e1", "e2"]);
+    for updelay in [0, 200, 1000, 10_000] {
+        let what = format!("{mode}, updelay {updelay}");
+        let _ = a.ubond(&["del", "bond0"]);
+        for e in ["e1", "e2"] {
+            b.ip(&["link", "set", e, "up"]);
+        }
+        let updelay_word = format!("updelay={updelay}");
+        a.ok(&["add", "bond0", &format!("mode={mode}"), "miimon=100", &updelay_word]);
         a.ok(&["enslave", "bond0", "e1", "e2"]);
         a.ip(&["addr", "add", "192.0.2.1/24", "dev", "bond0"]);
         a.ip(&["link", "set", "bond0", "up"]);
-        let took = wait_for(Duration::from_secs(5), &format!("{mode}: a first ping"), || {
-            ping_once(&a, "192.0.2.2")
+        let took = wait_for(Duration::from_secs(5), &format!("{what}: a first ping"), || {
+            ping_once(&a, SWITCH_V4)
         });
-        eprintln!("{mode}: connectivity {took:?} after enslaving (updelay 10 s)");
-        wait_for(Duration::from_secs(15), "both slaves up", || {
-            let r = a.report("bond0");
-            slave_mii(&r, "e1") == "up" && slave_mii(&r, "e2") == "up"
-        });
+        eprintln!("{what}: connectivity {took:?} after enslaving");
         b.ip(&["link", "set", "e1", "down"]);
-        std::thread::sleep(Duration::from_secs(2));
+        wait_report(&a, "bond0", Duration::from_secs(5), &format!("{what}: e1 down"), |r| {
+            slave_mii(r, "e1") == "down"
+        });
         b.ip(&["link", "set", "e1", "up"]);
         b.ip(&["link", "set", "e2", "down"]);
         let t0 = Instant::now();
-        let ok = sh(&["ip", "netns", "exec", &a.ns, "ping", "-c", "2", "192.0.2.2"]);
+        // The selftest's `ping -c 2`, each reply awaited 1 s (not 10) when lost.
+        let ok = sh(&["ip", "netns", "exec", &a.ns, "ping", "-c", "2", "-W", "1", SWITCH_V4]);
+        let report = a.report("bond0");
         eprintln!(
-            "{mode}: after the flap: {:?}: {}",
+            "{what}: after the flap: {:?}: {}",
             t0.elapsed(),
             String::from_utf8_lossy(&ok.stdout)
                 .lines()
@@ -212,27 +149,28 @@ fn recovery_with_updelay_when_no_slave_is_up_in_modes_1_and_2() {
         );
         assert!(
             ok.status.success(),
-            "{mode}: ping -c 2 after the flap: {}\n{}",
-            String::from_utf8_lossy(&ok.stdout),
-            a.report("bond0")
+            "{what}: ping -c 2 after the flap: {}\n{report}",
+            String::from_utf8_lossy(&ok.stdout)
         );
-        assert_eq!(slave_mii(&a.report("bond0"), "e1"), "up", "{mode}: e1 used at once");
+        // Within the ping's second, well before an updelay of 10 s is over.
+        assert_eq!(slave_mii(&report, "e1"), "up", "{what}: e1 used at once:\n{report}");
     }
 }
 
-/// The link-layer multicast addresses (`ip maddr`'s `link` lines) of `iface`.
-fn maddrs(s: &Side, iface: &str) -> String {
-    let o = sh(&["ip", "-n", &s.ns, "maddr", "show", "dev", iface]);
-    String::from_utf8_lossy(&o.stdout).into_owned()
+#[test]
+fn recovery_with_updelay_when_no_slave_is_up_in_active_backup() {
+    if !can_run() {
+        return;
+    }
+    recovery_across_updelays("recov1", "active-backup");
 }
 
-/// The `promiscuity N` of `ip -d link show IFACE`.
-fn promiscuity(s: &Side, iface: &str) -> String {
-    let o = sh(&["ip", "-n", &s.ns, "-d", "link", "show", iface]);
-    let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let i = words.iter().position(|w| *w == "promiscuity").unwrap_or(0);
-    words.get(i + 1).unwrap_or(&"").to_string()
+#[test]
+fn recovery_with_updelay_when_no_slave_is_up_in_balance_xor() {
+    if !can_run() {
+        return;
+    }
+    recovery_across_updelays("recov2", "balance-xor");
 }
 
 #[test]
@@ -261,63 +199,6 @@ fn the_lacpdu_group_is_in_the_slaves_filter_while_the_bond_is_up_and_no_slave_is
 }
 
 #[test]
-fn backups_join_the_ns_targets_solicited_node_groups_with_arp_validate() {
-    // bond_options.sh arp_validate with ns_ip6_target: every backup joins the targets'
-    // solicited-node groups (`ip maddr`), the active slave does not; no promiscuous mode.
-    // Made in one step: rtnetlink's rules keep arp_interval without arp_ip_target.
-    if !can_run() {
-        return;
-    }
-    let (a, b) = same_index_pair("nsmc");
-    switch(&b);
-    a.ok(&[
-        "add",
-        "bond0",
-        "mode=active-backup",
-        "arp_interval=100",
-        "ns_ip6_target=2001:db8::254",
-        "arp_validate=all",
-        "primary=e1",
-    ]);
-    assert_eq!(a.ok(&["get", "bond0", "arp_interval"]).trim(), "100");
-    a.ok(&["enslave", "bond0", "e1", "e2"]);
-    a.ip(&["addr", "add", "2001:db8::1/64", "dev", "bond0", "nodad"]);
-    a.ip(&["link", "set", "bond0", "up"]);
-    wait_for(Duration::from_secs(10), "e1 active", || active_of(&a.report("bond0")) == "e1");
-    let group = "33:33:ff:00:02:54";
-    wait_for(Duration::from_secs(5), "the backup in the target's group", || {
-        maddrs(&a, "e2").contains(group)
-    });
-    assert!(!maddrs(&a, "e1").contains(group), "the active slave: {}", maddrs(&a, "e1"));
-    for e in ["e1", "e2"] {
-        assert_eq!(promiscuity(&a, e), "0", "{e}: no promiscuous mode");
-    }
-    // The bond's own groups go to the slave receiving for it (all-nodes, its address's
-    // solicited-node group).
-    wait_for(Duration::from_secs(5), "the bond's groups on the active slave", || {
-        maddrs(&a, "e1").contains("33:33:ff:00:00:01")
-    });
-}
-
-#[test]
-fn fail_over_mac_follow_a_returning_first_slave_gets_another_address() {
-    if !can_run() {
-        return;
-    }
-    let (a, _b) = same_index_pair("fomf");
-    a.ok(&["add", "bond0", "mode=active-backup", "miimon=100", "fail_over_mac=follow"]);
-    a.ok(&["enslave", "bond0", "e1", "e2"]);
-    let bond_mac = mac_of(&a, "bond0");
-    assert_eq!(mac_of(&a, "e1"), bond_mac);
-    a.ok(&["release", "bond0", "e1"]);
-    assert_eq!(mac_of(&a, "e1"), bond_mac, "its own address back (the bond's)");
-    a.ok(&["enslave", "bond0", "e1"]);
-    let again = mac_of(&a, "e1");
-    assert_ne!(again, bond_mac, "a returning slave may not share the bond's address");
-    assert_ne!(again, mac_of(&a, "e2"));
-}
-
-#[test]
 fn a_released_slave_is_left_down() {
     // __bond_release_one closes the slave (dev_close) before restoring its address.
     if !can_run() {
@@ -342,7 +223,7 @@ fn a_bond_that_is_down_sends_no_arp_probes_and_backups_stay_silent() {
         return;
     }
     let (a, b) = same_index_pair("arpdown");
-    switch(&b);
+    switch(&b, &["e1", "e2"]);
     a.ok(&[
         "add",
         "bond0",
@@ -404,40 +285,6 @@ fn slave_prio_chooses_the_active_slave_and_reads_back() {
     assert_eq!(active_of(&a.report("bond0")), "e2", "the higher prio stays active");
 }
 
-/// Gratuitous ARPs for `ip` (sender and target address equal) heard on B's `iface` during
-/// `window`, from a packet socket opened before `act` runs.
-fn gratuitous_arps(
-    b: &Side,
-    iface: &str,
-    ip: [u8; 4],
-    window: Duration,
-    act: impl FnOnce(),
-) -> usize {
-    let (ns, iface) = (b.ns.clone(), iface.to_string());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let listener = in_netns(&ns, move || {
-        let options = ubond_sys::PacketOptions { slow_protocols: false, ..Default::default() };
-        let sock = ubond_sys::PacketSocket::open(&iface, options).unwrap();
-        tx.send(()).unwrap();
-        let t0 = Instant::now();
-        let mut buf = [0u8; 2048];
-        let mut n = 0;
-        while t0.elapsed() < window {
-            match sock.recv(&mut buf) {
-                Ok(Some(len)) if len >= 42 && buf[12..14] == [0x08, 0x06] => {
-                    n += usize::from(buf[28..32] == ip && buf[38..42] == ip);
-                }
-                Ok(Some(_)) => {}
-                _ => std::thread::sleep(Duration::from_millis(1)),
-            }
-        }
-        n
-    });
-    rx.recv().unwrap();
-    act();
-    listener.join().unwrap()
-}
-
 #[test]
 fn num_grat_arp_announces_a_failover_exactly_that_many_times() {
     // bond_options.sh num_grat_arp: after a failover the new active slave sends exactly
@@ -459,7 +306,7 @@ fn num_grat_arp_announces_a_failover_exactly_that_many_times() {
         let heard = gratuitous_arps(&b, "e2", [192, 0, 2, 1], Duration::from_millis(1500), || {
             a.ip(&["link", "set", "e1", "down"]);
         });
-        assert_eq!(heard, count, "num_grat_arp {count}: gratuitous ARPs after the failover");
+        assert_eq!(heard.len(), count, "num_grat_arp {count}: gratuitous ARPs after the failover");
         a.ip(&["link", "set", "e1", "up"]);
     }
 }
@@ -471,7 +318,7 @@ fn a_hash_policy_spreads_flows_over_every_slave() {
         return;
     }
     let (a, b) = same_index_pair("spread");
-    switch(&b);
+    switch(&b, &["e1", "e2"]);
     a.ok(&["add", "bond0", "mode=balance-xor", "miimon=100", "xmit_hash_policy=layer3+4"]);
     a.ok(&["enslave", "bond0", "e1", "e2"]);
     a.ip(&["addr", "add", "192.0.2.1/24", "dev", "bond0"]);
@@ -540,5 +387,127 @@ fn passive_lacp_and_lacp_strict() {
         assert_eq!(slave_mii(&r, "e1"), "up", "carrier on the slaves: {r}");
         let bond_mii = r.lines().find_map(|l| l.strip_prefix("MII Status: ")).unwrap_or("");
         assert_eq!(bond_mii, carrier, "lacp_strict={strict}: {r}");
+    }
+}
+
+/// The `details partner lacp pdu` system MAC of slave `iface` in an 802.3ad report.
+fn partner_mac(report: &str, iface: &str) -> String {
+    slave_section(report, iface)
+        .split_once("details partner lacp pdu:\n")
+        .and_then(|(_, rest)| rest.lines().find_map(|l| l.strip_prefix("    system mac address: ")))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The actor's `port state` of slave `iface` in an 802.3ad report.
+fn actor_state(report: &str, iface: &str) -> String {
+    let section = slave_section(report, iface);
+    section.lines().find_map(|l| l.strip_prefix("    port state: ")).unwrap_or("").to_string()
+}
+
+/// Slave `iface`'s part of a report.
+fn slave_section<'a>(report: &'a str, iface: &str) -> &'a str {
+    let head = format!("Slave Interface: {iface}\n");
+    let rest = report.split_once(&head).map_or("", |(_, r)| r);
+    rest.split_once("\nSlave Interface: ").map_or(rest, |(s, _)| s)
+}
+
+/// The `Active Aggregator Info` of an 802.3ad report: its number of ports and partner MAC.
+fn active_aggregator(report: &str) -> (String, String) {
+    let info = report.split_once("Active Aggregator Info:\n").map_or("", |(_, r)| r);
+    let field = |label: &str| {
+        info.lines()
+            .take_while(|l| l.starts_with('\t'))
+            .find_map(|l| l.trim_start().strip_prefix(label))
+            .unwrap_or("")
+            .to_string()
+    };
+    (field("Number of ports: "), field("Partner Mac Address: "))
+}
+
+#[test]
+fn ad_select_stable_keeps_its_aggregator_bandwidth_and_count_take_the_bigger_one() {
+    // bond_3ad.c ad_agg_selection_logic / ad_agg_selection_test with two aggregators: A's
+    // bond has one port towards partner p1 and two towards partner p2 (two bonds on B). p1's
+    // aggregator is active first; once p2's two ports are aggregated, stable keeps p1's
+    // (it still has a link and an answering partner), bandwidth (2 x 10 Gb/s against one)
+    // and count (2 ports against 1) take p2's. stable moves when p1's aggregator loses its
+    // link. (One fast link against two slow ones, where bandwidth and count differ, is the
+    // core's test: veths have one speed.)
+    if !can_run() {
+        return;
+    }
+    let mut a = side("adsel", "a");
+    let mut b = side("adsel", "b");
+    for e in ["e1", "e2", "e3"] {
+        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
+    }
+    a.start_daemon();
+    b.start_daemon();
+    let lacp = ["mode=802.3ad", "miimon=100", "lacp_rate=fast"];
+    for (bond, slaves) in [("p1", &["e1"][..]), ("p2", &["e2", "e3"][..])] {
+        let mut args = vec!["add", bond];
+        args.extend_from_slice(&lacp);
+        b.ok(&args);
+        let mut args = vec!["enslave", bond];
+        args.extend_from_slice(slaves);
+        b.ok(&args);
+    }
+    let system = |bond: &str| {
+        let line = |r: &str| {
+            r.lines().find_map(|l| l.strip_prefix("System MAC address: ")).unwrap_or("").to_string()
+        };
+        wait_report(&b, bond, Duration::from_secs(5), &format!("{bond}'s system MAC"), |r| {
+            !matches!(line(r).as_str(), "" | "00:00:00:00:00:00")
+        });
+        line(&b.report(bond))
+    };
+    let (p1, p2) = (system("p1"), system("p2"));
+    assert!(!p1.is_empty() && !p2.is_empty() && p1 != p2, "two partners: {p1:?} {p2:?}");
+    let limit = Duration::from_secs(15);
+    for policy in ["stable", "bandwidth", "count"] {
+        let t0 = Instant::now();
+        let _ = a.ubond(&["del", "bond0"]);
+        let mut args = vec!["add", "bond0"];
+        args.extend_from_slice(&lacp);
+        let word = format!("ad_select={policy}");
+        args.push(&word);
+        a.ok(&args);
+        a.ok(&["enslave", "bond0", "e1"]);
+        wait_report(&a, "bond0", limit, &format!("{policy}: aggregated with p1"), |r| {
+            active_aggregator(r) == ("1".into(), p1.clone())
+        });
+        a.ok(&["enslave", "bond0", "e2", "e3"]);
+        // Both ports heard p2 and share one aggregator (not e1's).
+        wait_report(&a, "bond0", limit, &format!("{policy}: p2's aggregator"), |r| {
+            let agg = |e: &str| slave_field(r, e, "Aggregator ID: ");
+            ["e2", "e3"].iter().all(|e| partner_mac(r, e) == p2)
+                && agg("e2") == agg("e3")
+                && agg("e2") != agg("e1")
+        });
+        if policy == "stable" {
+            let hold = Instant::now();
+            while hold.elapsed() < Duration::from_millis(1500) {
+                let r = a.report("bond0");
+                assert_eq!(
+                    active_aggregator(&r),
+                    ("1".into(), p1.clone()),
+                    "stable keeps p1's:\n{r}"
+                );
+                // p2's ports are selected but not in sync: they carry nothing.
+                assert!(["e2", "e3"].iter().all(|e| actor_state(&r, e) != "63"), "{r}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // ...until its link goes.
+            a.ip(&["link", "set", "e1", "down"]);
+        }
+        wait_report(&a, "bond0", limit, &format!("{policy}: p2's aggregator active"), |r| {
+            active_aggregator(r) == ("2".into(), p2.clone())
+        });
+        // Its ports distribute, with the partner's agreement.
+        wait_report(&a, "bond0", limit, &format!("{policy}: e2 and e3 distribute"), |r| {
+            ["e2", "e3"].iter().all(|e| slave_section(r, e).matches("port state: 63").count() == 2)
+        });
+        eprintln!("ad_select {policy}: {:?}", t0.elapsed());
     }
 }

@@ -37,10 +37,10 @@ impl Bond {
         if (old.speed_mbps, old.duplex) != (link.speed_mbps, link.duplex) {
             self.sync_port(now, i);
         }
-        if arp && old.up != link.up {
-            // The ARP monitor looks at carrier at its next tick; the plans may change now.
-            self.active.reselect_pending = true;
-        }
+        // With the ARP monitor, carrier is looked at by its next tick; the active slave is
+        // chosen again only when that tick commits a change (a carrier change alone does not
+        // call bond_select_active_slave in Linux, and choosing again could move the active role
+        // to the first slave of the same prio). The plans are derived again after any input.
         Ok(())
     }
 
@@ -49,8 +49,24 @@ impl Bond {
         self.out.log(Some(&name), t.to_string());
         if matches!(t, MiiTransition::Up | MiiTransition::Down | MiiTransition::DownAgain { .. }) {
             self.sync_port(now, i);
-            self.active.reselect_pending = true;
+            if self.commit_asks_reselect(i, t == MiiTransition::Up) {
+                self.active.reselect_pending = true;
+            }
         }
+    }
+
+    /// Linux `bond_miimon_commit`: a slave that came up asks for the active slave to be chosen
+    /// again only when there is none, it is the primary, or its `prio` is higher than the
+    /// active slave's; one that went down only when it was the active slave. So a returning
+    /// slave of the same prio does not take the active role back.
+    fn commit_asks_reselect(&self, i: usize, up: bool) -> bool {
+        let s = &self.slaves[i];
+        let Some(curr) = self.active.current.and_then(|c| self.slave(c)) else { return up };
+        if !up {
+            return curr.id == s.id;
+        }
+        let prio = |name: &str| self.opts.slave(name).prio;
+        self.opts.primary.as_deref() == Some(s.name.as_str()) || prio(&s.name) > prio(&curr.name)
     }
 
     /// Tells LACP and TLB/ALB the slave's usable link state (up only when the monitor says
@@ -107,9 +123,10 @@ impl Bond {
             if t.change.is_logged() {
                 self.out.log(Some(&name), t.change.to_string());
             }
+            // The active slave is chosen again only when the monitor says so
+            // (`ArpActions::failover`, Linux's do_failover), not for every change.
             if matches!(t.change.to(), LinkStatus::Up | LinkStatus::Down) {
                 self.sync_port(now, i);
-                self.active.reselect_pending = true;
             }
         }
         for note in &actions.notes {

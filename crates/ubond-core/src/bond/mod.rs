@@ -368,14 +368,17 @@ impl Bond {
         config: SlaveConfig,
         link: LinkState,
     ) -> Result<SlaveId, BondError> {
-        self.input(now, |b, now| b.on_enslave(now, config, link))
+        self.input(now, |b, now| b.on_enslave(now, config, link, true))
     }
 
-    fn on_enslave(
+    /// `fresh`: a new enslavement (a slave a restarted driver adopts is not, see
+    /// [`Bond::adopt`]).
+    pub(super) fn on_enslave(
         &mut self,
         now: Instant,
         config: SlaveConfig,
         link: LinkState,
+        fresh: bool,
     ) -> Result<SlaveId, BondError> {
         if !crate::options::valid_interface_name(&config.name) {
             return Err(ConfigError::InvalidName(config.name).into());
@@ -440,6 +443,15 @@ impl Bond {
                 }
             }
             Engine::Mii | Engine::Lacp(_) => {}
+        }
+        // Linux bond_enslave: the primary slave, once enslaved, is made the active one at the
+        // next reselection where it is up, whatever primary_reselect says ("When initially
+        // enslaved, the primary slave is always made the active slave", bonding.rst).
+        if fresh
+            && matches!(self.opts.mode, Mode::ActiveBackup | Mode::BalanceTlb | Mode::BalanceAlb)
+            && self.opts.primary.as_deref() == Some(name.as_str())
+        {
+            self.active.force_primary = true;
         }
         let up = self.is_up(&self.slaves[i]);
         let role = if self.uses_active_slave() { "a backup" } else { "an active" };

@@ -1,12 +1,26 @@
-//! A bond run again by a restarted driver: what each slave's LACP port needs to resume
-//! ([`Bond::port_resume`], [`Bond::resume_port`]; see [`crate::lacp::resume`]).
+//! A bond run again by a restarted driver: its slaves adopted rather than enslaved anew
+//! ([`Bond::adopt`]), and what each slave's LACP port needs to resume ([`Bond::port_resume`],
+//! [`Bond::resume_port`]; see [`crate::lacp::resume`]).
 
-use crate::lacp::{LacpError, PortResume};
+use crate::lacp::{LacpError, LinkState, PortResume};
 use crate::time::Instant;
 
-use super::{Bond, BondError, Engine, Misuse, SlaveId};
+use super::{Bond, BondError, Engine, Misuse, SlaveConfig, SlaveId};
 
 impl Bond {
+    /// A slave of the driver's earlier run joins the bond again: as [`Bond::enslave`], except
+    /// that it is no new enslavement, so a primary slave is not made the active one for that
+    /// (Linux's `force_primary` at `bond_enslave`): the active slave stays what the earlier
+    /// run had, within `primary_reselect`'s rules, and the network sees no failover.
+    pub fn adopt(
+        &mut self,
+        now: Instant,
+        config: SlaveConfig,
+        link: LinkState,
+    ) -> Result<SlaveId, BondError> {
+        self.input(now, |b, now| b.on_enslave(now, config, link, false))
+    }
+
     /// What slave `id`'s LACP port needs to resume after a restart of the driver; `None`
     /// outside 802.3ad or for an unknown slave.
     pub fn port_resume(&self, id: SlaveId) -> Option<PortResume> {

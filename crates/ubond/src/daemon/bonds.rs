@@ -128,7 +128,7 @@ impl Bonds {
         }
         let now = self.clock.now();
         for slave in ready {
-            if let Err(e) = self.join(bi, slave, now) {
+            if let Err(e) = self.join(bi, slave, now, false) {
                 failed.get_or_insert(e);
             }
         }
@@ -161,12 +161,25 @@ impl Bonds {
         slave.make_ready(&bond_name, self.list[bi].mtu)
     }
 
-    /// A prepared slave joins bond `bi` at `now`.
-    pub(super) fn join(&mut self, bi: usize, mut slave: SlaveRt, now: Instant) -> Result<()> {
+    /// A prepared slave joins bond `bi` at `now`: enslaved, or `adopted` from an earlier
+    /// daemon's run (see `Bond::adopt`).
+    pub(super) fn join(
+        &mut self,
+        bi: usize,
+        mut slave: SlaveRt,
+        now: Instant,
+        adopted: bool,
+    ) -> Result<()> {
         slave.carrier = link::link_state(&slave.name).map(|s| s.link_up()).unwrap_or(false);
         let rt = &mut self.list[bi];
         let config = SlaveConfig { name: slave.name.clone(), perm_mac: slave.perm_mac() };
-        match rt.bond.enslave(now, config, slave.link(slave.carrier)) {
+        let link = slave.link(slave.carrier);
+        let joined = if adopted {
+            rt.bond.adopt(now, config, link)
+        } else {
+            rt.bond.enslave(now, config, link)
+        };
+        match joined {
             Ok(id) => {
                 slave.id = id;
                 rt.slaves.push(slave);

@@ -117,7 +117,7 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
     let mut resumed = 0;
     for (slave, s) in ready {
         let iface = slave.name.clone();
-        if let Err(e) = bonds.join(bi, slave, now) {
+        if let Err(e) = bonds.join(bi, slave, now, true) {
             notes.push(format!("{e:#}"));
             continue;
         }

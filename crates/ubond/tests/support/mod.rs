@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod bonding;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_ubond");
 
 pub fn can_run() -> bool {
