@@ -80,7 +80,7 @@ pub fn parse_v1(files: &[SourceFile]) -> Parsed {
         }
         findings.extend(cx.findings);
     }
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 fn scalar<'a>(n: &'a Node, key: &str) -> Option<&'a str> {

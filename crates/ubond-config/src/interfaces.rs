@@ -468,7 +468,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
     }
     let config = build(&stanzas, &auto, &allowed, &mut findings);
-    Parsed { config, findings }
+    Parsed { config, findings, unmarked: Vec::new() }
 }
 
 /// Keys that put an address, a route or a name server on an interface.

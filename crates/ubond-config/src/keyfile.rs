@@ -379,7 +379,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         b.options = o;
         out.push(b);
     }
-    Parsed { config: ConfigSet { bonds: out }, findings }
+    Parsed { config: ConfigSet { bonds: out }, findings, unmarked: Vec::new() }
 }
 
 /// `[ipv4]` and `[ipv6]`: `method`, `addressN` / `addresses`, `gateway`, `dns`,

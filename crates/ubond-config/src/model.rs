@@ -569,6 +569,11 @@ pub struct Parsed {
     pub config: ConfigSet,
     /// Errors, warnings and notes, each with its place.
     pub findings: Vec<Finding>,
+    /// Interfaces defined like a bond but that nothing in their own files marks as one (an
+    /// `ifcfg-bond0` without `TYPE`, `BONDING_OPTS` or slaves naming it): a bond when
+    /// modprobe.d makes a bonding device of that name (`alias bond0 bonding`), as initscripts
+    /// then treat it ([`crate::system::merge`] takes them so).
+    pub unmarked: Vec<BondConfig>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -161,7 +161,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
         findings.extend(cx.findings);
     }
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 fn string_list(cx: &mut Ctx<'_>, v: &Spanned<DeValue<'_>>, what: &str) -> Vec<(String, Span)> {

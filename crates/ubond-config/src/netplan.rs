@@ -377,7 +377,7 @@ pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
         }
     }
     let findings = cxs.into_iter().flat_map(|c| c.findings).collect();
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 /// Keys of a member's (`ethernets:`) definition that put IP configuration on it.

@@ -389,7 +389,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             }
         }
     }
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 fn mtu(b: &mut BondConfig, e: &Entry, findings: &mut Vec<Finding>) {

@@ -395,7 +395,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
         out.push(b);
     }
-    Parsed { config: ConfigSet { bonds: out }, findings }
+    Parsed { config: ConfigSet { bonds: out }, findings, unmarked: Vec::new() }
 }
 
 /// The OVS settings for a kernel bond, and the kernel options OVS cannot say.

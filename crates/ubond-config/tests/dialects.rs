@@ -105,3 +105,43 @@ fn an_ovs_bond_of_one_interface_is_never_written_as_add_bond() {
     );
     assert!(c.losses.iter().any(|l| l.fact == Fact::Slaves), "{:#?}", c.losses);
 }
+
+#[test]
+fn suse_routes_files_are_read() {
+    let files = vec![
+        SourceFile::new(
+            "/etc/sysconfig/network/ifcfg-bond0",
+            "STARTMODE='onboot'\nBOOTPROTO='static'\nIPADDR='192.168.0.1/24'\nBONDING_MASTER='yes'\nBONDING_SLAVE_0='eth0'\nBONDING_SLAVE_1='eth1'\nBONDING_MODULE_OPTS='mode=active-backup miimon=100'\n",
+        ),
+        SourceFile::new(
+            "/etc/sysconfig/network/ifroute-bond0",
+            "# Destination  Gateway  Netmask  Interface  Options\n10.10.0.0/16 192.168.0.254 - -\n172.16.0.0 192.168.0.253 255.255.0.0 bond0 metric 5\ndefault 192.168.0.1 - -\n",
+        ),
+        SourceFile::new(
+            "/etc/sysconfig/network/routes",
+            "127.0.0.0/8 - - lo\n198.51.100.0/24 192.168.0.252 - bond0 table 7\n203.0.113.0/24 192.168.0.251 - bond0 mtu 1400\n",
+        ),
+    ];
+    for f in &files {
+        assert_eq!(Format::detect(f), Some(Format::Ifcfg), "{}", f.path);
+    }
+    let p = parse(Format::Ifcfg, &files);
+    assert!(errors(&p.findings).is_empty(), "{:#?}", p.findings);
+    let b = &p.config.bonds[0];
+    let routes: Vec<String> = b.routes.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        routes,
+        [
+            "10.10.0.0/16 via 192.168.0.254",
+            "172.16.0.0/16 via 192.168.0.253 metric 5",
+            "default via 192.168.0.1",
+            "198.51.100.0/24 via 192.168.0.252 table 7"
+        ]
+    );
+    // A route with an option ubond does not model is kept as written, and said.
+    assert!(
+        b.extras.iter().any(|e| e == "routes: 203.0.113.0/24 192.168.0.251 - bond0 mtu 1400"),
+        "{:#?}",
+        b.extras
+    );
+}
