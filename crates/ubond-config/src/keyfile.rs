@@ -410,15 +410,23 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
                 b.extra(format!("[{fam}] method={}", m.value), m.key_span.clone());
             }
         }
-        let route_metric = u
-            .last(fam, "route-metric")
-            .and_then(|e| e.value.parse::<i64>().ok())
-            .filter(|m| *m >= 0)
-            .map(|m| m as u32);
-        let route_table = u
-            .last(fam, "route-table")
-            .and_then(|e| e.value.parse::<u32>().ok())
-            .filter(|t| *t != 0 && *t != 254);
+        // -1 (the default) and 0 (main) say nothing; a value NetworkManager refuses is an
+        // error, not the main table or no metric.
+        let mut number = |key: &str, min: i64| -> Option<u32> {
+            let e = u.last(fam, key)?;
+            match e.value.trim().parse::<i64>() {
+                Ok(n) if n >= min && n <= i64::from(u32::MAX) => u32::try_from(n).ok(),
+                _ => {
+                    findings.push(Finding::error(
+                        &e.value_span,
+                        format!("invalid {key} '{}': a number from {min} to {}", e.value, u32::MAX),
+                    ));
+                    None
+                }
+            }
+        };
+        let route_metric = number("route-metric", -1);
+        let route_table = number("route-table", 0).filter(|t| *t != 0 && *t != 254);
         let mut entries: Vec<_> = u
             .entries
             .iter()
@@ -501,9 +509,13 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
             if let Some(o) = u.last(fam, &format!("route{n}_options")) {
                 for opt in o.value.split(',') {
                     match opt.trim().split_once('=') {
-                        Some(("table", t)) => {
-                            r.table = crate::net::table_number(t).filter(|t| *t != 254)
-                        }
+                        Some(("table", t)) => match t.trim().parse::<u32>() {
+                            Ok(t) => r.table = Some(t).filter(|t| *t != 0 && *t != 254),
+                            Err(_) => findings.push(Finding::error(
+                                &o.value_span,
+                                format!("invalid table '{t}' in route{n}_options: a number"),
+                            )),
+                        },
                         _ => b.extra(
                             format!("[{fam}] route{n}_options={}", o.value),
                             o.key_span.clone(),

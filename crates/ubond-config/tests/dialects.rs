@@ -107,6 +107,36 @@ fn an_ovs_bond_of_one_interface_is_never_written_as_add_bond() {
 }
 
 #[test]
+fn a_route_in_a_named_table_is_not_moved_to_the_main_table() {
+    let text = "auto bond0\niface bond0 inet static\n    address 192.0.2.10/24\n    up ip route add default via 192.0.2.1 dev bond0 table mgmt\n    bond-slaves eth0 eth1\n    bond-mode active-backup\n    bond-miimon 100\n";
+    let p = parse(Format::Interfaces, &one("/etc/network/interfaces", text));
+    let b = &p.config.bonds[0];
+    assert!(b.routes.is_empty(), "{:#?}", b.routes);
+    let c = convert(&p.config, Format::Netplan);
+    assert!(!c.files[0].text.contains("to: default"), "{}", c.files[0].text);
+    assert!(
+        c.losses.iter().any(|l| l.to_string().starts_with("/etc/network/interfaces:4:5: bond0: 'up ip route add default via 192.0.2.1 dev bond0 table mgmt' not written")),
+        "{:#?}",
+        c.losses
+    );
+}
+
+#[test]
+fn a_keyfile_route_table_that_is_not_a_number_is_an_error() {
+    let text = "[connection]\nid=bond0\ntype=bond\ninterface-name=bond0\n\n[bond]\nmode=active-backup\n\n[ipv4]\nmethod=manual\naddress1=192.0.2.10/24\nroute1=198.51.100.0/24,192.0.2.254\nroute1_options=table=mgmt\nroute-table=abc\n";
+    let found = lint(
+        Format::Keyfile,
+        &one("/etc/NetworkManager/system-connections/bond0.nmconnection", text),
+    );
+    let e = errors(&found);
+    assert!(e.iter().any(|x| x.contains(":13:") && x.contains("invalid table 'mgmt'")), "{e:#?}");
+    assert!(
+        e.iter().any(|x| x.contains(":14:") && x.contains("invalid route-table 'abc'")),
+        "{e:#?}"
+    );
+}
+
+#[test]
 fn suse_routes_files_are_read() {
     let files = vec![
         SourceFile::new(
