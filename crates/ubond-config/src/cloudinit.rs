@@ -67,6 +67,14 @@ pub fn parse_v1(files: &[SourceFile]) -> Parsed {
             findings.extend(cx.findings);
             continue;
         };
+        if !matches!(root, Node::Map(..) | Node::Scalar(..))
+            || matches!(root, Node::Scalar(s, _) if !s.is_empty())
+        {
+            cx.error(
+                root.mark(),
+                "not a cloud-init network configuration: expected a map with 'version: 1' and 'config:' (is this file in another format? give --format)",
+            );
+        }
         let net = root.get("network").unwrap_or(root);
         if let Some(v) = net.get("version") {
             if v.scalar() != Some("1") {

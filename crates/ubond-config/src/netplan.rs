@@ -334,6 +334,16 @@ pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
         if let Some(m) = b.too_deep {
             cx.error(m, format!("nested more than {MAX_DEPTH} levels deep: ignored"));
         }
+        // A document that is a string or a list (an ifcfg or interfaces file given as YAML)
+        // defines nothing: said, not ignored.
+        if let Some(r @ (Node::Scalar(..) | Node::Seq(..))) = &b.root {
+            if !matches!(r, Node::Scalar(s, _) if s.is_empty()) {
+                cx.error(
+                    r.mark(),
+                    "not a netplan document: expected a map with a 'network:' key (is this file in another format? give --format)",
+                );
+            }
+        }
         if let Some(v) =
             b.root.as_ref().and_then(|r| r.get("network")).and_then(|n| n.get("version"))
         {
@@ -533,11 +543,34 @@ fn bond(
                 }
             }
             "addresses" => {
-                for (a, am) in list(val) {
+                // Plain `A/P` items, or netplan's advanced `- "A/P": {lifetime: 0, label: x}`
+                // (the options are kept as an extra: no other format holds them).
+                let items: Vec<&Node> = match val {
+                    Node::Seq(items, _) => items.iter().collect(),
+                    other => vec![other],
+                };
+                for item in items {
+                    let (a, am, options) = match item {
+                        Node::Scalar(a, am) => (a.as_str(), *am, None),
+                        Node::Map(e, _) if e.len() == 1 => (e[0].0.as_str(), e[0].1, Some(&e[0].2)),
+                        other => {
+                            cxs[fi].error(
+                                other.mark(),
+                                format!(
+                                    "addresses: expected ADDRESS/PREFIX, found {}",
+                                    flat(other)
+                                ),
+                            );
+                            continue;
+                        }
+                    };
                     match crate::net::prefixed(a) {
                         Some(x) => {
                             b.note(&Fact::Address(x.0, x.1), cxs[fi].span(am));
                             b.addresses.push(x);
+                            if let Some(o) = options {
+                                b.extra(format!("address {a}: {}", flat(o)), cxs[fi].span(am));
+                            }
                         }
                         None => cxs[fi]
                             .error(am, format!("invalid address '{a}' (expected ADDRESS/PREFIX)")),

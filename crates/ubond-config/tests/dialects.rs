@@ -107,6 +107,29 @@ fn an_ovs_bond_of_one_interface_is_never_written_as_add_bond() {
 }
 
 #[test]
+fn netplan_addresses_with_options_are_kept_and_their_options_said() {
+    let text = "network:\n  version: 2\n  ethernets:\n    eth0: {}\n    eth1: {}\n  bonds:\n    bond0:\n      interfaces: [eth0, eth1]\n      addresses:\n        - \"10.0.0.15/24\":\n            lifetime: 0\n            label: \"maas\"\n        - \"2001:db8::1/64\"\n      parameters:\n        mode: active-backup\n        mii-monitor-interval: 100\n";
+    let f = one("/etc/netplan/01.yaml", text);
+    let found = lint(Format::Netplan, &f);
+    assert!(errors(&found).is_empty(), "{found:#?}");
+    let p = parse(Format::Netplan, &f);
+    let b = &p.config.bonds[0];
+    let want: Vec<(std::net::IpAddr, u8)> =
+        vec![("10.0.0.15".parse().unwrap(), 24), ("2001:db8::1".parse().unwrap(), 64)];
+    assert_eq!(b.addresses, want);
+    // The options have no other home: every conversion says so, at the address.
+    let c = convert(&p.config, Format::Ifcfg);
+    assert!(
+        c.losses.iter().any(|l| l
+            .to_string()
+            .starts_with("/etc/netplan/01.yaml:10:11: bond0: 'address 10.0.0.15/24: {lifetime: 0, label: maas}' not written")),
+        "{:#?}",
+        c.losses
+    );
+    assert!(c.files[0].text.contains("IPADDR=10.0.0.15"), "{}", c.files[0].text);
+}
+
+#[test]
 fn a_route_in_a_named_table_is_not_moved_to_the_main_table() {
     let text = "auto bond0\niface bond0 inet static\n    address 192.0.2.10/24\n    up ip route add default via 192.0.2.1 dev bond0 table mgmt\n    bond-slaves eth0 eth1\n    bond-mode active-backup\n    bond-miimon 100\n";
     let p = parse(Format::Interfaces, &one("/etc/network/interfaces", text));
@@ -134,6 +157,22 @@ fn a_keyfile_route_table_that_is_not_a_number_is_an_error() {
         e.iter().any(|x| x.contains(":14:") && x.contains("invalid route-table 'abc'")),
         "{e:#?}"
     );
+}
+
+#[test]
+fn a_yaml_file_that_is_not_a_map_is_said_not_ignored() {
+    let f = one(
+        "/etc/netplan/ifcfg-bond0",
+        "DEVICE=bond0\nTYPE=Bond\nBONDING_OPTS=\"mode=1 miimon=100\"\n",
+    );
+    let e = errors(&lint(Format::Netplan, &f));
+    assert!(
+        e.iter()
+            .any(|x| x.starts_with("/etc/netplan/ifcfg-bond0:1:1: error: not a netplan document")),
+        "{e:#?}"
+    );
+    let e = errors(&lint(Format::CloudInit1, &f));
+    assert!(e.iter().any(|x| x.contains("not a cloud-init network configuration")), "{e:#?}");
 }
 
 #[test]
