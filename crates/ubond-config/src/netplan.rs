@@ -647,21 +647,60 @@ fn bond(
                 ovs = true;
                 if let Node::Map(oe, _) = val {
                     for (ok, om, ov) in oe {
-                        let value = ov.scalar().unwrap_or("").to_owned();
-                        let key = match ok.as_str() {
-                            "lacp" => "lacp".to_owned(),
-                            "fail-mode" | "mcast-snooping" | "rstp" => {
-                                b.extra(format!("openvswitch: {ok}: {value}"), cxs[fi].span(*om));
-                                continue;
+                        let cx = &mut cxs[fi];
+                        match (ok.as_str(), ov) {
+                            ("lacp", Node::Scalar(v, vm)) => ovs_items.push(crate::ovs::Item {
+                                key: "lacp".into(),
+                                value: v.clone(),
+                                key_span: cx.span(*om),
+                                value_span: cx.span(*vm),
+                            }),
+                            // Passed through to the Port record: `other_config:KEY=VALUE`,
+                            // `external_ids:KEY=VALUE`.
+                            ("other-config" | "external-ids", Node::Map(kv, _)) => {
+                                let column = if ok == "other-config" {
+                                    "other_config"
+                                } else {
+                                    "external_ids"
+                                };
+                                for (k, km, v) in kv {
+                                    ovs_items.push(crate::ovs::Item {
+                                        key: format!("{column}:{k}"),
+                                        value: v.scalar().unwrap_or("").to_owned(),
+                                        key_span: cx.span(*km),
+                                        value_span: cx.span(v.mark()),
+                                    });
+                                }
                             }
-                            other => format!("other_config:{other}"),
-                        };
-                        ovs_items.push(crate::ovs::Item {
-                            key,
-                            value,
-                            key_span: cxs[fi].span(*om),
-                            value_span: cxs[fi].span(ov.mark()),
-                        });
+                            _ => {
+                                let known = [
+                                    "fail-mode",
+                                    "mcast-snooping",
+                                    "rstp",
+                                    "protocols",
+                                    "controller",
+                                    "ssl",
+                                    "ports",
+                                ];
+                                if !known.contains(&ok.as_str())
+                                    && ok != "lacp"
+                                    && ok != "other-config"
+                                    && ok != "external-ids"
+                                {
+                                    let sug =
+                                        did_you_mean(ok, ["lacp", "other-config", "external-ids"]);
+                                    let s = cx.span(*om);
+                                    cx.findings.push(Finding::warning(
+                                        &s,
+                                        format!(
+                                            "unknown openvswitch key '{ok}'{}",
+                                            suggestion_suffix(sug)
+                                        ),
+                                    ));
+                                }
+                                b.extra(format!("openvswitch: {ok}: {}", flat(ov)), cx.span(*om));
+                            }
+                        }
                     }
                 }
             }
@@ -964,7 +1003,8 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
     if set.bonds.is_empty() {
         return out;
     }
-    let mut bridges = String::new();
+    // Open vSwitch bridges and their bonds, each bridge once.
+    let mut bridges: Vec<(&str, Vec<&str>)> = Vec::new();
     out.push_str("  bonds:\n");
     for b in &set.bonds {
         let mut lost_lines = lost.common(b, true, format);
@@ -1025,8 +1065,11 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
         }
         let mut params = String::new();
         if let Some(o) = &b.ovs {
-            // netplan's keys for an OVS bond; the rest of OVS's settings is lost.
+            // netplan's keys for an OVS bond, `other-config` and `external-ids` passed
+            // through; OVS's other columns are lost.
             let mut ovs_keys = String::new();
+            let mut other_config = String::new();
+            let mut external_ids = String::new();
             let mut rest = Vec::new();
             for (k, v) in &o.settings {
                 match k.as_str() {
@@ -1046,8 +1089,28 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
                     "other_config:bond-primary" => {
                         params.push_str(&format!("        primary: {}\n", yaml_str(v)))
                     }
-                    _ => rest.push(format!("{k}={v}")),
+                    _ => match (k.strip_prefix("other_config:"), k.strip_prefix("external_ids:")) {
+                        (Some(key), _) => other_config.push_str(&format!(
+                            "          {}: {}\n",
+                            yaml_str(key),
+                            yaml_str(v)
+                        )),
+                        (_, Some(key)) => external_ids.push_str(&format!(
+                            "          {}: {}\n",
+                            yaml_str(key),
+                            yaml_str(v)
+                        )),
+                        _ => rest.push(format!("{k}={v}")),
+                    },
                 }
+            }
+            if !other_config.is_empty() {
+                ovs_keys.push_str("        other-config:\n");
+                ovs_keys.push_str(&other_config);
+            }
+            if !external_ids.is_empty() {
+                ovs_keys.push_str("        external-ids:\n");
+                ovs_keys.push_str(&external_ids);
             }
             if !rest.is_empty() {
                 lost_lines.push(lost.add(
@@ -1060,11 +1123,10 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
             out.push_str("      openvswitch:");
             out.push_str(if ovs_keys.is_empty() { " {}\n" } else { "\n" });
             out.push_str(&ovs_keys);
-            bridges.push_str(&format!(
-                "    {}:\n      interfaces: [{}]\n      openvswitch: {{}}\n",
-                yaml_str(&o.bridge),
-                yaml_str(&b.name)
-            ));
+            match bridges.iter_mut().find(|(br, _)| *br == o.bridge) {
+                Some((_, bonds)) => bonds.push(&b.name),
+                None => bridges.push((&o.bridge, vec![&b.name])),
+            }
         } else {
             for (id, v) in option_pairs(&b.options) {
                 match PARAMS.iter().find(|p| p.1 == id) {
@@ -1121,7 +1183,14 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
     }
     if !bridges.is_empty() {
         out.push_str("  bridges:\n");
-        out.push_str(&bridges);
+        for (br, bonds) in bridges {
+            let l: Vec<String> = bonds.iter().map(|b| yaml_str(b)).collect();
+            out.push_str(&format!(
+                "    {}:\n      interfaces: [{}]\n      openvswitch: {{}}\n",
+                yaml_str(br),
+                l.join(", ")
+            ));
+        }
     }
     out
 }

@@ -107,6 +107,18 @@ fn an_ovs_bond_of_one_interface_is_never_written_as_add_bond() {
 }
 
 #[test]
+fn an_ovs_bond_of_one_interface_is_written_as_a_comment_not_as_another_port() {
+    let f = one("ovs.sh", "ovs-vsctl add-bond br0 bond0 eth0 eth1 bond_mode=active-backup\n");
+    let mut set = parse(Format::Ovs, &f).config;
+    set.bonds[0].slaves.truncate(1);
+    let c = convert(&set, Format::Ovs);
+    let text = &c.files[0].text;
+    // `add-port br0 bond0` would make a port of a device that does not exist.
+    assert!(!text.lines().any(|l| l.starts_with("ovs-vsctl")), "{text}");
+    assert!(text.contains("# ovs-vsctl add-bond br0 bond0 eth0 bond_mode=active-backup"), "{text}");
+}
+
+#[test]
 fn netplan_addresses_with_options_are_kept_and_their_options_said() {
     let text = "network:\n  version: 2\n  ethernets:\n    eth0: {}\n    eth1: {}\n  bonds:\n    bond0:\n      interfaces: [eth0, eth1]\n      addresses:\n        - \"10.0.0.15/24\":\n            lifetime: 0\n            label: \"maas\"\n        - \"2001:db8::1/64\"\n      parameters:\n        mode: active-backup\n        mii-monitor-interval: 100\n";
     let f = one("/etc/netplan/01.yaml", text);
@@ -213,4 +225,24 @@ fn suse_routes_files_are_read() {
         "{:#?}",
         b.extras
     );
+}
+
+#[test]
+fn two_ovs_bonds_on_one_bridge_stay_on_it_in_netplan() {
+    let f = one(
+        "ovs.sh",
+        "ovs-vsctl add-bond ovsbr1 bond0 eth0 eth1 bond_mode=balance-slb\novs-vsctl add-bond ovsbr1 bond1 eth2 eth3 bond_mode=active-backup\n",
+    );
+    let set = parse(Format::Ovs, &f).config;
+    for to in [Format::Netplan, Format::CloudInit2] {
+        let c = convert(&set, to);
+        let back = parse(to, &c.files);
+        assert!(errors(&back.findings).is_empty(), "{:#?}", back.findings);
+        assert!(
+            back.config.same_meaning(&set),
+            "as {to}:\n{}\n{:#?}",
+            c.files[0].text,
+            back.config
+        );
+    }
 }
