@@ -589,8 +589,11 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 .routes
                 .iter()
                 .map(|r| {
-                    let to = if r.is_default() {
+                    // `default` takes its family from `via`: an IPv6 one without is `::/0`.
+                    let to = if r.is_default() && (r.via.is_some() || r.is_ipv4()) {
                         "default".to_owned()
+                    } else if r.is_default() {
+                        "::/0".to_owned()
                     } else {
                         format!("{}/{}", r.to.0, r.to.1)
                     };

@@ -1034,8 +1034,11 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
         if !b.routes.is_empty() {
             out.push_str("      routes:\n");
             for r in &b.routes {
-                let to = if r.is_default() {
+                // `default` takes its family from `via`: an IPv6 one without says `::/0`.
+                let to = if r.is_default() && (r.via.is_some() || r.is_ipv4()) {
                     "default".to_owned()
+                } else if r.is_default() {
+                    "::/0".to_owned()
                 } else {
                     format!("{}/{}", r.to.0, r.to.1)
                 };
