@@ -35,3 +35,14 @@ fn many_bad_options_on_one_line_are_all_reported_quickly() {
     let p = parse(Format::Modprobe, &[SourceFile::new("m.conf", bad_values)]);
     assert!(p.findings.iter().any(|f| f.message.contains("not read")), "{:?}", p.findings.last());
 }
+
+#[test]
+fn a_binary_file_is_refused_with_the_place_of_its_first_byte_that_is_not_text() {
+    let mut bytes = b"auto bond0\niface bond0 inet manual\n  bond-".to_vec();
+    bytes.extend_from_slice(&[0xff, 0xfe, 0x00]);
+    assert_eq!(
+        ubond_config::files::text_of(bytes).unwrap_err(),
+        "not UTF-8 text: byte 0xff at line 3, column 8 (a binary file?)"
+    );
+    assert_eq!(ubond_config::files::text_of(b"ok\n".to_vec()).unwrap(), "ok\n");
+}

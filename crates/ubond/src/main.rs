@@ -25,6 +25,7 @@ use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 use control::Request;
 use pcap_file::pcap::PcapReader;
+use ubond_config::files::Files as _;
 use ubond_config::{Format, SourceFile};
 use ubond_wire::slow::{self, LacpduRepr, MarkerRepr, PortInfo, Subtype};
 use ubond_wire::MacAddr;
@@ -395,9 +396,12 @@ fn read_sources(files: &[PathBuf]) -> Result<Vec<SourceFile>> {
     files
         .iter()
         .map(|f| {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("{}: cannot read", f.display()))?;
-            Ok(SourceFile { path: f.display().to_string(), text })
+            // Bounded, and a binary file said with the place of its first non-text byte.
+            let path = f.display().to_string();
+            let text = ubond_config::files::RootDir::new("/")
+                .read(&path)
+                .with_context(|| format!("{path}: cannot read"))?;
+            Ok(SourceFile { path, text })
         })
         .collect()
 }
