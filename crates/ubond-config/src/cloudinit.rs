@@ -273,6 +273,7 @@ fn read_config(cx: &mut Cx<'_>, entries: &[Node], bonds: &mut Vec<BondConfig>) {
                 b.extra(format!("{t} entry: {}", flat(other)), cx.span(other.mark()));
             }
         }
+        crate::settings::take_use_carrier_off(&mut settings, &mut b, &mut cx.findings);
         let (o, f) = apply_settings(&settings);
         cx.findings.extend(f);
         for s in &settings {

@@ -456,6 +456,7 @@ fn bond_of(f: &IfcfgFile, findings: &mut Vec<Finding>) -> BondConfig {
                 settings.extend(bonding_opts(&v.value, &v.key_span.file, findings));
             }
         }
+        crate::settings::take_use_carrier_off(&mut settings, &mut b, findings);
         let (o, fs) = apply_settings(&settings);
         findings.extend(fs);
         for s in &settings {

@@ -365,7 +365,8 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
     }
     let mut out = Vec::new();
-    for (mut b, settings, _) in bonds {
+    for (mut b, mut settings, _) in bonds {
+        crate::settings::take_use_carrier_off(&mut settings, &mut b, &mut findings);
         let (o, f) = apply_settings(&settings);
         findings.extend(f);
         for s in &settings {

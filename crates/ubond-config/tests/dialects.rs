@@ -246,3 +246,32 @@ fn two_ovs_bonds_on_one_bridge_stay_on_it_in_netplan() {
         );
     }
 }
+
+#[test]
+fn use_carrier_0_is_accepted_and_said_in_every_format_that_writes_sysfs() {
+    let cases = [
+        (Format::Ifcfg, "/etc/sysconfig/network-scripts/ifcfg-bond0", "DEVICE=bond0\nTYPE=Bond\nBONDING_OPTS=\"mode=1 miimon=100 use_carrier=0\"\n"),
+        (Format::Keyfile, "/etc/NetworkManager/system-connections/bond0.nmconnection", "[connection]\nid=bond0\ntype=bond\ninterface-name=bond0\n\n[bond]\nmode=active-backup\nmiimon=100\nuse_carrier=0\n"),
+        (Format::CloudInit1, "network-config", "version: 1\nconfig:\n  - type: bond\n    name: bond0\n    params:\n      bond-mode: active-backup\n      bond-miimon: 100\n      bond-use-carrier: 0\n"),
+        (Format::Interfaces, "/etc/network/interfaces", "iface bond0 inet manual\n    bond-slaves none\n    bond-mode active-backup\n    bond-miimon 100\n    bond-use-carrier no\n"),
+    ];
+    for (format, path, text) in cases {
+        let f = one(path, text);
+        let found = lint(format, &f);
+        assert!(errors(&found).is_empty(), "{format}: {found:#?}");
+        assert!(
+            found.iter().any(|x| x.message.contains("gone from Linux 6.16")),
+            "{format}: {found:#?}"
+        );
+        let p = parse(format, &f);
+        assert!(p.config.bonds[0].options.use_carrier, "{format}");
+        let c = convert(&p.config, Format::Netplan);
+        assert!(
+            c.losses
+                .iter()
+                .any(|l| l.what.contains("use_carrier") || l.what.contains("use-carrier")),
+            "{format}: {:#?}",
+            c.losses
+        );
+    }
+}
