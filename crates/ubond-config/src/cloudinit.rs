@@ -63,6 +63,7 @@ pub fn parse_v1(files: &[SourceFile]) -> Parsed {
         if let Err(e) = parser.load(&mut b, false) {
             cx.error(*e.marker(), format!("YAML: {}", e.info()));
         }
+        b.report_limits(&mut cx);
         let Some(root) = &b.root else {
             findings.extend(cx.findings);
             continue;

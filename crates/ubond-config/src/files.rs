@@ -72,9 +72,15 @@ impl Files for RootDir {
     }
 }
 
-/// The text of a file's bytes, or why it is not text: the line and column of the first byte
-/// that is not UTF-8 (`not UTF-8 text: byte 0xff at line 3, column 7 (a binary file?)`).
+/// The text of a file's bytes, without a leading byte-order mark (an editor's, which no
+/// tool reading these files expects as part of the first word), or why it is not text: the
+/// line and column of the first byte that is not UTF-8 (`not UTF-8 text: byte 0xff at line 3,
+/// column 7 (a binary file?)`).
 pub fn text_of(bytes: Vec<u8>) -> Result<String, String> {
+    let bytes = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
     String::from_utf8(bytes).map_err(|e| {
         let good = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();

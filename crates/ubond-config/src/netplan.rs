@@ -107,7 +107,11 @@ const BOND_KEYS: &[&str] = &[
 /// At most this deep a YAML document is kept (deeper content is dropped with an error).
 const MAX_DEPTH: usize = 32;
 
-#[derive(Debug)]
+/// At most this many nodes are made by expanding YAML aliases (`*name`) in one document (a
+/// "billion laughs" document stops there, with an error).
+const MAX_ALIAS_NODES: usize = 10_000;
+
+#[derive(Debug, Clone)]
 pub(crate) enum Node {
     Scalar(String, Marker),
     Seq(Vec<Node>, Marker),
@@ -132,19 +136,67 @@ impl Node {
             _ => None,
         }
     }
+    /// How many nodes it has, itself included.
+    fn size(&self) -> usize {
+        1 + match self {
+            Node::Scalar(..) => 0,
+            Node::Seq(items, _) => items.iter().map(Node::size).sum(),
+            Node::Map(entries, _) => entries.iter().map(|(_, _, v)| v.size()).sum(),
+        }
+    }
 }
 
-/// Builds a tree of nodes from the parser's events, with a depth limit.
+/// An open container: the node, a map's pending key, the container's anchor id.
+type Open = (Node, Option<(String, Marker)>, usize);
+
+/// Builds a tree of nodes from the parser's events, with a depth limit; aliases are expanded
+/// (as netplan's libyaml does) within [`MAX_ALIAS_NODES`].
 #[derive(Default)]
 pub(crate) struct Builder {
-    stack: Vec<(Node, Option<(String, Marker)>)>,
+    /// Open containers.
+    stack: Vec<Open>,
     pub(crate) root: Option<Node>,
     /// Events inside containers past [`MAX_DEPTH`].
     skipped: usize,
     pub(crate) too_deep: Option<Marker>,
+    /// Anchored nodes by anchor id, with their sizes.
+    anchors: std::collections::BTreeMap<usize, (Node, usize)>,
+    /// Nodes made by aliases so far.
+    expanded: usize,
+    /// Where an alias was not expanded (the budget spent).
+    pub(crate) too_many_aliases: Option<Marker>,
 }
 
 impl Builder {
+    /// Says where the document went past the depth or alias limits.
+    pub(crate) fn report_limits(&self, cx: &mut Cx<'_>) {
+        if let Some(m) = self.too_deep {
+            cx.error(m, format!("nested more than {MAX_DEPTH} levels deep: ignored"));
+        }
+        if let Some(m) = self.too_many_aliases {
+            cx.error(m, format!("aliases expand to more than {MAX_ALIAS_NODES} nodes: this one and the rest are not expanded"));
+        }
+    }
+
+    fn anchor(&mut self, id: usize, node: &Node) {
+        if id > 0 {
+            self.anchors.insert(id, (node.clone(), node.size()));
+        }
+    }
+
+    fn alias(&mut self, id: usize, mark: Marker) -> Node {
+        match self.anchors.get(&id) {
+            Some((node, size)) if self.expanded + size <= MAX_ALIAS_NODES => {
+                self.expanded += size;
+                node.clone()
+            }
+            _ => {
+                self.too_many_aliases.get_or_insert(mark);
+                Node::Scalar(String::new(), mark)
+            }
+        }
+    }
+
     fn push_value(&mut self, node: Node) {
         match self.stack.last_mut() {
             None => {
@@ -152,15 +204,15 @@ impl Builder {
                     self.root = Some(node);
                 }
             }
-            Some((Node::Seq(items, _), _)) => items.push(node),
-            Some((Node::Map(entries, _), pending)) => match pending.take() {
+            Some((Node::Seq(items, _), _, _)) => items.push(node),
+            Some((Node::Map(entries, _), pending, _)) => match pending.take() {
                 None => {
                     let key = node.scalar().unwrap_or("?").to_owned();
                     *pending = Some((key, node.mark()));
                 }
                 Some((k, m)) => entries.push((k, m, node)),
             },
-            Some((Node::Scalar(..), _)) => {}
+            Some((Node::Scalar(..), _, _)) => {}
         }
     }
 }
@@ -176,16 +228,28 @@ impl MarkedEventReceiver for Builder {
             return;
         }
         match ev {
-            Event::Scalar(s, ..) => self.push_value(Node::Scalar(s, mark)),
-            Event::Alias(_) => self.push_value(Node::Scalar(String::new(), mark)),
+            Event::Scalar(s, _, anchor, _) => {
+                let node = Node::Scalar(s, mark);
+                self.anchor(anchor, &node);
+                self.push_value(node);
+            }
+            Event::Alias(id) => {
+                let node = self.alias(id, mark);
+                self.push_value(node);
+            }
             Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
                 self.skipped = 1;
                 self.too_deep.get_or_insert(mark);
             }
-            Event::SequenceStart(..) => self.stack.push((Node::Seq(Vec::new(), mark), None)),
-            Event::MappingStart(..) => self.stack.push((Node::Map(Vec::new(), mark), None)),
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push((Node::Seq(Vec::new(), mark), None, anchor))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push((Node::Map(Vec::new(), mark), None, anchor))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((node, _)) = self.stack.pop() {
+                if let Some((node, _, anchor)) = self.stack.pop() {
+                    self.anchor(anchor, &node);
                     self.push_value(node);
                 }
             }
@@ -331,9 +395,7 @@ pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
         if let Err(e) = parser.load(&mut b, false) {
             cx.error(*e.marker(), format!("YAML: {}", e.info()));
         }
-        if let Some(m) = b.too_deep {
-            cx.error(m, format!("nested more than {MAX_DEPTH} levels deep: ignored"));
-        }
+        b.report_limits(&mut cx);
         // A document that is a string or a list (an ifcfg or interfaces file given as YAML)
         // defines nothing: said, not ignored.
         if let Some(r @ (Node::Scalar(..) | Node::Seq(..))) = &b.root {
@@ -341,6 +403,20 @@ pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
                 cx.error(
                     r.mark(),
                     "not a netplan document: expected a map with a 'network:' key (is this file in another format? give --format)",
+                );
+            }
+        }
+        // netplan knows one top-level key: anything else (a JSON or YAML file of another
+        // tool) is refused, not read as an empty configuration.
+        if let (Some(Node::Map(entries, _)), false) = (&b.root, top_level) {
+            for (k, km, _) in entries.iter().filter(|(k, _, _)| k != "network") {
+                let sug = did_you_mean(k, ["network"]);
+                cx.error(
+                    *km,
+                    format!(
+                        "unknown key '{k}'{}: a netplan file holds 'network:'",
+                        suggestion_suffix(sug)
+                    ),
                 );
             }
         }

@@ -275,3 +275,14 @@ fn use_carrier_0_is_accepted_and_said_in_every_format_that_writes_sysfs() {
         );
     }
 }
+
+#[test]
+fn a_yaml_map_of_another_tool_is_not_an_empty_netplan_file() {
+    let f =
+        one("team0.json", "{\n  \"device\": \"team0\",\n  \"runner\": {\"name\": \"lacp\"}\n}\n");
+    let e = errors(&lint(Format::Netplan, &f));
+    assert!(
+        e.iter().any(|x| x.starts_with("team0.json:2:3: error: unknown key 'device'")),
+        "{e:#?}"
+    );
+}
