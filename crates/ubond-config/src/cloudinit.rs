@@ -431,7 +431,12 @@ pub(crate) fn emit_v1_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> 
                 if let Some(mac) = m.mac {
                     out.push_str(&format!("      mac_address: \"{mac}\"\n"));
                 }
-                if !m.rename || m.name.is_some() || m.driver.is_some() || m.mac.is_none() {
+                if !m.rename
+                    || m.name.is_some()
+                    || m.driver.is_some()
+                    || m.path.is_some()
+                    || m.mac.is_none()
+                {
                     comments.push(lost.add(
                         b,
                         Fact::Match(s.clone()),

@@ -478,6 +478,13 @@ fn bond_of(f: &IfcfgFile, findings: &mut Vec<Finding>) -> BondConfig {
         for (_, v) in numbered {
             let n = v.value.text.trim().to_owned();
             if !n.is_empty() && !b.slaves.contains(&n) {
+                // A hardware description (bonding.rst: `bus-pci-0000:06:08.1`) names the NIC
+                // by its place on the bus, udev's ID_PATH `pci-0000:06:08.1`.
+                if let Some(path) = n.strip_prefix("bus-").filter(|p| p.contains('-')) {
+                    let m = Match { path: Some(path.to_owned()), ..Match::default() };
+                    b.note(&Fact::Match(n.clone()), v.key_span.clone());
+                    b.matches.insert(n.clone(), m);
+                }
                 b.spans.slaves.insert(n.clone(), v.key_span.clone());
                 b.slaves.push(n);
             }
@@ -1237,7 +1244,12 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 if let Some(mac) = m.mac {
                     kv(&mut st, "HWADDR", &mac.to_string());
                 }
-                if m.name.is_some() || m.driver.is_some() || !m.rename || m.mac.is_none() {
+                if m.name.is_some()
+                    || m.driver.is_some()
+                    || m.path.is_some()
+                    || !m.rename
+                    || m.mac.is_none()
+                {
                     comments.push(lost.add(
                         b,
                         Fact::Match(s.clone()),

@@ -267,6 +267,9 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         if let Some(e) = u.last("match", "driver") {
             rule.driver = Some(e.value.trim_end_matches(';').to_owned());
         }
+        if let Some(e) = u.last("match", "path") {
+            rule.path = Some(e.value.trim_end_matches(';').to_owned());
+        }
         let port = match (get(u, "connection", "interface-name"), get(u, "connection", "id")) {
             (Some(n), _) => n,
             (None, Some(id)) if rule != Match::default() => port_name(id),
@@ -323,7 +326,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             match (e.section.as_str(), e.key.as_str()) {
                 ("connection", k) if CONNECTION_KEYS.contains(&k) => {}
                 ("ethernet", "mac-address")
-                | ("match", "interface-name" | "driver")
+                | ("match", "interface-name" | "driver" | "path")
                 | ("bond-port", _) => {}
                 ("proxy", _) => {}
                 ("ipv4" | "ipv6", "method")
@@ -715,13 +718,16 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 if let Some(mac) = m.mac {
                     t.push_str(&format!("\n[ethernet]\nmac-address={mac}\n"));
                 }
-                if m.name.is_some() || m.driver.is_some() {
+                if m.name.is_some() || m.driver.is_some() || m.path.is_some() {
                     t.push_str("\n[match]\n");
                     if let Some(n) = &m.name {
                         t.push_str(&format!("interface-name={n}\n"));
                     }
                     if let Some(d) = &m.driver {
                         t.push_str(&format!("driver={d}\n"));
+                    }
+                    if let Some(p) = &m.path {
+                        t.push_str(&format!("path={p}\n"));
                     }
                 }
             }

@@ -452,8 +452,9 @@ fn match_rule(cx: &mut Ctx<'_>, t: &DeTable<'_>) -> Match {
             },
             ("name", DeValue::String(s)) => m.name = Some(s.to_string()),
             ("driver", DeValue::String(s)) => m.driver = Some(s.to_string()),
+            ("path", DeValue::String(s)) => m.path = Some(s.to_string()),
             ("rename", DeValue::Boolean(x)) => m.rename = *x,
-            (other, _) => cx.error(k, format!("match: unknown key or wrong type '{other}' (mac, name, driver: strings; rename: a boolean)")),
+            (other, _) => cx.error(k, format!("match: unknown key or wrong type '{other}' (mac, name, driver, path: strings; rename: a boolean)")),
         }
     }
     m
@@ -685,6 +686,9 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
             }
             if let Some(dr) = &m.driver {
                 out.push_str(&format!("driver = {}\n", toml_str(dr)));
+            }
+            if let Some(p) = &m.path {
+                out.push_str(&format!("path = {}\n", toml_str(p)));
             }
             if m.rename {
                 out.push_str("rename = true\n");

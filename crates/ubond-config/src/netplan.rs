@@ -1052,7 +1052,13 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
                 continue;
             }
             seen.push(s);
-            match b.matches.get(s) {
+            // netplan has no match by path: without another criterion, the entry is the NIC
+            // of that name (the loss is said with the bond).
+            let rule = b
+                .matches
+                .get(s)
+                .filter(|m| m.mac.is_some() || m.name.is_some() || m.driver.is_some());
+            match rule {
                 None => ethernets.push_str(&format!("    {}: {{}}\n", yaml_str(s))),
                 Some(m) => {
                     ethernets.push_str(&format!("    {}:\n      match:\n", yaml_str(s)));
@@ -1084,6 +1090,14 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
     out.push_str("  bonds:\n");
     for b in &set.bonds {
         let mut lost_lines = lost.common(b, true, format);
+        for (s, m) in b.matches.iter().filter(|(_, m)| m.path.is_some()) {
+            lost_lines.push(lost.add(
+                b,
+                Fact::Match(s.clone()),
+                format!("{s} found by {m}"),
+                format!("{format} matches by macaddress, name and driver, not by path"),
+            ));
+        }
         out.push_str(&format!("    {}:\n", yaml_str(&b.name)));
         let start = out.len();
         if !b.slaves.is_empty() {

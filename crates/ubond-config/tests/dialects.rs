@@ -286,3 +286,25 @@ fn a_yaml_map_of_another_tool_is_not_an_empty_netplan_file() {
         "{e:#?}"
     );
 }
+
+#[test]
+fn a_nic_found_by_its_bus_path_stays_found_by_it() {
+    // SUSE's hardware description (bonding.rst), networkd's Path=, NetworkManager's path=.
+    let suse = one(
+        "/etc/sysconfig/network/ifcfg-bond0",
+        "BONDING_MASTER=yes\nBONDING_MODULE_OPTS=\"mode=active-backup miimon=100\"\nBONDING_SLAVE0=eth0\nBONDING_SLAVE1=bus-pci-0000:06:08.1\n",
+    );
+    let p = parse(Format::Ifcfg, &suse);
+    let b = &p.config.bonds[0];
+    assert_eq!(b.matches["bus-pci-0000:06:08.1"].path.as_deref(), Some("pci-0000:06:08.1"));
+    for to in [Format::Networkd, Format::Keyfile, Format::Toml] {
+        let c = convert(&p.config, to);
+        assert!(c.losses.is_empty(), "{to}: {:#?}", c.losses);
+        let back = parse(to, &c.files);
+        assert!(back.config.same_meaning(&p.config), "{to}: {:#?}", c.files);
+    }
+    // netplan has no match by path: said, and the entry is not an empty match (any NIC).
+    let c = convert(&p.config, Format::Netplan);
+    assert!(c.losses.iter().any(|l| l.fact == Fact::Match("bus-pci-0000:06:08.1".into())));
+    assert!(!c.files[0].text.contains("match:"), "{}", c.files[0].text);
+}

@@ -58,7 +58,7 @@ prop_compose! {
         mode in prop::sample::select(MODES),
         picks in prop::collection::vec((0usize..14, any::<u8>()), 0..8),
         nslaves in 0usize..4,
-        matched in prop::collection::vec((any::<bool>(), any::<bool>(), any::<u8>(), 0u8..4), 4),
+        matched in prop::collection::vec((any::<bool>(), any::<bool>(), any::<u8>(), 0u8..6), 4),
         v4 in prop::collection::vec((1u8..250, 8u8..31), 0..3),
         v6 in prop::collection::vec((1u16..0xfff0, 48u8..128), 0..2),
         routes in prop::collection::vec((any::<bool>(), any::<bool>(), prop::option::of(1u32..1000), prop::option::of(1u32..200), 0u8..8), 0..4),
@@ -88,8 +88,8 @@ prop_compose! {
             }
             let (m, rename, last, kind) = matched[i];
             if m {
-                // By MAC address, by MAC and driver, by a name pattern and driver, or by a
-                // name pattern (a plain name would be the NIC's name itself).
+                // By MAC address, by MAC and driver, by a name pattern and driver, by a name
+                // pattern (a plain name would be the NIC's name itself), by bus path.
                 let mac = MacAddr([0x02, 0, 0, 0, i as u8, last]);
                 let mut r = Match { rename, ..Match::default() };
                 if kind <= 1 {
@@ -98,8 +98,15 @@ prop_compose! {
                 if kind == 1 || kind == 2 {
                     r.driver = Some(["ixgbe", "virtio_net"][usize::from(last % 2)].to_owned());
                 }
-                if kind >= 2 {
+                if kind == 2 || kind == 3 {
                     r.name = Some(format!("enp{i}s*"));
+                }
+                // By its place on the bus, alone or with its driver.
+                if kind >= 4 {
+                    r.path = Some(format!("pci-0000:0{i}:00.0"));
+                }
+                if kind == 5 {
+                    r.driver = Some("ixgbe".to_owned());
                 }
                 b.matches.insert(s.clone(), r);
             }

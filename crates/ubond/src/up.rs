@@ -657,6 +657,7 @@ fn resolve(b: &BondConfig, daemon: &Daemon<'_>) -> (BondConfig, Vec<String>) {
             .filter(|l| {
                 m.driver.as_deref().is_none_or(|d| driver_of(&l.name).as_deref() == Some(d))
             })
+            .filter(|l| m.path.as_deref().is_none_or(|p| path_of(&l.name).as_deref() == Some(p)))
             .filter(|l| l.name != "lo")
             .map(|l| l.name.as_str())
             .collect();
@@ -686,6 +687,18 @@ fn resolve(b: &BondConfig, daemon: &Daemon<'_>) -> (BondConfig, Vec<String>) {
     }
     out.matches.clear();
     (out, said)
+}
+
+/// The PCI place of interface `name` as udev's `ID_PATH` spells it (`pci-0000:06:08.1`): the
+/// last PCI address on the way to its device (a virtio NIC's is its PCI function's).
+fn path_of(name: &str) -> Option<String> {
+    let p = std::path::Path::new("/sys/class/net").join(name).join("device");
+    let real = std::fs::canonicalize(p).ok()?;
+    let is_pci = |c: &str| {
+        let b = c.as_bytes();
+        c.len() == 12 && b[4] == b':' && b[7] == b':' && b[10] == b'.'
+    };
+    real.iter().filter_map(|c| c.to_str()).rev().find(|c| is_pci(c)).map(|a| format!("pci-{a}"))
 }
 
 /// The driver of interface `name` (`/sys/class/net/NAME/device/driver`).
