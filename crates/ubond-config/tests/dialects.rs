@@ -308,3 +308,15 @@ fn a_nic_found_by_its_bus_path_stays_found_by_it() {
     assert!(c.losses.iter().any(|l| l.fact == Fact::Match("bus-pci-0000:06:08.1".into())));
     assert!(!c.files[0].text.contains("match:"), "{}", c.files[0].text);
 }
+
+#[test]
+fn names_linux_refuses_are_errors_at_their_place() {
+    let text = "auto bond0\niface bond0 inet manual\n    bond-slaves averyveryverylongname0 eth/1 eth0\n    bond-mode active-backup\n    bond-miimon 100\n";
+    let e = errors(&lint(Format::Interfaces, &one("/etc/network/interfaces", text)));
+    assert!(e.iter().any(|x| x.starts_with("/etc/network/interfaces:3:17: error: slave 'averyveryverylongname0' is not an interface name Linux accepts")), "{e:#?}");
+    assert!(
+        e.iter().any(|x| x.starts_with("/etc/network/interfaces:3:40: error: slave 'eth/1'")),
+        "{e:#?}"
+    );
+    assert_eq!(e.len(), 2, "{e:#?}");
+}
