@@ -178,6 +178,12 @@ pub fn parse_following(paths: &[&str], fs: &dyn Files) -> Parsed {
     parse_loaded(paths, fs).0
 }
 
+/// [`parse_following`], with the files read (those given and those they include, in the
+/// order read).
+pub fn parse_following_files(paths: &[&str], fs: &dyn Files) -> (Parsed, Vec<SourceFile>) {
+    parse_loaded(paths, fs)
+}
+
 fn parse_loaded(paths: &[&str], fs: &dyn Files) -> (Parsed, Vec<SourceFile>) {
     let mut l = Loader { fs, files: Vec::new(), findings: Vec::new(), followed: Vec::new() };
     for path in paths {

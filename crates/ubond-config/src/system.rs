@@ -136,6 +136,19 @@ pub fn read_system(fs: &dyn Files) -> SystemConfig {
     SystemConfig { config, findings, files }
 }
 
+/// Lints the files of several formats together, as a system reads them ([`merge`]): each
+/// format's findings, the merge's, and the shared checks ([`crate::checks::check`]) on the
+/// merged bonds (modprobe.d alone: bonds without slaves are its way), sorted by the order of
+/// `files`, then line and column. Returns the merged bonds too, for the live checks.
+pub fn lint(parsed: Vec<(Format, Parsed)>, files: &[String]) -> (ConfigSet, Vec<Finding>) {
+    let with_slaves = parsed.iter().any(|(f, _)| f.has_slaves());
+    let (set, mut findings) = merge(parsed);
+    findings.extend(crate::checks::check(&set, with_slaves));
+    let index = |f: &Finding| files.iter().position(|x| *x == f.file).unwrap_or(usize::MAX);
+    findings.sort_by_key(|f| (index(f), f.line, f.column));
+    (set, findings)
+}
+
 fn where_(b: &crate::BondConfig) -> String {
     b.spans.bond.as_ref().map(|s| s.to_string()).unwrap_or_else(|| "<config>".to_owned())
 }
@@ -224,6 +237,11 @@ pub fn merge(parsed: Vec<(Format, Parsed)>) -> (ConfigSet, Vec<Finding>) {
                 // makes the bonding device and gives its options.
                 Some(i) => {
                     let mut b = unmarked.swap_remove(i);
+                    // The parser's "only if modprobe.d makes one" has its answer.
+                    let said = b.spans.bond.clone();
+                    findings.retain(|f| {
+                        !(Some(f.span()) == said && f.message.contains("a bond only if modprobe.d"))
+                    });
                     findings.push(Finding::info(
                         &b.spans.bond.clone().unwrap_or_else(|| at.clone()),
                         format!(
