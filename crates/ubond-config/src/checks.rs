@@ -2,10 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use ubond_core::options::Mode;
+use ubond_core::options::{valid_interface_name, Mode};
 
 use crate::finding::{Finding, Span};
 use crate::model::{BondConfig, ConfigSet};
+
+fn invalid_name(what: &str, name: &str) -> String {
+    format!(
+        "{what} '{}' is not an interface name Linux accepts: 1 to 15 bytes, not '.' or '..', without '/', ':' or white space",
+        name.escape_debug()
+    )
+}
 
 fn bond_span(b: &BondConfig) -> Span {
     b.spans.bond.clone().unwrap_or_else(|| Span::new("<config>", 1, 1))
@@ -47,6 +54,17 @@ pub fn check(set: &ConfigSet, with_slaves: bool) -> Vec<Finding> {
     for (i, b) in set.bonds.iter().enumerate() {
         if set.bonds[..i].iter().any(|o| o.name == b.name) {
             out.push(Finding::error(&bond_span(b), format!("bond '{}' is declared twice", b.name)));
+        }
+        // Names the kernel refuses (an OVS bond's name is a port of OVS's, not a device).
+        if b.ovs.is_none() && !valid_interface_name(&b.name) {
+            out.push(Finding::error(&bond_span(b), invalid_name("bond", &b.name)));
+        }
+        for s in &b.slaves {
+            // A slave found by a match without renaming goes by the file's name for it.
+            let own_name = b.matches.get(s).is_some_and(|m| !m.rename);
+            if !own_name && !valid_interface_name(s) {
+                out.push(Finding::error(&slave_span(b, s), invalid_name("slave", s)));
+            }
         }
         if with_slaves && b.slaves.is_empty() {
             out.push(Finding::warning(&bond_span(b), format!("bond '{}' has no slaves", b.name)));

@@ -63,10 +63,19 @@ pub fn parse_v1(files: &[SourceFile]) -> Parsed {
         if let Err(e) = parser.load(&mut b, false) {
             cx.error(*e.marker(), format!("YAML: {}", e.info()));
         }
+        b.report_limits(&mut cx);
         let Some(root) = &b.root else {
             findings.extend(cx.findings);
             continue;
         };
+        if !matches!(root, Node::Map(..) | Node::Scalar(..))
+            || matches!(root, Node::Scalar(s, _) if !s.is_empty())
+        {
+            cx.error(
+                root.mark(),
+                "not a cloud-init network configuration: expected a map with 'version: 1' and 'config:' (is this file in another format? give --format)",
+            );
+        }
         let net = root.get("network").unwrap_or(root);
         if let Some(v) = net.get("version") {
             if v.scalar() != Some("1") {
@@ -80,7 +89,7 @@ pub fn parse_v1(files: &[SourceFile]) -> Parsed {
         }
         findings.extend(cx.findings);
     }
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 fn scalar<'a>(n: &'a Node, key: &str) -> Option<&'a str> {
@@ -265,6 +274,7 @@ fn read_config(cx: &mut Cx<'_>, entries: &[Node], bonds: &mut Vec<BondConfig>) {
                 b.extra(format!("{t} entry: {}", flat(other)), cx.span(other.mark()));
             }
         }
+        crate::settings::take_use_carrier_off(&mut settings, &mut b, &mut cx.findings);
         let (o, f) = apply_settings(&settings);
         cx.findings.extend(f);
         for s in &settings {
@@ -421,7 +431,12 @@ pub(crate) fn emit_v1_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> 
                 if let Some(mac) = m.mac {
                     out.push_str(&format!("      mac_address: \"{mac}\"\n"));
                 }
-                if !m.rename || m.name.is_some() || m.driver.is_some() || m.mac.is_none() {
+                if !m.rename
+                    || m.name.is_some()
+                    || m.driver.is_some()
+                    || m.path.is_some()
+                    || m.mac.is_none()
+                {
                     comments.push(lost.add(
                         b,
                         Fact::Match(s.clone()),

@@ -156,7 +156,7 @@ impl Format {
         if kv > 0 && kv * 2 >= lines.len() {
             return Some(Format::Ifcfg);
         }
-        if base.starts_with("route-") || base.starts_with("route6-") {
+        if crate::ifcfg::is_routes_file(&file.path) {
             return Some(Format::Ifcfg);
         }
         if !lines.is_empty() {

@@ -55,8 +55,7 @@ impl Files for RootDir {
             ));
         }
         let bytes = std::fs::read(&real)?;
-        String::from_utf8(bytes)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+        text_of(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     fn list(&self, dir: &str) -> io::Result<Vec<String>> {
@@ -71,6 +70,28 @@ impl Files for RootDir {
     fn is_dir(&self, path: &str) -> bool {
         self.real(path).is_dir()
     }
+}
+
+/// The text of a file's bytes, without a leading byte-order mark (an editor's, which no
+/// tool reading these files expects as part of the first word), or why it is not text: the
+/// line and column of the first byte that is not UTF-8 (`not UTF-8 text: byte 0xff at line 3,
+/// column 7 (a binary file?)`).
+pub fn text_of(bytes: Vec<u8>) -> Result<String, String> {
+    let bytes = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = String::from_utf8_lossy(&bytes[..good]);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!(
+            "not UTF-8 text: byte {:#04x} at line {line}, column {column} (a binary file?)",
+            bytes.get(good).copied().unwrap_or(0)
+        )
+    })
 }
 
 /// An in-memory tree (path → text) for tests and tools; directories are implied by paths.

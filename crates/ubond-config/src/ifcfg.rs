@@ -28,6 +28,14 @@
 //! `BOOTPROTO=dhcp`. `ONBOOT=no` on the bond's file: not started at boot (absent or `yes`:
 //! started; [`emit`] writes the bond's value on its slaves' files too). Per-slave `prio` and `actor_port_prio` have no ifcfg key (they are
 //! written as a comment).
+//!
+//! Routes: `route-IFACE` / `route6-IFACE` (`ADDRESSn=` variables or `ip route` arguments), and
+//! SUSE's `ifroute-IFACE` and `/etc/sysconfig/network/routes` (routes(5): `DESTINATION
+//! GATEWAY NETMASK INTERFACE [OPTIONS]`). SUSE's `BONDING_MODULE_OPTS`, `BONDING_SLAVE_n`,
+//! `STARTMODE`, `LLADDR` and `PREFIXLEN` are read too. A file without `TYPE` that nothing marks
+//! as a bond (the kernel documentation's `ifcfg-bond0` with the options in modprobe.d and no
+//! slave files) is kept aside in [`crate::Parsed::unmarked`]: it is the bond modprobe.d makes
+//! of that name, when modprobe.d does ([`crate::system::merge`]).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -264,6 +272,7 @@ const STRUCTURE: &[&str] = &[
 const IP_VARS: &[&str] = &[
     "IPADDR",
     "PREFIX",
+    "PREFIXLEN",
     "NETMASK",
     "GATEWAY",
     "IPV6ADDR",
@@ -298,10 +307,8 @@ fn is_ovs_bond(f: &IfcfgFile) -> bool {
 /// files).
 pub fn parse(files: &[SourceFile]) -> Parsed {
     let mut findings = Vec::new();
-    let (route_files, files): (Vec<&SourceFile>, Vec<&SourceFile>) = files.iter().partition(|f| {
-        let base = f.path.rsplit('/').next().unwrap_or(&f.path);
-        base.starts_with("route-") || base.starts_with("route6-")
-    });
+    let (route_files, files): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        files.iter().partition(|f| is_routes_file(&f.path));
     let parsed: Vec<IfcfgFile> = files.iter().map(|f| read_file(f, &mut findings)).collect();
     let mut files_dev = Vec::new();
     for mut f in parsed {
@@ -346,63 +353,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
     };
     let mut bonds: Vec<BondConfig> = Vec::new();
     for f in files_dev.iter().filter(|f| is_bond(f)) {
-        let mut b = BondConfig::new(f.device.clone());
-        b.spans.bond =
-            Some(f.get("DEVICE").map(|v| v.key_span.clone()).unwrap_or_else(|| f.span.clone()));
-        if is_ovs_bond(f) {
-            ovs_bond(f, &mut b, &mut findings);
-        } else {
-            let mut settings = Vec::new();
-            for key in ["BONDING_OPTS", "BONDING_MODULE_OPTS"] {
-                if let Some(v) = f.get(key) {
-                    settings.extend(bonding_opts(&v.value, &v.key_span.file, &mut findings));
-                }
-            }
-            let (o, fs) = apply_settings(&settings);
-            findings.extend(fs);
-            for s in &settings {
-                b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
-            }
-            b.options = o;
-            // SUSE: BONDING_SLAVE0, BONDING_SLAVE1, ... in their numbers' order.
-            let mut numbered: Vec<(u32, &Var)> = f
-                .vars
-                .iter()
-                .filter_map(|v| {
-                    v.key
-                        .strip_prefix("BONDING_SLAVE")
-                        .and_then(|n| n.trim_start_matches('_').parse().ok())
-                        .map(|n| (n, v))
-                })
-                .collect();
-            numbered.sort_by_key(|(n, _)| *n);
-            for (_, v) in numbered {
-                let n = v.value.text.trim().to_owned();
-                if !n.is_empty() && !b.slaves.contains(&n) {
-                    b.spans.slaves.insert(n.clone(), v.key_span.clone());
-                    b.slaves.push(n);
-                }
-            }
-        }
-        addresses(f, &mut b, &mut findings);
-        on_boot(f, &mut b, &mut findings);
-        for v in &f.vars {
-            let k = v.key.as_str();
-            if STRUCTURE.contains(&k)
-                || ip_var(k)
-                || k.starts_with("BONDING_SLAVE")
-                || is_default(k, &v.value.text)
-                || v.value.text.is_empty()
-                // Derived from the address (initscripts compute them).
-                || matches!(k, "BROADCAST" | "NETWORK")
-            {
-                continue;
-            }
-            if k == "IPV6INIT" && (b.dhcp6 || b.addresses.iter().any(|(a, _)| a.is_ipv6())) {
-                continue;
-            }
-            b.extra(format!("{k}={}", v.value.text), v.key_span.clone());
-        }
+        let b = bond_of(f, &mut findings);
         if bonds.iter().any(|x| x.name == b.name) {
             findings.push(Finding::error(
                 b.spans.bond.as_ref().unwrap_or(&f.span),
@@ -411,6 +362,23 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             continue;
         }
         bonds.push(b);
+    }
+    // Files without TYPE that nothing marks as a bond (the old split: `ifcfg-bond0` with
+    // only its addresses, the options in modprobe.d): a bond if the bonding module makes a
+    // device of that name, which only modprobe.d says (see crate::system::merge).
+    let named = |f: &IfcfgFile| bonds.iter().any(|b| b.slaves.contains(&f.device));
+    let mut unmarked = Vec::new();
+    for f in files_dev.iter().filter(|f| {
+        !is_bond(f) && f.get("MASTER").is_none() && f.get("TYPE").is_none() && !named(f)
+    }) {
+        // What such a file has to say is said if it becomes a bond; not otherwise.
+        if f.device.starts_with("bond") {
+            findings.push(Finding::info(
+                f.get("DEVICE").map(|v| &v.key_span).unwrap_or(&f.span),
+                format!("'{0}' has no TYPE=Bond, BONDING_OPTS or slave files naming it: a bond only if modprobe.d makes one ('alias {0} bonding')", f.device),
+            ));
+        }
+        unmarked.push(bond_of(f, &mut Vec::new()));
     }
     for f in &files_dev {
         let Some(m) = f.get("MASTER") else {
@@ -456,9 +424,92 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
     }
     for rf in route_files {
-        routes_file(rf, &mut bonds, &mut findings);
+        let base = rf.path.rsplit('/').next().unwrap_or(&rf.path);
+        if base == "routes" {
+            // SUSE's routes of every interface: the lines naming a bond are its.
+            suse_routes(rf, None, &mut bonds, &mut findings);
+            suse_routes(rf, None, &mut unmarked, &mut Vec::new());
+            continue;
+        }
+        let dev = routes_device(base);
+        if unmarked.iter().any(|b| b.name == dev) {
+            routes_file(rf, &mut unmarked, &mut Vec::new());
+        } else {
+            routes_file(rf, &mut bonds, &mut findings);
+        }
     }
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked }
+}
+
+/// A bond's own file: its options (or its OVS settings), SUSE's `BONDING_SLAVEn`, its IP
+/// configuration, its boot flag and the lines ubond does not model.
+fn bond_of(f: &IfcfgFile, findings: &mut Vec<Finding>) -> BondConfig {
+    let mut b = BondConfig::new(f.device.clone());
+    b.spans.bond =
+        Some(f.get("DEVICE").map(|v| v.key_span.clone()).unwrap_or_else(|| f.span.clone()));
+    if is_ovs_bond(f) {
+        ovs_bond(f, &mut b, findings);
+    } else {
+        let mut settings = Vec::new();
+        for key in ["BONDING_OPTS", "BONDING_MODULE_OPTS"] {
+            if let Some(v) = f.get(key) {
+                settings.extend(bonding_opts(&v.value, &v.key_span.file, findings));
+            }
+        }
+        crate::settings::take_use_carrier_off(&mut settings, &mut b, findings);
+        let (o, fs) = apply_settings(&settings);
+        findings.extend(fs);
+        for s in &settings {
+            b.spans.options.insert(s.id.name().to_owned(), s.key_span.clone());
+        }
+        b.options = o;
+        // SUSE: BONDING_SLAVE0, BONDING_SLAVE1, ... in their numbers' order.
+        let mut numbered: Vec<(u32, &Var)> = f
+            .vars
+            .iter()
+            .filter_map(|v| {
+                v.key
+                    .strip_prefix("BONDING_SLAVE")
+                    .and_then(|n| n.trim_start_matches('_').parse().ok())
+                    .map(|n| (n, v))
+            })
+            .collect();
+        numbered.sort_by_key(|(n, _)| *n);
+        for (_, v) in numbered {
+            let n = v.value.text.trim().to_owned();
+            if !n.is_empty() && !b.slaves.contains(&n) {
+                // A hardware description (bonding.rst: `bus-pci-0000:06:08.1`) names the NIC
+                // by its place on the bus, udev's ID_PATH `pci-0000:06:08.1`.
+                if let Some(path) = n.strip_prefix("bus-").filter(|p| p.contains('-')) {
+                    let m = Match { path: Some(path.to_owned()), ..Match::default() };
+                    b.note(&Fact::Match(n.clone()), v.key_span.clone());
+                    b.matches.insert(n.clone(), m);
+                }
+                b.spans.slaves.insert(n.clone(), v.key_span.clone());
+                b.slaves.push(n);
+            }
+        }
+    }
+    addresses(f, &mut b, findings);
+    on_boot(f, &mut b, findings);
+    for v in &f.vars {
+        let k = v.key.as_str();
+        if STRUCTURE.contains(&k)
+            || ip_var(k)
+            || k.starts_with("BONDING_SLAVE")
+            || is_default(k, &v.value.text)
+            || v.value.text.is_empty()
+            // Derived from the address (initscripts compute them).
+            || matches!(k, "BROADCAST" | "NETWORK")
+        {
+            continue;
+        }
+        if k == "IPV6INIT" && (b.dhcp6 || b.addresses.iter().any(|(a, _)| a.is_ipv6())) {
+            continue;
+        }
+        b.extra(format!("{k}={}", v.value.text), v.key_span.clone());
+    }
+    b
 }
 
 /// A slave's file: `HWADDR=` binds the name to a NIC (initscripts rename the NIC with that
@@ -568,11 +619,120 @@ fn ovs_bond(f: &IfcfgFile, b: &mut BondConfig, findings: &mut Vec<Finding>) {
     }
 }
 
+/// Whether `path` is a routes file: RHEL's `route-IFACE` / `route6-IFACE`, SUSE's
+/// `ifroute-IFACE` and `/etc/sysconfig/network/routes`.
+pub(crate) fn is_routes_file(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.starts_with("route-")
+        || base.starts_with("route6-")
+        || base.starts_with("ifroute-")
+        || (base == "routes" && path.contains("sysconfig/network"))
+}
+
+/// The interface of a per-interface routes file.
+fn routes_device(base: &str) -> &str {
+    base.strip_prefix("route6-")
+        .or_else(|| base.strip_prefix("route-"))
+        .or_else(|| base.strip_prefix("ifroute-"))
+        .unwrap_or("")
+}
+
+/// SUSE's routes (`ifroute-IFACE`, `routes`): `DESTINATION GATEWAY NETMASK INTERFACE
+/// [OPTIONS]` a line, `-` for an empty column (routes(5)). In `ifroute-IFACE` (`dev`) an
+/// empty interface is the file's; in `routes` the lines naming a bond of `bonds` are read.
+fn suse_routes(
+    rf: &SourceFile,
+    dev: Option<&str>,
+    bonds: &mut [BondConfig],
+    findings: &mut Vec<Finding>,
+) {
+    let base = rf.path.rsplit('/').next().unwrap_or(&rf.path);
+    for line in logical_lines(&rf.text, true) {
+        let words = line.words();
+        let Some(&(at0, dest)) = words.first() else { continue };
+        let span = line.span(&rf.path, at0);
+        let col = |i: usize| words.get(i).map(|w| w.1).filter(|w| *w != "-");
+        let Some(iface) = col(3).or(dev) else { continue };
+        let Some(b) = bonds.iter_mut().find(|b| b.name == iface) else { continue };
+        let text = line.text.trim().to_owned();
+        if dest.contains('=') {
+            // RHEL's `ADDRESS0=` syntax (old cloud-init wrote it here): wicked does not read it.
+            findings.push(Finding::warning(
+                &span,
+                format!("'{text}': {base} takes routes(5) lines (DESTINATION GATEWAY NETMASK INTERFACE), not route-{iface}'s variables: not a route for wicked"),
+            ));
+            b.extra(format!("{base}: {text}"), span);
+            continue;
+        }
+        let via = match col(1).filter(|g| !matches!(*g, "0.0.0.0" | "::")) {
+            Some(g) => match g.parse::<IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    findings.push(Finding::error(&span, format!("invalid gateway '{g}'")));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let v6 = via.is_some_and(|v| v.is_ipv6()) || dest.contains(':');
+        let to = crate::net::destination(dest, v6).and_then(|mut to| {
+            match col(2).filter(|m| *m != "0.0.0.0" || dest != "default") {
+                Some(m) if !dest.contains('/') && dest != "default" => {
+                    to.1 = crate::net::netmask_prefix(m).filter(|(_, v4)| *v4)?.0;
+                }
+                _ => {}
+            }
+            Some(to)
+        });
+        let Some(to) = to else {
+            findings.push(Finding::error(
+                &span,
+                format!("route '{text}': invalid destination or netmask (DESTINATION GATEWAY NETMASK INTERFACE)"),
+            ));
+            continue;
+        };
+        let mut r = Route { to, via, metric: None, table: None };
+        // `ip route add` options after the interface: the metric and table are read, the
+        // rest keeps the line as written.
+        let opts: Vec<&str> = words.iter().skip(4).map(|w| w.1).collect();
+        let mut understood = true;
+        let mut i = 0;
+        while i < opts.len() {
+            match (opts[i], opts.get(i + 1).map(|v| v.parse::<u32>())) {
+                ("metric" | "preference", Some(Ok(m))) => r.metric = Some(m),
+                ("table", Some(Ok(t))) => r.table = Some(t).filter(|t| *t != 254),
+                _ => {
+                    understood = false;
+                    break;
+                }
+            }
+            i += 2;
+        }
+        if understood {
+            b.note(&Fact::Route(r.clone()), span);
+            b.routes.push(r);
+        } else {
+            b.extra(format!("{base}: {text}"), span);
+        }
+    }
+}
+
 /// A `route-IFACE` (or `route6-IFACE`) file: `ADDRESSn=`/`NETMASKn=`/`GATEWAYn=`/`METRICn=`
-/// variables, or `ip route` arguments one route a line.
+/// variables, or `ip route` arguments one route a line; SUSE's `ifroute-IFACE` (see
+/// [`suse_routes`]).
 fn routes_file(rf: &SourceFile, bonds: &mut [BondConfig], findings: &mut Vec<Finding>) {
     let base = rf.path.rsplit('/').next().unwrap_or(&rf.path);
-    let dev = base.strip_prefix("route6-").or_else(|| base.strip_prefix("route-")).unwrap_or("");
+    let dev = routes_device(base);
+    if base.starts_with("ifroute-") {
+        if !bonds.iter().any(|b| b.name == dev) {
+            findings.push(Finding::info(
+                &Span::new(&rf.path, 1, 1),
+                format!("routes of '{dev}', which is not a bond here: not read"),
+            ));
+        }
+        suse_routes(rf, Some(dev), bonds, findings);
+        return;
+    }
     let Some(b) = bonds.iter_mut().find(|b| b.name == dev) else {
         findings.push(Finding::info(
             &Span::new(&rf.path, 1, 1),
@@ -724,18 +884,21 @@ pub(crate) fn bonding_opts(v: &PosText, file: &str, findings: &mut Vec<Finding>)
     out
 }
 
-fn prefix_of(f: &IfcfgFile, idx: &str, findings: &mut Vec<Finding>) -> Option<u8> {
-    if let Some(p) = f.get(&format!("PREFIX{idx}")) {
-        return match p.value.text.parse::<u8>() {
-            Ok(n) if n <= 32 => Some(n),
-            _ => {
-                findings.push(Finding::error(
-                    &p.value.span(&p.key_span.file, 0),
-                    format!("invalid PREFIX{idx} '{}'", p.value.text),
-                ));
-                None
-            }
-        };
+fn prefix_of(f: &IfcfgFile, idx: &str, max: u8, findings: &mut Vec<Finding>) -> Option<u8> {
+    // RHEL's PREFIXn, SUSE's PREFIXLEN_x.
+    for key in [format!("PREFIX{idx}"), format!("PREFIXLEN{idx}")] {
+        if let Some(p) = f.get(&key) {
+            return match p.value.text.parse::<u8>() {
+                Ok(n) if n <= max => Some(n),
+                _ => {
+                    findings.push(Finding::error(
+                        &p.value.span(&p.key_span.file, 0),
+                        format!("invalid {key} '{}': 0-{max}", p.value.text),
+                    ));
+                    None
+                }
+            };
+        }
     }
     let m = f.get(&format!("NETMASK{idx}"))?;
     let bits = m.value.text.parse::<std::net::Ipv4Addr>().ok().map(u32::from);
@@ -810,7 +973,7 @@ fn addresses(f: &IfcfgFile, b: &mut BondConfig, findings: &mut Vec<Finding>) {
                 ));
                 continue;
             }
-            None => prefix_of(f, &n, findings),
+            None => prefix_of(f, &n, crate::net::max_prefix(ip), findings),
         };
         let p = p.unwrap_or_else(|| {
             findings.push(Finding::warning(
@@ -1081,7 +1244,12 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 if let Some(mac) = m.mac {
                     kv(&mut st, "HWADDR", &mac.to_string());
                 }
-                if m.name.is_some() || m.driver.is_some() || !m.rename || m.mac.is_none() {
+                if m.name.is_some()
+                    || m.driver.is_some()
+                    || m.path.is_some()
+                    || !m.rename
+                    || m.mac.is_none()
+                {
                     comments.push(lost.add(
                         b,
                         Fact::Match(s.clone()),

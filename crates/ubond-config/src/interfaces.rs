@@ -178,6 +178,12 @@ pub fn parse_following(paths: &[&str], fs: &dyn Files) -> Parsed {
     parse_loaded(paths, fs).0
 }
 
+/// [`parse_following`], with the files read (those given and those they include, in the
+/// order read).
+pub fn parse_following_files(paths: &[&str], fs: &dyn Files) -> (Parsed, Vec<SourceFile>) {
+    parse_loaded(paths, fs)
+}
+
 fn parse_loaded(paths: &[&str], fs: &dyn Files) -> (Parsed, Vec<SourceFile>) {
     let mut l = Loader { fs, files: Vec::new(), findings: Vec::new(), followed: Vec::new() };
     for path in paths {
@@ -468,7 +474,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
     }
     let config = build(&stanzas, &auto, &allowed, &mut findings);
-    Parsed { config, findings }
+    Parsed { config, findings, unmarked: Vec::new() }
 }
 
 /// Keys that put an address, a route or a name server on an interface.

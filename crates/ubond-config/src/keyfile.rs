@@ -267,6 +267,9 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         if let Some(e) = u.last("match", "driver") {
             rule.driver = Some(e.value.trim_end_matches(';').to_owned());
         }
+        if let Some(e) = u.last("match", "path") {
+            rule.path = Some(e.value.trim_end_matches(';').to_owned());
+        }
         let port = match (get(u, "connection", "interface-name"), get(u, "connection", "id")) {
             (Some(n), _) => n,
             (None, Some(id)) if rule != Match::default() => port_name(id),
@@ -323,7 +326,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             match (e.section.as_str(), e.key.as_str()) {
                 ("connection", k) if CONNECTION_KEYS.contains(&k) => {}
                 ("ethernet", "mac-address")
-                | ("match", "interface-name" | "driver")
+                | ("match", "interface-name" | "driver" | "path")
                 | ("bond-port", _) => {}
                 ("proxy", _) => {}
                 ("ipv4" | "ipv6", "method")
@@ -365,7 +368,8 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
     }
     let mut out = Vec::new();
-    for (mut b, settings, _) in bonds {
+    for (mut b, mut settings, _) in bonds {
+        crate::settings::take_use_carrier_off(&mut settings, &mut b, &mut findings);
         let (o, f) = apply_settings(&settings);
         findings.extend(f);
         for s in &settings {
@@ -379,7 +383,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         b.options = o;
         out.push(b);
     }
-    Parsed { config: ConfigSet { bonds: out }, findings }
+    Parsed { config: ConfigSet { bonds: out }, findings, unmarked: Vec::new() }
 }
 
 /// `[ipv4]` and `[ipv6]`: `method`, `addressN` / `addresses`, `gateway`, `dns`,
@@ -410,15 +414,23 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
                 b.extra(format!("[{fam}] method={}", m.value), m.key_span.clone());
             }
         }
-        let route_metric = u
-            .last(fam, "route-metric")
-            .and_then(|e| e.value.parse::<i64>().ok())
-            .filter(|m| *m >= 0)
-            .map(|m| m as u32);
-        let route_table = u
-            .last(fam, "route-table")
-            .and_then(|e| e.value.parse::<u32>().ok())
-            .filter(|t| *t != 0 && *t != 254);
+        // -1 (the default) and 0 (main) say nothing; a value NetworkManager refuses is an
+        // error, not the main table or no metric.
+        let mut number = |key: &str, min: i64| -> Option<u32> {
+            let e = u.last(fam, key)?;
+            match e.value.trim().parse::<i64>() {
+                Ok(n) if n >= min && n <= i64::from(u32::MAX) => u32::try_from(n).ok(),
+                _ => {
+                    findings.push(Finding::error(
+                        &e.value_span,
+                        format!("invalid {key} '{}': a number from {min} to {}", e.value, u32::MAX),
+                    ));
+                    None
+                }
+            }
+        };
+        let route_metric = number("route-metric", -1);
+        let route_table = number("route-table", 0).filter(|t| *t != 0 && *t != 254);
         let mut entries: Vec<_> = u
             .entries
             .iter()
@@ -501,9 +513,13 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
             if let Some(o) = u.last(fam, &format!("route{n}_options")) {
                 for opt in o.value.split(',') {
                     match opt.trim().split_once('=') {
-                        Some(("table", t)) => {
-                            r.table = crate::net::table_number(t).filter(|t| *t != 254)
-                        }
+                        Some(("table", t)) => match t.trim().parse::<u32>() {
+                            Ok(t) => r.table = Some(t).filter(|t| *t != 0 && *t != 254),
+                            Err(_) => findings.push(Finding::error(
+                                &o.value_span,
+                                format!("invalid table '{t}' in route{n}_options: a number"),
+                            )),
+                        },
                         _ => b.extra(
                             format!("[{fam}] route{n}_options={}", o.value),
                             o.key_span.clone(),
@@ -702,13 +718,16 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 if let Some(mac) = m.mac {
                     t.push_str(&format!("\n[ethernet]\nmac-address={mac}\n"));
                 }
-                if m.name.is_some() || m.driver.is_some() {
+                if m.name.is_some() || m.driver.is_some() || m.path.is_some() {
                     t.push_str("\n[match]\n");
                     if let Some(n) = &m.name {
                         t.push_str(&format!("interface-name={n}\n"));
                     }
                     if let Some(d) = &m.driver {
                         t.push_str(&format!("driver={d}\n"));
+                    }
+                    if let Some(p) = &m.path {
+                        t.push_str(&format!("path={p}\n"));
                     }
                 }
             }

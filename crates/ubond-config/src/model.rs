@@ -144,8 +144,9 @@ impl std::fmt::Display for Dns {
 }
 
 /// How a slave is found when the files do not (only) name it: netplan's `match:` with
-/// `set-name:`, a NetworkManager port's `mac-address=`, networkd's `[Match] MACAddress=`, an
-/// ifcfg `HWADDR=`, cloud-init's `mac_address`.
+/// `set-name:`, a NetworkManager port's `mac-address=`, networkd's `[Match] MACAddress=` or
+/// `Path=`, an ifcfg `HWADDR=`, SUSE's `BONDING_SLAVEn=bus-pci-...`, cloud-init's
+/// `mac_address`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Match {
     /// The NIC's permanent MAC address.
@@ -157,6 +158,11 @@ pub struct Match {
     /// The driver (`ixgbe`).
     #[serde(default)]
     pub driver: Option<String>,
+    /// The NIC's place on its bus as udev's `ID_PATH` spells it (`pci-0000:06:08.1`):
+    /// networkd's `[Match] Path=`, NetworkManager's `[match] path=`, SUSE's hardware
+    /// descriptions (`bus-pci-0000:06:08.1`).
+    #[serde(default)]
+    pub path: Option<String>,
     /// The matching NIC is renamed to the slave's name (`set-name:`, ifcfg's `HWADDR=` with
     /// `DEVICE=`, cloud-init's `physical` entries); without it the slave's name in
     /// [`BondConfig::slaves`] is only the file's name for the NIC, and the running system says
@@ -171,6 +177,7 @@ impl Match {
     pub fn is_name_only(&self) -> bool {
         self.mac.is_none()
             && self.driver.is_none()
+            && self.path.is_none()
             && self.name.as_deref().is_some_and(|n| !crate::files::has_wildcard(n))
     }
 }
@@ -187,6 +194,9 @@ impl std::fmt::Display for Match {
         }
         if let Some(d) = &self.driver {
             parts.push(format!("driver {d}"));
+        }
+        if let Some(p) = &self.path {
+            parts.push(format!("path {p}"));
         }
         if parts.is_empty() {
             parts.push("any interface".to_owned());
@@ -569,6 +579,11 @@ pub struct Parsed {
     pub config: ConfigSet,
     /// Errors, warnings and notes, each with its place.
     pub findings: Vec<Finding>,
+    /// Interfaces defined like a bond but that nothing in their own files marks as one (an
+    /// `ifcfg-bond0` without `TYPE`, `BONDING_OPTS` or slaves naming it): a bond when
+    /// modprobe.d makes a bonding device of that name (`alias bond0 bonding`), as initscripts
+    /// then treat it ([`crate::system::merge`] takes them so).
+    pub unmarked: Vec<BondConfig>,
 }
 
 #[derive(Serialize, Deserialize)]

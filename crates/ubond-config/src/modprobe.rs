@@ -250,7 +250,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             bonds.push(b);
         }
     }
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 /// Reads a module-options text with [`parse_module_options`], reporting every bad token (not

@@ -161,7 +161,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
         findings.extend(cx.findings);
     }
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 fn string_list(cx: &mut Ctx<'_>, v: &Spanned<DeValue<'_>>, what: &str) -> Vec<(String, Span)> {
@@ -452,8 +452,9 @@ fn match_rule(cx: &mut Ctx<'_>, t: &DeTable<'_>) -> Match {
             },
             ("name", DeValue::String(s)) => m.name = Some(s.to_string()),
             ("driver", DeValue::String(s)) => m.driver = Some(s.to_string()),
+            ("path", DeValue::String(s)) => m.path = Some(s.to_string()),
             ("rename", DeValue::Boolean(x)) => m.rename = *x,
-            (other, _) => cx.error(k, format!("match: unknown key or wrong type '{other}' (mac, name, driver: strings; rename: a boolean)")),
+            (other, _) => cx.error(k, format!("match: unknown key or wrong type '{other}' (mac, name, driver, path: strings; rename: a boolean)")),
         }
     }
     m
@@ -589,8 +590,11 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 .routes
                 .iter()
                 .map(|r| {
-                    let to = if r.is_default() {
+                    // `default` takes its family from `via`: an IPv6 one without is `::/0`.
+                    let to = if r.is_default() && (r.via.is_some() || r.is_ipv4()) {
                         "default".to_owned()
+                    } else if r.is_default() {
+                        "::/0".to_owned()
                     } else {
                         format!("{}/{}", r.to.0, r.to.1)
                     };
@@ -682,6 +686,9 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
             }
             if let Some(dr) = &m.driver {
                 out.push_str(&format!("driver = {}\n", toml_str(dr)));
+            }
+            if let Some(p) = &m.path {
+                out.push_str(&format!("path = {}\n", toml_str(p)));
             }
             if m.rename {
                 out.push_str("rename = true\n");

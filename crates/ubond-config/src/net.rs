@@ -99,7 +99,9 @@ pub(crate) fn ip_route(command: &str, dev: &str) -> Option<Route> {
                 }
             }
             "metric" | "preference" => r.metric = Some(arg?.parse().ok()?),
-            "table" => r.table = table_number(arg?),
+            // A table by name (`table mgmt`, from /etc/iproute2/rt_tables) is not a
+            // number ubond can write elsewhere: the command is kept as written.
+            "table" => r.table = Some(table_number(arg?)?),
             "proto" if arg == Some("static") || arg == Some("boot") => {}
             _ => return None,
         }
@@ -278,5 +280,16 @@ mod tests {
             None
         );
         assert_eq!(ip_route("ip rule add from 192.0.2.1 table 5", "bond0"), None);
+        // A table by name is not the main table.
+        assert_eq!(
+            ip_route("ip route add default via 192.0.2.1 dev bond0 table mgmt", "bond0"),
+            None
+        );
+        assert_eq!(
+            ip_route("ip route add default via 192.0.2.1 table main", "bond0")
+                .map(|r| r.to_string())
+                .as_deref(),
+            Some("default via 192.0.2.1")
+        );
     }
 }

@@ -107,7 +107,11 @@ const BOND_KEYS: &[&str] = &[
 /// At most this deep a YAML document is kept (deeper content is dropped with an error).
 const MAX_DEPTH: usize = 32;
 
-#[derive(Debug)]
+/// At most this many nodes are made by expanding YAML aliases (`*name`) in one document (a
+/// "billion laughs" document stops there, with an error).
+const MAX_ALIAS_NODES: usize = 10_000;
+
+#[derive(Debug, Clone)]
 pub(crate) enum Node {
     Scalar(String, Marker),
     Seq(Vec<Node>, Marker),
@@ -132,19 +136,67 @@ impl Node {
             _ => None,
         }
     }
+    /// How many nodes it has, itself included.
+    fn size(&self) -> usize {
+        1 + match self {
+            Node::Scalar(..) => 0,
+            Node::Seq(items, _) => items.iter().map(Node::size).sum(),
+            Node::Map(entries, _) => entries.iter().map(|(_, _, v)| v.size()).sum(),
+        }
+    }
 }
 
-/// Builds a tree of nodes from the parser's events, with a depth limit.
+/// An open container: the node, a map's pending key, the container's anchor id.
+type Open = (Node, Option<(String, Marker)>, usize);
+
+/// Builds a tree of nodes from the parser's events, with a depth limit; aliases are expanded
+/// (as netplan's libyaml does) within [`MAX_ALIAS_NODES`].
 #[derive(Default)]
 pub(crate) struct Builder {
-    stack: Vec<(Node, Option<(String, Marker)>)>,
+    /// Open containers.
+    stack: Vec<Open>,
     pub(crate) root: Option<Node>,
     /// Events inside containers past [`MAX_DEPTH`].
     skipped: usize,
     pub(crate) too_deep: Option<Marker>,
+    /// Anchored nodes by anchor id, with their sizes.
+    anchors: std::collections::BTreeMap<usize, (Node, usize)>,
+    /// Nodes made by aliases so far.
+    expanded: usize,
+    /// Where an alias was not expanded (the budget spent).
+    pub(crate) too_many_aliases: Option<Marker>,
 }
 
 impl Builder {
+    /// Says where the document went past the depth or alias limits.
+    pub(crate) fn report_limits(&self, cx: &mut Cx<'_>) {
+        if let Some(m) = self.too_deep {
+            cx.error(m, format!("nested more than {MAX_DEPTH} levels deep: ignored"));
+        }
+        if let Some(m) = self.too_many_aliases {
+            cx.error(m, format!("aliases expand to more than {MAX_ALIAS_NODES} nodes: this one and the rest are not expanded"));
+        }
+    }
+
+    fn anchor(&mut self, id: usize, node: &Node) {
+        if id > 0 {
+            self.anchors.insert(id, (node.clone(), node.size()));
+        }
+    }
+
+    fn alias(&mut self, id: usize, mark: Marker) -> Node {
+        match self.anchors.get(&id) {
+            Some((node, size)) if self.expanded + size <= MAX_ALIAS_NODES => {
+                self.expanded += size;
+                node.clone()
+            }
+            _ => {
+                self.too_many_aliases.get_or_insert(mark);
+                Node::Scalar(String::new(), mark)
+            }
+        }
+    }
+
     fn push_value(&mut self, node: Node) {
         match self.stack.last_mut() {
             None => {
@@ -152,15 +204,15 @@ impl Builder {
                     self.root = Some(node);
                 }
             }
-            Some((Node::Seq(items, _), _)) => items.push(node),
-            Some((Node::Map(entries, _), pending)) => match pending.take() {
+            Some((Node::Seq(items, _), _, _)) => items.push(node),
+            Some((Node::Map(entries, _), pending, _)) => match pending.take() {
                 None => {
                     let key = node.scalar().unwrap_or("?").to_owned();
                     *pending = Some((key, node.mark()));
                 }
                 Some((k, m)) => entries.push((k, m, node)),
             },
-            Some((Node::Scalar(..), _)) => {}
+            Some((Node::Scalar(..), _, _)) => {}
         }
     }
 }
@@ -176,16 +228,28 @@ impl MarkedEventReceiver for Builder {
             return;
         }
         match ev {
-            Event::Scalar(s, ..) => self.push_value(Node::Scalar(s, mark)),
-            Event::Alias(_) => self.push_value(Node::Scalar(String::new(), mark)),
+            Event::Scalar(s, _, anchor, _) => {
+                let node = Node::Scalar(s, mark);
+                self.anchor(anchor, &node);
+                self.push_value(node);
+            }
+            Event::Alias(id) => {
+                let node = self.alias(id, mark);
+                self.push_value(node);
+            }
             Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
                 self.skipped = 1;
                 self.too_deep.get_or_insert(mark);
             }
-            Event::SequenceStart(..) => self.stack.push((Node::Seq(Vec::new(), mark), None)),
-            Event::MappingStart(..) => self.stack.push((Node::Map(Vec::new(), mark), None)),
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push((Node::Seq(Vec::new(), mark), None, anchor))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push((Node::Map(Vec::new(), mark), None, anchor))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((node, _)) = self.stack.pop() {
+                if let Some((node, _, anchor)) = self.stack.pop() {
+                    self.anchor(anchor, &node);
                     self.push_value(node);
                 }
             }
@@ -331,8 +395,30 @@ pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
         if let Err(e) = parser.load(&mut b, false) {
             cx.error(*e.marker(), format!("YAML: {}", e.info()));
         }
-        if let Some(m) = b.too_deep {
-            cx.error(m, format!("nested more than {MAX_DEPTH} levels deep: ignored"));
+        b.report_limits(&mut cx);
+        // A document that is a string or a list (an ifcfg or interfaces file given as YAML)
+        // defines nothing: said, not ignored.
+        if let Some(r @ (Node::Scalar(..) | Node::Seq(..))) = &b.root {
+            if !matches!(r, Node::Scalar(s, _) if s.is_empty()) {
+                cx.error(
+                    r.mark(),
+                    "not a netplan document: expected a map with a 'network:' key (is this file in another format? give --format)",
+                );
+            }
+        }
+        // netplan knows one top-level key: anything else (a JSON or YAML file of another
+        // tool) is refused, not read as an empty configuration.
+        if let (Some(Node::Map(entries, _)), false) = (&b.root, top_level) {
+            for (k, km, _) in entries.iter().filter(|(k, _, _)| k != "network") {
+                let sug = did_you_mean(k, ["network"]);
+                cx.error(
+                    *km,
+                    format!(
+                        "unknown key '{k}'{}: a netplan file holds 'network:'",
+                        suggestion_suffix(sug)
+                    ),
+                );
+            }
         }
         if let Some(v) =
             b.root.as_ref().and_then(|r| r.get("network")).and_then(|n| n.get("version"))
@@ -377,7 +463,7 @@ pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
         }
     }
     let findings = cxs.into_iter().flat_map(|c| c.findings).collect();
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 /// Keys of a member's (`ethernets:`) definition that put IP configuration on it.
@@ -533,11 +619,34 @@ fn bond(
                 }
             }
             "addresses" => {
-                for (a, am) in list(val) {
+                // Plain `A/P` items, or netplan's advanced `- "A/P": {lifetime: 0, label: x}`
+                // (the options are kept as an extra: no other format holds them).
+                let items: Vec<&Node> = match val {
+                    Node::Seq(items, _) => items.iter().collect(),
+                    other => vec![other],
+                };
+                for item in items {
+                    let (a, am, options) = match item {
+                        Node::Scalar(a, am) => (a.as_str(), *am, None),
+                        Node::Map(e, _) if e.len() == 1 => (e[0].0.as_str(), e[0].1, Some(&e[0].2)),
+                        other => {
+                            cxs[fi].error(
+                                other.mark(),
+                                format!(
+                                    "addresses: expected ADDRESS/PREFIX, found {}",
+                                    flat(other)
+                                ),
+                            );
+                            continue;
+                        }
+                    };
                     match crate::net::prefixed(a) {
                         Some(x) => {
                             b.note(&Fact::Address(x.0, x.1), cxs[fi].span(am));
                             b.addresses.push(x);
+                            if let Some(o) = options {
+                                b.extra(format!("address {a}: {}", flat(o)), cxs[fi].span(am));
+                            }
                         }
                         None => cxs[fi]
                             .error(am, format!("invalid address '{a}' (expected ADDRESS/PREFIX)")),
@@ -614,21 +723,60 @@ fn bond(
                 ovs = true;
                 if let Node::Map(oe, _) = val {
                     for (ok, om, ov) in oe {
-                        let value = ov.scalar().unwrap_or("").to_owned();
-                        let key = match ok.as_str() {
-                            "lacp" => "lacp".to_owned(),
-                            "fail-mode" | "mcast-snooping" | "rstp" => {
-                                b.extra(format!("openvswitch: {ok}: {value}"), cxs[fi].span(*om));
-                                continue;
+                        let cx = &mut cxs[fi];
+                        match (ok.as_str(), ov) {
+                            ("lacp", Node::Scalar(v, vm)) => ovs_items.push(crate::ovs::Item {
+                                key: "lacp".into(),
+                                value: v.clone(),
+                                key_span: cx.span(*om),
+                                value_span: cx.span(*vm),
+                            }),
+                            // Passed through to the Port record: `other_config:KEY=VALUE`,
+                            // `external_ids:KEY=VALUE`.
+                            ("other-config" | "external-ids", Node::Map(kv, _)) => {
+                                let column = if ok == "other-config" {
+                                    "other_config"
+                                } else {
+                                    "external_ids"
+                                };
+                                for (k, km, v) in kv {
+                                    ovs_items.push(crate::ovs::Item {
+                                        key: format!("{column}:{k}"),
+                                        value: v.scalar().unwrap_or("").to_owned(),
+                                        key_span: cx.span(*km),
+                                        value_span: cx.span(v.mark()),
+                                    });
+                                }
                             }
-                            other => format!("other_config:{other}"),
-                        };
-                        ovs_items.push(crate::ovs::Item {
-                            key,
-                            value,
-                            key_span: cxs[fi].span(*om),
-                            value_span: cxs[fi].span(ov.mark()),
-                        });
+                            _ => {
+                                let known = [
+                                    "fail-mode",
+                                    "mcast-snooping",
+                                    "rstp",
+                                    "protocols",
+                                    "controller",
+                                    "ssl",
+                                    "ports",
+                                ];
+                                if !known.contains(&ok.as_str())
+                                    && ok != "lacp"
+                                    && ok != "other-config"
+                                    && ok != "external-ids"
+                                {
+                                    let sug =
+                                        did_you_mean(ok, ["lacp", "other-config", "external-ids"]);
+                                    let s = cx.span(*om);
+                                    cx.findings.push(Finding::warning(
+                                        &s,
+                                        format!(
+                                            "unknown openvswitch key '{ok}'{}",
+                                            suggestion_suffix(sug)
+                                        ),
+                                    ));
+                                }
+                                b.extra(format!("openvswitch: {ok}: {}", flat(ov)), cx.span(*om));
+                            }
+                        }
                     }
                 }
             }
@@ -904,7 +1052,13 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
                 continue;
             }
             seen.push(s);
-            match b.matches.get(s) {
+            // netplan has no match by path: without another criterion, the entry is the NIC
+            // of that name (the loss is said with the bond).
+            let rule = b
+                .matches
+                .get(s)
+                .filter(|m| m.mac.is_some() || m.name.is_some() || m.driver.is_some());
+            match rule {
                 None => ethernets.push_str(&format!("    {}: {{}}\n", yaml_str(s))),
                 Some(m) => {
                     ethernets.push_str(&format!("    {}:\n      match:\n", yaml_str(s)));
@@ -931,10 +1085,19 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
     if set.bonds.is_empty() {
         return out;
     }
-    let mut bridges = String::new();
+    // Open vSwitch bridges and their bonds, each bridge once.
+    let mut bridges: Vec<(&str, Vec<&str>)> = Vec::new();
     out.push_str("  bonds:\n");
     for b in &set.bonds {
         let mut lost_lines = lost.common(b, true, format);
+        for (s, m) in b.matches.iter().filter(|(_, m)| m.path.is_some()) {
+            lost_lines.push(lost.add(
+                b,
+                Fact::Match(s.clone()),
+                format!("{s} found by {m}"),
+                format!("{format} matches by macaddress, name and driver, not by path"),
+            ));
+        }
         out.push_str(&format!("    {}:\n", yaml_str(&b.name)));
         let start = out.len();
         if !b.slaves.is_empty() {
@@ -961,8 +1124,11 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
         if !b.routes.is_empty() {
             out.push_str("      routes:\n");
             for r in &b.routes {
-                let to = if r.is_default() {
+                // `default` takes its family from `via`: an IPv6 one without says `::/0`.
+                let to = if r.is_default() && (r.via.is_some() || r.is_ipv4()) {
                     "default".to_owned()
+                } else if r.is_default() {
+                    "::/0".to_owned()
                 } else {
                     format!("{}/{}", r.to.0, r.to.1)
                 };
@@ -992,8 +1158,11 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
         }
         let mut params = String::new();
         if let Some(o) = &b.ovs {
-            // netplan's keys for an OVS bond; the rest of OVS's settings is lost.
+            // netplan's keys for an OVS bond, `other-config` and `external-ids` passed
+            // through; OVS's other columns are lost.
             let mut ovs_keys = String::new();
+            let mut other_config = String::new();
+            let mut external_ids = String::new();
             let mut rest = Vec::new();
             for (k, v) in &o.settings {
                 match k.as_str() {
@@ -1013,8 +1182,28 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
                     "other_config:bond-primary" => {
                         params.push_str(&format!("        primary: {}\n", yaml_str(v)))
                     }
-                    _ => rest.push(format!("{k}={v}")),
+                    _ => match (k.strip_prefix("other_config:"), k.strip_prefix("external_ids:")) {
+                        (Some(key), _) => other_config.push_str(&format!(
+                            "          {}: {}\n",
+                            yaml_str(key),
+                            yaml_str(v)
+                        )),
+                        (_, Some(key)) => external_ids.push_str(&format!(
+                            "          {}: {}\n",
+                            yaml_str(key),
+                            yaml_str(v)
+                        )),
+                        _ => rest.push(format!("{k}={v}")),
+                    },
                 }
+            }
+            if !other_config.is_empty() {
+                ovs_keys.push_str("        other-config:\n");
+                ovs_keys.push_str(&other_config);
+            }
+            if !external_ids.is_empty() {
+                ovs_keys.push_str("        external-ids:\n");
+                ovs_keys.push_str(&external_ids);
             }
             if !rest.is_empty() {
                 lost_lines.push(lost.add(
@@ -1027,11 +1216,10 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
             out.push_str("      openvswitch:");
             out.push_str(if ovs_keys.is_empty() { " {}\n" } else { "\n" });
             out.push_str(&ovs_keys);
-            bridges.push_str(&format!(
-                "    {}:\n      interfaces: [{}]\n      openvswitch: {{}}\n",
-                yaml_str(&o.bridge),
-                yaml_str(&b.name)
-            ));
+            match bridges.iter_mut().find(|(br, _)| *br == o.bridge) {
+                Some((_, bonds)) => bonds.push(&b.name),
+                None => bridges.push((&o.bridge, vec![&b.name])),
+            }
         } else {
             for (id, v) in option_pairs(&b.options) {
                 match PARAMS.iter().find(|p| p.1 == id) {
@@ -1088,7 +1276,14 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
     }
     if !bridges.is_empty() {
         out.push_str("  bridges:\n");
-        out.push_str(&bridges);
+        for (br, bonds) in bridges {
+            let l: Vec<String> = bonds.iter().map(|b| yaml_str(b)).collect();
+            out.push_str(&format!(
+                "    {}:\n      interfaces: [{}]\n      openvswitch: {{}}\n",
+                yaml_str(br),
+                l.join(", ")
+            ));
+        }
     }
     out
 }

@@ -141,6 +141,7 @@ fn link_renames(units: &[Unit], findings: &mut Vec<Finding>) -> Vec<Rename> {
                 },
                 "OriginalName" => rule.name = Some(e.value.clone()),
                 "Driver" => rule.driver = Some(e.value.clone()),
+                "Path" => rule.path = Some(e.value.clone()),
                 _ => {}
             }
         }
@@ -171,6 +172,7 @@ fn port_of(
                 }
             }
             "Driver" => rule.driver = Some(e.value.clone()),
+            "Path" => rule.path = Some(e.value.clone()),
             _ => {}
         }
     }
@@ -389,7 +391,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
             }
         }
     }
-    Parsed { config: ConfigSet { bonds }, findings }
+    Parsed { config: ConfigSet { bonds }, findings, unmarked: Vec::new() }
 }
 
 fn mtu(b: &mut BondConfig, e: &Entry, findings: &mut Vec<Finding>) {
@@ -684,6 +686,9 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                     if let Some(d) = &m.driver {
                         l.push_str(&format!("Driver={d}\n"));
                     }
+                    if let Some(p) = &m.path {
+                        l.push_str(&format!("Path={p}\n"));
+                    }
                     l.push_str(&format!("\n[Link]\nName={s}\n"));
                     out.push(SourceFile::new(format!("{DIR}/10-{s}.link"), l));
                 }
@@ -696,6 +701,9 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                     }
                     if let Some(d) = &m.driver {
                         t.push_str(&format!("Driver={d}\n"));
+                    }
+                    if let Some(p) = &m.path {
+                        t.push_str(&format!("Path={p}\n"));
                     }
                 }
                 None => t.push_str(&format!("Name={s}\n")),

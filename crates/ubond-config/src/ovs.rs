@@ -24,7 +24,8 @@
 //! `lacp-fallback-ab=true` (ubond's `lacp_fallback`); `bond_updelay` / `bond_downdelay`
 //! are milliseconds. Addresses are not part of `add-bond` (they go on an internal port), and
 //! `ovs-vsctl` refuses an `add-bond` with fewer than two interfaces: the emitter says so
-//! and writes an `add-port` instead.
+//! and writes the command as a comment (an `add-port` of the bond's name would make a port
+//! of a device that does not exist).
 
 use ubond_core::options::{LacpRate, Mode, OptionId, XmitHashPolicy};
 
@@ -113,6 +114,10 @@ pub(crate) fn read_bond(
             "other_config:lacp-fallback-ab" => {
                 push(OptionId::LacpFallback, if v == "true" { "1" } else { "0" })
             }
+            other if other.starts_with("external_ids:") => findings.push(Finding::info(
+                &it.key_span,
+                format!("'{other}' is Open vSwitch's own: kept for OVS only"),
+            )),
             other => {
                 let (cands, prefix): (Vec<&str>, &str) = match other.strip_prefix("other_config:") {
                     Some(_) => (OTHER.to_vec(), "other_config:"),
@@ -395,7 +400,7 @@ pub fn parse(files: &[SourceFile]) -> Parsed {
         }
         out.push(b);
     }
-    Parsed { config: ConfigSet { bonds: out }, findings }
+    Parsed { config: ConfigSet { bonds: out }, findings, unmarked: Vec::new() }
 }
 
 /// The OVS settings for a kernel bond, and the kernel options OVS cannot say.
@@ -519,26 +524,21 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
                 ("br0".to_owned(), ovs_settings(b, lost, &mut comments))
             }
         };
-        let verb = if b.slaves.len() >= 2 {
-            "add-bond"
+        let mut args = vec![format!("ovs-vsctl add-bond {bridge} {}", b.name)];
+        args.extend(b.slaves.iter().cloned());
+        args.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
+        if b.slaves.len() >= 2 {
+            out.push_str(&args.join(" \\\n    "));
+            out.push('\n');
         } else {
             comments.push(lost.add(
                 b,
                 Fact::Slaves,
                 format!("bond of {} interface(s)", b.slaves.len()),
-                "ovs-vsctl add-bond needs two interfaces or more: written as add-port",
+                "ovs-vsctl add-bond needs two interfaces or more: the command is a comment",
             ));
-            "add-port"
-        };
-        let mut args = vec![format!("ovs-vsctl {verb} {bridge} {}", b.name)];
-        if verb == "add-bond" {
-            args.extend(b.slaves.iter().cloned());
+            out.push_str(&format!("# {}\n", args.join(" ")));
         }
-        if verb == "add-bond" {
-            args.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
-        }
-        out.push_str(&args.join(" \\\n    "));
-        out.push('\n');
         if !b.on_boot {
             comments.push(lost.add(
                 b,

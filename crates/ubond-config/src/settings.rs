@@ -286,6 +286,32 @@ pub(crate) fn apply_settings(settings: &[Setting]) -> (BondOptions, Vec<Finding>
     (o, findings)
 }
 
+/// `use_carrier=0` (poll the MII registers instead of the carrier), valid in the files of every
+/// kernel before Linux 6.16, which removed it (as ubond has no such poll): taken out of
+/// `settings` with a warning, and kept as a line the conversions say they do not carry.
+pub(crate) fn take_use_carrier_off(
+    settings: &mut Vec<Setting>,
+    b: &mut crate::model::BondConfig,
+    findings: &mut Vec<Finding>,
+) {
+    settings.retain(|s| {
+        let off = s.id == OptionId::UseCarrier
+            && s.slave.is_none()
+            && matches!(s.value.trim().to_ascii_lowercase().as_str(), "0" | "off" | "no" | "false");
+        if off {
+            findings.push(Finding::warning(
+                &s.key_span,
+                format!(
+                    "'{}' {}: polling the MII registers instead of carrier is gone from Linux 6.16 and ubond; carrier is used",
+                    s.key, s.raw
+                ),
+            ));
+            b.extra(format!("{}={}", s.key, s.raw), s.key_span.clone());
+        }
+        !off
+    });
+}
+
 fn no_effect(s: &Setting, mode: Mode) -> Finding {
     no_effect_note(s, mode, &mode_names(&s.id.modes()))
 }

@@ -10,8 +10,10 @@
 //!   does not is started at boot (the first tool brings it up), said as a note.
 //! * `/etc/modprobe.d` holds options only: they apply to the bond of that name defined
 //!   elsewhere when that definition sets no options itself (the distribution's tool writes its
-//!   own options over the module's otherwise, which is said as a warning); a bond only
-//!   modprobe.d defines is created without slaves, as loading the module would.
+//!   own options over the module's otherwise, which is said as a warning); an ifcfg file of
+//!   that name that nothing else marks as a bond (no `TYPE`, `BONDING_OPTS` or slaves) is
+//!   that bond's, as initscripts read it; a bond only modprobe.d defines is created without
+//!   slaves, as loading the module would.
 
 use crate::convert::{parse, Format};
 use crate::files::{glob_match, Files};
@@ -28,6 +30,8 @@ pub const LOCATIONS: &[(Format, &str, &str)] = &[
     (Format::Ifcfg, "/etc/sysconfig/network-scripts", "route-*"),
     (Format::Ifcfg, "/etc/sysconfig/network-scripts", "route6-*"),
     (Format::Ifcfg, "/etc/sysconfig/network", "ifcfg-*"),
+    (Format::Ifcfg, "/etc/sysconfig/network", "ifroute-*"),
+    (Format::Ifcfg, "/etc/sysconfig/network", "routes"),
     (Format::Networkd, "/etc/systemd/network", "*.netdev"),
     (Format::Networkd, "/etc/systemd/network", "*.network"),
     (Format::Networkd, "/etc/systemd/network", "*.link"),
@@ -102,12 +106,47 @@ pub fn read_system(fs: &dyn Files) -> SystemConfig {
         if sources.is_empty() {
             continue;
         }
-        files.push((format, sources.iter().map(|s| s.path.clone()).collect()));
-        parsed.push((format, parse(format, &sources)));
+        // The content decides the format; the place only when the content does not say.
+        let mut groups: Vec<(Format, Vec<SourceFile>)> = Vec::new();
+        for f in sources {
+            let fmt = match Format::detect(&f) {
+                Some(d)
+                    if d != format && !(format == Format::Netplan && d == Format::CloudInit2) =>
+                {
+                    findings.push(Finding::info(
+                        &Span::new(f.path.clone(), 1, 1),
+                        format!("read as {d} (its content), not {format} (its place)"),
+                    ));
+                    d
+                }
+                _ => format,
+            };
+            match groups.iter_mut().find(|(x, _)| *x == fmt) {
+                Some((_, g)) => g.push(f),
+                None => groups.push((fmt, vec![f])),
+            }
+        }
+        for (fmt, group) in groups {
+            files.push((fmt, group.iter().map(|s| s.path.clone()).collect()));
+            parsed.push((fmt, parse(fmt, &group)));
+        }
     }
     let (config, merged) = merge(parsed);
     findings.extend(merged);
     SystemConfig { config, findings, files }
+}
+
+/// Lints the files of several formats together, as a system reads them ([`merge`]): each
+/// format's findings, the merge's, and the shared checks ([`crate::checks::check`]) on the
+/// merged bonds (modprobe.d alone: bonds without slaves are its way), sorted by the order of
+/// `files`, then line and column. Returns the merged bonds too, for the live checks.
+pub fn lint(parsed: Vec<(Format, Parsed)>, files: &[String]) -> (ConfigSet, Vec<Finding>) {
+    let with_slaves = parsed.iter().any(|(f, _)| f.has_slaves());
+    let (set, mut findings) = merge(parsed);
+    findings.extend(crate::checks::check(&set, with_slaves));
+    let index = |f: &Finding| files.iter().position(|x| *x == f.file).unwrap_or(usize::MAX);
+    findings.sort_by_key(|f| (index(f), f.line, f.column));
+    (set, findings)
 }
 
 fn where_(b: &crate::BondConfig) -> String {
@@ -120,8 +159,10 @@ pub fn merge(parsed: Vec<(Format, Parsed)>) -> (ConfigSet, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut out = ConfigSet::default();
     let mut modprobe = Vec::new();
+    let mut unmarked = Vec::new();
     for (format, p) in parsed {
         findings.extend(p.findings);
+        unmarked.extend(p.unmarked);
         if !format.has_slaves() {
             modprobe.extend(p.config.bonds);
             continue;
@@ -191,7 +232,29 @@ pub fn merge(parsed: Vec<(Format, Parsed)>) -> (ConfigSet, Vec<Finding>) {
                 .with_fix("set the bond's options in one place"),
             ),
             Some(_) => {}
-            None => out.bonds.push(m),
+            None => match unmarked.iter().position(|u| u.name == m.name) {
+                // initscripts' old split: `ifcfg-bond0` holds the addresses, modprobe.d
+                // makes the bonding device and gives its options.
+                Some(i) => {
+                    let mut b = unmarked.swap_remove(i);
+                    // The parser's "only if modprobe.d makes one" has its answer.
+                    let said = b.spans.bond.clone();
+                    findings.retain(|f| {
+                        !(Some(f.span()) == said && f.message.contains("a bond only if modprobe.d"))
+                    });
+                    findings.push(Finding::info(
+                        &b.spans.bond.clone().unwrap_or_else(|| at.clone()),
+                        format!(
+                            "'{}' is a bond: the module options at {at} make a bonding device of that name",
+                            b.name
+                        ),
+                    ));
+                    b.options = m.options.clone();
+                    b.spans.options = m.spans.options.clone();
+                    out.bonds.push(b);
+                }
+                None => out.bonds.push(m),
+            },
         }
     }
     (out, findings)

@@ -24,7 +24,7 @@
 //!   mac 02:00:00:00:00:01
 //!   dhcp4 / dhcp6
 //!   boot no
-//!   match port1 mac 00:11:22:33:44:55 name en* driver ixgbe rename
+//!   match port1 mac 00:11:22:33:44:55 name en* driver ixgbe path pci-0000:06:08.1 rename
 //!   ovs br0 bond_mode=balance-tcp lacp=active
 //!   extras 2                           # lines ubond does not model
 //!   extra post-up                      # ... one of them contains this
@@ -149,6 +149,7 @@ fn load(dir: &Path) -> Case {
                                 "mac" => m.mac = Some(words[i + 1].parse().unwrap()),
                                 "name" => m.name = Some(words[i + 1].to_owned()),
                                 "driver" => m.driver = Some(words[i + 1].to_owned()),
+                                "path" => m.path = Some(words[i + 1].to_owned()),
                                 "rename" => {
                                     m.rename = true;
                                     i += 1;

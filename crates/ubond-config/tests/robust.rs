@@ -56,6 +56,15 @@ const WORDS: &[&str] = &[
     "255.255.0.0",
     "2001:db8::1/64",
     "DEVICE=bond0",
+    "default",
+    "-",
+    "192.0.2.254",
+    "255.255.255.0",
+    "metric",
+    "table",
+    "&a",
+    "*a",
+    "\u{feff}",
     "TYPE=Bond",
     "MASTER=bond0",
     "SLAVE=yes",
@@ -121,7 +130,14 @@ proptest! {
     #[test]
     fn parsers_never_panic_and_name_places(a in text(), b in text()) {
         for &format in Format::ALL {
-            let files = vec![SourceFile::new("/etc/a/ifcfg-bond0", a.clone()), SourceFile::new("/etc/b/ifcfg-eth0", b.clone())];
+            let files = vec![
+                SourceFile::new("/etc/a/ifcfg-bond0", a.clone()),
+                SourceFile::new("/etc/b/ifcfg-eth0", b.clone()),
+                // Route files, read by their names (RHEL's and SUSE's).
+                SourceFile::new("/etc/sysconfig/network/ifroute-bond0", b.clone()),
+                SourceFile::new("/etc/sysconfig/network/routes", a.clone()),
+                SourceFile::new("/etc/sysconfig/network-scripts/route-bond0", a.clone()),
+            ];
             let p = parse(format, &files);
             check_places(&p.findings, &files)?;
             check_places(&lint(format, &files), &files)?;

@@ -182,3 +182,56 @@ mod random {
         }
     }
 }
+
+#[test]
+fn the_content_of_a_file_decides_its_format_not_its_directory() {
+    let fs = MemFiles::new().with(
+        "/etc/netplan/ifcfg-bond0.yaml",
+        "DEVICE=bond0\nTYPE=Bond\nBONDING_OPTS=\"mode=active-backup miimon=100\"\nIPADDR=192.0.2.10\nPREFIX=24\n",
+    );
+    let s = read_system(&fs);
+    assert!(!ubond_config::has_errors(&s.findings), "{:#?}", s.findings);
+    assert_eq!(s.config.bonds.len(), 1, "{:#?}", s.findings);
+    assert_eq!(s.config.bonds[0].addresses.len(), 1);
+    assert!(
+        s.findings.iter().any(|f| f.severity == Severity::Info
+            && f.message == "read as ifcfg (its content), not netplan (its place)"),
+        "{:#?}",
+        s.findings
+    );
+    assert_eq!(s.files, [(Format::Ifcfg, vec!["/etc/netplan/ifcfg-bond0.yaml".to_owned()])]);
+}
+
+#[test]
+fn an_ifcfg_file_alone_is_the_bond_modprobe_d_makes() {
+    // bonding.rst's initscripts example without the slaves' files: ifcfg-bond0 has no TYPE
+    // and no BONDING_OPTS; modprobe.d makes the bonding device and gives its options.
+    let bond0 = "DEVICE=bond0\nIPADDR=192.168.1.1\nNETMASK=255.255.255.0\nNETWORK=192.168.1.0\nBROADCAST=192.168.1.255\nONBOOT=yes\nBOOTPROTO=none\nUSERCTL=no\n";
+    let fs = MemFiles::new()
+        .with("/etc/sysconfig/network-scripts/ifcfg-bond0", bond0)
+        .with("/etc/sysconfig/network-scripts/route-bond0", "198.51.100.0/24 via 192.168.1.254\n")
+        .with("/etc/sysconfig/network-scripts/ifcfg-eth9", "DEVICE=eth9\nBOOTPROTO=dhcp\n")
+        .with(
+            "/etc/modprobe.d/bonding.conf",
+            "alias bond0 bonding\noptions bond0 mode=balance-alb miimon=100\n",
+        );
+    let s = read_system(&fs);
+    assert!(!ubond_config::has_errors(&s.findings), "{:#?}", s.findings);
+    assert_eq!(s.config.bonds.len(), 1, "{:#?}", s.config.bonds);
+    let b = &s.config.bonds[0];
+    assert_eq!(b.name, "bond0");
+    assert_eq!(b.creation_options(), "mode=balance-alb miimon=100");
+    assert_eq!(b.addresses, [("192.168.1.1".parse().unwrap(), 24)]);
+    assert_eq!(b.routes.len(), 1);
+    // Without modprobe.d it is no bond, and the file says so.
+    let p = ubond_config::parse(
+        Format::Ifcfg,
+        &[ubond_config::SourceFile::new("/etc/sysconfig/network-scripts/ifcfg-bond0", bond0)],
+    );
+    assert!(p.config.bonds.is_empty());
+    assert!(
+        p.findings.iter().any(|f| f.message.contains("a bond only if modprobe.d makes one")),
+        "{:#?}",
+        p.findings
+    );
+}

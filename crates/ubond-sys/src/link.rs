@@ -77,6 +77,9 @@ pub struct LinkState {
     pub promiscuity: u32,
     /// The interface's alias (`IFLA_IFALIAS`, `ip link set NAME alias TEXT`), if set.
     pub alias: Option<String>,
+    /// The NIC's own hardware address (`IFLA_PERM_ADDRESS`), which a bond's change of
+    /// [`LinkState::mac`] leaves alone; `None` for virtual devices and older kernels.
+    pub perm_mac: Option<MacAddr>,
 }
 
 impl LinkState {
@@ -101,6 +104,7 @@ impl LinkState {
             mtu: None,
             promiscuity: 0,
             alias: None,
+            perm_mac: None,
         };
         for attr in &msg.attributes {
             match attr {
@@ -111,6 +115,9 @@ impl LinkState {
                 LinkAttribute::Mtu(m) => state.mtu = Some(*m),
                 LinkAttribute::Promiscuity(p) => state.promiscuity = *p,
                 LinkAttribute::IfAlias(a) if !a.is_empty() => state.alias = Some(a.clone()),
+                LinkAttribute::PermAddress(a) if a.len() == 6 && a.iter().any(|b| *b != 0) => {
+                    state.perm_mac = MacAddr::from_slice(a)
+                }
                 _ => {}
             }
         }

@@ -25,6 +25,7 @@ use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 use control::Request;
 use pcap_file::pcap::PcapReader;
+use ubond_config::files::Files as _;
 use ubond_config::{Format, SourceFile};
 use ubond_wire::slow::{self, LacpduRepr, MarkerRepr, PortInfo, Subtype};
 use ubond_wire::MacAddr;
@@ -395,9 +396,12 @@ fn read_sources(files: &[PathBuf]) -> Result<Vec<SourceFile>> {
     files
         .iter()
         .map(|f| {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("{}: cannot read", f.display()))?;
-            Ok(SourceFile { path: f.display().to_string(), text })
+            // Bounded, and a binary file said with the place of its first non-text byte.
+            let path = f.display().to_string();
+            let text = ubond_config::files::RootDir::new("/")
+                .read(&path)
+                .with_context(|| format!("{path}: cannot read"))?;
+            Ok(SourceFile { path, text })
         })
         .collect()
 }
@@ -442,25 +446,29 @@ fn config(command: ConfigCommand) -> Result<bool> {
             };
             // Shell scripts with sysfs writes were linted above; the rest are configurations.
             let configs: Vec<SourceFile> = sources.into_iter().filter(|f| !shell_only(f)).collect();
+            // Files of several formats are one system's (an ifcfg-bond0 with its options in
+            // modprobe.d): linted merged, as `up` and `convert` read them.
+            let mut order: Vec<String> = configs.iter().map(|f| f.path.clone()).collect();
+            let mut parsed = Vec::new();
             for (format, group) in by_format(configs, format)? {
                 if format == Format::Interfaces {
                     // `source` lines are followed, as ifup does.
                     let paths: Vec<&str> = group.iter().map(|f| f.path.as_str()).collect();
                     let root = ubond_config::files::RootDir::new("/");
-                    findings.extend(ubond_config::interfaces::lint_following(&paths, &root));
-                    if !offline {
-                        let parsed = ubond_config::interfaces::parse_following(&paths, &root);
-                        findings
-                            .extend(ubond_config::live::check(&parsed.config, &probe::SystemProbe));
-                    }
-                    continue;
+                    let (p, read) = ubond_config::interfaces::parse_following_files(&paths, &root);
+                    order.extend(
+                        read.into_iter().map(|f| f.path).filter(|p| !paths.contains(&p.as_str())),
+                    );
+                    parsed.push((format, p));
+                } else {
+                    parsed.push((format, ubond_config::parse(format, &group)));
                 }
-                findings.extend(ubond_config::lint(format, &group));
-                if !offline {
-                    // What the slaves really are on this system.
-                    let parsed = ubond_config::parse(format, &group);
-                    findings.extend(ubond_config::live::check(&parsed.config, &probe::SystemProbe));
-                }
+            }
+            let (set, found) = ubond_config::system::lint(parsed, &order);
+            findings.extend(found);
+            if !offline {
+                // What the slaves really are on this system.
+                findings.extend(ubond_config::live::check(&set, &probe::SystemProbe));
             }
             for f in &findings {
                 println!("{f}");

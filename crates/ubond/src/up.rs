@@ -35,6 +35,7 @@ use ubond_config::files::RootDir;
 use ubond_config::{interfaces, live, system, BondConfig, ConfigSet, Format, Parsed, Severity};
 use ubond_core::options::{OptionId, Scope, SlaveOptions};
 use ubond_sys::{addr, link};
+use ubond_wire::MacAddr;
 
 use crate::control::{self, Request};
 use crate::probe::SystemProbe;
@@ -128,6 +129,7 @@ pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
             args.bonds.contains(&b.name)
         }
     };
+    let daemon = Daemon { socket };
     // Slaves the files find by MAC address, name pattern or driver: the interfaces here.
     let mut resolved = Vec::new();
     let config = ConfigSet {
@@ -138,7 +140,7 @@ pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
                 if !wanted(b) || b.matches.is_empty() {
                     return b.clone();
                 }
-                let (r, said) = resolve(b);
+                let (r, said) = resolve(b, &daemon);
                 resolved.push((b.name.clone(), said));
                 r
             })
@@ -171,7 +173,6 @@ pub fn run(socket: &Path, args: UpArgs) -> Result<bool> {
         }
         v
     };
-    let daemon = Daemon { socket };
     let mut ok = true;
     for b in selected {
         if !wanted(b) {
@@ -610,12 +611,38 @@ fn not_applied(b: &BondConfig, r: &mut Report<'_>) {
     }
 }
 
+/// The permanent MAC address of each slave of `bond` as the daemon's report says it
+/// (`Permanent HW addr`), for a bond it runs: an enslaved NIC may carry the bond's address.
+fn permanent_macs(daemon: &Daemon<'_>, bond: &str) -> Vec<(String, MacAddr)> {
+    let Ok(Ok(report)) = daemon.call(&Request::Status { bond: Some(bond.to_owned()), json: false })
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut slave: Option<&str> = None;
+    for line in report.lines() {
+        if let Some(n) = line.strip_prefix("Slave Interface: ") {
+            slave = Some(n.trim());
+        } else if let Some(m) = line.strip_prefix("Permanent HW addr: ") {
+            if let (Some(n), Ok(mac)) = (slave.take(), m.trim().parse::<MacAddr>()) {
+                out.push((n.to_owned(), mac));
+            }
+        }
+    }
+    out
+}
+
 /// The bond with its matched slaves replaced by the interfaces here that match, and what
-/// was found (or not) on one line each.
-fn resolve(b: &BondConfig) -> (BondConfig, Vec<String>) {
+/// was found (or not) on one line each. A NIC is matched by its own (permanent) MAC address:
+/// once enslaved it may carry the bond's.
+fn resolve(b: &BondConfig, daemon: &Daemon<'_>) -> (BondConfig, Vec<String>) {
     let mut out = b.clone();
     let mut said = Vec::new();
     let links = link::links().unwrap_or_default();
+    let reported = permanent_macs(daemon, &b.name);
+    let own_mac = |l: &link::LinkState| {
+        reported.iter().find(|(n, _)| *n == l.name).map(|(_, m)| *m).or(l.perm_mac).or(l.mac)
+    };
     for (entry, m) in &b.matches {
         // A renamed NIC that has its name already needs nothing.
         if m.rename && links.iter().any(|l| l.name == *entry) {
@@ -623,13 +650,14 @@ fn resolve(b: &BondConfig) -> (BondConfig, Vec<String>) {
         }
         let found: Vec<&str> = links
             .iter()
-            .filter(|l| m.mac.is_none_or(|mac| l.mac == Some(mac)))
+            .filter(|l| m.mac.is_none_or(|mac| own_mac(l) == Some(mac)))
             .filter(|l| {
                 m.name.as_deref().is_none_or(|n| ubond_config::files::glob_match(n, &l.name))
             })
             .filter(|l| {
                 m.driver.as_deref().is_none_or(|d| driver_of(&l.name).as_deref() == Some(d))
             })
+            .filter(|l| m.path.as_deref().is_none_or(|p| path_of(&l.name).as_deref() == Some(p)))
             .filter(|l| l.name != "lo")
             .map(|l| l.name.as_str())
             .collect();
@@ -659,6 +687,18 @@ fn resolve(b: &BondConfig) -> (BondConfig, Vec<String>) {
     }
     out.matches.clear();
     (out, said)
+}
+
+/// The PCI place of interface `name` as udev's `ID_PATH` spells it (`pci-0000:06:08.1`): the
+/// last PCI address on the way to its device (a virtio NIC's is its PCI function's).
+fn path_of(name: &str) -> Option<String> {
+    let p = std::path::Path::new("/sys/class/net").join(name).join("device");
+    let real = std::fs::canonicalize(p).ok()?;
+    let is_pci = |c: &str| {
+        let b = c.as_bytes();
+        c.len() == 12 && b[4] == b':' && b[7] == b':' && b[10] == b'.'
+    };
+    real.iter().filter_map(|c| c.to_str()).rev().find(|c| is_pci(c)).map(|a| format!("pci-{a}"))
 }
 
 /// The driver of interface `name` (`/sys/class/net/NAME/device/driver`).

@@ -226,3 +226,22 @@ fn a_reader_that_leaves_early_ends_the_output_quietly() {
     const SIGPIPE: i32 = 13; // Linux
     assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
 }
+
+#[test]
+fn config_lint_reads_files_of_several_formats_as_one_system() {
+    // bonding.rst's initscripts split: the options are modprobe.d's, not missing.
+    let bond = scratch(
+        "ifcfg-bond0",
+        "DEVICE=bond0\nIPADDR=192.0.2.1\nNETMASK=255.255.255.0\nONBOOT=yes\nBOOTPROTO=none\n",
+    );
+    let eth0 = scratch("ifcfg-eth0", "DEVICE=eth0\nMASTER=bond0\nSLAVE=yes\nBOOTPROTO=none\n");
+    let conf = scratch(
+        "bonding.conf",
+        "alias bond0 bonding\noptions bond0 mode=active-backup miimon=100\n",
+    );
+    let args = [bond.to_str().unwrap(), eth0.to_str().unwrap(), conf.to_str().unwrap()];
+    let out = ubond(&["config", "lint", "--offline", args[0], args[1], args[2]]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains("no link monitoring"), "{text}");
+}

@@ -610,6 +610,12 @@ fn up_applies_mtu_routes_and_matches_and_says_what_it_does_not() {
         routes.contains("via 192.0.2.254 dev bond0") && routes.contains("metric 50"),
         "{routes}"
     );
+    // Enslaved, eth1 may carry the bond's address: a second `up` still finds it by its own.
+    let o = ns.ubond(&["up", "--from", &file[0]]);
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "{out}{err}");
+    assert!(err.contains(&format!("port1: the file's macaddress {mac} is eth1 here")), "{err}");
+    assert!(out.contains("bond0: up to date"), "{out}{err}");
 }
 
 #[test]
