@@ -548,7 +548,14 @@ fn lacp_fast_with_the_kernel_driver() {
         assert!(block.contains(&format!("system mac address: {our_mac}")), "{guest}");
     }
 
-    // Ours: the guest as partner on both ports, in one aggregator.
+    // Ours: the guest as partner on both ports, in one aggregator. The guest's report can show
+    // 63 before its LACPDU saying so has reached us (its transmit machine runs on a 100 ms
+    // tick), so wait for that PDU.
+    wait_until(Duration::from_secs(10), "both our ports at 63/63", || {
+        let ours = lab.our_report();
+        let blocks = slave_blocks(&ours);
+        blocks.len() == 2 && blocks.iter().all(|b| port_states(b) == ("63".into(), "63".into()))
+    });
     let ours = lab.our_report();
     assert_eq!(values(&ours, "Partner Mac Address:"), [GUEST_MACS[0]], "{ours}");
     assert_eq!(values(&ours, "Number of ports:"), ["2"], "{ours}");
