@@ -7,8 +7,13 @@ fn ubond(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ubond")).args(args).output().expect("run ubond")
 }
 
+/// Writes `text` to a file called `name` in a directory of its own: tests run in parallel in one
+/// process, and two of them may use the same file name.
 fn scratch(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ubond-cli-{}", std::process::id()));
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ubond-cli-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write");
