@@ -29,7 +29,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Result, SysError};
 use crate::link;
-use crate::packet::{PacketOptions, PacketSocket};
+use crate::packet::{Fanout, PacketOptions, PacketSocket, Receive};
 use crate::rtnl::request as rtnl_request;
 
 /// The alias that marks the data-path end of bond `name` (`ip link` shows it).
@@ -147,10 +147,16 @@ impl BondDevice {
         Ok(link::link_state(&self.peer)?.admin_up)
     }
 
-    /// Opens the packet socket through which the daemon's data path reads what the stack sends
+    /// Opens a packet socket through which the daemon's data path reads what the stack sends
     /// through the device and writes what the device receives. `vnet_hdr` as in
-    /// [`PacketOptions::vnet_hdr`].
-    pub fn open_data_socket(&self, vnet_hdr: bool) -> Result<PacketSocket> {
+    /// [`PacketOptions::vnet_hdr`]; it receives `receive`, and shares the frames with the
+    /// other sockets of `fanout`, if given ([`PacketOptions::fanout`]).
+    pub fn open_data_socket(
+        &self,
+        vnet_hdr: bool,
+        receive: Receive,
+        fanout: Option<Fanout>,
+    ) -> Result<PacketSocket> {
         PacketSocket::open(
             &self.peer,
             PacketOptions {
@@ -159,6 +165,8 @@ impl BondDevice {
                 ignore_outgoing: true,
                 restore_vlan_tags: true,
                 vnet_hdr,
+                receive,
+                fanout,
             },
         )
     }

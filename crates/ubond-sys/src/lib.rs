@@ -48,5 +48,6 @@ pub mod sysctl;
 pub use error::{Result, SysError};
 pub use link::{Duplex, LinkEvent, LinkMonitor, LinkState, OperState};
 pub use packet::{
-    ControlFrames, FrameBatch, PacketOptions, PacketSocket, PacketStats, SendStatus, VNET_HDR_LEN,
+    ControlFrames, Fanout, FrameBatch, PacketOptions, PacketSocket, PacketStats, Receive,
+    SendStatus, VNET_HDR_LEN,
 };

@@ -8,8 +8,16 @@
 //! socket: the kernel undoes them when it closes.
 //!
 //! Nonblocking; put it in a `poll`/`epoll` set ([`AsFd`]). [`PacketSocket::recv_batch`] and
-//! [`PacketSocket::send_batch`] move up to [`MAX_BATCH`] frames per system call
+//! [`PacketSocket::send_batch_part`] move up to [`MAX_BATCH`] frames per system call
 //! (`recvmmsg`/`sendmmsg`) through a caller-owned [`FrameBatch`], with no allocation per frame.
+//!
+//! Several sockets on one interface can share its frames: [`PacketOptions::fanout`] puts them
+//! in a fanout group (`PACKET_FANOUT`, by flow hash), and each frame reaches one of them, every
+//! frame of a flow the same one, so threads reading one socket each keep each flow in order.
+//! What a socket receives at all is [`Receive`] (a classic BPF socket filter), set before the
+//! socket is bound so that no other frame slips in ([`PacketOptions::receive`]) and changed at
+//! any time ([`PacketSocket::set_receive`]); a socket may be shared by threads (one reading,
+//! others sending or changing its filter).
 //!
 //! GSO: with [`PacketOptions::vnet_hdr`] (`PACKET_VNET_HDR`) every frame read or written is
 //! preceded by a [`VNET_HDR_LEN`]-byte `struct virtio_net_hdr`, as on a tap with
@@ -47,7 +55,19 @@ const PACKET_MR_PROMISC: libc::c_ushort = 1;
 const PACKET_STATISTICS: libc::c_int = 6;
 const PACKET_AUXDATA: libc::c_int = 8;
 const PACKET_VNET_HDR: libc::c_int = 15;
+const PACKET_FANOUT: libc::c_int = 18;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+/// `PACKET_FANOUT_HASH`: by the frame's flow hash.
+const PACKET_FANOUT_HASH: u32 = 0;
+/// `PACKET_FANOUT_FLAG_UNIQUEID`: the kernel chooses a new group's id (Linux 4.19).
+const PACKET_FANOUT_FLAG_UNIQUEID: u32 = 0x2000;
+/// `PACKET_FANOUT_FLAG_IGNORE_OUTGOING`: the group's `PACKET_IGNORE_OUTGOING` (Linux 6.2; a
+/// member's own option does not apply to the group).
+const PACKET_FANOUT_FLAG_IGNORE_OUTGOING: u32 = 0x4000;
+/// `PACKET_OUTGOING`, a frame's type as a socket filter reads it.
+const PACKET_OUTGOING: u32 = 4;
+/// `SKF_AD_OFF + SKF_AD_PKTTYPE`: where a classic BPF filter loads a frame's packet type.
+const SKF_AD_PKTTYPE: u32 = (-0x1000i32 + 4) as u32;
 const SO_SNDBUFFORCE: libc::c_int = 32;
 /// Length of the `struct virtio_net_hdr` that precedes every frame with
 /// [`PacketOptions::vnet_hdr`] (as on a tap with `IFF_VNET_HDR`).
@@ -125,6 +145,39 @@ pub struct PacketOptions {
     /// `PACKET_VNET_HDR`: frames carry a leading `virtio_net_hdr` and may be GSO super-frames
     /// (default: off).
     pub vnet_hdr: bool,
+    /// What the socket receives from the moment it is bound (default: every frame).
+    pub receive: Receive,
+    /// Join a fanout group (default: none): the socket then receives only its share of the
+    /// interface's frames (see the module documentation).
+    pub fanout: Option<Fanout>,
+}
+
+/// What a packet socket receives ([`PacketOptions::receive`], [`PacketSocket::set_receive`]),
+/// decided by a classic BPF socket filter (`SO_ATTACH_FILTER`). The kernel hands every frame
+/// to packet sockets before tc ingress runs; a frame with an accelerated VLAN tag is seen by
+/// the filter without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Receive {
+    /// Every frame (no filter).
+    #[default]
+    All,
+    /// A bond's control frames: Slow Protocols (EtherType 0x8809: LACP, Marker), micro-BFD
+    /// (UDP port 6784 over IPv4 or IPv6, RFC 7130), and what [`ControlFrames`] adds.
+    Control(ControlFrames),
+    /// ARP frames only (EtherType 0x0806).
+    Arp,
+    /// Nothing: the socket only sends, or another path takes its frames.
+    Nothing,
+}
+
+/// A fanout group for [`PacketOptions::fanout`] (`PACKET_FANOUT_HASH`: spread by flow hash).
+/// A frame the chosen socket's filter refuses is not given to another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fanout {
+    /// A new group, whose id the kernel chooses ([`PacketSocket::fanout_group`] reads it).
+    New,
+    /// The group with this id, on the same interface.
+    Join(u16),
 }
 
 /// What became of a frame given to [`PacketSocket::send_vectored`].
@@ -147,6 +200,8 @@ impl Default for PacketOptions {
             ignore_outgoing: true,
             restore_vlan_tags: true,
             vnet_hdr: false,
+            receive: Receive::All,
+            fanout: None,
         }
     }
 }
@@ -160,6 +215,11 @@ pub struct PacketSocket {
     promiscuous: bool,
     restore_vlan: bool,
     vnet: bool,
+    /// The fanout group it joined.
+    fanout: Option<u16>,
+    /// Outgoing frames are to be refused by the socket's filter (a fanout group on a kernel
+    /// that cannot ignore them for the group).
+    refuse_outgoing: bool,
 }
 
 impl PacketSocket {
@@ -188,6 +248,8 @@ impl PacketSocket {
             promiscuous: false,
             restore_vlan: options.restore_vlan_tags,
             vnet: options.vnet_hdr,
+            fanout: None,
+            refuse_outgoing: false,
         };
         if options.vnet_hdr {
             sock.setsockopt(PACKET_VNET_HDR, &1 as &libc::c_int, "ask for virtio-net headers")?;
@@ -204,6 +266,12 @@ impl PacketSocket {
         }
         if options.promiscuous {
             sock.set_promiscuous(true)?;
+        }
+        // The filter before the bind, so that nothing else is queued; a socket joining a group
+        // receives nothing until it is in it (it would get copies of the group's frames).
+        let first = if options.fanout.is_some() { Receive::Nothing } else { options.receive };
+        if first != Receive::All {
+            sock.set_receive(first)?;
         }
 
         // SAFETY: all-zero is a valid sockaddr_ll.
@@ -222,7 +290,60 @@ impl PacketSocket {
         if rc < 0 {
             return Err(SysError::last_os(OP, Some(name)));
         }
+        if let Some(fanout) = options.fanout {
+            sock.join_fanout(fanout, options.ignore_outgoing)?;
+            if options.receive != Receive::Nothing {
+                sock.set_receive(options.receive)?;
+            }
+        }
         Ok(sock)
+    }
+
+    /// Joins fanout group `fanout` (the socket is bound) and records its id; `ignore_outgoing`:
+    /// the group ignores outgoing frames too, or else the socket's filter refuses them.
+    fn join_fanout(&mut self, fanout: Fanout, ignore_outgoing: bool) -> Result<()> {
+        let (id, flags) = match fanout {
+            Fanout::New => (0, PACKET_FANOUT_FLAG_UNIQUEID),
+            Fanout::Join(id) => (id, 0),
+        };
+        let arg =
+            |flags: u32| (u32::from(id) | ((PACKET_FANOUT_HASH | flags) << 16)) as libc::c_int;
+        let op = "join a fanout group";
+        let wanted =
+            if ignore_outgoing { flags | PACKET_FANOUT_FLAG_IGNORE_OUTGOING } else { flags };
+        match self.setsockopt_at(libc::SOL_PACKET, PACKET_FANOUT, &arg(wanted)) {
+            Ok(()) => {}
+            // A kernel before 6.2 refuses the flag (EINVAL): the filter does its job.
+            Err(e) if ignore_outgoing && e.raw_os_error() == Some(libc::EINVAL) => {
+                self.setsockopt(PACKET_FANOUT, &arg(flags), op)?;
+                self.refuse_outgoing = true;
+            }
+            Err(e) => return Err(SysError::new(op, Some(&self.name), e)),
+        }
+        let mut value: libc::c_int = 0;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: PACKET_FANOUT reads back as an int, into `value`, whose length is passed and
+        // which outlives the call.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                PACKET_FANOUT,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(SysError::last_os("read the fanout group", Some(&self.name)));
+        }
+        self.fanout = Some((value & 0xffff) as u16);
+        Ok(())
+    }
+
+    /// The id of the fanout group the socket joined ([`PacketOptions::fanout`]), to open the
+    /// group's other sockets with [`Fanout::Join`].
+    pub fn fanout_group(&self) -> Option<u16> {
+        self.fanout
     }
 
     /// The interface's name.
@@ -335,32 +456,49 @@ impl PacketSocket {
     }
 
     /// With `Some`, the socket receives only the control frames of a bond whose data frames
-    /// the in-kernel fast path forwards, through a classic BPF socket filter
-    /// (`SO_ATTACH_FILTER`): Slow Protocols frames (EtherType 0x8809: LACP, Marker),
-    /// micro-BFD (UDP port 6784 over IPv4 or IPv6, RFC 7130), and what `frames` adds. With
-    /// `None`, everything again (`SO_DETACH_FILTER`). The kernel hands every frame to packet
-    /// sockets before tc ingress runs.
+    /// another path forwards ([`Receive::Control`]); with `None`, everything again.
     pub fn set_control_only(&self, frames: Option<ControlFrames>) -> Result<()> {
-        let Some(frames) = frames else {
-            return match self.setsockopt_at(
-                libc::SOL_SOCKET,
-                libc::SO_DETACH_FILTER,
-                &(0 as libc::c_int),
-            ) {
-                // ENOENT: there was no filter.
-                Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
-                    Err(SysError::new("remove the socket filter", Some(&self.name), e))
-                }
-                _ => Ok(()),
-            };
+        self.set_receive(frames.map_or(Receive::All, Receive::Control))
+    }
+
+    /// Makes the socket receive `what` from now on (frames queued already stay).
+    pub fn set_receive(&self, what: Receive) -> Result<()> {
+        let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+        let mut code = match what {
+            // Outgoing frames refused first, then everything else accepted.
+            Receive::All if self.refuse_outgoing => vec![op(0x06, 0, 0, 0x0004_0000)],
+            Receive::All => {
+                return match self.setsockopt_at(
+                    libc::SOL_SOCKET,
+                    libc::SO_DETACH_FILTER,
+                    &(0 as libc::c_int),
+                ) {
+                    // ENOENT: there was no filter.
+                    Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
+                        Err(SysError::new("remove the socket filter", Some(&self.name), e))
+                    }
+                    _ => Ok(()),
+                };
+            }
+            Receive::Control(frames) => control_filter(frames).to_vec(),
+            Receive::Arp => arp_filter().to_vec(),
+            Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
-        let mut code = control_filter(frames);
+        if self.refuse_outgoing && what != Receive::Nothing {
+            // ld [pkttype]; jeq #PACKET_OUTGOING, 0, 1; ret #0; then the program (its jumps
+            // are relative).
+            let refuse = [
+                op(0x20, 0, 0, SKF_AD_PKTTYPE),
+                op(0x15, 0, 1, PACKET_OUTGOING),
+                op(0x06, 0, 0, 0),
+            ];
+            code.splice(0..0, refuse);
+        }
         // `code` outlives the call, in which the kernel copies the program.
         let prog =
             libc::sock_fprog { len: code.len() as libc::c_ushort, filter: code.as_mut_ptr() };
-        self.setsockopt_at(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog).map_err(|e| {
-            SysError::new("attach the control-frames socket filter", Some(&self.name), e)
-        })
+        self.setsockopt_at(libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
+            .map_err(|e| SysError::new("attach a socket filter", Some(&self.name), e))
     }
 
     /// Sends one whole frame (Ethernet header included). `Ok(false)` when the interface's
@@ -459,7 +597,10 @@ impl PacketSocket {
     }
 
     /// Receives up to `batch.capacity()` frames in one `recvmmsg` call, replacing the batch's
-    /// contents; returns how many (0 when none is waiting).
+    /// contents; returns how many (0 when none is waiting). A frame longer than a slot is cut
+    /// ([`FrameBatch::truncated`]); with [`PacketOptions::vnet_hdr`] a cut frame no longer
+    /// matches its header and must be dropped. A GSO frame no virtio-net header can describe,
+    /// which the kernel drops as it is read, is skipped.
     pub fn recv_batch(&self, batch: &mut FrameBatch) -> Result<usize> {
         batch.clear();
         let slots = batch.capacity;
@@ -484,26 +625,35 @@ impl PacketSocket {
                 msgs[i].msg_hdr.msg_controllen = CTRL_WORDS * 8;
             }
         }
-        // SAFETY: `msgs[..slots]` point at `iovs` and at control areas, which point into
-        // disjoint parts of `batch.buf` and `batch.ctrl`; all stay alive and unaliased for
-        // the call.
-        let n = unsafe {
-            libc::recvmmsg(
-                self.fd.as_raw_fd(),
-                msgs.as_mut_ptr(),
-                slots as libc::c_uint,
-                libc::MSG_DONTWAIT,
-                std::ptr::null_mut(),
-            )
-        };
-        if n < 0 {
+        // Each EINVAL of a virtio-net socket is one frame the kernel dropped: at most one
+        // retry per slot.
+        let mut retries = slots;
+        let n = loop {
+            // SAFETY: `msgs[..slots]` point at `iovs` and at control areas, which point into
+            // disjoint parts of `batch.buf` and `batch.ctrl`; all stay alive and unaliased for
+            // the call.
+            let n = unsafe {
+                libc::recvmmsg(
+                    self.fd.as_raw_fd(),
+                    msgs.as_mut_ptr(),
+                    slots as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n >= 0 {
+                break n as usize;
+            }
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::WouldBlock {
                 return Ok(0);
             }
+            if self.vnet && e.raw_os_error() == Some(libc::EINVAL) && retries > 0 {
+                retries -= 1;
+                continue;
+            }
             return Err(SysError::new("receive frames", Some(&self.name), e));
-        }
-        let n = n as usize;
+        };
         for (i, m) in msgs.iter().take(n).enumerate() {
             let len = (m.msg_len as usize).min(room);
             let buf = &mut batch.buf[i * slot..(i + 1) * slot];
@@ -556,39 +706,64 @@ impl PacketSocket {
         n + VLAN_TAG_LEN
     }
 
-    /// Sends the frames in `batch` in one `sendmmsg` call; returns how many were sent (fewer
-    /// than `batch.len()`, possibly 0, when the interface's queue fills).
+    /// Sends the frames in `batch` (see [`PacketSocket::send_batch_part`]); returns how many
+    /// were sent (fewer than `batch.len()`, possibly 0, when the interface's queue fills).
     pub fn send_batch(&self, batch: &FrameBatch) -> Result<usize> {
-        let count = batch.count;
-        if count == 0 {
-            return Ok(0);
-        }
+        self.send_batch_part(batch, 0..batch.len()).map(|(sent, _)| sent)
+    }
+
+    /// Sends frames `frames` of `batch` in order, in as few `sendmmsg` calls as it takes, up
+    /// to the first frame the kernel does not take. Returns how many were sent and
+    /// [`SendStatus::Sent`] if that is all of them; otherwise the frame after the sent ones
+    /// (`frames.start + sent`) was not, for the reason given ([`SendStatus::WouldBlock`]:
+    /// retry it once the socket is writable; [`SendStatus::Dropped`]: go on with the next).
+    pub fn send_batch_part(
+        &self,
+        batch: &FrameBatch,
+        frames: std::ops::Range<usize>,
+    ) -> Result<(usize, SendStatus)> {
+        let end = frames.end.min(batch.count);
+        let start = frames.start.min(end);
+        let count = end - start;
         // SAFETY: all-zero is a valid value for these plain structs.
         let mut iovs: [libc::iovec; MAX_BATCH] = unsafe { std::mem::zeroed() };
         // SAFETY: as above.
         let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
         for i in 0..count {
-            let frame = batch.frame(i);
+            let frame = batch.frame(start + i);
             // The kernel only reads through iov_base on send.
             iovs[i].iov_base = frame.as_ptr() as *mut libc::c_void;
             iovs[i].iov_len = frame.len();
             msgs[i].msg_hdr.msg_iov = &mut iovs[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
         }
-        // SAFETY: `msgs[..count]` point at `iovs`, which point into `batch`'s frames; all stay
-        // alive for the call, and sendmmsg only reads the frames.
-        let n = unsafe {
-            libc::sendmmsg(
-                self.fd.as_raw_fd(),
-                msgs.as_mut_ptr(),
-                count as libc::c_uint,
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 {
-            return self.full_or(io::Error::last_os_error(), "send frames").map(|_| 0);
+        let mut sent = 0;
+        while sent < count {
+            // SAFETY: `msgs[sent..count]` point at `iovs`, which point into `batch`'s frames;
+            // all stay alive for the call, and sendmmsg only reads the frames.
+            let n = unsafe {
+                libc::sendmmsg(
+                    self.fd.as_raw_fd(),
+                    msgs.as_mut_ptr().add(sent),
+                    (count - sent) as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n <= 0 {
+                // (A later frame's error is reported by the call that starts with it.)
+                let e = io::Error::last_os_error();
+                return match e.raw_os_error() {
+                    _ if n == 0 => Ok((sent, SendStatus::Dropped)),
+                    Some(libc::EAGAIN) => Ok((sent, SendStatus::WouldBlock)),
+                    Some(libc::ENOBUFS | libc::ENETDOWN | libc::ENXIO) => {
+                        Ok((sent, SendStatus::Dropped))
+                    }
+                    _ => Err(SysError::new("send frames", Some(&self.name), e)),
+                };
+            }
+            sent += n as usize;
         }
-        Ok(n as usize)
+        Ok((sent, SendStatus::Sent))
     }
 
     fn full_or(&self, e: io::Error, op: &'static str) -> Result<bool> {
@@ -670,6 +845,17 @@ fn control_filter(frames: ControlFrames) -> [libc::sock_filter; 24] {
         op(ret, 0, 0, if frames.arp { ACCEPT } else { 0 }), // 21
         op(ret, 0, 0, ACCEPT),      // 22
         op(ret, 0, 0, 0),           // 23
+    ]
+}
+
+/// The classic BPF program of [`Receive::Arp`].
+fn arp_filter() -> [libc::sock_filter; 4] {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    [
+        op(0x28, 0, 0, 12),          // EtherType
+        op(0x15, 0, 1, 0x0806),      // ARP, else 3
+        op(0x06, 0, 0, 0x0004_0000), // accept
+        op(0x06, 0, 0, 0),           // 3: refuse
     ]
 }
 

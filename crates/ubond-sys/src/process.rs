@@ -1,4 +1,4 @@
-//! Process-wide settings of the command-line client.
+//! Process-wide settings: of the command-line client, the daemon's heap, its threads' signals.
 #![allow(unsafe_code)]
 
 /// Restores the default action of `SIGPIPE` (end the process), which the Rust runtime sets
@@ -24,4 +24,27 @@ pub fn trim_heap() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Runs `f` with every signal blocked in the calling thread, then restores the thread's mask.
+/// A thread `f` starts inherits the blocked set and never runs a signal handler: the process's
+/// signals (SIGTERM and SIGINT, which stop the daemon) then interrupt the calling thread's
+/// wait, not another thread's.
+pub fn without_signals<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: all-zero is a valid sigset_t, which sigfillset then fills.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; pthread_sigmask writes the old mask into it.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: both sets are valid and outlive the calls, which change only this thread's
+    // signal mask.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+    }
+    let result = f();
+    // SAFETY: `old` is the mask read above.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    result
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::{wait_for, Netns};
 use ubond_sys::link::{self, Duplex, LinkMonitor, OperState};
-use ubond_sys::packet::{FrameBatch, PacketOptions, PacketSocket, SendStatus, SLOW_PROTOCOLS_MAC};
+use ubond_sys::packet::{
+    Fanout, FrameBatch, PacketOptions, PacketSocket, Receive, SendStatus, SLOW_PROTOCOLS_MAC,
+};
 use ubond_wire::MacAddr;
 
 const WAIT: Duration = Duration::from_secs(3);
@@ -119,6 +121,92 @@ fn veth_lacpdu_to_slow_protocols_group_and_own_frames_hidden() {
 
 fn promiscuity(name: &str) -> u32 {
     link::link_state(name).expect("state").promiscuity
+}
+
+/// An IPv4/UDP frame of flow `flow` (its source port), numbered `seq` in its payload.
+fn udp_frame(dst: MacAddr, src: MacAddr, flow: u16, seq: u8) -> Vec<u8> {
+    let mut f = vec![0u8; 14 + 20 + 8 + 8];
+    f[..6].copy_from_slice(&dst.octets());
+    f[6..12].copy_from_slice(&src.octets());
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&36u16.to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&[192, 0, 2, 1]);
+    f[30..34].copy_from_slice(&[192, 0, 2, 2]);
+    f[34..36].copy_from_slice(&flow.to_be_bytes());
+    f[36..38].copy_from_slice(&9u16.to_be_bytes());
+    f[38..40].copy_from_slice(&16u16.to_be_bytes());
+    f[42] = seq;
+    f
+}
+
+#[test]
+fn a_fanout_group_gives_each_flow_to_one_socket_in_order_and_filters_choose_what_arrives() {
+    let ns = Netns::new("fanout_group");
+    veth_pair(&ns);
+    ns.run(|| {
+        let opts = PacketOptions { slow_protocols: false, ..PacketOptions::default() };
+        let a = PacketSocket::open("va", opts).expect("open va");
+        let first = PacketSocket::open("vb", PacketOptions { fanout: Some(Fanout::New), ..opts })
+            .expect("a new group");
+        let group = first.fanout_group().expect("its id");
+        let second =
+            PacketSocket::open("vb", PacketOptions { fanout: Some(Fanout::Join(group)), ..opts })
+                .expect("join it");
+        assert_eq!(second.fanout_group(), Some(group));
+        let arp = PacketSocket::open("vb", PacketOptions { receive: Receive::Arp, ..opts })
+            .expect("an ARP socket");
+        let nothing = PacketSocket::open("vb", PacketOptions { receive: Receive::Nothing, ..opts })
+            .expect("a socket that only sends");
+        let (src, dst) = (link::mac("va").expect("mac"), link::mac("vb").expect("mac"));
+
+        // 8 flows of 6 frames, interleaved, in batches; one ARP frame.
+        let mut tx = FrameBatch::new(48, 128);
+        for seq in 0..6u8 {
+            for flow in 0..8u16 {
+                assert!(tx.push(&udp_frame(dst, src, 1000 + flow, seq)));
+            }
+        }
+        assert_eq!(a.send_batch_part(&tx, 8..48).expect("send"), (40, SendStatus::Sent));
+        assert_eq!(a.send_batch_part(&tx, 0..8).expect("send"), (8, SendStatus::Sent));
+        assert_eq!(a.send_batch_part(&tx, 60..70).expect("beyond"), (0, SendStatus::Sent));
+        assert!(a.send(&frame(dst, src, 0x0806, 60, 0)).expect("send ARP"));
+
+        let mut rx = FrameBatch::new(16, 256);
+        let mut got: Vec<(usize, u16, u8)> = Vec::new();
+        wait_for("48 frames on the group", WAIT, || {
+            for (i, s) in [&first, &second].iter().enumerate() {
+                while s.recv_batch(&mut rx).expect("recv") > 0 {
+                    for f in rx.iter().filter(|f| f.len() > 42 && f[23] == 17) {
+                        got.push((i, u16::from_be_bytes([f[34], f[35]]), f[42]));
+                    }
+                }
+            }
+            (got.len() >= 48).then_some(())
+        });
+        assert_eq!(got.len(), 48, "each frame once");
+        for flow in 1000..1008u16 {
+            let of: Vec<_> = got.iter().filter(|g| g.1 == flow).collect();
+            assert!(of.iter().all(|g| g.0 == of[0].0), "flow {flow} on one socket: {of:?}");
+            // The second batch was sent first: seq 1..6 of this flow, then 0.
+            let seqs: Vec<u8> = of.iter().map(|g| g.2).collect();
+            assert_eq!(seqs, [1, 2, 3, 4, 5, 0], "flow {flow} in order");
+        }
+        // What vb sends is no frame for the group (nor for the ARP socket).
+        assert!(nothing.send(&udp_frame(src, dst, 2000, 0)).expect("send from vb"));
+        assert!(nothing.send(&frame(src, dst, 0x0806, 60, 0)).expect("send ARP from vb"));
+        assert!(!sees_any(&first, 0x0800, Duration::from_millis(50)), "outgoing, first");
+        assert!(!sees_any(&second, 0x0800, Duration::from_millis(20)), "outgoing, second");
+        assert!(sees_any(&arp, 0x0806, Duration::from_millis(100)), "the ARP socket has it");
+        assert!(!sees_any(&arp, 0x0800, Duration::from_millis(20)), "and nothing else");
+        assert!(!sees_any(&nothing, 0x0806, Duration::from_millis(20)));
+        assert!(!sees_any(&nothing, 0x0800, Duration::from_millis(20)));
+        nothing.set_receive(Receive::All).expect("everything again");
+        assert!(a.send(&frame(dst, src, TEST_ETHERTYPE, 60, 1)).expect("send"));
+        assert!(sees_any(&nothing, TEST_ETHERTYPE, WAIT));
+    });
 }
 
 #[test]
@@ -359,7 +447,7 @@ fn bond_device_keeps_its_carrier_and_neighbours_without_an_owner() {
         let mac = MacAddr([0x02, 0, 0, 0, 0x7b, 0x01]);
         link::set_mac("ubb0", mac).expect("mac");
         let stack = PacketSocket::open("ubb0", PacketOptions::default()).expect("packet on bond");
-        let data = dev.open_data_socket(false).expect("data socket");
+        let data = dev.open_data_socket(false, Receive::All, None).expect("data socket");
         let peer_mac = MacAddr([0x02, 0, 0, 0, 0x99, 0x02]);
         let into = frame(mac, peer_mac, TEST_ETHERTYPE, 60, 1);
         assert!(data.send(&into).expect("send into the bond"));

@@ -101,7 +101,7 @@ impl BondRt {
         let now = clock.now();
         let name = bond.name().to_string();
         // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).
-        let data = dev.open_data_socket(true)?;
+        let data = dev.open_data_socket(true, ubond_sys::Receive::All, None)?;
         let _ = data.set_recv_buffer(SLAVE_RCVBUF);
         let _ = data.set_send_buffer(SLAVE_SNDBUF);
         let token = poller.add(&data, EventFlags::IN)?;
