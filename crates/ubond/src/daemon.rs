@@ -1,5 +1,6 @@
-//! `ubond daemon`: one thread driving the sans-IO [`Bond`](ubond_core::bond::Bond)s of
-//! `ubond-core` with the system's frames, link events, requests and time.
+//! `ubond daemon`: a control-plane thread driving the sans-IO [`Bond`](ubond_core::bond::Bond)s
+//! of `ubond-core` with the system's control frames, link events, requests and time, and data
+//! threads forwarding the data frames of the userspace data path with the plans it publishes.
 //!
 //! Each job has its module, and each module owns what its job needs:
 //!
@@ -17,7 +18,9 @@
 //! | [`restore`] | the next one: every bond of the state file run again where it was |
 //! | [`fastpath`] | the in-kernel fast path kept in step with each bond's plan |
 //! | [`events`] | link and address notifications given to the bonds |
-//! | [`datapath`] | frames between a bond's device and its slaves' packet sockets |
+//! | [`datapath`] | frames between a bond's device and its slaves' packet sockets: what is shared, and the control plane's part |
+//! | [`workers`] | the data threads, and the snapshot of each bond they forward with |
+//! | [`forward`] | one data thread: batches of data frames decided by the core's plans |
 //! | [`metrics`] | the bonds' metrics over HTTP and in node_exporter's textfile directory |
 //!
 //! A bond outlives its daemon: its device is a veth pair, the fast path's links are pinned, and
@@ -36,11 +39,13 @@ mod datapath;
 mod event_loop;
 mod events;
 mod fastpath;
+mod forward;
 mod metrics;
 mod restore;
 mod slave;
 mod state;
 mod verbs;
+mod workers;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -59,6 +64,8 @@ use fastpath::Fast;
 use metrics::Metrics;
 pub use metrics::{parse_listen, MetricsOptions, DEFAULT_LISTEN as DEFAULT_METRICS_LISTEN};
 use state::Refused;
+use workers::Workers;
+pub(crate) use workers::MAX_THREADS as MAX_DATA_THREADS;
 
 /// The driver version shown on the report's first line.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -76,13 +83,15 @@ pub enum DatapathChoice {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT, which stop it and leave every bond running for the
-/// next daemon to adopt, or until `ubond shutdown`, which removes every bond first.
+/// next daemon to adopt, or until `ubond shutdown`, which removes every bond first. The
+/// userspace data path runs on `data_threads` threads (0: one per CPU, at most 4).
 pub fn run(
     control: &Path,
     access: Access,
     datapath: DatapathChoice,
     bpffs: Option<&Path>,
     metrics: &MetricsOptions,
+    data_threads: usize,
 ) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
@@ -143,7 +152,12 @@ pub fn run(
     // for more than CAP_NET_ADMIN and CAP_NET_RAW.
     crate::privs::drop_to_needed()?;
     let clock = Clock::start();
-    let bonds = Bonds::new(dir, Fast::new(fast, pins), clock, boot_id.clone());
+    let data_threads = match data_threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from).min(4),
+        n => n,
+    };
+    let workers = Workers::start(data_threads, clock)?;
+    let bonds = Bonds::new(dir, Fast::new(fast, pins), workers, clock, boot_id.clone());
     let mut daemon = Daemon::new(clock, socket, bonds, service, metrics)?;
     if let Some(saved) = saved {
         daemon.restore(saved, &boot_id);
@@ -151,7 +165,11 @@ pub fn run(
     // Only now may clients find the socket: with the privileges dropped, the bonds of the
     // daemon that ran before running again, and everything in the poll set.
     daemon.publish()?;
-    eprintln!("ubond: daemon listening on {} (data path: {path_line})", control.display());
+    eprintln!(
+        "ubond: daemon listening on {} (data path: {path_line}; {data_threads} data thread{})",
+        control.display(),
+        if data_threads == 1 { "" } else { "s" }
+    );
     if let Some(at) = daemon.metrics_at() {
         eprintln!("ubond: metrics at {at}");
     }

@@ -74,6 +74,11 @@ enum Command {
         /// die with it, and the fast path with them.
         #[arg(long, value_name = "DIR")]
         bpffs: Option<PathBuf>,
+        /// Threads for the userspace data path, apart from the control plane's (each flow's
+        /// frames stay on one thread); 0: one per CPU, at most 4.
+        #[arg(long, value_name = "N", default_value_t = 0,
+              value_parser = clap::value_parser!(u16).range(0..=daemon::MAX_DATA_THREADS as i64))]
+        data_threads: u16,
         /// Serve Prometheus metrics over HTTP (GET /metrics) at ADDR: PORT (on 127.0.0.1),
         /// IPV4:PORT or [IPV6]:PORT. Alone, 127.0.0.1:9677; 0.0.0.0:9677 for every address.
         /// Off unless given.
@@ -284,10 +289,12 @@ fn main() -> ExitCode {
     }
     let socket = control::socket_path(cli.control);
     let request = match cli.command {
-        Command::Daemon { group, datapath, bpffs, metrics, metrics_textfile } => {
+        Command::Daemon { group, datapath, bpffs, metrics, metrics_textfile, data_threads } => {
             let metrics = daemon::MetricsOptions { listen: metrics, textfile: metrics_textfile };
-            let run = access::Access::new(group.as_deref())
-                .and_then(|a| daemon::run(&socket, a, datapath, bpffs.as_deref(), &metrics));
+            let run = access::Access::new(group.as_deref()).and_then(|a| {
+                let threads = usize::from(data_threads);
+                daemon::run(&socket, a, datapath, bpffs.as_deref(), &metrics, threads)
+            });
             return match run {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

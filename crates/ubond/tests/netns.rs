@@ -589,17 +589,88 @@ fn lacp_bond_carries_bulk_tcp_intact_on_the_userspace_path() {
     if !can_run() {
         return;
     }
-    // The userspace data path stays the fallback (and serves balance-tlb/alb): keep it tested
-    // with the bulk transfer the fast path gets above.
-    let (a, b) = pair_with("bulku", &["--datapath", "user"]);
+    // The userspace data path stays the fallback (and serves kernels without TCX): keep it
+    // tested with the bulk transfer the fast path gets above, on three data threads (more
+    // than this machine may have CPUs: the flows are spread over the threads whatever).
+    let (a, b) = pair_with("bulku", &["--datapath", "user", "--data-threads", "3"]);
     bond_up(&a, &b, &["mode=802.3ad", "lacp_rate=fast", "miimon=100", "xmit_hash_policy=layer3+4"]);
     wait_for(Duration::from_secs(30), "port state 63 on both slaves, both sides", || {
         [&a, &b].iter().all(|s| s.report("bond0").matches("port state: 63").count() >= 4)
     });
     wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
     let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
-    assert!(log.contains("(data path: userspace (--datapath user))"), "{log}");
+    assert!(log.contains("(data path: userspace (--datapath user); 3 data threads)"), "{log}");
     transfer_both_ways(&a, &b, 5303, 64 << 20);
+    // Four flows at once, over the threads and both slaves, each intact.
+    std::thread::scope(|scope| {
+        for port in 5304..5308 {
+            let (a, b) = (&a, &b);
+            scope.spawn(move || transfer_both_ways(a, b, port, 16 << 20));
+        }
+    });
+    // Shaped members: the data threads hold batches until there is room, and nothing stalls.
+    let shaped = ["e1", "e2"].iter().all(|e| {
+        let args = ["-n", &a.ns, "qdisc", "add", "dev", e, "root", "tbf", "rate", "100mbit"];
+        let more = ["burst", "64kb", "latency", "100ms"];
+        sh(&[&["tc"][..], &args[..], &more[..]].concat()).status.success()
+    });
+    if shaped {
+        transfer_both_ways(&a, &b, 5308, 8 << 20);
+    } else {
+        eprintln!("no tbf qdisc here: the shaped transfer was skipped");
+    }
+}
+
+#[test]
+fn the_arp_monitor_on_the_userspace_path_counts_data_frames_as_traffic() {
+    if !can_run() {
+        return;
+    }
+    // balance-xor with the ARP monitor (arp_validate none: every frame for this host counts):
+    // the probes' replies come back on one member only, the other hears nothing but data
+    // frames. Those cross the data threads, which note when each member received for the
+    // control plane.
+    let (a, b) = pair_with("arpuser", &["--datapath", "user"]);
+    let hash = "xmit_hash_policy=layer3+4";
+    a.ok(&[
+        "add",
+        "bond0",
+        "mode=balance-xor",
+        "arp_interval=100",
+        "arp_ip_target=192.0.2.2",
+        hash,
+    ]);
+    b.ok(&["add", "bond0", "mode=balance-xor", "miimon=100", hash]);
+    for (s, addr) in [(&a, "192.0.2.1/24"), (&b, "192.0.2.2/24")] {
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+        s.ip(&["addr", "add", addr, "dev", "bond0"]);
+    }
+    wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
+    let a_up = || a.report("bond0").matches("MII Status: up").count();
+    // Datagrams from B to A on many ports: B's layer3+4 hash spreads them over both members.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let stop = std::sync::Arc::clone(&stop);
+        in_netns(&b.ns, move || {
+            let sock = std::net::UdpSocket::bind("192.0.2.2:0").unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for port in 9000..9016 {
+                    let _ = sock.send_to(b"traffic", ("192.0.2.1", port));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    // Both members up (3 = the bond and its two slaves), and they stay up for 2 s of traffic.
+    wait_for(Duration::from_secs(10), "both members up with traffic", || a_up() == 3);
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(a_up(), 3, "{}", a.report("bond0"));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    // Without the traffic, the member the replies miss goes down (the monitor does work).
+    wait_for(Duration::from_secs(10), "one member down without traffic", || a_up() == 2);
 }
 
 /// `len` bytes of TCP from A to B, then `len` back, through the bond at 192.0.2.2:`port`;

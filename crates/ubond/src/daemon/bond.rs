@@ -4,23 +4,26 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Result;
 use rustix::event::epoll::EventFlags;
 use ubond_core::bond::igmp::{igmp_reports, mld_reports, IgmpVersion};
 use ubond_core::bond::{Bond, BondEvent, SlaveId, TxCursor};
+use ubond_core::options::Mode;
 use ubond_core::time::Instant;
 use ubond_sys::addr::{self, IpAddresses};
 use ubond_sys::bond_device::BondDevice;
-use ubond_sys::{igmp, link, PacketSocket};
+use ubond_sys::{igmp, link, ControlFrames, PacketSocket, Receive};
 use ubond_wire::MacAddr;
 
 use super::clock::Clock;
-use super::datapath::{TxState, SLAVE_RCVBUF, SLAVE_SNDBUF, ZERO_HDR};
+use super::datapath::ZERO_HDR;
 use super::event_loop::Poller;
 use super::fastpath::{BondFast, Fast};
 use super::metrics::Failovers;
 use super::slave::SlaveRt;
+use super::workers::{BondData, DataCounts, DataSocket, SlaveData, Workers};
 use super::VERSION;
 
 /// A bond the daemon runs.
@@ -28,15 +31,26 @@ pub(super) struct BondRt {
     pub(super) bond: Bond,
     /// The bond's device and its data-path end.
     pub(super) dev: BondDevice,
-    /// The packet socket on the data-path end (with virtio-net headers): what the stack sends
-    /// through the bond is read from it, what the bond receives is written to it.
-    pub(super) data: PacketSocket,
-    /// The data socket's token in the poll set.
+    /// The control plane's packet socket on the data-path end (with virtio-net headers):
+    /// received control frames the core passes up are written to it, and in balance-alb the
+    /// ARP frames the stack sends are read from it ([`BondRt::sync_receive`]).
+    pub(super) ctl: PacketSocket,
+    /// What `ctl` receives.
+    ctl_receive: Receive,
+    /// Its token in the poll set.
     pub(super) token: u64,
+    /// The data threads' sockets on the data-path end, one each: what the stack sends through
+    /// the bond is read from them, what the bond receives is written to them.
+    pub(super) end: Vec<DataSocket>,
+    /// The bond's identity for the data threads.
+    key: u64,
+    /// What the data threads count for the control plane.
+    counts: Arc<DataCounts>,
+    /// What the data threads were last given of the bond; `None`: it changed since.
+    pub(super) published: Option<Arc<BondData>>,
     /// The device's IP addresses, as last given to the core.
     addrs: IpAddresses,
-    /// The data path's round-robin counter and balance-tlb/alb byte counts since the last
-    /// timer.
+    /// balance-tlb/alb's byte counts of every data path since the last timer.
     pub(super) cursor: Box<TxCursor>,
     /// The device's MTU, which the slaves follow (as Linux's `bond_change_mtu`).
     pub(super) mtu: Option<u32>,
@@ -47,8 +61,6 @@ pub(super) struct BondRt {
     report: String,
     /// Something the report shows may have changed since it was written.
     pub(super) dirty: bool,
-    /// The transmit buffer and the frame waiting for room on a slave.
-    pub(super) tx: TxState,
     /// The fast path's state for this bond.
     pub(super) fast: BondFast,
     /// The daemon's clock.
@@ -81,18 +93,23 @@ pub(super) struct Device {
 }
 
 impl BondRt {
-    /// Runs bond `bond` on its device (made or found by the caller): the data-path end's
-    /// socket in the poll set, the fast path's egress program on the device when there is one.
+    /// Runs bond `bond` on its device (made or found by the caller): the control plane's socket
+    /// on the data-path end in the poll set and the data threads' opened, the fast path's
+    /// egress program on the device when there is one. `key` is the bond's identity for the
+    /// data threads.
     /// The core then runs its timers due at `now`, and the device takes its addresses and
     /// report (in `dir`), and its carrier unless it is adopted (a device that carries a
     /// bond's traffic keeps its carrier until the bond's slaves are back and say otherwise:
     /// see [`BondRt::sync_carrier`]).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn open(
         bond: Bond,
         device: Device,
         clock: Clock,
         poller: &Poller,
         fast: &mut Fast,
+        workers: &Workers,
+        key: u64,
         dir: &Path,
     ) -> Result<BondRt> {
         let Device { dev, admin_up, adopted } = device;
@@ -101,18 +118,22 @@ impl BondRt {
         let now = clock.now();
         let name = bond.name().to_string();
         // GSO super-frames and partial checksums cross the daemon whole (see `datapath`).
-        let data = dev.open_data_socket(true, ubond_sys::Receive::All, None)?;
-        let _ = data.set_recv_buffer(SLAVE_RCVBUF);
-        let _ = data.set_send_buffer(SLAVE_SNDBUF);
-        let token = poller.add(&data, EventFlags::IN)?;
+        let ctl = dev.open_data_socket(true, Receive::Nothing, None)?;
+        let token = poller.add(&ctl, EventFlags::IN)?;
+        let end = workers.open_end(&dev)?;
         // An adopted device's program is the earlier daemon's until the restore takes over.
         let link = if adopted { None } else { fast.attach_tap(&name) };
         let fast = BondFast::new(link, adopted);
         let mut rt = BondRt {
             bond,
             dev,
-            data,
+            ctl,
+            ctl_receive: Receive::Nothing,
             token,
+            end,
+            key,
+            counts: Arc::default(),
+            published: None,
             admin_up,
             mtu: link::link_state(&name).ok().and_then(|s| s.mtu),
             cursor: Box::default(),
@@ -120,7 +141,6 @@ impl BondRt {
             slaves: Vec::new(),
             report: String::new(),
             dirty: true,
-            tx: TxState::new(),
             fast,
             clock,
             lacpdu_sent: None,
@@ -131,6 +151,7 @@ impl BondRt {
             bond_groups: Vec::new(),
             dev_promisc: false,
         };
+        rt.sync_receive();
         rt.bond.set_admin_up(now, admin_up);
         rt.bond.handle_timeout(now);
         // (The core starts without carrier and says so only when that changes: an adopted
@@ -201,6 +222,8 @@ impl BondRt {
                     }
                 }
                 BondEvent::SlaveMac { slave, mac } => {
+                    // The ARP monitor's traffic is judged against the slave's address.
+                    self.published = None;
                     if let Some(s) = self.slave(slave) {
                         if let Err(e) = link::change_mac(&s.name, mac) {
                             eprintln!("ubond: {}: {}: {e}", self.bond.name(), s.name);
@@ -227,7 +250,7 @@ impl BondRt {
                         self.send_on(slave, &frame);
                     }
                 }
-                BondEvent::PlanChanged => self.fast.dirty = true,
+                BondEvent::PlanChanged => self.data_changed(),
                 BondEvent::ActiveSlave { slave } => {
                     self.failovers.active_slave(slave);
                     self.state_dirty = true;
@@ -240,6 +263,81 @@ impl BondRt {
         // that is not a BFD packet or a timer.
         if news {
             self.sync_filters();
+        }
+    }
+
+    /// The bond's plan, options or slaves changed: the fast path's maps and the data threads'
+    /// snapshot are to be brought up to date.
+    pub(super) fn data_changed(&mut self) {
+        self.fast.dirty = true;
+        self.published = None;
+    }
+
+    /// Gives the control plane's sockets the filters the bond's options need, on either data
+    /// path: each slave's takes the control frames the core reads (LACPDUs and micro-BFD
+    /// always; ARP, and neighbour discovery, for the ARP monitor and balance-alb's receive
+    /// balancing); the one on the data-path end takes, in balance-alb, the ARP frames the bond
+    /// sends (its receive balancing rewrites them), and nothing otherwise.
+    pub(super) fn sync_receive(&mut self) {
+        let opts = self.bond.options();
+        let arp_monitor = opts.arp_interval != 0;
+        let alb = opts.mode == Mode::BalanceAlb;
+        let control = ControlFrames { arp: arp_monitor || alb, neighbour_discovery: arp_monitor };
+        let name = self.bond.name();
+        for s in self.slaves.iter_mut().filter(|s| s.control != Some(control)) {
+            match s.sock.set_control_only(Some(control)) {
+                Ok(()) => s.control = Some(control),
+                Err(e) => eprintln!("ubond: {name}: {e}"),
+            }
+        }
+        let ctl = if alb { Receive::Arp } else { Receive::Nothing };
+        if ctl != self.ctl_receive {
+            match self.ctl.set_receive(ctl) {
+                Ok(()) => self.ctl_receive = ctl,
+                Err(e) => eprintln!("ubond: {name}: {e}"),
+            }
+        }
+    }
+
+    /// What the data threads need of the bond now (made again only after a change).
+    pub(super) fn data_view(&mut self) -> Arc<BondData> {
+        if let Some(d) = &self.published {
+            return Arc::clone(d);
+        }
+        let view = Arc::new(BondData {
+            key: self.key,
+            tx: self.bond.tx_plan().clone(),
+            rx: self.bond.rx_plan().clone(),
+            stamp: self.bond.options().arp_interval != 0,
+            end: self.end.clone(),
+            slaves: self
+                .slaves
+                .iter()
+                .map(|s| SlaveData {
+                    id: s.id,
+                    socks: s.data.clone(),
+                    own_mac: self.bond.slave_mac(s.id).unwrap_or_default(),
+                    seen: Arc::clone(&s.seen),
+                })
+                .collect(),
+            counts: Arc::clone(&self.counts),
+        });
+        self.published = Some(Arc::clone(&view));
+        view
+    }
+
+    /// Takes what the data threads counted since the last timer: balance-tlb/alb's bytes per
+    /// bucket (into the cursor's load) and, for the ARP monitor, when each slave last
+    /// received (given to the core at `now`, as the fast path's receive times are).
+    pub(super) fn take_data_counts(&mut self, now: Instant) {
+        self.counts.take_load(&mut self.cursor.load);
+        if self.bond.options().arp_interval != 0 {
+            for s in &self.slaves {
+                let (any, arp_ipv6) = s.seen.read();
+                if any.is_some() {
+                    self.bond.handle_rx_seen(now, s.id, any, arp_ipv6);
+                }
+            }
         }
     }
 

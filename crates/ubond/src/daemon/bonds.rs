@@ -19,6 +19,7 @@ use super::event_loop::Poller;
 use super::fastpath::Fast;
 use super::slave::SlaveRt;
 use super::state::{self, SavedBond, SavedPort, SavedSlave, State};
+use super::workers::Workers;
 
 /// The per-slave options the state file keeps when they differ from the default.
 const SLAVE_OPTIONS: [&str; 3] = ["queue_id", "prio", "actor_port_prio"];
@@ -26,11 +27,15 @@ const SLAVE_OPTIONS: [&str; 3] = ["queue_id", "prio", "actor_port_prio"];
 /// its saved LACP state only while the partner cannot have given up, judged from that record.
 const LACPDU_RECORD_PERIOD: Duration = Duration::from_millis(500);
 
-/// The bonds, and what they share: the fast path, the clock and the directory of their report
-/// files and state file.
+/// The bonds, and what they share: the fast path, the data threads, the clock and the
+/// directory of their report files and state file.
 pub(super) struct Bonds {
     pub(super) list: Vec<BondRt>,
     pub(super) fast: Fast,
+    /// The data threads (the userspace data path).
+    pub(super) workers: Workers,
+    /// The last bond identity handed out (see `BondData::key`).
+    last_key: u64,
     pub(super) clock: Clock,
     /// The control socket's directory: one report file per bond, and the state file.
     dir: PathBuf,
@@ -46,10 +51,18 @@ pub(super) struct Bonds {
 
 impl Bonds {
     /// No bonds yet.
-    pub(super) fn new(dir: PathBuf, fast: Fast, clock: Clock, boot_id: String) -> Bonds {
+    pub(super) fn new(
+        dir: PathBuf,
+        fast: Fast,
+        workers: Workers,
+        clock: Clock,
+        boot_id: String,
+    ) -> Bonds {
         Bonds {
             list: Vec::new(),
             fast,
+            workers,
+            last_key: 0,
             clock,
             dir,
             boot_id,
@@ -88,7 +101,9 @@ impl Bonds {
 
     /// Runs bond `bond` on its device (made, or found as a daemon that ran before left it).
     pub(super) fn run(&mut self, poller: &Poller, bond: Bond, device: Device) -> Result<usize> {
-        let rt = BondRt::open(bond, device, self.clock, poller, &mut self.fast, &self.dir)?;
+        self.last_key += 1;
+        let (fast, workers, key) = (&mut self.fast, &self.workers, self.last_key);
+        let rt = BondRt::open(bond, device, self.clock, poller, fast, workers, key, &self.dir)?;
         self.list.push(rt);
         let bi = self.list.len() - 1;
         self.sync_fast(bi);
@@ -132,7 +147,7 @@ impl Bonds {
                 failed.get_or_insert(e);
             }
         }
-        self.list[bi].fast.dirty = true;
+        self.list[bi].data_changed();
         self.sync_fast(bi);
         self.save_state(&[]);
         failed.map_or(Ok(()), Err)
@@ -155,7 +170,7 @@ impl Bonds {
         if self.list.iter().any(|b| b.bond.name() == iface) {
             bail!("{iface} is a bond: a bond cannot be enslaved");
         }
-        let slave = SlaveRt::take(iface, &bond_name, poller, &mut self.fast)?;
+        let slave = SlaveRt::take(iface, &bond_name, poller, &mut self.fast, &self.workers)?;
         preparing.push(slave.saved(&bond_name));
         self.save_state(preparing);
         slave.make_ready(&bond_name, self.list[bi].mtu)
@@ -183,6 +198,7 @@ impl Bonds {
             Ok(id) => {
                 slave.id = id;
                 rt.slaves.push(slave);
+                rt.data_changed();
                 rt.drain();
                 Ok(())
             }
@@ -195,7 +211,7 @@ impl Bonds {
     }
 
     /// Releases slave `iface` of bond `bi` and gives it back as it was found.
-    pub(super) fn release(&mut self, poller: &Poller, bi: usize, iface: &str) -> Result<()> {
+    pub(super) fn release(&mut self, bi: usize, iface: &str) -> Result<()> {
         let now = self.clock.now();
         let rt = &mut self.list[bi];
         let Some(pos) = rt.slaves.iter().position(|s| s.name == iface) else {
@@ -207,13 +223,12 @@ impl Bonds {
         };
         let id = rt.slaves[pos].id;
         rt.bond.release(now, id).map_err(anyhow::Error::msg)?;
-        if rt.holds_for(id) {
-            rt.unhold(poller);
-        }
         rt.drain();
-        rt.fast.dirty = true;
+        rt.data_changed();
         let s = rt.slaves.remove(pos);
         self.fast.forget_slave(s.ifindex);
+        // No data thread may use its sockets when it is given back.
+        self.publish(true);
         s.give_back();
         self.list[bi].dirty = true;
         self.sync_fast(bi);
@@ -223,28 +238,33 @@ impl Bonds {
 
     /// Deletes bond `bi`: its slaves are released, its device, program and report file
     /// removed.
-    pub(super) fn delete(&mut self, poller: &Poller, bi: usize) {
+    pub(super) fn delete(&mut self, bi: usize) {
         let names: Vec<String> = self.list[bi].slaves.iter().map(|s| s.name.clone()).collect();
         for n in names {
-            if let Err(e) = self.release(poller, bi, &n) {
+            if let Err(e) = self.release(bi, &n) {
                 eprintln!("ubond: {e:#}");
             }
         }
         let mut rt = self.list.remove(bi);
         self.fast.forget_bond(&rt);
         rt.fast.detach();
+        // No data thread may use its device's sockets when it is deleted.
+        self.publish(true);
         let _ = std::fs::remove_file(self.dir.join(rt.bond.name()));
-        let BondRt { dev, data, .. } = rt;
-        drop(data);
+        let BondRt { dev, ctl, end, .. } = rt;
+        drop((ctl, end));
         if let Err(e) = dev.delete() {
             eprintln!("ubond: {e}");
         }
         self.save_state(&[]);
     }
 
-    /// Brings bond `bi`'s fast-path maps up to date with its plan and options.
+    /// Brings bond `bi`'s control sockets' filters and fast-path maps up to date with its plan
+    /// and options (the data threads get it at the end of the loop's turn, see
+    /// [`Bonds::publish_if_changed`]).
     pub(super) fn sync_fast(&mut self, bi: usize) {
         if let Some(rt) = self.list.get_mut(bi) {
+            rt.sync_receive();
             self.fast.sync(rt);
         }
     }
@@ -256,10 +276,26 @@ impl Bonds {
         }
     }
 
-    /// Brings the fast-path maps of every bond whose plan or options changed up to date.
+    /// Brings the control sockets' filters and the fast-path maps of every bond whose plan or
+    /// options changed up to date.
     pub(super) fn sync_fast_if_dirty(&mut self) {
         for rt in self.list.iter_mut().filter(|rt| rt.fast.dirty) {
+            rt.sync_receive();
             self.fast.sync(rt);
+        }
+    }
+
+    /// Gives the data threads every bond as it is now; with `settle`, returns once they all
+    /// use it (what left is no longer touched).
+    pub(super) fn publish(&mut self, settle: bool) {
+        let bonds = self.list.iter_mut().map(BondRt::data_view).collect();
+        self.workers.publish(bonds, settle);
+    }
+
+    /// [`Bonds::publish`] if a bond changed since.
+    pub(super) fn publish_if_changed(&mut self) {
+        if self.list.iter().any(|rt| rt.published.is_none()) {
+            self.publish(false);
         }
     }
 

@@ -1,5 +1,8 @@
-//! The daemon's data path: frames between a bond's device (the packet socket on its data-path
-//! end) and its slaves' packet sockets.
+//! The daemon's data path: frames between a bond's device (the packet sockets on its data-path
+//! end) and its slaves' packet sockets. The data frames cross on the data threads
+//! ([`super::workers`], [`super::forward`]); this module holds what they share with the control
+//! plane and the control plane's own part: the control frames a slave receives
+//! ([`slave_to_bond`]) and balance-alb's ARP frames the bond sends ([`arp_from_bond`]).
 //!
 //! Every socket speaks virtio-net headers (`PACKET_VNET_HDR`), so the kernel's GSO
 //! super-frames (up to 64 KiB of TCP)
@@ -9,23 +12,20 @@
 //! the core makes (LACPDUs, ARP probes) go out behind an all-zero header (no offload).
 //!
 //! Backpressure instead of loss: when a slave's send buffer is full (a shaped or slow link),
-//! the frame is kept, the bond's socket is taken out of the poll set and the slave's is watched
-//! for room; the stack's own queues then hold the rest. One frame per bond waits at most
-//! [`PENDING_MAX_AGE`]; after that it is dropped, as a stuck NIC queue would.
+//! the data thread keeps the frames, stops reading the bond's data-path end and watches the
+//! slave for room; the stack's own queues then hold the rest. Frames wait at most
+//! [`PENDING_MAX_AGE`]; after that they are dropped, as a stuck NIC queue would.
 //!
-//! No allocation per frame: each bond owns its transmit buffer, the receive buffer is the
-//! daemon's.
+//! No allocation per frame: each data thread owns its batches, the control plane's receive
+//! buffer is the event loop's.
 
 use std::time::Duration;
 
-use rustix::event::epoll::EventFlags;
-use ubond_core::bond::{RxVerdict, SlaveId, TxDecision};
-use ubond_core::time::Instant;
-use ubond_sys::{SendStatus, VNET_HDR_LEN};
+use ubond_core::bond::{RxVerdict, TxChoice};
+use ubond_sys::VNET_HDR_LEN;
 
 use super::bond::BondRt;
 use super::clock::Clock;
-use super::event_loop::Poller;
 
 /// Bytes of virtio-net header in front of every frame in the data path.
 pub(super) const HDR: usize = VNET_HDR_LEN;
@@ -34,98 +34,24 @@ pub(super) const ZERO_HDR: [u8; HDR] = [0; HDR];
 /// Largest frame (header included) read from a bond or a slave: a 64 KiB GSO frame, its
 /// Ethernet header, a restored VLAN tag and the virtio-net header.
 pub(super) const FRAME_MAX: usize = 65536 + 512;
-/// Most frames handled from one descriptor per wakeup, so no source starves the others.
+/// Most frames the control plane handles from one descriptor per wakeup, so no source starves
+/// the others.
 const BURST: usize = 64;
-/// Longest a frame waits for room on its slave before it is dropped.
+/// Longest frames wait for room on their slave before they are dropped.
 pub(super) const PENDING_MAX_AGE: Duration = Duration::from_millis(100);
 /// Receive buffer of each slave's packet socket: room for a burst of GSO frames.
 pub(super) const SLAVE_RCVBUF: usize = 4 << 20;
-/// Send buffer of each slave's packet socket: what a shaped slave may hold in its queue
+/// Send buffer of each slave's packet sockets: what a shaped slave may hold in its queue
 /// before the bond waits for it.
 pub(super) const SLAVE_SNDBUF: usize = 1 << 20;
 
-/// A frame read from the bond that waits for room on its slave.
-pub(super) struct Pending {
-    slave: SlaveId,
-    len: usize,
-    since: Instant,
-}
-
-/// A bond's transmit side: its buffer and the frame waiting in it, if any.
-pub(super) struct TxState {
-    buf: Box<[u8]>,
-    pending: Option<Pending>,
-}
-
-impl TxState {
-    pub(super) fn new() -> TxState {
-        TxState { buf: vec![0u8; FRAME_MAX].into_boxed_slice(), pending: None }
-    }
-
-    /// When the waiting frame, if any, is given up.
-    pub(super) fn deadline(&self) -> Option<Instant> {
-        self.pending.as_ref().map(|p| p.since + PENDING_MAX_AGE)
-    }
-}
-
-impl BondRt {
-    /// Sends a whole frame with its virtio-net header on slave `id`.
-    fn send_data(&self, id: SlaveId, frame: &[u8]) -> SendStatus {
-        match self.slaves.iter().find(|s| s.id == id) {
-            Some(s) => s.sock.send_vectored(&[frame]).unwrap_or(SendStatus::Dropped),
-            None => SendStatus::Dropped,
-        }
-    }
-
-    /// Keeps the `len`-byte frame in the transmit buffer for slave `id` and waits for room,
-    /// from `now`.
-    fn hold(&mut self, poller: &Poller, id: SlaveId, len: usize, now: Instant) {
-        self.tx.pending = Some(Pending { slave: id, len, since: now });
-        let _ = poller.watch(&self.data, self.token, EventFlags::empty());
-        if let Some(s) = self.slaves.iter().find(|s| s.id == id) {
-            let _ = poller.watch(&s.sock, s.token, EventFlags::IN | EventFlags::OUT);
-        }
-    }
-
-    /// Forgets the waiting frame (sent, dropped or its slave gone) and reads the data-path end
-    /// again.
-    pub(super) fn unhold(&mut self, poller: &Poller) {
-        let Some(p) = self.tx.pending.take() else { return };
-        if let Some(s) = self.slaves.iter().find(|s| s.id == p.slave) {
-            let _ = poller.watch(&s.sock, s.token, EventFlags::IN);
-        }
-        let _ = poller.watch(&self.data, self.token, EventFlags::IN);
-    }
-
-    /// Retries the waiting frame (its slave has room, or at `now` it is too old and is
-    /// dropped).
-    pub(super) fn flush(&mut self, poller: &Poller, now: Instant) {
-        let Some(p) = &self.tx.pending else { return };
-        let status = self.send_data(p.slave, &self.tx.buf[..p.len]);
-        if status == SendStatus::WouldBlock
-            && now.saturating_duration_since(p.since) < PENDING_MAX_AGE
-        {
-            return;
-        }
-        self.unhold(poller);
-    }
-
-    /// True if slave `id` holds the waiting frame.
-    pub(super) fn holds_for(&self, id: SlaveId) -> bool {
-        self.tx.pending.as_ref().is_some_and(|p| p.slave == id)
-    }
-}
-
-/// Frames the stack sent through the bond's device go out on the slaves the plan picks
-/// (`TxPlan::decide`, the core's one transmit decision).
-pub(super) fn bond_to_slaves(poller: &Poller, clock: &Clock, rt: &mut BondRt) {
-    if rt.tx.pending.is_some() {
-        return;
-    }
-    // The buffer leaves the bond for the burst so the rest of it can be borrowed freely.
-    let mut buf = std::mem::take(&mut rt.tx.buf);
+/// balance-alb: the ARP frames the stack sent through the bond's device (the control plane's
+/// socket on the data-path end reads ARP only, and only in balance-alb) that the transmit plan
+/// leaves to the control plane (`TxChoice::ControlPlane`, which the data threads skip): the
+/// core may rewrite each (`Bond::handle_arp_tx`, receive load balancing) and picks its slave.
+pub(super) fn arp_from_bond(clock: &Clock, rt: &mut BondRt, buf: &mut [u8]) {
     for _ in 0..BURST {
-        let n = match rt.data.recv(&mut buf) {
+        let n = match rt.ctl.recv(buf) {
             Ok(Some(n)) => n,
             Ok(None) => break,
             Err(e) => {
@@ -136,36 +62,22 @@ pub(super) fn bond_to_slaves(poller: &Poller, clock: &Clock, rt: &mut BondRt) {
         if n <= HDR {
             continue;
         }
-        let target = match rt.bond.tx_plan().decide(&mut buf[HDR..n], &mut rt.cursor) {
-            TxDecision::Send(id) => Some(id),
-            TxDecision::Broadcast => {
-                for id in &rt.bond.tx_plan().slaves {
-                    let _ = rt.send_data(*id, &buf[..n]);
-                }
-                None
-            }
-            TxDecision::ControlPlane => {
-                if let Some(id) = rt.bond.handle_arp_tx(clock.now(), &mut buf[HDR..n]) {
-                    let _ = rt.send_data(id, &buf[..n]);
-                }
-                rt.drain();
-                None
-            }
-            TxDecision::Drop => None,
-        };
-        if let Some(id) = target {
-            if rt.send_data(id, &buf[..n]) == SendStatus::WouldBlock {
-                rt.tx.buf = buf;
-                rt.hold(poller, id, n, clock.now());
-                return;
+        // The same choice as the data threads' (a pure one: the counter is a scratch one).
+        if rt.bond.tx_plan().select(&buf[HDR..n], &mut 0) != TxChoice::ControlPlane {
+            continue;
+        }
+        if let Some(id) = rt.bond.handle_arp_tx(clock.now(), &mut buf[HDR..n]) {
+            if let Some(s) = rt.slave(id) {
+                let _ = s.sock.send_vectored(&[&buf[..n]]);
             }
         }
+        rt.drain();
     }
-    rt.tx.buf = buf;
 }
 
-/// Frames received on slave `si` reach the core; those it delivers go up through the bond's
-/// device.
+/// Control frames received on slave `si` (its socket's filter takes only those: see
+/// `BondRt::sync_receive`) reach the core; those it passes up and no data thread delivers go
+/// up through the bond's device.
 pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut [u8]) {
     for _ in 0..BURST {
         let n = match rt.slaves[si].sock.recv(buf) {
@@ -183,14 +95,14 @@ pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut
             continue;
         }
         let id = rt.slaves[si].id;
-        // On the fast path the socket reads control frames only, and the kernel delivers
-        // those the core merely reads (ARP, neighbour discovery).
-        let kernel_delivers = rt.slaves[si].fast.filtered() && kernel_delivers(&buf[HDR..n]);
+        // The data threads (or the fast path) deliver those the core merely reads (ARP,
+        // neighbour discovery).
+        let elsewhere = kernel_delivers(&buf[HDR..n]);
         let checksum = super::bfd::rx_checksum(&buf[..HDR]);
         match rt.bond.handle_frame_with_checksum(clock.now(), id, &buf[HDR..n], checksum) {
-            RxVerdict::Deliver if !kernel_delivers => {
+            RxVerdict::Deliver if !elsewhere => {
                 rt.bond.rx_plan().to_bond(&mut buf[HDR..n]);
-                let _ = rt.data.send_vectored(&[&buf[..n]]);
+                let _ = rt.ctl.send_vectored(&[&buf[..n]]);
             }
             RxVerdict::Deliver => {}
             RxVerdict::Consumed => rt.drain_quietly(super::bfd::is_bfd_packet(&buf[HDR..n])),
@@ -199,9 +111,9 @@ pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut
     }
 }
 
-/// Whether the fast path's receive program delivers `frame` by itself (when the bond's plan
-/// says so): all but the frames it leaves to the daemon, untagged Slow Protocols and micro-BFD
-/// (UDP port 6784). Mirrors `ubond_slave_ingress` in `datapath.bpf.c`.
+/// Whether the fast path's receive program, or a data thread, delivers `frame` by itself (when
+/// the bond's plan says so): all but the frames they leave to the control plane, untagged Slow
+/// Protocols and micro-BFD (UDP port 6784). Mirrors `ubond_slave_ingress` in `datapath.bpf.c`.
 pub(super) fn kernel_delivers(frame: &[u8]) -> bool {
     let be16 = |at: usize| frame.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let (proto, l4) = match be16(12) {

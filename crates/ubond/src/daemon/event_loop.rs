@@ -1,11 +1,13 @@
-//! The event loop: one thread waiting on one epoll set ([`Poller`]) for the control socket, the
-//! link and address listeners, each bond's tap and each slave's packet socket, and for the
-//! earliest deadline (the cores' timers, a frame waiting for room). Each wakeup is handed to
-//! the part that owns what woke: [`datapath`](super::datapath) for frames,
+//! The event loop: the control plane's thread, waiting on one epoll set ([`Poller`]) for the
+//! control socket, the link and address listeners, the control plane's packet sockets (each
+//! slave's, for its control frames, and each bond's on its data-path end, for balance-alb's
+//! ARP), and for the earliest deadline (the cores' timers). Each wakeup is handed to the part
+//! that owns what woke: [`datapath`](super::datapath) for control frames,
 //! [`control_socket`](super::control_socket) and [`verbs`](super::verbs) for requests,
 //! [`events`](super::events) for link and address changes, [`metrics`](super::metrics) for
-//! scrapes. Then the fast path is brought up to date, the report files rewritten and the
-//! metrics' textfile refreshed.
+//! scrapes. Then the fast path and the data threads ([`super::workers`]) are brought up to
+//! date, the report files rewritten and the metrics' textfile refreshed. Data frames never
+//! come here: the data threads (or the fast path) forward them.
 
 use std::cell::Cell;
 use std::os::fd::{AsFd, OwnedFd};
@@ -45,7 +47,8 @@ pub(super) struct Poller {
 }
 
 impl Poller {
-    fn new() -> Result<Poller> {
+    /// An empty poll set, whose [`Poller::add`] tokens follow the event loop's own.
+    pub(super) fn new() -> Result<Poller> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         Ok(Poller { epoll, last_token: Cell::new(ADDRS) })
     }
@@ -79,14 +82,23 @@ impl Poller {
         epoll::modify(&self.epoll, fd, EventData::new_u64(token), flags)
     }
 
-    /// Waits at most `timeout` for events, into `ready`.
-    fn wait(&self, ready: &mut Vec<epoll::Event>, timeout: Duration) -> rustix::io::Result<()> {
-        let ts = Timespec {
-            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
-            tv_nsec: i64::from(timeout.subsec_nanos()),
-        };
+    /// Stops watching `fd`.
+    pub(super) fn remove(&self, fd: &impl AsFd) -> rustix::io::Result<()> {
+        epoll::delete(&self.epoll, fd)
+    }
+
+    /// Waits at most `timeout` (`None`: until something happens) for events, into `ready`.
+    pub(super) fn wait(
+        &self,
+        ready: &mut Vec<epoll::Event>,
+        timeout: Option<Duration>,
+    ) -> rustix::io::Result<()> {
+        let ts = timeout.map(|t| Timespec {
+            tv_sec: i64::try_from(t.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(t.subsec_nanos()),
+        });
         ready.clear();
-        epoll::wait(&self.epoll, spare_capacity(ready), Some(&ts)).map(drop)
+        epoll::wait(&self.epoll, spare_capacity(ready), ts.as_ref()).map(drop)
     }
 }
 
@@ -150,6 +162,7 @@ impl Daemon {
             // the fast path before the wait (a BFD session that timed out, a failover).
             let mut next = self.run_timers();
             self.bonds.sync_fast_if_dirty();
+            self.bonds.publish_if_changed();
             if let Some(period) = watchdog {
                 let now = self.clock.now();
                 if now.saturating_duration_since(last_watchdog) >= period {
@@ -159,7 +172,7 @@ impl Daemon {
                 next = next.min(last_watchdog + period);
             }
             let wait = next.saturating_duration_since(self.clock.now());
-            match self.poller.wait(&mut ready, wait) {
+            match self.poller.wait(&mut ready, Some(wait)) {
                 Ok(()) => {}
                 Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),
@@ -167,7 +180,7 @@ impl Daemon {
             for ev in &ready {
                 match ev.data.u64() {
                     LISTENER => self.control.accept(&self.poller, self.clock.now()),
-                    LINKS => self.watch.links_changed(&mut self.bonds, &self.poller),
+                    LINKS => self.watch.links_changed(&mut self.bonds),
                     ADDRS => self.watch.addresses_changed(&mut self.bonds),
                     token if self.metrics.owns(token) => {
                         self.metrics.ready(token, &self.poller, self.clock.now(), &self.bonds)
@@ -177,6 +190,7 @@ impl Daemon {
             }
             self.control.expire(self.clock.now());
             self.bonds.sync_fast_if_dirty();
+            self.bonds.publish_if_changed();
             let now = self.clock.now();
             let periodic = now.saturating_duration_since(last_report) >= REPORT_PERIOD;
             if periodic {
@@ -191,9 +205,8 @@ impl Daemon {
         Ok(())
     }
 
-    /// Reads the slaves' carrier of the bonds whose `miimon` tick is due, retries or gives up
-    /// frames waiting for room, and runs the cores' timers that are due; returns the next
-    /// deadline.
+    /// Reads the slaves' carrier of the bonds whose `miimon` tick is due and runs the cores'
+    /// timers that are due; returns the next deadline.
     fn run_timers(&mut self) -> ubond_core::time::Instant {
         let now = self.clock.now();
         let mut next = now + IDLE;
@@ -202,19 +215,14 @@ impl Daemon {
             if let Some(t) = events::poll_carrier(rt, carrier, now) {
                 next = next.min(t);
             }
-            if rt.tx.deadline().is_some_and(|t| t <= now) {
-                rt.flush(&self.poller, now);
-            }
-            if let Some(t) = rt.tx.deadline() {
-                next = next.min(t);
-            }
             if rt.bond.poll_timeout().is_some_and(|t| t <= now) {
-                // What the fast path counted in the kernel first: bytes per balance-tlb/alb
-                // bucket, the ARP monitor's receive times.
+                // What the fast path counted in the kernel and the data threads counted first:
+                // bytes per balance-tlb/alb bucket, the ARP monitor's receive times.
                 if let Some(load) = fast.take_load(rt) {
                     rt.cursor.load.merge(&load);
                 }
                 fast.take_rx_seen(rt, now, self.clock.monotonic_at_epoch());
+                rt.take_data_counts(now);
                 rt.bond.handle_timeout_with_load(now, &mut rt.cursor.load);
                 rt.drain_quietly(true);
             }
@@ -225,23 +233,15 @@ impl Daemon {
         next
     }
 
-    /// A tap, slave socket or control connection is readable (or a slave writable again).
+    /// A control plane's packet socket (a slave's, a bond's data-path end) or a control
+    /// connection is readable.
     fn ready(&mut self, token: u64, flags: EventFlags, buf: &mut [u8]) {
         let clock = &self.clock;
         for rt in self.bonds.list.iter_mut() {
             if rt.token == token {
-                return datapath::bond_to_slaves(&self.poller, clock, rt);
+                return datapath::arp_from_bond(clock, rt, buf);
             }
             if let Some(si) = rt.slaves.iter().position(|s| s.token == token) {
-                if flags.contains(EventFlags::OUT) {
-                    if rt.holds_for(rt.slaves[si].id) {
-                        rt.flush(&self.poller, clock.now());
-                    } else {
-                        // Not waiting on this slave (any more): stop watching for room.
-                        let s = &rt.slaves[si];
-                        let _ = self.poller.watch(&s.sock, s.token, EventFlags::IN);
-                    }
-                }
                 if flags.intersects(EventFlags::IN | EventFlags::ERR | EventFlags::HUP) {
                     datapath::slave_to_bond(clock, rt, si, buf);
                 }
@@ -253,11 +253,12 @@ impl Daemon {
     }
 
     /// Stops, leaving every bond running for the next daemon: the state file written one last
-    /// time, then the control socket closed. The bonds' devices and the fast path's pinned
-    /// programs stay; the slaves' packet sockets close with the process. The metrics' textfile
-    /// goes: nobody would keep it true.
+    /// time, the data threads stopped, then the control socket closed. The bonds' devices and
+    /// the fast path's pinned programs stay; the slaves' packet sockets close with the process.
+    /// The metrics' textfile goes: nobody would keep it true.
     pub(super) fn stop(mut self) {
         self.bonds.save_state(&[]);
+        self.bonds.workers.stop();
         self.control.close();
         self.metrics.close();
     }
@@ -266,9 +267,10 @@ impl Daemon {
     /// state file and the fast path's pins, and stops listening (`ubond shutdown`).
     pub(super) fn shut_down(mut self) {
         while let Some(last) = self.bonds.list.len().checked_sub(1) {
-            self.bonds.delete(&self.poller, last);
+            self.bonds.delete(last);
         }
         self.bonds.save_state(&[]);
+        self.bonds.workers.stop();
         self.bonds.fast.remove_pins();
         self.control.close();
         self.metrics.close();

@@ -42,7 +42,7 @@ impl Watch {
 
     /// Link events are waiting: each bond and slave concerned learns its news. When events
     /// were lost, every bond and slave reads its state again.
-    pub(super) fn links_changed(&mut self, bonds: &mut Bonds, poller: &Poller) {
+    pub(super) fn links_changed(&mut self, bonds: &mut Bonds) {
         self.events.clear();
         let lost = self.links.read_events(&mut self.events).is_err();
         let now = bonds.clock.now();
@@ -94,7 +94,7 @@ impl Watch {
         }
         for (bi, name) in gone.into_iter().rev() {
             eprintln!("ubond: {name} disappeared; releasing it");
-            let _ = bonds.release(poller, bi, &name);
+            let _ = bonds.release(bi, &name);
         }
     }
 

@@ -7,10 +7,9 @@
 //! that starts again attaches its own programs in front of those it finds, then removes the
 //! pins nothing uses any more ([`Fast::prune`]). Whenever a bond's plan or options change
 //! (`BondFast::dirty`), [`Fast::sync`] decides whether its data frames may take the fast path
-//! ([`refusal`]), writes the maps and switches the slaves' packet sockets to what userspace
-//! still needs to read: LACPDUs and micro-BFD always, ARP (and neighbour discovery) for the
-//! ARP monitor and balance-alb's receive balancing, which read them while the kernel delivers
-//! them.
+//! ([`refusal`]), writes the maps and switches the data threads' sockets on the slaves off
+//! (or on again): the control plane's own sockets read the control frames on either path
+//! (`BondRt::sync_receive`).
 //!
 //! What the kernel counts comes back at the bond's timers ([`Fast::take_load`],
 //! [`Fast::take_rx_seen`]): balance-tlb/alb's bytes per bucket, for the core's rebalancing,
@@ -23,10 +22,10 @@ use ubond_sys::bpf::{
     pinned_links, Attachment, BondConfig, FastPath, FrameCounters, SlaveRx, TlbBytes, TlbConfig,
     MAX_SLAVES,
 };
-use ubond_sys::packet::PacketSocket;
-use ubond_sys::ControlFrames;
+use ubond_sys::Receive;
 
 use super::bond::BondRt;
+use super::workers;
 
 /// The in-kernel fast path, when loaded (`--datapath auto|bpf`).
 pub(super) struct Fast {
@@ -80,20 +79,14 @@ impl BondFast {
 pub(super) struct SlaveFast {
     /// The ingress program on the slave.
     pub(super) link: Option<Attachment>,
-    /// The packet socket takes control frames only (the fast path forwards the rest), and
-    /// which.
-    filter: Option<ControlFrames>,
+    /// The fast path forwards the slave's frames: the data threads' sockets take none.
+    pub(super) taken: bool,
 }
 
 impl SlaveFast {
     /// A slave's side, with its program if it was attached.
     pub(super) fn new(link: Option<Attachment>) -> SlaveFast {
-        SlaveFast { link, filter: None }
-    }
-
-    /// Whether the packet socket takes control frames only: the kernel delivers the others.
-    pub(super) fn filtered(&self) -> bool {
-        self.filter.is_some()
+        SlaveFast { link, taken: false }
     }
 
     /// Takes the program off the slave for good (it is released).
@@ -173,19 +166,12 @@ impl Fast {
         })
     }
 
-    /// An adopted slave (its program not attached yet: the earlier daemon's still runs): when
-    /// that program forwards the slave's frames, its packet socket takes control frames
-    /// only from the start, so that they are not queued for the userspace path as well (the
-    /// next [`Fast::sync`] opens it again if the bond turns out to need it).
-    pub(super) fn adopted_slave(&self, sock: &PacketSocket, fast: &mut SlaveFast, ifindex: u32) {
-        let forwarded = self.path.as_ref().is_some_and(|f| f.forwarded_before(ifindex));
-        if forwarded && fast.filter.is_none() {
-            let control = ControlFrames::default();
-            match sock.set_control_only(Some(control)) {
-                Ok(()) => fast.filter = Some(control),
-                Err(e) => eprintln!("ubond: {e}"),
-            }
-        }
+    /// Whether an earlier daemon's program forwards the frames of slave `ifindex` (an adopted
+    /// slave, whose program is not attached yet): the data threads' sockets then take none
+    /// from the start, so that they are not forwarded twice (the next [`Fast::sync`] opens
+    /// them again if the bond turns out to need it).
+    pub(super) fn forwarded_before(&self, ifindex: u32) -> bool {
+        self.path.as_ref().is_some_and(|f| f.forwarded_before(ifindex))
     }
 
     /// Takes over a restored bond from the earlier daemon's programs, which forwarded its
@@ -227,9 +213,9 @@ impl Fast {
         }
     }
 
-    /// Writes a bond's plan into the fast path's maps and switches the slaves' packet sockets
-    /// to what userspace still needs. Turning on: socket filters, then receive, then transmit;
-    /// turning off, the reverse, so no frame is forwarded twice or by nobody for long.
+    /// Writes a bond's plan into the fast path's maps and switches the data threads' sockets on
+    /// the slaves off or on. Turning on: those sockets, then receive, then transmit; turning
+    /// off, the reverse, so no frame is forwarded twice or by nobody for long.
     pub(super) fn sync(&mut self, rt: &mut BondRt) {
         if !rt.fast.held {
             self.write(rt, false);
@@ -263,12 +249,7 @@ impl Fast {
             tlb: tlb.and_then(Result::ok),
         };
         let rx_plan = rt.bond.rx_plan().clone();
-        let opts = rt.bond.options();
-        let arp_monitor = opts.arp_interval != 0;
-        let control = ControlFrames {
-            arp: arp_monitor || opts.mode == ubond_core::options::Mode::BalanceAlb,
-            neighbour_discovery: arp_monitor,
-        };
+        let arp_monitor = rt.bond.options().arp_interval != 0;
         let name = rt.bond.name().to_string();
         let report = |e: ubond_sys::SysError| eprintln!("ubond: {name}: {e}");
         if !on {
@@ -277,15 +258,15 @@ impl Fast {
             }
         }
         for s in rt.slaves.iter_mut() {
-            if on && s.fast.filter != Some(control) {
-                match s.sock.set_control_only(Some(control)) {
-                    Ok(()) => s.fast.filter = Some(control),
+            if on && !s.fast.taken {
+                match workers::set_receive(&s.data, Receive::Nothing) {
+                    Ok(()) => s.fast.taken = true,
                     Err(e) => report(e),
                 }
             }
             let rx = SlaveRx {
                 tap_ifindex: tap_index,
-                enabled: on && s.fast.filter.is_some(),
+                enabled: on && s.fast.taken,
                 deliver: rx_plan.deliver.contains(&s.id),
                 unicast_only: rx_plan.unicast_only.contains(&s.id),
                 stamp: arp_monitor,
@@ -298,10 +279,10 @@ impl Fast {
                 eprintln!("ubond: {name}: {e}");
             }
             // Without its entry (a full map) the program leaves the slave's frames alone: the
-            // packet socket must then take them all again, for the userspace path.
-            if (!on || written.is_err()) && s.fast.filter.is_some() {
-                match s.sock.set_control_only(None) {
-                    Ok(()) => s.fast.filter = None,
+            // data threads must then take them all again, for the userspace path.
+            if (!on || written.is_err()) && s.fast.taken {
+                match workers::set_receive(&s.data, Receive::All) {
+                    Ok(()) => s.fast.taken = false,
                     Err(e) => report(e),
                 }
             }

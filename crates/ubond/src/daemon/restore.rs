@@ -97,7 +97,7 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
             notes.push(format!("{} disappeared while no daemon ran", s.iface));
             continue;
         }
-        match SlaveRt::adopt(&s.iface, name, &s.found, poller, &mut bonds.fast)
+        match SlaveRt::adopt(&s.iface, name, &s.found, poller, &mut bonds.fast, &bonds.workers)
             .and_then(|slave| slave.make_ready(name, mtu))
         {
             Ok(slave) => ready.push((slave, s)),

@@ -3,18 +3,21 @@
 //! before left it ([`SlaveRt::adopt`]); made ready for its bond; given back as found on
 //! release ([`SlaveRt::give_back`], [`give_back_saved`]).
 
+use std::sync::Arc;
+
 use anyhow::{anyhow, bail, Context, Result};
 use rustix::event::epoll::EventFlags;
 use ubond_core::bond::SlaveId;
 use ubond_core::lacp::{Duplex as CoreDuplex, LinkState as CoreLink};
 use ubond_sys::sysctl::{self, Sysctl};
-use ubond_sys::{link, Duplex, PacketOptions, PacketSocket};
+use ubond_sys::{link, ControlFrames, Duplex, PacketOptions, PacketSocket, Receive};
 use ubond_wire::MacAddr;
 
-use super::datapath::{SLAVE_RCVBUF, SLAVE_SNDBUF};
+use super::datapath::SLAVE_SNDBUF;
 use super::event_loop::Poller;
 use super::fastpath::{Fast, SlaveFast};
 use super::state::{SavedFound, SavedSlave};
+use super::workers::{DataSocket, RxSeen, Workers};
 
 /// An enslaved interface.
 pub(super) struct SlaveRt {
@@ -23,7 +26,16 @@ pub(super) struct SlaveRt {
     /// The packet socket's token in the poll set.
     pub(super) token: u64,
     pub(super) name: String,
+    /// The control plane's packet socket: it sends the frames the core makes and receives
+    /// the control frames the core reads (`BondRt::sync_receive`).
     pub(super) sock: PacketSocket,
+    /// The control frames `sock` receives.
+    pub(super) control: Option<ControlFrames>,
+    /// The data threads' packet sockets, one each: every frame while the bond's data frames
+    /// cross userspace, none while the fast path forwards them (`SlaveFast::taken`).
+    pub(super) data: Vec<DataSocket>,
+    /// When it last received, as the data threads saw it.
+    pub(super) seen: Arc<RxSeen>,
     /// The settings the bond changes, as found.
     found: Found,
     /// The carrier, as last given to the core.
@@ -87,7 +99,8 @@ impl Found {
 
 impl SlaveRt {
     /// Takes interface `iface` for bond `bond`: records its settings as found, opens its packet
-    /// socket (in the poll set), attaches the fast path's program and sets the slave sysctls.
+    /// sockets (the control plane's in the poll set, the data threads'), attaches the fast
+    /// path's program and sets the slave sysctls.
     /// Its MTU and admin state are untouched until [`SlaveRt::make_ready`], so the state file
     /// can name it first ([`SlaveRt::saved`]). A slave a daemon that ran before left is
     /// adopted instead ([`SlaveRt::adopt`]), with its settings as found from the state file.
@@ -96,62 +109,79 @@ impl SlaveRt {
         bond: &str,
         poller: &Poller,
         fast: &mut Fast,
+        workers: &Workers,
     ) -> Result<SlaveRt> {
         let state = link::link_state(iface)
             .map_err(|_| anyhow!("no interface {iface}: check the name with `ip link`"))?;
         let mac = link::mac(iface)
             .with_context(|| format!("{iface} has no Ethernet address and cannot be enslaved"))?;
         let found = Found { mac, up: state.admin_up, mtu: state.mtu, sysctls: Vec::new() };
-        let mut slave = SlaveRt::open(iface, bond, found, poller, Some(fast))?;
+        let mut slave = SlaveRt::open(iface, bond, found, poller, Some(fast), workers, false)?;
         slave.found.sysctls = sysctl::set_slave(iface);
         Ok(slave)
     }
 
     /// Adopts interface `iface`, a slave of `bond` that a daemon which ran before left
     /// enslaved: as found is what that daemon saved (`found`), nothing is recorded again; its
-    /// socket is opened and the slave sysctls set again (someone may have changed them
+    /// sockets are opened and the slave sysctls set again (someone may have changed them
     /// meanwhile). The fast path's program is attached when the restore takes the bond over
-    /// ([`Fast::take_over`]). [`SlaveRt::make_ready`] follows, as after [`SlaveRt::take`].
+    /// ([`Fast::take_over`]); while the earlier daemon's program forwards the slave's frames,
+    /// the data threads' sockets take none. [`SlaveRt::make_ready`] follows, as after
+    /// [`SlaveRt::take`].
     pub(super) fn adopt(
         iface: &str,
         bond: &str,
         found: &SavedFound,
         poller: &Poller,
         fast: &mut Fast,
+        workers: &Workers,
     ) -> Result<SlaveRt> {
         let found = Found::from_saved(found)?;
-        let mut slave = SlaveRt::open(iface, bond, found, poller, None)?;
-        fast.adopted_slave(&slave.sock, &mut slave.fast, slave.ifindex);
+        let forwarded = fast.forwarded_before(link::ifindex(iface)?);
+        let slave = SlaveRt::open(iface, bond, found, poller, None, workers, forwarded)?;
         let _ = sysctl::set_slave(iface);
         Ok(slave)
     }
 
-    /// Opens the slave's packet socket (in the poll set) and attaches the fast path's program
-    /// (if given `fast`).
+    /// Opens the slave's packet sockets (the control plane's in the poll set; the data
+    /// threads' taking nothing if `taken`, the fast path forwarding the frames) and attaches
+    /// the fast path's program (if given `fast`).
     fn open(
         iface: &str,
         bond: &str,
         found: Found,
         poller: &Poller,
         fast: Option<&mut Fast>,
+        workers: &Workers,
+        taken: bool,
     ) -> Result<SlaveRt> {
         // Not promiscuous: the slave joins the multicast groups the bond needs instead
         // (`BondRt::sync_filters`), as the kernel's bond does.
         // The Slow Protocols group too, in 802.3ad only.
-        let options =
-            PacketOptions { vnet_hdr: true, slow_protocols: false, ..PacketOptions::default() };
+        let control = ControlFrames::default();
+        let options = PacketOptions {
+            vnet_hdr: true,
+            slow_protocols: false,
+            receive: Receive::Control(control),
+            ..PacketOptions::default()
+        };
         let sock = PacketSocket::open(iface, options)?;
-        // Best effort: without CAP_NET_ADMIN the kernel caps them at its maximums.
-        let _ = sock.set_recv_buffer(SLAVE_RCVBUF);
+        // Best effort: without CAP_NET_ADMIN the kernel caps it at its maximum.
         let _ = sock.set_send_buffer(SLAVE_SNDBUF);
         let token = poller.add(&sock, EventFlags::IN)?;
         let ifindex = link::ifindex(iface)?;
-        let fast = SlaveFast::new(fast.and_then(|f| f.attach_slave(iface, bond)));
+        let data =
+            workers.open_slave(iface, if taken { Receive::Nothing } else { Receive::All })?;
+        let mut fast = SlaveFast::new(fast.and_then(|f| f.attach_slave(iface, bond)));
+        fast.taken = taken;
         Ok(SlaveRt {
             id: SlaveId(0),
             token,
             name: iface.to_string(),
             sock,
+            control: Some(control),
+            data,
+            seen: Arc::default(),
             found,
             carrier: false,
             ifindex,
@@ -201,11 +231,12 @@ impl SlaveRt {
     }
 
     /// Puts a released (or abandoned) slave back as it was found: the fast path's program and
-    /// the packet socket go first, then its settings.
+    /// the packet sockets go first (no data thread may hold them any more), then its settings.
     pub(super) fn give_back(self) {
-        let SlaveRt { name, sock, found, mut fast, .. } = self;
+        let SlaveRt { name, sock, data, found, mut fast, .. } = self;
         fast.detach();
         drop(sock);
+        drop(data);
         found.restore(&name);
     }
 }

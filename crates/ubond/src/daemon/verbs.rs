@@ -49,7 +49,7 @@ fn handle(bonds: &mut Bonds, poller: &Poller, req: Request) -> Result<String> {
         Request::Release { bond, ifaces } => {
             let bi = bonds.index(&bond)?;
             for i in &ifaces {
-                bonds.release(poller, bi, i)?;
+                bonds.release(bi, i)?;
             }
             Ok(String::new())
         }
@@ -65,7 +65,7 @@ fn handle(bonds: &mut Bonds, poller: &Poller, req: Request) -> Result<String> {
         }
         Request::Del { bond } => {
             let bi = bonds.index(&bond)?;
-            bonds.delete(poller, bi);
+            bonds.delete(bi);
             Ok(String::new())
         }
         Request::Shutdown => {
@@ -106,7 +106,7 @@ fn set(bonds: &mut Bonds, poller: &Poller, bi: usize, option: &str, value: &str)
     if option == "slaves" {
         match parse_slaves_command(value).map_err(anyhow::Error::msg)? {
             SlaveCommand::Add(i) => bonds.enslave(poller, bi, &[i])?,
-            SlaveCommand::Remove(i) => bonds.release(poller, bi, &i)?,
+            SlaveCommand::Remove(i) => bonds.release(bi, &i)?,
         }
         return Ok(String::new());
     }
@@ -126,7 +126,7 @@ fn set(bonds: &mut Bonds, poller: &Poller, bi: usize, option: &str, value: &str)
     })?;
     rt.drain();
     rt.dirty = true;
-    rt.fast.dirty = true;
+    rt.data_changed();
     bonds.sync_fast(bi);
     bonds.save_state(&[]);
     Ok(warnings.iter().map(|w| format!("warning: {w}\n")).collect())
