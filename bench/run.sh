@@ -6,6 +6,7 @@
 #   bench/run.sh tcp failover        # some sections: tcp modes burst agg failover lacp core idle bfd
 #   BENCH_SECONDS=5 BENCH_REPS=1 BENCH_OUT=/tmp/p.md bench/run.sh tcp
 #   BENCH_PERF=/tmp/profile.txt bench/run.sh tcp   # also profile a bond run (perf)
+#   BENCH_DATAPATHS=user BENCH_PERF=/tmp/p.txt BENCH_PERF_STREAMS=4 bench/run.sh tcp
 #   BENCH_DATAPATHS=bpf bench/run.sh modes          # one data path only (default: bpf user)
 #   BENCH_MODES="broadcast 802.3ad" bench/run.sh modes   # some modes only
 #
@@ -24,7 +25,7 @@ RATE_MBIT=${BENCH_RATE_MBIT:-500}
 # balance-rr is also measured with this tcp_reordering on the sender (empty: not at all).
 export BENCH_RR_REORDERING=${BENCH_RR_REORDERING-127}
 TRIALS=${BENCH_TRIALS:-20}
-# The data paths the "modes" and "burst" sections measure.
+# The data paths the "tcp", "modes" and "burst" sections measure.
 DATAPATHS=${BENCH_DATAPATHS:-bpf user}
 # The modes the "modes" section measures (active-backup+arp: active-backup with the ARP monitor).
 MODES=${BENCH_MODES:-balance-rr active-backup balance-xor broadcast 802.3ad balance-tlb balance-alb active-backup+arp}
@@ -194,7 +195,10 @@ if section tcp; then
     # fast path (--datapath bpf). Plain and bond runs alternate, REPS times each: the ratio is
     # the median of the ratios of neighbouring runs, which a busy machine disturbs less than
     # any single pair.
-    for dp in user bpf; do
+    # The last data path's bond stays up for the profile (BENCH_DATAPATHS=user: the userspace
+    # path's).
+    tcp_paths=$(printf '%s\n' user bpf | grep -xF -f <(printf '%s\n' $DATAPATHS) || true)
+    for dp in $tcp_paths; do
         restart_daemons "$dp"
         key=$([ "$dp" = bpf ] && echo bond || echo user)
         bond_up mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4
@@ -204,14 +208,16 @@ if section tcp; then
                 iperf "tcp.$key.p$p.r$rep" 192.0.2.2 "$p"
             done
         done
-        [ "$dp" = bpf ] || bond_down
+        [ "$dp" = "$(echo $tcp_paths | awk '{print $NF}')" ] || bond_down
     done
     if [ -n "${BENCH_PERF:-}" ] && command -v perf >/dev/null; then
-        # Where the time goes: a profile of both daemons during one more single-stream run.
-        say "profiling the daemons during a single-stream run into $BENCH_PERF"
+        # Where the time goes: a profile of both daemons during one more run
+        # (BENCH_PERF_STREAMS streams, default 1).
+        streams=${BENCH_PERF_STREAMS:-1}
+        say "profiling the daemons during a $streams-stream run into $BENCH_PERF"
         perf record -q -g -p "$PID_a,$PID_b" -o "$WORK/perf.data" -- sleep "$DUR" 2>/dev/null &
         perf_pid=$!
-        iperf tcp.bond.profiled.p1 192.0.2.2 1
+        iperf "tcp.$key.profiled.p$streams" 192.0.2.2 "$streams"
         wait "$perf_pid" || true
         perf report -i "$WORK/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null |
             grep '%' | head -n 60 >"$BENCH_PERF" || true
