@@ -18,17 +18,16 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ubond");
 pub fn can_run() -> bool {
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
     let ip = Command::new("ip").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
-    let tun = Path::new("/dev/net/tun").exists();
     let ping = Command::new("ping").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
-    let ok = root && ip && tun && ping;
+    let ok = root && ip && ping;
     // In CI (run as root with .ci/run's packages) a missing tool is a failure, never a silent
     // pass; on a developer's machine without root the tests say they were skipped.
     assert!(
         ok || std::env::var_os("CI").is_none(),
-        "CI must run the namespace tests: root={root} ip={ip} /dev/net/tun={tun} ping={ping}"
+        "CI must run the namespace tests: root={root} ip={ip} ping={ping}"
     );
     if !ok {
-        eprintln!("skipped: needs root, iproute2, ping (iputils-ping) and /dev/net/tun");
+        eprintln!("skipped: needs root, iproute2 and ping (iputils-ping)");
     }
     ok
 }
