@@ -77,10 +77,10 @@ fn active_backup_fails_over_at_once_and_notifies_peers() {
         "{log:?}"
     );
     assert!(log.contains(&"eth1: making interface the new active one".to_string()), "{log:?}");
-    // num_peer_notif (1) gratuitous ARP from the bond MAC on the new active slave, one
-    // miimon interval later.
-    assert!(b.poll_transmit().is_none());
-    run(&mut b, ms(1100));
+    // num_peer_notif (1) gratuitous ARP from the bond MAC on the new active slave, at once
+    // (Linux bond_change_active_slave: the bond has carrier, so NETDEV_NOTIFY_PEERS now).
+    assert_eq!(b.poll_timeout(), Some(ms(1000)), "due now");
+    run(&mut b, ms(1000));
     let garp = b.poll_transmit().expect("gratuitous ARP");
     assert_eq!(garp.slave, s[1]);
     assert_eq!(&garp.frame[6..12], &b.mac().0);
@@ -90,6 +90,34 @@ fn active_backup_fails_over_at_once_and_notifies_peers() {
     b.handle_link(ms(2000), s[1], LinkState::down()).unwrap();
     assert!(!b.carrier());
     assert_eq!(b.tx_plan().select(&[0; 60], &mut 0), TxChoice::Drop);
+}
+
+#[test]
+fn the_first_activation_is_announced_one_monitor_tick_later_and_only_while_up() {
+    // Linux bond_change_active_slave sets send_peer_notif on the first activation too, but the
+    // bond's carrier comes on only after the change, so bond_mii_monitor's next tick sends it.
+    for (mode, admin_up, want) in [
+        (Mode::ActiveBackup, true, vec![ms(100), ms(200), ms(300)]),
+        (Mode::ActiveBackup, false, vec![]),
+        (Mode::BalanceTlb, true, vec![]),
+    ] {
+        let o = BondOptions { num_peer_notif: 3, ..opts(mode) };
+        let mut b = Bond::new("bond0", o, None).unwrap();
+        b.set_admin_up(ms(0), admin_up);
+        b.set_addresses(vec![Ipv4Addr::new(192, 0, 2, 1)], vec![]);
+        let s = b.enslave(ms(0), slave(0), LinkState::up(1000)).unwrap();
+        assert_eq!(b.active_slave(), Some(s));
+        let mut sent = Vec::new();
+        for t in (0..=1000).step_by(10) {
+            run(&mut b, ms(t));
+            while let Some(tx) = b.poll_transmit() {
+                if tx.frame[12..14] == [0x08, 0x06] {
+                    sent.push(ms(t));
+                }
+            }
+        }
+        assert_eq!(sent, want, "{mode:?}, admin up {admin_up}");
+    }
 }
 
 #[test]

@@ -312,6 +312,24 @@ fn num_grat_arp_announces_a_failover_exactly_that_many_times() {
 }
 
 #[test]
+fn the_first_active_slave_announces_the_bonds_addresses() {
+    // Linux bond_change_active_slave notifies peers on the first activation too (one miimon
+    // tick later, once the bond has carrier): a bond configured before its slaves join tells
+    // the switch and the neighbours where its address is.
+    if !can_run() {
+        return;
+    }
+    let (a, b) = same_index_pair("garp1");
+    a.ok(&["add", "bond0", "mode=active-backup", "miimon=100", "num_grat_arp=2"]);
+    a.ip(&["addr", "add", "192.0.2.1/24", "dev", "bond0"]);
+    a.ip(&["link", "set", "bond0", "up"]);
+    let heard = gratuitous_arps(&b, "e1", [192, 0, 2, 1], Duration::from_millis(1500), || {
+        a.ok(&["enslave", "bond0", "e1"]);
+    });
+    assert_eq!(heard.len(), 2, "num_grat_arp 2: gratuitous ARPs after the first activation");
+}
+
+#[test]
 fn a_hash_policy_spreads_flows_over_every_slave() {
     // The xdp_bonding/hash checks: many layer3+4 flows through balance-xor use both slaves.
     if !can_run() {

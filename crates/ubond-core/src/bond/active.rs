@@ -163,11 +163,14 @@ impl Bond {
         if new.is_some() && self.opts.mode == Mode::ActiveBackup {
             self.do_fail_over_mac(now, new, old);
         }
-        if new.is_some() && old.is_some() && self.engine.alb().is_none() {
-            // Peer notification: num_grat_arp announcements, peer_notif_delay apart (miimon
-            // when 0), the first at the next monitor interval, as Linux does.
-            let interval = self.notify_interval();
-            self.notify.start_peers(now, u32::from(self.opts.num_peer_notif), interval);
+        if new.is_some() && self.opts.mode == Mode::ActiveBackup && self.admin_up {
+            // Peer notification (Linux: active-backup only, when the bond is running):
+            // num_grat_arp announcements, peer_notif_delay apart (miimon when 0). The first goes
+            // at once when the bond had carrier (a failover); on the first activation the
+            // bond's carrier comes on only after the change, so the kernel's first
+            // announcement waits for the monitor's next tick.
+            let first = if old.is_some() { now } else { now + self.monitor_tick() };
+            self.notify.start_peers(u32::from(self.opts.num_peer_notif), first);
         }
     }
 

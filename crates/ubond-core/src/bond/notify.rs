@@ -1,7 +1,8 @@
 //! Telling the network about a failover. Two schedules run after the active slave changes:
 //!
 //! * peer notification (Linux `NETDEV_NOTIFY_PEERS`, `num_grat_arp`/`num_unsol_na` rounds
-//!   `peer_notif_delay` apart, the first one interval after the change): a gratuitous ARP
+//!   `peer_notif_delay` apart, the first at once after a failover, one monitor tick after the
+//!   first activation): a gratuitous ARP
 //!   request per IPv4 address (`arp_send(ARPOP_REQUEST, ..., ip, dev, ip, NULL, ...)`) and an
 //!   unsolicited Neighbor Advertisement per IPv6 address (`ndisc_send_unsol_na`), from the
 //!   bond's MAC on the active slave;
@@ -34,10 +35,11 @@ pub(crate) struct PeerNotify {
 }
 
 impl PeerNotify {
-    /// `count` rounds of peer notification, `interval` apart, the first `interval` from now.
-    pub fn start_peers(&mut self, now: Instant, count: u32, interval: Duration) {
+    /// `count` rounds of peer notification, the first at `first`, then `interval` apart
+    /// ([`Bond::notify_interval`]).
+    pub fn start_peers(&mut self, count: u32, first: Instant) {
         self.peers_left = count;
-        self.peers_next = (count > 0).then(|| now + interval);
+        self.peers_next = (count > 0).then_some(first);
     }
 
     /// `count` IGMP re-sends, the first now.
@@ -74,14 +76,19 @@ impl PeerNotify {
 }
 
 impl Bond {
-    /// The interval between two rounds of peer notification: `peer_notif_delay`, or `miimon`
-    /// when it is 0.
+    /// The monitor's tick: `miimon`, else `arp_interval` (at least 1 ms).
+    pub(super) fn monitor_tick(&self) -> Duration {
+        let ms = if self.opts.miimon > 0 { self.opts.miimon } else { self.opts.arp_interval };
+        Duration::from_millis(u64::from(ms.max(1)))
+    }
+
+    /// The interval between two rounds of peer notification: `peer_notif_delay`, or the
+    /// monitor's tick when it is 0 (Linux counts the rounds down once per tick).
     pub(super) fn notify_interval(&self) -> Duration {
-        let ms = match self.opts.peer_notif_delay_ms() {
-            0 => u64::from(self.opts.miimon.max(1)),
-            ms => ms,
-        };
-        Duration::from_millis(ms)
+        match self.opts.peer_notif_delay_ms() {
+            0 => self.monitor_tick(),
+            ms => Duration::from_millis(ms),
+        }
     }
 
     /// Runs the rounds that are due: gratuitous ARPs and unsolicited NAs on the active slave,
