@@ -121,6 +121,24 @@ fn the_first_activation_is_announced_one_monitor_tick_later_and_only_while_up() 
 }
 
 #[test]
+fn a_new_prio_reselects_only_without_a_primary_slave() {
+    // Linux bond_option_prio_set: bond_select_active_slave when no primary slave is set, else
+    // only a warning (the next re-selection uses the new prio).
+    for primary in [None, Some("eth0")] {
+        let o = BondOptions { primary: primary.map(str::to_owned), ..opts(Mode::ActiveBackup) };
+        let (mut b, s) = bond(o, 3);
+        b.handle_link(ms(1000), s[0], LinkState::down()).unwrap();
+        assert_eq!(b.active_slave(), Some(s[1]), "primary {primary:?}");
+        let warnings = b.set_slave_option(ms(2000), s[2], "prio", "10").unwrap();
+        let want = if primary.is_some() { s[1] } else { s[2] };
+        assert_eq!(b.active_slave(), Some(want), "primary {primary:?}");
+        assert_eq!(warnings.is_empty(), primary.is_none(), "{warnings:?}");
+        b.set_slave_option(ms(2100), s[1], "queue_id", "3").unwrap();
+        assert_eq!(b.active_slave(), Some(want), "queue_id does not re-select");
+    }
+}
+
+#[test]
 fn downdelay_keeps_the_active_slave_while_going_down() {
     // Delays are kept in multiples of miimon (100 ms), as the kernel keeps them.
     let o = BondOptions { downdelay: 2, updelay: 3, ..opts(Mode::ActiveBackup) };

@@ -97,7 +97,12 @@ impl Bond {
                 let r = e.lacp.set_port_priority(now, port, prio);
                 b.lacp_result("set_port_priority", r);
             }
-            b.active.reselect_pending = true;
+            // Linux bond_option_prio_set: a new prio re-selects the active slave, unless a
+            // primary slave is set (then it only warns); queue_id and actor_port_prio do not.
+            let primary = b.opts.primary.as_deref().and_then(|p| b.slave_by_name(p));
+            if name == "prio" && primary.is_none() {
+                b.active.reselect_pending = true;
+            }
             Ok(warnings)
         })
     }
