@@ -715,7 +715,13 @@ fn bond(
                     }
                 }
                 if let Some(s) = val.get("search") {
-                    b.dns.search.extend(list(s).into_iter().map(|(s, _)| s.to_owned()));
+                    // netplan hands the list to networkd's `Domains=` and NetworkManager's
+                    // `dns-search` as written: a `~` entry is routing-only to both.
+                    for (s, sm) in list(s) {
+                        if b.dns.add_domain(s) {
+                            b.note(&Fact::RoutingDomains, cxs[fi].span(sm));
+                        }
+                    }
                 }
                 b.note(&Fact::Dns, kspan.clone());
             }
@@ -1090,6 +1096,9 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
     out.push_str("  bonds:\n");
     for b in &set.bonds {
         let mut lost_lines = lost.common(b, true, format);
+        // netplan documents `nameservers: search:` as search domains only (its renderers
+        // pass a `~` entry through unchanged, but that is not netplan's meaning of it).
+        lost_lines.extend(lost.routing_domains(b, format));
         for (s, m) in b.matches.iter().filter(|(_, m)| m.path.is_some()) {
             lost_lines.push(lost.add(
                 b,
@@ -1144,7 +1153,7 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
                 }
             }
         }
-        if !b.dns.is_empty() {
+        if !b.dns.servers.is_empty() || !b.dns.search.is_empty() {
             out.push_str("      nameservers:\n");
             if !b.dns.servers.is_empty() {
                 let l: Vec<String> =
