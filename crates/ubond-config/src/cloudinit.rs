@@ -60,8 +60,13 @@ pub fn parse_v1(files: &[SourceFile]) -> Parsed {
         let mut cx = Cx { file: &file.path, lines, findings: Vec::new() };
         let mut b = Builder::default();
         let mut parser = Parser::new_from_str(&file.text);
-        if let Err(e) = parser.load(&mut b, false) {
-            cx.error(*e.marker(), format!("YAML: {}", e.info()));
+        match parser.load(&mut b, false) {
+            Err(e) => cx.error(*e.marker(), format!("YAML: {}", e.info())),
+            Ok(()) => {
+                if let Some(m) = crate::netplan::further_document(&mut parser) {
+                    cx.error(m, crate::netplan::SECOND_DOCUMENT_CLOUD_INIT);
+                }
+            }
         }
         b.report_limits(&mut cx);
         let Some(root) = &b.root else {
