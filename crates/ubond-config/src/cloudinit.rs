@@ -60,8 +60,13 @@ pub fn parse_v1(files: &[SourceFile]) -> Parsed {
         let mut cx = Cx { file: &file.path, lines, findings: Vec::new() };
         let mut b = Builder::default();
         let mut parser = Parser::new_from_str(&file.text);
-        if let Err(e) = parser.load(&mut b, false) {
-            cx.error(*e.marker(), format!("YAML: {}", e.info()));
+        match parser.load(&mut b, false) {
+            Err(e) => cx.error(*e.marker(), format!("YAML: {}", e.info())),
+            Ok(()) => {
+                if let Some(m) = crate::netplan::further_document(&mut parser) {
+                    cx.error(m, crate::netplan::SECOND_DOCUMENT_CLOUD_INIT);
+                }
+            }
         }
         b.report_limits(&mut cx);
         let Some(root) = &b.root else {
@@ -261,8 +266,8 @@ fn read_config(cx: &mut Cx<'_>, entries: &[Node], bonds: &mut Vec<BondConfig>) {
                         }
                     }
                     for (s, _) in other.get("search").map(list).unwrap_or_default() {
-                        if !b.dns.search.iter().any(|x| x == s) {
-                            b.dns.search.push(s.to_owned());
+                        if b.dns.add_domain(s) {
+                            b.note(&Fact::RoutingDomains, at.clone());
                         }
                     }
                     b.note(&Fact::Dns, at);
@@ -373,7 +378,13 @@ fn subnet(cx: &mut Cx<'_>, b: &mut BondConfig, s: &Node) {
                 b.note(&Fact::Dns, kspan);
             }
             "dns_search" => {
-                b.dns.search.extend(list(v).into_iter().map(|(d, _)| d.to_owned()));
+                // A `~` domain is routing-only where cloud-init hands the list on
+                // (networkd's `Domains=`, netplan).
+                for (d, _) in list(v) {
+                    if b.dns.add_domain(d) {
+                        b.note(&Fact::RoutingDomains, kspan.clone());
+                    }
+                }
                 b.note(&Fact::Dns, kspan);
             }
             "routes" => {
@@ -421,6 +432,7 @@ pub(crate) fn emit_v1_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> 
     let mut seen: Vec<&String> = Vec::new();
     for b in &set.bonds {
         let mut comments = lost.common(b, false, "cloud-init version 1");
+        comments.extend(lost.routing_domains(b, "cloud-init version 1 (dns_search)"));
         for s in &b.slaves {
             if seen.contains(&s) {
                 continue;
@@ -469,7 +481,7 @@ pub(crate) fn emit_v1_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> 
         let mut subnets = String::new();
         let v4: Vec<_> = b.addresses.iter().filter(|(a, _)| a.is_ipv4()).collect();
         let v6: Vec<_> = b.addresses.iter().filter(|(a, _)| a.is_ipv6()).collect();
-        let mut dns_done = b.dns.is_empty();
+        let mut dns_done = b.dns.servers.is_empty() && b.dns.search.is_empty();
         let mut routes_left: Vec<&Route> = b.routes.iter().collect();
         for (kind, addrs) in [("static", v4), ("static6", v6)] {
             for (i, (a, p)) in addrs.iter().enumerate() {
@@ -556,7 +568,7 @@ pub(crate) fn emit_v1_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> 
             comments.push(lost.add(
                 b,
                 Fact::Dns,
-                b.dns.to_string(),
+                crate::model::Dns { routing_domains: Vec::new(), ..b.dns.clone() }.to_string(),
                 "cloud-init version 1 gives name servers with a static subnet",
             ));
         }

@@ -1082,7 +1082,12 @@ fn addresses(f: &IfcfgFile, b: &mut BondConfig, findings: &mut Vec<Finding>) {
         }
     }
     if let Some(v) = f.get("DOMAIN") {
-        b.dns.search.extend(v.value.text.split_whitespace().map(str::to_owned));
+        // NetworkManager takes DOMAIN as its dns-search: a `~` domain is routing-only.
+        for w in v.value.text.split_whitespace() {
+            if b.dns.add_domain(w) {
+                b.note(&Fact::RoutingDomains, v.key_span.clone());
+            }
+        }
         b.note(&Fact::Dns, v.key_span.clone());
     }
 }
@@ -1105,6 +1110,7 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
     let mut out = Vec::new();
     for b in &set.bonds {
         let mut comments = lost.common(b, true, "ifcfg");
+        comments.extend(lost.routing_domains(b, "ifcfg (DOMAIN=)"));
         let mut t = String::from("# written by ubond\n");
         let kv = |t: &mut String, k: &str, v: &str| t.push_str(&format!("{k}={}\n", quote(v)));
         kv(&mut t, "DEVICE", &b.name);

@@ -958,7 +958,13 @@ fn bond_stanza(
                 b.note(&Fact::Dns, o.key_span.clone());
             }
             "dns-search" | "dns-domain" => {
-                b.dns.search.extend(v.split_whitespace().map(str::to_owned));
+                // A `~` domain is never a search domain: taken as routing-only, as
+                // networkd and NetworkManager do.
+                for w in v.split_whitespace() {
+                    if b.dns.add_domain(w) {
+                        b.note(&Fact::RoutingDomains, o.key_span.clone());
+                    }
+                }
                 b.note(&Fact::Dns, o.key_span.clone());
             }
             "up" | "post-up" => match crate::net::ip_route(v, &st.name) {
@@ -1061,6 +1067,7 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
     let mut out = String::from("# bonds (written by ubond)\n");
     for b in &set.bonds {
         let mut comments = lost.common(b, true, "interfaces");
+        comments.extend(lost.routing_domains(b, "interfaces (dns-search)"));
         let v4: Vec<_> = b.addresses.iter().filter(|(a, _)| a.is_ipv4()).collect();
         let v6: Vec<_> = b.addresses.iter().filter(|(a, _)| a.is_ipv6()).collect();
         let method = if b.dhcp4 && v4.is_empty() {

@@ -542,9 +542,10 @@ fn ip(u: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
             b.note(&Fact::Dns, e.key_span.clone());
         }
         if let Some(e) = u.last(fam, "dns-search") {
+            // `~example.com` (and `~.`) are routing-only domains (nm-settings(5)).
             for w in e.value.split(';').map(str::trim).filter(|w| !w.is_empty()) {
-                if !b.dns.search.iter().any(|s| s == w) {
-                    b.dns.search.push(w.to_owned());
+                if b.dns.add_domain(w) {
+                    b.note(&Fact::RoutingDomains, e.key_span.clone());
                 }
             }
             b.note(&Fact::Dns, e.key_span.clone());
@@ -655,10 +656,12 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
             if !dns.is_empty() {
                 t.push_str(&format!("dns={}\n", dns.concat()));
             }
-            if v4 && !b.dns.search.is_empty() {
+            let domains: Vec<String> =
+                b.dns.search.iter().cloned().chain(b.dns.routing_tilde()).collect();
+            if v4 && !domains.is_empty() {
                 t.push_str(&format!(
                     "dns-search={}\n",
-                    b.dns.search.iter().map(|s| format!("{s};")).collect::<String>()
+                    domains.iter().map(|s| format!("{s};")).collect::<String>()
                 ));
             }
             let mut n = 0;

@@ -76,6 +76,21 @@ impl Lost {
         text
     }
 
+    /// The loss of `b`'s routing-only DNS domains, for a format that has search domains only
+    /// (`None` when there are none).
+    pub fn routing_domains(&mut self, b: &BondConfig, format: &str) -> Option<String> {
+        if b.dns.routing_domains.is_empty() {
+            return None;
+        }
+        let d: Vec<String> = b.dns.routing_tilde().collect();
+        Some(self.add(
+            b,
+            Fact::RoutingDomains,
+            format!("routing-only domains {}", d.join(" ")),
+            format!("{format} has search domains only (which also complete names)"),
+        ))
+    }
+
     /// The losses every format shares: lines ubond does not model, and (for a format that
     /// cannot write Open vSwitch bonds) the OVS spelling of the bond.
     pub fn common(&mut self, b: &BondConfig, ovs_capable: bool, format: &str) -> Vec<String> {

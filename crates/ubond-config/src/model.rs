@@ -114,21 +114,49 @@ impl std::fmt::Display for Route {
     }
 }
 
-/// Name servers and search domains given with the bond.
+/// Name servers, search domains and routing-only domains given with the bond.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dns {
     /// Name servers, in order.
     #[serde(default)]
     pub servers: Vec<IpAddr>,
-    /// Search domains, in order.
+    /// Search domains, in order: appended to single-label names and used to pick the
+    /// link a query goes to.
     #[serde(default)]
     pub search: Vec<String>,
+    /// Routing-only domains, without their `~` (`example.com` for networkd's
+    /// `Domains=~example.com`, `.` for `~.`: this link's name servers for every domain
+    /// without a better match): they only pick the link a query for a name in them goes to,
+    /// and never complete a name (systemd.network(5) `Domains=`, NetworkManager's
+    /// `dns-search=~example.com;`). Formats without them declare a loss.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing_domains: Vec<String>,
 }
 
 impl Dns {
     /// No server and no domain.
     pub fn is_empty(&self) -> bool {
-        self.servers.is_empty() && self.search.is_empty()
+        self.servers.is_empty() && self.search.is_empty() && self.routing_domains.is_empty()
+    }
+
+    /// Adds a domain as networkd's `Domains=` and NetworkManager's `dns-search` spell it:
+    /// `~example.com` (or `~.`) is a routing-only domain, anything else a search domain;
+    /// each kept once. Returns whether it was a routing-only one.
+    pub fn add_domain(&mut self, word: &str) -> bool {
+        let (list, name) = match word.strip_prefix('~') {
+            Some(d) => (&mut self.routing_domains, d),
+            None => (&mut self.search, word),
+        };
+        if !list.iter().any(|x| x == name) {
+            list.push(name.to_owned());
+        }
+        word.starts_with('~')
+    }
+
+    /// The routing-only domains as networkd and NetworkManager spell them (`~example.com`,
+    /// `~.`).
+    pub fn routing_tilde(&self) -> impl Iterator<Item = String> + '_ {
+        self.routing_domains.iter().map(|d| format!("~{d}"))
     }
 }
 
@@ -138,6 +166,9 @@ impl std::fmt::Display for Dns {
         write!(f, "dns {}", s.join(" "))?;
         if !self.search.is_empty() {
             write!(f, " search {}", self.search.join(" "))?;
+        }
+        if !self.routing_domains.is_empty() {
+            write!(f, " routing-only {}", self.routing_tilde().collect::<Vec<_>>().join(" "))?;
         }
         Ok(())
     }
@@ -249,6 +280,8 @@ pub enum Fact {
     Route(Route),
     /// Name servers and search domains.
     Dns,
+    /// Routing-only DNS domains ([`Dns::routing_domains`]).
+    RoutingDomains,
     /// DHCPv4.
     Dhcp4,
     /// DHCPv6.
@@ -275,6 +308,7 @@ impl Fact {
             Fact::Address(a, p) => format!("address:{a}/{p}"),
             Fact::Route(r) => format!("route:{r}"),
             Fact::Dns => "dns".to_owned(),
+            Fact::RoutingDomains => "routing-domains".to_owned(),
             Fact::Dhcp4 => "dhcp4".to_owned(),
             Fact::Dhcp6 => "dhcp6".to_owned(),
             Fact::OnBoot => "on-boot".to_owned(),
@@ -400,6 +434,9 @@ impl BondConfig {
                 .or_else(|| self.spans.options.get("queue_id")),
             Fact::Slaves => self.spans.slaves.values().next(),
             Fact::OnBoot => self.spans.not_on_boot.as_ref().map(|(s, _)| s),
+            Fact::RoutingDomains => {
+                self.spans.facts.get(&fact.key()).or_else(|| self.spans.facts.get("dns"))
+            }
             Fact::Match(s) => {
                 self.spans.facts.get(&fact.key()).or_else(|| self.spans.slaves.get(s))
             }
@@ -452,6 +489,7 @@ impl BondConfig {
                 self.routes.sort_by_key(order);
             }
             Fact::Dns => self.dns = other.dns.clone(),
+            Fact::RoutingDomains => self.dns.routing_domains = other.dns.routing_domains.clone(),
             Fact::Dhcp4 => self.dhcp4 = other.dhcp4,
             Fact::Dhcp6 => self.dhcp6 = other.dhcp6,
             Fact::OnBoot => self.on_boot = other.on_boot,

@@ -8,6 +8,9 @@
 //! gateway = "192.0.2.1"
 //! dhcp = false
 //! on_boot = true                  # false: only `ubond up bond0` brings it up
+//! dns = ["192.0.2.53"]
+//! dns_search = ["example.com"]
+//! dns_routing_domains = ["corp.example"]  # routing-only ("." for every domain)
 //!
 //! [bond.options]
 //! mode = "802.3ad"
@@ -53,6 +56,7 @@ const BOND_KEYS: &[&str] = &[
     "dhcp6",
     "dns",
     "dns_search",
+    "dns_routing_domains",
     "mtu",
     "mac",
     "on_boot",
@@ -289,6 +293,14 @@ fn bond(cx: &mut Ctx<'_>, whole: &Spanned<DeValue<'_>>, t: &DeTable<'_>) -> Opti
             "dns_search" => {
                 b.dns.search.extend(string_list(cx, v, "dns_search").into_iter().map(|(s, _)| s));
                 b.note(&Fact::Dns, cx.span(k.span().start));
+            }
+            "dns_routing_domains" => {
+                // Spelled with or without networkd's `~`.
+                for (s, _) in string_list(cx, v, "dns_routing_domains") {
+                    let d = s.strip_prefix('~').unwrap_or(&s);
+                    b.dns.add_domain(&format!("~{d}"));
+                }
+                b.note(&Fact::RoutingDomains, cx.span(k.span().start));
             }
             "mtu" => match scalar(v.get_ref()).map(|s| s.parse::<u32>()) {
                 Some(Ok(m)) if (68..=65535).contains(&m) => {
@@ -626,6 +638,9 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
         }
         if !b.dns.search.is_empty() {
             out.push_str(&format!("dns_search = {}\n", toml_list(&b.dns.search)));
+        }
+        if !b.dns.routing_domains.is_empty() {
+            out.push_str(&format!("dns_routing_domains = {}\n", toml_list(&b.dns.routing_domains)));
         }
         if !b.on_boot {
             out.push_str("on_boot = false\n");

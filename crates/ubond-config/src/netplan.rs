@@ -104,6 +104,9 @@ const BOND_KEYS: &[&str] = &[
     "activation-mode",
 ];
 
+/// What cloud-init makes of a file with two YAML documents.
+pub(crate) const SECOND_DOCUMENT_CLOUD_INIT: &str = "a second YAML document: cloud-init reads none of a file with more than one (YAML: expected a single document in the stream)";
+
 /// At most this deep a YAML document is kept (deeper content is dropped with an error).
 const MAX_DEPTH: usize = 32;
 
@@ -284,6 +287,27 @@ impl Cx<'_> {
         let s = self.span(m);
         self.findings.push(Finding::error(&s, msg));
     }
+    pub(crate) fn warning(&mut self, m: Marker, msg: impl Into<String>) {
+        let s = self.span(m);
+        self.findings.push(Finding::warning(&s, msg));
+    }
+}
+
+/// After `parser` loaded a file's first document: where a further document with content
+/// starts (`---`), or where the text after the first one does not parse. An empty document
+/// (a trailing `---`) holds nothing and is passed over.
+pub(crate) fn further_document<T: Iterator<Item = char>>(parser: &mut Parser<T>) -> Option<Marker> {
+    let mut start = None;
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => return None,
+            Ok((Event::DocumentStart, m)) => start = Some(m),
+            Ok((Event::DocumentEnd, _)) => {}
+            Ok((Event::Scalar(s, ..), _)) if s.is_empty() => {}
+            Ok((_, m)) => return Some(start.unwrap_or(m)),
+            Err(e) => return Some(start.unwrap_or(*e.marker())),
+        }
+    }
 }
 
 /// A time in `unit` microseconds: a bare number is in the default unit (`default_us`).
@@ -392,8 +416,19 @@ pub(crate) fn parse_flavour(files: &[SourceFile], top_level: bool) -> Parsed {
         let mut cx = Cx { file: &file.path, lines, findings: Vec::new() };
         let mut b = Builder::default();
         let mut parser = Parser::new_from_str(&file.text);
-        if let Err(e) = parser.load(&mut b, false) {
-            cx.error(*e.marker(), format!("YAML: {}", e.info()));
+        match parser.load(&mut b, false) {
+            Err(e) => cx.error(*e.marker(), format!("YAML: {}", e.info())),
+            // netplan's libyaml loads a file's first document and never reads the rest;
+            // cloud-init's PyYAML refuses a file with two ("expected a single document in the
+            // stream") and reads none of it.
+            Ok(()) => match (further_document(&mut parser), top_level) {
+                (None, _) => {}
+                (Some(m), false) => cx.warning(
+                    m,
+                    "a second YAML document: ignored (netplan reads only a file's first document)",
+                ),
+                (Some(m), true) => cx.error(m, SECOND_DOCUMENT_CLOUD_INIT),
+            },
         }
         b.report_limits(&mut cx);
         // A document that is a string or a list (an ifcfg or interfaces file given as YAML)
@@ -715,7 +750,13 @@ fn bond(
                     }
                 }
                 if let Some(s) = val.get("search") {
-                    b.dns.search.extend(list(s).into_iter().map(|(s, _)| s.to_owned()));
+                    // netplan hands the list to networkd's `Domains=` and NetworkManager's
+                    // `dns-search` as written: a `~` entry is routing-only to both.
+                    for (s, sm) in list(s) {
+                        if b.dns.add_domain(s) {
+                            b.note(&Fact::RoutingDomains, cxs[fi].span(sm));
+                        }
+                    }
                 }
                 b.note(&Fact::Dns, kspan.clone());
             }
@@ -1090,6 +1131,9 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
     out.push_str("  bonds:\n");
     for b in &set.bonds {
         let mut lost_lines = lost.common(b, true, format);
+        // netplan documents `nameservers: search:` as search domains only (its renderers
+        // pass a `~` entry through unchanged, but that is not netplan's meaning of it).
+        lost_lines.extend(lost.routing_domains(b, format));
         for (s, m) in b.matches.iter().filter(|(_, m)| m.path.is_some()) {
             lost_lines.push(lost.add(
                 b,
@@ -1144,7 +1188,7 @@ pub(crate) fn emit_text(set: &ConfigSet, lost: &mut Lost, format: &str) -> Strin
                 }
             }
         }
-        if !b.dns.is_empty() {
+        if !b.dns.servers.is_empty() || !b.dns.search.is_empty() {
             out.push_str("      nameservers:\n");
             if !b.dns.servers.is_empty() {
                 let l: Vec<String> =

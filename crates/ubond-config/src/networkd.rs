@@ -504,7 +504,12 @@ fn bond_network(n: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
                 b.note(&Fact::Dns, e.key_span.clone());
             }
             ("Network", "Domains") => {
-                b.dns.search.extend(e.value.split_whitespace().map(str::to_owned));
+                // `~example.com` (and `~.`) are routing-only domains (systemd.network(5)).
+                for w in e.value.split_whitespace() {
+                    if b.dns.add_domain(w) {
+                        b.note(&Fact::RoutingDomains, e.key_span.clone());
+                    }
+                }
                 b.note(&Fact::Dns, e.key_span.clone());
             }
             ("Link", "MTUBytes") => mtu(b, e, findings),
@@ -646,8 +651,10 @@ pub(crate) fn emit_into(set: &ConfigSet, lost: &mut Lost) -> Vec<SourceFile> {
             let s: Vec<String> = b.dns.servers.iter().map(|s| s.to_string()).collect();
             nw.push_str(&format!("DNS={}\n", s.join(" ")));
         }
-        if !b.dns.search.is_empty() {
-            nw.push_str(&format!("Domains={}\n", b.dns.search.join(" ")));
+        let domains: Vec<String> =
+            b.dns.search.iter().cloned().chain(b.dns.routing_tilde()).collect();
+        if !domains.is_empty() {
+            nw.push_str(&format!("Domains={}\n", domains.join(" ")));
         }
         for r in b.routes.iter().filter(|r| !r.is_plain_default()) {
             nw.push_str("\n[Route]\n");

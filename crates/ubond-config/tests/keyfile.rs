@@ -73,3 +73,26 @@ fn round_trip_and_conversion() {
     let back = parse(Format::Keyfile, &keyfile::emit(&wiki.config));
     assert!(wiki.config.same_meaning(&back.config));
 }
+
+/// `dns-search=~corp.example;` is a routing-only domain (nm-settings(5)): read apart from the
+/// search domains, from either family's section, and written back with its `~`.
+#[test]
+fn routing_only_domains_in_dns_search() {
+    let mut f = files();
+    f[0].text = f[0].text.replace(
+        "[ipv6]\nmethod=ignore\n",
+        "dns=192.0.2.53;\ndns-search=example.com;~corp.example;\n\n[ipv6]\nmethod=ignore\ndns-search=~.;\n",
+    );
+    let p = keyfile::parse(&f);
+    assert!(p.findings.is_empty(), "{:#?}", p.findings);
+    let b = &p.config.bonds[0];
+    assert_eq!(b.dns.search, ["example.com"]);
+    assert_eq!(b.dns.routing_domains, ["corp.example", "."]);
+    let out = keyfile::emit(&p.config);
+    assert!(out[0].text.contains("dns-search=example.com;~corp.example;~.;\n"), "{}", out[0].text);
+    let back = keyfile::parse(&out);
+    assert!(p.config.same_meaning(&back.config), "{out:#?}");
+    // Into networkd they stay routing-only.
+    let nd = parse(Format::Networkd, &ubond_config::emit(&p.config, Format::Networkd));
+    assert_eq!(nd.config.bonds[0].dns, b.dns);
+}

@@ -86,3 +86,39 @@ fn round_trip_and_conversion() {
     let back = parse(Format::Netplan, &netplan::emit(&wiki.config));
     assert!(wiki.config.same_meaning(&back.config));
 }
+
+/// netplan's libyaml loads a file's first document only: a second one is ignored, with a
+/// warning at its `---`; an empty trailing document says nothing. cloud-init's PyYAML refuses
+/// such a file: an error in both of its versions.
+#[test]
+fn a_second_document_is_ignored_and_said() {
+    let second = "---\nnetwork:\n  bonds:\n    bond9:\n      interfaces: [eth9]\n";
+    let f = [SourceFile::new("/etc/netplan/01.yaml", format!("{SAMPLE}{second}"))];
+    let p = netplan::parse(&f);
+    assert_eq!(p.config.bonds.len(), 1, "{:#?}", p.config);
+    assert_eq!(p.config.bonds[0].name, "bond0");
+    let w: Vec<_> = p.findings.iter().filter(|x| x.message.contains("second YAML")).collect();
+    assert_eq!(w.len(), 1, "{:#?}", p.findings);
+    assert_eq!(w[0].severity, Severity::Warning);
+    let line = u32::try_from(SAMPLE.lines().count() + 1).unwrap();
+    assert_eq!((w[0].file.as_str(), w[0].line, w[0].column), ("/etc/netplan/01.yaml", line, 1));
+    assert!(!ubond_config::has_errors(&p.findings), "{:#?}", p.findings);
+
+    let trailing = [SourceFile::new("/etc/netplan/01.yaml", format!("{SAMPLE}---\n"))];
+    assert!(netplan::parse(&trailing).findings.is_empty());
+
+    let v2 = format!("{SAMPLE}{second}");
+    let c = parse(Format::CloudInit2, &[SourceFile::new("50-network.cfg", v2)]);
+    assert!(c.findings.iter().any(|x| x.severity == Severity::Error
+        && x.line == line
+        && x.message.contains("cloud-init reads none")));
+    let v1 = "network:\n  version: 1\n  config:\n    - type: bond\n      name: bond0\n      bond_interfaces: [eth0]\n---\nnetwork: {}\n";
+    let c = parse(Format::CloudInit1, &[SourceFile::new("50-network.cfg", v1)]);
+    assert!(
+        c.findings.iter().any(|x| x.severity == Severity::Error
+            && x.line == 7
+            && x.message.contains("cloud-init reads none")),
+        "{:#?}",
+        c.findings
+    );
+}

@@ -2,7 +2,7 @@
 
 mod samples;
 
-use ubond_config::{networkd, parse, Format, Severity, SourceFile};
+use ubond_config::{networkd, parse, Fact, Format, Severity, SourceFile};
 use ubond_core::options::{LacpRate, Mode};
 
 fn files(bond_section: &str) -> Vec<SourceFile> {
@@ -71,4 +71,35 @@ fn round_trip_is_identical_and_samples_convert() {
     );
     let back = parse(Format::Networkd, &networkd::emit(&wiki.config));
     assert!(wiki.config.same_meaning(&back.config));
+}
+
+/// `Domains=~example.com` and `Domains=~.` are routing-only domains (systemd.network(5)):
+/// kept apart from the search domains, written back as such, and a loss in netplan.
+#[test]
+fn routing_only_domains_are_not_search_domains() {
+    let mut f = files("Mode=active-backup\n");
+    f[1].text.push_str("DNS=192.0.2.53\nDomains=example.com ~corp.example ~.\n");
+    let p = networkd::parse(&f);
+    assert!(!ubond_config::has_errors(&p.findings), "{:#?}", p.findings);
+    let b = &p.config.bonds[0];
+    assert_eq!(b.dns.search, ["example.com"]);
+    assert_eq!(b.dns.routing_domains, ["corp.example", "."]);
+    let out = networkd::emit(&p.config);
+    let network = out.iter().find(|f| f.path.ends_with("25-bond1.network")).unwrap();
+    assert!(network.text.contains("Domains=example.com ~corp.example ~.\n"), "{}", network.text);
+    let back = networkd::parse(&out);
+    assert!(p.config.same_meaning(&back.config), "{out:#?}");
+
+    let c = ubond_config::convert(&p.config, Format::Netplan);
+    let lost: Vec<_> = c.losses.iter().filter(|l| l.fact == Fact::RoutingDomains).collect();
+    assert_eq!(lost.len(), 1, "{:#?}", c.losses);
+    assert!(lost[0].what.contains("~corp.example ~."), "{}", lost[0]);
+    let at = lost[0].at.as_ref().expect("the Domains= line");
+    assert_eq!((at.file.as_str(), at.line), ("/etc/systemd/network/25-bond1.network", 8));
+    let text = &c.files[0].text;
+    assert!(!text.contains("corp.example\"") && !text.contains("- corp"), "{text}");
+    let np = parse(Format::Netplan, &c.files);
+    let nb = &np.config.bonds[0];
+    assert_eq!(nb.dns.search, ["example.com"]);
+    assert!(nb.dns.routing_domains.is_empty());
 }

@@ -65,6 +65,7 @@ prop_compose! {
         extras in prop::collection::vec(prop::sample::select(&["post-up ethtool -K bond0 gro off", "vlan bond0.100 on bond0 (iface bond0.100)"][..]), 0..2),
         dns in prop::collection::vec(1u8..250, 0..3),
         search in prop::collection::vec(prop::sample::select(&["example.org", "lab.example"][..]), 0..2),
+        routing in prop::collection::vec(prop::sample::select(&["corp.example", "."][..]), 0..2),
         dhcp in (any::<bool>(), any::<bool>()),
         mtu in prop::option::of(prop::sample::select(&[1280u32, 1500, 9000][..])),
         mac in prop::option::of(any::<[u8; 5]>()),
@@ -145,6 +146,7 @@ prop_compose! {
         b.dns = Dns {
             servers: dns.iter().map(|d| format!("192.0.2.{d}").parse().unwrap()).fold(Vec::new(), |mut v, ip| { if !v.contains(&ip) { v.push(ip) } v }),
             search: search.iter().map(|s| s.to_string()).fold(Vec::new(), |mut v, s| { if !v.contains(&s) { v.push(s) } v }),
+            routing_domains: routing.iter().map(|s| s.to_string()).fold(Vec::new(), |mut v, s| { if !v.contains(&s) { v.push(s) } v }),
         };
         b.dhcp4 = dhcp.0;
         b.dhcp6 = dhcp.1;
