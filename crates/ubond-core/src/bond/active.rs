@@ -58,13 +58,19 @@ impl Bond {
         id.and_then(|id| self.slave(id)).is_some_and(|s| self.usable(s))
     }
 
+    /// The slave the `primary` option names, if it is one of the bond's (Linux
+    /// `bond->primary_slave`).
+    pub(super) fn primary_slave(&self) -> Option<SlaveId> {
+        self.opts.primary.as_deref().and_then(|p| self.slave_by_name(p))
+    }
+
     /// Linux `bond_choose_primary_or_current` + `bond_find_best_slave`; with micro-BFD, a
     /// slave whose session is not Up counts as down.
     fn find_best_slave(&mut self) -> Option<SlaveId> {
         let up = |s: &Slave| self.usable(s);
         let curr = self.active.current;
         let curr_up = self.usable_id(curr);
-        let mut prim = self.opts.primary.as_deref().and_then(|p| self.slave_by_name(p));
+        let mut prim = self.primary_slave();
         let prim_up = self.usable_id(prim);
         let choice = 'choose: {
             if !prim_up {

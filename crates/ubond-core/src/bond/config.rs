@@ -99,8 +99,7 @@ impl Bond {
             }
             // Linux bond_option_prio_set: a new prio re-selects the active slave, unless a
             // primary slave is set (then it only warns); queue_id and actor_port_prio do not.
-            let primary = b.opts.primary.as_deref().and_then(|p| b.slave_by_name(p));
-            if name == "prio" && primary.is_none() {
+            if name == "prio" && b.primary_slave().is_none() {
                 b.active.reselect_pending = true;
             }
             Ok(warnings)

@@ -279,9 +279,8 @@ impl BondRt {
     /// balancing); the one on the data-path end takes, in balance-alb, the ARP frames the bond
     /// sends (its receive balancing rewrites them), and nothing otherwise.
     pub(super) fn sync_receive(&mut self) {
-        let opts = self.bond.options();
-        let arp_monitor = opts.arp_interval != 0;
-        let alb = opts.mode == Mode::BalanceAlb;
+        let arp_monitor = self.arp_monitor();
+        let alb = self.bond.options().mode == Mode::BalanceAlb;
         let control = ControlFrames { arp: arp_monitor || alb, neighbour_discovery: arp_monitor };
         let name = self.bond.name();
         for s in self.slaves.iter_mut().filter(|s| s.control != Some(control)) {
@@ -299,6 +298,12 @@ impl BondRt {
         }
     }
 
+    /// The ARP monitor runs (`arp_interval` set): the daemon reads ARP and neighbour
+    /// discovery on the slaves and needs each slave's receive times.
+    pub(super) fn arp_monitor(&self) -> bool {
+        self.bond.options().arp_interval != 0
+    }
+
     /// What the data threads need of the bond now (made again only after a change).
     pub(super) fn data_view(&mut self) -> Arc<BondData> {
         if let Some(d) = &self.published {
@@ -308,7 +313,7 @@ impl BondRt {
             key: self.key,
             tx: self.bond.tx_plan().clone(),
             rx: self.bond.rx_plan().clone(),
-            stamp: self.bond.options().arp_interval != 0,
+            stamp: self.arp_monitor(),
             end: self.end.clone(),
             slaves: self
                 .slaves
@@ -331,7 +336,7 @@ impl BondRt {
     /// received (given to the core at `now`, as the fast path's receive times are).
     pub(super) fn take_data_counts(&mut self, now: Instant) {
         self.counts.take_load(&mut self.cursor.load);
-        if self.bond.options().arp_interval != 0 {
+        if self.arp_monitor() {
             for s in &self.slaves {
                 let (any, arp_ipv6) = s.seen.read();
                 if any.is_some() {

@@ -249,7 +249,7 @@ impl Fast {
             tlb: tlb.and_then(Result::ok),
         };
         let rx_plan = rt.bond.rx_plan().clone();
-        let arp_monitor = rt.bond.options().arp_interval != 0;
+        let arp_monitor = rt.arp_monitor();
         let name = rt.bond.name().to_string();
         let report = |e: ubond_sys::SysError| eprintln!("ubond: {name}: {e}");
         if !on {
@@ -329,7 +329,7 @@ impl Fast {
     /// monotonic clock's reading at the daemon clock's epoch (the kernel's scale).
     pub(super) fn take_rx_seen(&self, rt: &mut BondRt, now: Instant, mono_at_epoch: u64) {
         let Some(fast) = self.path.as_ref() else { return };
-        if !rt.fast.on() || rt.bond.options().arp_interval == 0 {
+        if !rt.fast.on() || !rt.arp_monitor() {
             return;
         }
         // A time before this daemon's epoch is an earlier daemon's, long past.
