@@ -531,3 +531,129 @@ fn a_bonds_members_send_together_within_the_jitter_bounds() {
     let together = sent[0].iter().filter(|t| sent[1].contains(t)).count();
     assert!(together * 100 >= sent[0].len() * 95, "{together} of {} together", sent[0].len());
 }
+
+/// A restart of bond 0's driver after `pause`: a new `Bond` with the same options and slaves,
+/// the old one's frames and the partner's to it lost meanwhile. With `hold`, the sessions ask
+/// the partner to wait first; with `resume`, the new bond resumes them. Returns whether bond
+/// 1 kept both members in its transmit plan at every step, and its sessions' down counts.
+fn restart_bond0(hold: bool, resume: bool, pause: Duration) -> (bool, u64) {
+    let mut p = Pair::new("balance-xor");
+    p.run_until(ms(5000));
+    assert_eq!((p.tx(0).len(), p.tx(1).len()), (2, 2));
+    let mut kept = true;
+    let mut watch = |p: &Pair| kept &= p.tx(1).len() == 2;
+    if hold {
+        p.bonds[0].hold_bfd_for_restart(p.now, Duration::from_secs(3));
+        let held = p.run_while_not(Duration::from_millis(100), |p| p.bonds[0].bfd_restart_held());
+        assert!(held.is_some(), "the partner acknowledges the hold");
+        // The partner now waits 3 x 1 s for us.
+        let status =
+            p.bonds[1].bfd().unwrap().member_status(ubond_core::bfd::MemberId(p.ids[1][0].0));
+        assert_eq!(status.unwrap().session.detection_time, Duration::from_secs(3));
+    }
+    let saved: Vec<_> = p.ids[0].iter().map(|&id| p.bonds[0].bfd_resume(id)).collect();
+    assert!(saved.iter().all(Option::is_some), "Up sessions have something to resume");
+    // The driver is gone: nothing to or from bond 0.
+    p.wires = vec![Wire { forth: false, back: false }; 2];
+    let until = p.now + pause;
+    while p.now < until {
+        p.run_while_not(until.saturating_duration_since(p.now), |_| false);
+        watch(&p);
+    }
+    let mut b =
+        Bond::new("bond0", options("balance-xor", B), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).unwrap();
+    b.set_bfd_seed(99);
+    b.set_addresses(vec![A], vec![]);
+    p.ids[0].clear();
+    for i in 0..2u8 {
+        let name = format!("eth{i}");
+        if resume {
+            b.resume_bfd(&name, saved[i as usize].unwrap(), p.now + Duration::from_secs(3));
+        }
+        let perm_mac = MacAddr([2, 0, 0, 0xa, 1, i]);
+        p.ids[0].push(b.adopt(p.now, SlaveConfig { name, perm_mac }, LinkState::up(1000)).unwrap());
+    }
+    p.bonds[0] = b;
+    p.wires = vec![Wire { forth: true, back: true }; 2];
+    let until = p.now + Duration::from_secs(2);
+    while p.now < until {
+        let next = p.bonds.iter().filter_map(Bond::poll_timeout).min().unwrap();
+        p.deliver();
+        watch(&p);
+        p.now = p.now.max(next);
+        for b in p.bonds.iter_mut() {
+            if b.poll_timeout().is_some_and(|d| d <= p.now) {
+                b.handle_timeout(p.now);
+                check(b);
+            }
+        }
+        watch(&p);
+    }
+    assert_eq!(p.tx(0).len() + p.tx(1).len(), 4, "every member back in the end");
+    (kept, p.down_count(1, 0) + p.down_count(1, 1))
+}
+
+#[test]
+fn a_restarted_driver_held_and_resumed_keeps_every_member_at_the_partner() {
+    // RFC 5880 6.8.3/6.8.4: a raised Desired Min TX (Poll/Final) stretches the partner's
+    // Detection Time over the restart; the resumed sessions (same discriminators, Up) then
+    // bring the timers back with another Poll Sequence.
+    let (kept, downs) = restart_bond0(true, true, Duration::from_millis(500));
+    assert!(kept && downs == 0, "kept {kept}, down count {downs}");
+    // Without the hold the partner's 30 ms Detection Time runs out during the pause.
+    let (kept, downs) = restart_bond0(false, true, Duration::from_millis(500));
+    assert!(!kept && downs == 2, "kept {kept}, down count {downs}");
+    // Without the resume the new sessions start Down, and the partner's follow (6.8.6).
+    let (kept, downs) = restart_bond0(true, false, Duration::from_millis(500));
+    assert!(!kept && downs == 2, "kept {kept}, down count {downs}");
+    // A pause longer than the hold: the partner gave up; the resumed sessions hear its Down
+    // and come up again with it.
+    let (kept, downs) = restart_bond0(true, true, Duration::from_secs(4));
+    assert!(!kept && downs == 2, "kept {kept}, down count {downs}");
+}
+
+#[test]
+fn after_the_resume_the_timers_come_back_to_the_settings() {
+    let mut p = Pair::new("broadcast");
+    p.run_until(ms(5000));
+    p.bonds[0].hold_bfd_for_restart(p.now, Duration::from_secs(3));
+    p.run_until(p.now + Duration::from_millis(100));
+    let r = p.bonds[0].bfd_resume(p.ids[0][0]).unwrap();
+    assert_eq!(r.session.desired_min_tx, 1_000_000);
+    assert_eq!(r.session.remote_patience(), Duration::from_secs(3));
+    let mut b =
+        Bond::new("bond0", options("broadcast", B), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).unwrap();
+    b.set_addresses(vec![A], vec![]);
+    b.resume_bfd("eth0", r, p.now + Duration::from_secs(1));
+    let id = b
+        .adopt(
+            p.now,
+            SlaveConfig { name: "eth0".into(), perm_mac: MacAddr([2, 0, 0, 0xa, 1, 0]) },
+            LinkState::up(1000),
+        )
+        .unwrap();
+    let st = b.bfd().unwrap().member_status(ubond_core::bfd::MemberId(id.0)).unwrap();
+    assert_eq!(st.session.state, State::Up);
+    assert_eq!(st.session.local_discr, r.session.local_discr);
+    assert_eq!(st.session.remote_discr, r.session.remote_discr);
+    assert!(st.session.polling, "the settings' timers go out with a Poll");
+    assert_eq!(st.session.desired_min_tx, Duration::from_millis(10));
+    // The first packet leaves at once and says Up, to the partner's MAC.
+    let tx = b.poll_transmit().expect("a packet at once");
+    assert_eq!(tx.slave, id);
+    // A resume too late is not used: the session starts Down.
+    let mut b =
+        Bond::new("bond0", options("broadcast", B), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).unwrap();
+    b.set_addresses(vec![A], vec![]);
+    b.resume_bfd("eth0", r, p.now);
+    let id = b
+        .adopt(
+            p.now + Duration::from_millis(1),
+            SlaveConfig { name: "eth0".into(), perm_mac: MacAddr([2, 0, 0, 0xa, 1, 0]) },
+            LinkState::up(1000),
+        )
+        .unwrap();
+    let st = b.bfd().unwrap().member_status(ubond_core::bfd::MemberId(id.0)).unwrap();
+    assert_eq!(st.session.state, State::Down);
+    assert_ne!(st.session.local_discr, r.session.local_discr);
+}

@@ -181,6 +181,7 @@ pub fn run(
         eprintln!("ubond: every bond removed; daemon stopped");
     } else {
         service.stopping("stopping; the bonds keep running");
+        daemon.hold_bfd();
         daemon.stop();
         eprintln!("ubond: daemon stopped; its bonds keep running for the next daemon");
     }

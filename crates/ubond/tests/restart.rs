@@ -453,7 +453,8 @@ fn bad_state_files_are_refused_with_their_place_and_the_running_bond_is_left_alo
     kill(&mut a);
 
     // Newer than this build: the daemon does not start, and the file stays as it is.
-    let newer = good.replacen("\"version\": 1", "\"version\": 99", 1);
+    let version = good.find("\"version\": ").map(|i| &good[i..i + 12]).unwrap().to_owned();
+    let newer = good.replacen(&version, "\"version\": 99", 1);
     assert_ne!(newer, good, "the file says its version as expected");
     std::fs::write(&path, &newer).unwrap();
     let said = daemon_refuses(&a, &fs.args());
@@ -531,4 +532,70 @@ fn a_pinned_map_of_another_build_is_not_used_and_nothing_is_lost() {
     }
     assert!(b.report("bond0").matches("port state: 63").count() == 4);
     assert!(a.shutdown());
+}
+
+/// Both sides' BFD sessions as their reports show them: (states "up", down counts).
+fn bfd_lines(s: &Side) -> (usize, String) {
+    let r = s.report("bond0");
+    let downs =
+        r.lines().filter(|l| l.starts_with("BFD Down Count:")).collect::<Vec<_>>().join(",");
+    (r.matches("BFD Status: up").count(), downs)
+}
+
+#[test]
+fn a_bfd_bond_stopped_and_restarted_keeps_its_sessions_and_loses_no_probe() {
+    if !can_run() || !ubond_sys::bpf::BUILT {
+        assert!(std::env::var_os("CI").is_none() || ubond_sys::bpf::BUILT);
+        return;
+    }
+    let fs = Bpffs::new("bfdr");
+    let mut args = fs.args().to_vec();
+    args.extend(["--datapath", "bpf"]);
+    let (mut a, b) = pair_with("bfdr", &args);
+    for (s, addr, peer) in [(&a, "192.0.2.1/24", "192.0.2.2"), (&b, "192.0.2.2/24", "192.0.2.1")] {
+        let peer = format!("bfd_peer={peer}");
+        s.ok(&["add", "bond0", "mode=802.3ad", "lacp_rate=fast", "miimon=100", "bfd=on", &peer]);
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+        s.ip(&["addr", "add", addr, "dev", "bond0"]);
+    }
+    wait_for(Duration::from_secs(30), "BFD up on both sides", || {
+        [&a, &b].iter().all(|s| bfd_lines(s).0 == 2)
+    });
+    wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
+    let before = bfd_lines(&b);
+    for round in 0..2 {
+        let probers = [
+            ("A to B", Prober::start((&a, "192.0.2.1"), (&b, "192.0.2.2"))),
+            ("B to A", Prober::start((&b, "192.0.2.2"), (&a, "192.0.2.1"))),
+        ];
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(a.stop_daemon(), "SIGTERM stops the daemon cleanly");
+        std::thread::sleep(Duration::from_millis(500));
+        a.start_daemon_with(&args);
+        std::thread::sleep(Duration::from_secs(2));
+        let mut lost = 0;
+        for (way, p) in probers {
+            let (n, l, runs) = p.finish();
+            eprintln!("round {round}, {way}: {n} sent, {l} lost {runs}");
+            lost += l;
+        }
+        let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
+        assert!(log.contains("LACP resumed on 2 port(s)"), "{log}");
+        assert!(log.contains("; BFD resumed on 2 session(s)"), "{log}");
+        assert_eq!(lost, 0, "probes lost\n{log}");
+        // The partner's sessions never went down, and are back at the configured timers.
+        assert_eq!(bfd_lines(&b), before, "{}", b.report("bond0"));
+        assert_eq!(b.report("bond0").matches("BFD Detect Time (ms): 150").count(), 2);
+    }
+    // A killed daemon could not ask its partner to wait: the sessions start afresh, and come
+    // up again.
+    let mut child = a.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    a.start_daemon_with(&args);
+    wait_for(Duration::from_secs(10), "BFD up again after a kill", || {
+        [&a, &b].iter().all(|s| bfd_lines(s).0 == 2)
+    });
+    wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
 }

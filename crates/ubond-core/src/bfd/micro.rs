@@ -34,7 +34,8 @@ use ubond_wire::udp::IpPair;
 use ubond_wire::MacAddr;
 
 use super::session::{
-    ConfigError, DropCounters, DropReason, Session, SessionConfig, SessionEvent, SessionStatus,
+    ConfigError, DropCounters, DropReason, Session, SessionConfig, SessionEvent, SessionResume,
+    SessionStatus,
 };
 use super::timers::Rng;
 use crate::time::Instant;
@@ -97,6 +98,8 @@ pub enum MicroError {
     DuplicateMember(MemberId),
     /// [`MAX_MEMBERS`] members already.
     TooManyMembers,
+    /// A saved session's discriminator or source port is another member's.
+    ResumeConflict,
 }
 
 impl fmt::Display for MicroError {
@@ -109,11 +112,27 @@ impl fmt::Display for MicroError {
             MicroError::UnknownMember(m) => write!(f, "bfd: {m} is not a member"),
             MicroError::DuplicateMember(m) => write!(f, "bfd: {m} is a member already"),
             MicroError::TooManyMembers => write!(f, "bfd: at most {MAX_MEMBERS} members"),
+            MicroError::ResumeConflict => {
+                f.write_str("bfd: a saved session's discriminator or source port is taken")
+            }
         }
     }
 }
 
 impl std::error::Error for MicroError {}
+
+/// What a member's session needs to resume after a restart of its driver (see
+/// [`crate::bfd::session`]'s `resume`): the session's state, and the member's UDP source port
+/// and partner MAC address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberResume {
+    /// The session.
+    pub session: SessionResume,
+    /// The UDP source port.
+    pub src_port: u16,
+    /// The partner's MAC address, learnt from its packets (our frames go to it once Up).
+    pub peer_mac: Option<MacAddr>,
+}
 
 /// A member handle chosen by the caller (the bond's slave number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -261,6 +280,34 @@ impl MemberSession {
     /// The session.
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// A member's session resumed where an earlier run of the driver left it (see
+    /// [`Session::resume`]).
+    pub fn resume(
+        now: Instant,
+        config: MicroConfig,
+        mac: MacAddr,
+        resume: &MemberResume,
+        seed: u64,
+    ) -> Result<MemberSession, MicroError> {
+        config.validate()?;
+        let session = Session::resume(now, config.session, &resume.session, seed)
+            .map_err(MicroError::Config)?;
+        Ok(MemberSession {
+            config,
+            session,
+            mac,
+            peer_mac: resume.peer_mac,
+            src_port: resume.src_port.max(bfd::SOURCE_PORT_MIN),
+            drops: DropCounters::default(),
+        })
+    }
+
+    /// What the session needs to resume after a restart of the driver; `None` unless Up.
+    pub fn resume_info(&self) -> Option<MemberResume> {
+        let session = self.session.resume_info()?;
+        Some(MemberResume { session, src_port: self.src_port, peer_mac: self.peer_mac })
     }
 
     /// The member may carry traffic: its session is Up.
@@ -485,6 +532,60 @@ impl MicroBfd {
         self.members.push((id, member));
         self.collect(self.members.len() - 1);
         Ok(())
+    }
+
+    /// Starts a member's session where an earlier run of the driver left it (see
+    /// [`MemberSession::resume`]): its first packet says Up, with the same discriminators.
+    pub fn resume_member(
+        &mut self,
+        now: Instant,
+        id: MemberId,
+        mac: MacAddr,
+        resume: &MemberResume,
+    ) -> Result<(), MicroError> {
+        let now = self.clock(now);
+        if self.index(id).is_ok() {
+            return Err(MicroError::DuplicateMember(id));
+        }
+        if self.members.len() >= MAX_MEMBERS {
+            return Err(MicroError::TooManyMembers);
+        }
+        if self.members.iter().any(|(_, m)| {
+            m.session.local_discr() == resume.session.local_discr
+                || m.src_port == resume.src_port.max(bfd::SOURCE_PORT_MIN)
+        }) {
+            return Err(MicroError::ResumeConflict);
+        }
+        let seed = self.rng.next_u64();
+        let member = MemberSession::resume(now, self.config, mac, resume, seed)?;
+        self.members.push((id, member));
+        self.collect(self.members.len() - 1);
+        Ok(())
+    }
+
+    /// What member `id`'s session needs to resume after a restart of the driver; `None`
+    /// unless it is Up.
+    pub fn member_resume(&self, id: MemberId) -> Option<MemberResume> {
+        self.members.iter().find(|(m, _)| *m == id)?.1.resume_info()
+    }
+
+    /// Before a planned restart of the driver, every member's session asks its partner to wait
+    /// `wait` for the next run: a Desired Min TX Interval of `wait` divided by our Detect Mult
+    /// (see [`Session::hold_for_restart`]).
+    pub fn hold_for_restart(&mut self, now: Instant, wait: Duration) {
+        let now = self.clock(now);
+        let mult = u64::from(self.config.session.detect_mult.max(1));
+        let wait_us = u64::try_from(wait.as_micros()).unwrap_or(u64::MAX);
+        let hold = Duration::from_micros(wait_us.div_ceil(mult));
+        for i in 0..self.members.len() {
+            self.members[i].1.session.hold_for_restart(now, hold);
+            self.collect(i);
+        }
+    }
+
+    /// Every partner has acknowledged the hold (or has nothing to hold: not Up).
+    pub fn restart_held(&self) -> bool {
+        self.members.iter().all(|(_, m)| m.session.restart_held())
     }
 
     /// Ends a member's session, telling the partner with one AdminDown packet (RFC 5880

@@ -59,10 +59,10 @@ pub mod state;
 pub mod timers;
 
 pub use self::micro::{
-    Event, FrameVerdict, MemberId, MemberSession, MemberStatus, MicroBfd, MicroConfig, MicroError,
-    Transmit, TxFrame, UdpChecksum,
+    Event, FrameVerdict, MemberId, MemberResume, MemberSession, MemberStatus, MicroBfd,
+    MicroConfig, MicroError, Transmit, TxFrame, UdpChecksum,
 };
 pub use self::session::{
-    ConfigError, DropCounters, DropReason, Session, SessionConfig, SessionEvent, SessionStats,
-    SessionStatus, DEFAULT_DETECT_MULT, DEFAULT_INTERVAL,
+    ConfigError, DropCounters, DropReason, Session, SessionConfig, SessionEvent, SessionResume,
+    SessionStats, SessionStatus, DEFAULT_DETECT_MULT, DEFAULT_INTERVAL,
 };

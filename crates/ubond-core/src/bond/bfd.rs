@@ -27,7 +27,9 @@ use std::net::IpAddr;
 
 use ubond_wire::bfd::{self, State};
 
-use crate::bfd::{Event, FrameVerdict, MemberId, MicroBfd, MicroConfig, UdpChecksum};
+use crate::bfd::{
+    Event, FrameVerdict, MemberId, MemberResume, MicroBfd, MicroConfig, MicroError, UdpChecksum,
+};
 use crate::options::Mode;
 use crate::report;
 use crate::time::Instant;
@@ -43,13 +45,19 @@ pub(crate) struct BondBfd {
     pub seed: u64,
     /// The UDP destination port: 6784, or 3784 in tests against single-hop implementations.
     pub port: u16,
+    /// Sessions of an earlier run of the driver to resume, by slave name, until when: each is
+    /// used when its slave's session starts, or dropped.
+    pub pending: Vec<(String, MemberResume, Instant)>,
 }
 
 impl Default for BondBfd {
     fn default() -> BondBfd {
-        BondBfd { micro: None, seed: 0, port: bfd::MICRO_BFD_PORT }
+        BondBfd { micro: None, seed: 0, port: bfd::MICRO_BFD_PORT, pending: Vec::new() }
     }
 }
+
+/// Most saved sessions waiting to be resumed (a bond's members at most).
+const MAX_PENDING: usize = crate::bfd::micro::MAX_MEMBERS;
 
 /// A member's handle in [`MicroBfd`]: the slave's.
 fn member(id: SlaveId) -> MemberId {
@@ -68,6 +76,41 @@ impl Bond {
     /// single-hop BFD implementations (RFC 5881) set 3784.
     pub fn set_bfd_port(&mut self, now: Instant, port: u16) {
         self.input(now, |b, _| b.bfd.port = port);
+    }
+
+    /// What slave `id`'s session needs to resume after a restart of the driver; `None` unless
+    /// it is Up.
+    pub fn bfd_resume(&self, id: SlaveId) -> Option<MemberResume> {
+        self.bfd.micro.as_ref()?.member_resume(member(id))
+    }
+
+    /// A restarted driver's saved session for slave `iface`: when that slave's session starts
+    /// (the slave enslaved again and the bond's address known) before `until`, it resumes
+    /// from `resume` in Up, so the partner sees no change, rather than starting in Down. Call
+    /// it before enslaving the slave again. A resume that cannot be used (too late, or its
+    /// discriminator taken) is dropped and the session starts afresh.
+    pub fn resume_bfd(&mut self, iface: &str, resume: MemberResume, until: Instant) {
+        self.bfd.pending.retain(|(name, _, _)| name != iface);
+        if self.bfd.pending.len() < MAX_PENDING {
+            self.bfd.pending.push((iface.to_owned(), resume, until));
+        }
+    }
+
+    /// Before a planned restart of the driver: every session asks its partner to wait `wait`
+    /// for the next run (see [`MicroBfd::hold_for_restart`]); [`Bond::bfd_restart_held`] says
+    /// when the partners have taken it.
+    pub fn hold_bfd_for_restart(&mut self, now: Instant, wait: std::time::Duration) {
+        self.input(now, |b, now| {
+            if let Some(m) = b.bfd.micro.as_mut() {
+                m.hold_for_restart(now, wait);
+                b.stale = true;
+            }
+        });
+    }
+
+    /// Every partner has acknowledged the hold, or there is nothing to hold.
+    pub fn bfd_restart_held(&self) -> bool {
+        self.bfd.micro.as_ref().is_none_or(MicroBfd::restart_held)
     }
 
     /// The micro-BFD sessions, while they run.
@@ -180,9 +223,20 @@ impl Bond {
         for id in gone {
             let _ = m.remove_member(now, id);
         }
+        let pending = &mut self.bfd.pending;
+        pending.retain(|(_, _, until)| *until > now);
         for s in &self.slaves {
             if m.set_member_mac(member(s.id), s.mac).is_err() {
-                let _ = m.add_member(now, member(s.id), s.mac);
+                let resumed = match pending.iter().position(|(name, _, _)| *name == s.name) {
+                    Some(i) => {
+                        let (_, r, _) = pending.swap_remove(i);
+                        m.resume_member(now, member(s.id), s.mac, &r)
+                    }
+                    None => Err(MicroError::UnknownMember(member(s.id))),
+                };
+                if resumed.is_err() {
+                    let _ = m.add_member(now, member(s.id), s.mac);
+                }
             }
         }
     }

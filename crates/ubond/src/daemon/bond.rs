@@ -69,6 +69,9 @@ pub(super) struct BondRt {
     pub(super) lacpdu_sent: Option<Instant>,
     /// An LACPDU went out since the state file last said when.
     pub(super) lacpdu_unrecorded: bool,
+    /// When the bond's BFD partners acknowledged that they wait for the next daemon (see
+    /// [`super::event_loop::Daemon::hold_bfd`]): the state file then keeps the sessions.
+    pub(super) bfd_held: Option<Instant>,
     /// What the state file keeps of the bond changed (its LACP state, its active slave).
     pub(super) state_dirty: bool,
     /// Changes of the active slave, for the metrics.
@@ -145,6 +148,7 @@ impl BondRt {
             clock,
             lacpdu_sent: None,
             lacpdu_unrecorded: false,
+            bfd_held: None,
             state_dirty: true,
             failovers: Failovers::default(),
             mii_next: now,

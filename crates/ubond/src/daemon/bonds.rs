@@ -18,7 +18,7 @@ use super::clock::Clock;
 use super::event_loop::Poller;
 use super::fastpath::Fast;
 use super::slave::SlaveRt;
-use super::state::{self, SavedBond, SavedPort, SavedSlave, State};
+use super::state::{self, SavedBfd, SavedBond, SavedPort, SavedSlave, State};
 use super::workers::Workers;
 
 /// The per-slave options the state file keeps when they differ from the default.
@@ -343,6 +343,9 @@ impl Bonds {
                     })
                     .collect();
                 saved.lacp = rt.bond.port_resume(s.id).as_ref().map(SavedPort::of);
+                if rt.bfd_held.is_some() {
+                    saved.bfd = rt.bond.bfd_resume(s.id).as_ref().map(SavedBfd::of);
+                }
                 saved
             })
             .collect();
@@ -356,10 +359,14 @@ impl Bonds {
                 .active_slave()
                 .and_then(|a| rt.bond.slave_name(a))
                 .map(str::to_owned),
-            lacpdu_sent_ms: rt
-                .lacpdu_sent
-                .map(|t| u64::try_from(self.clock.since_boot(t).as_millis()).unwrap_or(u64::MAX)),
+            lacpdu_sent_ms: rt.lacpdu_sent.map(|t| self.ms_since_boot(t)),
+            bfd_held_ms: rt.bfd_held.map(|t| self.ms_since_boot(t)),
         }
+    }
+
+    /// Instant `t` as milliseconds since the boot, as the state file says times.
+    fn ms_since_boot(&self, t: Instant) -> u64 {
+        u64::try_from(self.clock.since_boot(t).as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Writes the state file if a bond's LACP state or active slave changed, or (at most every

@@ -39,6 +39,23 @@ const ADDRS: u64 = 3;
 const IDLE: Duration = Duration::from_millis(500);
 /// How often every report file is rendered again, even without news.
 const REPORT_PERIOD: Duration = Duration::from_secs(1);
+/// How long a bond's BFD partners are asked to wait for the next daemon when this one stops
+/// for a restart: as long as a fast-rate LACP partner waits (3 s), the same budget.
+const BFD_RESTART_WAIT: Duration = Duration::from_secs(3);
+/// How long the stopping daemon waits for its BFD partners to answer that they will wait.
+const BFD_HOLD_ANSWER: Duration = Duration::from_millis(250);
+
+/// The event loop's buffers: a frame, and the ready list of the poll set.
+struct Io {
+    buf: Vec<u8>,
+    ready: Vec<epoll::Event>,
+}
+
+impl Io {
+    fn new() -> Io {
+        Io { buf: vec![0u8; FRAME_MAX], ready: Vec::with_capacity(64) }
+    }
+}
 
 /// The epoll set, and the tokens that name what is in it.
 pub(super) struct Poller {
@@ -152,8 +169,7 @@ impl Daemon {
 
     /// Runs until `stop` is set, `ubond shutdown` asks (or the poll set fails).
     pub(super) fn run(&mut self, stop: &AtomicBool) -> Result<()> {
-        let mut buf = vec![0u8; FRAME_MAX];
-        let mut ready: Vec<epoll::Event> = Vec::with_capacity(64);
+        let mut io = Io::new();
         let mut last_report = self.clock.now();
         let watchdog = self.service.watchdog_interval();
         let mut last_watchdog = self.clock.now();
@@ -161,8 +177,6 @@ impl Daemon {
             // Timers first, so the wait ends at the next deadline; what they changed reaches
             // the fast path before the wait (a BFD session that timed out, a failover).
             let mut next = self.run_timers();
-            self.bonds.sync_fast_if_dirty();
-            self.bonds.publish_if_changed();
             if let Some(period) = watchdog {
                 let now = self.clock.now();
                 if now.saturating_duration_since(last_watchdog) >= period {
@@ -171,26 +185,7 @@ impl Daemon {
                 }
                 next = next.min(last_watchdog + period);
             }
-            let wait = next.saturating_duration_since(self.clock.now());
-            match self.poller.wait(&mut ready, Some(wait)) {
-                Ok(()) => {}
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(e.into()),
-            }
-            for ev in &ready {
-                match ev.data.u64() {
-                    LISTENER => self.control.accept(&self.poller, self.clock.now()),
-                    LINKS => self.watch.links_changed(&mut self.bonds),
-                    ADDRS => self.watch.addresses_changed(&mut self.bonds),
-                    token if self.metrics.owns(token) => {
-                        self.metrics.ready(token, &self.poller, self.clock.now(), &self.bonds)
-                    }
-                    token => self.ready(token, ev.flags, &mut buf),
-                }
-            }
-            self.control.expire(self.clock.now());
-            self.bonds.sync_fast_if_dirty();
-            self.bonds.publish_if_changed();
+            self.serve_until(&mut io, next)?;
             let now = self.clock.now();
             let periodic = now.saturating_duration_since(last_report) >= REPORT_PERIOD;
             if periodic {
@@ -203,6 +198,75 @@ impl Daemon {
             self.metrics.tick(now, &self.bonds);
         }
         Ok(())
+    }
+
+    /// Publishes what changed to the data paths, waits for something to do until `until` at
+    /// the latest, and does it (frames, links, addresses, clients, metrics).
+    fn serve_until(&mut self, io: &mut Io, until: ubond_core::time::Instant) -> Result<()> {
+        self.bonds.sync_fast_if_dirty();
+        self.bonds.publish_if_changed();
+        let wait = until.saturating_duration_since(self.clock.now());
+        match self.poller.wait(&mut io.ready, Some(wait)) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::INTR) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        for ev in &io.ready {
+            match ev.data.u64() {
+                LISTENER => self.control.accept(&self.poller, self.clock.now()),
+                LINKS => self.watch.links_changed(&mut self.bonds),
+                ADDRS => self.watch.addresses_changed(&mut self.bonds),
+                token if self.metrics.owns(token) => {
+                    self.metrics.ready(token, &self.poller, self.clock.now(), &self.bonds)
+                }
+                token => self.ready(token, ev.flags, &mut io.buf),
+            }
+        }
+        self.control.expire(self.clock.now());
+        self.bonds.sync_fast_if_dirty();
+        self.bonds.publish_if_changed();
+        Ok(())
+    }
+
+    /// Before stopping for a restart (SIGTERM): the bonds' BFD partners are asked to wait
+    /// [`BFD_RESTART_WAIT`] for the next daemon — a Poll Sequence that raises the Desired Min
+    /// TX Interval we advertise, RFC 5880 6.8.3, so that their Detection Time covers the
+    /// restart — and the daemon goes on until every partner has answered, at most
+    /// [`BFD_HOLD_ANSWER`]. The state file then keeps the sessions of the bonds whose partners
+    /// all answered, for the next daemon to resume ([`super::restore`]); the others start
+    /// afresh. Without BFD sessions this returns at once.
+    pub(super) fn hold_bfd(&mut self) {
+        let start = self.clock.now();
+        let mut any = false;
+        for rt in self.bonds.list.iter_mut().filter(|rt| rt.bond.bfd().is_some()) {
+            rt.bond.hold_bfd_for_restart(start, BFD_RESTART_WAIT);
+            rt.drain();
+            any = true;
+        }
+        if !any {
+            return;
+        }
+        let give_up = start + BFD_HOLD_ANSWER;
+        let mut io = Io::new();
+        while !self.bonds.list.iter().all(|rt| rt.bond.bfd_restart_held()) {
+            let next = self.run_timers().min(give_up);
+            if self.clock.now() >= give_up || self.serve_until(&mut io, next).is_err() {
+                break;
+            }
+        }
+        let now = self.clock.now();
+        for rt in &mut self.bonds.list {
+            let held = rt.bond.bfd().is_some() && rt.bond.bfd_restart_held();
+            rt.bfd_held = held.then_some(now);
+            if rt.bond.bfd().is_some() && !held {
+                eprintln!(
+                    "{}: a BFD partner did not answer within {} ms: its sessions start afresh \
+                     with the next daemon",
+                    rt.bond.name(),
+                    BFD_HOLD_ANSWER.as_millis()
+                );
+            }
+        }
     }
 
     /// Reads the slaves' carrier of the bonds whose `miimon` tick is due and runs the cores'

@@ -10,6 +10,12 @@
 //! the last LACPDU left, and a partner waits its own timeout (3 s with the short timeout, 90 s
 //! with the long one) before it expires our information. Past that, the ports start a normal
 //! negotiation (keeping their numbers).
+//!
+//! BFD sessions resume the same way, in Up with their discriminators, when the daemon that
+//! stopped had its partners' word that they would wait (see
+//! [`super::event_loop::Daemon::hold_bfd`]; a killed daemon has not, and its sessions start
+//! afresh), and only while they still wait: our Detect Mult times the Desired Min TX Interval
+//! we advertised last, from the time they said so.
 
 use std::time::Duration;
 
@@ -114,9 +120,24 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
     let partner_timeout =
         saved.slaves.iter().filter_map(|s| s.lacp.as_ref()?.resume().ok()?.partner_timeout()).min();
     let trusted = matches!((waited, partner_timeout), (Some(w), Some(t)) if w + RESUME_MARGIN < t);
+    // BFD: what the partners still wait for, by slave.
+    let held = saved
+        .bfd_held_ms
+        .map(|ms| bonds.clock.since_boot(now).saturating_sub(Duration::from_millis(ms)));
+    let mut bfd_given = 0;
+    let mut bfd_waited = None;
     let mut resumed = 0;
     for (slave, s) in ready {
         let iface = slave.name.clone();
+        if let (Some(waited), Some(bfd)) = (held, &s.bfd) {
+            let r = bfd.resume().with_context(|| format!("{iface}'s BFD session"))?;
+            let patience = r.session.remote_patience();
+            bfd_waited = Some((waited, patience));
+            if let Some(left) = patience.checked_sub(waited + RESUME_MARGIN) {
+                bonds.list[bi].bond.resume_bfd(&iface, r, now + left);
+                bfd_given += 1;
+            }
+        }
         if let Err(e) = bonds.join(bi, slave, now, true) {
             notes.push(format!("{e:#}"));
             continue;
@@ -166,8 +187,27 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
         ),
         _ => String::new(),
     };
+    let bfd = match bfd_waited {
+        Some((w, t)) if bfd_given > 0 => {
+            let up = bonds.list[bi]
+                .bond
+                .bfd()
+                .map_or(0, |m| m.members().filter(|&id| m.allows_distribution(id)).count());
+            format!(
+                "; BFD resumed on {up} session(s) (the partner had waited {:.2} s of {:.2} s)",
+                w.as_secs_f64(),
+                t.as_secs_f64()
+            )
+        }
+        Some((w, t)) => format!(
+            "; BFD sessions start afresh (the partner waited {:.1} s, longer than its {:.1} s)",
+            w.as_secs_f64(),
+            t.as_secs_f64()
+        ),
+        None => String::new(),
+    };
     let slaves = bonds.list[bi].slaves.len();
-    let mut line = format!("{how}, {slaves} slave(s){lacp}");
+    let mut line = format!("{how}, {slaves} slave(s){lacp}{bfd}");
     for n in notes {
         line.push_str(&format!("; {n}"));
     }

@@ -227,6 +227,7 @@ impl SlaveRt {
             found: self.found.saved(),
             options: Vec::new(),
             lacp: None,
+            bfd: None,
         }
     }
 

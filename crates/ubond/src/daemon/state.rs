@@ -1,6 +1,6 @@
 //! The daemon's state file, `ubond-state.json` in the control socket's directory: every bond with
 //! its options, its slaves in enslave order with their own options, how each slave was found
-//! (to give it back), and what LACP needs to resume. A daemon that stops without releasing
+//! (to give it back), and what LACP and BFD need to resume. A daemon that stops without releasing
 //! (SIGTERM, SIGKILL, a crash, an upgrade) leaves it; the next one on the same directory runs
 //! the same bonds from it ([`super::restore`]).
 //!
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use ubond_core::bfd::{MemberResume, SessionResume};
 use ubond_core::lacp::PortResume;
 use ubond_sys::sysctl::Sysctl;
 
@@ -31,8 +32,9 @@ pub(super) const FILE: &str = "ubond-state.json";
 const JOURNAL_FILE: &str = "enslaved-interfaces.json";
 /// What the file says it is.
 const FORMAT: &str = "ubond-state";
-/// The format version this build writes (and the newest it reads).
-pub(super) const VERSION: u32 = 1;
+/// The format version this build writes (and the newest it reads). Version 2 added what BFD
+/// sessions need to resume (`bfd`, `bfd_held_ms`); a version 1 file reads as one without.
+pub(super) const VERSION: u32 = 2;
 
 /// Everything the daemon keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +79,10 @@ pub(super) struct SavedBond {
     /// partner has waited since, against the partner's timeout.
     #[serde(default)]
     pub lacpdu_sent_ms: Option<u64>,
+    /// When the bond's BFD partners acknowledged that they wait for the next daemon (a stop
+    /// for a restart), in milliseconds since the boot; its slaves' `bfd` are kept only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd_held_ms: Option<u64>,
 }
 
 /// One slave (or an interface being enslaved).
@@ -96,6 +102,77 @@ pub(super) struct SavedSlave {
     /// What its LACP port needs to resume (802.3ad).
     #[serde(default)]
     pub lacp: Option<SavedPort>,
+    /// What its BFD session needs to resume (`bfd=on`, kept by a stop for a restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bfd: Option<SavedBfd>,
+}
+
+/// A member's BFD session to resume ([`MemberResume`]): RFC 5880's state variables that the
+/// partner knows us by. Intervals in microseconds, as on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SavedBfd {
+    /// bfd.LocalDiscr.
+    pub local_discr: u32,
+    /// bfd.RemoteDiscr.
+    pub remote_discr: u32,
+    /// The Desired Min TX Interval we advertised last.
+    pub desired_min_tx_us: u32,
+    /// The Required Min RX Interval we advertised last.
+    pub required_min_rx_us: u32,
+    /// The Detect Mult we advertised last.
+    pub detect_mult: u8,
+    /// The partner's last Desired Min TX Interval.
+    pub remote_desired_min_tx_us: u32,
+    /// The partner's last Required Min RX Interval.
+    pub remote_min_rx_us: u32,
+    /// The partner's last Detect Mult.
+    pub remote_detect_mult: u8,
+    /// Our UDP source port.
+    pub src_port: u16,
+    /// The partner's MAC address (`aa:bb:cc:dd:ee:ff`), once learnt.
+    pub peer_mac: Option<String>,
+}
+
+impl SavedBfd {
+    /// The session's state for the core.
+    pub(super) fn resume(&self) -> Result<MemberResume> {
+        let peer_mac = match &self.peer_mac {
+            Some(m) => Some(m.parse().map_err(|_| anyhow::anyhow!("bad peer_mac {m:?}"))?),
+            None => None,
+        };
+        Ok(MemberResume {
+            session: SessionResume {
+                local_discr: self.local_discr,
+                remote_discr: self.remote_discr,
+                desired_min_tx: self.desired_min_tx_us,
+                required_min_rx: self.required_min_rx_us,
+                detect_mult: self.detect_mult,
+                remote_desired_min_tx: self.remote_desired_min_tx_us,
+                remote_min_rx: self.remote_min_rx_us,
+                remote_detect_mult: self.remote_detect_mult,
+            },
+            src_port: self.src_port,
+            peer_mac,
+        })
+    }
+
+    /// The core's session state, to save.
+    pub(super) fn of(r: &MemberResume) -> SavedBfd {
+        let s = &r.session;
+        SavedBfd {
+            local_discr: s.local_discr,
+            remote_discr: s.remote_discr,
+            desired_min_tx_us: s.desired_min_tx,
+            required_min_rx_us: s.required_min_rx,
+            detect_mult: s.detect_mult,
+            remote_desired_min_tx_us: s.remote_desired_min_tx,
+            remote_min_rx_us: s.remote_min_rx,
+            remote_detect_mult: s.remote_detect_mult,
+            src_port: r.src_port,
+            peer_mac: r.peer_mac.map(|m| m.to_string()),
+        }
+    }
 }
 
 /// An interface's settings as found before it was enslaved.
@@ -229,8 +306,8 @@ pub(super) fn parse(text: &str) -> std::result::Result<Option<State>, Refused> {
     }
     match header.version {
         Some(v) if v > VERSION => Err(Refused::Newer { version: v }),
-        Some(VERSION) => serde_json::from_str(text)
-            .map(Some)
+        Some(1 | VERSION) => serde_json::from_str::<State>(text)
+            .map(|st| Some(State { version: VERSION, ..st }))
             .map_err(|e| Refused::NotAState(format!("a damaged ubond state file ({})", place(&e)))),
         v => Err(Refused::NotAState(format!(
             "a ubond state file of unknown format version {}",
@@ -269,6 +346,7 @@ fn load_journal(dir: &Path) -> Result<Option<State>> {
             found: SavedFound { mac: j.mac, up: j.up, mtu: j.mtu, sysctls: j.sysctls },
             options: Vec::new(),
             lacp: None,
+            bfd: None,
         })
         .collect();
     Ok(Some(state))
@@ -382,9 +460,22 @@ mod tests {
                     aggregator_id: 1,
                     partner_lacpdu: Some("0101".into()),
                 }),
+                bfd: Some(SavedBfd {
+                    local_discr: 7,
+                    remote_discr: 9,
+                    desired_min_tx_us: 1_000_000,
+                    required_min_rx_us: 50_000,
+                    detect_mult: 3,
+                    remote_desired_min_tx_us: 50_000,
+                    remote_min_rx_us: 50_000,
+                    remote_detect_mult: 3,
+                    src_port: 49_200,
+                    peer_mac: Some("52:54:00:12:34:57".into()),
+                }),
             }],
             active_slave: None,
             lacpdu_sent_ms: Some(123_456),
+            bfd_held_ms: Some(123_400),
         });
         s
     }
@@ -416,14 +507,37 @@ mod tests {
         assert!(m.contains("not a ubond state file") && m.contains("line 1, column 1"), "{m}");
         let m = refused(r#"{"format": "something-else", "version": 1}"#);
         assert!(m.contains("\"something-else\""), "{m}");
-        let m = refused(&text.replace("\"version\": 1", "\"version\": 7"));
+        let version = format!("\"version\": {VERSION}");
+        let m = refused(&text.replace(&version, "\"version\": 7"));
         assert!(m.contains("newer ubond") && m.contains("version 7"), "{m}");
         let m = refused(&text.replace("\"miimon\"", "\"miimon\", \"x\""));
         assert!(m.contains("line "), "{m}");
         let m = refused(&text.replace("\"bonds\"", "\"bondz\""));
         assert!(m.contains("bondz"), "{m}");
-        let m = refused(&text.replace("\"version\": 1", "\"version\": 0"));
+        let m = refused(&text.replace(&version, "\"version\": 0"));
         assert!(m.contains("unknown format version 0"), "{m}");
+    }
+
+    #[test]
+    fn a_version_1_file_is_read_as_one_without_bfd_sessions_to_resume() {
+        let mut v1 = sample();
+        v1.bonds[0].bfd_held_ms = None;
+        v1.bonds[0].slaves[0].bfd = None;
+        let text = serde_json::to_string_pretty(&v1).expect("json");
+        let text = text.replace(&format!("\"version\": {VERSION}"), "\"version\": 1");
+        assert!(!text.contains("bfd"), "{text}");
+        let back = parse(&text).expect("read").expect("a state");
+        assert_eq!(back, v1, "read, and written again as the current version");
+    }
+
+    #[test]
+    fn bfd_sessions_go_through_the_file() {
+        let saved = sample().bonds[0].slaves[0].bfd.clone().expect("bfd");
+        let r = saved.resume().expect("resume");
+        assert_eq!(r.session.remote_patience(), std::time::Duration::from_secs(3));
+        assert_eq!(SavedBfd::of(&r), saved);
+        let bad = SavedBfd { peer_mac: Some("nope".into()), ..saved };
+        assert!(bad.resume().is_err());
     }
 
     #[test]

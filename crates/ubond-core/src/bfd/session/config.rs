@@ -75,6 +75,8 @@ pub enum ConfigError {
     ZeroDetectMult,
     /// Local discriminator 0 (RFC 5880 6.8.1: it "MUST be nonzero").
     ZeroDiscriminator,
+    /// A saved session to resume has a zero discriminator or Detect Mult: it was never Up.
+    BadResume,
 }
 
 impl fmt::Display for ConfigError {
@@ -86,6 +88,9 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::ZeroDetectMult => f.write_str("the detect multiplier must be at least 1"),
             ConfigError::ZeroDiscriminator => f.write_str("a local discriminator must be nonzero"),
+            ConfigError::BadResume => {
+                f.write_str("a saved session has a zero discriminator or Detect Mult")
+            }
         }
     }
 }

@@ -12,10 +12,12 @@
 
 mod config;
 mod drops;
+mod resume;
 mod status;
 
 pub use self::config::{ConfigError, SessionConfig, DEFAULT_DETECT_MULT, DEFAULT_INTERVAL};
 pub use self::drops::{DropCounters, DropReason};
+pub use self::resume::SessionResume;
 pub use self::status::{SessionEvent, SessionStats, SessionStatus};
 
 use std::collections::VecDeque;
@@ -64,6 +66,9 @@ pub struct Session {
     final_pending: bool,
     /// A packet is owed at once (a state change, a Final).
     immediate: bool,
+    /// The least Desired Min TX Interval to advertise while Up, microseconds: zero, or what a
+    /// planned restart of the driver asks for ([`Session::hold_for_restart`]).
+    hold: u32,
     next_tx: Option<Instant>,
     last_tx: Option<Instant>,
     pub(super) detect_deadline: Option<Instant>,
@@ -80,6 +85,21 @@ impl Session {
     /// A session in Down with discriminator `local_discr` (nonzero, unique on this system),
     /// its jitter drawn from `seed`. An active session sends its first packet at once.
     pub fn new(
+        now: Instant,
+        config: SessionConfig,
+        local_discr: u32,
+        seed: u64,
+    ) -> Result<Session, ConfigError> {
+        let mut s = Session::blank(now, config, local_discr, seed)?;
+        if !config.passive {
+            s.immediate = true;
+        }
+        s.flush(now);
+        Ok(s)
+    }
+
+    /// A session in Down that has sent nothing yet.
+    fn blank(
         now: Instant,
         config: SessionConfig,
         local_discr: u32,
@@ -110,6 +130,7 @@ impl Session {
             polling: false,
             final_pending: false,
             immediate: false,
+            hold: 0,
             next_tx: None,
             last_tx: None,
             detect_deadline: None,
@@ -122,10 +143,6 @@ impl Session {
         };
         s.update_intervals(now);
         s.reported = (s.tx_interval(), s.detection_time());
-        if !config.passive {
-            s.immediate = true;
-        }
-        s.flush(now);
         Ok(s)
     }
 
@@ -323,7 +340,7 @@ impl Session {
     /// what we use with what we advertise when that may change at once.
     pub(super) fn update_intervals(&mut self, now: Instant) {
         let up = self.session_state == State::Up;
-        let configured = timers::to_micros(self.config.desired_min_tx);
+        let configured = timers::to_micros(self.config.desired_min_tx).max(self.hold);
         let target_tx = if up { configured } else { configured.max(SLOW_TX_INTERVAL) };
         let target_rx = timers::to_micros(self.config.required_min_rx);
         if !up {
