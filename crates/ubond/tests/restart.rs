@@ -599,3 +599,47 @@ fn a_bfd_bond_stopped_and_restarted_keeps_its_sessions_and_loses_no_probe() {
     });
     wait_for(Duration::from_secs(10), "a ping over the bond", || ping(&a, "192.0.2.2"));
 }
+
+#[test]
+fn what_changed_while_no_daemon_ran_is_reconciled_and_stale_lacp_state_is_not_trusted() {
+    if !can_run() {
+        return;
+    }
+    let fs = Bpffs::new("recon");
+    let (mut a, b) = pair_with("recon", &fs.args());
+    for s in [&a, &b] {
+        s.ok(&["add", "bond0", "mode=802.3ad", "lacp_rate=fast", "miimon=100"]);
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+    }
+    wait_for(Duration::from_secs(30), "port state 63 on both sides", || {
+        [&a, &b].iter().all(|s| s.report("bond0").matches("port state: 63").count() == 4)
+    });
+    let mut child = a.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // While no daemon runs: a slave disappears, another loses its carrier (its far end goes
+    // down), someone deletes the bond's device; and longer passes than the partner's 3 s
+    // LACP timeout.
+    a.ip(&["link", "del", "e2"]);
+    b.ip(&["link", "set", "e1", "down"]);
+    a.ip(&["link", "del", "bond0"]);
+    std::thread::sleep(Duration::from_millis(3500));
+    a.start_daemon_with(&fs.args());
+    let log = std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
+    for said in [
+        "bond0: made again: its device was deleted while no daemon ran",
+        "1 slave(s); LACP negotiates afresh (the partner waited ",
+        "e2 disappeared while no daemon ran",
+    ] {
+        assert!(log.contains(said), "{said:?} not in\n{log}");
+    }
+    let report = a.report("bond0");
+    assert!(report.contains("Slave Interface: e1") && !report.contains("e2"), "{report}");
+    assert!(report.contains("MII Status: down"), "the slave's lost carrier is seen\n{report}");
+    // Its far end back, the slave negotiates again with the partner.
+    b.ip(&["link", "set", "e1", "up"]);
+    wait_for(Duration::from_secs(30), "port state 63 again on A's e1", || {
+        a.report("bond0").matches("port state: 63").count() == 2
+    });
+    assert!(a.shutdown());
+}
