@@ -381,8 +381,8 @@ impl Bonds {
                 rt.state_dirty = false;
                 rt.lacpdu_unrecorded = false;
             }
-            // Only a new time of the last LACPDU: no disk flush (see `state::save`).
-            self.write_state(&[], changed);
+            // What links and partners changed: no disk flush (see `state::save`).
+            self.write_state(&[], false);
         }
     }
 }

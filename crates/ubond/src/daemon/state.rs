@@ -365,9 +365,10 @@ pub(super) fn set_aside(dir: &Path) -> Result<PathBuf> {
 /// the journal of an older ubond). With `flush`, the file and the rename reach the disk before
 /// this returns. Without, they reach the page cache, which a dying daemon does not lose: only
 /// a power loss or a kernel crash does, and those end the boot, after which the file's bonds
-/// are not run again anyway. The daemon flushes what a request changed, not its periodic
-/// record of when the last LACPDU left (a disk flush can stall the event loop for tens of
-/// milliseconds, longer than a fast BFD detection time).
+/// are not run again anyway. The daemon flushes what a request changed (and what it leaves
+/// when it stops), not what its links and partners changed (LACP states, the active slave, when
+/// the last LACPDU left): a disk flush can stall the event loop for tens of milliseconds,
+/// longer than a fast BFD Detection Time, and those changes come exactly when links fail.
 pub(super) fn save(dir: &Path, state: &State, flush: bool) -> Result<()> {
     let path = dir.join(FILE);
     let _ = std::fs::remove_file(dir.join(JOURNAL_FILE));
