@@ -573,7 +573,9 @@ impl PacketSocket {
         let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
         if n < 0 {
             let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::WouldBlock {
+            if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENETDOWN) {
+                // ENETDOWN: the interface went down since the last read (the kernel says so
+                // once, then delivers again when it is up): nothing to read, not a failure.
                 return Ok(None);
             }
             if self.vnet && e.raw_os_error() == Some(libc::EINVAL) {
@@ -652,7 +654,8 @@ impl PacketSocket {
                 break n as usize;
             }
             let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::WouldBlock {
+            if e.kind() == io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENETDOWN) {
+                // The interface went down since the last read (see `recv_with_checksum`).
                 return Ok(0);
             }
             if self.vnet && e.raw_os_error() == Some(libc::EINVAL) && retries > 0 {

@@ -210,6 +210,30 @@ fn a_fanout_group_gives_each_flow_to_one_socket_in_order_and_filters_choose_what
 }
 
 #[test]
+fn an_interface_that_went_down_is_no_receive_error() {
+    // The bond's data-path end goes down whenever the bond loses its carrier; the kernel then
+    // reports ENETDOWN once on every packet socket bound to it. That is no failure to read.
+    let ns = Netns::new("an_interface_that_went_down_is_no_receive_error");
+    veth_pair(&ns);
+    ns.run(|| {
+        let one = PacketSocket::open("vb", PacketOptions::default()).expect("open vb");
+        let batch = PacketSocket::open("vb", PacketOptions::default()).expect("open vb");
+        ns.ip("link set vb down");
+        ns.ip("link set vb up");
+        let mut buf = [0u8; 2048];
+        assert_eq!(one.recv(&mut buf).expect("recv after down and up"), None);
+        let mut rx = FrameBatch::new(4, 2048);
+        assert_eq!(batch.recv_batch(&mut rx).expect("recv batch after down and up"), 0);
+        // And frames arrive again.
+        let (src, dst) = (link::mac("va").expect("mac"), link::mac("vb").expect("mac"));
+        let f = frame(dst, src, TEST_ETHERTYPE, 64, 1);
+        let a = PacketSocket::open("va", PacketOptions::default()).expect("open va");
+        assert!(a.send(&f).expect("send"));
+        assert_eq!(recv_ours(&one, TEST_ETHERTYPE), f);
+    });
+}
+
+#[test]
 fn veth_batches_of_32_frames() {
     let ns = Netns::new("veth_batches_of_32_frames");
     veth_pair(&ns);
