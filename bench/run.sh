@@ -467,7 +467,9 @@ fi
 # --- (7) micro-BFD: the daemon's CPU with two bonds x two members at 10 ms --------------------
 if section bfd; then
     say "(7) CPU of micro-BFD: two bonds x two members, bfd_min_tx=bfd_min_rx=10"
-    for e in f1 f2 f3 f4; do
+    # Members g1..g4 and addresses 198.19.10.0/24 and 198.19.11.0/24 of their own: the switch of
+    # the "modes" section (f1, f2, p1 with 198.19.0.0/24) may still be there.
+    for e in g1 g2 g3 g4; do
         ip -n "$NA" link add "$e" type veth peer name "$e" netns "$NB"
     done
     bfd_bond() { # side bond members... ; peer and address from the bond's number
@@ -475,13 +477,13 @@ if section bfd; then
         shift 2
         if [ "$side" = a ]; then me=1 peer=2; else me=2 peer=1; fi
         "u$side" add "$bond" mode=802.3ad lacp_rate=fast miimon=100 bfd=on bfd_min_tx=10 \
-            bfd_min_rx=10 bfd_multiplier=3 "bfd_peer=198.19.$n.$peer" >/dev/null
+            bfd_min_rx=10 bfd_multiplier=3 "bfd_peer=198.19.1$n.$peer" >/dev/null
         "u$side" enslave "$bond" "$@"
-        ip -n "$([ "$side" = a ] && echo "$NA" || echo "$NB")" addr add "198.19.$n.$me/24" dev "$bond"
+        ip -n "$([ "$side" = a ] && echo "$NA" || echo "$NB")" addr add "198.19.1$n.$me/24" dev "$bond"
     }
     for side in a b; do
-        bfd_bond "$side" bfd0 f1 f2
-        bfd_bond "$side" bfd1 f3 f4
+        bfd_bond "$side" bfd0 g1 g2
+        bfd_bond "$side" bfd1 g3 g4
     done
     bfd_up() {
         local f

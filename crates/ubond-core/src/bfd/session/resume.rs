@@ -130,3 +130,87 @@ impl Session {
         self.session_state != State::Up || (!self.polling && self.desired_min_tx >= self.hold)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up_pair() -> (Session, Session, Instant) {
+        let config = SessionConfig::new(Duration::from_millis(10), 3);
+        let mut now = Instant::ZERO;
+        let mut a = Session::new(now, config, 1, 11).expect("a");
+        let mut b = Session::new(now, config, 2, 22).expect("b");
+        for _ in 0..1000 {
+            exchange(&mut a, &mut b, now);
+            now = a.poll_timeout().into_iter().chain(b.poll_timeout()).min().expect("timer");
+            a.handle_timeout(now);
+            b.handle_timeout(now);
+        }
+        (a, b, now)
+    }
+
+    fn exchange(a: &mut Session, b: &mut Session, now: Instant) {
+        while let Some(p) = a.poll_transmit() {
+            let _ = b.handle_packet(now, &p);
+        }
+        while let Some(p) = b.poll_transmit() {
+            let _ = a.handle_packet(now, &p);
+        }
+    }
+
+    #[test]
+    fn a_held_session_stretches_the_remotes_detection_time_and_resumes_with_its_discriminators() {
+        let (mut a, mut b, now) = up_pair();
+        assert_eq!(b.status().detection_time, Duration::from_millis(30));
+        // 6.8.3: a raised Desired Min TX goes out with a Poll; the remote's Final ends it.
+        let now = now + Duration::from_millis(2);
+        a.hold_for_restart(now, Duration::from_secs(1));
+        a.handle_timeout(now);
+        assert!(!a.restart_held(), "not before the remote's Final");
+        let mut polled = false;
+        while let Some(p) = a.poll_transmit() {
+            polled |= p.poll && p.desired_min_tx == 1_000_000;
+            b.handle_packet(now, &p).expect("accepted");
+        }
+        assert!(polled, "a Poll with the raised interval");
+        exchange(&mut a, &mut b, now);
+        assert!(a.restart_held());
+        // 6.8.4: the remote's Detection Time is our Detect Mult times our Desired Min TX.
+        assert_eq!(b.status().detection_time, Duration::from_secs(3));
+        let saved = a.resume_info().expect("Up");
+        assert_eq!(saved.remote_patience(), Duration::from_secs(3));
+        // The next run: Up at once, the same discriminators, the settings back with a Poll.
+        let later = now + Duration::from_millis(800);
+        let config = SessionConfig::new(Duration::from_millis(10), 3);
+        let mut c = Session::resume(later, config, &saved, 33).expect("resume");
+        assert_eq!(c.state(), State::Up);
+        let p = c.poll_transmit().expect("a packet at once");
+        assert_eq!((p.state, p.my_discriminator, p.your_discriminator), (State::Up, 1, 2));
+        assert!(p.poll && p.desired_min_tx == 10_000);
+        b.handle_packet(later, &p).expect("accepted");
+        assert_eq!(b.state(), State::Up);
+        exchange(&mut c, &mut b, later);
+        assert_eq!(b.status().detection_time, Duration::from_millis(30));
+        assert_eq!(b.status().stats.down_count, 0);
+    }
+
+    #[test]
+    fn only_an_up_session_has_something_to_resume() {
+        let config = SessionConfig::new(Duration::from_millis(10), 3);
+        let s = Session::new(Instant::ZERO, config, 1, 1).expect("session");
+        assert_eq!(s.resume_info(), None);
+        let (a, _, _) = up_pair();
+        let good = a.resume_info().expect("Up");
+        for bad in [
+            SessionResume { remote_discr: 0, ..good },
+            SessionResume { detect_mult: 0, ..good },
+            SessionResume { remote_detect_mult: 0, ..good },
+        ] {
+            let e = Session::resume(Instant::ZERO, config, &bad, 1).expect_err("refused");
+            assert_eq!(e, ConfigError::BadResume);
+        }
+        let e =
+            Session::resume(Instant::ZERO, config, &SessionResume { local_discr: 0, ..good }, 1);
+        assert_eq!(e.expect_err("refused"), ConfigError::ZeroDiscriminator);
+    }
+}
