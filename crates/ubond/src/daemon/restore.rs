@@ -130,12 +130,18 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
     for (slave, s) in ready {
         let iface = slave.name.clone();
         if let (Some(waited), Some(bfd)) = (held, &s.bfd) {
-            let r = bfd.resume().with_context(|| format!("{iface}'s BFD session"))?;
-            let patience = r.session.remote_patience();
-            bfd_waited = Some((waited, patience));
-            if let Some(left) = patience.checked_sub(waited + RESUME_MARGIN) {
-                bonds.list[bi].bond.resume_bfd(&iface, r, now + left);
-                bfd_given += 1;
+            match bfd.resume() {
+                Ok(r) => {
+                    let patience = r.session.remote_patience();
+                    bfd_waited = Some((waited, patience));
+                    if let Some(left) = patience.checked_sub(waited + RESUME_MARGIN) {
+                        bonds.list[bi].bond.resume_bfd(&iface, r, now + left);
+                        bfd_given += 1;
+                    }
+                }
+                Err(e) => notes.push(format!(
+                    "{iface}: its saved BFD session cannot be used ({e:#}); it starts afresh"
+                )),
             }
         }
         if let Err(e) = bonds.join(bi, slave, now, true) {
@@ -150,7 +156,16 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
             }
         }
         if let Some(port) = &s.lacp {
-            let mut r = port.resume().with_context(|| format!("{iface}'s LACP state"))?;
+            // A saved state that cannot be used costs the port its resume, not the bond.
+            let mut r = match port.resume() {
+                Ok(r) => r,
+                Err(e) => {
+                    notes.push(format!(
+                        "{iface}: its saved LACP state cannot be used ({e:#}); it negotiates afresh"
+                    ));
+                    continue;
+                }
+            };
             if !trusted {
                 r.partner_pdu = None;
             }
@@ -169,6 +184,8 @@ fn restore_bond(bonds: &mut Bonds, poller: &Poller, saved: &SavedBond) -> Result
         }
     }
     rt.drain();
+    // The report shows the bond as restored, at once.
+    rt.dirty = true;
     // Its slaves back, the device takes the bond's carrier (kept until now).
     rt.sync_carrier();
     bonds.take_over(bi);
