@@ -27,9 +27,7 @@ use std::net::IpAddr;
 
 use ubond_wire::bfd::{self, State};
 
-use crate::bfd::{
-    Event, FrameVerdict, MemberId, MemberResume, MicroBfd, MicroConfig, MicroError, UdpChecksum,
-};
+use crate::bfd::{Event, FrameVerdict, MemberId, MemberResume, MicroBfd, MicroConfig, UdpChecksum};
 use crate::options::Mode;
 use crate::report;
 use crate::time::Instant;
@@ -227,14 +225,12 @@ impl Bond {
         pending.retain(|(_, _, until)| *until > now);
         for s in &self.slaves {
             if m.set_member_mac(member(s.id), s.mac).is_err() {
-                let resumed = match pending.iter().position(|(name, _, _)| *name == s.name) {
-                    Some(i) => {
+                let resumed =
+                    pending.iter().position(|(name, _, _)| *name == s.name).is_some_and(|i| {
                         let (_, r, _) = pending.swap_remove(i);
-                        m.resume_member(now, member(s.id), s.mac, &r)
-                    }
-                    None => Err(MicroError::UnknownMember(member(s.id))),
-                };
-                if resumed.is_err() {
+                        m.resume_member(now, member(s.id), s.mac, &r).is_ok()
+                    });
+                if !resumed {
                     let _ = m.add_member(now, member(s.id), s.mac);
                 }
             }
