@@ -612,6 +612,22 @@ fn a_restarted_driver_held_and_resumed_keeps_every_member_at_the_partner() {
     assert!(!kept && downs == 2, "kept {kept}, down count {downs}");
 }
 
+/// A new broadcast bond 0 (as a restarted driver makes it) given `r` for eth0 until `until`,
+/// then eth0 adopted at `at`.
+fn adopted_with_resume(
+    r: ubond_core::bfd::MemberResume,
+    until: Instant,
+    at: Instant,
+) -> (Bond, SlaveId) {
+    let mut b =
+        Bond::new("bond0", options("broadcast", B), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).unwrap();
+    b.set_addresses(vec![A], vec![]);
+    b.resume_bfd("eth0", r, until);
+    let perm_mac = MacAddr([2, 0, 0, 0xa, 1, 0]);
+    let id = b.adopt(at, SlaveConfig { name: "eth0".into(), perm_mac }, LinkState::up(1000));
+    (b, id.unwrap())
+}
+
 #[test]
 fn after_the_resume_the_timers_come_back_to_the_settings() {
     let mut p = Pair::new("broadcast");
@@ -621,17 +637,7 @@ fn after_the_resume_the_timers_come_back_to_the_settings() {
     let r = p.bonds[0].bfd_resume(p.ids[0][0]).unwrap();
     assert_eq!(r.session.desired_min_tx, 1_000_000);
     assert_eq!(r.session.remote_patience(), Duration::from_secs(3));
-    let mut b =
-        Bond::new("bond0", options("broadcast", B), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).unwrap();
-    b.set_addresses(vec![A], vec![]);
-    b.resume_bfd("eth0", r, p.now + Duration::from_secs(1));
-    let id = b
-        .adopt(
-            p.now,
-            SlaveConfig { name: "eth0".into(), perm_mac: MacAddr([2, 0, 0, 0xa, 1, 0]) },
-            LinkState::up(1000),
-        )
-        .unwrap();
+    let (mut b, id) = adopted_with_resume(r, p.now + Duration::from_secs(1), p.now);
     let st = b.bfd().unwrap().member_status(ubond_core::bfd::MemberId(id.0)).unwrap();
     assert_eq!(st.session.state, State::Up);
     assert_eq!(st.session.local_discr, r.session.local_discr);
@@ -642,17 +648,7 @@ fn after_the_resume_the_timers_come_back_to_the_settings() {
     let tx = b.poll_transmit().expect("a packet at once");
     assert_eq!(tx.slave, id);
     // A resume too late is not used: the session starts Down.
-    let mut b =
-        Bond::new("bond0", options("broadcast", B), Some(MacAddr([2, 0, 0, 0, 0xa, 0]))).unwrap();
-    b.set_addresses(vec![A], vec![]);
-    b.resume_bfd("eth0", r, p.now);
-    let id = b
-        .adopt(
-            p.now + Duration::from_millis(1),
-            SlaveConfig { name: "eth0".into(), perm_mac: MacAddr([2, 0, 0, 0xa, 1, 0]) },
-            LinkState::up(1000),
-        )
-        .unwrap();
+    let (b, id) = adopted_with_resume(r, p.now, p.now + Duration::from_millis(1));
     let st = b.bfd().unwrap().member_status(ubond_core::bfd::MemberId(id.0)).unwrap();
     assert_eq!(st.session.state, State::Down);
     assert_ne!(st.session.local_discr, r.session.local_discr);

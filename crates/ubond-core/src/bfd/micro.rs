@@ -267,14 +267,25 @@ impl MemberSession {
         config.validate()?;
         let session =
             Session::new(now, config.session, local_discr, seed).map_err(MicroError::Config)?;
-        Ok(MemberSession {
+        Ok(MemberSession::with(config, session, mac, src_port, None))
+    }
+
+    /// A member around `session`, its counters at zero.
+    fn with(
+        config: MicroConfig,
+        session: Session,
+        mac: MacAddr,
+        src_port: u16,
+        peer_mac: Option<MacAddr>,
+    ) -> MemberSession {
+        MemberSession {
             config,
             session,
             mac,
-            peer_mac: None,
+            peer_mac,
             src_port: src_port.max(bfd::SOURCE_PORT_MIN),
             drops: DropCounters::default(),
-        })
+        }
     }
 
     /// The session.
@@ -294,14 +305,7 @@ impl MemberSession {
         config.validate()?;
         let session = Session::resume(now, config.session, &resume.session, seed)
             .map_err(MicroError::Config)?;
-        Ok(MemberSession {
-            config,
-            session,
-            mac,
-            peer_mac: resume.peer_mac,
-            src_port: resume.src_port.max(bfd::SOURCE_PORT_MIN),
-            drops: DropCounters::default(),
-        })
+        Ok(MemberSession::with(config, session, mac, resume.src_port, resume.peer_mac))
     }
 
     /// What the session needs to resume after a restart of the driver; `None` unless Up.
@@ -519,19 +523,30 @@ impl MicroBfd {
         mac: MacAddr,
     ) -> Result<(), MicroError> {
         let now = self.clock(now);
+        self.room_for(id)?;
+        let discr = self.fresh_discriminator();
+        let port = self.fresh_port();
+        let seed = self.rng.next_u64();
+        let member = MemberSession::new(now, self.config, mac, discr, port, seed)?;
+        self.push(id, member);
+        Ok(())
+    }
+
+    /// Member `id` may join: it is not one yet, and there is room.
+    fn room_for(&self, id: MemberId) -> Result<(), MicroError> {
         if self.index(id).is_ok() {
             return Err(MicroError::DuplicateMember(id));
         }
         if self.members.len() >= MAX_MEMBERS {
             return Err(MicroError::TooManyMembers);
         }
-        let discr = self.fresh_discriminator();
-        let port = self.fresh_port();
-        let seed = self.rng.next_u64();
-        let member = MemberSession::new(now, self.config, mac, discr, port, seed)?;
+        Ok(())
+    }
+
+    /// Adds a member and moves out what its start queued.
+    fn push(&mut self, id: MemberId, member: MemberSession) {
         self.members.push((id, member));
         self.collect(self.members.len() - 1);
-        Ok(())
     }
 
     /// Starts a member's session where an earlier run of the driver left it (see
@@ -544,12 +559,7 @@ impl MicroBfd {
         resume: &MemberResume,
     ) -> Result<(), MicroError> {
         let now = self.clock(now);
-        if self.index(id).is_ok() {
-            return Err(MicroError::DuplicateMember(id));
-        }
-        if self.members.len() >= MAX_MEMBERS {
-            return Err(MicroError::TooManyMembers);
-        }
+        self.room_for(id)?;
         if self.members.iter().any(|(_, m)| {
             m.session.local_discr() == resume.session.local_discr
                 || m.src_port == resume.src_port.max(bfd::SOURCE_PORT_MIN)
@@ -558,8 +568,7 @@ impl MicroBfd {
         }
         let seed = self.rng.next_u64();
         let member = MemberSession::resume(now, self.config, mac, resume, seed)?;
-        self.members.push((id, member));
-        self.collect(self.members.len() - 1);
+        self.push(id, member);
         Ok(())
     }
 
