@@ -493,6 +493,13 @@ fn bond_network(n: &Unit, b: &mut BondConfig, findings: &mut Vec<Finding>) {
                 Err(_) => findings
                     .push(Finding::error(&e.value_span, format!("invalid Gateway '{}'", e.value))),
             },
+            // An empty assignment clears the list so far (systemd.network(5)): a drop-in's
+            // `DNS=` then `DNS=192.0.2.53` replaces what the main file said.
+            ("Network", "DNS") if e.value.trim().is_empty() => b.dns.servers.clear(),
+            ("Network", "Domains") if e.value.trim().is_empty() => {
+                b.dns.search.clear();
+                b.dns.routing_domains.clear();
+            }
             ("Network", "DNS") => {
                 for w in e.value.split_whitespace() {
                     match w.parse::<IpAddr>() {

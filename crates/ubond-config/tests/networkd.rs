@@ -73,6 +73,21 @@ fn round_trip_is_identical_and_samples_convert() {
     assert!(wiki.config.same_meaning(&back.config));
 }
 
+/// An empty `DNS=` or `Domains=` clears what came before it (systemd.network(5)), as a
+/// drop-in does to its main file; what follows is kept.
+#[test]
+fn an_empty_dns_or_domains_clears_the_list_so_far() {
+    let mut f = files("Mode=active-backup\n");
+    f[1].text.push_str("DNS=192.0.2.53 192.0.2.54\nDomains=old.example ~old.corp\nDNS=\n");
+    f[1].text.push_str("Domains=\nDNS=192.0.2.55\nDomains=new.example\n");
+    let p = networkd::parse(&f);
+    assert!(!ubond_config::has_errors(&p.findings), "{:#?}", p.findings);
+    let b = &p.config.bonds[0];
+    assert_eq!(b.dns.servers, ["192.0.2.55".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(b.dns.search, ["new.example"]);
+    assert!(b.dns.routing_domains.is_empty(), "{:?}", b.dns.routing_domains);
+}
+
 /// `Domains=~example.com` and `Domains=~.` are routing-only domains (systemd.network(5)):
 /// kept apart from the search domains, written back as such, and a loss in netplan.
 #[test]
