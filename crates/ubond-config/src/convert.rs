@@ -117,8 +117,14 @@ impl Format {
             let nested = top("network:");
             return Some(if cloudy || !nested { Format::CloudInit2 } else { Format::Netplan });
         }
-        // INI: systemd units and NetworkManager keyfiles.
+        // INI: systemd units and NetworkManager keyfiles; a networkd drop-in may hold only a
+        // `[Bond]` section.
         let section = |s: &str| lines.iter().any(|l| l.eq_ignore_ascii_case(s));
+        if crate::networkd::dropin_target(&file.path).is_some()
+            && lines.iter().any(|l| l.starts_with('['))
+        {
+            return Some(Format::Networkd);
+        }
         if section("[connection]") {
             return Some(Format::Keyfile);
         }

@@ -5,6 +5,7 @@ use crate::finding::{Finding, Span};
 use crate::model::SourceFile;
 use crate::text::{logical_lines, PosText};
 
+#[derive(Clone)]
 pub(crate) struct Entry {
     pub section: String,
     /// Which section of that name (0 for the first `[Route]`, 1 for the second...).

@@ -19,6 +19,9 @@
 //! `PrimarySlave=yes` and `ActiveSlave=yes` there give `primary` and `active_slave`. Options
 //! that networkd cannot set (`lacp_active`, `ns_ip6_target`, `coupled_control`, per-slave
 //! options, ...) are written as comments.
+//!
+//! Drop-ins (`25-bond0.network.d/mtu.conf`) are read after their unit, as networkd reads them
+//! ([`dropin_target`]); one whose unit is not among the files is said, never dropped silently.
 
 use std::net::IpAddr;
 
@@ -223,6 +226,7 @@ fn port_of(
 pub fn parse(files: &[SourceFile]) -> Parsed {
     let mut findings = Vec::new();
     let units: Vec<Unit> = files.iter().map(|f| read(f, &mut findings)).collect();
+    let units = with_dropins(units, &mut findings);
     let renames = link_renames(&units, &mut findings);
     let mut bonds: Vec<BondConfig> = Vec::new();
     let key_names: Vec<&str> = KEYS.iter().map(|k| k.0).collect();
@@ -741,6 +745,56 @@ pub fn lint(files: &[SourceFile]) -> Vec<Finding> {
     let mut f = p.findings;
     f.extend(crate::checks::check(&p.config, true));
     f
+}
+
+/// The unit a systemd drop-in extends (`25-bond0.network` for
+/// `/etc/systemd/network/25-bond0.network.d/mtu.conf`), if `path` is one: a `.conf` file in a
+/// directory named after a `.network`, `.netdev` or `.link` unit plus `.d`.
+pub fn dropin_target(path: &str) -> Option<&str> {
+    let (dir, name) = path.rsplit_once('/')?;
+    if !name.ends_with(".conf") {
+        return None;
+    }
+    let unit = dir.rsplit('/').next()?.strip_suffix(".d")?;
+    let known = [".network", ".netdev", ".link"].iter().any(|x| unit.ends_with(x));
+    (known && unit.len() > ".link".len()).then_some(unit)
+}
+
+/// The units with their drop-ins applied, as systemd.network(5) says: every drop-in of a unit
+/// is read after it, in the order of the drop-ins' file names (whatever their directory), so a
+/// later assignment overrides an earlier one and a section a drop-in holds (`[Route]`) is one
+/// more of that name. A drop-in whose unit is not among the files is a warning.
+fn with_dropins(units: Vec<Unit>, findings: &mut Vec<Finding>) -> Vec<Unit> {
+    let base = |u: &Unit| u.path.rsplit('/').next().unwrap_or(&u.path).to_owned();
+    let (mut dropins, mut mains): (Vec<Unit>, Vec<Unit>) =
+        units.into_iter().partition(|u| dropin_target(&u.path).is_some());
+    dropins.sort_by_key(base);
+    for d in dropins {
+        let Some(target) = dropin_target(&d.path) else { continue };
+        let mut applied = false;
+        for u in mains.iter_mut().filter(|u| base(u) == target) {
+            applied = true;
+            let mut sections: BTreeMap<String, usize> = BTreeMap::new();
+            for e in &u.entries {
+                let n = sections.entry(e.section.clone()).or_default();
+                *n = (*n).max(e.index + 1);
+            }
+            u.entries.extend(d.entries.iter().map(|e| Entry {
+                index: e.index + sections.get(&e.section).copied().unwrap_or(0),
+                ..e.clone()
+            }));
+        }
+        if !applied {
+            findings.push(Finding::warning(
+                &Span::new(&d.path, 1, 1),
+                format!(
+                    "a drop-in of {target}, which is not among the files read: its settings \
+                     are not applied (give {target} with it)"
+                ),
+            ));
+        }
+    }
+    mains
 }
 
 /// The networkd `[Bond]` key of a kernel option, if networkd has one.

@@ -22,7 +22,8 @@ use crate::interfaces;
 use crate::model::{ConfigSet, Parsed, SourceFile};
 
 /// Where each format's files are, as a directory and a shell pattern for the names, in the
-/// order they are read: ubond's own first, modprobe.d (options only) last.
+/// order they are read: ubond's own first, modprobe.d (options only) last. networkd's drop-ins
+/// (`<unit>.d/*.conf` in its directory) are read with its units.
 pub const LOCATIONS: &[(Format, &str, &str)] = &[
     (Format::Toml, "/etc/ubond", "*.toml"),
     (Format::Interfaces, "/etc/network", "interfaces"),
@@ -94,12 +95,24 @@ pub fn read_system(fs: &dyn Files) -> SystemConfig {
                 if fs.is_dir(&path) {
                     continue;
                 }
-                match fs.read(&path) {
-                    Ok(text) => sources.push(SourceFile::new(path, text)),
-                    Err(e) => findings.push(Finding::warning(
-                        &Span::new(path.clone(), 1, 1),
-                        format!("cannot read '{path}': {e}"),
-                    )),
+                read_into(fs, path, &mut sources, &mut findings);
+            }
+        }
+        if format == Format::Networkd {
+            // Drop-ins: `<unit>.d/*.conf` next to the units.
+            let dir = "/etc/systemd/network";
+            for name in fs.list(dir).unwrap_or_default() {
+                let sub = format!("{dir}/{name}");
+                if crate::networkd::dropin_target(&format!("{sub}/x.conf")).is_none()
+                    || !fs.is_dir(&sub)
+                {
+                    continue;
+                }
+                for conf in fs.list(&sub).unwrap_or_default() {
+                    let path = format!("{sub}/{conf}");
+                    if conf.ends_with(".conf") && !fs.is_dir(&path) {
+                        read_into(fs, path, &mut sources, &mut findings);
+                    }
                 }
             }
         }
@@ -134,6 +147,22 @@ pub fn read_system(fs: &dyn Files) -> SystemConfig {
     let (config, merged) = merge(parsed);
     findings.extend(merged);
     SystemConfig { config, findings, files }
+}
+
+/// Reads the file at `path` into `sources`; one that cannot be read is a warning.
+fn read_into(
+    fs: &dyn Files,
+    path: String,
+    sources: &mut Vec<SourceFile>,
+    findings: &mut Vec<Finding>,
+) {
+    match fs.read(&path) {
+        Ok(text) => sources.push(SourceFile::new(path, text)),
+        Err(e) => findings.push(Finding::warning(
+            &Span::new(path.clone(), 1, 1),
+            format!("cannot read '{path}': {e}"),
+        )),
+    }
 }
 
 /// Lints the files of several formats together, as a system reads them ([`merge`]): each

@@ -73,6 +73,47 @@ fn round_trip_is_identical_and_samples_convert() {
     assert!(wiki.config.same_meaning(&back.config));
 }
 
+/// Drop-ins (`<unit>.d/*.conf`, systemd.network(5)) are read after their unit, in the order of
+/// their file names whatever their directory: a later assignment overrides, a `[Route]` is one
+/// more route, and a drop-in whose unit is not among the files is said.
+#[test]
+fn drop_ins_apply_after_their_unit_in_file_name_order() {
+    let mut f = files("Mode=active-backup\nMIIMonitorSec=100ms\n");
+    f.push(SourceFile::new(
+        "/etc/systemd/network/25-bond1.netdev.d/20-jumbo.conf",
+        "[NetDev]\nMTUBytes=9000\n\n[Bond]\nMIIMonitorSec=300ms\n",
+    ));
+    // Earlier by name although in another directory: applied first, then overridden.
+    f.push(SourceFile::new(
+        "/run/systemd/network/25-bond1.netdev.d/10-mii.conf",
+        "[Bond]\nMIIMonitorSec=200ms\nMode=802.3ad\n",
+    ));
+    f.push(SourceFile::new(
+        "/etc/systemd/network/25-bond1.network.d/route.conf",
+        "[Route]\nDestination=198.18.0.0/15\nGateway=192.0.2.254\n",
+    ));
+    f.push(SourceFile::new(
+        "/etc/systemd/network/40-gone.network.d/dns.conf",
+        "[Network]\nDNS=192.0.2.53\n",
+    ));
+    let p = networkd::parse(&f);
+    assert!(!ubond_config::has_errors(&p.findings), "{:#?}", p.findings);
+    let b = &p.config.bonds[0];
+    assert_eq!(b.options.miimon, 300);
+    assert_eq!(b.options.mode, Mode::Ieee8023ad);
+    assert_eq!(b.mtu, Some(9000));
+    let routes: Vec<String> = b.routes.iter().map(|r| r.to_string()).collect();
+    assert_eq!(routes.len(), 2, "{routes:?}");
+    assert!(routes.iter().any(|r| r.contains("198.18.0.0/15")), "{routes:?}");
+    let orphan: Vec<_> = p.findings.iter().filter(|x| x.file.contains("40-gone")).collect();
+    assert_eq!(orphan.len(), 1, "{:#?}", p.findings);
+    assert_eq!(orphan[0].severity, Severity::Warning);
+    assert!(orphan[0].message.contains("40-gone.network, which is not among"), "{}", orphan[0]);
+    // A drop-in of nothing but a [Bond] section is networkd's by its place.
+    let only_bond = &f[f.len() - 3];
+    assert_eq!(Format::detect(only_bond), Some(Format::Networkd));
+}
+
 /// An empty `DNS=` or `Domains=` clears what came before it (systemd.network(5)), as a
 /// drop-in does to its main file; what follows is kept.
 #[test]

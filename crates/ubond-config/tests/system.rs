@@ -235,3 +235,26 @@ fn an_ifcfg_file_alone_is_the_bond_modprobe_d_makes() {
         p.findings
     );
 }
+
+/// networkd's drop-ins next to the units are read with them.
+#[test]
+fn networkd_drop_ins_are_read_with_their_units() {
+    let fs = MemFiles::new()
+        .with(
+            "/etc/systemd/network/25-bond0.netdev",
+            "[NetDev]\nName=bond0\nKind=bond\n\n[Bond]\nMode=active-backup\n",
+        )
+        .with("/etc/systemd/network/25-bond0.netdev.d/mii.conf", "[Bond]\nMIIMonitorSec=100ms\n")
+        .with("/etc/systemd/network/25-bond0.netdev.d/notes.txt", "not a drop-in\n")
+        .with(
+            "/etc/systemd/network/30-eth0.network",
+            "[Match]\nName=eth0\n[Network]\nBond=bond0\n",
+        );
+    let s = read_system(&fs);
+    assert!(!ubond_config::has_errors(&s.findings), "{:#?}", s.findings);
+    let b = &s.config.bonds[0];
+    assert_eq!((b.name.as_str(), b.options.miimon), ("bond0", 100));
+    let read: Vec<&String> = s.files.iter().flat_map(|(_, f)| f).collect();
+    assert!(read.iter().any(|f| f.ends_with("25-bond0.netdev.d/mii.conf")), "{read:?}");
+    assert!(!read.iter().any(|f| f.ends_with("notes.txt")), "{read:?}");
+}

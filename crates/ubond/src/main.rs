@@ -400,17 +400,31 @@ fn tools(command: Command) -> ExitCode {
 }
 
 fn read_sources(files: &[PathBuf]) -> Result<Vec<SourceFile>> {
-    files
-        .iter()
-        .map(|f| {
-            // Bounded, and a binary file said with the place of its first non-text byte.
-            let path = f.display().to_string();
-            let text = ubond_config::files::RootDir::new("/")
-                .read(&path)
-                .with_context(|| format!("{path}: cannot read"))?;
-            Ok(SourceFile { path, text })
-        })
-        .collect()
+    let fs = ubond_config::files::RootDir::new("/");
+    // Bounded, and a binary file said with the place of its first non-text byte.
+    let read = |path: String| -> Result<SourceFile> {
+        let text = fs.read(&path).with_context(|| format!("{path}: cannot read"))?;
+        Ok(SourceFile { path, text })
+    };
+    let mut sources =
+        files.iter().map(|f| read(f.display().to_string())).collect::<Result<Vec<_>>>()?;
+    // A networkd unit's drop-ins next to it apply to it as networkd reads them: read them too.
+    let mut dropins = Vec::new();
+    for unit in &sources {
+        let dir = format!("{}.d", unit.path);
+        let Ok(names) = fs.list(&dir) else { continue };
+        for name in names.iter().filter(|n| n.ends_with(".conf")) {
+            let path = format!("{dir}/{name}");
+            if ubond_config::networkd::dropin_target(&path).is_some()
+                && !sources.iter().chain(&dropins).any(|s: &SourceFile| s.path == path)
+            {
+                eprintln!("ubond: also reading {path} (a drop-in of {})", unit.path);
+                dropins.push(read(path)?);
+            }
+        }
+    }
+    sources.extend(dropins);
+    Ok(sources)
 }
 
 /// Groups files by format (forced, or detected per file).

@@ -250,3 +250,21 @@ fn config_lint_reads_files_of_several_formats_as_one_system() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains("no link monitoring"), "{text}");
 }
+
+/// A networkd unit given alone brings its drop-ins (`<unit>.d/*.conf`) with it, as networkd
+/// reads them, and says so.
+#[test]
+fn config_convert_reads_a_networkd_units_drop_ins() {
+    let netdev = scratch(
+        "25-bond0.netdev",
+        "[NetDev]\nName=bond0\nKind=bond\n\n[Bond]\nMode=active-backup\nMIIMonitorSec=100ms\n",
+    );
+    let dropins = PathBuf::from(format!("{}.d", netdev.display()));
+    std::fs::create_dir_all(&dropins).expect("dir");
+    std::fs::write(dropins.join("mii.conf"), "[Bond]\nMIIMonitorSec=250ms\n").expect("write");
+    let out = ubond(&["config", "convert", "--to", "ifcfg", netdev.to_str().unwrap()]);
+    let (text, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}{err}");
+    assert!(text.contains("miimon=250"), "{text}{err}");
+    assert!(err.contains("also reading") && err.contains("mii.conf"), "{err}");
+}
