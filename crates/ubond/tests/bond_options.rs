@@ -415,16 +415,13 @@ fn fail_over_mac_none_active_and_follow() {
     bond_reset(&a, &words(&["mode=active-backup", "miimon=100", "fail_over_mac=1"]));
     check_connection(&a, "fail_over_mac 1");
     addresses_become(&a, "fail_over_mac 1", bond_mac_is_the_actives);
-    assert!(
-        sh(&["ip", "netns", "exec", &b.ns, "ping", "-c", "1", "-W", "1", "192.0.2.1"])
-            .status
-            .success(),
-        "B reaches the bond"
-    );
+    // (One probe may be lost on a loaded machine: B reaches the bond within the limit.)
+    wait_for(LIMIT, "B to reach the bond", || ping_once(&b, "192.0.2.1"));
     let peer_sees = || ip_out(&b, &["neigh", "show", "192.0.2.1", "dev", "br0"]);
     let (before, _, _) = addresses(&a);
     assert!(peer_sees().contains(&before), "B's neighbour entry: {}", peer_sees());
-    let announced = gratuitous_arps(&b, "br0", [192, 0, 2, 1], Duration::from_millis(1500), || {
+    // (The window includes the failover itself, which a loaded machine may take long to do.)
+    let announced = gratuitous_arps(&b, "br0", [192, 0, 2, 1], Duration::from_secs(3), || {
         failover(&a, "fail_over_mac 1");
     });
     addresses_become(&a, "fail_over_mac 1, failover", bond_mac_is_the_actives);
