@@ -2,7 +2,8 @@
 //! each, an 802.3ad bond over e1 and e2 and an active-backup bond over e3 and e4 between them;
 //! the metrics of side A scraped over HTTP (inside its namespace, on 127.0.0.1) and read from
 //! the textfile, checked with promtool, before and after a slave of each bond goes down, and
-//! after side B's daemon stops (its LACP partner information expires, then defaults).
+//! after side B's daemon stops (its LACP partner information expires, then defaults). bond0
+//! runs micro-BFD: its sessions' state and down counts are followed too.
 //!
 //! Namespaces `ubd-<pid>-metrics-a/b`, addresses in 192.0.2.0/24 and 198.18.0.0/15 only; drop
 //! guards stop the daemons (by pid) and delete the namespaces even on failure.
@@ -97,8 +98,9 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
     let tf = textfile.to_str().unwrap().to_string();
     a.start_daemon_with(&["--metrics", "--metrics-textfile", &tf]);
     b.start_daemon();
-    for (s, n) in [(&a, "1"), (&b, "2")] {
-        s.ok(&["add", "bond0", "mode=802.3ad", "lacp_rate=fast", "miimon=100"]);
+    for (s, n, peer) in [(&a, "1", "2"), (&b, "2", "1")] {
+        let peer = format!("bfd_peer=192.0.2.{peer}");
+        s.ok(&["add", "bond0", "mode=802.3ad", "lacp_rate=fast", "miimon=100", "bfd=on", &peer]);
         s.ok(&["enslave", "bond0", "e1", "e2"]);
         s.ip(&["addr", "add", &format!("192.0.2.{n}/24"), "dev", "bond0"]);
         s.ok(&["add", "bond1", "mode=active-backup", "miimon=100"]);
@@ -112,6 +114,15 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
     // limit (the first may come before the data paths are ready).
     wait_for(Duration::from_secs(10), "bond1 and both its slaves up", || {
         a.report("bond1").matches("MII Status: up").count() == 3
+    });
+    let bfd = |m: &BTreeMap<String, u64>, e: &str, state: &str| {
+        let s =
+            format!("ubond_bfd_session_state{{master=\"bond0\",slave=\"{e}\",state=\"{state}\"}}");
+        m.get(&s).copied()
+    };
+    wait_for(Duration::from_secs(10), "bond0's BFD sessions up in the metrics", || {
+        let m = series(&scrape(&a.ns));
+        bfd(&m, "e1", "up") == Some(1) && bfd(&m, "e2", "up") == Some(1)
     });
     wait_for(Duration::from_secs(10), "a ping over the LACP bond", || ping(&a, "192.0.2.2"));
     wait_for(Duration::from_secs(10), "a ping over the active-backup bond", || {
@@ -172,6 +183,14 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
             0
         );
     }
+    // micro-BFD: a session per slave of bond0, none for bond1 (which does not run BFD).
+    for e in ["e1", "e2"] {
+        assert_eq!((bfd(&m, e, "up"), bfd(&m, e, "down")), (Some(1), Some(0)), "{e}");
+        let labels = format!("{{master=\"bond0\",slave=\"{e}\"}}");
+        assert_eq!(get(&m, &format!("ubond_bfd_session_down_total{labels}")), 0);
+        assert_eq!(get(&m, &format!("ubond_bfd_dropped_packets_total{labels}")), 0);
+    }
+    assert!(!m.keys().any(|s| s.starts_with("ubond_bfd_") && s.contains("bond1")), "{text}");
     // The data path, and the fast path's counters when it carries the bond.
     let bpf = get(&m, "ubond_bond_datapath{master=\"bond0\",datapath=\"bpf\"}");
     assert_eq!(bpf, u64::from(BUILT), "bond0 on the fast path exactly when it is built");
@@ -234,6 +253,12 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
     assert_eq!(get(&m, &now_info), 1);
     assert!(!m.contains_key(&info), "the old active slave's series is gone");
     assert_eq!(get(&m, "ubond_lacp_active_aggregator_ports{master=\"bond0\"}"), 1);
+    assert_eq!(bfd(&m, "e2", "up"), Some(1), "e2's session stays up");
+    wait_for(Duration::from_secs(10), "e1's BFD session down in the metrics", || {
+        let m = series(&scrape(&a.ns));
+        bfd(&m, "e1", "up") == Some(0)
+            && get(&m, "ubond_bfd_session_down_total{master=\"bond0\",slave=\"e1\"}") == 1
+    });
     wait_for(Duration::from_secs(10), "a ping over each bond after the failures", || {
         ping(&a, "192.0.2.2") && ping(&a, "198.18.0.2")
     });
@@ -272,6 +297,9 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
     assert_eq!((state("defaulted"), state("expired")), (1, 0));
     let (info, _) = find(&m, "ubond_lacp_partner_info", &["slave=\"e2\""]);
     assert!(info.contains("system=\"00:00:00:00:00:00\""), "the partner defaults: {info}");
+    // e2's BFD session went down too (the stopping daemon asked for 3 s; they passed).
+    assert_eq!(bfd(&m, "e2", "up"), Some(0), "{text}");
+    assert_eq!(get(&m, "ubond_bfd_session_down_total{master=\"bond0\",slave=\"e2\"}"), 1);
 
     // --- what else the listener answers --------------------------------------------------
     let head = http(&a.ns, b"HEAD /metrics HTTP/1.0\r\n\r\n");
