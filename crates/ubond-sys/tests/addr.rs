@@ -77,7 +77,7 @@ fn address_changes_are_heard_and_listed_by_index() {
         link::ifindex("va").expect("va")
     });
     let heard = |monitor: &mut AddrMonitor| {
-        wait_for("an address notification", Duration::from_secs(3), || {
+        wait_for("an address notification", Duration::from_secs(10), || {
             monitor.drain().then_some(())
         })
     };

@@ -169,9 +169,14 @@ impl Probe {
         let sent = Arc::new(Mutex::new(Vec::with_capacity(1 << 18)));
         let got = Arc::new(Mutex::new(Vec::with_capacity(1 << 18)));
         let (st, g) = (stop.clone(), got.clone());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let rx = in_netns(&net.b.ns, move || {
             let sock = UdpSocket::bind(("0.0.0.0", PROBE_PORT)).unwrap();
             sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            // Room for seconds of probes (the default holds a few hundred): a receiver the
+            // scheduler holds up must not turn probes the bond carried into lost ones.
+            rustix::net::sockopt::set_socket_recv_buffer_size_force(&sock, 16 << 20).unwrap();
+            ready_tx.send(()).unwrap();
             let mut buf = [0u8; 64];
             while !st.load(Ordering::Relaxed) {
                 if let Ok(8) = sock.recv(&mut buf) {
@@ -184,7 +189,7 @@ impl Probe {
                 }
             }
         });
-        std::thread::sleep(Duration::from_millis(50));
+        ready_rx.recv().unwrap();
         let (st, se) = (stop.clone(), sent.clone());
         let tx = in_netns(&net.a.ns, move || {
             let sock = UdpSocket::bind(("192.0.2.1", sport)).unwrap();
@@ -321,14 +326,20 @@ fn micro_bfd_finds_a_silent_member_failure_within_50_ms() {
     wait_for(Duration::from_secs(20), "LACP and both BFD sessions up", || {
         net.lacp_both_distributing() && net.both_bfd_up()
     });
-    let report = net.a.report("bond0");
-    assert!(report.contains("BFD TX Interval (ms): 10\n"), "{report}");
-    assert!(report.contains("BFD Detect Time (ms): 30\n"), "{report}");
+    // Up, the sessions leave the slow start's 1 s timers through a Poll Sequence: wait for its
+    // end rather than read the report at one instant.
+    wait_for(Duration::from_secs(10), "the configured BFD timers on both members", || {
+        let report = net.a.report("bond0");
+        report.matches("BFD TX Interval (ms): 10\n").count() == 2
+            && report.matches("BFD Detect Time (ms): 30\n").count() == 2
+    });
     let sport = flow_over_member_2(&net);
     let probe = Probe::start(&net, sport);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(probe.lost_since(Instant::now() - Duration::from_millis(200)), 0);
-    assert!(net.flow_on_member_2());
+    // (Measured over 100 ms of the sender's probes: a sender held up then would send too few;
+    // the flow is on member 2 once it is seen there.)
+    wait_for(Duration::from_secs(10), "the probe flow on member 2", || net.flow_on_member_2());
     let mut figures = Vec::new();
     let mut false_downs = 0;
     for two_way in [false, true] {
@@ -405,7 +416,7 @@ fn lacp_alone_finds_it_in_seconds() {
     let sport = flow_over_member_2(&net);
     let probe = Probe::start(&net, sport);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(net.flow_on_member_2());
+    wait_for(Duration::from_secs(10), "the probe flow on member 2", || net.flow_on_member_2());
     let mut figures = Vec::new();
     for two_way in [false, true] {
         let mut outages = Vec::new();
