@@ -174,6 +174,12 @@ impl Daemon {
         let watchdog = self.service.watchdog_interval();
         let mut last_watchdog = self.clock.now();
         while !stop.load(Ordering::Relaxed) && !self.bonds.shutdown {
+            // What came in while the daemon was held up (a loaded machine, a long restore) is
+            // read before the timers that are due: a BFD Detection Time or an LACP timeout
+            // must not run out on a packet that is already waiting in a socket.
+            if self.timers_due() {
+                self.serve_until(&mut io, self.clock.now())?;
+            }
             // Timers first, so the wait ends at the next deadline; what they changed reaches
             // the fast path before the wait (a BFD session that timed out, a failover).
             let mut next = self.run_timers();
@@ -267,6 +273,12 @@ impl Daemon {
                 );
             }
         }
+    }
+
+    /// Whether a core's timer is due.
+    fn timers_due(&self) -> bool {
+        let now = self.clock.now();
+        self.bonds.list.iter().any(|rt| rt.bond.poll_timeout().is_some_and(|t| t <= now))
     }
 
     /// Reads the slaves' carrier of the bonds whose `miimon` tick is due and runs the cores'
