@@ -271,6 +271,18 @@ def rows(r):
                     "utime + stime from /proc/PID/stat over 10 s, every session up "
                     f"at the end: {'yes' if num(r, 'bfd.up') == 1 else 'no'}", "–",
                     "< 2 %", verdict(max(a, b) < 2), "–"))
+    for way, label in (("one", "one-way"), ("two", "two-way")):
+        k = f"silent.bfd.{way}"
+        if f"{k}.p99" not in r:
+            continue
+        p50, p99, top = num(r, f"{k}.p50"), num(r, f"{k}.p99"), num(r, f"{k}.max")
+        lacp = num(r, f"silent.lacp.{way}.p50")
+        lacp_text = "not measured" if lacp is None else f"p50 {lacp:.0f} ms"
+        out.append((f"(8) silent member failure ({label}), micro-BFD 10 ms × 3, "
+                    f"{num(r, f'{k}.trials'):.0f} trials",
+                    f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+                    f"max {top:.1f} ms; LACP alone (fast rate): {lacp_text}", "–",
+                    "p99 ≤ 50 ms", verdict(p99 <= 50), "–"))
     return out
 
 
