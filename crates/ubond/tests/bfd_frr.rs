@@ -354,10 +354,11 @@ fn ubond_and_frr_bfdd_come_up_negotiate_detect_a_blackhole_and_recover() {
     assert_eq!((down.1, down.2), (State::Down, Diagnostic::ControlDetectionTimeExpired));
     assert!(down.0 > before, "not down before the blackhole");
     // Down one Detection Time after the last packet, which came before the blackhole was
-    // complete; the slack is the thread's wake-up latency on a loaded machine.
+    // complete (the Detection Time itself is checked exactly above); the slack is this
+    // thread's wake-up latency, which a loaded machine stretches (it runs at normal priority).
     let latency = down.0 - after;
     eprintln!("down {latency:?} after the blackhole (Detection Time 250 ms)");
-    assert!(latency <= ms(250) + ms(50), "down {latency:?} after the blackhole");
+    assert!(latency <= ms(250) + ms(150), "down {latency:?} after the blackhole");
     wait_for(Duration::from_secs(5), "bfdd's session down", || bfdd.peer()["status"] != "up");
     assert_eq!(bfdd.peer()["diagnostic"], "control detection time expired");
 
