@@ -2,7 +2,7 @@
 # ubond's benchmark suite. As root: builds its own network namespaces (two, joined by veth
 # pairs), runs ubond daemons in them, measures, prints a table and writes docs/PERFORMANCE.md.
 #
-#   bench/run.sh                     # everything (about 8 minutes)
+#   bench/run.sh                     # everything (about an hour)
 #   bench/run.sh tcp failover        # some sections: tcp modes burst agg failover lacp core idle bfd
 #                                    #   silent
 #   BENCH_SECONDS=5 BENCH_REPS=1 BENCH_OUT=/tmp/p.md bench/run.sh tcp
