@@ -540,6 +540,21 @@ fn a_bond_turning_to_the_arp_monitor_stays_on_the_fast_path_and_its_monitor_hear
     wait_for(Duration::from_secs(10), "a ping over the fast path", || ping(&a, "192.0.2.2"));
     let log = || std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
     assert!(log().contains("bond0: data path: bpf"), "{}", log());
+    // No --bpffs, and `ip netns exec` gave the daemon a /sys without a bpffs: it mounted one
+    // there and pinned into it; and said that its pins live as long as its mount namespace,
+    // when it can tell (where process 1's namespace cannot be read, as in some containers, it
+    // cannot).
+    if std::fs::read_link("/proc/1/ns/mnt").is_ok() {
+        assert!(log().contains("runs in a mount namespace of its own"), "{}", log());
+    }
+    let pid = a.daemon.as_ref().unwrap().id().to_string();
+    let in_daemons_mounts = |cmd: &[&str]| {
+        let o = sh(&[&["nsenter", "-t", &pid, "-m"][..], cmd].concat());
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(in_daemons_mounts(&["stat", "-f", "-c", "%T", "/sys/fs/bpf"]).trim(), "bpf_fs");
+    let pins = in_daemons_mounts(&["find", "/sys/fs/bpf/ubond", "-type", "f"]);
+    assert!(pins.lines().count() >= 3, "the links of e1, e2 and bond0 pinned: {pins}");
     let tx0 = tap_tx_packets(&a);
     assert!(ping(&a, "192.0.2.2"));
     assert!(tap_tx_packets(&a) - tx0 < 3, "pings crossed the daemon on the fast path");
