@@ -13,7 +13,9 @@
 //!
 //! What sysfs does not show is not kept: the kernel stores `updelay`, `downdelay` and
 //! `peer_notif_delay` as multiples of `miimon`, and shows them as 0 while `miimon` is 0 (the
-//! ARP monitor's turn); such a delay comes back as 0.
+//! ARP monitor's turn); such a delay comes back as 0. A delay shown comes back as its multiple
+//! of `miimon`, not through its write: a `miimon` raised after the delay was set can show it
+//! beyond the range a write accepts, as the kernel's sysfs does.
 
 use super::{netlink, BondOptions, Mode, OptionError, OptionId, Scope, SetContext};
 
@@ -139,6 +141,21 @@ impl BondOptions {
                     self.apply_value(id, &format!("+{target}"), ctx)?;
                 }
             }
+            // Kept as multiples of `miimon`: the value shown is that multiple, which may have
+            // grown past what a write accepts (`peer_notif_delay` 298 set with `miimon` 2,
+            // then `miimon` 2485, shows 370265; a write allows at most 300000).
+            OptionId::Updelay | OptionId::Downdelay | OptionId::PeerNotifDelay
+                if self.miimon > 0 =>
+            {
+                let multiple = || invalid("a multiple of miimon");
+                let ms: u64 = value.parse().map_err(|_| multiple())?;
+                let ticks = u32::try_from(ms / u64::from(self.miimon)).map_err(|_| multiple())?;
+                match id {
+                    OptionId::Updelay => self.updelay = ticks,
+                    OptionId::Downdelay => self.downdelay = ticks,
+                    _ => self.peer_notif_delay = ticks,
+                }
+            }
             // Module parameters have no sysfs write.
             OptionId::MaxBonds => {
                 self.max_bonds = value.parse().map_err(|_| invalid("a number"))?
@@ -158,6 +175,29 @@ mod tests {
 
     fn set(o: &mut BondOptions, name: &str, value: &str) {
         o.set(name, value, &SetContext::new()).unwrap_or_else(|e| panic!("{name}={value}: {e}"));
+    }
+
+    #[test]
+    fn a_delay_grown_past_its_writes_range_by_a_later_miimon_comes_back() {
+        // Found by the property test in tests/saved_options.rs: the delays are multiples of
+        // miimon, so a larger miimon shows them larger than a write may set them.
+        let mut o = BondOptions::new();
+        set(&mut o, "miimon", "2");
+        set(&mut o, "peer_notif_delay", "298");
+        set(&mut o, "updelay", "3152");
+        set(&mut o, "downdelay", "4");
+        set(&mut o, "miimon", "2485");
+        assert_eq!(o.get("peer_notif_delay").ok().as_deref(), Some("370265"));
+        let s = o.settings();
+        let back = BondOptions::from_settings(&s).unwrap_or_else(|e| panic!("{s:?}: {e}"));
+        assert_eq!(back.settings(), s);
+        assert_eq!(back, o);
+        // A value that is no multiple of miimon cannot have been shown: refused, naming it.
+        let mut bad = s.clone();
+        bad.retain(|(n, _)| n != "updelay");
+        bad.push(("updelay".to_owned(), "2486".to_owned()));
+        let e = BondOptions::from_settings(&bad).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("updelay"), "{e}");
     }
 
     #[test]
