@@ -2,10 +2,12 @@
 //!
 //! [`FastPath::load`] loads the object (it needs CAP_BPF or CAP_SYS_ADMIN, so before the
 //! daemon drops its capabilities); [`FastPath::attach_tap`] and [`FastPath::attach_slave`]
-//! attach a program to an interface with a TCX link (`bpf_link`), held by the returned
-//! [`Attachment`]. The daemon then describes each bond ([`BondConfig`], keyed by the bond
-//! device's ifindex) and each slave ([`SlaveRx`], keyed by the slave's ifindex) in the
-//! programs' maps.
+//! attach a program to an interface, held by the returned [`Attachment`], by the [`Hook`] the
+//! kernel has: a TCX link (`bpf_link`, Linux 6.6 and later), or on older kernels a `bpf`
+//! filter in direct-action mode on the interface's `clsact` qdisc, as `tc filter add dev
+//! IFACE ingress bpf da ...` makes (Linux 4.5 and later). The daemon then describes each bond
+//! ([`BondConfig`], keyed by the bond device's ifindex) and each slave ([`SlaveRx`], keyed by
+//! the slave's ifindex) in the programs' maps.
 //!
 //! # Outliving the daemon
 //!
@@ -14,12 +16,23 @@
 //! daemon exits or dies, so frames keep flowing in the kernel while no daemon runs. Only
 //! [`Attachment::detach`] takes a program off an interface. A daemon that starts again loads
 //! the programs afresh (its own build's, which may differ from the old one's), fills the new
-//! maps, and attaches each program in front of the one already there ([`LinkOrder::first`]:
-//! the first TCX program to give a verdict decides), then renames its pin over the old one,
+//! maps, and attaches each program in front of the one already there
+//! ([`LinkOrder::first`](aya::programs::LinkOrder::first): the first TCX program to give a
+//! verdict decides), then renames its pin over the old one,
 //! which detaches the old link: at every instant one program handles the interface's frames.
 //! Nothing of an older build is ever reused, so a pinned map of another layout cannot meet
 //! this build's programs. Without a pin directory, dropping an [`Attachment`] (or the daemon
 //! dying) detaches the program, as before.
+//!
+//! A `clsact` filter belongs to the interface, not to a file descriptor: it stays when the
+//! daemon exits or dies, pin directory or not. Each is ubond's by its place (priority
+//! [`TC_PRIORITY`], handle [`TC_HANDLE`]), and a daemon that starts again replaces the program
+//! of the filter it finds there in one step (the kernel swaps a `bpf` filter's program
+//! atomically). A directory in the pin directory (`tc-ingress-IFINDEX`, `tc-egress-IFINDEX`)
+//! marks each filter of this daemon ([`pinned_links`]), so that the next daemon removes those
+//! of slaves released while none ran. Taking a filter off deletes it, and the `clsact` qdisc
+//! too when no other filter uses it. Without a pin directory, dropping the [`Attachment`] takes
+//! the filter off; a daemon that dies leaves it to the next daemon, which replaces it.
 //!
 //! The object is compiled by clang at build time, or, without clang, is the committed
 //! `bpf/datapath.bpf.o` (kept identical to what clang builds from the source; see `build.rs`).
@@ -40,6 +53,36 @@ pub const MAX_SLAVES: usize = 16;
 
 /// Whether this build has the programs (compiled by clang, or the committed object).
 pub const BUILT: bool = cfg!(ubond_bpf);
+
+/// The priority of ubond's `clsact` filters (`tc filter ... pref 1`): first, in front of any
+/// filter added with tc's default priority, as a TCX program of ubond's goes first.
+pub const TC_PRIORITY: u16 = 1;
+/// The handle of ubond's `clsact` filters ("ubnd").
+pub const TC_HANDLE: u32 = 0x7562_6e64;
+
+/// How the programs are hooked into an interface's traffic control path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hook {
+    /// TCX where the kernel has it, else `clsact`: decided at the first attachment.
+    #[default]
+    Auto,
+    /// A TCX link (`bpf_link`), Linux 6.6 and later.
+    Tcx,
+    /// A `bpf` filter in direct-action mode on the interface's `clsact` qdisc, made by
+    /// netlink (Linux 4.5 and later).
+    Clsact,
+}
+
+impl Hook {
+    /// The name users see (`--tc-hook`, the daemon's messages).
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Auto => "auto",
+            Hook::Tcx => "tcx",
+            Hook::Clsact => "clsact",
+        }
+    }
+}
 
 /// Entries in balance-tlb/alb's transmit table (`TLB_HASH_TABLE_SIZE`).
 pub const TLB_BUCKETS: usize = 256;
@@ -283,7 +326,8 @@ impl SlaveRx {
 /// stays attached when dropped, until [`Attachment::detach`]; unpinned, dropping it detaches.
 pub struct Attachment {
     #[cfg(ubond_bpf)]
-    _link: aya::programs::links::FdLink,
+    held: imp::Held,
+    hook: Hook,
     pin: Option<PathBuf>,
     iface: String,
 }
@@ -300,6 +344,12 @@ pub struct FastPath {
     ebpf: aya::Ebpf,
     #[cfg_attr(not(ubond_bpf), allow(dead_code))]
     pins: Option<PathBuf>,
+    /// How programs are attached: [`Hook::Auto`] until the first attachment decides.
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    hook: Hook,
+    /// Why TCX was not used, when [`Hook::Auto`] turned to `clsact` (not yet said).
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    tcx_refused: Option<String>,
     /// The slaves whose frames an earlier daemon's programs forward (see
     /// [`FastPath::forwarded_before`]).
     inherited: std::collections::BTreeSet<u32>,
@@ -323,12 +373,26 @@ impl FastPath {
     pub fn inherited_unread(&self) -> Option<&str> {
         self.inherited_unread.as_deref()
     }
+
+    /// How programs are attached: the one asked for at [`FastPath::load`], and with
+    /// [`Hook::Auto`] the one the first attachment found ([`Hook::Auto`] before it).
+    pub fn hook(&self) -> Hook {
+        self.hook
+    }
+
+    /// Why TCX could not be used, once, when [`Hook::Auto`] turned to `clsact` filters: for
+    /// the daemon to say.
+    pub fn take_tcx_refusal(&mut self) -> Option<String> {
+        self.tcx_refused.take()
+    }
 }
 
-/// The pin of the link on `ifindex` in direction `ingress`, in pin directory `dir`.
-fn link_pin(dir: &Path, ingress: bool, ifindex: u32) -> PathBuf {
+/// The pin of the link (TCX), or the directory that marks the filter (`clsact`), on
+/// `ifindex` in direction `ingress`, in pin directory `dir`.
+fn link_pin(dir: &Path, hook: Hook, ingress: bool, ifindex: u32) -> PathBuf {
     let dir_name = if ingress { "ingress" } else { "egress" };
-    dir.join(format!("link-{dir_name}-{ifindex}"))
+    let kind = if hook == Hook::Clsact { "tc" } else { "link" };
+    dir.join(format!("{kind}-{dir_name}-{ifindex}"))
 }
 
 /// A link pinned in a pin directory, as [`pinned_links`] lists them.
@@ -340,18 +404,31 @@ pub struct PinnedAttachment {
     pub ingress: bool,
     /// The interface the link is attached to.
     pub ifindex: u32,
+    /// A TCX link's pin, or the mark of a `clsact` filter.
+    pub hook: Hook,
 }
 
 impl PinnedAttachment {
-    /// Removes the pin, which detaches the program (unless a running daemon holds the link).
+    /// Removes the pin, which detaches the program (unless a running daemon holds the link);
+    /// for a `clsact` filter, deletes ubond's filter on the interface (if it is still there),
+    /// then the mark.
     pub fn remove(&self) -> Result<()> {
+        if self.hook == Hook::Clsact {
+            #[cfg(ubond_bpf)]
+            if let Ok(iface) = crate::link::ifname(self.ifindex) {
+                imp::delete_filter(&iface, self.ingress)?;
+            }
+            return std::fs::remove_dir(&self.path)
+                .map_err(|e| SysError::new("remove the mark of a clsact filter", None, e));
+        }
         std::fs::remove_file(&self.path)
             .map_err(|e| SysError::new("remove a pinned BPF link", None, e))
     }
 }
 
-/// Every link pinned in `dir`, for a starting daemon to keep those it still needs and remove
-/// the others (a slave released, a bond deleted while no daemon ran).
+/// Every link pinned in `dir` (and every `clsact` filter marked there), for a starting daemon
+/// to keep those it still needs and remove the others (a slave released, a bond deleted while
+/// no daemon ran).
 pub fn pinned_links(dir: &Path) -> Result<Vec<PinnedAttachment>> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| SysError::new("list pinned BPF links", None, e))?;
@@ -359,14 +436,18 @@ pub fn pinned_links(dir: &Path) -> Result<Vec<PinnedAttachment>> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name.strip_prefix("link-") else { continue };
+        let (hook, rest) = match (name.strip_prefix("link-"), name.strip_prefix("tc-")) {
+            (Some(rest), _) => (Hook::Tcx, rest),
+            (_, Some(rest)) => (Hook::Clsact, rest),
+            _ => continue,
+        };
         let (ingress, index) = match rest.split_once('-') {
             Some(("ingress", i)) => (true, i),
             Some(("egress", i)) => (false, i),
             _ => continue,
         };
         let Ok(ifindex) = index.parse() else { continue };
-        out.push(PinnedAttachment { path: entry.path(), ingress, ifindex });
+        out.push(PinnedAttachment { path: entry.path(), ingress, ifindex, hook });
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
@@ -420,9 +501,12 @@ fn err_chain(op: &'static str, iface: Option<&str>, e: &dyn std::error::Error) -
 mod imp {
     use super::*;
     use aya::maps::{HashMap, PerCpuHashMap};
-    use aya::programs::links::FdLink;
-    use aya::programs::tc::{SchedClassifier, TcAttachOptions, TcAttachType};
-    use aya::programs::LinkOrder;
+    use aya::programs::links::{FdLink, Link};
+    use aya::programs::tc::{
+        qdisc_add_clsact, qdisc_detach_program, NlOptions, SchedClassifier, SchedClassifierLink,
+        TcAttachOptions, TcAttachType, TcError,
+    };
+    use aya::programs::{LinkOrder, ProgramError};
 
     const TAP_PROG: &str = "ubond_tap_egress";
     const SLAVE_PROG: &str = "ubond_slave_ingress";
@@ -470,9 +554,9 @@ mod imp {
         /// Loads the programs and creates their maps (CAP_BPF or CAP_SYS_ADMIN, and
         /// CAP_NET_ADMIN). With `pins` (a directory in a bpffs), the maps are pinned there,
         /// replacing those of an earlier daemon, and so will be the links (see the module
-        /// documentation). Fails with the reason (no privilege, an old kernel, no programs in
-        /// this build).
-        pub fn load(pins: Option<&Path>) -> Result<FastPath> {
+        /// documentation). Programs will be attached by `hook`. Fails with the reason (no
+        /// privilege, an old kernel, no programs in this build).
+        pub fn load(pins: Option<&Path>, hook: Hook) -> Result<FastPath> {
             const OP: &str = "load the BPF fast path";
             // Read before this load's maps replace the earlier daemon's pins.
             let (inherited, inherited_unread) = match pins.map(|d| d.join(SLAVES_PIN)) {
@@ -498,34 +582,147 @@ mod imp {
                     pin_replacing(&dir.join(format!("map-{name}")), |p| map.pin(p))?;
                 }
             }
-            Ok(FastPath { ebpf, pins: pins.map(Path::to_path_buf), inherited, inherited_unread })
+            Ok(FastPath {
+                ebpf,
+                pins: pins.map(Path::to_path_buf),
+                hook,
+                tcx_refused: None,
+                inherited,
+                inherited_unread,
+            })
         }
 
         fn attach(&mut self, prog: &str, iface: &str, at: TcAttachType) -> Result<Attachment> {
-            const OP: &str = "attach the BPF fast path (TCX)";
-            let ifindex = crate::link::ifindex(iface).map_err(|e| e.with_operation(OP))?;
-            let p: &mut SchedClassifier = self
-                .ebpf
+            match self.hook {
+                Hook::Tcx => self.attach_tcx(prog, iface, at).map_err(|e| e.error),
+                Hook::Clsact => self.attach_clsact(prog, iface, at),
+                Hook::Auto => match self.attach_tcx(prog, iface, at) {
+                    Ok(a) => {
+                        self.hook = Hook::Tcx;
+                        Ok(a)
+                    }
+                    // The kernel has no TCX (before Linux 6.6, its link type is unknown).
+                    Err(TcxError { error, no_tcx: true }) => {
+                        let a = self.attach_clsact(prog, iface, at).map_err(|e| {
+                            err(
+                                "attach the BPF fast path",
+                                Some(iface),
+                                format!("TCX: {error}; clsact: {e}"),
+                            )
+                        })?;
+                        self.hook = Hook::Clsact;
+                        self.tcx_refused = Some(error.to_string());
+                        Ok(a)
+                    }
+                    Err(e) => Err(e.error),
+                },
+            }
+        }
+
+        fn program(
+            &mut self,
+            prog: &str,
+            iface: &str,
+            op: &'static str,
+        ) -> Result<&mut SchedClassifier> {
+            self.ebpf
                 .program_mut(prog)
-                .ok_or_else(|| err(OP, Some(iface), "program missing"))?
+                .ok_or_else(|| err(op, Some(iface), "program missing"))?
                 .try_into()
-                .map_err(|e| err(OP, Some(iface), e))?;
+                .map_err(|e| err(op, Some(iface), e))
+        }
+
+        fn attach_tcx(
+            &mut self,
+            prog: &str,
+            iface: &str,
+            at: TcAttachType,
+        ) -> std::result::Result<Attachment, TcxError> {
+            const OP: &str = "attach the BPF fast path (TCX)";
+            let fail = |error| TcxError { error, no_tcx: false };
+            let ifindex = crate::link::ifindex(iface).map_err(|e| fail(e.with_operation(OP)))?;
+            let pins = self.pins.clone();
+            let p = self.program(prog, iface, OP).map_err(fail)?;
             // In front of whatever is attached already (an earlier daemon's program, which
             // the pin below then releases).
-            let id = p
-                .attach_with_options(iface, at, TcAttachOptions::TcxOrder(LinkOrder::first()))
-                .map_err(|e| err(OP, Some(iface), verifier_error(e)))?;
-            let link = p.take_link(id).map_err(|e| err(OP, Some(iface), e))?;
-            let link = FdLink::try_from(link).map_err(|e| err(OP, Some(iface), e))?;
-            let (link, pin) = match &self.pins {
+            let id = match p.attach_with_options(
+                iface,
+                at,
+                TcAttachOptions::TcxOrder(LinkOrder::first()),
+            ) {
+                Ok(id) => id,
+                Err(e) => {
+                    let no_tcx = matches!(&e, ProgramError::SyscallError(s)
+                        if s.io_error.raw_os_error() == Some(libc::EINVAL));
+                    return Err(TcxError {
+                        error: err(OP, Some(iface), verifier_error(e)),
+                        no_tcx,
+                    });
+                }
+            };
+            let link = p.take_link(id).map_err(|e| fail(err(OP, Some(iface), e)))?;
+            let link = FdLink::try_from(link).map_err(|e| fail(err(OP, Some(iface), e)))?;
+            let (link, pin) = match &pins {
                 Some(dir) => {
-                    let path = link_pin(dir, at == TcAttachType::Ingress, ifindex);
-                    let pinned = pin_replacing(&path, |tmp| link.pin(tmp))?;
+                    let path = link_pin(dir, Hook::Tcx, at == TcAttachType::Ingress, ifindex);
+                    let pinned = pin_replacing(&path, |tmp| link.pin(tmp)).map_err(fail)?;
                     (FdLink::from(pinned), Some(path))
                 }
                 None => (link, None),
             };
-            Ok(Attachment { _link: link, pin, iface: iface.to_owned() })
+            Ok(Attachment { held: Held::Tcx(link), hook: Hook::Tcx, pin, iface: iface.to_owned() })
+        }
+
+        fn attach_clsact(
+            &mut self,
+            prog: &str,
+            iface: &str,
+            at: TcAttachType,
+        ) -> Result<Attachment> {
+            const OP: &str = "attach the BPF fast path (clsact)";
+            let ifindex = crate::link::ifindex(iface).map_err(|e| e.with_operation(OP))?;
+            // The qdisc the filters hang from; one already there (tc's, an earlier daemon's)
+            // serves.
+            if let Err(e) = qdisc_add_clsact(iface) {
+                if e.kind() != io::ErrorKind::AlreadyExists {
+                    return Err(SysError::new(OP, Some(iface), e));
+                }
+            }
+            let pins = self.pins.clone();
+            let p = self.program(prog, iface, OP)?;
+            let place = NlOptions { priority: TC_PRIORITY, handle: TC_HANDLE };
+            let id = match p.attach_with_options(iface, at, TcAttachOptions::Netlink(place)) {
+                Ok(id) => id,
+                // Ours, left by an earlier daemon: its program is replaced in one step.
+                Err(ProgramError::TcError(TcError::NetlinkError { io_error }))
+                    if io_error.kind() == io::ErrorKind::AlreadyExists =>
+                {
+                    let old = SchedClassifierLink::attached(iface, at, TC_PRIORITY, TC_HANDLE)
+                        .map_err(|e| SysError::new(OP, Some(iface), e))?;
+                    p.attach_to_link(old).map_err(|e| err(OP, Some(iface), verifier_error(e)))?
+                }
+                Err(e) => return Err(err(OP, Some(iface), verifier_error(e))),
+            };
+            let link = p.take_link(id).map_err(|e| err(OP, Some(iface), e))?;
+            let pin = match &pins {
+                Some(dir) => {
+                    let path = link_pin(dir, Hook::Clsact, at == TcAttachType::Ingress, ifindex);
+                    if let Err(e) = std::fs::create_dir(&path) {
+                        if e.kind() != io::ErrorKind::AlreadyExists {
+                            drop(link);
+                            return Err(SysError::new("mark a clsact filter", Some(iface), e));
+                        }
+                    }
+                    Some(path)
+                }
+                None => None,
+            };
+            Ok(Attachment {
+                held: Held::Clsact(Some(link)),
+                hook: Hook::Clsact,
+                pin,
+                iface: iface.to_owned(),
+            })
         }
 
         /// Attaches the transmit program to a bond's tap (egress).
@@ -652,6 +849,53 @@ mod imp {
     /// `struct tlb_load`: the buckets, then the unbalanced bytes.
     type TlbLoadValue = [u64; TLB_BUCKETS + 1];
 
+    /// What an [`Attachment`] holds.
+    pub(super) enum Held {
+        /// The TCX link (pinned, or detached when dropped).
+        Tcx(#[allow(dead_code)] FdLink),
+        /// The `clsact` filter: deleted when dropped, unless the attachment is pinned (the
+        /// filter then stays on the interface); none once taken off.
+        Clsact(Option<SchedClassifierLink>),
+    }
+
+    /// A failed TCX attachment, and whether it failed because the kernel has no TCX.
+    pub(super) struct TcxError {
+        error: SysError,
+        no_tcx: bool,
+    }
+
+    /// Deletes ubond's `clsact` filter on `iface` at ingress or egress (none there: done).
+    pub(super) fn delete_filter(iface: &str, ingress: bool) -> Result<()> {
+        let (at, prog) = if ingress {
+            (TcAttachType::Ingress, SLAVE_PROG)
+        } else {
+            (TcAttachType::Egress, TAP_PROG)
+        };
+        match qdisc_detach_program(iface, at, prog) {
+            Ok(()) => remove_unused_clsact(iface),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(SysError::new("delete a clsact filter", Some(iface), e)),
+        }
+    }
+
+    impl Held {
+        /// Takes the program off its interface now.
+        pub(super) fn detach(&mut self) {
+            if let Held::Clsact(link) = self {
+                if let Some(link) = link.take() {
+                    let _ = link.detach();
+                }
+            }
+        }
+
+        /// Leaves a `clsact` filter on its interface when the attachment goes.
+        pub(super) fn keep(&mut self) {
+            if let Held::Clsact(link) = self {
+                std::mem::forget(link.take());
+            }
+        }
+    }
+
     /// How many TCX programs are attached to `iface` at ingress (`ingress`) or egress, by
     /// anyone. For checks that a daemon left nothing behind.
     pub fn tcx_programs(iface: &str, ingress: bool) -> Result<usize> {
@@ -696,7 +940,7 @@ pub fn tcx_programs(iface: &str, _ingress: bool) -> Result<usize> {
 impl FastPath {
     /// Always fails: this build has no BPF programs (no clang at build time, and the
     /// committed object did not match the edited source).
-    pub fn load(_pins: Option<&Path>) -> Result<FastPath> {
+    pub fn load(_pins: Option<&Path>, _hook: Hook) -> Result<FastPath> {
         Err(err(
             "load the BPF fast path",
             None,
@@ -759,13 +1003,62 @@ impl Attachment {
         self.pin.is_some()
     }
 
+    /// How the program is attached ([`Hook::Tcx`] or [`Hook::Clsact`]).
+    pub fn hook(&self) -> Hook {
+        self.hook
+    }
+
     /// Takes the program off the interface (a slave released, a bond deleted, the fast path
     /// turned off for a bond), removing its pin.
     pub fn detach(mut self) {
         if let Some(pin) = self.pin.take() {
-            let _ = std::fs::remove_file(pin);
+            let _ = match self.hook {
+                Hook::Clsact => std::fs::remove_dir(pin),
+                _ => std::fs::remove_file(pin),
+            };
+        }
+        // Drop takes the program off.
+    }
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        // Pinned, the program outlives this value: a TCX link by its pin, a `clsact` filter
+        // by being left on the interface. Otherwise it goes: a TCX link with its descriptor,
+        // a `clsact` filter deleted here, and its qdisc if nothing else uses it.
+        #[cfg(ubond_bpf)]
+        if self.pin.is_some() {
+            self.held.keep();
+        } else if self.hook == Hook::Clsact {
+            self.held.detach();
+            let _ = remove_unused_clsact(&self.iface);
         }
     }
+}
+
+/// Deletes `iface`'s `clsact` qdisc if no filter is left on it, at ingress or egress (ubond's
+/// were the last), so that taking ubond's programs off leaves the interface as it was.
+#[cfg_attr(not(ubond_bpf), allow(dead_code))]
+fn remove_unused_clsact(iface: &str) -> Result<()> {
+    use netlink_packet_core::NLM_F_DUMP;
+    use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
+    use netlink_packet_route::RouteNetlinkMessage;
+    const OP: &str = "remove an unused clsact qdisc";
+    let ifindex = crate::link::ifindex(iface).map_err(|e| e.with_operation(OP))?;
+    for minor in [TcHandle::MIN_INGRESS, TcHandle::MIN_EGRESS] {
+        let mut msg = TcMessage::with_index(ifindex as i32);
+        msg.header.parent = TcHandle { major: TcHandle::CLSACT.major, minor };
+        let dump = RouteNetlinkMessage::GetTrafficFilter(msg);
+        let answer = crate::rtnl::request(dump, NLM_F_DUMP, OP, Some(iface))?;
+        if answer.iter().any(|m| matches!(m, RouteNetlinkMessage::NewTrafficFilter(_))) {
+            return Ok(());
+        }
+    }
+    let mut msg = TcMessage::with_index(ifindex as i32);
+    msg.header.parent = TcHandle::CLSACT;
+    msg.header.handle = TcHandle { major: TcHandle::CLSACT.major, minor: 0 };
+    msg.attributes.push(TcAttribute::Kind("clsact".to_string()));
+    crate::rtnl::request(RouteNetlinkMessage::DelQueueDiscipline(msg), 0, OP, Some(iface)).map(drop)
 }
 
 #[cfg(test)]

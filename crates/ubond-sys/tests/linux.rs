@@ -525,7 +525,7 @@ impl Drop for TestBpffs {
 
 #[test]
 fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
-    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, SlaveRx, BUILT};
+    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, Hook, SlaveRx, BUILT};
     if !BUILT {
         assert!(std::env::var_os("CI").is_none(), "CI builds the BPF programs");
         eprintln!("skipped: this build has no BPF programs (no clang at build time)");
@@ -542,7 +542,7 @@ fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
         let va = link::ifindex("va").expect("va");
         let vc = link::ifindex("vc").expect("vc");
         {
-            let mut fast = FastPath::load(Some(&pins)).expect("load");
+            let mut fast = FastPath::load(Some(&pins), Hook::Auto).expect("load");
             let attachment = fast.attach_slave("va").expect("attach");
             assert!(attachment.pinned());
             // Frames received on va go into vc's receive path.
@@ -570,7 +570,7 @@ fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
 
         // A new loader takes over: one program on va at the end, the new one (its map is
         // empty, so frames are no longer redirected).
-        let mut fast = FastPath::load(Some(&pins)).expect("load again");
+        let mut fast = FastPath::load(Some(&pins), Hook::Auto).expect("load again");
         let attachment = fast.attach_slave("va").expect("attach again");
         // The kernel releases a link whose last reference went in deferred work: wait.
         let one = || (tcx_programs("va", true).expect("query") == 1).then_some(());
@@ -581,5 +581,122 @@ fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
         let none = || (tcx_programs("va", true).expect("query") == 0).then_some(());
         wait_for("the link's release", WAIT, none);
         assert!(pinned_links(&pins).expect("list").is_empty());
+    });
+}
+
+/// ubond's `clsact` filters on `iface` in the current namespace at ingress (`ingress`) or
+/// egress, as `tc filter show` lists them.
+fn ubond_filters(iface: &str, ingress: bool) -> usize {
+    let dir = if ingress { "ingress" } else { "egress" };
+    let out = std::process::Command::new("tc")
+        .args(["filter", "show", "dev", iface, dir])
+        .output()
+        .expect("tc");
+    assert!(out.status.success(), "tc filter show: {}", String::from_utf8_lossy(&out.stderr));
+    let handle = format!("handle {:#x}", ubond_sys::bpf::TC_HANDLE);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(" bpf ") && l.contains(&handle) && l.contains("direct-action"))
+        .count()
+}
+
+/// `tc qdisc show dev IFACE` in the current namespace.
+fn qdiscs(iface: &str) -> String {
+    let out = std::process::Command::new("tc")
+        .args(["qdisc", "show", "dev", iface])
+        .output()
+        .expect("tc");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn clsact_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
+    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, Hook, SlaveRx, BUILT};
+    if !BUILT {
+        assert!(std::env::var_os("CI").is_none(), "CI builds the BPF programs");
+        eprintln!("skipped: this build has no BPF programs (no clang at build time)");
+        return;
+    }
+    let fs = TestBpffs::new("clsact");
+    let ns = Netns::new("clsact_fast_path_forwards_without_its_loader");
+    veth_pair(&ns);
+    ns.ip("link add vc type veth peer name vd");
+    ns.ip("link set vc up");
+    ns.ip("link set vd up");
+    ns.run(|| {
+        let pins = ubond_sys::bpffs::pin_dir(Some(&fs.dir), "test").expect("pin dir");
+        let va = link::ifindex("va").expect("va");
+        let vc = link::ifindex("vc").expect("vc");
+        let rx = SlaveRx { tap_ifindex: vc, enabled: true, deliver: true, ..SlaveRx::default() };
+        {
+            let mut fast = FastPath::load(Some(&pins), Hook::Clsact).expect("load");
+            let attachment = fast.attach_slave("va").expect("attach");
+            assert!(attachment.pinned());
+            assert_eq!(attachment.hook(), Hook::Clsact);
+            fast.set_slave(va, &rx).expect("map");
+            // The loader goes away, as a daemon that dies.
+        }
+        assert_eq!(ubond_filters("va", true), 1, "still attached");
+        assert_eq!(tcx_programs("va", true).expect("query"), 0, "a filter, not a TCX link");
+        let links = pinned_links(&pins).expect("list");
+        assert_eq!(links.len(), 1);
+        assert!(links[0].ingress && links[0].ifindex == va, "{links:?}");
+        assert_eq!(links[0].hook, Hook::Clsact);
+
+        let watch = PacketSocket::open("vc", PacketOptions::default()).expect("packet on vc");
+        let sender = PacketSocket::open("vb", PacketOptions::default()).expect("packet on vb");
+        let f = frame(
+            MacAddr([2, 0, 0, 0, 0x0a, 1]),
+            MacAddr([2, 0, 0, 0, 0x0b, 1]),
+            TEST_ETHERTYPE,
+            60,
+            7,
+        );
+        assert!(sender.send(&f).expect("send"));
+        assert_eq!(recv_ours(&watch, TEST_ETHERTYPE), f, "forwarded with no loader alive");
+
+        // A new loader takes over: its program replaces the old one in the same filter (its
+        // map is empty, so frames are no longer redirected).
+        let mut fast = FastPath::load(Some(&pins), Hook::Clsact).expect("load again");
+        let attachment = fast.attach_slave("va").expect("attach again");
+        assert_eq!(ubond_filters("va", true), 1, "replaced, not added");
+        assert!(sender.send(&f).expect("send"));
+        assert!(!sees_any(&watch, TEST_ETHERTYPE, Duration::from_millis(200)));
+        // Its map filled, the new program forwards.
+        fast.set_slave(va, &rx).expect("map");
+        assert!(sender.send(&f).expect("send"));
+        assert_eq!(recv_ours(&watch, TEST_ETHERTYPE), f, "forwarded by the new program");
+        attachment.detach();
+        assert_eq!(ubond_filters("va", true), 0, "detached");
+        assert!(pinned_links(&pins).expect("list").is_empty());
+
+        // A mark left by a daemon whose slave was released while none ran: removing it
+        // deletes the filter.
+        let attachment = fast.attach_slave("va").expect("attach a third time");
+        drop(attachment);
+        assert_eq!(ubond_filters("va", true), 1);
+        let links = pinned_links(&pins).expect("list");
+        assert_eq!(links.len(), 1);
+        links[0].remove().expect("remove");
+        assert_eq!(ubond_filters("va", true), 0, "the mark's removal deleted the filter");
+        assert!(pinned_links(&pins).expect("list").is_empty());
+
+        assert!(!qdiscs("va").contains("clsact"), "the qdisc ubond added is gone with its filter");
+
+        // Without a pin directory, the filter goes with its attachment; a clsact qdisc that
+        // has another filter stays.
+        let tc = |args: &str| {
+            let st = std::process::Command::new("tc").args(args.split(' ')).status();
+            assert!(st.expect("tc").success(), "tc {args}");
+        };
+        tc("qdisc add dev vc clsact");
+        tc("filter add dev vc egress pref 100 protocol all u32 match u32 0 0 classid 1:1");
+        let mut fast = FastPath::load(None, Hook::Clsact).expect("load unpinned");
+        let attachment = fast.attach_tap("vc").expect("attach to egress");
+        assert!(!attachment.pinned());
+        assert_eq!(ubond_filters("vc", false), 1);
+        drop(attachment);
+        assert_eq!(ubond_filters("vc", false), 0, "dropped, detached");
+        assert!(qdiscs("vc").contains("clsact"), "another filter uses the qdisc");
     });
 }

@@ -52,7 +52,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use ubond_sys::bpf::FastPath;
+use ubond_sys::bpf::{FastPath, Hook};
 use ubond_sys::service::ServiceManager;
 
 use crate::access::Access;
@@ -82,17 +82,50 @@ pub enum DatapathChoice {
     User,
 }
 
+/// How the fast path's programs hook into an interface (`ubond daemon --tc-hook`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TcHook {
+    /// TCX where the kernel has it (Linux 6.6 and later), else clsact.
+    #[default]
+    Auto,
+    /// TCX links only.
+    Tcx,
+    /// `bpf` filters on the clsact qdisc only.
+    Clsact,
+}
+
+impl From<TcHook> for Hook {
+    fn from(h: TcHook) -> Hook {
+        match h {
+            TcHook::Auto => Hook::Auto,
+            TcHook::Tcx => Hook::Tcx,
+            TcHook::Clsact => Hook::Clsact,
+        }
+    }
+}
+
+/// The daemon's data path options.
+#[derive(Debug, Clone, Default)]
+pub struct PathOptions {
+    /// Which data path (`--datapath`).
+    pub choice: DatapathChoice,
+    /// How the fast path's programs hook in (`--tc-hook`).
+    pub hook: TcHook,
+    /// Where the fast path pins its maps and links (`--bpffs`; none: /sys/fs/bpf).
+    pub bpffs: Option<std::path::PathBuf>,
+    /// Threads of the userspace data path (`--data-threads`; 0: one per CPU, at most 4).
+    pub data_threads: usize,
+}
+
 /// Runs the daemon until SIGTERM or SIGINT, which stop it and leave every bond running for the
-/// next daemon to adopt, or until `ubond shutdown`, which removes every bond first. The
-/// userspace data path runs on `data_threads` threads (0: one per CPU, at most 4).
+/// next daemon to adopt, or until `ubond shutdown`, which removes every bond first.
 pub fn run(
     control: &Path,
     access: Access,
-    datapath: DatapathChoice,
-    bpffs: Option<&Path>,
+    path: &PathOptions,
     metrics: &MetricsOptions,
-    data_threads: usize,
 ) -> Result<()> {
+    let datapath = path.choice;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
@@ -126,8 +159,8 @@ pub fn run(
     let (fast, pins, path_line) = match datapath {
         DatapathChoice::User => (None, None, "userspace (--datapath user)".to_string()),
         DatapathChoice::Auto | DatapathChoice::Bpf => {
-            let pins = pin_dir(&dir, bpffs);
-            match FastPath::load(pins.as_deref()) {
+            let pins = pin_dir(&dir, path.bpffs.as_deref());
+            match FastPath::load(pins.as_deref(), path.hook.into()) {
                 Ok(f) => {
                     if let Some(why) = f.inherited_unread() {
                         eprintln!(
@@ -136,8 +169,11 @@ pub fn run(
                              until this daemon's programs take over"
                         );
                     }
-                    let line = "bpf (in-kernel fast path)";
-                    (Some(f), pins, line.to_string())
+                    let line = match f.hook() {
+                        Hook::Auto => "bpf (in-kernel fast path)".to_string(),
+                        hook => format!("bpf (in-kernel fast path, {} hook)", hook.name()),
+                    };
+                    (Some(f), pins, line)
                 }
                 Err(e) if datapath == DatapathChoice::Bpf => {
                     bail!("{e}; start with --datapath user or auto to use the userspace data path")
@@ -152,7 +188,7 @@ pub fn run(
     // for more than CAP_NET_ADMIN and CAP_NET_RAW.
     crate::privs::drop_to_needed()?;
     let clock = Clock::start();
-    let data_threads = match data_threads {
+    let data_threads = match path.data_threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from).min(4),
         n => n,
     };

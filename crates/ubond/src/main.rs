@@ -69,6 +69,11 @@ enum Command {
         /// and the slaves), `user` through the daemon, `auto` bpf when it loads.
         #[arg(long, value_enum, default_value_t)]
         datapath: daemon::DatapathChoice,
+        /// How the fast path's programs hook into the interfaces: `tcx` links (Linux 6.6 and
+        /// later), `clsact` (a `bpf` filter on the clsact qdisc, as `tc filter add ... bpf da`
+        /// makes; older kernels), `auto` tcx where the kernel has it, else clsact.
+        #[arg(long, value_enum, default_value_t)]
+        tc_hook: daemon::TcHook,
         /// A mounted BPF file system for the fast path's pins (default: /sys/fs/bpf, mounted
         /// there if it is not). Pins in a bpffs that only this daemon's mount namespace sees
         /// die with it, and the fast path with them.
@@ -289,12 +294,24 @@ fn main() -> ExitCode {
     }
     let socket = control::socket_path(cli.control);
     let request = match cli.command {
-        Command::Daemon { group, datapath, bpffs, metrics, metrics_textfile, data_threads } => {
+        Command::Daemon {
+            group,
+            datapath,
+            tc_hook,
+            bpffs,
+            metrics,
+            metrics_textfile,
+            data_threads,
+        } => {
             let metrics = daemon::MetricsOptions { listen: metrics, textfile: metrics_textfile };
-            let run = access::Access::new(group.as_deref()).and_then(|a| {
-                let threads = usize::from(data_threads);
-                daemon::run(&socket, a, datapath, bpffs.as_deref(), &metrics, threads)
-            });
+            let path = daemon::PathOptions {
+                choice: datapath,
+                hook: tc_hook,
+                bpffs,
+                data_threads: usize::from(data_threads),
+            };
+            let run = access::Access::new(group.as_deref())
+                .and_then(|a| daemon::run(&socket, a, &path, &metrics));
             return match run {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

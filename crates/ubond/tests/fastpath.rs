@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ubond_core::hash::{xmit_hash, XmitHashPolicy};
-use ubond_sys::bpf::{tcx_programs, BUILT};
+use ubond_sys::bpf::{tcx_programs, Hook, BUILT};
 use ubond_sys::{PacketOptions, PacketSocket};
 
 mod support;
@@ -409,16 +409,26 @@ fn fast_path_picks_the_member_xmit_hash_picks_for_every_policy() {
 /// none of it crosses the daemon.
 #[test]
 fn fast_path_modes_send_where_the_mode_says() {
+    modes_send_where_the_mode_says("fpmodes", Hook::Auto);
+}
+
+/// The same with the programs in `clsact` filters, as on kernels before TCX (Linux 6.6).
+#[test]
+fn fast_path_modes_send_where_the_mode_says_from_clsact_filters() {
+    modes_send_where_the_mode_says("fpmodescls", Hook::Clsact);
+}
+
+fn modes_send_where_the_mode_says(test: &str, hook: Hook) {
     if !can_run() || !fast_path_built() {
         return;
     }
-    let mut a = side("fpmodes", "a");
-    let b = side("fpmodes", "b");
+    let mut a = side(test, "a");
+    let b = side(test, "b");
     for m in MEMBERS {
         a.ip(&["link", "add", m, "type", "veth", "peer", "name", m, "netns", &b.ns]);
         b.ip(&["link", "set", m, "up"]);
     }
-    a.start_daemon_with(&["--datapath", "bpf"]);
+    a.start_daemon_with(&["--datapath", "bpf", "--tc-hook", hook.name()]);
     let mut rng = Rng(0xb0d5);
     let mut next_id = 0u32;
     for mode in ["active-backup", "balance-rr", "broadcast"] {
@@ -436,6 +446,10 @@ fn fast_path_modes_send_where_the_mode_says() {
         let n = frames.len();
         let copies = if mode == "broadcast" { 3 } else { 1 };
         let tx0 = tap_tx_packets(&a);
+        if hook == Hook::Clsact {
+            assert_eq!(programs(&a, "bond0", hook), (0, 1), "the filter on bond0");
+            assert_eq!(programs(&a, "bond0", Hook::Tcx), (0, 0), "no TCX link on bond0");
+        }
         let got = send_and_collect(&a, &b, "bond0", frames, copies);
         assert!(tap_tx_packets(&a) - tx0 < 20, "{mode}: frames went through the daemon");
         assert!(got.len() * 100 >= n * copies * 95, "{mode}: {} arrivals of {}", got.len(), n);
@@ -461,10 +475,26 @@ fn fast_path_modes_send_where_the_mode_says() {
         }
         a.ok(&["del", "bond0"]);
     }
+    if hook == Hook::Clsact {
+        let e1 = sh(&["tc", "-n", &a.ns, "qdisc", "show", "dev", "e1"]);
+        let e1 = String::from_utf8_lossy(&e1.stdout);
+        assert!(!e1.contains("clsact"), "the clsact qdisc stays after the bond: {e1}");
+    }
 }
 
-/// How many TCX programs `iface` in `s`'s namespace has at ingress and at egress.
-fn programs(s: &Side, iface: &str) -> (usize, usize) {
+/// How many TCX programs (`hook` [`Hook::Tcx`] or [`Hook::Auto`]) or ubond `clsact` filters
+/// (`hook` [`Hook::Clsact`]) `iface` in `s`'s namespace has at ingress and at egress.
+fn programs(s: &Side, iface: &str, hook: Hook) -> (usize, usize) {
+    if hook == Hook::Clsact {
+        let handle = format!("handle {:#x}", ubond_sys::bpf::TC_HANDLE);
+        let count = |dir: &str| {
+            let out = sh(&["tc", "-n", &s.ns, "filter", "show", "dev", iface, dir]);
+            assert!(out.status.success(), "tc: {}", String::from_utf8_lossy(&out.stderr));
+            let out = String::from_utf8_lossy(&out.stdout);
+            out.lines().filter(|l| l.contains(" bpf ") && l.contains(&handle)).count()
+        };
+        return (count("ingress"), count("egress"));
+    }
     let iface = iface.to_string();
     in_netns(&s.ns, move || {
         (tcx_programs(&iface, true).unwrap(), tcx_programs(&iface, false).unwrap())
@@ -475,13 +505,25 @@ fn programs(s: &Side, iface: &str) -> (usize, usize) {
 
 #[test]
 fn a_killed_daemons_programs_keep_forwarding_until_the_next_replaces_them() {
+    killed_daemons_programs_keep_forwarding("fpkill", Hook::Auto);
+}
+
+/// The same with the programs in `clsact` filters, as on kernels before TCX (Linux 6.6): the
+/// filters stay with no daemon, and the next daemon replaces each filter's program in place.
+#[test]
+fn a_killed_daemons_clsact_filters_keep_forwarding_until_the_next_replaces_them() {
+    killed_daemons_programs_keep_forwarding("fpkillcls", Hook::Clsact);
+}
+
+fn killed_daemons_programs_keep_forwarding(test: &str, hook: Hook) {
     if !can_run() || !fast_path_built() {
         return;
     }
-    let fs = Bpffs::new("fpkill");
-    let mut args = vec!["--datapath", "bpf"];
+    let programs = |s: &Side, iface: &str| programs(s, iface, hook);
+    let fs = Bpffs::new(test);
+    let mut args = vec!["--datapath", "bpf", "--tc-hook", hook.name()];
     args.extend(fs.args());
-    let (mut a, b) = pair_with("fpkill", &args);
+    let (mut a, b) = pair_with(test, &args);
     for (s, addr) in [(&a, "192.0.2.1/24"), (&b, "192.0.2.2/24")] {
         s.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
         s.ok(&["enslave", "bond0", "e1", "e2"]);
@@ -849,7 +891,7 @@ fn fast_path_follows_tlb_and_alb_tables_as_the_core_does() {
     let (cmd_tx, cmd_rx) = std::sync::mpsc::channel::<TlbCmd>();
     let (reply_tx, reply_rx) = std::sync::mpsc::channel();
     let holder = in_netns(&a.ns, move || {
-        let mut fp = FastPath::load(None).unwrap();
+        let mut fp = FastPath::load(None, ubond_sys::bpf::Hook::Auto).unwrap();
         let _link = fp.attach_tap("bond0").unwrap();
         let tap = ubond_sys::link::ifindex("bond0").unwrap();
         let members: Vec<u32> =

@@ -19,8 +19,8 @@ use ubond_core::bond::tlb::{TlbLoad, TlbTable, TLB_HASH_TABLE_SIZE};
 use ubond_core::bond::SlaveId;
 use ubond_core::time::Instant;
 use ubond_sys::bpf::{
-    pinned_links, Attachment, BondConfig, FastPath, FrameCounters, SlaveRx, TlbBytes, TlbConfig,
-    MAX_SLAVES,
+    pinned_links, Attachment, BondConfig, FastPath, FrameCounters, PinnedAttachment, SlaveRx,
+    TlbBytes, TlbConfig, MAX_SLAVES,
 };
 use ubond_sys::Receive;
 
@@ -108,22 +108,24 @@ impl Fast {
     /// bond deleted while no daemon ran, an earlier daemon's programs replaced): their
     /// programs leave those interfaces. `in_use` says whether an (ingress, ifindex) is one of
     /// ours.
-    pub(super) fn prune(&self, in_use: impl Fn(bool, u32) -> bool) {
+    pub(super) fn prune(&self, in_use: impl Fn(&PinnedAttachment) -> bool) {
         let Some(dir) = &self.pins else { return };
         let Ok(links) = pinned_links(dir) else { return };
-        for l in links.iter().filter(|l| !in_use(l.ingress, l.ifindex)) {
+        for l in links.iter().filter(|l| !in_use(l)) {
             if let Err(e) = l.remove() {
                 eprintln!("ubond: {}: {e}", l.path.display());
             }
         }
     }
 
-    /// Whether bond device or slave `ifindex` holds an attached program of ours.
-    pub(super) fn holds(rt: &BondRt, ingress: bool, ifindex: u32) -> bool {
-        if ingress {
-            rt.slaves.iter().any(|s| s.ifindex == ifindex && s.fast.link.is_some())
+    /// Whether pinned attachment `l` is one this daemon holds on bond `rt`'s device or one
+    /// of its slaves (the same interface, direction and hook).
+    pub(super) fn holds(rt: &BondRt, l: &PinnedAttachment) -> bool {
+        let ours = |a: &Option<Attachment>| a.as_ref().is_some_and(|a| a.hook() == l.hook);
+        if l.ingress {
+            rt.slaves.iter().any(|s| s.ifindex == l.ifindex && ours(&s.fast.link))
         } else {
-            rt.dev.ifindex() == ifindex && rt.fast.link.is_some()
+            rt.dev.ifindex() == l.ifindex && ours(&rt.fast.link)
         }
     }
 
@@ -145,25 +147,41 @@ impl Fast {
     /// Attaches the egress program to bond `bond`'s device; without it (said), the bond uses the
     /// userspace data path.
     pub(super) fn attach_tap(&mut self, bond: &str) -> Option<Attachment> {
-        self.path.as_mut().and_then(|f| match f.attach_tap(bond) {
+        let f = self.path.as_mut()?;
+        let a = match f.attach_tap(bond) {
             Ok(a) => Some(a),
             Err(e) => {
                 eprintln!("ubond: {bond}: {e}; this bond uses the userspace data path");
                 None
             }
-        })
+        };
+        Self::say_hook(f);
+        a
+    }
+
+    /// Says, once, that the kernel has no TCX and the programs are `clsact` filters instead.
+    fn say_hook(f: &mut FastPath) {
+        if let Some(why) = f.take_tcx_refusal() {
+            eprintln!(
+                "ubond: this kernel has no TCX ({why}); the fast path's programs are bpf \
+                 filters on clsact qdiscs instead (`tc filter show dev IFACE ingress` lists them)"
+            );
+        }
     }
 
     /// Attaches the ingress program to slave `iface` of `bond`; without it (said), the bond
     /// uses the userspace data path.
     pub(super) fn attach_slave(&mut self, iface: &str, bond: &str) -> Option<Attachment> {
-        self.path.as_mut().and_then(|f| match f.attach_slave(iface) {
+        let f = self.path.as_mut()?;
+        let a = match f.attach_slave(iface) {
             Ok(a) => Some(a),
             Err(e) => {
                 eprintln!("ubond: {iface}: {e}; {bond} uses the userspace data path");
                 None
             }
-        })
+        };
+        Self::say_hook(f);
+        a
     }
 
     /// Whether an earlier daemon's program forwards the frames of slave `ifindex` (an adopted

@@ -71,7 +71,7 @@ pub(super) fn restore(bonds: &mut Bonds, poller: &Poller, state: State, boot_id:
     }
     // Programs an earlier daemon attached to interfaces that are no slave or bond any more.
     let list = &bonds.list;
-    bonds.fast.prune(|ingress, ifindex| list.iter().any(|rt| Fast::holds(rt, ingress, ifindex)));
+    bonds.fast.prune(|l| list.iter().any(|rt| Fast::holds(rt, l)));
     bonds.save_state(&[]);
 }
 
