@@ -630,7 +630,7 @@ fn lacp_bond_carries_bulk_tcp_intact_on_the_userspace_path() {
     if !can_run() {
         return;
     }
-    // The userspace data path stays the fallback (and serves kernels without TCX): keep it
+    // The userspace data path stays the fallback (and serves kernels without BPF): keep it
     // tested with the bulk transfer the fast path gets above, on three data threads (more
     // than this machine may have CPUs: the flows are spread over the threads whatever).
     let (a, b) = pair_with("bulku", &["--datapath", "user", "--data-threads", "3"]);
