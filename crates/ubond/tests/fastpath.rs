@@ -551,6 +551,26 @@ fn killed_daemons_programs_keep_forwarding(test: &str, hook: Hook) {
             && programs(&a, "bond0") == (0, 1)
     });
     assert!(ping(&a, "192.0.2.2"));
+    if hook == Hook::Clsact {
+        // A daemon of the other hook (a kernel that gained TCX) takes over: its links in
+        // place, it removes the filters the earlier daemon marked; and back again.
+        for (now, before) in [(Hook::Tcx, Hook::Clsact), (Hook::Clsact, Hook::Tcx)] {
+            let mut child = a.daemon.take().unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let mut other = vec!["--datapath", "bpf", "--tc-hook", now.name()];
+            other.extend(fs.args());
+            a.start_daemon_with(&other);
+            wait_for(Duration::from_secs(5), "the programs of the new hook only", || {
+                ["e1", "e2"].iter().all(|m| {
+                    crate::programs(&a, m, now) == (1, 0)
+                        && crate::programs(&a, m, before) == (0, 0)
+                }) && crate::programs(&a, "bond0", now) == (0, 1)
+                    && crate::programs(&a, "bond0", before) == (0, 0)
+            });
+            assert!(ping(&a, "192.0.2.2"), "a ping with the {} hook", now.name());
+        }
+    }
     // A release takes its program off; `ubond shutdown` takes every one off, and the pins.
     a.ok(&["release", "bond0", "e2"]);
     wait_for(Duration::from_secs(5), "no program on e2", || programs(&a, "e2") == (0, 0));
