@@ -1503,6 +1503,9 @@ fn ubond_in_the_guest_on_linux_6_1() {
     assert!(guest_kernel.starts_with("6.1."), "{guest_kernel}");
     // The guest has no bonding driver: the bond is ubond's.
     assert!(!lab.guest_run("test -e /sys/class/net/bonding_masters").0);
+    // The daemon mounted the system's bpffs for its pins (the guest's /init does not).
+    let mounts = lab.guest("cat /proc/mounts");
+    assert!(mounts.lines().any(|l| l.starts_with("bpf /sys/fs/bpf bpf ")), "{mounts}");
 
     // LACP between the two daemons: both ports of both ends in one aggregator, 63 both ways.
     let both_63 = |report: &str| {
