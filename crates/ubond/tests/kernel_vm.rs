@@ -7,6 +7,9 @@
 //! kernel is fetched by `build.sh` (`apt-get download`, cached). Skipped with a note elsewhere,
 //! a failure under CI. `KERNEL_VM_DIR` may point at another copy of the scripts.
 //!
+//! One test runs ubond in the guest instead of the bonding driver (build.sh puts this build's
+//! binary in the guest's initramfs): ubond on both ends, the guest's on a kernel without TCX.
+//!
 //! Each test uses its own namespace `ubd-<pid>-<test>-k`, its own guest state directory, and only
 //! 192.0.2.0/24; the guard stops the guest by its pid file and deletes the namespace even when
 //! the test fails.
@@ -36,6 +39,11 @@ fn kernel_vm_dir() -> PathBuf {
 }
 
 fn can_run_vm() -> bool {
+    vm_tools() && built(build_kernel())
+}
+
+/// Root, iproute2, ping, qemu, python3 and the scripts (a failure under CI, else a skip).
+fn vm_tools() -> bool {
     if !can_run() {
         return false;
     }
@@ -56,16 +64,19 @@ fn can_run_vm() -> bool {
     );
     if !ok {
         eprintln!("skipped: needs qemu-system-x86_64, python3 and interop/kernel-vm");
-        return false;
     }
-    // The guest's kernel and initramfs (build.sh needs apt-get download or its cache, kmod,
-    // busybox-static and cpio).
-    if let Some(error) = build_kernel() {
-        assert!(!ci, "CI must run the kernel interop tests: kernel-vm build.sh failed: {error}");
-        eprintln!("skipped: no guest kernel image: interop/kernel-vm/build.sh failed: {error}");
-        return false;
-    }
-    true
+    ok
+}
+
+/// Whether the guest's kernel and initramfs were built (build.sh needs apt-get download or its
+/// cache, kmod, busybox-static and cpio): `error` is build.sh's (a failure under CI, else a
+/// skip).
+fn built(error: Option<&str>) -> bool {
+    let Some(error) = error else { return true };
+    let ci = std::env::var_os("CI").is_some();
+    assert!(!ci, "CI must run the kernel interop tests: kernel-vm build.sh failed: {error}");
+    eprintln!("skipped: no guest kernel image: interop/kernel-vm/build.sh failed: {error}");
+    false
 }
 
 /// build.sh once per test binary (it is cached across runs, ~5 s when warm): its error, if
@@ -84,6 +95,32 @@ fn build_kernel() -> Option<&'static str> {
             })
         })
         .as_deref()
+}
+
+/// build.sh with this test binary's ubond in the initramfs (`KVM_BOND_EXTRA_BINS`), once per
+/// test binary (reused from the cache while the binary stays the same, ~15 s otherwise): the
+/// initramfs, or build.sh's error.
+fn build_ubond_guest() -> Result<PathBuf, String> {
+    static BUILD: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILD
+        .get_or_init(|| {
+            let o = Command::new(kernel_vm_dir().join("build.sh"))
+                .env("KVM_BOND_EXTRA_BINS", BIN)
+                .output()
+                .unwrap();
+            let out = String::from_utf8_lossy(&o.stdout);
+            // "build.sh: done: VMLINUZ INITRAMFS"
+            let initrd = out
+                .lines()
+                .rev()
+                .find_map(|l| l.strip_prefix("build.sh: done: "))
+                .and_then(|l| l.split_whitespace().nth(1));
+            match initrd {
+                Some(path) if o.status.success() => Ok(PathBuf::from(path)),
+                _ => Err(format!("{out}{}", String::from_utf8_lossy(&o.stderr))),
+            }
+        })
+        .clone()
 }
 
 /// One guest plus our side in one namespace. Dropped: guest stopped, namespace deleted.
@@ -1401,4 +1438,96 @@ fn lacp_variants_with_the_kernel_driver() {
             assert_same_report(&format!("802.3ad, {name}"), &guest, &lab.our_report());
         }
     }
+}
+
+/// Whether the guest's ubond daemon should forward in the kernel on the guest's 6.1 kernel. It
+/// has no TCX (tc BPF links came in 6.6): the daemon's programs load but do not attach
+/// (`bpf_mprog_attach` fails with EINVAL), so each bond falls back to the userspace data path.
+/// Flip it once the daemon attaches through the legacy tc interface (a clsact qdisc and cls_bpf
+/// filters) where TCX is missing.
+const GUEST_EXPECTS_FAST_PATH: bool = false;
+
+/// Asserts the data path the guest's daemon reported for its bond0 (its last `bond0: data path:`
+/// line): [`GUEST_EXPECTS_FAST_PATH`] says which.
+fn assert_guest_data_path(line: &str, daemon_log: &str) {
+    if GUEST_EXPECTS_FAST_PATH {
+        assert_eq!(line, "bond0: data path: bpf (in-kernel)", "{daemon_log}");
+    } else {
+        assert!(line.starts_with("bond0: data path: userspace ("), "{daemon_log}");
+    }
+}
+
+/// ubond on both ends of the wires: our daemon bonds the taps, the guest's (ubond in its
+/// initramfs, no bonding driver) bonds its NICs on the Debian 6.1 kernel with the default
+/// `--datapath auto`, 802.3ad with fast LACP on both. Their LACP meets, ping crosses both ways,
+/// and the guest's report shows both slaves up in one aggregator; the data path the guest's
+/// daemon chose is printed and checked against [`GUEST_EXPECTS_FAST_PATH`].
+#[test]
+fn ubond_in_the_guest_on_linux_6_1() {
+    if !vm_tools() {
+        return;
+    }
+    let initrd = build_ubond_guest();
+    if !built(initrd.as_ref().err().map(String::as_str)) {
+        return;
+    }
+    let initrd = initrd.unwrap();
+    let t0 = Instant::now();
+    let initrd = initrd.to_str().unwrap();
+    // The console's status dumps (a `ubond status` every 2 s) only show progress: the checks
+    // ask the guest.
+    let mut lab = Lab::boot(
+        "ubondguest",
+        &["--mode", "802.3ad", "--impl", "ubond", "--initrd", initrd, "--interval", "2"],
+    );
+    lab.bond(&["mode=802.3ad", "miimon=100", "lacp_rate=fast", "xmit_hash_policy=layer2+3"]);
+    let our_mac = mac_of(&lab.side, "bond0");
+    lab.wait_booted();
+    eprintln!("the guest's ubond bond configured {:?} after the start", t0.elapsed());
+    let console = lab.console();
+    assert!(console.contains(" impl=ubond "), "{console}");
+
+    // What the guest's daemon said: it started, and which data path its bond0 uses.
+    let daemon_log = lab.guest("cat /tmp/ubond-daemon.log");
+    let started = daemon_log
+        .lines()
+        .any(|l| l.starts_with("ubond: daemon listening on /run/ubond/control.sock (data path: "));
+    assert!(started, "no startup line from the guest's daemon:\n{daemon_log}");
+    for l in daemon_log.lines().filter(|l| l.contains("data path") || l.contains("fast path")) {
+        eprintln!("the guest's daemon: {l}");
+    }
+    let data_path = daemon_log.lines().rev().find(|l| l.starts_with("bond0: data path: "));
+    let Some(data_path) = data_path else { panic!("no data path line for bond0:\n{daemon_log}") };
+    assert_guest_data_path(data_path, &daemon_log);
+    let guest_kernel = lab.guest("uname -r");
+    assert!(guest_kernel.starts_with("6.1."), "{guest_kernel}");
+    // The guest has no bonding driver: the bond is ubond's.
+    assert!(!lab.guest_run("test -e /sys/class/net/bonding_masters").0);
+    // The daemon mounted the system's bpffs for its pins (the guest's /init does not).
+    let mounts = lab.guest("cat /proc/mounts");
+    assert!(mounts.lines().any(|l| l.starts_with("bpf /sys/fs/bpf bpf ")), "{mounts}");
+
+    // LACP between the two daemons: both ports of both ends in one aggregator, 63 both ways.
+    let both_63 = |report: &str| {
+        let blocks = slave_blocks(report);
+        blocks.len() == 2 && blocks.iter().all(|b| port_states(b) == ("63".into(), "63".into()))
+    };
+    let took = wait_until(Duration::from_secs(60), "port state 63/63 on both ends", || {
+        both_63(&lab.guest("bond_report")) && both_63(&lab.our_report())
+    });
+    eprintln!("aggregated {took:?} after the guest's bond was configured");
+    let guest = lab.guest("bond_report");
+    assert_eq!(slave_field(&guest, "eth0", "MII Status"), "up", "{guest}");
+    assert_eq!(slave_field(&guest, "eth1", "MII Status"), "up", "{guest}");
+    assert_eq!(values(&guest, "Number of ports:"), ["2"], "{guest}");
+    assert_eq!(values(&guest, "Partner Mac Address:"), [our_mac.as_str()], "{guest}");
+    let ours = lab.our_report();
+    assert_eq!(values(&ours, "Number of ports:"), ["2"], "{ours}");
+    assert_eq!(values(&ours, "Partner Mac Address:"), [GUEST_MACS[0]], "{ours}");
+
+    // Ping both ways across the two bonds.
+    assert!(lab.pings(5) >= 4, "ping from our bond to the guest's");
+    let pinged = lab.guest_ping(OUR_ADDR, 5);
+    assert!(pinged.received >= 4, "ping from the guest's bond to ours: {pinged:?}");
+    eprintln!("done {:?} after the start", t0.elapsed());
 }
