@@ -1440,28 +1440,23 @@ fn lacp_variants_with_the_kernel_driver() {
     }
 }
 
-/// Whether the guest's ubond daemon should forward in the kernel on the guest's 6.1 kernel. It
-/// has no TCX (tc BPF links came in 6.6): the daemon's programs load but do not attach
-/// (`bpf_mprog_attach` fails with EINVAL), so each bond falls back to the userspace data path.
-/// Flip it once the daemon attaches through the legacy tc interface (a clsact qdisc and cls_bpf
-/// filters) where TCX is missing.
-const GUEST_EXPECTS_FAST_PATH: bool = false;
-
-/// Asserts the data path the guest's daemon reported for its bond0 (its last `bond0: data path:`
-/// line): [`GUEST_EXPECTS_FAST_PATH`] says which.
+/// Asserts that the guest's daemon forwards bond0 in the kernel on the guest's 6.1 kernel,
+/// which has no TCX (tc BPF links came in 6.6): the TCX attach fails (EINVAL), the daemon says
+/// so once and attaches its programs as `bpf` filters on clsact qdiscs instead, and bond0's
+/// last `bond0: data path:` line says the fast path carries it.
 fn assert_guest_data_path(line: &str, daemon_log: &str) {
-    if GUEST_EXPECTS_FAST_PATH {
-        assert_eq!(line, "bond0: data path: bpf (in-kernel)", "{daemon_log}");
-    } else {
-        assert!(line.starts_with("bond0: data path: userspace ("), "{daemon_log}");
-    }
+    assert_eq!(line, "bond0: data path: bpf (in-kernel)", "{daemon_log}");
+    let said =
+        daemon_log.lines().filter(|l| l.starts_with("ubond: this kernel has no TCX (")).count();
+    assert_eq!(said, 1, "the fall-back to clsact, said once:\n{daemon_log}");
+    assert!(!daemon_log.contains("uses the userspace data path"), "{daemon_log}");
 }
 
 /// ubond on both ends of the wires: our daemon bonds the taps, the guest's (ubond in its
 /// initramfs, no bonding driver) bonds its NICs on the Debian 6.1 kernel with the default
-/// `--datapath auto`, 802.3ad with fast LACP on both. Their LACP meets, ping crosses both ways,
-/// and the guest's report shows both slaves up in one aggregator; the data path the guest's
-/// daemon chose is printed and checked against [`GUEST_EXPECTS_FAST_PATH`].
+/// `--datapath auto`, 802.3ad with fast LACP on both. The guest's daemon forwards in the kernel
+/// through clsact filters (the kernel has no TCX), their LACP meets, ping crosses both ways,
+/// and the guest's report shows both slaves up in one aggregator.
 #[test]
 fn ubond_in_the_guest_on_linux_6_1() {
     if !vm_tools() {
@@ -1506,6 +1501,12 @@ fn ubond_in_the_guest_on_linux_6_1() {
     // The daemon mounted the system's bpffs for its pins (the guest's /init does not).
     let mounts = lab.guest("cat /proc/mounts");
     assert!(mounts.lines().any(|l| l.starts_with("bpf /sys/fs/bpf bpf ")), "{mounts}");
+    // Where its filters are, marked in its pin directory: the bond's egress and each slave's
+    // ingress.
+    let marks = lab.guest("ls -1 /sys/fs/bpf/ubond/*/");
+    let egress = marks.lines().filter(|l| l.starts_with("tc-egress-")).count();
+    let ingress = marks.lines().filter(|l| l.starts_with("tc-ingress-")).count();
+    assert_eq!((egress, ingress), (1, 2), "{marks}");
 
     // LACP between the two daemons: both ports of both ends in one aggregator, 63 both ways.
     let both_63 = |report: &str| {
@@ -1529,5 +1530,34 @@ fn ubond_in_the_guest_on_linux_6_1() {
     assert!(lab.pings(5) >= 4, "ping from our bond to the guest's");
     let pinged = lab.guest_ping(OUR_ADDR, 5);
     assert!(pinged.received >= 4, "ping from the guest's bond to ours: {pinged:?}");
+
+    // The bond outlives its daemon on 6.1 too: the guest's daemon killed, its clsact filters
+    // keep forwarding; the next daemon adopts the bond and swaps the filters' programs in place.
+    lab.guest("kill -9 $(cat /run/ubond-daemon.pid)");
+    wait_until(Duration::from_secs(10), "the guest's daemon gone", || {
+        !lab.guest_run("kill -0 $(cat /run/ubond-daemon.pid)").0
+    });
+    assert!(lab.pings(5) >= 4, "ping to the guest's bond with no daemon in the guest");
+    lab.guest(
+        "ubond daemon </dev/null >/tmp/ubond-daemon2.log 2>&1 & echo $! >/run/ubond-daemon.pid",
+    );
+    wait_until(Duration::from_secs(30), "the guest's next daemon", || {
+        lab.guest_run("ubond status bond0").0
+    });
+    let log = lab.guest("cat /tmp/ubond-daemon2.log");
+    for l in log.lines() {
+        eprintln!("the guest's next daemon: {l}");
+    }
+    assert!(!log.contains("userspace data path") && !log.contains("refused"), "{log}");
+    let marks = lab.guest("ls -1 /sys/fs/bpf/ubond/*/");
+    let egress = marks.lines().filter(|l| l.starts_with("tc-egress-")).count();
+    let ingress = marks.lines().filter(|l| l.starts_with("tc-ingress-")).count();
+    assert_eq!((egress, ingress), (1, 2), "{marks}");
+    // (Fast LACP: a daemon away longer than 3 s lets the partner expire, and they negotiate
+    // again, as the next daemon says.)
+    wait_until(Duration::from_secs(30), "port state 63/63 on both ends again", || {
+        both_63(&lab.guest("bond_report")) && both_63(&lab.our_report())
+    });
+    assert!(lab.pings(5) >= 4, "ping to the guest's bond after its daemon's restart");
     eprintln!("done {:?} after the start", t0.elapsed());
 }
