@@ -599,6 +599,10 @@ fn lacp_fast_with_the_kernel_driver() {
     for block in slave_blocks(&ours) {
         assert_eq!(port_states(block), ("63".into(), "63".into()), "{ours}");
     }
+    // For up to about a second after both ends show 63/63 no ping is answered (seen in about
+    // one run in three, with the kernel driver in the guest; the cause is not established), so
+    // the count below starts once one reply came.
+    wait_until(Duration::from_secs(10), "a first ping to the kernel bond", || lab.pings(2) >= 1);
     assert!(lab.pings(5) >= 4, "ping to the kernel bond");
 
     // Carrier loss on the guest's first NIC (the tap on our side stays up, so we learn it
