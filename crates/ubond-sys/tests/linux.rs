@@ -523,20 +523,33 @@ impl Drop for TestBpffs {
     }
 }
 
-#[test]
-fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
-    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, Hook, SlaveRx, BUILT};
-    if !BUILT {
+/// For the fast path's tests: a bpffs, and a namespace with veth pairs va–vb (the slave and
+/// its sender) and vc–vd (where delivered frames go), all up; none (said) in a build without
+/// the programs.
+fn fast_path_lab(test: &str) -> Option<(TestBpffs, Netns)> {
+    if !ubond_sys::bpf::BUILT {
         assert!(std::env::var_os("CI").is_none(), "CI builds the BPF programs");
         eprintln!("skipped: this build has no BPF programs (no clang at build time)");
-        return;
+        return None;
     }
-    let fs = TestBpffs::new("pinned");
-    let ns = Netns::new("pinned_fast_path_forwards_without_its_loader");
+    let fs = TestBpffs::new(test);
+    let ns = Netns::new(&format!("{test}_fast_path_forwards_without_its_loader"));
     veth_pair(&ns);
     ns.ip("link add vc type veth peer name vd");
     ns.ip("link set vc up");
     ns.ip("link set vd up");
+    Some((fs, ns))
+}
+
+/// The frame the fast path's tests send from vb to va.
+fn fast_path_frame() -> Vec<u8> {
+    frame(MacAddr([2, 0, 0, 0, 0x0a, 1]), MacAddr([2, 0, 0, 0, 0x0b, 1]), TEST_ETHERTYPE, 60, 7)
+}
+
+#[test]
+fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
+    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, Hook, SlaveRx};
+    let Some((fs, ns)) = fast_path_lab("pinned") else { return };
     ns.run(|| {
         let pins = ubond_sys::bpffs::pin_dir(Some(&fs.dir), "test").expect("pin dir");
         let va = link::ifindex("va").expect("va");
@@ -558,13 +571,7 @@ fn pinned_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
 
         let watch = PacketSocket::open("vc", PacketOptions::default()).expect("packet on vc");
         let sender = PacketSocket::open("vb", PacketOptions::default()).expect("packet on vb");
-        let f = frame(
-            MacAddr([2, 0, 0, 0, 0x0a, 1]),
-            MacAddr([2, 0, 0, 0, 0x0b, 1]),
-            TEST_ETHERTYPE,
-            60,
-            7,
-        );
+        let f = fast_path_frame();
         assert!(sender.send(&f).expect("send"));
         assert_eq!(recv_ours(&watch, TEST_ETHERTYPE), f, "forwarded with no loader alive");
 
@@ -611,18 +618,8 @@ fn qdiscs(iface: &str) -> String {
 
 #[test]
 fn clsact_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
-    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, Hook, SlaveRx, BUILT};
-    if !BUILT {
-        assert!(std::env::var_os("CI").is_none(), "CI builds the BPF programs");
-        eprintln!("skipped: this build has no BPF programs (no clang at build time)");
-        return;
-    }
-    let fs = TestBpffs::new("clsact");
-    let ns = Netns::new("clsact_fast_path_forwards_without_its_loader");
-    veth_pair(&ns);
-    ns.ip("link add vc type veth peer name vd");
-    ns.ip("link set vc up");
-    ns.ip("link set vd up");
+    use ubond_sys::bpf::{pinned_links, tcx_programs, FastPath, Hook, SlaveRx};
+    let Some((fs, ns)) = fast_path_lab("clsact") else { return };
     ns.run(|| {
         let pins = ubond_sys::bpffs::pin_dir(Some(&fs.dir), "test").expect("pin dir");
         let va = link::ifindex("va").expect("va");
@@ -645,13 +642,7 @@ fn clsact_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
 
         let watch = PacketSocket::open("vc", PacketOptions::default()).expect("packet on vc");
         let sender = PacketSocket::open("vb", PacketOptions::default()).expect("packet on vb");
-        let f = frame(
-            MacAddr([2, 0, 0, 0, 0x0a, 1]),
-            MacAddr([2, 0, 0, 0, 0x0b, 1]),
-            TEST_ETHERTYPE,
-            60,
-            7,
-        );
+        let f = fast_path_frame();
         assert!(sender.send(&f).expect("send"));
         assert_eq!(recv_ours(&watch, TEST_ETHERTYPE), f, "forwarded with no loader alive");
 

@@ -1507,10 +1507,13 @@ fn ubond_in_the_guest_on_linux_6_1() {
     assert!(mounts.lines().any(|l| l.starts_with("bpf /sys/fs/bpf bpf ")), "{mounts}");
     // Where its filters are, marked in its pin directory: the bond's egress and each slave's
     // ingress.
-    let marks = lab.guest("ls -1 /sys/fs/bpf/ubond/*/");
-    let egress = marks.lines().filter(|l| l.starts_with("tc-egress-")).count();
-    let ingress = marks.lines().filter(|l| l.starts_with("tc-ingress-")).count();
-    assert_eq!((egress, ingress), (1, 2), "{marks}");
+    let filters_marked = || {
+        let marks = lab.guest("ls -1 /sys/fs/bpf/ubond/*/");
+        let egress = marks.lines().filter(|l| l.starts_with("tc-egress-")).count();
+        let ingress = marks.lines().filter(|l| l.starts_with("tc-ingress-")).count();
+        assert_eq!((egress, ingress), (1, 2), "{marks}");
+    };
+    filters_marked();
 
     // LACP between the two daemons: both ports of both ends in one aggregator, 63 both ways.
     let both_63 = |report: &str| {
@@ -1553,10 +1556,7 @@ fn ubond_in_the_guest_on_linux_6_1() {
         eprintln!("the guest's next daemon: {l}");
     }
     assert!(!log.contains("userspace data path") && !log.contains("refused"), "{log}");
-    let marks = lab.guest("ls -1 /sys/fs/bpf/ubond/*/");
-    let egress = marks.lines().filter(|l| l.starts_with("tc-egress-")).count();
-    let ingress = marks.lines().filter(|l| l.starts_with("tc-ingress-")).count();
-    assert_eq!((egress, ingress), (1, 2), "{marks}");
+    filters_marked();
     // (Fast LACP: a daemon away longer than 3 s lets the partner expire, and they negotiate
     // again, as the next daemon says.)
     wait_until(Duration::from_secs(30), "port state 63/63 on both ends again", || {
