@@ -389,6 +389,7 @@ impl FastPath {
 
 /// The pin of the link (TCX), or the directory that marks the filter (`clsact`), on
 /// `ifindex` in direction `ingress`, in pin directory `dir`.
+#[cfg_attr(not(ubond_bpf), allow(dead_code))]
 fn link_pin(dir: &Path, hook: Hook, ingress: bool, ifindex: u32) -> PathBuf {
     let dir_name = if ingress { "ingress" } else { "egress" };
     let kind = if hook == Hook::Clsact { "tc" } else { "link" };
