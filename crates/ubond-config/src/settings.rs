@@ -37,6 +37,7 @@ pub(crate) const APPLY_ORDER: &[OptionId] = &[
     OptionId::BfdMinRx,
     OptionId::BfdMultiplier,
     OptionId::BfdPeer,
+    OptionId::TcpDupDiscard,
     OptionId::MinLinks,
     OptionId::Miimon,
     OptionId::Updelay,
@@ -485,6 +486,7 @@ pub(crate) fn copy_option(to: &mut BondOptions, from: &BondOptions, id: OptionId
         OptionId::BfdMinTx => to.bfd_min_tx = from.bfd_min_tx,
         OptionId::BfdMinRx => to.bfd_min_rx = from.bfd_min_rx,
         OptionId::BfdMultiplier => to.bfd_multiplier = from.bfd_multiplier,
+        OptionId::TcpDupDiscard => to.tcp_dup_discard = from.tcp_dup_discard,
         OptionId::BfdPeer => to.bfd_peer = from.bfd_peer,
     }
 }

@@ -318,6 +318,40 @@ fn all_slaves_active_delivers_backup_frames() {
     assert_eq!(b.tx_plan().slaves, [s[0]]);
 }
 
+/// A TCP/IPv4 segment with 10 octets of payload and sequence number `seq`.
+fn tcp_segment(seq: u32) -> Vec<u8> {
+    let mut f = vec![0u8; 14 + 20 + 20 + 10];
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&50u16.to_be_bytes());
+    f[14 + 9] = 6;
+    f[34 + 4..34 + 8].copy_from_slice(&seq.to_be_bytes());
+    f[34 + 12] = 5 << 4;
+    f
+}
+
+#[test]
+fn broadcast_delivers_a_tcp_segment_once_unless_tcp_dup_discard_is_off() {
+    let (mut b, s) = bond(opts(Mode::Broadcast), 3);
+    assert!(b.rx_plan().copies, "on by default");
+    let (one, two) = (tcp_segment(1), tcp_segment(2));
+    let verdicts = |b: &mut Bond, f: &[u8]| {
+        s.iter().map(|&id| b.handle_frame(ms(1), id, f)).collect::<Vec<_>>()
+    };
+    use RxVerdict::{Deliver, Drop};
+    assert_eq!(verdicts(&mut b, &one), [Deliver, Drop, Drop]);
+    assert_eq!(verdicts(&mut b, &two), [Deliver, Drop, Drop]);
+    // Not TCP with payload: every copy, as Linux.
+    assert_eq!(verdicts(&mut b, &[0u8; 60]), [Deliver, Deliver, Deliver]);
+    b.set_option(ms(2), "tcp_dup_discard", "off").unwrap();
+    assert!(!b.rx_plan().copies);
+    assert_eq!(verdicts(&mut b, &tcp_segment(3)), [Deliver, Deliver, Deliver]);
+    // Only in broadcast.
+    let (mut rr, _) = bond(opts(Mode::BalanceRr), 2);
+    assert!(!rr.rx_plan().copies);
+    assert!(rr.set_option(ms(2), "tcp_dup_discard", "on").is_err());
+}
+
 #[test]
 fn without_miimon_carrier_is_not_watched() {
     let (mut b, s) = bond(BondOptions { miimon: 0, ..opts(Mode::ActiveBackup) }, 2);

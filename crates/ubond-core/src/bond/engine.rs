@@ -252,7 +252,8 @@ impl Bond {
             self.slaves.iter().map(|s| s.mac).filter(|m| *m != bond_mac).collect();
         slave_macs.sort();
         slave_macs.dedup();
-        let rx = RxPlan { deliver, unicast_only, bond_mac, slave_macs };
+        let copies = self.opts.mode == Mode::Broadcast && self.opts.tcp_dup_discard;
+        let rx = RxPlan { deliver, unicast_only, bond_mac, slave_macs, copies };
         Plans { tx, rx, carrier: carrier && self.admin_up }
     }
 

@@ -46,6 +46,7 @@ mod active;
 pub mod alb;
 mod bfd;
 mod config;
+pub mod copies;
 mod engine;
 mod error;
 pub mod filter;
@@ -107,6 +108,8 @@ pub struct Bond {
     addrs6: Vec<Ipv6Addr>,
     /// What the data path reads, and the carrier, as last published.
     plans: Plans,
+    /// Broadcast's TCP segments delivered lately ([`RxPlan::copies`]).
+    copies: copies::RxCopies,
     /// The current input may have changed what the plans derive from.
     stale: bool,
     now: Instant,
@@ -123,6 +126,7 @@ impl Bond {
         let mut bond = Bond {
             name: name.to_string(),
             plans: Plans { tx: TxPlan::empty(opts.mode), rx: RxPlan::default(), carrier: false },
+            copies: copies::RxCopies::default(),
             opts,
             mac: mac.unwrap_or(MacAddr::ZERO),
             admin_up: true,

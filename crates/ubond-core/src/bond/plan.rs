@@ -17,9 +17,11 @@
 
 use crate::hash;
 use crate::options::{Mode, XmitHashPolicy};
+use crate::time::Instant;
 
 use ubond_wire::MacAddr;
 
+use super::copies::{CopyKey, RxCopies};
 use super::tlb::{TlbLoad, TlbTable, TlbTx};
 use super::SlaveId;
 
@@ -209,6 +211,9 @@ pub struct RxPlan {
     /// The slaves' own addresses that are not the bond's (balance-tlb/alb, `fail_over_mac`):
     /// a delivered frame sent to one of them is the bond's ([`RxPlan::to_bond`]).
     pub slave_macs: Vec<MacAddr>,
+    /// Broadcast with `tcp_dup_discard`: another member's copy of a TCP segment is discarded
+    /// ([`RxPlan::discards_copy`]).
+    pub copies: bool,
 }
 
 impl RxPlan {
@@ -222,6 +227,21 @@ impl RxPlan {
                 dst.copy_from_slice(&self.bond_mac.0);
             }
         }
+    }
+
+    /// Whether `frame`, which the plan delivers, is another member's copy of a TCP segment
+    /// delivered lately, to discard ([`super::copies`]): only when [`RxPlan::copies`] is on.
+    /// `copies` is the bond's table, `bond` and `member` the numbers it knows the bond and the
+    /// receiving slave by (the daemon's interface indexes, the same as the fast path's).
+    pub fn discards_copy(
+        &self,
+        copies: &mut RxCopies,
+        bond: u32,
+        member: u32,
+        frame: &[u8],
+        now: Instant,
+    ) -> bool {
+        self.copies && CopyKey::of(bond, frame).is_some_and(|k| copies.is_copy(&k, member, now))
     }
 
     /// The verdict for a data frame (a whole Ethernet frame) received on `slave`.

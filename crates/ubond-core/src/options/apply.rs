@@ -71,6 +71,7 @@ impl BondOptions {
             O::LacpStrict => self.lacp_strict = v != 0,
             O::LacpFallback => self.lacp_fallback = v != 0,
             O::Bfd => self.bfd = v != 0,
+            O::TcpDupDiscard => self.tcp_dup_discard = v != 0,
             O::BfdMinTx => self.bfd_min_tx = int(v),
             O::BfdMinRx => self.bfd_min_rx = int(v),
             O::BfdMultiplier => self.bfd_multiplier = byte(v),

@@ -93,6 +93,7 @@ impl BondOptions {
                 UnknownSpeed::Assume(mbps) => mbps.to_string(),
             },
             O::Bfd => onoff(self.bfd),
+            O::TcpDupDiscard => onoff(self.tcp_dup_discard),
             O::BfdMinTx => self.bfd_min_tx.to_string(),
             O::BfdMinRx => self.bfd_min_rx.to_string(),
             O::BfdMultiplier => self.bfd_multiplier.to_string(),

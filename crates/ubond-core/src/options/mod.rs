@@ -28,8 +28,9 @@
 //! bound names (`miimon=maxval` is 2147483647, `lp_interval=minval` is 1).
 //!
 //! Not kernel (clearly marked in [`OptionId::is_ubond_extension`]): `lacp_fallback`,
-//! `ad_unknown_speed`, and micro-BFD's `bfd`, `bfd_min_tx`, `bfd_min_rx`, `bfd_multiplier` and
-//! `bfd_peer` (see [`crate::bfd`]).
+//! `ad_unknown_speed`, micro-BFD's `bfd`, `bfd_min_tx`, `bfd_min_rx`, `bfd_multiplier` and
+//! `bfd_peer` (see [`crate::bfd`]), and broadcast's `tcp_dup_discard` (see
+//! [`crate::bond::copies`]).
 //!
 //! # Where things are
 //!
@@ -253,6 +254,10 @@ pub struct BondOptions {
     /// ubond extension: `bfd_peer`, the partner's address (IPv4 or IPv6) that the sessions
     /// talk to from the bond's address of the same family.
     pub bfd_peer: Option<IpAddr>,
+    /// ubond extension, not kernel: `tcp_dup_discard` (default on), broadcast only. On: of the
+    /// copies of a TCP segment the members receive, the first goes up and the others are
+    /// discarded ([`crate::bond::copies`]); off: every copy goes up, as in Linux.
+    pub tcp_dup_discard: bool,
 }
 
 impl Default for BondOptions {
@@ -301,6 +306,7 @@ impl Default for BondOptions {
             bfd_min_rx: 50,
             bfd_multiplier: 3,
             bfd_peer: None,
+            tcp_dup_discard: true,
         }
     }
 }

@@ -491,6 +491,7 @@ impl CheckParams {
             O::BfdMinRx,
             O::BfdMultiplier,
             O::BfdPeer,
+            O::TcpDupDiscard,
         ] {
             if let Some(p) = get.get(id) {
                 let w = self.o.set(id.name(), &p.value, &ctx).map_err(|e| fail(p, e))?;

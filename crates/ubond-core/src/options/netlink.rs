@@ -35,7 +35,7 @@ use super::module::{tokens, unquote};
 use super::{BondOptions, ModuleOptions, ModuleOptionsError, OptionError, OptionId, SetContext};
 
 /// The order in which `bond_changelink` applies the attributes (then ubond's extensions).
-pub const ORDER: [OptionId; 40] = [
+pub const ORDER: [OptionId; 41] = [
     OptionId::Mode,
     OptionId::ActiveSlave,
     OptionId::Miimon,
@@ -76,6 +76,7 @@ pub const ORDER: [OptionId; 40] = [
     OptionId::BfdMinRx,
     OptionId::BfdMultiplier,
     OptionId::BfdPeer,
+    OptionId::TcpDupDiscard,
 ];
 
 /// The value of one `IFLA_BOND_*` attribute, as iproute2 encodes the words it was given.

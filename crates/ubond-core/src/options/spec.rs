@@ -101,6 +101,9 @@ pub enum OptionId {
     BfdMultiplier,
     /// `bfd_peer` (ubond, not kernel): the partner's address for micro-BFD
     BfdPeer,
+    /// `tcp_dup_discard` (ubond, not kernel): broadcast discards the members' copies of a TCP
+    /// segment
+    TcpDupDiscard,
 }
 
 /// `BOND_OPTFLAG_NOSLAVES`
@@ -142,6 +145,7 @@ const AB: u8 = Mode::ActiveBackup.bit();
 const AD: u8 = Mode::Ieee8023ad.bit();
 const TLB: u8 = Mode::BalanceTlb.bit();
 const ALB: u8 = Mode::BalanceAlb.bit();
+const BC: u8 = Mode::Broadcast.bit();
 const fn all_ex(keep: u8) -> u8 {
     ALL & !keep
 }
@@ -213,6 +217,7 @@ impl OptionId {
         OptionId::BfdMinRx,
         OptionId::BfdMultiplier,
         OptionId::BfdPeer,
+        OptionId::TcpDupDiscard,
     ];
 
     /// The kernel's (or ubond's) name of the option.
@@ -322,6 +327,8 @@ impl OptionId {
         const S_BFDMULT: Spec =
             ubond(spec("bfd_multiplier", 0, TLB | ALB, Some(v::BFD_MULTIPLIER_TBL)));
         const S_BFDPEER: Spec = ubond(spec("bfd_peer", RAWVAL, TLB | ALB, None));
+        const S_DUPS: Spec =
+            ubond(spec("tcp_dup_discard", 0, all_ex(BC), Some(v::TCP_DUP_DISCARD_TBL)));
         match self {
             O::Mode => &S_MODE,
             O::PacketsPerSlave => &S_PPS,
@@ -370,6 +377,7 @@ impl OptionId {
             O::BfdMinRx => &S_BFDRX,
             O::BfdMultiplier => &S_BFDMULT,
             O::BfdPeer => &S_BFDPEER,
+            O::TcpDupDiscard => &S_DUPS,
         }
     }
 }

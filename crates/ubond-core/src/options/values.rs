@@ -276,6 +276,8 @@ pub(crate) const LACP_STRICT_TBL: &[Val] = &[val("off", 0, DEFAULT), val("on", 1
 pub(crate) const LACP_FALLBACK_TBL: &[Val] = &[val("off", 0, DEFAULT), val("on", 1, 0)];
 /// ubond's `bfd` (not kernel).
 pub(crate) const BFD_TBL: &[Val] = &[val("off", 0, DEFAULT), val("on", 1, 0)];
+/// ubond's `tcp_dup_discard` (not kernel): on by default.
+pub(crate) const TCP_DUP_DISCARD_TBL: &[Val] = &[val("off", 0, 0), val("on", 1, DEFAULT)];
 /// ubond's `bfd_min_tx` and `bfd_min_rx` (not kernel), in milliseconds: 10 ms to one minute,
 /// 50 by default.
 pub(crate) const BFD_INTERVAL_TBL: &[Val] =

@@ -65,6 +65,7 @@ ubond also reads: [ lacp_strict { off | on } ] [ lacp_fallback { off | on } ]
                   [ ad_unknown_speed { refuse | MBPS } ]
                   [ bfd { off | on } ] [ bfd_min_tx MS ] [ bfd_min_rx MS ]
                   [ bfd_multiplier NUM ] [ bfd_peer ADDR ]
+                  [ tcp_dup_discard { off | on } ]
 ";
 
 /// `bond_parse_opt`.
@@ -212,6 +213,7 @@ pub(super) fn parse_bond(
             "lacp_strict" => Some(OptionId::LacpStrict),
             "lacp_fallback" => Some(OptionId::LacpFallback),
             "bfd" => Some(OptionId::Bfd),
+            "tcp_dup_discard" => Some(OptionId::TcpDupDiscard),
             _ => None,
         } {
             let on = parse_on_off(w, a.next_arg()?)?;
