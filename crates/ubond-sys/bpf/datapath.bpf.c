@@ -17,7 +17,9 @@
 //   socket filter takes only those): Slow Protocols (LACP, Marker) and micro-BFD (UDP 6784)
 //   are dropped here; ARP and neighbour discovery, which the ARP monitor and balance-alb's
 //   receive balancing only read, go on like data. For the ARP monitor, the last time each
-//   slave received a frame for this host is kept in a per-CPU map (its `last_rx`).
+//   slave received a frame for this host is kept in a per-CPU map (its `last_rx`). In
+//   broadcast with `tcp_dup_discard`, another slave's copy of a TCP segment is discarded
+//   (`is_copy`, the core's `RxCopies`).
 //
 // A bond or slave without an enabled map entry is left alone (TC_ACT_OK): the daemon clears
 // the `enabled` word whenever the bond must stay on the userspace path (too many slaves, its
@@ -116,6 +118,7 @@ struct tlb_load {
 #define RX_DELIVER 2
 #define RX_UNICAST_ONLY 4
 #define RX_STAMP 8 // the ARP monitor: keep the slave's `rx_seen`
+#define RX_COPIES 16 // broadcast: discard the other slaves' copies of a TCP segment (`RxCopies`)
 
 struct slave_rx {
     u32 tap_ifindex;
@@ -180,11 +183,41 @@ struct {
     __type(value, u32);
 } ubond_rr SEC(".maps");
 
+// `RxCopies` (crates/ubond-core/src/bond/copies.rs): the TCP segments delivered lately, one
+// per slot, the slot chosen by the key's hash. Keep in step with `COPY_SLOTS`, `COPY_WINDOW`.
+// No lock (bpf_spin_lock needs Linux 5.1 and BTF; the programs load on older kernels): two CPUs
+// writing one slot at the same moment can leave one segment's key with the other's slave, so
+// that a copy of it goes up, or, within 50 ms and on the slave of the other write, a
+// retransmission of it is taken for a copy. A slot whose key words mix two segments matches
+// neither.
+#define COPY_SLOTS 1024
+#define COPY_WINDOW_NS 50000000ULL
+#define COPY_KEY_WORDS 18
+
+struct copy_key {
+    u32 w[COPY_KEY_WORDS];
+};
+
+struct copy_slot {
+    u32 slave; // the ifindex it arrived on; 0: an empty slot
+    u32 pad;
+    u64 at;    // when (CLOCK_MONOTONIC ns)
+    struct copy_key key;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, COPY_SLOTS);
+    __type(key, u32);
+    __type(value, struct copy_slot);
+} ubond_copies SEC(".maps");
+
 // Verdicts counted (an index into `struct counters`).
 #define VERDICT_FORWARDED 0 // tap: sent to a slave; slave: delivered up the bond
 #define VERDICT_PASSED 1    // left to the daemon (TC_ACT_OK; a slave's Slow Protocols frames)
 #define VERDICT_DROPPED 2   // TC_ACT_SHOT
-#define VERDICTS 3
+#define VERDICT_DUPLICATE 3 // slave: another slave's copy of a TCP segment, discarded (SHOT)
+#define VERDICTS 4
 
 struct counters {
     u64 frames[VERDICTS];
@@ -986,9 +1019,91 @@ int ubond_tap_egress(struct __sk_buff *skb) {
     return act;
 }
 
+// Octets `off..off + 4` of `b` as a little-endian word (the key's words, `CopyKey`).
+INLINE u32 word_at(const u8 *b, u32 off) {
+    return (u32)b[off] | (u32)b[off + 1] << 8 | (u32)b[off + 2] << 16 | (u32)b[off + 3] << 24;
+}
+
+// `CopyKey::of`: a TCP segment with payload, untagged, unfragmented, is known by its bond, its
+// length, its addresses and the first 32 octets of its TCP header (ports, sequence and
+// acknowledgment numbers, flags, window, checksum, and the options' first 12 octets, where the
+// timestamps usually are). 0: not a candidate.
+INLINE int copy_key(struct __sk_buff *skb, u32 bond, u16 type, struct copy_key *k) {
+    u32 l4, payload;
+    k->w[0] = bond;
+    k->w[1] = skb->len;
+    if (type == ETH_P_IP) {
+        u8 iph[20];
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, iph, 20) || iph[9] != 6 ||
+            ((u16)iph[6] << 8 | iph[7]) & 0x3fff)
+            return 0;
+        u32 ihl = (u32)(iph[0] & 0x0f) * 4;
+        payload = ((u32)iph[2] << 8 | iph[3]);
+        if (ihl < 20 || payload < ihl)
+            return 0;
+        payload -= ihl;
+        l4 = ETH_HLEN + ihl;
+        k->w[2] = word_at(iph, 12);
+        k->w[3] = word_at(iph, 16);
+    } else if (type == ETH_P_IPV6) {
+        u8 ip6[40];
+        if (bpf_skb_load_bytes(skb, ETH_HLEN, ip6, 40) || ip6[6] != 6)
+            return 0;
+        payload = ((u32)ip6[4] << 8 | ip6[5]);
+        l4 = ETH_HLEN + 40;
+        for (u32 i = 0; i < 8; i++)
+            k->w[2 + i] = word_at(ip6, 8 + i * 4);
+    } else {
+        return 0;
+    }
+    u8 tcp[32] = {};
+    if (bpf_skb_load_bytes(skb, l4, tcp, 20))
+        return 0;
+    u32 doff = (u32)(tcp[12] >> 4) * 4;
+    if (doff < 20 || payload <= doff)
+        return 0;
+    if (doff >= 32 && bpf_skb_load_bytes(skb, l4 + 20, tcp + 20, 12))
+        return 0;
+    for (u32 i = 0; i < 8; i++)
+        k->w[10 + i] = word_at(tcp, i * 4);
+    return 1;
+}
+
+// `RxCopies::is_copy`: whether this TCP segment is another slave's copy of one delivered less
+// than `COPY_WINDOW_NS` ago (then it is discarded); otherwise it is remembered as delivered.
+INLINE int is_copy(struct __sk_buff *skb, u32 bond, u32 slave, u16 type) {
+    struct copy_key k = {};
+    if (!copy_key(skb, bond, type, &k))
+        return 0;
+    u32 h = 2166136261u;
+    for (u32 i = 0; i < COPY_KEY_WORDS; i++)
+        h = (h ^ k.w[i]) * 16777619u;
+    u32 idx = (h ^ h >> 16) & (COPY_SLOTS - 1);
+    struct copy_slot *slot = bpf_map_lookup_elem(&ubond_copies, &idx);
+    if (!slot)
+        return 0;
+    u64 now = bpf_ktime_get_ns();
+    int copy = 0;
+    int same = slot->slave != 0;
+    for (u32 i = 0; i < COPY_KEY_WORDS; i++)
+        same &= slot->key.w[i] == k.w[i];
+    // Saturating, as the core's: another CPU may have written the slot just after `now`.
+    u64 age = now > slot->at ? now - slot->at : 0;
+    if (same && slot->slave != slave && age < COPY_WINDOW_NS) {
+        copy = 1;
+    } else {
+        slot->key = k;
+        slot->slave = slave;
+        slot->at = now;
+    }
+    return copy;
+}
+
 // `slave_ingress`'s verdict for a Slow Protocols frame: dropped here, but the daemon's packet
 // socket has it (counted as passed to the daemon).
 #define ACT_DAEMONS -100
+// `slave_ingress`'s verdict for a copy `is_copy` discards (counted as a duplicate).
+#define ACT_DUPLICATE -101
 
 // What becomes of a frame received on a slave whose bond is on the fast path.
 INLINE int slave_ingress(struct __sk_buff *skb, struct slave_rx *rx, u32 key) {
@@ -1022,6 +1137,8 @@ INLINE int slave_ingress(struct __sk_buff *skb, struct slave_rx *rx, u32 key) {
     }
     if (!(rx->flags & RX_DELIVER) && !(unicast && (rx->flags & RX_UNICAST_ONLY)))
         return TC_ACT_SHOT;
+    if ((rx->flags & RX_COPIES) && !skb->vlan_present && is_copy(skb, rx->tap_ifindex, key, type))
+        return ACT_DUPLICATE;
     // `RxPlan::to_bond`: a frame for one of the slaves' own addresses is the bond's.
     u32 n = rx->mac_count;
     for (u32 i = 0; i < MAX_SLAVES; i++) {
@@ -1050,6 +1167,10 @@ int ubond_slave_ingress(struct __sk_buff *skb) {
     int act = slave_ingress(skb, rx, key);
     if (act == ACT_DAEMONS) {
         count(key, VERDICT_PASSED, len);
+        return TC_ACT_SHOT;
+    }
+    if (act == ACT_DUPLICATE) {
+        count(key, VERDICT_DUPLICATE, len);
         return TC_ACT_SHOT;
     }
     count(key, verdict_of(act), len);

@@ -152,6 +152,9 @@ pub struct SlaveRx {
     /// Keep the last time the slave received a frame for this host ([`FastPath::rx_seen`]),
     /// for the ARP monitor.
     pub stamp: bool,
+    /// Discard a TCP segment another slave of the bond delivered lately (broadcast's copies:
+    /// `RxCopies` in ubond-core).
+    pub copies: bool,
     /// The slave's own address (unicast to another is not for this host).
     pub own_mac: [u8; 6],
     /// The bond's address (`RxPlan::bond_mac`).
@@ -183,11 +186,14 @@ pub struct FrameCounters {
     /// Frames dropped: a tap's frames while the bond has no usable slave, a slave's frames
     /// the bond does not deliver (an inactive slave's, as Linux's bonding drops them).
     pub dropped: Count,
+    /// A slave's frames discarded as another slave's copy of a TCP segment (broadcast with
+    /// `tcp_dup_discard`).
+    pub duplicate: Count,
 }
 
 /// Words of `struct counters` in the C program.
 #[cfg_attr(not(ubond_bpf), allow(dead_code))]
-const COUNTER_WORDS: usize = 6;
+const COUNTER_WORDS: usize = 8;
 
 impl FrameCounters {
     /// The sum of the CPUs' `struct counters`.
@@ -199,8 +205,13 @@ impl FrameCounters {
                 *sum = sum.wrapping_add(*v);
             }
         }
-        let count = |v: usize| Count { frames: w[v], bytes: w[3 + v] };
-        FrameCounters { forwarded: count(0), passed: count(1), dropped: count(2) }
+        let count = |v: usize| Count { frames: w[v], bytes: w[4 + v] };
+        FrameCounters {
+            forwarded: count(0),
+            passed: count(1),
+            dropped: count(2),
+            duplicate: count(3),
+        }
     }
 }
 
@@ -308,7 +319,8 @@ impl SlaveRx {
         let flags = u32::from(self.enabled)
             | u32::from(self.deliver) << 1
             | u32::from(self.unicast_only) << 2
-            | u32::from(self.stamp) << 3;
+            | u32::from(self.stamp) << 3
+            | u32::from(self.copies) << 4;
         put(&mut b, at, &self.tap_ifindex.to_le_bytes());
         put(&mut b, at, &flags.to_le_bytes());
         put(&mut b, at, &self.own_mac);
@@ -1129,13 +1141,14 @@ mod tests {
             enabled: true,
             unicast_only: true,
             stamp: true,
+            copies: true,
             own_mac: [2, 0, 0, 0, 0, 1],
             bond_mac: [2, 0, 0, 0, 0, 9],
             slave_macs: vec![[2, 0, 0, 0, 0, 1]],
             ..SlaveRx::default()
         };
         let b = rx.bytes();
-        assert_eq!(&b[..8], &[3, 0, 0, 0, 0b1101, 0, 0, 0]);
+        assert_eq!(&b[..8], &[3, 0, 0, 0, 0b1_1101, 0, 0, 0]);
         assert_eq!(&b[8..20], &[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 9]);
         assert_eq!(&b[20..30], &[1, 0, 0, 0, 2, 0, 0, 0, 0, 1]);
         assert!(b[30..].iter().all(|&x| x == 0));
@@ -1143,11 +1156,12 @@ mod tests {
 
     #[test]
     fn counters_are_summed_over_the_cpus_in_the_c_layout() {
-        // frames[forwarded, passed, dropped], then bytes[...], per CPU.
-        let cpus = [[1, 2, 3, 100, 200, 300], [10, 0, 0, 1000, 0, 0]];
+        // frames[forwarded, passed, dropped, duplicate], then bytes[...], per CPU.
+        let cpus = [[1, 2, 3, 4, 100, 200, 300, 400], [10, 0, 0, 1, 1000, 0, 0, 60]];
         let c = FrameCounters::sum(cpus.iter());
         assert_eq!(c.forwarded, Count { frames: 11, bytes: 1100 });
         assert_eq!(c.passed, Count { frames: 2, bytes: 200 });
         assert_eq!(c.dropped, Count { frames: 3, bytes: 300 });
+        assert_eq!(c.duplicate, Count { frames: 5, bytes: 460 });
     }
 }

@@ -1054,3 +1054,236 @@ fn fast_path_follows_tlb_and_alb_tables_as_the_core_does() {
     drop(cmd_tx);
     holder.join().unwrap();
 }
+
+/// A TCP segment from B to A's bond (`dst`), IPv4 or IPv6, with random addresses, ports,
+/// sequence and acknowledgment numbers, window and timestamps, and the marker and `id` in its
+/// 64 octets of payload. `udp`: the same frame with protocol 17 (never a copy to discard).
+fn tcp_segment(rng: &mut Rng, dst: [u8; 6], v6: bool, udp: bool, id: u32) -> Vec<u8> {
+    let mut tcp = rng.bytes::<12>().to_vec(); // ports, sequence and acknowledgment numbers
+    tcp.extend_from_slice(&[8 << 4, 0x18]); // 32 octets of header, PSH ACK
+    tcp.extend_from_slice(&rng.bytes::<2>()); // window
+    tcp.extend_from_slice(&[0; 4]); // checksum, urgent pointer
+    tcp.extend_from_slice(&[1, 1, 8, 10]); // NOP NOP Timestamps
+    tcp.extend_from_slice(&rng.bytes::<8>());
+    tcp.extend_from_slice(MAGIC);
+    tcp.extend_from_slice(&id.to_le_bytes());
+    tcp.resize(32 + 64, 0xab);
+    let proto = if udp { 17 } else { 6 };
+    let mut f = dst.to_vec();
+    f.extend_from_slice(&[0x02, 0x22, 0, 0, 0, 1]);
+    if v6 {
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+        f.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
+        f.extend_from_slice(&[proto, 64]);
+        for _ in 0..2 {
+            f.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+            f.extend_from_slice(&rng.bytes::<12>());
+        }
+    } else {
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+        f.extend_from_slice(&((20 + tcp.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0, 192, 0, 2, 2, 192, 0, 2, 1]);
+    }
+    f.extend_from_slice(&tcp);
+    f
+}
+
+/// The metrics text of the daemon in namespace `ns` (`--metrics`: 127.0.0.1:9677 there).
+fn scrape(ns: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    in_netns(ns, || {
+        let mut s = std::net::TcpStream::connect("127.0.0.1:9677").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: ubond\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    })
+    .join()
+    .unwrap()
+}
+
+fn ifindex(s: &Side, iface: &str) -> u32 {
+    let path = format!("/sys/class/net/{iface}/ifindex");
+    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", &path]);
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
+/// Broadcast's copies of a TCP segment (`tcp_dup_discard`, on by default): of the copies that
+/// arrive on A's three members, the first goes up the bond and the others are discarded,
+/// exactly as the core's `RxCopies` decides for the same arrivals (the fast path's table has
+/// the core's key, hash and rule); UDP goes up every time; with the option off every copy goes
+/// up, as in Linux. On both data paths.
+#[test]
+fn broadcast_discards_tcp_copies_as_the_core_does() {
+    broadcast_discards_tcp_copies("fpdupb", "bpf");
+}
+
+/// The same on the userspace path: its data threads share the bond's table.
+#[test]
+fn broadcast_discards_tcp_copies_as_the_core_does_on_the_userspace_path() {
+    broadcast_discards_tcp_copies("fpdupu", "user");
+}
+
+fn broadcast_discards_tcp_copies(test: &str, datapath: &str) {
+    use ubond_core::bond::copies::{CopyKey, RxCopies};
+    use ubond_core::bond::RxPlan;
+
+    if !can_run() || (datapath == "bpf" && !fast_path_built()) {
+        return;
+    }
+    let mut a = side(test, "a");
+    let b = side(test, "b");
+    for m in MEMBERS {
+        a.ip(&["link", "add", m, "type", "veth", "peer", "name", m, "netns", &b.ns]);
+        b.ip(&["link", "set", m, "up"]);
+    }
+    a.start_daemon_with(&["--datapath", datapath, "--metrics"]);
+    a.ok(&["add", "bond0", "mode=broadcast", "miimon=100"]);
+    a.ok(&["enslave", "bond0", "e1", "e2", "e3"]);
+    a.ip(&["link", "set", "bond0", "up"]);
+    wait_for(Duration::from_secs(10), "the bond and its three members up", || {
+        a.report("bond0").matches("MII Status: up").count() >= 4
+    });
+    assert_eq!(a.ok(&["get", "bond0", "tcp_dup_discard"]).trim(), "on 1");
+    let bond = ifindex(&a, "bond0");
+    let members = MEMBERS.map(|m| ifindex(&a, m));
+    let mac: Vec<u8> =
+        mac_of(&a, "bond0").split(':').map(|x| u8::from_str_radix(x, 16).unwrap()).collect();
+    let dst: [u8; 6] = mac.try_into().unwrap();
+
+    // The frames: TCP segments (IPv4 and IPv6), one UDP datagram, and two segments that share
+    // the first one's slot in the table (the hash decides which ones those are).
+    let mut rng = Rng(0xd0b1e);
+    let mut pool: Vec<Vec<u8>> =
+        (0..6).map(|i| tcp_segment(&mut rng, dst, i % 2 == 1, false, i)).collect();
+    pool.push(tcp_segment(&mut rng, dst, false, true, 6));
+    let slot = CopyKey::of(bond, &pool[0]).unwrap().slot();
+    let mut id = 7;
+    while pool.len() < 9 {
+        let f = tcp_segment(&mut rng, dst, false, false, id);
+        if CopyKey::of(bond, &f).unwrap().slot() == slot {
+            pool.push(f);
+        }
+        id += 1;
+    }
+    let ids: Vec<u32> = pool.iter().map(|f| id_of(f).unwrap()).collect();
+
+    // Bursts of arrivals (pool index, member) sent back to back, 120 ms apart: an arrival is
+    // either microseconds or more than twice the window after any earlier one. The fast path
+    // gets any order (the sender runs on one CPU, so the kernel handles its frames in order);
+    // the userspace path's threads may take the members' frames in another order than sent,
+    // so its bursts send each frame at most once per member, and none of the three that share a
+    // slot (then the count does not depend on the order).
+    let user = datapath == "user";
+    let mut bursts: Vec<Vec<(usize, usize)>> =
+        if user { Vec::new() } else { vec![vec![(7, 0), (8, 0), (7, 1)]] };
+    for _ in 0..30 {
+        let n = 1 + rng.next() as usize % 8;
+        let mut burst: Vec<(usize, usize)> = Vec::new();
+        while burst.len() < n {
+            let row = if user {
+                (1 + rng.next() as usize % 6, rng.next() as usize % 3)
+            } else {
+                (rng.next() as usize % pool.len(), rng.next() as usize % 3)
+            };
+            if !user || !burst.contains(&row) {
+                burst.push(row);
+            }
+        }
+        bursts.push(burst);
+    }
+    let send = |bursts: Vec<Vec<(usize, usize)>>, pool: Vec<Vec<u8>>| {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let watcher = in_netns(&a.ns, move || {
+            let opts =
+                PacketOptions { promiscuous: true, slow_protocols: false, ..Default::default() };
+            let s = PacketSocket::open("bond0", opts).unwrap();
+            s.set_recv_buffer(8 << 20).unwrap();
+            ready_tx.send(()).unwrap();
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 9000];
+            loop {
+                match s.recv(&mut buf) {
+                    Ok(Some(n)) => got.extend(id_of(&buf[..n])),
+                    _ if stopped.load(std::sync::atomic::Ordering::Relaxed) => return got,
+                    _ => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let sent = in_netns(&b.ns, move || {
+            let mut one_cpu = rustix::thread::CpuSet::new();
+            one_cpu.set(0);
+            rustix::thread::sched_setaffinity(None, &one_cpu).unwrap();
+            let opts = PacketOptions { slow_protocols: false, ..Default::default() };
+            let socks: Vec<PacketSocket> =
+                MEMBERS.iter().map(|m| PacketSocket::open(m, opts).unwrap()).collect();
+            let mut at = Vec::new();
+            for burst in &bursts {
+                std::thread::sleep(Duration::from_millis(120));
+                for &(f, m) in burst {
+                    at.push((f, m, Instant::now()));
+                    assert!(socks[m].send(&pool[f]).unwrap(), "a full queue on {}", MEMBERS[m]);
+                }
+            }
+            at
+        })
+        .join()
+        .unwrap();
+        // Then whatever goes up has, well within a second.
+        std::thread::sleep(Duration::from_secs(1));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (sent, watcher)
+    };
+    let (sent, watcher) = send(bursts.clone(), pool.clone());
+    // What the core decides for the same arrivals, at the times they were sent.
+    let plan = RxPlan { copies: true, ..RxPlan::default() };
+    let mut table = RxCopies::default();
+    let t0 = sent[0].2;
+    let mut want: HashMap<u32, usize> = HashMap::new();
+    let mut up = Vec::new();
+    for &(f, m, t) in &sent {
+        let now = ubond_core::time::Instant::from_nanos(1 + (t - t0).as_nanos() as u64);
+        up.push(!plan.discards_copy(&mut table, bond, members[m], &pool[f], now));
+        if up[up.len() - 1] {
+            *want.entry(ids[f]).or_default() += 1;
+        }
+    }
+    let want_total: usize = want.values().sum();
+    assert!(want_total < sent.len(), "the arrivals include copies to discard: {want:?}");
+    let got_ids = watcher.join().unwrap();
+    let mut got: HashMap<u32, usize> = HashMap::new();
+    for id in got_ids {
+        *got.entry(id).or_default() += 1;
+    }
+    assert_eq!(got, want, "{datapath}: arrivals that went up, per frame (got, want)");
+    if !user {
+        // The fast path counts what it discarded, per slave.
+        let discarded = (sent.len() - want_total) as u64;
+        let counted: u64 = scrape(&a.ns)
+            .lines()
+            .filter(|l| {
+                l.starts_with("ubond_fastpath_receive_frames_total{")
+                    && l.contains("verdict=\"duplicate\"")
+            })
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+            .sum();
+        assert_eq!(counted, discarded, "duplicates in the metrics");
+    }
+    if !user {
+        // The first burst: the second segment took the first one's slot, so the first one's
+        // copy goes up too (a fast path with another hash would discard it).
+        assert_eq!(up[..3], [true, true, true]);
+    }
+
+    // Off: every copy goes up.
+    a.ok(&["set", "bond0", "tcp_dup_discard", "off"]);
+    let copies: Vec<Vec<(usize, usize)>> = vec![vec![(0, 0), (0, 1), (0, 2), (1, 2), (1, 0)]];
+    let (sent, watcher) = send(copies, pool);
+    let mut got = watcher.join().unwrap();
+    got.sort();
+    assert_eq!(got, [ids[0], ids[0], ids[0], ids[1], ids[1]], "off: {sent:?}");
+}

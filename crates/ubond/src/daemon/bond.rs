@@ -4,10 +4,11 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use rustix::event::epoll::EventFlags;
+use ubond_core::bond::copies::RxCopies;
 use ubond_core::bond::igmp::{igmp_reports, mld_reports, IgmpVersion};
 use ubond_core::bond::{Bond, BondEvent, SlaveId, TxCursor};
 use ubond_core::options::Mode;
@@ -46,6 +47,8 @@ pub(super) struct BondRt {
     key: u64,
     /// What the data threads count for the control plane.
     counts: Arc<DataCounts>,
+    /// Broadcast's TCP segments the data threads delivered lately (`tcp_dup_discard`).
+    copies: Arc<Mutex<RxCopies>>,
     /// What the data threads were last given of the bond; `None`: it changed since.
     pub(super) published: Option<Arc<BondData>>,
     /// The device's IP addresses, as last given to the core.
@@ -136,6 +139,7 @@ impl BondRt {
             end,
             key,
             counts: Arc::default(),
+            copies: Arc::default(),
             published: None,
             admin_up,
             mtu: link::link_state(&name).ok().and_then(|s| s.mtu),
@@ -318,12 +322,15 @@ impl BondRt {
             tx: self.bond.tx_plan().clone(),
             rx: self.bond.rx_plan().clone(),
             stamp: self.arp_monitor(),
+            ifindex: self.dev.ifindex(),
+            copies: self.bond.rx_plan().copies.then(|| Arc::clone(&self.copies)),
             end: self.end.clone(),
             slaves: self
                 .slaves
                 .iter()
                 .map(|s| SlaveData {
                     id: s.id,
+                    ifindex: s.ifindex,
                     socks: s.data.clone(),
                     own_mac: self.bond.slave_mac(s.id).unwrap_or_default(),
                     seen: Arc::clone(&s.seen),

@@ -288,6 +288,7 @@ impl Fast {
                 deliver: rx_plan.deliver.contains(&s.id),
                 unicast_only: rx_plan.unicast_only.contains(&s.id),
                 stamp: arp_monitor,
+                copies: rx_plan.copies,
                 own_mac: rt.bond.slave_mac(s.id).unwrap_or_default().0,
                 bond_mac: rx_plan.bond_mac.0,
                 slave_macs: rx_plan.slave_macs.iter().map(|m| m.0).collect(),

@@ -27,6 +27,7 @@ use ubond_wire::MacAddr;
 use super::clock::Clock;
 use super::datapath::{kernel_delivers, FRAME_MAX, HDR, PENDING_MAX_AGE};
 use super::event_loop::Poller;
+use super::workers::lock;
 use super::workers::{Published, Shared};
 
 /// The token of a thread's eventfd in its poll set; sockets' tokens are greater.
@@ -447,6 +448,7 @@ impl Worker {
             self.rx_want = batch_size(n, self.rx.iter().map(<[u8]>::len).sum());
             let (mut traffic, mut arp_ipv6) = (false, false);
             let mut run: Option<usize> = None;
+            let now = self.clock.now();
             for i in 0..n {
                 let deliver = !self.rx.truncated(i) && self.rx.frame(i).len() > HDR && {
                     let frame = &mut self.rx.frame_mut(i)[HDR..];
@@ -457,7 +459,11 @@ impl Worker {
                             traffic |= t;
                             arp_ipv6 |= a;
                         }
-                        let deliver = b.rx.verdict(s.id, frame) == RxVerdict::Deliver;
+                        let deliver = b.rx.verdict(s.id, frame) == RxVerdict::Deliver
+                            && !b.copies.as_ref().is_some_and(|c| {
+                                let (bond, member) = (b.ifindex, s.ifindex);
+                                b.rx.discards_copy(&mut lock(c), bond, member, frame, now)
+                            });
                         if deliver {
                             b.rx.to_bond(frame);
                         }

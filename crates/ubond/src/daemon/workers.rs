@@ -45,6 +45,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rustix::event::{eventfd, EventfdFlags};
+use ubond_core::bond::copies::RxCopies;
 use ubond_core::bond::tlb::TlbLoad;
 use ubond_core::bond::{RxPlan, SlaveId, TxPlan};
 use ubond_core::time::Instant;
@@ -124,7 +125,7 @@ impl DataCounts {
 }
 
 /// A mutex's guard, also when a thread panicked holding it (what it guards stays usable).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -140,6 +141,12 @@ pub(super) struct BondData {
     pub(super) rx: RxPlan,
     /// The ARP monitor runs: note when each slave receives ([`RxSeen`]).
     pub(super) stamp: bool,
+    /// The bond device's interface index (the number [`RxPlan::discards_copy`] knows the bond
+    /// by, as the fast path does).
+    pub(super) ifindex: u32,
+    /// Broadcast's TCP segments delivered lately, shared by the threads (a segment's copies
+    /// may reach different threads): only while [`RxPlan::copies`] is on.
+    pub(super) copies: Option<Arc<Mutex<RxCopies>>>,
     /// The data-path end's sockets, one per thread.
     pub(super) end: Vec<DataSocket>,
     pub(super) slaves: Vec<SlaveData>,
@@ -158,6 +165,8 @@ impl BondData {
 #[derive(Debug)]
 pub(super) struct SlaveData {
     pub(super) id: SlaveId,
+    /// Its interface index.
+    pub(super) ifindex: u32,
     /// Its sockets, one per thread.
     pub(super) socks: Vec<DataSocket>,
     /// Its own address: another host's unicast is no traffic for the ARP monitor.

@@ -504,8 +504,13 @@ fn lacp_counters(e: &mut Exposition, bonds: &[BondSample]) {
 }
 
 /// The verdicts of the fast path's counters.
-fn verdicts(c: &FrameCounters) -> [(&'static str, Count); 3] {
-    [("forwarded", c.forwarded), ("passed", c.passed), ("dropped", c.dropped)]
+fn verdicts(c: &FrameCounters) -> [(&'static str, Count); 4] {
+    [
+        ("forwarded", c.forwarded),
+        ("passed", c.passed),
+        ("dropped", c.dropped),
+        ("duplicate", c.duplicate),
+    ]
 }
 
 fn fast_path(e: &mut Exposition, bonds: &[BondSample]) {
@@ -526,7 +531,8 @@ fn fast_path(e: &mut Exposition, bonds: &[BondSample]) {
         let mut f = e.family(name, Kind::Counter, help);
         for b in bonds {
             let Some(c) = &b.fast_tx else { continue };
-            for (verdict, n) in verdicts(c) {
+            // A bond's device has no duplicates.
+            for (verdict, n) in verdicts(c).into_iter().take(3) {
                 let v = if bytes { n.bytes } else { n.frames };
                 f.sample(&[("master", &b.status.name), ("verdict", verdict)], v);
             }
@@ -537,7 +543,8 @@ fn fast_path(e: &mut Exposition, bonds: &[BondSample]) {
             "ubond_fastpath_receive_frames_total",
             "Frames the in-kernel fast path handled on a slave, by verdict (forwarded: delivered \
              up the bond in the kernel; passed: Slow Protocols frames, which the daemon reads; \
-             dropped: not delivered, as an inactive slave's).",
+             dropped: not delivered, as an inactive slave's; duplicate: broadcast's copy of a \
+             TCP segment another slave delivered, discarded by tcp_dup_discard).",
             false,
         ),
         (
@@ -673,8 +680,12 @@ mod tests {
             rx_defaulted: 6,
             ..PortCounters::default()
         });
-        e1.fast_rx =
-            Some(FrameCounters { forwarded: count(10), passed: count(40), dropped: count(0) });
+        e1.fast_rx = Some(FrameCounters {
+            forwarded: count(10),
+            passed: count(40),
+            dropped: count(0),
+            duplicate: count(3),
+        });
         let mut e2 = slave("e2", LinkStatus::Fail, 1);
         e2.status.ad = Some(ad(2, 0x45, 0x41));
         e2.lacp = Some(PortCounters::default());
@@ -690,6 +701,7 @@ mod tests {
                     forwarded: count(7),
                     passed: count(1),
                     dropped: count(2),
+                    duplicate: count(0),
                 }),
             },
             BondSample {
@@ -868,6 +880,13 @@ mod tests {
             v("ubond_fastpath_transmit_bytes_total{master=\"bond0\",verdict=\"dropped\"}"),
             200
         );
+        assert_eq!(
+            v("ubond_fastpath_receive_frames_total{master=\"bond0\",slave=\"e1\",verdict=\"duplicate\"}"),
+            3
+        );
+        assert!(!text.contains(
+            "ubond_fastpath_transmit_frames_total{master=\"bond0\",verdict=\"duplicate\"}"
+        ));
         assert_eq!(
             v("ubond_fastpath_receive_frames_total{master=\"bond0\",slave=\"e1\",verdict=\"passed\"}"),
             40
