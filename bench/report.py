@@ -139,6 +139,16 @@ def modes_rows(r, out):
                                 f"{fmt(median([b for _, b, _ in twice]), ' Gbit/s')}; "
                                 f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
                                 fmt(median(ratios), "×"), "–", "–", "–"))
+                linux = paired(r, f"modes.linux.{dp}.{mode}.p{p}", f"modes.plain.{dp}.{mode}.p{p}")
+                if linux:
+                    ratios = [v / b for v, b, _ in linux]
+                    out.append((f"(1b) the same with every copy delivered, as Linux does "
+                                f"(tcp_dup_discard off)",
+                                f"median {fmt(median([v for v, _, _ in linux]), ' Gbit/s')}",
+                                f"plain: median {fmt(median([b for _, b, _ in linux]), ' Gbit/s')}; "
+                                f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
+                                fmt(median(ratios), "×"), "–", "–",
+                                ", ".join(str(t) for _, _, t in linux)))
 
 
 def burst_rows(r, out):

@@ -311,6 +311,14 @@ if section modes; then
                             twice_on
                             iperf "modes.twice.$dp.$mode.p$p.r$rep" "$base" "$p"
                             twice_off
+                            # And with every copy delivered, as Linux does (builds before
+                            # tcp_dup_discard have no such option and always do).
+                            if ua set bond0 tcp_dup_discard off >/dev/null 2>&1 &&
+                                ub set bond0 tcp_dup_discard off >/dev/null 2>&1; then
+                                iperf "modes.linux.$dp.$mode.p$p.r$rep" 192.0.2.2 "$p"
+                                ua set bond0 tcp_dup_discard on >/dev/null
+                                ub set bond0 tcp_dup_discard on >/dev/null
+                            fi
                         fi
                     done
                 done
