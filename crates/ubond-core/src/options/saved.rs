@@ -253,6 +253,23 @@ mod tests {
     }
 
     #[test]
+    fn a_mode_only_option_set_then_left_by_a_mode_change_comes_back() {
+        for (mode, name) in [("broadcast", "tcp_dup_discard"), ("802.3ad", "lacp_fallback")] {
+            let mut o = BondOptions::new();
+            set(&mut o, "mode", mode);
+            let flipped = if o.get(name).unwrap().starts_with("on") { "off" } else { "on" };
+            set(&mut o, name, flipped);
+            set(&mut o, "mode", "balance-rr");
+            let s = o.settings();
+            assert_eq!(BondOptions::from_settings(&s).ok(), Some(o.clone()), "{name}: {s:?}");
+            // And back in its mode, it keeps its value.
+            let mut back = BondOptions::from_settings(&s).unwrap();
+            set(&mut back, "mode", mode);
+            assert!(back.get(name).unwrap().starts_with(flipped), "{name}");
+        }
+    }
+
+    #[test]
     fn words_that_do_not_make_a_bond_are_refused_with_the_option() {
         let bad = |name: &str, value: &str| {
             let s = vec![
