@@ -31,8 +31,11 @@
 //! atomically). A directory in the pin directory (`tc-ingress-IFINDEX`, `tc-egress-IFINDEX`)
 //! marks each filter of this daemon ([`pinned_links`]), so that the next daemon removes those
 //! of slaves released while none ran. Taking a filter off deletes it, and the `clsact` qdisc
-//! too when no other filter uses it. Without a pin directory, dropping the [`Attachment`] takes
-//! the filter off; a daemon that dies leaves it to the next daemon, which replaces it.
+//! too when ubond added it and no other filter uses it (one that was there before, an
+//! administrator's or another tool's, stays, empty or not; `tc-qdisc-IFINDEX` in the pin
+//! directory says that ubond added it, for the next daemon). Without a pin directory, dropping
+//! the [`Attachment`] takes the filter off; a daemon that dies leaves it to the next daemon,
+//! which replaces it.
 //!
 //! The object is compiled by clang at build time, or, without clang, is the committed
 //! `bpf/datapath.bpf.o` (kept identical to what clang builds from the source; see `build.rs`).
@@ -342,6 +345,12 @@ pub struct Attachment {
     hook: Hook,
     pin: Option<PathBuf>,
     iface: String,
+    /// A `clsact` filter on a qdisc ubond added: deleted with the last filter; and the mark
+    /// that says so, in a pin directory.
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    own_qdisc: bool,
+    #[cfg_attr(not(ubond_bpf), allow(dead_code))]
+    qdisc_mark: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Attachment {
@@ -408,6 +417,12 @@ fn link_pin(dir: &Path, hook: Hook, ingress: bool, ifindex: u32) -> PathBuf {
     dir.join(format!("{kind}-{dir_name}-{ifindex}"))
 }
 
+/// The directory that says ubond added the `clsact` qdisc of `ifindex`, in pin directory
+/// `dir` ([`pinned_links`] passes it over).
+fn qdisc_mark(dir: &Path, ifindex: u32) -> PathBuf {
+    dir.join(format!("tc-qdisc-{ifindex}"))
+}
+
 /// A link pinned in a pin directory, as [`pinned_links`] lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedAttachment {
@@ -427,9 +442,15 @@ impl PinnedAttachment {
     /// then the mark.
     pub fn remove(&self) -> Result<()> {
         if self.hook == Hook::Clsact {
+            let qdisc = self.path.parent().map(|dir| qdisc_mark(dir, self.ifindex));
             #[cfg(ubond_bpf)]
             if let Ok(iface) = crate::link::ifname(self.ifindex) {
-                imp::delete_filter(&iface, self.ingress)?;
+                let own = qdisc.as_deref().is_some_and(Path::exists);
+                imp::delete_filter(&iface, self.ingress, own)?;
+            }
+            // ubond's filter is gone: the qdisc too, or it serves others now.
+            if let Some(mark) = qdisc {
+                let _ = std::fs::remove_dir(mark);
             }
             return std::fs::remove_dir(&self.path)
                 .map_err(|e| SysError::new("remove the mark of a clsact filter", None, e));
@@ -683,7 +704,14 @@ mod imp {
                 }
                 None => (link, None),
             };
-            Ok(Attachment { held: Held::Tcx(link), hook: Hook::Tcx, pin, iface: iface.to_owned() })
+            Ok(Attachment {
+                held: Held::Tcx(link),
+                hook: Hook::Tcx,
+                pin,
+                iface: iface.to_owned(),
+                own_qdisc: false,
+                qdisc_mark: None,
+            })
         }
 
         fn attach_clsact(
@@ -696,12 +724,23 @@ mod imp {
             let ifindex = crate::link::ifindex(iface).map_err(|e| e.with_operation(OP))?;
             // The qdisc the filters hang from; one already there (tc's, an earlier daemon's)
             // serves.
-            if let Err(e) = qdisc_add_clsact(iface) {
-                if e.kind() != io::ErrorKind::AlreadyExists {
-                    return Err(SysError::new(OP, Some(iface), e));
+            let added = match qdisc_add_clsact(iface) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+                Err(e) => return Err(SysError::new(OP, Some(iface), e)),
+            };
+            let pins = self.pins.clone();
+            // Whose the qdisc is: ubond's if it added it now, or an earlier daemon did (its
+            // mark); otherwise it was there before ubond and stays.
+            let qdisc_mark = pins.as_deref().map(|dir| qdisc_mark(dir, ifindex));
+            if let (true, Some(mark)) = (added, &qdisc_mark) {
+                if let Err(e) = std::fs::create_dir(mark) {
+                    if e.kind() != io::ErrorKind::AlreadyExists {
+                        return Err(SysError::new("mark a clsact qdisc", Some(iface), e));
+                    }
                 }
             }
-            let pins = self.pins.clone();
+            let own_qdisc = added || qdisc_mark.as_deref().is_some_and(Path::exists);
             let p = self.program(prog, iface, OP)?;
             let place = NlOptions { priority: TC_PRIORITY, handle: TC_HANDLE };
             let id = match p.attach_with_options(iface, at, TcAttachOptions::Netlink(place)) {
@@ -735,6 +774,8 @@ mod imp {
                 hook: Hook::Clsact,
                 pin,
                 iface: iface.to_owned(),
+                own_qdisc,
+                qdisc_mark,
             })
         }
 
@@ -877,15 +918,17 @@ mod imp {
         no_tcx: bool,
     }
 
-    /// Deletes ubond's `clsact` filter on `iface` at ingress or egress (none there: done).
-    pub(super) fn delete_filter(iface: &str, ingress: bool) -> Result<()> {
+    /// Deletes ubond's `clsact` filter on `iface` at ingress or egress (none there: done), and
+    /// the qdisc if ubond added it (`own_qdisc`) and no other filter uses it.
+    pub(super) fn delete_filter(iface: &str, ingress: bool, own_qdisc: bool) -> Result<()> {
         let (at, prog) = if ingress {
             (TcAttachType::Ingress, SLAVE_PROG)
         } else {
             (TcAttachType::Egress, TAP_PROG)
         };
         match qdisc_detach_program(iface, at, prog) {
-            Ok(()) => remove_unused_clsact(iface),
+            Ok(()) if own_qdisc => remove_unused_clsact(iface),
+            Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(SysError::new("delete a clsact filter", Some(iface), e)),
         }
@@ -1038,13 +1081,20 @@ impl Drop for Attachment {
     fn drop(&mut self) {
         // Pinned, the program outlives this value: a TCX link by its pin, a `clsact` filter
         // by being left on the interface. Otherwise it goes: a TCX link with its descriptor,
-        // a `clsact` filter deleted here, and its qdisc if nothing else uses it.
+        // a `clsact` filter deleted here, and its qdisc if ubond added it and nothing else
+        // uses it.
         #[cfg(ubond_bpf)]
         if self.pin.is_some() {
             self.held.keep();
         } else if self.hook == Hook::Clsact {
             self.held.detach();
-            let _ = remove_unused_clsact(&self.iface);
+            if self.own_qdisc {
+                let _ = remove_unused_clsact(&self.iface);
+            }
+            // ubond's filter is gone: the qdisc too, or it serves others now.
+            if let Some(mark) = &self.qdisc_mark {
+                let _ = std::fs::remove_dir(mark);
+            }
         }
     }
 }

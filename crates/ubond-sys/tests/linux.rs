@@ -689,5 +689,28 @@ fn clsact_fast_path_forwards_without_its_loader_and_is_replaced_in_one_step() {
         drop(attachment);
         assert_eq!(ubond_filters("vc", false), 0, "dropped, detached");
         assert!(qdiscs("vc").contains("clsact"), "another filter uses the qdisc");
+
+        // An empty clsact qdisc that was there before ubond (an administrator's) stays when
+        // ubond's filter goes: dropped unpinned, detached, or removed by its mark.
+        tc("filter del dev vc egress pref 100");
+        drop(fast.attach_tap("vc").expect("attach to an empty qdisc"));
+        assert_eq!(ubond_filters("vc", false), 0);
+        assert!(qdiscs("vc").contains("clsact"), "the empty qdisc that was there stays");
+        tc("qdisc add dev va clsact");
+        let mut fast = FastPath::load(Some(&pins), Hook::Clsact).expect("load pinned");
+        fast.attach_slave("va").expect("attach").detach();
+        assert_eq!(ubond_filters("va", true), 0);
+        assert!(qdiscs("va").contains("clsact"), "detached: the qdisc that was there stays");
+        drop(fast.attach_slave("va").expect("attach"));
+        pinned_links(&pins).expect("list")[0].remove().expect("remove");
+        assert_eq!(ubond_filters("va", true), 0);
+        assert!(qdiscs("va").contains("clsact"), "pruned: the qdisc that was there stays");
+        let marks: Vec<_> = std::fs::read_dir(&pins)
+            .expect("pins")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("tc-"))
+            .map(|e| e.file_name())
+            .collect();
+        assert!(marks.is_empty(), "marks left: {marks:?}");
     });
 }
