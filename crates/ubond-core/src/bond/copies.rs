@@ -22,7 +22,9 @@
 //! The table is direct-mapped: [`COPY_SLOTS`] slots, the slot chosen by a hash of the key; a
 //! segment whose slot a later one took is simply delivered twice, as without the option. The
 //! in-kernel fast path keeps the same table in a BPF array (`ubond_copies` in
-//! `crates/ubond-sys/bpf/datapath.bpf.c`), with the same key, hash and rule.
+//! `crates/ubond-sys/bpf/datapath.bpf.c`), with the same key, hash and rule, but no lock (two
+//! CPUs writing one slot at the same moment can leave it inconsistent; the program says what
+//! that can cost).
 
 use crate::time::Instant;
 use core::time::Duration;
@@ -242,6 +244,25 @@ mod tests {
         for (i, &(member, ms, same, discarded)) in rows.iter().enumerate() {
             let key = if same { &first } else { &other };
             assert_eq!(copies.is_copy(key, member, at(ms)), discarded, "row {i}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any bytes (with an IP EtherType and TCP's protocol number more often than chance):
+        /// a key or none, never a panic; and a key only with payload past the TCP header.
+        #[test]
+        fn any_frame_gives_a_key_or_none(
+            mut frame in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            v6: bool,
+        ) {
+            if frame.len() > 23 {
+                frame[12..14].copy_from_slice(if v6 { &[0x86, 0xdd] } else { &[0x08, 0x00] });
+                frame[if v6 { 20 } else { 23 }] = 6;
+            }
+            if let Some(k) = CopyKey::of(1, &frame) {
+                proptest::prop_assert!(frame.len() >= 14 + 20 + 20);
+                proptest::prop_assert!(k.slot() < COPY_SLOTS);
+            }
         }
     }
 
