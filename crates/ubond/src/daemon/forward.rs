@@ -27,8 +27,7 @@ use ubond_wire::MacAddr;
 use super::clock::Clock;
 use super::datapath::{kernel_delivers, FRAME_MAX, HDR, PENDING_MAX_AGE};
 use super::event_loop::Poller;
-use super::workers::lock;
-use super::workers::{Published, Shared};
+use super::workers::{lock, Published, Shared};
 
 /// The token of a thread's eventfd in its poll set; sockets' tokens are greater.
 pub(super) const WAKE: u64 = 1;
