@@ -144,6 +144,7 @@ fn every_bond_keyword() {
         ("tlb_dynamic_lb 0", num(OptionId::TlbDynamicLb, 0)),
         ("lacp_strict on", num(OptionId::LacpStrict, 1)),
         ("lacp_fallback on", num(OptionId::LacpFallback, 1)),
+        ("tcp_dup_discard off", num(OptionId::TcpDupDiscard, 0)),
         ("bfd on", num(OptionId::Bfd, 1)),
         ("bfd_min_tx 10", BondAttr { id: OptionId::BfdMinTx, value: AttrValue::Text("10".into()) }),
         (
