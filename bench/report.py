@@ -110,45 +110,43 @@ def paired(r, key, base):
     return pairs
 
 
+def ratio_row(label, pairs, base, target=None, retrans=True):
+    """One (1b) row: the bond's runs against `base`'s (a label), the median of their ratios."""
+    ratios = [v / b for v, b, _ in pairs]
+    ratio = median(ratios)
+    return (label,
+            f"median {fmt(median([v for v, _, _ in pairs]), ' Gbit/s')}",
+            f"{base}: median {fmt(median([b for _, b, _ in pairs]), ' Gbit/s')}; "
+            f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
+            fmt(ratio, "×"), "–" if target is None else f"≥ {target}×",
+            "–" if target is None else verdict(ratio >= target),
+            ", ".join(str(t) for _, _, t in pairs) if retrans else "–")
+
+
 def modes_rows(r, out):
     """(1b): every mode on both data paths, the median of the ratios of neighbouring runs."""
     for dp, path in (("bpf", "in-kernel fast path"), ("user", "userspace data path")):
         for mode in MODES:
             for p in ("1", "4"):
-                pairs = paired(r, f"modes.{dp}.{mode}.p{p}", f"modes.plain.{dp}.{mode}.p{p}")
+                key, plain = f"modes.{dp}.{mode}.p{p}", f"modes.plain.{dp}.{mode}.p{p}"
+                pairs = paired(r, key, plain)
                 if not pairs:
                     continue
-                ratios = [v / b for v, b, _ in pairs]
-                ratio = median(ratios)
-                target = MODE_TARGETS.get((dp, p))
                 via = " (members and baseline through a bridge)" if "tlb" in mode or "alb" in mode else ""
-                out.append((f"(1b) TCP, {p} stream{'s' if p != '1' else ''}, {mode}, {path}{via}",
-                            f"median {fmt(median([v for v, _, _ in pairs]), ' Gbit/s')}",
-                            f"plain: median {fmt(median([b for _, b, _ in pairs]), ' Gbit/s')}; "
-                            f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
-                            fmt(ratio, "×"), "–" if target is None else f"≥ {target}×",
-                            "–" if target is None else verdict(ratio >= target),
-                            ", ".join(str(t) for _, _, t in pairs)))
-                twice = paired(r, f"modes.{dp}.{mode}.p{p}", f"modes.twice.{dp}.{mode}.p{p}")
+                out.append(ratio_row(
+                    f"(1b) TCP, {p} stream{'s' if p != '1' else ''}, {mode}, {path}{via}",
+                    pairs, "plain", MODE_TARGETS.get((dp, p))))
+                # broadcast: against a plain pair that receives every frame twice, and with
+                # every copy delivered (tcp_dup_discard off), as Linux does.
+                twice = paired(r, key, f"modes.twice.{dp}.{mode}.p{p}")
                 if twice:
-                    ratios = [v / b for v, b, _ in twice]
-                    out.append((f"(1b) the same, against a plain pair that receives every frame "
-                                f"twice (tc mirred)",
-                                f"median {fmt(median([v for v, _, _ in twice]), ' Gbit/s')}",
-                                f"plain, every frame twice: median "
-                                f"{fmt(median([b for _, b, _ in twice]), ' Gbit/s')}; "
-                                f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
-                                fmt(median(ratios), "×"), "–", "–", "–"))
-                linux = paired(r, f"modes.linux.{dp}.{mode}.p{p}", f"modes.plain.{dp}.{mode}.p{p}")
+                    out.append(ratio_row("(1b) the same, against a plain pair that receives "
+                                         "every frame twice (tc mirred)",
+                                         twice, "plain, every frame twice", retrans=False))
+                linux = paired(r, f"modes.linux.{dp}.{mode}.p{p}", plain)
                 if linux:
-                    ratios = [v / b for v, b, _ in linux]
-                    out.append((f"(1b) the same with every copy delivered, as Linux does "
-                                f"(tcp_dup_discard off)",
-                                f"median {fmt(median([v for v, _, _ in linux]), ' Gbit/s')}",
-                                f"plain: median {fmt(median([b for _, b, _ in linux]), ' Gbit/s')}; "
-                                f"ratio per pair: {', '.join(f'{x:.2f}' for x in ratios)}",
-                                fmt(median(ratios), "×"), "–", "–",
-                                ", ".join(str(t) for _, _, t in linux)))
+                    out.append(ratio_row("(1b) the same with every copy delivered, as Linux "
+                                         "does (tcp_dup_discard off)", linux, "plain"))
 
 
 def burst_rows(r, out):
