@@ -1088,21 +1088,6 @@ fn tcp_segment(rng: &mut Rng, dst: [u8; 6], v6: bool, udp: bool, id: u32) -> Vec
     f
 }
 
-/// The metrics text of the daemon in namespace `ns` (`--metrics`: 127.0.0.1:9677 there).
-fn scrape(ns: &str) -> String {
-    use std::io::{Read as _, Write as _};
-    in_netns(ns, || {
-        let mut s = std::net::TcpStream::connect("127.0.0.1:9677").unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: ubond\r\n\r\n").unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        answer
-    })
-    .join()
-    .unwrap()
-}
-
 fn ifindex(s: &Side, iface: &str) -> u32 {
     let path = format!("/sys/class/net/{iface}/ifindex");
     let o = sh(&["ip", "netns", "exec", &s.ns, "cat", &path]);

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
@@ -21,33 +21,6 @@ use ubond_sys::bpf::BUILT;
 mod support;
 
 use support::*;
-
-/// The daemon's metrics address inside side A's namespace (the default of a bare `--metrics`).
-const ADDR: &str = "127.0.0.1:9677";
-
-/// Sends `request` to the metrics listener in namespace `ns`; the whole answer.
-fn http(ns: &str, request: &'static [u8]) -> String {
-    in_netns(ns, move || {
-        let mut s = TcpStream::connect(ADDR).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(request).unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        answer
-    })
-    .join()
-    .unwrap()
-}
-
-/// GET /metrics: the body, after checking the head.
-fn scrape(ns: &str) -> String {
-    let answer = http(ns, b"GET /metrics HTTP/1.1\r\nHost: ubond\r\nAccept: text/plain\r\n\r\n");
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
-    assert!(head.contains(&format!("Content-Length: {}\r\n", body.len())), "{head}");
-    body.to_string()
-}
 
 /// Series (name and labels) to value.
 fn series(text: &str) -> BTreeMap<String, u64> {
@@ -312,7 +285,7 @@ fn metrics_over_http_and_in_a_textfile_follow_a_failover() {
     // still waits (a listener held up by it would answer only after giving up on it, which
     // closes it). Not a time limit: a loaded machine may take long to scrape.
     let ns = a.ns.clone();
-    let mut silent = in_netns(&ns, || TcpStream::connect(ADDR).unwrap()).join().unwrap();
+    let mut silent = in_netns(&ns, || TcpStream::connect(METRICS_ADDR).unwrap()).join().unwrap();
     let t0 = std::time::Instant::now();
     assert!(scrape(&a.ns).contains("node_bonding_slaves"));
     silent.set_nonblocking(true).unwrap();

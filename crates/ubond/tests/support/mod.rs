@@ -232,6 +232,34 @@ pub fn in_netns<T: Send + 'static>(
     })
 }
 
+/// The daemon's metrics address inside its namespace (the default of a bare `--metrics`).
+pub const METRICS_ADDR: &str = "127.0.0.1:9677";
+
+/// Sends `request` to the metrics listener of the daemon in namespace `ns`; the whole answer.
+pub fn http(ns: &str, request: &'static [u8]) -> String {
+    use std::io::{Read as _, Write as _};
+    in_netns(ns, move || {
+        let mut s = std::net::TcpStream::connect(METRICS_ADDR).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(request).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    })
+    .join()
+    .unwrap()
+}
+
+/// GET /metrics from the daemon in namespace `ns`: the body, after checking the head.
+pub fn scrape(ns: &str) -> String {
+    let answer = http(ns, b"GET /metrics HTTP/1.1\r\nHost: ubond\r\nAccept: text/plain\r\n\r\n");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
+    assert!(head.contains(&format!("Content-Length: {}\r\n", body.len())), "{head}");
+    body.to_string()
+}
+
 /// A BPF file system mounted for one test in the system's mount namespace (so that it outlives
 /// each daemon the test starts in `ip netns exec`'s namespaces), unmounted on drop.
 pub struct Bpffs {
