@@ -234,6 +234,17 @@ fn tap_tx_packets(s: &Side) -> u64 {
 
 const MEMBERS: [&str; 3] = ["e1", "e2", "e3"];
 
+/// Sides A and B of `test`, joined by the veth pairs [`MEMBERS`] (up on B's side).
+fn member_sides(test: &str) -> (Side, Side) {
+    let a = side(test, "a");
+    let b = side(test, "b");
+    for m in MEMBERS {
+        a.ip(&["link", "add", m, "type", "veth", "peer", "name", m, "netns", &b.ns]);
+        b.ip(&["link", "set", m, "up"]);
+    }
+    (a, b)
+}
+
 /// Sends `frames` on `dev` in A's namespace (one VLAN device or the bond itself) and returns,
 /// per frame number, the member of B's side it arrived on.
 fn send_and_watch(a: &Side, b: &Side, dev: &str, frames: Vec<Vec<u8>>) -> HashMap<u32, usize> {
@@ -311,12 +322,7 @@ fn fast_path_picks_the_member_xmit_hash_picks_for_every_policy() {
     if !can_run() || !fast_path_built() {
         return;
     }
-    let mut a = side("fphash", "a");
-    let b = side("fphash", "b");
-    for m in MEMBERS {
-        a.ip(&["link", "add", m, "type", "veth", "peer", "name", m, "netns", &b.ns]);
-        b.ip(&["link", "set", m, "up"]);
-    }
+    let (mut a, b) = member_sides("fphash");
     a.start_daemon_with(&["--datapath", "bpf"]);
     let mut rng = Rng(0x5eed_f00d);
     let mut next_id = 0u32;
@@ -422,12 +428,7 @@ fn modes_send_where_the_mode_says(test: &str, hook: Hook) {
     if !can_run() || !fast_path_built() {
         return;
     }
-    let mut a = side(test, "a");
-    let b = side(test, "b");
-    for m in MEMBERS {
-        a.ip(&["link", "add", m, "type", "veth", "peer", "name", m, "netns", &b.ns]);
-        b.ip(&["link", "set", m, "up"]);
-    }
+    let (mut a, b) = member_sides(test);
     a.start_daemon_with(&["--datapath", "bpf", "--tc-hook", hook.name()]);
     let mut rng = Rng(0xb0d5);
     let mut next_id = 0u32;
@@ -894,12 +895,9 @@ fn fast_path_follows_tlb_and_alb_tables_as_the_core_does() {
     if !can_run() || !fast_path_built() {
         return;
     }
-    let a = side("fptlb", "a");
-    let b = side("fptlb", "b");
+    let (a, b) = member_sides("fptlb");
     for m in MEMBERS {
-        a.ip(&["link", "add", m, "type", "veth", "peer", "name", m, "netns", &b.ns]);
         a.ip(&["link", "set", m, "up"]);
-        b.ip(&["link", "set", m, "up"]);
     }
     // The "bond": any device will do for its egress program; its peer sees what is punted.
     a.ip(&["link", "add", "bond0", "type", "veth", "peer", "name", "bond0p"]);
@@ -1117,12 +1115,7 @@ fn broadcast_discards_tcp_copies(test: &str, datapath: &str) {
     if !can_run() || (datapath == "bpf" && !fast_path_built()) {
         return;
     }
-    let mut a = side(test, "a");
-    let b = side(test, "b");
-    for m in MEMBERS {
-        a.ip(&["link", "add", m, "type", "veth", "peer", "name", m, "netns", &b.ns]);
-        b.ip(&["link", "set", m, "up"]);
-    }
+    let (mut a, b) = member_sides(test);
     a.start_daemon_with(&["--datapath", datapath, "--metrics"]);
     a.ok(&["add", "bond0", "mode=broadcast", "miimon=100"]);
     a.ok(&["enslave", "bond0", "e1", "e2", "e3"]);
