@@ -138,17 +138,14 @@ impl Bond {
         if consumed {
             super::RxVerdict::Consumed
         } else {
-            let rx = &self.plans.rx;
-            match rx.verdict(id, frame) {
-                super::RxVerdict::Deliver if rx.copies => {
-                    // The bond is number 0 here: its table is its own.
-                    if rx.discards_copy(&mut self.copies, 0, id.0, frame, now) {
-                        super::RxVerdict::Drop
-                    } else {
-                        super::RxVerdict::Deliver
-                    }
-                }
-                verdict => verdict,
+            let verdict = self.plans.rx.verdict(id, frame);
+            // The bond is number 0 here: its table is its own.
+            if verdict == super::RxVerdict::Deliver
+                && self.plans.rx.discards_copy(&mut self.copies, 0, id.0, frame, now)
+            {
+                super::RxVerdict::Drop
+            } else {
+                verdict
             }
         }
     }

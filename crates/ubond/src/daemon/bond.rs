@@ -323,7 +323,7 @@ impl BondRt {
             rx: self.bond.rx_plan().clone(),
             stamp: self.arp_monitor(),
             ifindex: self.dev.ifindex(),
-            copies: self.bond.rx_plan().copies.then(|| Arc::clone(&self.copies)),
+            copies: Arc::clone(&self.copies),
             end: self.end.clone(),
             slaves: self
                 .slaves

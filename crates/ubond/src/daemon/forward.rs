@@ -447,7 +447,9 @@ impl Worker {
             self.rx_want = batch_size(n, self.rx.iter().map(<[u8]>::len).sum());
             let (mut traffic, mut arp_ipv6) = (false, false);
             let mut run: Option<usize> = None;
-            let now = self.clock.now();
+            // The time for broadcast's table, only while copies are discarded (the table is
+            // locked per frame: another thread may be reading the bond's other members).
+            let copies_at = b.rx.copies.then(|| self.clock.now());
             for i in 0..n {
                 let deliver = !self.rx.truncated(i) && self.rx.frame(i).len() > HDR && {
                     let frame = &mut self.rx.frame_mut(i)[HDR..];
@@ -459,9 +461,9 @@ impl Worker {
                             arp_ipv6 |= a;
                         }
                         let deliver = b.rx.verdict(s.id, frame) == RxVerdict::Deliver
-                            && !b.copies.as_ref().is_some_and(|c| {
+                            && !copies_at.is_some_and(|now| {
                                 let (bond, member) = (b.ifindex, s.ifindex);
-                                b.rx.discards_copy(&mut lock(c), bond, member, frame, now)
+                                b.rx.discards_copy(&mut lock(&b.copies), bond, member, frame, now)
                             });
                         if deliver {
                             b.rx.to_bond(frame);

@@ -145,8 +145,8 @@ pub(super) struct BondData {
     /// by, as the fast path does).
     pub(super) ifindex: u32,
     /// Broadcast's TCP segments delivered lately, shared by the threads (a segment's copies
-    /// may reach different threads): only while [`RxPlan::copies`] is on.
-    pub(super) copies: Option<Arc<Mutex<RxCopies>>>,
+    /// may reach different threads), read while [`RxPlan::copies`] is on.
+    pub(super) copies: Arc<Mutex<RxCopies>>,
     /// The data-path end's sockets, one per thread.
     pub(super) end: Vec<DataSocket>,
     pub(super) slaves: Vec<SlaveData>,
