@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::net::IpAddr;
 
 use proptest::prelude::*;
@@ -272,18 +274,14 @@ fn every_pair(b: &BondConfig) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+#[test]
+fn open_vswitch_bonds_read_back_what_was_written_but_what_was_said() {
+    support::heavy(file!(), 96, ovs_bond(), |b| every_pair(&b));
+}
 
-    #[test]
-    fn open_vswitch_bonds_read_back_what_was_written_but_what_was_said(b in ovs_bond()) {
-        every_pair(&b)?;
-    }
-
-    #[test]
-    fn every_format_reads_back_what_it_wrote_but_what_it_said(b in bond()) {
-        every_pair(&b)?;
-    }
+#[test]
+fn every_format_reads_back_what_it_wrote_but_what_it_said() {
+    support::heavy(file!(), 96, bond(), |b| every_pair(&b));
 }
 
 /// The cases the property tests found, kept (the seed file cannot hold them once the
