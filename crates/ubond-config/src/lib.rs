@@ -46,6 +46,8 @@
 //! Round trip is the contract: for every format, parse → emit → parse gives the same
 //! [`ConfigSet`] (ignoring source spans).
 
+#![forbid(unsafe_code)]
+
 pub mod checks;
 pub mod cloudinit;
 pub mod convert;
