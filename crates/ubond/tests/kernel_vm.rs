@@ -1453,7 +1453,7 @@ fn lacp_variants_with_the_kernel_driver() {
 fn assert_guest_data_path(line: &str, daemon_log: &str) {
     assert_eq!(line, "bond0: data path: bpf (in-kernel)", "{daemon_log}");
     let said =
-        daemon_log.lines().filter(|l| l.starts_with("ubond: this kernel has no TCX (")).count();
+        daemon_log.lines().filter(|l| l.starts_with("ubond: this kernel has no TCX, so ")).count();
     assert_eq!(said, 1, "the fall-back to clsact, said once:\n{daemon_log}");
     assert!(!daemon_log.contains("uses the userspace data path"), "{daemon_log}");
 }

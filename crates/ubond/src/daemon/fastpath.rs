@@ -163,8 +163,9 @@ impl Fast {
     fn say_hook(f: &mut FastPath) {
         if let Some(why) = f.take_tcx_refusal() {
             eprintln!(
-                "ubond: this kernel has no TCX ({why}); the fast path's programs are bpf \
-                 filters on clsact qdiscs instead (`tc filter show dev IFACE ingress` lists them)"
+                "ubond: this kernel has no TCX, so the fast path's programs are bpf filters on \
+                 clsact qdiscs instead; `tc filter show dev IFACE ingress` lists them. TCX said: \
+                 {why}"
             );
         }
     }
