@@ -31,6 +31,7 @@
 //! nothing after the quiet phase; pings are all answered; with 802.3ad, both hosts are
 //! negotiated on every link and every pair of LACP ports agrees (`converged`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::scenario::ScenarioResult;
@@ -471,14 +472,18 @@ pub fn run_many(
     let mut lo = seeds.start;
     while lo < seeds.end {
         let hi = lo.saturating_add(chunk).min(seeds.end);
+        // Each thread takes the chunk's next seed when it is done with one: seeds differ in
+        // cost several times over, and fixed shares left a thread idle at each chunk's end.
+        let next = AtomicU64::new(lo);
         let mut outs: Vec<SwarmOutcome> = std::thread::scope(|sc| {
             let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    sc.spawn(move || {
-                        (lo + t..hi)
-                            .step_by(threads as usize)
-                            .map(|s| run(s, cfg))
-                            .collect::<Vec<_>>()
+                .map(|_| {
+                    sc.spawn(|| {
+                        std::iter::from_fn(|| {
+                            let s = next.fetch_add(1, Ordering::Relaxed);
+                            (s < hi).then(|| run(s, cfg))
+                        })
+                        .collect::<Vec<_>>()
                     })
                 })
                 .collect();
