@@ -5,8 +5,10 @@
 #   2. no clang and an edited source: no programs, and cargo warns;
 #   3. clang appears on the PATH: a plain `cargo build` runs the build script again and the
 #      programs are built in.
-# Builds ubond-sys in its own target directory (target/bpf-fallback-check) with a PATH holding
+# Checks ubond-sys in its own target directory (target/bpf-fallback-check) with a PATH holding
 # only cc/ld (and, in step 3, clang); the source edit is undone on exit, also on failure.
+# `cargo check` runs the build script exactly as `cargo build` does (same environment, same
+# rerun rules), without generating the dependencies' code: 31 s instead of 43 s here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=crates/ubond-sys/bpf/datapath.bpf.c
@@ -25,7 +27,7 @@ built_in() { # the cfg the last build-script run printed
   out=$(ls -td "$CARGO_TARGET_DIR"/debug/build/ubond-sys-*/output | head -n 1)
   grep -qx 'cargo::rustc-cfg=ubond_bpf' "$out"
 }
-build() { PATH="$bin:$cargo_dir" cargo build -p ubond-sys --locked 2>&1; }
+build() { PATH="$bin:$cargo_dir" cargo check -p ubond-sys --locked 2>&1; }
 
 build >/dev/null
 built_in || fail "without clang, the committed object was not used"
@@ -41,5 +43,5 @@ echo "2. no clang, edited source: built without the programs, with a warning"
 sleep 1   # a new entry in a PATH directory, newer than the last build
 ln -s "$clang" "$bin/clang"
 build >/dev/null
-built_in || fail "clang appeared on the PATH, but cargo build did not compile the programs"
-echo "3. clang appeared: cargo build compiled the programs"
+built_in || fail "clang appeared on the PATH, but the build script did not compile the programs"
+echo "3. clang appeared: the build script compiled the programs"
