@@ -24,8 +24,8 @@
 //! back once its sessions are Up on both sides.
 //!
 //! LACP alone (`bfd=off`, `lacp_rate=fast`) is measured the same way, in fewer trials (each
-//! waits out LACP's 3 s timeout): 2 one-way and 1 two-way, 3 each way for the benchmark. The figures are printed for
-//! docs/PERFORMANCE.md.
+//! waits out LACP's 3 s timeout): 2 one-way and 1 two-way, 3 each way for the benchmark. The
+//! figures are printed for docs/PERFORMANCE.md.
 //!
 //! Root only; skipped with a message otherwise (failed under CI).
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -8,9 +8,9 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 /// tenth of `PROPTEST_CASES` where that is more.
 ///
 /// `proptest!` takes `PROPTEST_CASES` as it is, over the test's own count: CI's 20,000 made
-/// one such test five minutes long. A tenth is still over 100,000 conversions a test. As
-/// `proptest!` does, failures are kept in (and first replayed from) the `.proptest-regressions`
-/// file beside `source`, the caller's `file!()`.
+/// one such test five minutes long. A tenth is still over 100,000 conversions a test.
+/// `source` is the caller's `file!()`, which `proptest!` gives proptest too: it names the
+/// `.proptest-regressions` file beside the test.
 pub fn heavy<S: Strategy>(
     source: &'static str,
     local: u32,
