@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use ubond_config::{
     convert, emit, lint, lint_sysfs_writes, parse, Fact, Finding, Format, SourceFile,
 };
+use ubond_core::options::Mode;
 
 const WORDS: &[&str] = &[
     "alias",
@@ -157,17 +158,7 @@ fn parsers_never_panic_and_name_places() {
 fn random_valid_bonds_survive_every_conversion() {
     let bond = (
         (
-            prop::sample::select(
-                &[
-                    "balance-rr",
-                    "active-backup",
-                    "balance-xor",
-                    "broadcast",
-                    "802.3ad",
-                    "balance-tlb",
-                    "balance-alb",
-                ][..],
-            ),
+            prop::sample::select(Mode::ALL).prop_map(Mode::name),
             prop::sample::select(&[None, Some(0u32), Some(50), Some(100)][..]),
             0u32..4,
             any::<bool>(),
