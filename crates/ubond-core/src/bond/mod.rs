@@ -74,7 +74,9 @@ use crate::time::Instant;
 pub use self::error::{BondError, ConfigError, EnvironmentError, Misuse};
 pub use self::filter::SlaveFilter;
 pub use self::output::{BondEvent, BondTransmit, QUEUE_LIMIT};
-pub use self::plan::{RxPlan, RxVerdict, TxChoice, TxCursor, TxDecision, TxPlan};
+pub use self::plan::{
+    is_data_frame, RxPlan, RxRedirect, RxVerdict, TxChoice, TxCursor, TxDecision, TxPlan,
+};
 pub use self::slave::{SlaveConfig, SlaveId};
 
 use self::active::ActiveSlave;

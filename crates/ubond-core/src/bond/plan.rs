@@ -253,6 +253,70 @@ impl RxPlan {
             RxVerdict::Drop
         }
     }
+
+    /// The plan for `slave`'s data frames as a match on the destination's I/G bit alone, for a
+    /// data path that hands them to the bond with the kernel's own classifier (tc's `u32` and
+    /// `mirred`, no program of its own): `None` where the plan needs more, a rewritten
+    /// destination ([`RxPlan::to_bond`]) or broadcast's table of copies. Where it is `Some`,
+    /// [`RxRedirect::takes`] agrees with [`RxPlan::verdict`] on every frame.
+    pub fn redirect(&self, slave: SlaveId) -> Option<RxRedirect> {
+        if !self.slave_macs.is_empty() || self.copies {
+            None
+        } else if self.deliver.contains(&slave) {
+            Some(RxRedirect::All)
+        } else if self.unicast_only.contains(&slave) {
+            Some(RxRedirect::Unicast)
+        } else {
+            Some(RxRedirect::Nothing)
+        }
+    }
+}
+
+/// Which of a slave's data frames go up to the bond, as a match on the destination's I/G bit
+/// ([`RxPlan::redirect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxRedirect {
+    /// None: the slave's frames are dropped.
+    Nothing,
+    /// Every one.
+    All,
+    /// Those sent to one station (the I/G bit of the destination clear).
+    Unicast,
+}
+
+impl RxRedirect {
+    /// Whether `frame` goes up.
+    pub fn takes(self, frame: &[u8]) -> bool {
+        match self {
+            RxRedirect::Nothing => false,
+            RxRedirect::All => true,
+            RxRedirect::Unicast => frame.first().is_some_and(|b| b & 1 == 0),
+        }
+    }
+}
+
+/// Whether the data path handles `frame` (received on a slave) by the receive plan: all but
+/// the frames it leaves to the control plane, untagged Slow Protocols and micro-BFD (UDP port
+/// 6784, IPv4 without a fragment offset, or IPv6 right after the fixed header). Every data
+/// path makes this choice: the fast path's `ubond_slave_ingress`, the data threads, and the
+/// kernel's classifier ([`RxPlan::redirect`]).
+pub fn is_data_frame(frame: &[u8]) -> bool {
+    let be16 = |at: usize| frame.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let (proto, l4) = match be16(12) {
+        Some(0x8809) => return false,
+        Some(0x0800) => match frame.get(14..34) {
+            Some(ip) if u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff == 0 => {
+                (ip[9], 14 + usize::from(ip[0] & 0x0f) * 4)
+            }
+            _ => return true,
+        },
+        Some(0x86dd) => match frame.get(20) {
+            Some(&nh) => (nh, 14 + 40),
+            None => return true,
+        },
+        _ => return true,
+    };
+    !(proto == 17 && be16(l4 + 2) == Some(6784))
 }
 
 /// An IPv4 IGMP frame (protocol 2), untagged or with one VLAN tag.
@@ -287,6 +351,60 @@ mod tests {
             assert_eq!(&f[..6], &other.0, "{other} is left as it is");
         }
         plan.to_bond(&mut [0u8; 3]);
+    }
+
+    #[test]
+    fn slow_protocols_and_micro_bfd_are_the_control_planes() {
+        let mut v4 = vec![0u8; 14 + 20 + 8];
+        v4[12..14].copy_from_slice(&[0x08, 0x00]);
+        v4[14] = 0x45;
+        v4[14 + 9] = 17;
+        v4[34 + 2..34 + 4].copy_from_slice(&6784u16.to_be_bytes());
+        assert!(!is_data_frame(&v4), "micro-BFD over IPv4");
+        let mut other = v4.clone();
+        other[34 + 2..34 + 4].copy_from_slice(&3784u16.to_be_bytes());
+        assert!(is_data_frame(&other), "single-hop BFD is data");
+        let mut frag = v4.clone();
+        frag[14 + 7] = 1;
+        assert!(is_data_frame(&frag), "a later fragment has no ports");
+        let mut v6 = vec![0u8; 14 + 40 + 8];
+        v6[12..14].copy_from_slice(&[0x86, 0xdd]);
+        v6[20] = 17;
+        v6[54 + 2..54 + 4].copy_from_slice(&6784u16.to_be_bytes());
+        assert!(!is_data_frame(&v6), "micro-BFD over IPv6");
+        let mut tagged = vec![0u8; 4];
+        tagged.splice(0..0, v4[..12].iter().copied());
+        tagged[12..16].copy_from_slice(&[0x81, 0x00, 0, 5]);
+        tagged.extend_from_slice(&v4[12..]);
+        assert!(is_data_frame(&tagged), "only untagged ones are the control plane's");
+        let mut slow = vec![0u8; 60];
+        slow[12..14].copy_from_slice(&[0x88, 0x09]);
+        assert!(!is_data_frame(&slow));
+        let mut arp = vec![0u8; 60];
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert!(is_data_frame(&arp), "ARP is read, and delivered by the data path");
+        assert!(is_data_frame(&[0u8; 5]));
+    }
+
+    #[test]
+    fn the_redirect_agrees_with_the_verdict_or_declines() {
+        let (a, b, c) = (SlaveId(1), SlaveId(2), SlaveId(3));
+        let base = RxPlan { deliver: vec![a], unicast_only: vec![b], ..RxPlan::default() };
+        assert_eq!(base.redirect(a), Some(RxRedirect::All));
+        assert_eq!(base.redirect(b), Some(RxRedirect::Unicast));
+        assert_eq!(base.redirect(c), Some(RxRedirect::Nothing));
+        let mut frame = [0u8; 60];
+        for dst0 in 0..=255u8 {
+            frame[0] = dst0;
+            for s in [a, b, c] {
+                let takes = base.redirect(s).unwrap().takes(&frame);
+                assert_eq!(takes, base.verdict(s, &frame) == RxVerdict::Deliver, "{s:?} {dst0}");
+            }
+        }
+        let rewrites = RxPlan { slave_macs: vec![MacAddr([2, 0, 0, 0, 0, 2])], ..base.clone() };
+        assert_eq!(rewrites.redirect(a), None, "the destination is rewritten (balance-tlb/alb)");
+        let copies = RxPlan { copies: true, ..base };
+        assert_eq!(copies.redirect(c), None, "broadcast's copies are discarded");
     }
 
     fn plan(mode: Mode, n: u32) -> TxPlan {
