@@ -41,6 +41,7 @@ pub mod link;
 pub mod netns;
 pub mod packet;
 pub mod process;
+pub mod redirect;
 mod rtnl;
 pub mod service;
 pub mod sysctl;
