@@ -40,6 +40,7 @@ mod event_loop;
 mod events;
 mod fastpath;
 mod forward;
+mod kernel_rx;
 mod metrics;
 mod restore;
 mod slave;

@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use ubond_core::bond::{RxVerdict, TxChoice};
+use ubond_core::bond::{is_data_frame, RxVerdict, TxChoice};
 use ubond_sys::VNET_HDR_LEN;
 
 use super::bond::BondRt;
@@ -97,7 +97,7 @@ pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut
         let id = rt.slaves[si].id;
         // The data threads (or the fast path) deliver those the core merely reads (ARP,
         // neighbour discovery).
-        let elsewhere = kernel_delivers(&buf[HDR..n]);
+        let elsewhere = is_data_frame(&buf[HDR..n]);
         let checksum = super::bfd::rx_checksum(&buf[..HDR]);
         match rt.bond.handle_frame_with_checksum(clock.now(), id, &buf[HDR..n], checksum) {
             RxVerdict::Deliver if !elsewhere => {
@@ -108,65 +108,5 @@ pub(super) fn slave_to_bond(clock: &Clock, rt: &mut BondRt, si: usize, buf: &mut
             RxVerdict::Consumed => rt.drain_quietly(super::bfd::is_bfd_packet(&buf[HDR..n])),
             RxVerdict::Drop => {}
         }
-    }
-}
-
-/// Whether the fast path's receive program, or a data thread, delivers `frame` by itself (when
-/// the bond's plan says so): all but the frames they leave to the control plane, untagged Slow
-/// Protocols and micro-BFD (UDP port 6784). Mirrors `ubond_slave_ingress` in `datapath.bpf.c`.
-pub(super) fn kernel_delivers(frame: &[u8]) -> bool {
-    let be16 = |at: usize| frame.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-    let (proto, l4) = match be16(12) {
-        Some(0x8809) => return false,
-        Some(0x0800) => match frame.get(14..34) {
-            Some(ip) if u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff == 0 => {
-                (ip[9], 14 + usize::from(ip[0] & 0x0f) * 4)
-            }
-            _ => return true,
-        },
-        Some(0x86dd) => match frame.get(20) {
-            Some(&nh) => (nh, 14 + 40),
-            None => return true,
-        },
-        _ => return true,
-    };
-    !(proto == 17 && be16(l4 + 2) == Some(6784))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_kernel_leaves_slow_protocols_and_micro_bfd_to_the_daemon() {
-        let mut v4 = vec![0u8; 14 + 20 + 8];
-        v4[12..14].copy_from_slice(&[0x08, 0x00]);
-        v4[14] = 0x45;
-        v4[14 + 9] = 17;
-        v4[34 + 2..34 + 4].copy_from_slice(&6784u16.to_be_bytes());
-        assert!(!kernel_delivers(&v4), "micro-BFD over IPv4");
-        let mut other = v4.clone();
-        other[34 + 2..34 + 4].copy_from_slice(&3784u16.to_be_bytes());
-        assert!(kernel_delivers(&other), "single-hop BFD is data");
-        let mut frag = v4.clone();
-        frag[14 + 7] = 1;
-        assert!(kernel_delivers(&frag), "a later fragment has no ports");
-        let mut v6 = vec![0u8; 14 + 40 + 8];
-        v6[12..14].copy_from_slice(&[0x86, 0xdd]);
-        v6[20] = 17;
-        v6[54 + 2..54 + 4].copy_from_slice(&6784u16.to_be_bytes());
-        assert!(!kernel_delivers(&v6), "micro-BFD over IPv6");
-        let mut tagged = vec![0u8; 4];
-        tagged.splice(0..0, v4[..12].iter().copied());
-        tagged[12..16].copy_from_slice(&[0x81, 0x00, 0, 5]);
-        tagged.extend_from_slice(&v4[12..]);
-        assert!(kernel_delivers(&tagged), "the kernel leaves only untagged ones");
-        let mut slow = vec![0u8; 60];
-        slow[12..14].copy_from_slice(&[0x88, 0x09]);
-        assert!(!kernel_delivers(&slow));
-        let mut arp = vec![0u8; 60];
-        arp[12..14].copy_from_slice(&[0x08, 0x06]);
-        assert!(kernel_delivers(&arp), "ARP is read, and delivered by the kernel");
-        assert!(kernel_delivers(&[0u8; 5]));
     }
 }

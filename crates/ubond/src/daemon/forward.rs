@@ -9,7 +9,7 @@
 //!   the slave for room, for at most [`PENDING_MAX_AGE`]; after that the frames for that slave
 //!   are dropped, as a stuck NIC queue would.
 //! * **Receive** ([`Worker::slaves_to_bond`]): a batch read from a slave's socket; the frames
-//!   the control plane takes (Slow Protocols, micro-BFD: [`kernel_delivers`]) are skipped, the
+//!   the control plane takes (Slow Protocols, micro-BFD: `is_data_frame`) are skipped, the
 //!   others get the receive plan's verdict (`RxPlan::verdict`, `RxPlan::to_bond`), and those
 //!   delivered go up in runs, one `sendmmsg` each. For the ARP monitor, the slave's receive
 //!   time is noted once per batch.
@@ -19,13 +19,13 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use rustix::event::epoll::{self, EventFlags};
-use ubond_core::bond::{RxVerdict, SlaveId, TxCursor, TxDecision};
+use ubond_core::bond::{is_data_frame, RxVerdict, SlaveId, TxCursor, TxDecision};
 use ubond_core::time::Instant;
 use ubond_sys::{FrameBatch, PacketSocket, SendStatus};
 use ubond_wire::MacAddr;
 
 use super::clock::Clock;
-use super::datapath::{kernel_delivers, FRAME_MAX, HDR, PENDING_MAX_AGE};
+use super::datapath::{FRAME_MAX, HDR, PENDING_MAX_AGE};
 use super::event_loop::Poller;
 use super::workers::{lock, Published, Shared};
 
@@ -454,7 +454,7 @@ impl Worker {
                 let deliver = !self.rx.truncated(i) && self.rx.frame(i).len() > HDR && {
                     let frame = &mut self.rx.frame_mut(i)[HDR..];
                     // The control plane's socket has the frames it takes.
-                    kernel_delivers(frame) && {
+                    is_data_frame(frame) && {
                         if b.stamp {
                             let (t, a) = monitor_traffic(frame, s.own_mac);
                             traffic |= t;

@@ -16,6 +16,7 @@ use ubond_wire::MacAddr;
 use super::datapath::SLAVE_SNDBUF;
 use super::event_loop::Poller;
 use super::fastpath::{Fast, SlaveFast};
+use super::kernel_rx::KernelRx;
 use super::state::{SavedFound, SavedSlave};
 use super::workers::{DataSocket, RxSeen, Workers};
 
@@ -44,6 +45,8 @@ pub(super) struct SlaveRt {
     pub(super) ifindex: u32,
     /// The fast path's side of the slave.
     pub(super) fast: SlaveFast,
+    /// Where its received data frames go up on the userspace path.
+    pub(super) kernel_rx: KernelRx,
     /// The link-layer multicast groups its socket joined for the bond.
     pub(super) joined: Vec<MacAddr>,
     /// The core asked for promiscuous mode (balance-alb).
@@ -186,6 +189,7 @@ impl SlaveRt {
             carrier: false,
             ifindex,
             fast,
+            kernel_rx: KernelRx::Unknown,
             joined: Vec::new(),
             promisc_wanted: false,
         })
@@ -234,10 +238,11 @@ impl SlaveRt {
     /// Puts a released (or abandoned) slave back as it was found: the fast path's program and
     /// the packet sockets go first (no data thread may hold them any more), then its settings.
     pub(super) fn give_back(self) {
-        let SlaveRt { name, sock, data, found, mut fast, .. } = self;
+        let SlaveRt { name, sock, data, found, mut fast, ifindex, kernel_rx, .. } = self;
         fast.detach();
         drop(sock);
         drop(data);
+        super::kernel_rx::give_back(&name, ifindex, kernel_rx);
         found.restore(&name);
     }
 }
@@ -259,6 +264,10 @@ pub(super) fn link_of(name: &str, carrier: bool) -> CoreLink {
 pub(super) fn give_back_saved(s: &SavedSlave) {
     match Found::from_saved(&s.found) {
         Ok(found) => {
+            // An earlier daemon's filters redirect to a data-path end that may be gone.
+            if let Ok(ifindex) = link::ifindex(&s.iface) {
+                super::kernel_rx::give_back(&s.iface, ifindex, KernelRx::Unknown);
+            }
             // `restore_slave` writes only the sysctls a daemon changes, whatever the file says.
             found.restore(&s.iface);
             eprintln!(

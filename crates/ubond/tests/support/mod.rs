@@ -12,6 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod bonding;
+pub mod frames;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ubond");
 

@@ -1,0 +1,314 @@
+//! Root tests of the userspace data path's receive in the kernel (tc `u32` and `mirred`:
+//! `ubond_sys::redirect`): a slave's filters hand the bond exactly the frames the core's
+//! receive plan delivers (`RxPlan::verdict`, `is_data_frame`), for each kind of slave the plan
+//! knows; a bond on the userspace path puts them on the slave it receives from, moves them
+//! when it fails over, and takes them away when its slaves leave; the data threads then read
+//! none of those frames (nothing arrives twice, and tc's counters count them).
+//!
+//! Namespaces `ubd-<pid>-<test>-<letter>`, no addresses; drop guards stop the daemons (by pid)
+//! and delete the namespaces even on failure.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use ubond_core::bond::{is_data_frame, RxPlan, RxRedirect, RxVerdict, SlaveId};
+use ubond_sys::redirect::{self, RxMatch};
+use ubond_sys::{link, PacketOptions, PacketSocket};
+
+mod support;
+
+use support::bonding::{active_of, wait_report};
+use support::frames::*;
+use support::*;
+
+/// One frame of each kind the filters must tell apart: what [`frame`] makes, and the control
+/// frames (LACPDUs, micro-BFD over IPv4 with any header length and over IPv6) with their
+/// look-alikes (a fragment, another port, a tagged one); the destination is unicast or
+/// group at random.
+fn any_frame(rng: &mut Rng, id: u32) -> Vec<u8> {
+    let udp = |rng: &mut Rng, port: u16| {
+        let mut l4 = rng.bytes::<2>().to_vec();
+        l4.extend_from_slice(&port.to_be_bytes());
+        l4.extend_from_slice(&[0, 8, 0, 0]);
+        l4
+    };
+    let mut f = match rng.next() % 12 {
+        0..=5 => frame(rng, id),
+        kind => {
+            let mut f = vec![0x02, 0x22, 0, 0, rng.byte(), rng.byte()];
+            f.extend_from_slice(&[0x02, 0x11, rng.byte(), 0, rng.byte(), rng.byte()]);
+            let (ethertype, body) = match kind {
+                6 => (0x8809, {
+                    let mut lacpdu = vec![1, 1];
+                    lacpdu.extend_from_slice(&[0; 108]);
+                    lacpdu
+                }),
+                7 => (0x0800, {
+                    let l4 = udp(rng, 6784);
+                    ipv4(rng, 17, 0, &l4)
+                }),
+                8 => (0x0800, {
+                    // IP options: a header of 6 to 15 words.
+                    let words = 6 + usize::from(rng.byte() % 10);
+                    let mut h = ipv4(rng, 17, 0, &[]);
+                    h[0] = 0x40 | words as u8;
+                    h.resize(words * 4, 1);
+                    let port = if rng.byte() & 1 == 0 { 6784 } else { 3784 };
+                    h.extend_from_slice(&udp(rng, port));
+                    h
+                }),
+                9 => (0x86dd, {
+                    let l4 = udp(rng, 6784);
+                    ipv6(rng, 17, &l4)
+                }),
+                10 => (0x0800, {
+                    let l4 = udp(rng, 6784);
+                    // A later fragment, or the first with more to come.
+                    let frag = if rng.byte() & 1 == 0 { 0x0001 } else { 0x2000 };
+                    ipv4(rng, 17, frag, &l4)
+                }),
+                _ => (0x8100, {
+                    let mut t = vec![0x00, 0x07, 0x08, 0x00];
+                    let l4 = udp(rng, 6784);
+                    t.extend_from_slice(&ipv4(rng, 17, 0, &l4));
+                    t
+                }),
+            };
+            f.extend_from_slice(&u16::to_be_bytes(ethertype));
+            f.extend_from_slice(&body);
+            f.extend_from_slice(MAGIC);
+            f.extend_from_slice(&id.to_le_bytes());
+            f
+        }
+    };
+    if rng.byte() % 4 == 0 {
+        f[0] |= 1;
+    }
+    f
+}
+
+/// Whether the data path delivers `frame`, received on `slave`, to the bond by the core's
+/// plan (control frames are the control plane's).
+fn data_path_delivers(plan: &RxPlan, slave: SlaveId, frame: &[u8]) -> bool {
+    is_data_frame(frame) && plan.verdict(slave, frame) == RxVerdict::Deliver
+}
+
+/// Sends each frame on its interface of namespace `from` and returns the numbers of the
+/// frames that arrived on `up` in namespace `to` (each as many times as it arrived), once
+/// every expected one is there and 300 ms passed without another, or after 5 s.
+fn send_and_collect(
+    from: &str,
+    to: &str,
+    up: &str,
+    frames: Vec<(String, Vec<u8>)>,
+    expected: usize,
+) -> Vec<u32> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let up = up.to_string();
+    let watcher = in_netns(to, move || {
+        let opts = PacketOptions { slow_protocols: false, ..Default::default() };
+        let sock = PacketSocket::open(&up, opts).unwrap();
+        sock.set_recv_buffer(8 << 20).unwrap();
+        ready_tx.send(()).unwrap();
+        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
+        let (t0, mut last) = (Instant::now(), Instant::now());
+        while t0.elapsed() < Duration::from_secs(5)
+            && (got.len() < expected || last.elapsed() < Duration::from_millis(300))
+        {
+            match sock.recv(&mut buf).unwrap() {
+                Some(n) => {
+                    if let Some(id) = id_of(&buf[..n]) {
+                        got.push(id);
+                        last = Instant::now();
+                    }
+                }
+                None => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+        got
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    in_netns(from, move || {
+        let mut socks = BTreeMap::new();
+        for (dev, f) in &frames {
+            let s = socks.entry(dev.clone()).or_insert_with(|| {
+                let opts = PacketOptions { slow_protocols: false, ..Default::default() };
+                PacketSocket::open(dev, opts).unwrap()
+            });
+            for _ in 0..100 {
+                if s.send(f).unwrap() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    })
+    .join()
+    .unwrap();
+    watcher.join().unwrap()
+}
+
+/// Compares what arrived with what the core delivers: every expected frame once, no other.
+fn assert_same(got: &[u32], frames: &BTreeMap<u32, Vec<u8>>, expected: &BTreeSet<u32>) {
+    let mut seen = BTreeSet::new();
+    for id in got {
+        assert!(seen.insert(*id), "frame {id} arrived twice: {:02x?}", frames[id]);
+    }
+    let extra: Vec<_> = seen.difference(expected).take(5).map(|id| &frames[id]).collect();
+    let missing: Vec<_> = expected.difference(&seen).take(5).map(|id| &frames[id]).collect();
+    assert!(
+        extra.is_empty() && missing.is_empty(),
+        "{} delivered that the core drops, e.g. {extra:02x?}; {} missing, e.g. {missing:02x?}",
+        seen.difference(expected).count(),
+        expected.difference(&seen).count()
+    );
+}
+
+/// Three slaves, one of each kind (all frames, unicast only, none): the filters pass up the
+/// frames the core's plan delivers and no other, whatever their kind.
+#[test]
+fn the_kernels_redirect_delivers_what_the_core_delivers() {
+    if !can_run() {
+        return;
+    }
+    let s = side("krx", "a");
+    for i in 1..=3 {
+        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
+        s.ip(&["link", "set", &format!("p{i}"), "up"]);
+        s.ip(&["link", "set", &format!("s{i}"), "up"]);
+    }
+    s.ip(&["link", "add", "bondx", "type", "veth", "peer", "name", "endx"]);
+    s.ip(&["link", "set", "bondx", "up"]);
+    s.ip(&["link", "set", "endx", "up"]);
+    let plan =
+        RxPlan { deliver: vec![SlaveId(1)], unicast_only: vec![SlaveId(2)], ..RxPlan::default() };
+    let kinds: Vec<RxRedirect> = (1..=3).map(|i| plan.redirect(SlaveId(i)).unwrap()).collect();
+    assert_eq!(kinds, [RxRedirect::All, RxRedirect::Unicast, RxRedirect::Nothing]);
+    in_netns(&s.ns, move || {
+        let end = link::ifindex("endx").unwrap();
+        for (i, kind) in kinds.into_iter().enumerate() {
+            let slave = format!("s{}", i + 1);
+            let ifindex = link::ifindex(&slave).unwrap();
+            match kind {
+                RxRedirect::All => redirect::redirect(&slave, ifindex, RxMatch::All, end),
+                RxRedirect::Unicast => redirect::redirect(&slave, ifindex, RxMatch::Unicast, end),
+                RxRedirect::Nothing => redirect::clear(&slave, ifindex),
+            }
+            .unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+
+    let mut rng = Rng(0x5eed_4b52);
+    let (mut frames, mut sends, mut expected) = (BTreeMap::new(), Vec::new(), BTreeSet::new());
+    for id in 0..900 {
+        let f = any_frame(&mut rng, id);
+        let slave = id % 3 + 1;
+        if data_path_delivers(&plan, SlaveId(slave), &f) {
+            expected.insert(id);
+        }
+        sends.push((format!("p{slave}"), f.clone()));
+        frames.insert(id, f);
+    }
+    assert!(expected.len() > 300, "the frames cover every case: {} delivered", expected.len());
+    let got = send_and_collect(&s.ns, &s.ns, "bondx", sends, expected.len());
+    assert_same(&got, &frames, &expected);
+
+    // Taken away: nothing goes up any more.
+    let ns = s.ns.clone();
+    in_netns(&ns, move || {
+        for i in 1..=3 {
+            let slave = format!("s{i}");
+            redirect::clear(&slave, link::ifindex(&slave).unwrap()).unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    let sends: Vec<_> =
+        frames.iter().take(30).map(|(id, f)| (format!("p{}", id % 3 + 1), f.clone())).collect();
+    let got = send_and_collect(&s.ns, &s.ns, "bondx", sends, 0);
+    assert!(got.is_empty(), "{} frames went up with no filter", got.len());
+}
+
+/// The frames `tc -s filter show dev IFACE ingress` says ubond's redirect sent to the bond
+/// (`None`: no redirect on it).
+fn redirected(s: &Side, iface: &str) -> Option<u64> {
+    let o =
+        sh(&["ip", "netns", "exec", &s.ns, "tc", "-s", "filter", "show", "dev", iface, "ingress"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let at = text.find("mirred (Egress Redirect to device bond0-dp)")?;
+    let sent = text[at..].split("Sent ").nth(1)?;
+    sent.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// An active-backup bond on the userspace path: its active slave's frames go up through the
+/// kernel's filters (counted there; none twice, none from the backup), the filters follow a
+/// failover, and go when the bond does.
+#[test]
+fn an_active_backup_bond_receives_through_the_kernel_on_the_userspace_path() {
+    if !can_run() {
+        return;
+    }
+    let a = side("krxab", "a");
+    let mut b = side("krxab", "b");
+    for e in ["e1", "e2"] {
+        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
+        a.ip(&["link", "set", e, "up"]);
+    }
+    b.start_daemon_with(&["--datapath", "user"]);
+    b.ok(&["add", "bond0", "mode=active-backup", "miimon=50", "primary=e1"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "e1 active", |r| active_of(r) == "e1");
+    wait_for(Duration::from_secs(5), "the redirect on e1", || redirected(&b, "e1").is_some());
+    assert_eq!(redirected(&b, "e2"), None, "the backup's frames are dropped, not redirected");
+
+    let plan = |active: u32| RxPlan { deliver: vec![SlaveId(active)], ..RxPlan::default() };
+    let mut rng = Rng(0xab_4b52);
+    let mut round = |active: u32, first: u32| {
+        let before = redirected(&b, &format!("e{active}")).unwrap();
+        let (mut frames, mut sends) = (BTreeMap::new(), Vec::new());
+        let (mut expected, mut by_kernel) = (BTreeSet::new(), 0);
+        for id in first..first + 400 {
+            let f = any_frame(&mut rng, id);
+            let slave = id % 2 + 1;
+            // The control plane delivers the control frames the core does not consume (in
+            // active-backup, all of them); the data path, the others.
+            if plan(active).verdict(SlaveId(slave), &f) == RxVerdict::Deliver {
+                expected.insert(id);
+            }
+            by_kernel += u64::from(data_path_delivers(&plan(active), SlaveId(slave), &f));
+            sends.push((format!("e{slave}"), f.clone()));
+            frames.insert(id, f);
+        }
+        let got = send_and_collect(&a.ns, &b.ns, "bond0", sends, expected.len());
+        assert_same(&got, &frames, &expected);
+        let counted = redirected(&b, &format!("e{active}")).unwrap() - before;
+        assert!(
+            counted >= by_kernel,
+            "the kernel redirected {counted} frames, but {by_kernel} data frames went up: the \
+             data threads took them"
+        );
+    };
+    round(1, 0);
+
+    // Failover: e1 loses its carrier; e2 is the active slave, and has the redirect.
+    a.ip(&["link", "set", "e1", "down"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "e2 active", |r| active_of(r) == "e2");
+    wait_for(Duration::from_secs(5), "the redirect on e2", || redirected(&b, "e2").is_some());
+    assert_eq!(redirected(&b, "e1"), None, "the old active slave's redirect went");
+    a.ip(&["link", "set", "e1", "up"]);
+    // Back to e1 (the primary) once it is up again: then the round checks e1's frames.
+    wait_report(&b, "bond0", Duration::from_secs(10), "e1 active", |r| active_of(r) == "e1");
+    wait_for(Duration::from_secs(5), "the redirect on e1", || redirected(&b, "e1").is_some());
+    round(1, 1000);
+
+    b.ok(&["del", "bond0"]);
+    for e in ["e1", "e2"] {
+        let o = sh(&["ip", "netns", "exec", &b.ns, "tc", "filter", "show", "dev", e, "ingress"]);
+        assert!(o.stdout.is_empty(), "{e} keeps filters: {}", String::from_utf8_lossy(&o.stdout));
+    }
+}
