@@ -244,9 +244,52 @@ fn redirected(s: &Side, iface: &str) -> Option<u64> {
     sent.split_whitespace().nth(2)?.parse().ok()
 }
 
+/// Sends 400 frames from A's members of `on` (`e1` and `e2`: slaves 1 and 2 of the plan),
+/// numbered from `first`, and checks what reaches B's bond: what the core delivers with `active` the
+/// active slave, each frame once, the data frames redirected by the kernel (counted by tc).
+/// With `control_plane` (a daemon runs), the control frames the core delivers too.
+fn round(
+    a: &Side,
+    b: &Side,
+    rng: &mut Rng,
+    on: &[u32],
+    active: u32,
+    first: u32,
+    control_plane: bool,
+) {
+    let plan = RxPlan { deliver: vec![SlaveId(active)], ..RxPlan::default() };
+    let before = redirected(b, &format!("e{active}")).unwrap();
+    let (mut frames, mut sends) = (BTreeMap::new(), Vec::new());
+    let (mut expected, mut by_kernel) = (BTreeSet::new(), 0);
+    for id in first..first + 400 {
+        let f = any_frame(rng, id);
+        let slave = SlaveId(on[id as usize % on.len()]);
+        // The control plane delivers the control frames the core does not consume (in
+        // active-backup, all of them); the data path, the others.
+        let data = data_path_delivers(&plan, slave, &f);
+        if data || (control_plane && plan.verdict(slave, &f) == RxVerdict::Deliver) {
+            expected.insert(id);
+        }
+        by_kernel += u64::from(data);
+        sends.push((format!("e{}", slave.0), f.clone()));
+        frames.insert(id, f);
+    }
+    let got = send_and_collect(&a.ns, &b.ns, "bond0", sends, expected.len());
+    assert_same(&got, &frames, &expected);
+    // A filter replaced since (a new daemon's) counts from zero.
+    let now = redirected(b, &format!("e{active}")).unwrap();
+    let counted = if now < before { now } else { now - before };
+    assert!(
+        counted >= by_kernel,
+        "the kernel redirected {counted} frames, but {by_kernel} data frames went up: the data \
+         threads took them"
+    );
+}
+
 /// An active-backup bond on the userspace path: its active slave's frames go up through the
 /// kernel's filters (counted there; none twice, none from the backup), the filters follow a
-/// failover, and go when the bond does.
+/// failover, keep delivering while no daemon runs, are taken over by the next daemon, and go
+/// when the bond does.
 #[test]
 fn an_active_backup_bond_receives_through_the_kernel_on_the_userspace_path() {
     if !can_run() {
@@ -262,49 +305,35 @@ fn an_active_backup_bond_receives_through_the_kernel_on_the_userspace_path() {
     b.ok(&["add", "bond0", "mode=active-backup", "miimon=50", "primary=e1"]);
     b.ok(&["enslave", "bond0", "e1", "e2"]);
     b.ip(&["link", "set", "bond0", "up"]);
-    wait_report(&b, "bond0", Duration::from_secs(10), "e1 active", |r| active_of(r) == "e1");
-    wait_for(Duration::from_secs(5), "the redirect on e1", || redirected(&b, "e1").is_some());
-    assert_eq!(redirected(&b, "e2"), None, "the backup's frames are dropped, not redirected");
-
-    let plan = |active: u32| RxPlan { deliver: vec![SlaveId(active)], ..RxPlan::default() };
-    let mut rng = Rng(0xab_4b52);
-    let mut round = |active: u32, first: u32| {
-        let before = redirected(&b, &format!("e{active}")).unwrap();
-        let (mut frames, mut sends) = (BTreeMap::new(), Vec::new());
-        let (mut expected, mut by_kernel) = (BTreeSet::new(), 0);
-        for id in first..first + 400 {
-            let f = any_frame(&mut rng, id);
-            let slave = id % 2 + 1;
-            // The control plane delivers the control frames the core does not consume (in
-            // active-backup, all of them); the data path, the others.
-            if plan(active).verdict(SlaveId(slave), &f) == RxVerdict::Deliver {
-                expected.insert(id);
-            }
-            by_kernel += u64::from(data_path_delivers(&plan(active), SlaveId(slave), &f));
-            sends.push((format!("e{slave}"), f.clone()));
-            frames.insert(id, f);
-        }
-        let got = send_and_collect(&a.ns, &b.ns, "bond0", sends, expected.len());
-        assert_same(&got, &frames, &expected);
-        let counted = redirected(&b, &format!("e{active}")).unwrap() - before;
-        assert!(
-            counted >= by_kernel,
-            "the kernel redirected {counted} frames, but {by_kernel} data frames went up: the \
-             data threads took them"
-        );
+    let active = |b: &Side, e: &str| {
+        wait_report(b, "bond0", Duration::from_secs(10), e, |r| active_of(r) == e);
+        wait_for(Duration::from_secs(5), "the redirect", || redirected(b, e).is_some());
     };
-    round(1, 0);
+    active(&b, "e1");
+    assert_eq!(redirected(&b, "e2"), None, "the backup's frames are dropped, not redirected");
+    let mut rng = Rng(0xab_4b52);
+    round(&a, &b, &mut rng, &[1, 2], 1, 0, true);
 
     // Failover: e1 loses its carrier; e2 is the active slave, and has the redirect.
     a.ip(&["link", "set", "e1", "down"]);
-    wait_report(&b, "bond0", Duration::from_secs(10), "e2 active", |r| active_of(r) == "e2");
-    wait_for(Duration::from_secs(5), "the redirect on e2", || redirected(&b, "e2").is_some());
+    active(&b, "e2");
     assert_eq!(redirected(&b, "e1"), None, "the old active slave's redirect went");
+    // (Frames on e2 only: e1 has no carrier.)
+    round(&a, &b, &mut rng, &[2], 2, 1000, true);
+    // Back to e1, the primary, once it is up again.
     a.ip(&["link", "set", "e1", "up"]);
-    // Back to e1 (the primary) once it is up again: then the round checks e1's frames.
-    wait_report(&b, "bond0", Duration::from_secs(10), "e1 active", |r| active_of(r) == "e1");
-    wait_for(Duration::from_secs(5), "the redirect on e1", || redirected(&b, "e1").is_some());
-    round(1, 1000);
+    active(&b, "e1");
+    round(&a, &b, &mut rng, &[1, 2], 1, 2000, true);
+
+    // The daemon dies: the filters go on handing the data frames up (the control frames,
+    // without a control plane, go nowhere). The next daemon adopts the bond and its slaves.
+    let mut child = b.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    round(&a, &b, &mut rng, &[1, 2], 1, 3000, false);
+    b.start_daemon_with(&["--datapath", "user"]);
+    active(&b, "e1");
+    round(&a, &b, &mut rng, &[1, 2], 1, 4000, true);
 
     b.ok(&["del", "bond0"]);
     for e in ["e1", "e2"] {
