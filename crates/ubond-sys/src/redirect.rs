@@ -1,10 +1,13 @@
-//! A slave's received data frames handed to the bond in the kernel without eBPF: tc's `u32`
-//! classifier and `mirred` action on the slave's `clsact` ingress (`tc filter add dev SLAVE
-//! ingress ... action mirred egress redirect dev END`), for the userspace data path. They need
-//! only netlink and CAP_NET_ADMIN, so they work where the bpf() system call is refused (a
-//! container's default seccomp profile, a kernel without `CONFIG_BPF_SYSCALL`). A frame
-//! redirected to the egress of the bond's data-path end arrives at the bond's device as
-//! received, as a frame a data thread writes there does, without crossing userspace.
+//! Frames handed on in the kernel without eBPF, for the userspace data path: tc's `u32`
+//! classifier and `mirred` action on `clsact` qdiscs. They need only netlink and
+//! CAP_NET_ADMIN, so they work where the bpf() system call is refused (a container's default
+//! seccomp profile, a kernel without `CONFIG_BPF_SYSCALL`). Two uses:
+//!
+//! * **Receive** ([`redirect`]): on a slave's ingress, its data frames go to the egress of the
+//!   bond's data-path end, and veth hands them to the bond's device as received, as a frame a
+//!   data thread writes there would be, without crossing userspace.
+//! * **Transmit** ([`transmit`]): on the data-path end's ingress (where what the bond sends
+//!   arrives), every frame goes to one slave's egress, or a copy to each slave (broadcast).
 //!
 //! ubond's filters on a slave, in the order the kernel tries them, each ending the
 //! classification when it matches:
@@ -16,7 +19,7 @@
 //! | +2 | IPv6 | UDP right after the fixed header, port 6784 | none |
 //! | +3 | any | the destination's I/G bit clear ([`RxMatch::Unicast`]), or any | redirect |
 //!
-//! The first four leave the control frames, LACPDUs and micro-BFD, to the daemon, whose
+//! The first three leave the control frames, LACPDUs and micro-BFD, to the daemon, whose
 //! packet socket on the slave reads them (packet sockets see a frame before tc's ingress);
 //! this is `ubond_core::bond::is_data_frame`. A matching filter with no action lets the
 //! frame go on up the slave, where nothing takes it. A tagged frame is data, as for the other
@@ -25,11 +28,15 @@
 //! with the slave: the Linux driver, which reads such a frame's inner protocol too, consumes
 //! it as a LACPDU.
 //!
-//! The filters belong to the interface, not to the daemon: they keep delivering while no
-//! daemon runs (the bond outlives its daemon), and a daemon takes a slave's away with
-//! [`clear`] (when it adopts the slave, and when it releases it). The `clsact` qdisc they hang
-//! from is added when missing and left in place (empty, it does nothing; tc's own or the
-//! fast path's may share it).
+//! On the data-path end, one filter at one of [`TX_PREFS`] matches every frame; a new one goes
+//! in at the other preference before the old one goes, so that each frame meets one of them
+//! (a failover loses none).
+//!
+//! The filters belong to the interfaces, not to the daemon: they keep forwarding while no
+//! daemon runs (the bond outlives its daemon). A daemon takes a slave's away with [`clear`]
+//! (when it adopts the slave, and when it releases it); the data-path end's go with the bond's
+//! device. The `clsact` qdisc they hang from is added when missing and left in place (empty,
+//! it does nothing; tc's own or the fast path's may share it).
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::tc::{
@@ -41,6 +48,9 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::Result;
 use crate::rtnl::Connection;
+
+/// The preferences of the bond's transmit filter on its data-path end's ingress, taken in turn.
+pub const TX_PREFS: [u16; 2] = [2, 3];
 
 /// The preference of the first of ubond's filters on a slave's ingress; the others follow it.
 /// Right behind the fast path's own (`bpf::TC_PRIORITY`), in front of most others.
@@ -91,19 +101,63 @@ pub fn clear(slave: &str, ifindex: u32) -> Result<()> {
 }
 
 fn clear_on(nl: &mut Connection, ifindex: u32, slave: &str) -> Result<()> {
-    const OP: &str = "remove the slave's tc redirect";
-    for pref in PREF_FIRST..PREF_FIRST + FILTERS {
-        let mut msg = TcMessage::with_index(index(ifindex));
-        msg.header.parent = ingress();
-        msg.header.info = u32::from(pref) << 16;
-        match nl.request(RouteNetlinkMessage::DelTrafficFilter(msg), 0, OP, Some(slave)) {
-            Ok(_) => {}
-            // None there (ENOENT), or no qdisc at all (EINVAL).
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINVAL)) => {}
-            Err(e) => return Err(e),
-        }
+    (PREF_FIRST..PREF_FIRST + FILTERS).try_for_each(|pref| delete(nl, ifindex, slave, pref))
+}
+
+/// Deletes the filters at `pref` on `iface`'s ingress, if there are any.
+fn delete(nl: &mut Connection, ifindex: u32, iface: &str, pref: u16) -> Result<()> {
+    const OP: &str = "remove a tc filter of ubond's";
+    let mut msg = TcMessage::with_index(index(ifindex));
+    msg.header.parent = ingress();
+    msg.header.info = u32::from(pref) << 16;
+    match nl.request(RouteNetlinkMessage::DelTrafficFilter(msg), 0, OP, Some(iface)) {
+        Ok(_) => Ok(()),
+        // None there (ENOENT), or no qdisc at all (EINVAL).
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EINVAL)) => Ok(()),
+        Err(e) => Err(e),
     }
-    Ok(())
+}
+
+/// The transmit filter ubond put on a data-path end, as far as a daemon knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxFilter {
+    /// Not known (a bond adopted from an earlier daemon, or just made).
+    Unknown,
+    /// None.
+    Off,
+    /// One, at this preference.
+    At(u16),
+}
+
+/// Gives data-path end `end` (interface index `ifindex`) a filter that sends every frame the
+/// bond transmits to the interfaces `slaves` (a copy to each but the last, the frame itself to
+/// the last), in place of the one `was` says; returns the new state. On failure (said with the
+/// kernel's reason) the end has what it had.
+pub fn transmit(end: &str, ifindex: u32, slaves: &[u32], was: TxFilter) -> Result<TxFilter> {
+    const OP: &str = "forward the bond's frames to its slaves (tc u32, mirred)";
+    let mut nl = Connection::open(OP, Some(end))?;
+    add_clsact(&mut nl, ifindex, end)?;
+    let pref = match was {
+        TxFilter::At(p) if p == TX_PREFS[0] => TX_PREFS[1],
+        TxFilter::At(_) | TxFilter::Off => TX_PREFS[0],
+        TxFilter::Unknown => {
+            TX_PREFS.iter().try_for_each(|&p| delete(&mut nl, ifindex, end, p))?;
+            TX_PREFS[0]
+        }
+    };
+    let msg = filter(ifindex, pref, ETH_P_ALL, vec![key(0, 0, 0)], &Send::Slaves(slaves));
+    nl.request(msg, NLM_F_CREATE | NLM_F_EXCL, OP, Some(end))?;
+    if let TxFilter::At(old) = was {
+        delete(&mut nl, ifindex, end, old)?;
+    }
+    Ok(TxFilter::At(pref))
+}
+
+/// Takes ubond's transmit filter off data-path end `end` (interface index `ifindex`).
+pub fn clear_transmit(end: &str, ifindex: u32) -> Result<()> {
+    const OP: &str = "remove the bond's tc transmit filter";
+    let mut nl = Connection::open(OP, Some(end))?;
+    TX_PREFS.iter().try_for_each(|&p| delete(&mut nl, ifindex, end, p))
 }
 
 fn add_clsact(nl: &mut Connection, ifindex: u32, slave: &str) -> Result<()> {
@@ -137,7 +191,7 @@ fn key(off: i32, mask: u32, val: u32) -> TcU32Key {
 
 /// The messages that add ubond's filters (see the module's table).
 fn filters(ifindex: u32, what: RxMatch, end: u32) -> Vec<RouteNetlinkMessage> {
-    let slow = filter(ifindex, PREF_FIRST, ETH_P_SLOW, vec![key(0, 0, 0)], None);
+    let slow = filter(ifindex, PREF_FIRST, ETH_P_SLOW, vec![key(0, 0, 0)], &Send::On);
     // IPv4: one node for each header length (`ihl` words, octet 0), each reading the port
     // where that length puts it; then protocol UDP (octet 9) and no fragment offset (octets
     // 6-7). The nodes of one preference are tried in turn.
@@ -148,28 +202,35 @@ fn filters(ifindex: u32, what: RxMatch, end: u32) -> Vec<RouteNetlinkMessage> {
             key(4, 0x0000_1fff, 0),
             key(i32::try_from(ihl * 4).unwrap_or(0), 0x0000_ffff, MICRO_BFD_PORT),
         ];
-        filter(ifindex, PREF_FIRST + 1, ETH_P_IP, keys, None)
+        filter(ifindex, PREF_FIRST + 1, ETH_P_IP, keys, &Send::On)
     });
     // IPv6: next header UDP (octet 6), the port at 40 + 2.
     let udp6 = vec![key(4, 0x0000_ff00, 17 << 8), key(40, 0x0000_ffff, MICRO_BFD_PORT)];
-    let udp6 = filter(ifindex, PREF_FIRST + 2, ETH_P_IPV6, udp6, None);
+    let udp6 = filter(ifindex, PREF_FIRST + 2, ETH_P_IPV6, udp6, &Send::On);
     let dst = match what {
         RxMatch::All => key(0, 0, 0),
         // The first octet of the destination, 14 octets before the network header.
         RxMatch::Unicast => key(-14, 0x0100_0000, 0),
     };
-    let data = filter(ifindex, PREF_FIRST + 3, ETH_P_ALL, vec![dst], Some(end));
+    let data = filter(ifindex, PREF_FIRST + 3, ETH_P_ALL, vec![dst], &Send::Slaves(&[end]));
     std::iter::once(slow).chain(udp4).chain([udp6, data]).collect()
 }
 
-/// A `u32` filter at `pref` for frames of `protocol` whose keys all match; with `redirect`,
-/// its action sends them to that interface's egress.
+/// What a filter does with the frames it matches.
+enum Send<'a> {
+    /// Nothing: they go on as if no filter were there.
+    On,
+    /// A copy to the egress of each of these interfaces but the last, the frame to the last's.
+    Slaves(&'a [u32]),
+}
+
+/// A `u32` filter at `pref` for frames of `protocol` whose keys all match, doing `send`.
 fn filter(
     ifindex: u32,
     pref: u16,
     protocol: u16,
     keys: Vec<TcU32Key>,
-    redirect: Option<u32>,
+    send: &Send<'_>,
 ) -> RouteNetlinkMessage {
     let mut msg = TcMessage::with_index(index(ifindex));
     msg.header.parent = ingress();
@@ -180,20 +241,29 @@ fn filter(
     sel.nkeys = u8::try_from(keys.len()).unwrap_or(u8::MAX);
     sel.keys = keys;
     let mut options = vec![TcOption::U32(TcFilterU32Option::Selector(sel))];
-    if let Some(to) = redirect {
-        let mut mirred = TcMirror::default();
-        mirred.generic = TcActionGeneric::default();
-        mirred.generic.action = TcActionType::Stolen;
-        mirred.eaction = TcMirrorActionType::EgressRedir;
-        mirred.ifindex = to;
-        let mut action = TcAction::default();
-        action.attributes = vec![
-            TcActionAttribute::Kind("mirred".to_string()),
-            TcActionAttribute::Options(vec![TcActionOption::Mirror(TcActionMirrorOption::Parms(
-                mirred,
-            ))]),
-        ];
-        options.push(TcOption::U32(TcFilterU32Option::Action(vec![action])));
+    if let Send::Slaves(to) = send {
+        let last = to.len().saturating_sub(1);
+        let actions = to.iter().enumerate().map(|(i, &to)| {
+            let mut mirred = TcMirror::default();
+            mirred.generic = TcActionGeneric::default();
+            (mirred.generic.action, mirred.eaction) = if i == last {
+                (TcActionType::Stolen, TcMirrorActionType::EgressRedir)
+            } else {
+                (TcActionType::Pipe, TcMirrorActionType::EgressMirror)
+            };
+            mirred.ifindex = to;
+            let mut action = TcAction::default();
+            // The actions' order, from 1.
+            action.tab = u16::try_from(i + 1).unwrap_or(u16::MAX);
+            action.attributes = vec![
+                TcActionAttribute::Kind("mirred".to_string()),
+                TcActionAttribute::Options(vec![TcActionOption::Mirror(
+                    TcActionMirrorOption::Parms(mirred),
+                )]),
+            ];
+            action
+        });
+        options.push(TcOption::U32(TcFilterU32Option::Action(actions.collect())));
     }
     msg.attributes.push(TcAttribute::Options(options));
     RouteNetlinkMessage::NewTrafficFilter(msg)

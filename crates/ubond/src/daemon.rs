@@ -40,11 +40,11 @@ mod event_loop;
 mod events;
 mod fastpath;
 mod forward;
-mod kernel_rx;
 mod metrics;
 mod restore;
 mod slave;
 mod state;
+mod tc_path;
 mod verbs;
 mod workers;
 

@@ -157,6 +157,27 @@ pub struct TxCursor {
 }
 
 impl TxPlan {
+    /// The plan as one choice for every frame, for a data path that forwards with the
+    /// kernel's own classifier (tc's `u32` and `mirred`, no program of its own): the slaves
+    /// every frame goes to (one; or all of them in broadcast, each a copy). `None` where the
+    /// choice depends on the frame (a hash over several slaves, balance-rr's counter,
+    /// balance-tlb/alb's table, which also rewrites the source) or there is no slave (frames
+    /// are dropped). Where it is `Some`, [`TxPlan::select`] makes that choice for every frame.
+    pub fn redirect(&self) -> Option<Vec<SlaveId>> {
+        let first = *self.slaves.first()?;
+        if self.tlb.is_some() {
+            return None;
+        }
+        match self.mode {
+            Mode::Broadcast => Some(self.slaves.clone()),
+            Mode::ActiveBackup => Some(vec![first]),
+            // IGMP reports leave by their own slave.
+            Mode::BalanceRr if self.igmp_slave.is_some_and(|s| s != first) => None,
+            _ if self.slaves.len() == 1 => Some(vec![first]),
+            _ => None,
+        }
+    }
+
     /// The decision for `frame` (a whole Ethernet frame the bond transmits), shared by every
     /// driver. balance-tlb/alb: writes the chosen slave's MAC as the frame's source when it is
     /// not the active slave, and counts the frame's bytes in `cursor.load`. Other modes:
@@ -405,6 +426,48 @@ mod tests {
         assert_eq!(rewrites.redirect(a), None, "the destination is rewritten (balance-tlb/alb)");
         let copies = RxPlan { copies: true, ..base };
         assert_eq!(copies.redirect(c), None, "broadcast's copies are discarded");
+    }
+
+    #[test]
+    fn the_transmit_redirect_is_the_choice_for_every_frame_or_declines() {
+        let mut igmp = [0u8; 60];
+        igmp[12..14].copy_from_slice(&[0x08, 0x00]);
+        igmp[14 + 9] = 2;
+        let frames: Vec<Vec<u8>> = (0..64u8)
+            .map(|i| {
+                let mut f = vec![i; 60];
+                f[12..14].copy_from_slice(&[0x08, 0x00]);
+                f[14] = 0x45;
+                f
+            })
+            .chain([igmp.to_vec()])
+            .collect();
+        let mut some = 0;
+        for &mode in Mode::ALL {
+            for n in 0..=3 {
+                for igmp_slave in [None, Some(SlaveId(1)), Some(SlaveId(3))] {
+                    let p = TxPlan { igmp_slave, ..plan(mode, n) };
+                    let Some(to) = p.redirect() else { continue };
+                    some += 1;
+                    for f in &frames {
+                        let want = match &to[..] {
+                            [one] if mode != Mode::Broadcast => TxChoice::One(*one),
+                            all if mode == Mode::Broadcast && all == p.slaves => TxChoice::All,
+                            other => panic!("{mode:?}: {other:?}"),
+                        };
+                        for counter in [0, 1, 7] {
+                            assert_eq!(p.select(f, &mut { counter }), want, "{mode:?} n={n}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(some > 10, "the redirect applies somewhere: {some}");
+        let hashed = plan(Mode::BalanceXor, 2);
+        assert_eq!(hashed.redirect(), None, "a hash over two slaves depends on the frame");
+        assert_eq!(plan(Mode::ActiveBackup, 0).redirect(), None, "no slave: dropped");
+        let rr = TxPlan { igmp_slave: Some(SlaveId(2)), ..plan(Mode::BalanceRr, 1) };
+        assert_eq!(rr.redirect(), None, "balance-rr's IGMP reports leave by another slave");
     }
 
     fn plan(mode: Mode, n: u32) -> TxPlan {

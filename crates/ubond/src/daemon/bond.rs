@@ -24,6 +24,7 @@ use super::event_loop::Poller;
 use super::fastpath::{BondFast, Fast};
 use super::metrics::Failovers;
 use super::slave::SlaveRt;
+use super::tc_path::TcTx;
 use super::workers::{BondData, DataCounts, DataSocket, SlaveData, Workers};
 use super::VERSION;
 
@@ -43,6 +44,8 @@ pub(super) struct BondRt {
     /// The data threads' sockets on the data-path end, one each: what the stack sends through
     /// the bond is read from them, what the bond receives is written to them.
     pub(super) end: Vec<DataSocket>,
+    /// Its transmit by tc's filter on the data-path end (`super::tc_path`).
+    pub(super) tc_tx: TcTx,
     /// The bond's identity for the data threads.
     key: u64,
     /// What the data threads count for the control plane.
@@ -127,6 +130,9 @@ impl BondRt {
         let ctl = dev.open_data_socket(true, Receive::Nothing, None)?;
         let token = poller.add(&ctl, EventFlags::IN)?;
         let end = workers.open_end(&dev)?;
+        // The data threads read the data-path end from now on; an earlier daemon's filter
+        // there would send every frame a second time.
+        let tc_tx = TcTx::adopt(dev.peer_name(), dev.peer_ifindex());
         // An adopted device's program is the earlier daemon's until the restore takes over.
         let link = if adopted { None } else { fast.attach_tap(&name) };
         let fast = BondFast::new(link, adopted);
@@ -137,6 +143,7 @@ impl BondRt {
             ctl_receive: Receive::Nothing,
             token,
             end,
+            tc_tx,
             key,
             counts: Arc::default(),
             copies: Arc::default(),

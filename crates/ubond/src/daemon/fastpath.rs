@@ -25,7 +25,7 @@ use ubond_sys::bpf::{
 use ubond_sys::Receive;
 
 use super::bond::BondRt;
-use super::kernel_rx::KernelRxPath;
+use super::tc_path::TcPath;
 use super::workers;
 
 /// The in-kernel fast path, when loaded (`--datapath auto|bpf`).
@@ -33,8 +33,9 @@ pub(super) struct Fast {
     path: Option<FastPath>,
     /// Where its links are pinned, if anywhere.
     pins: Option<std::path::PathBuf>,
-    /// The userspace path's receive in the kernel, for bonds the fast path does not carry.
-    kernel_rx: KernelRxPath,
+    /// The userspace path's frames forwarded by tc's filters, for bonds the fast path does
+    /// not carry.
+    tc: TcPath,
 }
 
 /// A bond's side of the fast path.
@@ -104,7 +105,7 @@ impl Fast {
     /// The fast path `path` (its links pinned in `pins`, if given), or none (every bond on
     /// the userspace path).
     pub(super) fn new(path: Option<FastPath>, pins: Option<std::path::PathBuf>) -> Fast {
-        Fast { path, pins, kernel_rx: KernelRxPath::default() }
+        Fast { path, pins, tc: TcPath::default() }
     }
 
     /// Removes the pinned links no bond or slave of this daemon holds (a slave released or a
@@ -213,7 +214,7 @@ impl Fast {
         if refusal(rt, false) != refusal(rt, true) {
             self.sync(rt);
         } else {
-            self.kernel_rx.sync(rt);
+            self.tc.sync(rt);
         }
     }
 
@@ -240,12 +241,12 @@ impl Fast {
     /// Writes a bond's plan into the fast path's maps and switches the data threads' sockets on
     /// the slaves off or on. Turning on: those sockets, then receive, then transmit; turning
     /// off, the reverse, so no frame is forwarded twice or by nobody for long.
-    /// Then, for a bond on the userspace path, its slaves' receive in the kernel where the
-    /// plan allows (`super::kernel_rx`).
+    /// Then, for a bond on the userspace path, its frames forwarded by tc's filters where the
+    /// plans allow (`super::tc_path`).
     pub(super) fn sync(&mut self, rt: &mut BondRt) {
         if !rt.fast.held {
             self.write(rt, false);
-            self.kernel_rx.sync(rt);
+            self.tc.sync(rt);
         }
     }
 

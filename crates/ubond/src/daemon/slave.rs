@@ -16,8 +16,8 @@ use ubond_wire::MacAddr;
 use super::datapath::SLAVE_SNDBUF;
 use super::event_loop::Poller;
 use super::fastpath::{Fast, SlaveFast};
-use super::kernel_rx::KernelRx;
 use super::state::{SavedFound, SavedSlave};
+use super::tc_path::KernelRx;
 use super::workers::{DataSocket, RxSeen, Workers};
 
 /// An enslaved interface.
@@ -189,7 +189,7 @@ impl SlaveRt {
             carrier: false,
             ifindex,
             fast,
-            kernel_rx: KernelRx::Unknown,
+            kernel_rx: super::tc_path::slave_adopted(iface, ifindex),
             joined: Vec::new(),
             promisc_wanted: false,
         })
@@ -242,7 +242,7 @@ impl SlaveRt {
         fast.detach();
         drop(sock);
         drop(data);
-        super::kernel_rx::give_back(&name, ifindex, kernel_rx);
+        super::tc_path::give_back(&name, ifindex, Some(kernel_rx));
         found.restore(&name);
     }
 }
@@ -266,7 +266,7 @@ pub(super) fn give_back_saved(s: &SavedSlave) {
         Ok(found) => {
             // An earlier daemon's filters redirect to a data-path end that may be gone.
             if let Ok(ifindex) = link::ifindex(&s.iface) {
-                super::kernel_rx::give_back(&s.iface, ifindex, KernelRx::Unknown);
+                super::tc_path::give_back(&s.iface, ifindex, None);
             }
             // `restore_slave` writes only the sysctls a daemon changes, whatever the file says.
             found.restore(&s.iface);

@@ -105,26 +105,44 @@ fn send_and_collect(
     frames: Vec<(String, Vec<u8>)>,
     expected: usize,
 ) -> Vec<u32> {
+    send_and_watch(from, to, &[up], frames, expected).into_iter().map(|(id, _)| id).collect()
+}
+
+/// [`send_and_collect`] watching several interfaces: (frame number, which of `ups`).
+fn send_and_watch(
+    from: &str,
+    to: &str,
+    ups: &[&str],
+    frames: Vec<(String, Vec<u8>)>,
+    expected: usize,
+) -> Vec<(u32, usize)> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let up = up.to_string();
+    let ups: Vec<String> = ups.iter().map(|u| u.to_string()).collect();
     let watcher = in_netns(to, move || {
         let opts = PacketOptions { slow_protocols: false, ..Default::default() };
-        let sock = PacketSocket::open(&up, opts).unwrap();
-        sock.set_recv_buffer(8 << 20).unwrap();
+        let socks: Vec<PacketSocket> =
+            ups.iter().map(|up| PacketSocket::open(up, opts).unwrap()).collect();
+        for s in &socks {
+            s.set_recv_buffer(8 << 20).unwrap();
+        }
         ready_tx.send(()).unwrap();
         let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
         let (t0, mut last) = (Instant::now(), Instant::now());
         while t0.elapsed() < Duration::from_secs(5)
             && (got.len() < expected || last.elapsed() < Duration::from_millis(300))
         {
-            match sock.recv(&mut buf).unwrap() {
-                Some(n) => {
+            let mut idle = true;
+            for (i, sock) in socks.iter().enumerate() {
+                while let Some(n) = sock.recv(&mut buf).unwrap() {
+                    idle = false;
                     if let Some(id) = id_of(&buf[..n]) {
-                        got.push(id);
+                        got.push((id, i));
                         last = Instant::now();
                     }
                 }
-                None => std::thread::sleep(Duration::from_millis(2)),
+            }
+            if idle {
+                std::thread::sleep(Duration::from_millis(2));
             }
         }
         got
@@ -236,10 +254,15 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
 /// The frames `tc -s filter show dev IFACE ingress` says ubond's redirect sent to the bond
 /// (`None`: no redirect on it).
 fn redirected(s: &Side, iface: &str) -> Option<u64> {
+    redirected_to(s, iface, "bond0-dp")
+}
+
+/// The frames `tc -s filter show dev IFACE ingress` says a filter redirected to `to`.
+fn redirected_to(s: &Side, iface: &str, to: &str) -> Option<u64> {
     let o =
         sh(&["ip", "netns", "exec", &s.ns, "tc", "-s", "filter", "show", "dev", iface, "ingress"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    let at = text.find("mirred (Egress Redirect to device bond0-dp)")?;
+    let at = text.find(&format!("mirred (Egress Redirect to device {to})"))?;
     let sent = text[at..].split("Sent ").nth(1)?;
     sent.split_whitespace().nth(2)?.parse().ok()
 }
@@ -339,5 +362,72 @@ fn an_active_backup_bond_receives_through_the_kernel_on_the_userspace_path() {
     for e in ["e1", "e2"] {
         let o = sh(&["ip", "netns", "exec", &b.ns, "tc", "filter", "show", "dev", e, "ingress"]);
         assert!(o.stdout.is_empty(), "{e} keeps filters: {}", String::from_utf8_lossy(&o.stdout));
+    }
+}
+
+/// Transmit on the userspace path: an active-backup bond's frames leave by its active slave
+/// only, sent by the kernel's filter on the data-path end (counted there), which follows a
+/// failover; a broadcast bond's leave by every slave. Each frame once per slave, whatever
+/// its kind (the transmit plan is one choice for every frame: `TxPlan::redirect`).
+#[test]
+fn transmit_in_the_kernel_sends_where_the_plan_says() {
+    if !can_run() {
+        return;
+    }
+    let a = side("krxtx", "a");
+    let mut b = side("krxtx", "b");
+    for e in ["e1", "e2"] {
+        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
+        a.ip(&["link", "set", e, "up"]);
+    }
+    b.start_daemon_with(&["--datapath", "user"]);
+    let mut rng = Rng(0x7c_4b52);
+    // Sends 300 frames through B's bond; per frame, the members of A's side it arrived on.
+    let mut send = |first: u32, expected: usize| {
+        let frames: Vec<_> =
+            (first..first + 300).map(|id| ("bond0".to_string(), any_frame(&mut rng, id))).collect();
+        let mut on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for (id, m) in send_and_watch(&b.ns, &a.ns, &["e1", "e2"], frames, expected * 300) {
+            on.entry(id).or_default().push(m);
+        }
+        on
+    };
+    let sent_by_tc = |b: &Side, to: &str| redirected_to(b, "bond0-dp", to);
+
+    b.ok(&["add", "bond0", "mode=active-backup", "miimon=50", "primary=e1"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    for (active, first) in [("e1", 0), ("e2", 1000)] {
+        wait_report(&b, "bond0", Duration::from_secs(10), active, |r| active_of(r) == active);
+        wait_for(Duration::from_secs(5), "the transmit filter", || {
+            sent_by_tc(&b, active).is_some()
+        });
+        let before = sent_by_tc(&b, active).unwrap();
+        let on = send(first, 1);
+        let want = usize::from(active == "e2");
+        assert_eq!(on.len(), 300, "every frame left: {} did", on.len());
+        assert!(on.values().all(|m| m == &[want]), "each once, by {active}: {on:?}");
+        let counted = sent_by_tc(&b, active).unwrap() - before;
+        assert!(counted >= 300, "the kernel sent {counted}: the data threads did");
+        // Failover for the next round: e1 loses its carrier.
+        a.ip(&["link", "set", "e1", "down"]);
+    }
+    a.ip(&["link", "set", "e1", "up"]);
+    b.ok(&["del", "bond0"]);
+
+    b.ok(&["add", "bond0", "mode=broadcast", "miimon=50"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "both up", |r| {
+        r.matches("MII Status: up").count() == 3
+    });
+    wait_for(Duration::from_secs(5), "the transmit filter", || {
+        sent_by_tc(&b, "e1").is_some() || sent_by_tc(&b, "e2").is_some()
+    });
+    let on = send(2000, 2);
+    assert_eq!(on.len(), 300, "every frame left: {} did", on.len());
+    for (id, mut m) in on {
+        m.sort_unstable();
+        assert_eq!(m, [0, 1], "frame {id} leaves by each slave once");
     }
 }

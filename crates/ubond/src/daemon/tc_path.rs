@@ -1,0 +1,237 @@
+//! The userspace data path's frames forwarded in the kernel without eBPF, where the core's
+//! plans are plain choices: tc's `u32` classifier and `mirred` action (`ubond_sys::redirect`)
+//! do what the data threads would, and the data threads read none of those frames. Each
+//! direction halves the copies of every byte it carries; and the frames keep going while the
+//! daemon restarts, as the fast path's do.
+//!
+//! * **Receive**, per slave: where its receive plan is a match on the destination's I/G bit
+//!   (`RxPlan::redirect`: all its data frames, its unicast ones, or none), its data frames go
+//!   to the bond's data-path end. The data threads keep reading a slave whose frames need
+//!   them: the ARP monitor (it stamps each slave's receive times), balance-tlb/alb's
+//!   rewritten destinations, broadcast's copies (`RxPlan::redirect` says which).
+//! * **Transmit**, per bond: where the transmit plan is one choice for every frame
+//!   (`TxPlan::redirect`: active-backup's active slave, broadcast's every slave, a bond of one
+//!   slave), every frame arriving on the data-path end goes to those slaves.
+//!
+//! Neither while the fast path carries the bond (its programs do it all). A kernel that
+//! refuses the filters (no `u32` or `mirred`, no CAP_NET_ADMIN) is said once; the data
+//! threads then forward everything, as before.
+//!
+//! Switching over: the data sockets stop taking frames first, then the filters go on (a
+//! frame may be lost in between, none forwarded twice); back, the other way round. A transmit
+//! filter for other slaves (a failover) replaces the old one in one step. A daemon that adopts
+//! a bond or a slave takes an earlier daemon's filters away first ([`TcTx::adopt`],
+//! [`slave_adopted`]): its data threads forward while it restores, then it puts its own on.
+
+use ubond_core::bond::RxRedirect;
+use ubond_sys::redirect::{self, RxMatch, TxFilter};
+use ubond_sys::Receive;
+
+use super::bond::BondRt;
+use super::workers::{self, DataSocket};
+
+/// Where a slave's received data frames go up, on the userspace path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KernelRx {
+    /// Through the data threads (or the fast path's programs): no filter of ubond's.
+    Threads,
+    /// By the kernel's classifier, as the plan says; the data threads read none.
+    Kernel(RxRedirect),
+}
+
+/// A bond's transmit on the userspace path.
+#[derive(Debug)]
+pub(super) struct TcTx {
+    /// ubond's filter on the data-path end.
+    filter: TxFilter,
+    /// The slaves (interface indexes) the filter sends every frame to; `None`: the data
+    /// threads read the data-path end.
+    to: Option<Vec<u32>>,
+}
+
+impl TcTx {
+    /// A bond's device just made or adopted: an earlier daemon's filter taken off its
+    /// data-path end `end` (its data threads forward until [`TcPath::sync`] says otherwise).
+    pub(super) fn adopt(end: &str, ifindex: u32) -> TcTx {
+        let filter = match redirect::clear_transmit(end, ifindex) {
+            Ok(()) => TxFilter::Off,
+            Err(e) => {
+                eprintln!("ubond: {e}");
+                TxFilter::Unknown
+            }
+        };
+        TcTx { filter, to: None }
+    }
+}
+
+/// A slave just enslaved or adopted: an earlier daemon's filters taken off it (its data
+/// threads' sockets are open).
+pub(super) fn slave_adopted(name: &str, ifindex: u32) -> KernelRx {
+    if let Err(e) = redirect::clear(name, ifindex) {
+        eprintln!("ubond: {e}");
+    }
+    KernelRx::Threads
+}
+
+/// The daemon's side: whether the kernel takes the filters.
+#[derive(Debug, Default)]
+pub(super) struct TcPath {
+    /// The kernel refused them once (said): the data threads forward everything.
+    refused: bool,
+    /// The first filters were said.
+    said: bool,
+}
+
+impl TcPath {
+    /// Brings bond `rt`'s slaves and data-path end to where its frames should go now.
+    pub(super) fn sync(&mut self, rt: &mut BondRt) {
+        self.sync_receive(rt);
+        self.sync_transmit(rt);
+    }
+
+    /// Says the kernel refused a filter, and that the data threads forward everything now.
+    fn refuse(&mut self, name: &str, e: &ubond_sys::SysError) {
+        eprintln!(
+            "ubond: {name}: {e}; the data threads forward every frame instead (userspace data \
+             path)"
+        );
+        self.refused = true;
+    }
+
+    /// Says, once, where the filters are.
+    fn say(&mut self) {
+        if !std::mem::replace(&mut self.said, true) {
+            eprintln!(
+                "ubond: the userspace data path forwards in the kernel where the plans allow: \
+                 tc u32 filters with mirred (`tc filter show dev SLAVE ingress`, and on the \
+                 bond's data-path end)"
+            );
+        }
+    }
+
+    /// The bond's transmit: by the filter on its data-path end, or by the data threads.
+    fn sync_transmit(&mut self, rt: &mut BondRt) {
+        let ifindex_of = |id| rt.slave(id).map(|s| s.ifindex);
+        let want = match rt.bond.tx_plan().redirect() {
+            Some(ids) if !rt.fast.on() && !self.refused => {
+                ids.into_iter().map(ifindex_of).collect::<Option<Vec<u32>>>()
+            }
+            _ => None,
+        };
+        if want == rt.tc_tx.to && rt.tc_tx.filter != TxFilter::Unknown {
+            return;
+        }
+        let (end, end_ifindex) = (rt.dev.peer_name().to_string(), rt.dev.peer_ifindex());
+        let name = rt.bond.name().to_string();
+        let tx = &mut rt.tc_tx;
+        match want {
+            Some(to) => {
+                if tx.to.is_none() && !set_receive(&name, &rt.end, Receive::Nothing) {
+                    return;
+                }
+                match redirect::transmit(&end, end_ifindex, &to, tx.filter) {
+                    Ok(filter) => {
+                        (tx.filter, tx.to) = (filter, Some(to));
+                        self.say();
+                    }
+                    Err(e) => {
+                        // The data threads take the data-path end back.
+                        let _ = redirect::clear_transmit(&end, end_ifindex);
+                        (tx.filter, tx.to) = (TxFilter::Off, None);
+                        set_receive(&name, &rt.end, Receive::All);
+                        self.refuse(&name, &e);
+                        self.sync(rt);
+                    }
+                }
+            }
+            None => {
+                if tx.filter != TxFilter::Off {
+                    match redirect::clear_transmit(&end, end_ifindex) {
+                        Ok(()) => tx.filter = TxFilter::Off,
+                        Err(e) => eprintln!("ubond: {name}: {e}"),
+                    }
+                }
+                if tx.to.take().is_some() {
+                    set_receive(&name, &rt.end, Receive::All);
+                }
+            }
+        }
+    }
+
+    /// Brings every slave of `rt` to where its frames should go up now.
+    fn sync_receive(&mut self, rt: &mut BondRt) {
+        let fast_on = rt.fast.on();
+        let by_threads = fast_on || rt.arp_monitor() || self.refused;
+        let end = rt.dev.peer_ifindex();
+        let name = rt.bond.name().to_string();
+        for si in 0..rt.slaves.len() {
+            let want = match rt.bond.rx_plan().redirect(rt.slaves[si].id) {
+                Some(r) if !by_threads => KernelRx::Kernel(r),
+                _ => KernelRx::Threads,
+            };
+            let s = &mut rt.slaves[si];
+            if want == s.kernel_rx {
+                continue;
+            }
+            let was_kernel = s.kernel_rx != KernelRx::Threads;
+            let KernelRx::Kernel(r) = want else {
+                match redirect::clear(&s.name, s.ifindex) {
+                    Ok(()) => s.kernel_rx = KernelRx::Threads,
+                    Err(e) => eprintln!("ubond: {name}: {e}"),
+                }
+                // The fast path's programs, when on, have the frames: the sockets stay off.
+                if was_kernel && !fast_on {
+                    set_receive(&name, &s.data, Receive::All);
+                }
+                continue;
+            };
+            if !was_kernel && !set_receive(&name, &s.data, Receive::Nothing) {
+                continue;
+            }
+            let put = match r {
+                RxRedirect::All => redirect::redirect(&s.name, s.ifindex, RxMatch::All, end),
+                RxRedirect::Unicast => {
+                    redirect::redirect(&s.name, s.ifindex, RxMatch::Unicast, end)
+                }
+                RxRedirect::Nothing => redirect::clear(&s.name, s.ifindex),
+            };
+            match put {
+                Ok(()) => {
+                    s.kernel_rx = want;
+                    if r != RxRedirect::Nothing {
+                        self.say();
+                    }
+                }
+                Err(e) => {
+                    // `redirect` left no filter of ubond's.
+                    set_receive(&name, &s.data, Receive::All);
+                    s.kernel_rx = KernelRx::Threads;
+                    self.refuse(&name, &e);
+                    // The slaves done before this one go back too.
+                    return self.sync(rt);
+                }
+            }
+        }
+    }
+}
+
+/// Makes every socket of `socks` receive `what`; false (said) if one could not.
+fn set_receive(bond: &str, socks: &[DataSocket], what: Receive) -> bool {
+    match workers::set_receive(socks, what) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("ubond: {bond}: {e}");
+            false
+        }
+    }
+}
+
+/// Takes ubond's filters off a slave given back (its data sockets are closed already), or
+/// one an earlier daemon may have left (`state` unknown: `None`).
+pub(super) fn give_back(name: &str, ifindex: u32, state: Option<KernelRx>) {
+    if state != Some(KernelRx::Threads) {
+        if let Err(e) = redirect::clear(name, ifindex) {
+            eprintln!("ubond: {e}");
+        }
+    }
+}
