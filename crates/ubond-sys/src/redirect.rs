@@ -50,11 +50,13 @@ use crate::error::Result;
 use crate::rtnl::Connection;
 
 /// The preferences of the bond's transmit filter on its data-path end's ingress, taken in turn.
-pub const TX_PREFS: [u16; 2] = [2, 3];
+pub const TX_PREFS: [u16; 2] = [PREF_FIRST, PREF_FIRST + 1];
 
-/// The preference of the first of ubond's filters on a slave's ingress; the others follow it.
-/// Right behind the fast path's own (`bpf::TC_PRIORITY`), in front of most others.
-pub const PREF_FIRST: u16 = 2;
+/// The preference of the first of ubond's filters on a slave's ingress; the others follow it
+/// (0x7562, "ub"). ubond deletes what is at its preferences, so they are ones no one else
+/// picks: tc numbers filters from 49152 down, people from 1 up; filters of a smaller number
+/// (an administrator's own policy) run first.
+pub const PREF_FIRST: u16 = 0x7562;
 /// How many preferences ubond's filters on a slave take.
 const FILTERS: u16 = 4;
 

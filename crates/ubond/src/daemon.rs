@@ -79,7 +79,8 @@ pub enum DatapathChoice {
     Auto,
     /// The in-kernel fast path; the daemon does not start without it.
     Bpf,
-    /// The userspace path only (every frame crosses the daemon).
+    /// The userspace path only, without eBPF: frames cross the daemon's data threads, or tc's
+    /// u32 and mirred filters where the bond's plans are plain choices.
     User,
 }
 

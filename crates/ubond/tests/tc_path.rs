@@ -200,6 +200,11 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
     s.ip(&["link", "add", "bondx", "type", "veth", "peer", "name", "endx"]);
     s.ip(&["link", "set", "bondx", "up"]);
     s.ip(&["link", "set", "endx", "up"]);
+    // An administrator's own filter (one that changes nothing) is left alone.
+    let tc = |args: &[&str]| sh(&[&["ip", "netns", "exec", &s.ns, "tc"][..], args].concat());
+    let own = ["filter", "add", "dev", "s1", "ingress", "pref", "100", "protocol", "all"];
+    tc(&["qdisc", "add", "dev", "s1", "clsact"]);
+    assert!(tc(&[&own[..], &["u32", "match", "u32", "0", "0"]].concat()).status.success());
     let plan =
         RxPlan { deliver: vec![SlaveId(1)], unicast_only: vec![SlaveId(2)], ..RxPlan::default() };
     let kinds: Vec<RxRedirect> = (1..=3).map(|i| plan.redirect(SlaveId(i)).unwrap()).collect();
@@ -249,6 +254,10 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
         frames.iter().take(30).map(|(id, f)| (format!("p{}", id % 3 + 1), f.clone())).collect();
     let got = send_and_collect(&s.ns, &s.ns, "bondx", sends, 0);
     assert!(got.is_empty(), "{} frames went up with no filter", got.len());
+    let left = tc(&["filter", "show", "dev", "s1", "ingress"]);
+    let left = String::from_utf8_lossy(&left.stdout);
+    assert!(left.contains("pref 100 u32"), "the administrator's filter is there: {left}");
+    assert_eq!(left.lines().filter(|l| l.contains(" pref ")).count(), 3, "{left}");
 }
 
 /// The frames `tc -s filter show dev IFACE ingress` says ubond's redirect sent to the bond
