@@ -123,7 +123,7 @@ fn delete(nl: &mut Connection, ifindex: u32, iface: &str, pref: u16) -> Result<(
 /// The transmit filter ubond put on a data-path end, as far as a daemon knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxFilter {
-    /// Not known (a bond adopted from an earlier daemon, or just made).
+    /// Not known (an earlier daemon's filter could not be taken off).
     Unknown,
     /// None.
     Off,
@@ -162,14 +162,14 @@ pub fn clear_transmit(end: &str, ifindex: u32) -> Result<()> {
     TX_PREFS.iter().try_for_each(|&p| delete(&mut nl, ifindex, end, p))
 }
 
-fn add_clsact(nl: &mut Connection, ifindex: u32, slave: &str) -> Result<()> {
+fn add_clsact(nl: &mut Connection, ifindex: u32, iface: &str) -> Result<()> {
     const OP: &str = "add a clsact qdisc";
     let mut msg = TcMessage::with_index(index(ifindex));
     msg.header.parent = TcHandle::CLSACT;
     msg.header.handle = TcHandle { major: 0xffff, minor: 0 };
     msg.attributes.push(TcAttribute::Kind("clsact".to_string()));
     let flags = NLM_F_CREATE | NLM_F_EXCL;
-    match nl.request(RouteNetlinkMessage::NewQueueDiscipline(msg), flags, OP, Some(slave)) {
+    match nl.request(RouteNetlinkMessage::NewQueueDiscipline(msg), flags, OP, Some(iface)) {
         Err(e) if e.raw_os_error() != Some(libc::EEXIST) => Err(e),
         _ => Ok(()),
     }

@@ -690,7 +690,7 @@ fn what_changed_while_no_daemon_ran_is_reconciled_and_stale_lacp_state_is_not_tr
         a.report("bond0").contains("Slave Interface: e1")
     });
     let report = a.report("bond0");
-    assert!(!report.contains("e2"), "{report}");
+    assert!(!report.contains("Slave Interface: e2"), "{report}");
     wait_for(Duration::from_secs(10), "the slave's lost carrier seen", || {
         support::bonding::slave_mii(&a.report("bond0"), "e1") == "down"
     });

@@ -1,9 +1,11 @@
-//! Root tests of the userspace data path's receive in the kernel (tc `u32` and `mirred`:
-//! `ubond_sys::redirect`): a slave's filters hand the bond exactly the frames the core's
-//! receive plan delivers (`RxPlan::verdict`, `is_data_frame`), for each kind of slave the plan
-//! knows; a bond on the userspace path puts them on the slave it receives from, moves them
-//! when it fails over, and takes them away when its slaves leave; the data threads then read
-//! none of those frames (nothing arrives twice, and tc's counters count them).
+//! Root tests of the userspace data path's forwarding in the kernel (tc `u32` and `mirred`:
+//! `ubond_sys::redirect`). Receive: a slave's filters hand the bond exactly the frames the
+//! core's receive plan delivers (`RxPlan::verdict`, `is_data_frame`), for each kind of slave
+//! the plan knows; a bond on the userspace path puts them on the slave it receives from,
+//! moves them when it fails over, keeps them while no daemon runs, and takes them away when
+//! its slaves leave; the data threads then read none of those frames (nothing arrives twice,
+//! and tc's counters count them). Transmit: the filter on the data-path end sends every frame
+//! where the transmit plan says (`TxPlan::redirect`), and follows a failover.
 //!
 //! Namespaces `ubd-<pid>-<test>-<letter>`, no addresses; drop guards stop the daemons (by pid)
 //! and delete the namespaces even on failure.
