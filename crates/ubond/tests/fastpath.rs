@@ -60,7 +60,8 @@ fn send_and_watch(a: &Side, b: &Side, dev: &str, frames: Vec<Vec<u8>>) -> HashMa
 }
 
 /// Sends `frames` on `dev` in A's namespace and returns every (frame number, member of B's
-/// side) arrival, until `copies` per frame have arrived or 5 s have passed.
+/// side) arrival, once `copies` per frame have arrived (and no other for 300 ms) or 5 s have
+/// passed.
 fn send_and_collect(
     a: &Side,
     b: &Side,
@@ -68,54 +69,9 @@ fn send_and_collect(
     frames: Vec<Vec<u8>>,
     copies: usize,
 ) -> Vec<(u32, usize)> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let want = frames.len() * copies;
-    let watcher = in_netns(&b.ns, move || {
-        let opts = PacketOptions { promiscuous: true, slow_protocols: false, ..Default::default() };
-        let socks: Vec<PacketSocket> =
-            MEMBERS.iter().map(|m| PacketSocket::open(m, opts).unwrap()).collect();
-        for s in &socks {
-            // Room for every frame of a burst on one member (the default holds about 250).
-            s.set_recv_buffer(8 << 20).unwrap();
-        }
-        ready_tx.send(()).unwrap();
-        let mut seen = Vec::new();
-        let mut buf = vec![0u8; 9000];
-        let t0 = Instant::now();
-        while seen.len() < want && t0.elapsed() < Duration::from_secs(5) {
-            let mut idle = true;
-            for (i, s) in socks.iter().enumerate() {
-                while let Ok(Some(n)) = s.recv(&mut buf) {
-                    idle = false;
-                    if let Some(id) = id_of(&buf[..n]) {
-                        seen.push((id, i));
-                    }
-                }
-            }
-            if idle {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-        seen
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    let dev = dev.to_string();
-    in_netns(&a.ns, move || {
-        let opts = PacketOptions { slow_protocols: false, ..Default::default() };
-        let s = PacketSocket::open(&dev, opts).unwrap();
-        for f in &frames {
-            // A full queue: wait a little; a frame refused 100 times counts as lost.
-            for _ in 0..100 {
-                if s.send(f).unwrap() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    })
-    .join()
-    .unwrap();
-    watcher.join().unwrap()
+    let frames = frames.into_iter().map(|f| (dev.to_string(), f)).collect();
+    support::frames::send_and_watch(&a.ns, &b.ns, &MEMBERS, true, frames, want)
 }
 
 /// Three members, balance-xor, every hash policy: each frame leaves on the member

@@ -13,11 +13,11 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ubond_core::bond::{is_data_frame, RxPlan, RxRedirect, RxVerdict, SlaveId};
+use ubond_sys::link;
 use ubond_sys::redirect::{self, RxMatch};
-use ubond_sys::{link, PacketOptions, PacketSocket};
 
 mod support;
 
@@ -107,67 +107,7 @@ fn send_and_collect(
     frames: Vec<(String, Vec<u8>)>,
     expected: usize,
 ) -> Vec<u32> {
-    send_and_watch(from, to, &[up], frames, expected).into_iter().map(|(id, _)| id).collect()
-}
-
-/// [`send_and_collect`] watching several interfaces: (frame number, which of `ups`).
-fn send_and_watch(
-    from: &str,
-    to: &str,
-    ups: &[&str],
-    frames: Vec<(String, Vec<u8>)>,
-    expected: usize,
-) -> Vec<(u32, usize)> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let ups: Vec<String> = ups.iter().map(|u| u.to_string()).collect();
-    let watcher = in_netns(to, move || {
-        let opts = PacketOptions { slow_protocols: false, ..Default::default() };
-        let socks: Vec<PacketSocket> =
-            ups.iter().map(|up| PacketSocket::open(up, opts).unwrap()).collect();
-        for s in &socks {
-            s.set_recv_buffer(8 << 20).unwrap();
-        }
-        ready_tx.send(()).unwrap();
-        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
-        let (t0, mut last) = (Instant::now(), Instant::now());
-        while t0.elapsed() < Duration::from_secs(5)
-            && (got.len() < expected || last.elapsed() < Duration::from_millis(300))
-        {
-            let mut idle = true;
-            for (i, sock) in socks.iter().enumerate() {
-                while let Some(n) = sock.recv(&mut buf).unwrap() {
-                    idle = false;
-                    if let Some(id) = id_of(&buf[..n]) {
-                        got.push((id, i));
-                        last = Instant::now();
-                    }
-                }
-            }
-            if idle {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-        got
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    in_netns(from, move || {
-        let mut socks = BTreeMap::new();
-        for (dev, f) in &frames {
-            let s = socks.entry(dev.clone()).or_insert_with(|| {
-                let opts = PacketOptions { slow_protocols: false, ..Default::default() };
-                PacketSocket::open(dev, opts).unwrap()
-            });
-            for _ in 0..100 {
-                if s.send(f).unwrap() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    })
-    .join()
-    .unwrap();
-    watcher.join().unwrap()
+    send_and_watch(from, to, &[up], false, frames, expected).into_iter().map(|(id, _)| id).collect()
 }
 
 /// Compares what arrived with what the core delivers: every expected frame once, no other.
@@ -278,6 +218,18 @@ fn redirected_to(s: &Side, iface: &str, to: &str) -> Option<u64> {
     sent.split_whitespace().nth(2)?.parse().ok()
 }
 
+/// Side A (no daemon) and side B (a daemon on the userspace path), joined by `e1` and `e2`.
+fn user_pair(test: &str) -> (Side, Side) {
+    let a = side(test, "a");
+    let mut b = side(test, "b");
+    for e in ["e1", "e2"] {
+        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
+        a.ip(&["link", "set", e, "up"]);
+    }
+    b.start_daemon_with(&["--datapath", "user"]);
+    (a, b)
+}
+
 /// Sends 400 frames from A's members of `on` (`e1` and `e2`: slaves 1 and 2 of the plan),
 /// numbered from `first`, and checks what reaches B's bond: what the core delivers with `active` the
 /// active slave, each frame once, the data frames redirected by the kernel (counted by tc).
@@ -329,13 +281,7 @@ fn an_active_backup_bond_receives_through_the_kernel_on_the_userspace_path() {
     if !can_run() {
         return;
     }
-    let a = side("krxab", "a");
-    let mut b = side("krxab", "b");
-    for e in ["e1", "e2"] {
-        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
-        a.ip(&["link", "set", e, "up"]);
-    }
-    b.start_daemon_with(&["--datapath", "user"]);
+    let (a, mut b) = user_pair("krxab");
     b.ok(&["add", "bond0", "mode=active-backup", "miimon=50", "primary=e1"]);
     b.ok(&["enslave", "bond0", "e1", "e2"]);
     b.ip(&["link", "set", "bond0", "up"]);
@@ -385,20 +331,14 @@ fn transmit_in_the_kernel_sends_where_the_plan_says() {
     if !can_run() {
         return;
     }
-    let a = side("krxtx", "a");
-    let mut b = side("krxtx", "b");
-    for e in ["e1", "e2"] {
-        a.ip(&["link", "add", e, "type", "veth", "peer", "name", e, "netns", &b.ns]);
-        a.ip(&["link", "set", e, "up"]);
-    }
-    b.start_daemon_with(&["--datapath", "user"]);
+    let (a, b) = user_pair("krxtx");
     let mut rng = Rng(0x7c_4b52);
     // Sends 300 frames through B's bond; per frame, the members of A's side it arrived on.
     let mut send = |first: u32, expected: usize| {
         let frames: Vec<_> =
             (first..first + 300).map(|id| ("bond0".to_string(), any_frame(&mut rng, id))).collect();
         let mut on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-        for (id, m) in send_and_watch(&b.ns, &a.ns, &["e1", "e2"], frames, expected * 300) {
+        for (id, m) in send_and_watch(&b.ns, &a.ns, &["e1", "e2"], false, frames, expected * 300) {
             on.entry(id).or_default().push(m);
         }
         on

@@ -4,6 +4,13 @@
 
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
 
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use ubond_sys::{PacketOptions, PacketSocket};
+
+use super::in_netns;
+
 /// The frames' marker, followed by the frame's number (little-endian u32).
 pub const MAGIC: &[u8; 8] = b"ubondFP!";
 
@@ -199,4 +206,70 @@ pub fn frame(rng: &mut Rng, id: u32) -> Vec<u8> {
 pub fn id_of(frame: &[u8]) -> Option<u32> {
     let at = frame.windows(MAGIC.len()).position(|w| w == MAGIC)? + MAGIC.len();
     Some(u32::from_le_bytes(frame.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Sends each frame on its interface of namespace `from` and returns every arrival on the
+/// interfaces `ups` of namespace `to` (with `promiscuous`, in promiscuous mode) as (frame
+/// number, which of `ups`), once `expected` have arrived and 300 ms passed without another (a
+/// late copy counts), or after 5 s.
+pub fn send_and_watch(
+    from: &str,
+    to: &str,
+    ups: &[&str],
+    promiscuous: bool,
+    frames: Vec<(String, Vec<u8>)>,
+    expected: usize,
+) -> Vec<(u32, usize)> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let ups: Vec<String> = ups.iter().map(|u| u.to_string()).collect();
+    let watcher = in_netns(to, move || {
+        let opts = PacketOptions { promiscuous, slow_protocols: false, ..Default::default() };
+        let socks: Vec<PacketSocket> =
+            ups.iter().map(|up| PacketSocket::open(up, opts).unwrap()).collect();
+        for s in &socks {
+            // Room for every frame of a burst on one interface (the default holds about 250).
+            s.set_recv_buffer(8 << 20).unwrap();
+        }
+        ready_tx.send(()).unwrap();
+        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
+        let (t0, mut last) = (Instant::now(), Instant::now());
+        while t0.elapsed() < Duration::from_secs(5)
+            && (got.len() < expected || last.elapsed() < Duration::from_millis(300))
+        {
+            let mut idle = true;
+            for (i, sock) in socks.iter().enumerate() {
+                while let Some(n) = sock.recv(&mut buf).unwrap() {
+                    idle = false;
+                    if let Some(id) = id_of(&buf[..n]) {
+                        got.push((id, i));
+                        last = Instant::now();
+                    }
+                }
+            }
+            if idle {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        got
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    in_netns(from, move || {
+        let mut socks = BTreeMap::new();
+        for (dev, f) in &frames {
+            let s = socks.entry(dev.clone()).or_insert_with(|| {
+                let opts = PacketOptions { slow_protocols: false, ..Default::default() };
+                PacketSocket::open(dev, opts).unwrap()
+            });
+            // A full queue: wait a little; a frame refused 100 times counts as lost.
+            for _ in 0..100 {
+                if s.send(f).unwrap() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    })
+    .join()
+    .unwrap();
+    watcher.join().unwrap()
 }
