@@ -19,6 +19,11 @@
 //! | +2 | IPv6 | UDP right after the fixed header, port 6784 | none |
 //! | +3 | any | the destination's I/G bit clear ([`RxMatch::Unicast`]), or any | redirect |
 //!
+//! With [`RxMatch::AllStamped`] (the ARP monitor runs) the last filter has eight nodes that
+//! all redirect: frames for this host (to the slave's address, or to a group), ARP and IPv6
+//! ones apart, then the rest. The kernel keeps each action's last use, which [`rx_seen`] reads
+//! as the slave's receive times: what the data threads would have noted.
+//!
 //! The first three leave the control frames, LACPDUs and micro-BFD, to the daemon, whose
 //! packet socket on the slave reads them (packet sockets see a frame before tc's ingress);
 //! this is `ubond_core::bond::is_data_frame`. A matching filter with no action lets the
@@ -38,11 +43,13 @@
 //! device. The `clsact` qdisc they hang from is added when missing and left in place (empty,
 //! it does nothing; tc's own or the fast path's may share it).
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use std::time::Duration;
+
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use netlink_packet_route::tc::{
     TcAction, TcActionAttribute, TcActionGeneric, TcActionMirrorOption, TcActionOption,
     TcActionType, TcAttribute, TcFilterU32Option, TcHandle, TcMessage, TcMirror,
-    TcMirrorActionType, TcOption, TcU32Key, TcU32Selector, TcU32SelectorFlags,
+    TcMirrorActionType, TcOption, TcStats2, TcU32Key, TcU32Selector, TcU32SelectorFlags,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -65,8 +72,27 @@ const FILTERS: u16 = 4;
 pub enum RxMatch {
     /// Every one.
     All,
+    /// Every one, those for this host counted apart, for the ARP monitor's receive times
+    /// ([`rx_seen`]): addressed to the slave's MAC address `own` or to a group, and among them
+    /// ARP and IPv6 frames (tagged or not), as the data threads stamp them.
+    AllStamped {
+        /// The slave's MAC address.
+        own: [u8; 6],
+    },
     /// Those whose destination's I/G bit is clear (unicast).
     Unicast,
+}
+
+/// When a slave's frames for this host last went to the bond by ubond's filters, as ages
+/// (how long before the question), for the ARP monitor ([`RxMatch::AllStamped`]). The kernel
+/// keeps the time of a filter's last frame in ticks of `sysconf(_SC_CLK_TCK)` (10 ms): an age
+/// is that much shorter than the truth at most.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RxSeen {
+    /// The last frame for this host; `None`: none since the filters went on.
+    pub any: Option<Duration>,
+    /// The last ARP or IPv6 frame for this host.
+    pub arp_ipv6: Option<Duration>,
 }
 
 const ETH_P_ALL: u16 = 0x0003;
@@ -209,13 +235,128 @@ fn filters(ifindex: u32, what: RxMatch, end: u32) -> Vec<RouteNetlinkMessage> {
     // IPv6: next header UDP (octet 6), the port at 40 + 2.
     let udp6 = vec![key(4, 0x0000_ff00, 17 << 8), key(40, 0x0000_ffff, MICRO_BFD_PORT)];
     let udp6 = filter(ifindex, PREF_FIRST + 2, ETH_P_IPV6, udp6, &Send::On);
-    let dst = match what {
-        RxMatch::All => key(0, 0, 0),
-        // The first octet of the destination, 14 octets before the network header.
-        RxMatch::Unicast => key(-14, 0x0100_0000, 0),
+    let data = |node: u32, keys| {
+        let mut f = filter(ifindex, PREF_FIRST + 3, ETH_P_ALL, keys, &Send::Slaves(&[end]));
+        if let RouteNetlinkMessage::NewTrafficFilter(msg) = &mut f {
+            // Node `node` of the filter's root table (whose number the kernel picks: no table
+            // number here); 0: the kernel numbers the node.
+            msg.header.handle = TcHandle::from(node);
+        }
+        f
     };
-    let data = filter(ifindex, PREF_FIRST + 3, ETH_P_ALL, vec![dst], &Send::Slaves(&[end]));
-    std::iter::once(slow).chain(udp4).chain([udp6, data]).collect()
+    let data: Vec<RouteNetlinkMessage> = match what {
+        RxMatch::All => vec![data(0, vec![key(0, 0, 0)])],
+        // The first octet of the destination, 14 octets before the network header.
+        RxMatch::Unicast => vec![data(0, vec![key(-14, 0x0100_0000, 0)])],
+        RxMatch::AllStamped { own } => {
+            stamped_nodes(own).into_iter().map(|(node, _, keys)| data(node, keys)).collect()
+        }
+    };
+    std::iter::once(slow).chain(udp4).chain([udp6]).chain(data).collect()
+}
+
+/// What a node of the data filter counts for the ARP monitor ([`RxMatch::AllStamped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stamp {
+    /// A frame for this host.
+    Any,
+    /// An ARP or IPv6 frame for this host.
+    ArpIpv6,
+}
+
+/// The data filter's nodes for [`RxMatch::AllStamped`], in the order the kernel tries them
+/// (their numbers): each redirects what it matches, so each mirred action's statistics (the
+/// time of its last frame) belong to one class of frames. The common frame, IPv4 to the
+/// slave's address, meets the first.
+///
+/// Where the kernel's classifier runs, a frame's outer VLAN tag is out of its bytes already
+/// (the NIC's or `skb_vlan_untag`'s doing), so the EtherType before the network header is the
+/// inner one, which the data threads read after a tag.
+fn stamped_nodes(own: [u8; 6]) -> [(u32, Option<Stamp>, Vec<TcU32Key>); 8] {
+    let own = || {
+        let [a, b, c, d, e, f] = own;
+        vec![
+            key(-14, 0xffff_ffff, u32::from_be_bytes([a, b, c, d])),
+            key(-10, 0xffff_0000, u32::from_be_bytes([e, f, 0, 0])),
+        ]
+    };
+    let group = || vec![key(-14, 0x0100_0000, 0x0100_0000)];
+    let with = |mut keys: Vec<TcU32Key>, ethertype: u16| {
+        keys.push(key(-4, 0x0000_ffff, u32::from(ethertype)));
+        keys
+    };
+    const ETH_P_ARP: u16 = 0x0806;
+    [
+        (1, Some(Stamp::Any), with(own(), ETH_P_IP)),
+        (2, Some(Stamp::ArpIpv6), with(own(), ETH_P_ARP)),
+        (3, Some(Stamp::ArpIpv6), with(own(), ETH_P_IPV6)),
+        (4, Some(Stamp::Any), own()),
+        (5, Some(Stamp::ArpIpv6), with(group(), ETH_P_ARP)),
+        (6, Some(Stamp::ArpIpv6), with(group(), ETH_P_IPV6)),
+        (7, Some(Stamp::Any), group()),
+        // Not for this host (a promiscuous slave's).
+        (8, None, vec![key(0, 0, 0)]),
+    ]
+}
+
+/// When slave `slave` (interface index `ifindex`) last handed a frame for this host to the
+/// bond by ubond's filters ([`RxMatch::AllStamped`]): the statistics of their mirred actions.
+pub fn rx_seen(slave: &str, ifindex: u32) -> Result<RxSeen> {
+    const OP: &str = "read the slave's tc redirect statistics";
+    let mut msg = TcMessage::with_index(index(ifindex));
+    msg.header.parent = ingress();
+    msg.header.info = (u32::from(PREF_FIRST + 3) << 16) | u32::from(ETH_P_ALL.to_be());
+    let answer = Connection::open(OP, Some(slave))?.request(
+        RouteNetlinkMessage::GetTrafficFilter(msg),
+        NLM_F_DUMP,
+        OP,
+        Some(slave),
+    )?;
+    let classes = stamped_nodes([0; 6]).map(|(node, class, _)| (node, class));
+    let tick = rustix::param::clock_ticks_per_second().max(1);
+    let mut seen = RxSeen::default();
+    for m in answer {
+        let RouteNetlinkMessage::NewTrafficFilter(m) = m else { continue };
+        let node = u32::from(m.header.handle) & 0xfff;
+        let Some(&(_, Some(class))) = classes.iter().find(|(n, _)| *n == node) else { continue };
+        let Some(ticks) = last_use(&m) else { continue };
+        let age = Duration::from_millis(ticks.saturating_mul(1000) / tick);
+        let younger = |was: Option<Duration>| Some(was.map_or(age, |was| was.min(age)));
+        seen.any = younger(seen.any);
+        if class == Stamp::ArpIpv6 {
+            seen.arp_ipv6 = younger(seen.arp_ipv6);
+        }
+    }
+    Ok(seen)
+}
+
+/// How many clock ticks ago the mirred action of filter `m` last took a frame; `None` if it
+/// never took one.
+fn last_use(m: &TcMessage) -> Option<u64> {
+    let actions = m.attributes.iter().find_map(|a| match a {
+        TcAttribute::Options(o) => o.iter().find_map(|o| match o {
+            TcOption::U32(TcFilterU32Option::Action(a)) => Some(a),
+            _ => None,
+        }),
+        _ => None,
+    })?;
+    actions.iter().find_map(|a| {
+        let used = a.attributes.iter().any(|at| match at {
+            TcActionAttribute::Stats(s) => s.iter().any(|s| match s {
+                TcStats2::Basic(b) => b.packets > 0 || b.bytes > 0,
+                _ => false,
+            }),
+            _ => false,
+        });
+        let tm = a.attributes.iter().find_map(|at| match at {
+            TcActionAttribute::Options(o) => o.iter().find_map(|o| match o {
+                TcActionOption::Mirror(TcActionMirrorOption::Tm(t)) => Some(t.lastuse),
+                _ => None,
+            }),
+            _ => None,
+        });
+        tm.filter(|_| used)
+    })
 }
 
 /// What a filter does with the frames it matches.

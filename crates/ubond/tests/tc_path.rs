@@ -16,12 +16,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ubond_core::bond::{is_data_frame, RxPlan, RxRedirect, RxVerdict, SlaveId};
+use ubond_core::monitor::arp::{rx_traffic, RxTraffic};
 use ubond_sys::link;
 use ubond_sys::redirect::{self, RxMatch};
+use ubond_wire::MacAddr;
 
 mod support;
 
-use support::bonding::{active_of, wait_report};
+use support::bonding::{active_of, slave_field, slave_mii, wait_report};
 use support::frames::*;
 use support::*;
 
@@ -200,6 +202,110 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
     let left = String::from_utf8_lossy(&left.stdout);
     assert!(left.contains("pref 100 u32"), "the administrator's filter is there: {left}");
     assert_eq!(left.lines().filter(|l| l.contains(" pref ")).count(), 3, "{left}");
+}
+
+/// Per node of ubond's data filter on `iface` (its number, as `fh TABLE::N`), the frames its
+/// action took, as `tc -s filter show` says.
+fn node_counts(ns: &str, iface: &str) -> BTreeMap<u32, u64> {
+    let o = sh(&["ip", "netns", "exec", ns, "tc", "-s", "filter", "show", "dev", iface, "ingress"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    let pref = format!("pref {}", redirect::PREF_FIRST + 3);
+    let mut counts = BTreeMap::new();
+    for chunk in text.split("filter protocol ").filter(|c| c.contains(&pref)) {
+        let Some(node) = chunk.split("fh ").nth(1).and_then(|h| h.split("::").nth(1)) else {
+            continue;
+        };
+        let Some(node) = node.split_whitespace().next() else { continue };
+        let Ok(node) = u32::from_str_radix(node, 16) else { continue };
+        let Some(sent) = chunk.split("Sent ").nth(1) else { continue };
+        counts.insert(node, sent.split_whitespace().nth(2).unwrap().parse().unwrap());
+    }
+    counts
+}
+
+/// With the ARP monitor's stamps ([`RxMatch::AllStamped`]), a slave's filters deliver every
+/// data frame, as without, and count apart the frames the core's monitor counts
+/// (`rx_traffic`): per class, the frames the kernel's nodes took equal the core's sort of the
+/// frames sent; `rx_seen` reads the times back, and a class no frame reached has none.
+#[test]
+fn stamped_filters_count_what_the_arp_monitor_counts() {
+    if !can_run() {
+        return;
+    }
+    let s = side("kstamp", "a");
+    // The kernel's own IPv6 frames (MLD, router solicitations) would be counted too.
+    for conf in ["all", "default"] {
+        let key = format!("net.ipv6.conf.{conf}.disable_ipv6=1");
+        must(&["ip", "netns", "exec", &s.ns, "sysctl", "-qw", &key]);
+    }
+    s.ip(&["link", "add", "p1", "type", "veth", "peer", "name", "s1"]);
+    s.ip(&["link", "add", "bondx", "type", "veth", "peer", "name", "endx"]);
+    for i in ["p1", "s1", "bondx", "endx"] {
+        s.ip(&["link", "set", i, "up"]);
+    }
+    let own = mac_of(&s, "s1");
+    let own: Vec<u8> = own.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect();
+    let own: [u8; 6] = own.try_into().unwrap();
+    let put = |ns: &str| {
+        in_netns(ns, move || {
+            let (end, ifindex) = (link::ifindex("endx").unwrap(), link::ifindex("s1").unwrap());
+            redirect::redirect("s1", ifindex, RxMatch::AllStamped { own }, end).unwrap();
+        })
+        .join()
+        .unwrap();
+    };
+    let seen = |ns: &str| {
+        in_netns(ns, || redirect::rx_seen("s1", link::ifindex("s1").unwrap()).unwrap())
+            .join()
+            .unwrap()
+    };
+    put(&s.ns);
+    assert_eq!(seen(&s.ns), redirect::RxSeen::default(), "no frame yet");
+
+    // Frames of every kind, a third of them to the slave's own address.
+    let mut rng = Rng(0x5eed_57a1);
+    let (mut frames, mut sends, mut expected) = (BTreeMap::new(), Vec::new(), BTreeSet::new());
+    // Frames not for this host, for it, and ARP or IPv6 ones for it.
+    let slot = |t| match t {
+        RxTraffic::NotForHost => 0,
+        RxTraffic::ForHost => 1,
+        RxTraffic::ArpIpv6 => 2,
+    };
+    let mut want = [0u64; 3];
+    for id in 0..900 {
+        let mut f = any_frame(&mut rng, id);
+        if rng.next() % 3 == 0 {
+            f[..6].copy_from_slice(&own);
+        }
+        if is_data_frame(&f) {
+            expected.insert(id);
+            want[slot(rx_traffic(&f, MacAddr(own)))] += 1;
+        }
+        sends.push(("p1".to_string(), f.clone()));
+        frames.insert(id, f);
+    }
+    assert!(want.iter().all(|&n| n > 50), "every class: {want:?}");
+    let got = send_and_collect(&s.ns, &s.ns, "bondx", sends, expected.len());
+    assert_same(&got, &frames, &expected);
+    let nodes = node_counts(&s.ns, "s1");
+    assert_eq!(nodes.len(), 8, "{nodes:?}");
+    let class = |n: &[u32]| n.iter().map(|n| nodes[n]).sum::<u64>();
+    let got = [class(&[8]), class(&[1, 4, 7]), class(&[2, 3, 5, 6])];
+    assert_eq!(got, want, "the kernel's classes of the frames against the core's");
+    let now = seen(&s.ns);
+    let recent = |age: Option<Duration>| age.is_some_and(|a| a < Duration::from_secs(3));
+    assert!(recent(now.any) && recent(now.arp_ipv6), "{now:?}");
+
+    // Filters put on again count from nothing: frames for this host but no ARP or IPv6.
+    put(&s.ns);
+    let mut f = frame(&mut Rng(7), 5000);
+    f[..6].copy_from_slice(&own);
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    assert_eq!(rx_traffic(&f, MacAddr(own)), RxTraffic::ForHost);
+    let got = send_and_collect(&s.ns, &s.ns, "bondx", vec![("p1".into(), f)], 1);
+    assert_eq!(got, [5000]);
+    let now = seen(&s.ns);
+    assert!(recent(now.any) && now.arp_ipv6.is_none(), "{now:?}");
 }
 
 /// The frames `tc -s filter show dev IFACE ingress` says ubond's redirect sent to the bond
@@ -381,4 +487,40 @@ fn transmit_in_the_kernel_sends_where_the_plan_says() {
         m.sort_unstable();
         assert_eq!(m, [0, 1], "frame {id} leaves by each slave once");
     }
+}
+
+/// The ARP monitor on the userspace path: an active-backup bond's active slave hands its
+/// frames to the bond through stamped filters (the data threads read none of them), and the
+/// monitor keeps the slave up on the receive times the kernel kept: the far end's pings (its
+/// target never answers, so they are all the traffic there is). When the far end falls
+/// silent, the monitor takes the slave down.
+#[test]
+fn the_arp_monitor_keeps_a_slave_up_on_the_kernels_receive_times() {
+    if !can_run() {
+        return;
+    }
+    let (a, b) = user_pair("krxarp");
+    b.ok(&["add", "bond0", "mode=active-backup", "arp_interval=100", "arp_ip_target=192.0.2.99"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["addr", "add", "192.0.2.2/24", "dev", "bond0"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    a.ip(&["addr", "add", "192.0.2.1/24", "dev", "e1"]);
+    let ns = a.ns.clone();
+    let pinger = std::thread::spawn(move || {
+        sh(&["ip", "netns", "exec", &ns, "ping", "-q", "-i", "0.05", "-w", "5", "192.0.2.2"])
+    });
+    wait_report(&b, "bond0", Duration::from_secs(5), "e1 active", |r| active_of(r) == "e1");
+    wait_for(Duration::from_secs(3), "the stamped filters", || node_counts(&b.ns, "e1").len() == 8);
+    let failures = |b: &Side| slave_field(&b.report("bond0"), "e1", "Link Failure Count");
+    let (before, failed) = (redirected(&b, "e1").unwrap(), failures(&b));
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(active_of(&b.report("bond0")), "e1", "the monitor took e1 down");
+    }
+    let by_kernel = redirected(&b, "e1").unwrap() - before;
+    assert!(by_kernel >= 20, "the kernel handed up {by_kernel} frames in 2 s of pings");
+    assert_eq!(failures(&b), failed, "e1 went down and up again meanwhile");
+    let pinged = pinger.join().unwrap();
+    assert!(pinged.status.success(), "{}", String::from_utf8_lossy(&pinged.stdout));
+    wait_report(&b, "bond0", Duration::from_secs(3), "e1 down", |r| slave_mii(r, "e1") == "down");
 }

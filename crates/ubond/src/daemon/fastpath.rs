@@ -355,10 +355,14 @@ impl Fast {
 
     /// The ARP monitor on the fast path: when each slave last received (the kernel keeps the
     /// time of the last frame), given to the core as traffic. `mono_at_epoch` is the
-    /// monotonic clock's reading at the daemon clock's epoch (the kernel's scale).
-    pub(super) fn take_rx_seen(&self, rt: &mut BondRt, now: Instant, mono_at_epoch: u64) {
+    /// monotonic clock's reading at the daemon clock's epoch (the kernel's scale). A bond on
+    /// the userspace path: the times its tc filters kept ([`TcPath::take_rx_seen`]).
+    pub(super) fn take_rx_seen(&mut self, rt: &mut BondRt, now: Instant, mono_at_epoch: u64) {
+        if !rt.fast.on() {
+            return self.tc.take_rx_seen(rt, now);
+        }
         let Some(fast) = self.path.as_ref() else { return };
-        if !rt.fast.on() || !rt.arp_monitor() {
+        if !rt.arp_monitor() {
             return;
         }
         // A time before this daemon's epoch is an earlier daemon's, long past.

@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 use rustix::event::epoll::{self, EventFlags};
 use ubond_core::bond::{is_data_frame, RxVerdict, SlaveId, TxCursor, TxDecision};
+use ubond_core::monitor::arp::{rx_traffic, RxTraffic};
 use ubond_core::time::Instant;
 use ubond_sys::{FrameBatch, PacketSocket, SendStatus};
-use ubond_wire::MacAddr;
 
 use super::clock::Clock;
 use super::datapath::{FRAME_MAX, HDR, PENDING_MAX_AGE};
@@ -456,9 +456,11 @@ impl Worker {
                     // The control plane's socket has the frames it takes.
                     is_data_frame(frame) && {
                         if b.stamp {
-                            let (t, a) = monitor_traffic(frame, s.own_mac);
-                            traffic |= t;
-                            arp_ipv6 |= a;
+                            match rx_traffic(frame, s.own_mac) {
+                                RxTraffic::NotForHost => {}
+                                RxTraffic::ForHost => traffic = true,
+                                RxTraffic::ArpIpv6 => (traffic, arp_ipv6) = (true, true),
+                            }
                         }
                         let deliver = b.rx.verdict(s.id, frame) == RxVerdict::Deliver
                             && !copies_at.is_some_and(|now| {
@@ -534,22 +536,6 @@ fn send_up(sock: &PacketSocket, batch: &FrameBatch, start: usize, end: usize) {
     }
 }
 
-/// What the ARP monitor counts of a received frame as the fast path does
-/// (`ArpMonitor::handle_frame`'s traffic): not another host's unicast; and whether it is ARP
-/// or IPv6 (inside one VLAN tag).
-fn monitor_traffic(frame: &[u8], own: MacAddr) -> (bool, bool) {
-    let Some(dst) = frame.get(..6) else { return (false, false) };
-    if dst[0] & 1 == 0 && dst != own.0.as_slice() {
-        return (false, false);
-    }
-    let at = match frame.get(12..14) {
-        Some([0x81, 0x00] | [0x88, 0xa8]) => 16,
-        _ => 12,
-    };
-    let arp_ipv6 = matches!(frame.get(at..at + 2), Some([0x08, 0x06] | [0x86, 0xdd]));
-    (true, arp_ipv6)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -561,22 +547,5 @@ mod tests {
         assert_eq!(batch_size(16, 16 * 80), BATCH);
         assert_eq!(batch_size(1, 1 << 20), 1);
         assert_eq!(batch_size(3, 3 * 1514), BATCH.min((256 << 10) / 1514));
-    }
-
-    #[test]
-    fn the_monitor_counts_what_is_for_this_host() {
-        let own = MacAddr([2, 0, 0, 0, 0, 1]);
-        let mut f = vec![0u8; 60];
-        f[..6].copy_from_slice(&own.0);
-        f[12..14].copy_from_slice(&[0x08, 0x00]);
-        assert_eq!(monitor_traffic(&f, own), (true, false));
-        f[12..14].copy_from_slice(&[0x08, 0x06]);
-        assert_eq!(monitor_traffic(&f, own), (true, true));
-        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 9]);
-        assert_eq!(monitor_traffic(&f, own), (false, false), "another host's unicast");
-        f[..6].copy_from_slice(&[0xff; 6]);
-        f[12..18].copy_from_slice(&[0x81, 0x00, 0, 5, 0x86, 0xdd]);
-        assert_eq!(monitor_traffic(&f, own), (true, true), "broadcast, IPv6 in a tag");
-        assert_eq!(monitor_traffic(&[0u8; 4], own), (false, false));
     }
 }

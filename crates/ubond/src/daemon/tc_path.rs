@@ -7,8 +7,10 @@
 //! * **Receive**, per slave: where its receive plan is a match on the destination's I/G bit
 //!   (`RxPlan::redirect`: all its data frames, its unicast ones, or none), its data frames go
 //!   to the bond's data-path end. The data threads keep reading a slave whose frames need
-//!   them: the ARP monitor (it stamps each slave's receive times), balance-tlb/alb's
-//!   rewritten destinations, broadcast's copies (`RxPlan::redirect` says which).
+//!   them: balance-tlb/alb's rewritten destinations, broadcast's copies (`RxPlan::redirect`
+//!   says which). Where the ARP monitor runs, a slave that hands all its frames to the bond
+//!   does it by filters that also keep its receive times ([`TcPath::take_rx_seen`]); one that
+//!   hands some or none keeps its data threads, which note them.
 //! * **Transmit**, per bond: where the transmit plan is one choice for every frame
 //!   (`TxPlan::redirect`: active-backup's active slave, broadcast's every slave, a bond of one
 //!   slave), every frame arriving on the data-path end goes to those slaves.
@@ -24,6 +26,7 @@
 //! [`slave_adopted`]): its data threads forward while it restores, then it puts its own on.
 
 use ubond_core::bond::RxRedirect;
+use ubond_core::time::Instant;
 use ubond_sys::redirect::{self, RxMatch, TxFilter};
 use ubond_sys::Receive;
 
@@ -35,8 +38,9 @@ use super::workers::{self, DataSocket};
 pub(super) enum KernelRx {
     /// Through the data threads (or the fast path's programs): no filter of ubond's.
     Threads,
-    /// By the kernel's classifier, as the plan says; the data threads read none.
-    Kernel(RxRedirect),
+    /// By the kernel's classifier: ubond's filters with this match (`None`: no filter, the
+    /// plan delivers none of the slave's frames); the data threads read none.
+    Kernel(Option<RxMatch>),
 }
 
 /// A bond's transmit on the userspace path.
@@ -158,23 +162,66 @@ impl TcPath {
         }
     }
 
+    /// The ARP monitor on the userspace path: when each slave whose frames the filters hand
+    /// to the bond last received one for this host (their actions' last use), given to the core
+    /// at `now` as the data threads' times are.
+    pub(super) fn take_rx_seen(&mut self, rt: &mut BondRt, now: Instant) {
+        if !rt.arp_monitor() {
+            return;
+        }
+        for si in 0..rt.slaves.len() {
+            let s = &rt.slaves[si];
+            if !matches!(s.kernel_rx, KernelRx::Kernel(Some(RxMatch::AllStamped { .. }))) {
+                continue;
+            }
+            match redirect::rx_seen(&s.name, s.ifindex) {
+                Ok(seen) => {
+                    let at = |age: Option<std::time::Duration>| {
+                        let since = now.since_epoch().checked_sub(age?)?;
+                        Some(Instant::from_nanos(u64::try_from(since.as_nanos()).ok()?))
+                    };
+                    let id = s.id;
+                    rt.bond.handle_rx_seen(now, id, at(seen.any), at(seen.arp_ipv6));
+                }
+                Err(e) => {
+                    // The data threads note the times again.
+                    let name = rt.bond.name().to_string();
+                    self.refuse(&name, &e);
+                    return self.sync(rt);
+                }
+            }
+        }
+    }
+
     /// Brings every slave of `rt` to where its frames should go up now.
     fn sync_receive(&mut self, rt: &mut BondRt) {
         let fast_on = rt.fast.on();
-        let by_threads = fast_on || rt.arp_monitor() || self.refused;
+        let by_threads = fast_on || self.refused;
+        let stamp = rt.arp_monitor();
         let end = rt.dev.peer_ifindex();
         let name = rt.bond.name().to_string();
         for si in 0..rt.slaves.len() {
-            let want = match rt.bond.rx_plan().redirect(rt.slaves[si].id) {
-                Some(r) if !by_threads => KernelRx::Kernel(r),
-                _ => KernelRx::Threads,
+            let id = rt.slaves[si].id;
+            let want = match rt.bond.rx_plan().redirect(id) {
+                _ if by_threads => KernelRx::Threads,
+                Some(RxRedirect::All) if stamp => {
+                    let own = rt.bond.slave_mac(id).unwrap_or_default().0;
+                    KernelRx::Kernel(Some(RxMatch::AllStamped { own }))
+                }
+                // The ARP monitor counts frames that no filter would take: the data threads
+                // read them and note the times.
+                Some(_) if stamp => KernelRx::Threads,
+                Some(RxRedirect::All) => KernelRx::Kernel(Some(RxMatch::All)),
+                Some(RxRedirect::Unicast) => KernelRx::Kernel(Some(RxMatch::Unicast)),
+                Some(RxRedirect::Nothing) => KernelRx::Kernel(None),
+                None => KernelRx::Threads,
             };
             let s = &mut rt.slaves[si];
             if want == s.kernel_rx {
                 continue;
             }
             let was_kernel = s.kernel_rx != KernelRx::Threads;
-            let KernelRx::Kernel(r) = want else {
+            let KernelRx::Kernel(m) = want else {
                 match redirect::clear(&s.name, s.ifindex) {
                     Ok(()) => s.kernel_rx = KernelRx::Threads,
                     Err(e) => eprintln!("ubond: {name}: {e}"),
@@ -188,17 +235,14 @@ impl TcPath {
             if !was_kernel && !set_receive(&name, &s.data, Receive::Nothing) {
                 continue;
             }
-            let put = match r {
-                RxRedirect::All => redirect::redirect(&s.name, s.ifindex, RxMatch::All, end),
-                RxRedirect::Unicast => {
-                    redirect::redirect(&s.name, s.ifindex, RxMatch::Unicast, end)
-                }
-                RxRedirect::Nothing => redirect::clear(&s.name, s.ifindex),
+            let put = match m {
+                Some(m) => redirect::redirect(&s.name, s.ifindex, m, end),
+                None => redirect::clear(&s.name, s.ifindex),
             };
             match put {
                 Ok(()) => {
                     s.kernel_rx = want;
-                    if r != RxRedirect::Nothing {
+                    if m.is_some() {
                         self.say();
                     }
                 }

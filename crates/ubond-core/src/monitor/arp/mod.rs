@@ -88,6 +88,7 @@ pub use actions::{
 };
 pub use config::{ArpConfig, ArpMode, ArpTarget, NsTarget};
 pub use frames::{arp_probe, ns_probe};
+pub use receive::{rx_traffic, RxTraffic};
 
 use ubond_wire::MacAddr;
 

@@ -6,11 +6,48 @@ use core::net::Ipv4Addr;
 use ubond_wire::ethernet::{EtherType, Frame};
 use ubond_wire::icmp::{Icmpv6Packet, Icmpv6Type};
 use ubond_wire::ip::Protocol;
-use ubond_wire::{arp, ipv6};
+use ubond_wire::{arp, ipv6, MacAddr};
 
 use super::{stamp, ArpMonitor, ArpRx, Family, Stamp};
 use crate::bond::SlaveId;
 use crate::time::Instant;
+
+/// What a frame a slave received is to the monitor's receive times where a data path hands
+/// over only the time of the last ([`ArpMonitor::handle_traffic`]): the rule of
+/// [`ArpMonitor::handle_frame`] for frames it does not look inside. Every data path that keeps
+/// those times (the fast path's program, the data threads, the userspace path's tc filters)
+/// sorts frames by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxTraffic {
+    /// Not for this host: unicast to another address (`PACKET_OTHERHOST`), or not a frame.
+    NotForHost,
+    /// For this host: to the slave's address `own` or to a group.
+    ForHost,
+    /// For this host, and ARP or IPv6 (inside at most one VLAN tag).
+    ArpIpv6,
+}
+
+/// Sorts `frame`, received on a slave whose address is `own` ([`RxTraffic`]).
+pub fn rx_traffic(frame: &[u8], own: MacAddr) -> RxTraffic {
+    match for_host(frame, own) {
+        None => RxTraffic::NotForHost,
+        Some((_, EtherType::Arp | EtherType::Ipv6)) => RxTraffic::ArpIpv6,
+        Some(_) => RxTraffic::ForHost,
+    }
+}
+
+/// `frame` and the EtherType the bond sees of it, if it is for this host (the slave's address
+/// `own`, or a group; otherwise it is `PACKET_OTHERHOST`). The stack takes one VLAN tag off
+/// before the bond sees a frame: under two, the EtherType is [`EtherType::Vlan`].
+fn for_host(frame: &[u8], own: MacAddr) -> Option<(Frame<&[u8]>, EtherType)> {
+    let eth = Frame::new_checked(frame).ok()?;
+    let dst = eth.dst_addr();
+    if dst.is_unicast() && dst != own {
+        return None;
+    }
+    let proto = if eth.tag_count() <= 1 { eth.ethertype() } else { EtherType::Vlan };
+    Some((eth, proto))
+}
 
 impl ArpMonitor {
     /// A frame received on a slave (`bond_rcv_validate`). `slave_is_active` is the bond's own
@@ -25,14 +62,9 @@ impl ArpMonitor {
         slave_is_active: bool,
     ) -> ArpRx {
         let Some(i) = self.index(slave) else { return ArpRx::Ignored };
-        let Ok(eth) = Frame::new_checked(frame) else { return ArpRx::Ignored };
-        let dst = eth.dst_addr();
-        // PACKET_OTHERHOST: unicast to someone else.
-        if dst.is_unicast() && dst != self.slaves[i].mac {
+        let Some((eth, proto)) = for_host(frame, self.slaves[i].mac) else {
             return ArpRx::Ignored;
-        }
-        // The stack removes one VLAN tag before the bond sees the frame.
-        let proto = if eth.tag_count() <= 1 { eth.ethertype() } else { EtherType::Vlan };
+        };
         let (is_arp, is_ipv6) = (proto == EtherType::Arp, proto == EtherType::Ipv6);
         let active = self.slaves[i].active || slave_is_active;
         let now = stamp(now);

@@ -127,3 +127,35 @@ fn tick_reschedules_and_new_targets_restart() {
     assert_eq!(m.target_last_rx(SlaveId(1), 0), Some(Instant::from_millis(50)));
     assert_eq!(m.poll_timeout(), Some(Instant::from_millis(50)), "new interval: tick now");
 }
+
+/// `bond_rcv_validate` sees a frame after the stack's `eth_type_trans` (`PACKET_OTHERHOST`
+/// for another host's unicast, which the bond never counts) and one VLAN tag taken off.
+#[test]
+fn received_traffic_is_what_reaches_the_bond_for_this_host() {
+    use RxTraffic::*;
+    let own = MacAddr([2, 0, 0, 0, 0, 1]);
+    let frame = |dst: [u8; 6], after_src: &[u8]| {
+        let mut f = dst.to_vec();
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 2]);
+        f.extend_from_slice(after_src);
+        f.resize(60, 0);
+        f
+    };
+    let table: [([u8; 6], &[u8], RxTraffic); 10] = [
+        (own.0, &[0x08, 0x00], ForHost),
+        (own.0, &[0x08, 0x06], ArpIpv6),
+        (own.0, &[0x86, 0xdd], ArpIpv6),
+        (own.0, &[0x88, 0x09], ForHost),
+        ([2, 0, 0, 0, 0, 9], &[0x08, 0x06], NotForHost),
+        ([0xff; 6], &[0x08, 0x06], ArpIpv6),
+        ([0x01, 0, 0x5e, 0, 0, 1], &[0x08, 0x00], ForHost),
+        ([0xff; 6], &[0x81, 0x00, 0, 5, 0x86, 0xdd], ArpIpv6),
+        ([0xff; 6], &[0x88, 0xa8, 0, 5, 0x08, 0x06], ArpIpv6),
+        // Under two tags the bond sees a VLAN frame.
+        (own.0, &[0x88, 0xa8, 0, 5, 0x81, 0x00, 0, 6, 0x08, 0x06], ForHost),
+    ];
+    for (dst, rest, want) in table {
+        assert_eq!(rx_traffic(&frame(dst, rest), own), want, "{dst:02x?} {rest:02x?}");
+    }
+    assert_eq!(rx_traffic(&[0xff; 10], own), NotForHost, "not a frame");
+}
