@@ -49,6 +49,6 @@ pub mod sysctl;
 pub use error::{Result, SysError};
 pub use link::{Duplex, LinkEvent, LinkMonitor, LinkState, OperState};
 pub use packet::{
-    ControlFrames, Fanout, FrameBatch, PacketOptions, PacketSocket, PacketStats, Receive,
-    SendStatus, VNET_HDR_LEN,
+    AddressSet, ControlFrames, Fanout, FrameBatch, PacketOptions, PacketSocket, PacketStats,
+    Receive, SendStatus, VNET_HDR_LEN,
 };

@@ -80,6 +80,8 @@ pub struct LinkState {
     /// The NIC's own hardware address (`IFLA_PERM_ADDRESS`), which a bond's change of
     /// [`LinkState::mac`] leaves alone; `None` for virtual devices and older kernels.
     pub perm_mac: Option<MacAddr>,
+    /// The interface index of its master (`IFLA_MASTER`: a bridge, a VRF), if it has one.
+    pub master: Option<u32>,
 }
 
 impl LinkState {
@@ -105,6 +107,7 @@ impl LinkState {
             promiscuity: 0,
             alias: None,
             perm_mac: None,
+            master: None,
         };
         for attr in &msg.attributes {
             match attr {
@@ -114,6 +117,7 @@ impl LinkState {
                 LinkAttribute::OperState(s) => state.oper_state = s.into(),
                 LinkAttribute::Mtu(m) => state.mtu = Some(*m),
                 LinkAttribute::Promiscuity(p) => state.promiscuity = *p,
+                LinkAttribute::Controller(m) if *m != 0 => state.master = Some(*m),
                 LinkAttribute::IfAlias(a) if !a.is_empty() => state.alias = Some(a.clone()),
                 LinkAttribute::PermAddress(a) if a.len() == 6 && a.iter().any(|b| *b != 0) => {
                     state.perm_mac = MacAddr::from_slice(a)

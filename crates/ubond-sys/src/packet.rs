@@ -166,8 +166,41 @@ pub enum Receive {
     Control(ControlFrames),
     /// ARP frames only (EtherType 0x0806).
     Arp,
+    /// The frames sent to one of these addresses (the ones the userspace path's tc filters
+    /// leave to the data threads, see [`crate::redirect::RxTo::AsReceived`]).
+    To(AddressSet),
     /// Nothing: the socket only sends, or another path takes its frames.
     Nothing,
+}
+
+/// A few hardware addresses, for [`Receive::To`] (a value, as [`Receive`] is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AddressSet {
+    macs: [[u8; 6]; AddressSet::CAPACITY],
+    len: u8,
+}
+
+impl AddressSet {
+    /// The most addresses a set holds.
+    pub const CAPACITY: usize = 16;
+
+    /// The set of `macs`; `None` if they are more than [`AddressSet::CAPACITY`].
+    pub fn new(macs: &[[u8; 6]]) -> Option<AddressSet> {
+        let mut set = AddressSet::default();
+        set.macs.get_mut(..macs.len())?.copy_from_slice(macs);
+        set.len = u8::try_from(macs.len()).ok()?;
+        Some(set)
+    }
+
+    /// The addresses.
+    pub fn as_slice(&self) -> &[[u8; 6]] {
+        &self.macs[..usize::from(self.len)]
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// A fanout group for [`PacketOptions::fanout`] (`PACKET_FANOUT_HASH`: spread by flow hash).
@@ -482,6 +515,7 @@ impl PacketSocket {
             }
             Receive::Control(frames) => control_filter(frames).to_vec(),
             Receive::Arp => arp_filter().to_vec(),
+            Receive::To(set) => to_filter(set.as_slice()),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
         if self.refuse_outgoing && what != Receive::Nothing {
@@ -867,6 +901,27 @@ fn arp_filter() -> [libc::sock_filter; 4] {
         op(0x06, 0, 0, 0x0004_0000), // accept
         op(0x06, 0, 0, 0),           // 3: refuse
     ]
+}
+
+/// The classic BPF program of [`Receive::To`]: for each address, its first four octets, then
+/// its last two; the first match accepts.
+fn to_filter(macs: &[[u8; 6]]) -> Vec<libc::sock_filter> {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let n = macs.len();
+    let mut code = Vec::with_capacity(4 * n + 2);
+    for (i, m) in macs.iter().enumerate() {
+        // From the last compare, `accept` (at 4n + 1) is this far past the next instruction.
+        let to_accept = u8::try_from(4 * (n - i) - 3).unwrap_or(u8::MAX);
+        code.extend([
+            op(0x20, 0, 0, 0),                                            // ld [0]
+            op(0x15, 0, 2, u32::from_be_bytes([m[0], m[1], m[2], m[3]])), // else the next
+            op(0x28, 0, 0, 4),                                            // ldh [4]
+            op(0x15, to_accept, 0, u32::from(u16::from_be_bytes([m[4], m[5]]))),
+        ]);
+    }
+    code.push(op(0x06, 0, 0, 0)); // refuse
+    code.push(op(0x06, 0, 0, 0x0004_0000)); // accept
+    code
 }
 
 /// The VLAN tag (TPID, TCI) in a received message's `PACKET_AUXDATA`, if the frame had one.

@@ -19,6 +19,11 @@
 //! | +2 | IPv6 | UDP right after the fixed header, port 6784 | none |
 //! | +3 | any | the destination's I/G bit clear ([`RxMatch::Unicast`]), or any | redirect |
 //!
+//! Where the slaves have addresses of their own ([`RxTo::AsReceived`]: balance-tlb/alb,
+//! `fail_over_mac`), the last filter first has a node for each other slave's address (no
+//! action: the data threads take those frames and rewrite them), then one for the slave's own
+//! address (redirected to the bond's device itself, as received), then the one of the table.
+//!
 //! With [`RxMatch::AllStamped`] (the ARP monitor runs) the last filter has eight nodes that
 //! all redirect: frames for this host (to the slave's address, or to a group), ARP and IPv6
 //! ones apart, then the rest. The kernel keeps each action's last use, which [`rx_seen`] reads
@@ -53,7 +58,8 @@ use netlink_packet_route::tc::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use crate::error::Result;
+use crate::error::{Result, SysError};
+use crate::packet::AddressSet;
 use crate::rtnl::Connection;
 
 /// The preferences of the bond's transmit filter on its data-path end's ingress, taken in turn.
@@ -66,6 +72,35 @@ pub const TX_PREFS: [u16; 2] = [PREF_FIRST, PREF_FIRST + 1];
 pub const PREF_FIRST: u16 = 0x7562;
 /// How many preferences ubond's filters on a slave take.
 const FILTERS: u16 = 4;
+
+/// Where a slave's filters hand its data frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxTo {
+    /// The egress of the bond's data-path end (this interface index): veth hands them to the
+    /// bond's device as received there, which classifies each destination again (a frame to
+    /// another address than the bond's is another host's), and counts them.
+    End(u32),
+    /// Where the bond's slaves have addresses of their own (balance-tlb/alb, `fail_over_mac`),
+    /// as the data threads would deliver each frame without rewriting it: those sent to the
+    /// slave's own address `own` go to the ingress of the bond's device `bond` as the slave
+    /// received them (the kernel's `PACKET_HOST` for them stays, as the Linux driver hands
+    /// its frames to the bond; the device's counters do not count them, as on the fast path);
+    /// those sent to one of the `others` (the other slaves' addresses, which the bond rewrites
+    /// to its own) stay on the slave for the data threads (their sockets' [`Receive::To`]);
+    /// the rest go to the data-path end `end`. Not with [`RxMatch::AllStamped`].
+    ///
+    /// [`Receive::To`]: crate::Receive::To
+    AsReceived {
+        /// The data-path end's interface index.
+        end: u32,
+        /// The bond's device's interface index.
+        bond: u32,
+        /// The slave's address.
+        own: [u8; 6],
+        /// The other slaves' addresses that are not the bond's.
+        others: AddressSet,
+    },
+}
 
 /// Which data frames a slave hands to the bond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,15 +138,19 @@ const ETH_P_SLOW: u16 = 0x8809;
 const MICRO_BFD_PORT: u32 = 6784;
 
 /// Gives slave `slave` (interface index `ifindex`) ubond's filters, redirecting the data
-/// frames `what` selects to interface `end` (the bond's data-path end), in place of any it
-/// had. Fails (said with the kernel's reason) where the kernel lacks the `u32` classifier or
+/// frames `what` selects `to` the bond, in place of any it had. Fails (said with the kernel's reason) where the kernel lacks the `u32` classifier or
 /// the `mirred` action; the slave then has none of ubond's filters.
-pub fn redirect(slave: &str, ifindex: u32, what: RxMatch, end: u32) -> Result<()> {
+pub fn redirect(slave: &str, ifindex: u32, what: RxMatch, to: RxTo) -> Result<()> {
     const OP: &str = "redirect a slave's frames to the bond (tc u32, mirred)";
+    if let (RxMatch::AllStamped { .. }, RxTo::AsReceived { .. }) = (what, to) {
+        let why = "the ARP monitor's receive times where the slaves have addresses of their own";
+        let e = std::io::Error::new(std::io::ErrorKind::Unsupported, why);
+        return Err(SysError::new(OP, Some(slave), e));
+    }
     let mut nl = Connection::open(OP, Some(slave))?;
     add_clsact(&mut nl, ifindex, slave)?;
     clear_on(&mut nl, ifindex, slave)?;
-    let added = filters(ifindex, what, end)
+    let added = filters(ifindex, what, to)
         .into_iter()
         .try_for_each(|f| nl.request(f, NLM_F_CREATE | NLM_F_EXCL, OP, Some(slave)).map(drop));
     if added.is_err() {
@@ -218,7 +257,7 @@ fn key(off: i32, mask: u32, val: u32) -> TcU32Key {
 }
 
 /// The messages that add ubond's filters (see the module's table).
-fn filters(ifindex: u32, what: RxMatch, end: u32) -> Vec<RouteNetlinkMessage> {
+fn filters(ifindex: u32, what: RxMatch, to: RxTo) -> Vec<RouteNetlinkMessage> {
     let slow = filter(ifindex, PREF_FIRST, ETH_P_SLOW, vec![key(0, 0, 0)], &Send::On);
     // IPv4: one node for each header length (`ihl` words, octet 0), each reading the port
     // where that length puts it; then protocol UDP (octet 9) and no fragment offset (octets
@@ -235,8 +274,11 @@ fn filters(ifindex: u32, what: RxMatch, end: u32) -> Vec<RouteNetlinkMessage> {
     // IPv6: next header UDP (octet 6), the port at 40 + 2.
     let udp6 = vec![key(4, 0x0000_ff00, 17 << 8), key(40, 0x0000_ffff, MICRO_BFD_PORT)];
     let udp6 = filter(ifindex, PREF_FIRST + 2, ETH_P_IPV6, udp6, &Send::On);
-    let data = |node: u32, keys| {
-        let mut f = filter(ifindex, PREF_FIRST + 3, ETH_P_ALL, keys, &Send::Slaves(&[end]));
+    let end = match &to {
+        RxTo::End(end) | RxTo::AsReceived { end, .. } => end,
+    };
+    let data = |node: u32, keys, send: &Send<'_>| {
+        let mut f = filter(ifindex, PREF_FIRST + 3, ETH_P_ALL, keys, send);
         if let RouteNetlinkMessage::NewTrafficFilter(msg) = &mut f {
             // Node `node` of the filter's root table (whose number the kernel picks: no table
             // number here); 0: the kernel numbers the node.
@@ -244,15 +286,40 @@ fn filters(ifindex: u32, what: RxMatch, end: u32) -> Vec<RouteNetlinkMessage> {
         }
         f
     };
-    let data: Vec<RouteNetlinkMessage> = match what {
-        RxMatch::All => vec![data(0, vec![key(0, 0, 0)])],
-        // The first octet of the destination, 14 octets before the network header.
-        RxMatch::Unicast => vec![data(0, vec![key(-14, 0x0100_0000, 0)])],
-        RxMatch::AllStamped { own } => {
-            stamped_nodes(own).into_iter().map(|(node, _, keys)| data(node, keys)).collect()
+    let to_end = Send::Slaves(std::slice::from_ref(end));
+    // Before the nodes below (numbered from 0x40), where the slaves have addresses of their
+    // own: the others' frames stay (0x10...), the slave's own go to the bond's device (0x30).
+    let as_received = match to {
+        RxTo::End(_) => Vec::new(),
+        RxTo::AsReceived { bond, own, others, .. } => {
+            let stay = others
+                .as_slice()
+                .iter()
+                .zip(0x10..)
+                .map(|(m, node)| data(node, dst_is(*m), &Send::On));
+            stay.chain([data(0x30, dst_is(own), &Send::Ingress(bond))]).collect()
         }
     };
-    std::iter::once(slow).chain(udp4).chain([udp6]).chain(data).collect()
+    let rest: Vec<RouteNetlinkMessage> = match what {
+        RxMatch::All => vec![data(0x40, vec![key(0, 0, 0)], &to_end)],
+        // The first octet of the destination, 14 octets before the network header.
+        RxMatch::Unicast => vec![data(0x40, vec![key(-14, 0x0100_0000, 0)], &to_end)],
+        RxMatch::AllStamped { own } => stamped_nodes(own)
+            .into_iter()
+            .map(|(node, _, keys)| data(node, keys, &to_end))
+            .collect(),
+    };
+    let nodes = as_received.into_iter().chain(rest);
+    std::iter::once(slow).chain(udp4).chain([udp6]).chain(nodes).collect()
+}
+
+/// Keys: the destination is `mac`.
+fn dst_is(mac: [u8; 6]) -> Vec<TcU32Key> {
+    let [a, b, c, d, e, f] = mac;
+    vec![
+        key(-14, 0xffff_ffff, u32::from_be_bytes([a, b, c, d])),
+        key(-10, 0xffff_0000, u32::from_be_bytes([e, f, 0, 0])),
+    ]
 }
 
 /// What a node of the data filter counts for the ARP monitor ([`RxMatch::AllStamped`]).
@@ -273,13 +340,7 @@ enum Stamp {
 /// (the NIC's or `skb_vlan_untag`'s doing), so the EtherType before the network header is the
 /// inner one, which the data threads read after a tag.
 fn stamped_nodes(own: [u8; 6]) -> [(u32, Option<Stamp>, Vec<TcU32Key>); 8] {
-    let own = || {
-        let [a, b, c, d, e, f] = own;
-        vec![
-            key(-14, 0xffff_ffff, u32::from_be_bytes([a, b, c, d])),
-            key(-10, 0xffff_0000, u32::from_be_bytes([e, f, 0, 0])),
-        ]
-    };
+    let own = || dst_is(own);
     let group = || vec![key(-14, 0x0100_0000, 0x0100_0000)];
     let with = |mut keys: Vec<TcU32Key>, ethertype: u16| {
         keys.push(key(-4, 0x0000_ffff, u32::from(ethertype)));
@@ -365,6 +426,8 @@ enum Send<'a> {
     On,
     /// A copy to the egress of each of these interfaces but the last, the frame to the last's.
     Slaves(&'a [u32]),
+    /// The frame to the ingress of this interface.
+    Ingress(u32),
 }
 
 /// A `u32` filter at `pref` for frames of `protocol` whose keys all match, doing `send`.
@@ -384,17 +447,31 @@ fn filter(
     sel.nkeys = u8::try_from(keys.len()).unwrap_or(u8::MAX);
     sel.keys = keys;
     let mut options = vec![TcOption::U32(TcFilterU32Option::Selector(sel))];
-    if let Send::Slaves(to) = send {
-        let last = to.len().saturating_sub(1);
-        let actions = to.iter().enumerate().map(|(i, &to)| {
+    // (interface, kind) of each mirred action, in order.
+    let to: Vec<(u32, TcMirrorActionType)> = match send {
+        Send::On => Vec::new(),
+        Send::Slaves(to) => {
+            let last = to.len().saturating_sub(1);
+            let kind = |i| {
+                if i == last {
+                    TcMirrorActionType::EgressRedir
+                } else {
+                    TcMirrorActionType::EgressMirror
+                }
+            };
+            to.iter().enumerate().map(|(i, &to)| (to, kind(i))).collect()
+        }
+        Send::Ingress(to) => vec![(*to, TcMirrorActionType::IngressRedir)],
+    };
+    if !to.is_empty() {
+        let actions = to.into_iter().enumerate().map(|(i, (to, eaction))| {
             let mut mirred = TcMirror::default();
             mirred.generic = TcActionGeneric::default();
-            (mirred.generic.action, mirred.eaction) = if i == last {
-                (TcActionType::Stolen, TcMirrorActionType::EgressRedir)
-            } else {
-                (TcActionType::Pipe, TcMirrorActionType::EgressMirror)
+            mirred.generic.action = match eaction {
+                TcMirrorActionType::EgressMirror => TcActionType::Pipe,
+                _ => TcActionType::Stolen,
             };
-            mirred.ifindex = to;
+            (mirred.eaction, mirred.ifindex) = (eaction, to);
             let mut action = TcAction::default();
             // The actions' order, from 1.
             action.tab = u16::try_from(i + 1).unwrap_or(u16::MAX);

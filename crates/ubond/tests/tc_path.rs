@@ -4,8 +4,12 @@
 //! the plan knows; a bond on the userspace path puts them on the slave it receives from,
 //! moves them when it fails over, keeps them while no daemon runs, and takes them away when
 //! its slaves leave; the data threads then read none of those frames (nothing arrives twice,
-//! and tc's counters count them). Transmit: the filter on the data-path end sends every frame
-//! where the transmit plan says (`TxPlan::redirect`), and follows a failover.
+//! and tc's counters count them). With the ARP monitor, the filters sort what they hand up as
+//! the core's monitor does (`rx_traffic`) and keep the receive times the monitor runs on.
+//! Where the slaves have addresses of their own (balance-alb), frames to the slave's own go
+//! to the bond's device as received, those to another slave's to the data threads. Transmit:
+//! the filter on the data-path end sends every frame where the transmit plan says
+//! (`TxPlan::redirect`), and follows a failover.
 //!
 //! Namespaces `ubd-<pid>-<test>-<letter>`, no addresses; drop guards stop the daemons (by pid)
 //! and delete the namespaces even on failure.
@@ -17,8 +21,8 @@ use std::time::Duration;
 
 use ubond_core::bond::{is_data_frame, RxPlan, RxRedirect, RxVerdict, SlaveId};
 use ubond_core::monitor::arp::{rx_traffic, RxTraffic};
-use ubond_sys::link;
-use ubond_sys::redirect::{self, RxMatch};
+use ubond_sys::redirect::{self, RxMatch, RxTo};
+use ubond_sys::{link, AddressSet, PacketOptions, PacketSocket, Receive};
 use ubond_wire::MacAddr;
 
 mod support;
@@ -154,7 +158,7 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
     let kinds: Vec<RxRedirect> = (1..=3).map(|i| plan.redirect(SlaveId(i)).unwrap()).collect();
     assert_eq!(kinds, [RxRedirect::All, RxRedirect::Unicast, RxRedirect::Nothing]);
     in_netns(&s.ns, move || {
-        let end = link::ifindex("endx").unwrap();
+        let end = RxTo::End(link::ifindex("endx").unwrap());
         for (i, kind) in kinds.into_iter().enumerate() {
             let slave = format!("s{}", i + 1);
             let ifindex = link::ifindex(&slave).unwrap();
@@ -204,6 +208,92 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
     assert_eq!(left.lines().filter(|l| l.contains(" pref ")).count(), 3, "{left}");
 }
 
+/// A namespace with slave `s1` (its far end `p1`) and a bond's device `bondx` whose data-path
+/// end is `endx`, no IPv6 (the kernel's own frames would be counted); and `s1`'s address.
+fn one_slave(test: &str) -> (Side, [u8; 6]) {
+    let s = side(test, "a");
+    for conf in ["all", "default"] {
+        let key = format!("net.ipv6.conf.{conf}.disable_ipv6=1");
+        must(&["ip", "netns", "exec", &s.ns, "sysctl", "-qw", &key]);
+    }
+    s.ip(&["link", "add", "p1", "type", "veth", "peer", "name", "s1"]);
+    s.ip(&["link", "add", "bondx", "type", "veth", "peer", "name", "endx"]);
+    for i in ["p1", "s1", "bondx", "endx"] {
+        s.ip(&["link", "set", i, "up"]);
+    }
+    let own = mac_of(&s, "s1");
+    let own: Vec<u8> = own.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect();
+    (s, own.try_into().unwrap())
+}
+
+/// Where the slaves have addresses of their own (`RxTo::AsReceived`): a slave's frames to
+/// its own address go to the bond's device itself, those to the other slaves' addresses stay
+/// on the slave for the data threads, whose socket filter (`Receive::To`) takes exactly those,
+/// and the rest go to the data-path end; every data frame once, by one of the three.
+#[test]
+fn frames_handed_over_as_received_go_by_their_destination() {
+    if !can_run() {
+        return;
+    }
+    let (s, own) = one_slave("kasrx");
+    let others = [[0x02, 0x0a, 0, 0, 0, 1], [0x02, 0x0b, 0, 0, 0, 2]];
+    let set = AddressSet::new(&others).unwrap();
+    in_netns(&s.ns, move || {
+        let (end, bond) = (link::ifindex("endx").unwrap(), link::ifindex("bondx").unwrap());
+        let to = RxTo::AsReceived { end, bond, own, others: set };
+        redirect::redirect("s1", link::ifindex("s1").unwrap(), RxMatch::All, to).unwrap();
+    })
+    .join()
+    .unwrap();
+    // The data threads' socket on the slave, with the filter the daemon gives it.
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let threads = in_netns(&s.ns, move || {
+        let opts = PacketOptions { receive: Receive::To(set), ..PacketOptions::default() };
+        let sock = PacketSocket::open("s1", opts).unwrap();
+        sock.set_recv_buffer(8 << 20).unwrap();
+        ready_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
+        while let Some(n) = sock.recv(&mut buf).unwrap() {
+            got.extend(id_of(&buf[..n]));
+        }
+        got
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    let mut rng = Rng(0x5eed_a5e1);
+    let (mut frames, mut sends) = (BTreeMap::new(), Vec::new());
+    let (mut up, mut stay, mut to_own) = (BTreeSet::new(), BTreeSet::new(), 0u64);
+    for id in 0..600 {
+        let mut f = any_frame(&mut rng, id);
+        match rng.next() % 9 {
+            0 | 1 => f[..6].copy_from_slice(&own),
+            2 | 3 => f[..6].copy_from_slice(&others[0]),
+            4 => f[..6].copy_from_slice(&others[1]),
+            // Look-alikes: the last two octets of one, the first four of the other.
+            5 => f[..6].copy_from_slice(&[0x02, 0x0c, 0, 0, 0, 1]),
+            6 => f[..6].copy_from_slice(&[0x02, 0x0b, 0, 0, 0, 3]),
+            _ => {}
+        }
+        if others.iter().any(|m| f[..6] == m[..]) {
+            stay.insert(id);
+        } else if is_data_frame(&f) {
+            up.insert(id);
+            to_own += u64::from(f[..6] == own);
+        }
+        sends.push(("p1".to_string(), f.clone()));
+        frames.insert(id, f);
+    }
+    assert!(stay.len() > 100 && to_own > 50, "{} stay, {to_own} to the slave", stay.len());
+    let got = send_and_collect(&s.ns, &s.ns, "bondx", sends, up.len());
+    assert_same(&got, &frames, &up);
+    let left: BTreeSet<u32> = threads.join().unwrap().into_iter().collect();
+    assert_eq!(left, stay, "the data threads' socket takes the frames to the other addresses");
+    let nodes = node_counts(&s.ns, "s1");
+    assert_eq!(nodes.get(&0x30), Some(&to_own), "to the bond's device: {nodes:?}");
+    assert_eq!(nodes.get(&0x40), Some(&(up.len() as u64 - to_own)), "to the end: {nodes:?}");
+}
+
 /// Per node of ubond's data filter on `iface` (its number, as `fh TABLE::N`), the frames its
 /// action took, as `tc -s filter show` says.
 fn node_counts(ns: &str, iface: &str) -> BTreeMap<u32, u64> {
@@ -232,23 +322,11 @@ fn stamped_filters_count_what_the_arp_monitor_counts() {
     if !can_run() {
         return;
     }
-    let s = side("kstamp", "a");
-    // The kernel's own IPv6 frames (MLD, router solicitations) would be counted too.
-    for conf in ["all", "default"] {
-        let key = format!("net.ipv6.conf.{conf}.disable_ipv6=1");
-        must(&["ip", "netns", "exec", &s.ns, "sysctl", "-qw", &key]);
-    }
-    s.ip(&["link", "add", "p1", "type", "veth", "peer", "name", "s1"]);
-    s.ip(&["link", "add", "bondx", "type", "veth", "peer", "name", "endx"]);
-    for i in ["p1", "s1", "bondx", "endx"] {
-        s.ip(&["link", "set", i, "up"]);
-    }
-    let own = mac_of(&s, "s1");
-    let own: Vec<u8> = own.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect();
-    let own: [u8; 6] = own.try_into().unwrap();
+    let (s, own) = one_slave("kstamp");
     let put = |ns: &str| {
         in_netns(ns, move || {
-            let (end, ifindex) = (link::ifindex("endx").unwrap(), link::ifindex("s1").unwrap());
+            let end = RxTo::End(link::ifindex("endx").unwrap());
+            let ifindex = link::ifindex("s1").unwrap();
             redirect::redirect("s1", ifindex, RxMatch::AllStamped { own }, end).unwrap();
         })
         .join()
@@ -314,12 +392,14 @@ fn redirected(s: &Side, iface: &str) -> Option<u64> {
     redirected_to(s, iface, "bond0-dp")
 }
 
-/// The frames `tc -s filter show dev IFACE ingress` says a filter redirected to `to`.
+/// The frames `tc -s filter show dev IFACE ingress` says a filter redirected to `to` (the
+/// first such filter's).
 fn redirected_to(s: &Side, iface: &str, to: &str) -> Option<u64> {
     let o =
         sh(&["ip", "netns", "exec", &s.ns, "tc", "-s", "filter", "show", "dev", iface, "ingress"]);
     let text = String::from_utf8_lossy(&o.stdout);
-    let at = text.find(&format!("mirred (Egress Redirect to device {to})"))?;
+    // "(Egress Redirect to device END)", or "(Ingress ...)" for the bond's device itself.
+    let at = text.find(&format!(" Redirect to device {to})"))?;
     let sent = text[at..].split("Sent ").nth(1)?;
     sent.split_whitespace().nth(2)?.parse().ok()
 }
@@ -523,4 +603,79 @@ fn the_arp_monitor_keeps_a_slave_up_on_the_kernels_receive_times() {
     let pinged = pinger.join().unwrap();
     assert!(pinged.status.success(), "{}", String::from_utf8_lossy(&pinged.stdout));
     wait_report(&b, "bond0", Duration::from_secs(3), "e1 down", |r| slave_mii(r, "e1") == "down");
+}
+
+/// balance-alb on the userspace path: an inactive slave's frames to its own address (a
+/// client that balance-alb gave that address) reach the bond's device through the kernel as
+/// the slave received them, so the bond takes them as its own (no data thread rewrites the
+/// address), and every echo is answered once. The far end is a bridge, as the switch a
+/// balance-alb bond needs; its client is pinned to the inactive slave's address.
+#[test]
+fn balance_alb_receives_a_slaves_own_frames_through_the_kernel() {
+    if !can_run() {
+        return;
+    }
+    let (a, b) = user_pair("krxalb");
+    a.ip(&["link", "add", "br0", "type", "bridge"]);
+    for e in ["e1", "e2"] {
+        a.ip(&["link", "set", e, "master", "br0"]);
+    }
+    a.ip(&["addr", "add", "192.0.2.1/24", "dev", "br0"]);
+    a.ip(&["link", "set", "br0", "up"]);
+    b.ok(&["add", "bond0", "mode=balance-alb", "miimon=50", "primary=e1"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["addr", "add", "192.0.2.2/24", "dev", "bond0"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "e1 active, both up", |r| {
+        active_of(r) == "e1" && r.matches("MII Status: up").count() == 3
+    });
+    let e2_mac = mac_of(&b, "e2");
+    assert_ne!(e2_mac, mac_of(&b, "bond0"), "balance-alb's slaves have addresses of their own");
+    wait_for(Duration::from_secs(5), "e2's redirect to the bond's device", || {
+        redirected_to(&b, "e2", "bond0").is_some()
+    });
+    let before = redirected_to(&b, "e2", "bond0").unwrap();
+    a.ip(&["neigh", "replace", "192.0.2.2", "lladdr", &e2_mac, "dev", "br0", "nud", "permanent"]);
+    // A switch that knows where e2 is: no copy flooded to e1 (which the bond would take as its
+    // own too, as every data path does with a frame to another slave's address).
+    let fdb = ["fdb", "replace", &e2_mac, "dev", "e2", "master", "static"];
+    must(&[&["ip", "netns", "exec", &a.ns, "bridge"][..], &fdb[..]].concat());
+    let o = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &a.ns,
+        "ping",
+        "-c",
+        "20",
+        "-i",
+        "0.05",
+        "-W",
+        "1",
+        "192.0.2.2",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && text.contains("20 received"), "{text}");
+    assert!(!text.contains("DUP!"), "an echo answered twice: {text}");
+    let by_kernel = redirected_to(&b, "e2", "bond0").unwrap() - before;
+    assert!(
+        by_kernel >= 20,
+        "the kernel handed up {by_kernel} of e2's frames: the data threads did"
+    );
+
+    // Frames to e2's address that reach e1 (a switch floods them while it does not know
+    // where e2 is): the data threads deliver them, with the bond's address, as every data
+    // path does; and the ones that reach e2 go up through the kernel. Each once.
+    let e2: Vec<u8> = e2_mac.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect();
+    let mut rng = Rng(0xa1b_4b52);
+    let sends: Vec<_> = (0..40)
+        .map(|id| {
+            let mut f = frame(&mut rng, id);
+            f[..6].copy_from_slice(&e2);
+            (if id % 2 == 0 { "e1" } else { "e2" }.to_string(), f)
+        })
+        .collect();
+    let mut got = send_and_collect(&a.ns, &b.ns, "bond0", sends, 40);
+    got.sort_unstable();
+    assert_eq!(got, (0..40).collect::<Vec<u32>>(), "each frame once");
 }

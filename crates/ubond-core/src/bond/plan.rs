@@ -250,6 +250,17 @@ impl RxPlan {
         }
     }
 
+    /// Whether delivered frames may need [`RxPlan::to_bond`]: the slaves have addresses of
+    /// their own. A data path that cannot rewrite a frame hands one sent to the receiving
+    /// slave's own address to the bond's device as the slave received it, the kernel's
+    /// classification of its destination kept (`PACKET_HOST`, as the Linux driver hands its
+    /// frames to the bond), and leaves those sent to the other slaves' addresses to a path
+    /// that rewrites them. Not where the bond's device is a bridge port: the bridge would
+    /// forward a frame sent to a slave's address instead of taking it.
+    pub fn rewrites(&self) -> bool {
+        !self.slave_macs.is_empty()
+    }
+
     /// Whether `frame`, which the plan delivers, is another member's copy of a TCP segment
     /// delivered lately, to discard ([`super::copies`]): only when [`RxPlan::copies`] is on.
     /// `copies` is the bond's table, `bond` and `member` the numbers it knows the bond and the
@@ -277,11 +288,12 @@ impl RxPlan {
 
     /// The plan for `slave`'s data frames as a match on the destination's I/G bit alone, for a
     /// data path that hands them to the bond with the kernel's own classifier (tc's `u32` and
-    /// `mirred`, no program of its own): `None` where the plan needs more, a rewritten
-    /// destination ([`RxPlan::to_bond`]) or broadcast's table of copies. Where it is `Some`,
-    /// [`RxRedirect::takes`] agrees with [`RxPlan::verdict`] on every frame.
+    /// `mirred`, no program of its own): `None` where the plan needs more, broadcast's table of
+    /// copies. Where it is `Some`, [`RxRedirect::takes`] agrees with [`RxPlan::verdict`] on
+    /// every frame. Where the plan [`RxPlan::rewrites`] destinations, such a data path must
+    /// hand the frames over as received, which it cannot rewrite.
     pub fn redirect(&self, slave: SlaveId) -> Option<RxRedirect> {
-        if !self.slave_macs.is_empty() || self.copies {
+        if self.copies {
             None
         } else if self.deliver.contains(&slave) {
             Some(RxRedirect::All)
@@ -422,8 +434,10 @@ mod tests {
                 assert_eq!(takes, base.verdict(s, &frame) == RxVerdict::Deliver, "{s:?} {dst0}");
             }
         }
+        assert!(!base.rewrites());
         let rewrites = RxPlan { slave_macs: vec![MacAddr([2, 0, 0, 0, 0, 2])], ..base.clone() };
-        assert_eq!(rewrites.redirect(a), None, "the destination is rewritten (balance-tlb/alb)");
+        assert!(rewrites.rewrites(), "balance-tlb/alb: handed over as received");
+        assert_eq!(rewrites.redirect(a), base.redirect(a));
         let copies = RxPlan { copies: true, ..base };
         assert_eq!(copies.redirect(c), None, "broadcast's copies are discarded");
     }

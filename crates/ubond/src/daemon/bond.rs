@@ -87,6 +87,9 @@ pub(super) struct BondRt {
     bond_groups: Vec<MacAddr>,
     /// The bond's device is promiscuous (`tcpdump -i BOND`): so are the slaves receiving for it.
     pub(super) dev_promisc: bool,
+    /// The bond's device has a master (a bridge port, in a VRF): the userspace path's tc
+    /// filters do not hand it frames as received then (`RxPlan::rewrites`).
+    pub(super) dev_master: bool,
     /// When the slaves' carrier is read next (every `miimon`, see [`super::events::poll_carrier`]).
     pub(super) mii_next: Instant,
 }
@@ -136,6 +139,7 @@ impl BondRt {
         // An adopted device's program is the earlier daemon's until the restore takes over.
         let link = if adopted { None } else { fast.attach_tap(&name) };
         let fast = BondFast::new(link, adopted);
+        let state = link::link_state(&name).ok();
         let mut rt = BondRt {
             bond,
             dev,
@@ -149,7 +153,8 @@ impl BondRt {
             copies: Arc::default(),
             published: None,
             admin_up,
-            mtu: link::link_state(&name).ok().and_then(|s| s.mtu),
+            mtu: state.as_ref().and_then(|s| s.mtu),
+            dev_master: state.as_ref().is_none_or(|s| s.master.is_some()),
             cursor: Box::default(),
             addrs: IpAddresses::default(),
             slaves: Vec::new(),

@@ -49,10 +49,11 @@ impl Watch {
         let mut gone = Vec::new();
         for (bi, rt) in bonds.list.iter_mut().enumerate() {
             let mut admin = None;
-            let mut promisc = None;
+            let (mut promisc, mut master) = (None, None);
             for ev in self.events.iter().filter(|e| e.state.name == rt.bond.name()) {
                 admin = Some(ev.state.admin_up && !ev.removed);
                 promisc = Some(ev.state.promiscuity > 0 && !ev.removed);
+                master = Some(ev.state.master.is_some() && !ev.removed);
                 if let Some(mtu) = ev.state.mtu.filter(|m| rt.mtu != Some(*m) && !ev.removed) {
                     rt.mtu = Some(mtu);
                     for s in &rt.slaves {
@@ -63,7 +64,14 @@ impl Watch {
                 }
             }
             if lost {
-                admin = link::link_state(rt.bond.name()).ok().map(|st| st.admin_up);
+                let state = link::link_state(rt.bond.name()).ok();
+                admin = state.as_ref().map(|st| st.admin_up);
+                master = state.map(|st| st.master.is_some());
+            }
+            if let Some(m) = master.filter(|m| *m != rt.dev_master) {
+                // The tc filters hand the frames over another way now (see `tc_path`).
+                rt.dev_master = m;
+                rt.data_changed();
             }
             if let Some(up) = admin.filter(|up| *up != rt.admin_up) {
                 rt.admin_up = up;

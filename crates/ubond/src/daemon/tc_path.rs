@@ -7,10 +7,14 @@
 //! * **Receive**, per slave: where its receive plan is a match on the destination's I/G bit
 //!   (`RxPlan::redirect`: all its data frames, its unicast ones, or none), its data frames go
 //!   to the bond's data-path end. The data threads keep reading a slave whose frames need
-//!   them: balance-tlb/alb's rewritten destinations, broadcast's copies (`RxPlan::redirect`
-//!   says which). Where the ARP monitor runs, a slave that hands all its frames to the bond
-//!   does it by filters that also keep its receive times ([`TcPath::take_rx_seen`]); one that
-//!   hands some or none keeps its data threads, which note them.
+//!   them: broadcast's copies (`RxPlan::redirect` says which). Where the slaves have
+//!   addresses of their own (balance-tlb/alb, `fail_over_mac`: `RxPlan::rewrites`), a frame to
+//!   the slave's own address goes to the bond's device as received, one to another slave's
+//!   stays for the data threads (which rewrite it; their sockets take only those), unless the
+//!   bond's device has a master (a bridge would forward them). Where the ARP monitor runs, a
+//!   slave that hands all its frames to the bond does it by filters that also keep its
+//!   receive times ([`TcPath::take_rx_seen`]); one that hands some or none keeps its data
+//!   threads, which note them.
 //! * **Transmit**, per bond: where the transmit plan is one choice for every frame
 //!   (`TxPlan::redirect`: active-backup's active slave, broadcast's every slave, a bond of one
 //!   slave), every frame arriving on the data-path end goes to those slaves.
@@ -27,8 +31,8 @@
 
 use ubond_core::bond::RxRedirect;
 use ubond_core::time::Instant;
-use ubond_sys::redirect::{self, RxMatch, TxFilter};
-use ubond_sys::Receive;
+use ubond_sys::redirect::{self, RxMatch, RxTo, TxFilter};
+use ubond_sys::{AddressSet, Receive};
 
 use super::bond::BondRt;
 use super::workers::{self, DataSocket};
@@ -38,9 +42,10 @@ use super::workers::{self, DataSocket};
 pub(super) enum KernelRx {
     /// Through the data threads (or the fast path's programs): no filter of ubond's.
     Threads,
-    /// By the kernel's classifier: ubond's filters with this match (`None`: no filter, the
-    /// plan delivers none of the slave's frames); the data threads read none.
-    Kernel(Option<RxMatch>),
+    /// By the kernel's classifier: ubond's filters with this match, handing the frames there
+    /// (`None`: no filter, the plan delivers none of the slave's frames); the data threads
+    /// read none.
+    Kernel(Option<(RxMatch, RxTo)>),
 }
 
 /// A bond's transmit on the userspace path.
@@ -171,7 +176,7 @@ impl TcPath {
         }
         for si in 0..rt.slaves.len() {
             let s = &rt.slaves[si];
-            if !matches!(s.kernel_rx, KernelRx::Kernel(Some(RxMatch::AllStamped { .. }))) {
+            if !matches!(s.kernel_rx, KernelRx::Kernel(Some((RxMatch::AllStamped { .. }, _)))) {
                 continue;
             }
             match redirect::rx_seen(&s.name, s.ifindex) {
@@ -198,23 +203,38 @@ impl TcPath {
         let fast_on = rt.fast.on();
         let by_threads = fast_on || self.refused;
         let stamp = rt.arp_monitor();
-        let end = rt.dev.peer_ifindex();
+        let (end, bond) = (rt.dev.peer_ifindex(), rt.dev.ifindex());
         let name = rt.bond.name().to_string();
         for si in 0..rt.slaves.len() {
             let id = rt.slaves[si].id;
-            let want = match rt.bond.rx_plan().redirect(id) {
+            let own = rt.bond.slave_mac(id).unwrap_or_default().0;
+            let plan = rt.bond.rx_plan();
+            // Where the slaves have addresses of their own, the frames are handed over as
+            // received (`RxPlan::rewrites`); not into a bridge (it would forward those sent to
+            // a slave's address), nor with the ARP monitor's times.
+            let to = if !plan.rewrites() {
+                Some(RxTo::End(end))
+            } else if rt.dev_master || stamp {
+                None
+            } else {
+                let others: Vec<[u8; 6]> =
+                    plan.slave_macs.iter().map(|m| m.0).filter(|m| *m != own).collect();
+                AddressSet::new(&others).map(|others| RxTo::AsReceived { end, bond, own, others })
+            };
+            let want = match (plan.redirect(id), to) {
                 _ if by_threads => KernelRx::Threads,
-                Some(RxRedirect::All) if stamp => {
-                    let own = rt.bond.slave_mac(id).unwrap_or_default().0;
-                    KernelRx::Kernel(Some(RxMatch::AllStamped { own }))
+                (Some(RxRedirect::All), Some(to)) if stamp => {
+                    KernelRx::Kernel(Some((RxMatch::AllStamped { own }, to)))
                 }
                 // The ARP monitor counts frames that no filter would take: the data threads
                 // read them and note the times.
-                Some(_) if stamp => KernelRx::Threads,
-                Some(RxRedirect::All) => KernelRx::Kernel(Some(RxMatch::All)),
-                Some(RxRedirect::Unicast) => KernelRx::Kernel(Some(RxMatch::Unicast)),
-                Some(RxRedirect::Nothing) => KernelRx::Kernel(None),
-                None => KernelRx::Threads,
+                (Some(_), _) if stamp => KernelRx::Threads,
+                (Some(RxRedirect::Nothing), _) => KernelRx::Kernel(None),
+                (None, _) | (_, None) => KernelRx::Threads,
+                (Some(RxRedirect::All), Some(to)) => KernelRx::Kernel(Some((RxMatch::All, to))),
+                (Some(RxRedirect::Unicast), Some(to)) => {
+                    KernelRx::Kernel(Some((RxMatch::Unicast, to)))
+                }
             };
             let s = &mut rt.slaves[si];
             if want == s.kernel_rx {
@@ -232,16 +252,23 @@ impl TcPath {
                 }
                 continue;
             };
-            if !was_kernel && !set_receive(&name, &s.data, Receive::Nothing) {
+            // The sockets take nothing while the filters change, so that no frame goes up
+            // twice; then what the filters leave them.
+            if !set_receive(&name, &s.data, Receive::Nothing) {
                 continue;
             }
             let put = match m {
-                Some(m) => redirect::redirect(&s.name, s.ifindex, m, end),
+                Some((m, to)) => redirect::redirect(&s.name, s.ifindex, m, to),
                 None => redirect::clear(&s.name, s.ifindex),
             };
             match put {
                 Ok(()) => {
                     s.kernel_rx = want;
+                    if let Some((_, RxTo::AsReceived { others, .. })) = m {
+                        if !others.is_empty() {
+                            set_receive(&name, &s.data, Receive::To(others));
+                        }
+                    }
                     if m.is_some() {
                         self.say();
                     }
