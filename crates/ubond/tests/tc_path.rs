@@ -678,4 +678,16 @@ fn balance_alb_receives_a_slaves_own_frames_through_the_kernel() {
     let mut got = send_and_collect(&a.ns, &b.ns, "bond0", sends, 40);
     got.sort_unstable();
     assert_eq!(got, (0..40).collect::<Vec<u32>>(), "each frame once");
+
+    // In a bridge, the bond's frames to e2's address would be forwarded, not taken: the data
+    // threads take e2 back (and rewrite them), and give it up again when the bond leaves it.
+    b.ip(&["link", "add", "brb", "type", "bridge"]);
+    b.ip(&["link", "set", "bond0", "master", "brb"]);
+    wait_for(Duration::from_secs(5), "no redirect as received under a bridge", || {
+        redirected_to(&b, "e2", "bond0").is_none()
+    });
+    b.ip(&["link", "set", "bond0", "nomaster"]);
+    wait_for(Duration::from_secs(5), "the redirect as received again", || {
+        redirected_to(&b, "e2", "bond0").is_some()
+    });
 }
