@@ -138,8 +138,9 @@ const ETH_P_SLOW: u16 = 0x8809;
 const MICRO_BFD_PORT: u32 = 6784;
 
 /// Gives slave `slave` (interface index `ifindex`) ubond's filters, redirecting the data
-/// frames `what` selects `to` the bond, in place of any it had. Fails (said with the kernel's reason) where the kernel lacks the `u32` classifier or
-/// the `mirred` action; the slave then has none of ubond's filters.
+/// frames `what` selects `to` the bond, in place of any it had. Fails (said with the kernel's
+/// reason) where the kernel lacks the `u32` classifier or the `mirred` action; the slave then
+/// has none of ubond's filters.
 pub fn redirect(slave: &str, ifindex: u32, what: RxMatch, to: RxTo) -> Result<()> {
     const OP: &str = "redirect a slave's frames to the bond (tc u32, mirred)";
     if let (RxMatch::AllStamped { .. }, RxTo::AsReceived { .. }) = (what, to) {
@@ -281,7 +282,7 @@ fn filters(ifindex: u32, what: RxMatch, to: RxTo) -> Vec<RouteNetlinkMessage> {
         let mut f = filter(ifindex, PREF_FIRST + 3, ETH_P_ALL, keys, send);
         if let RouteNetlinkMessage::NewTrafficFilter(msg) = &mut f {
             // Node `node` of the filter's root table (whose number the kernel picks: no table
-            // number here); 0: the kernel numbers the node.
+            // number here). The kernel tries the nodes in the order of their numbers.
             msg.header.handle = TcHandle::from(node);
         }
         f
