@@ -29,6 +29,7 @@
 //! a bond or a slave takes an earlier daemon's filters away first ([`TcTx::adopt`],
 //! [`slave_adopted`]): its data threads forward while it restores, then it puts its own on.
 
+use rustix::io::Errno;
 use ubond_core::bond::RxRedirect;
 use ubond_core::time::Instant;
 use ubond_sys::redirect::{self, RxMatch, RxTo, TxFilter};
@@ -188,6 +189,11 @@ impl TcPath {
                     let id = s.id;
                     rt.bond.handle_rx_seen(now, id, at(seen.any), at(seen.arp_ipv6));
                 }
+                // The slave is going (its removal not read yet): nothing to note.
+                Err(e)
+                    if [Errno::NODEV, Errno::INVAL]
+                        .iter()
+                        .any(|n| e.raw_os_error() == Some(n.raw_os_error())) => {}
                 Err(e) => {
                     // The data threads note the times again.
                     let name = rt.bond.name().to_string();
