@@ -33,10 +33,9 @@
 //! packet socket on the slave reads them (packet sockets see a frame before tc's ingress);
 //! this is `ubond_core::bond::is_data_frame`. A matching filter with no action lets the
 //! frame go on up the slave, where nothing takes it. A tagged frame is data, as for the other
-//! data paths, while its tag is in its bytes (veth, software); one whose tag the NIC took
-//! off (receive VLAN offload) is matched as its inner protocol, so a tagged LACPDU then stays
-//! with the slave: the Linux driver, which reads such a frame's inner protocol too, consumes
-//! it as a LACPDU.
+//! data paths: where the classifier runs, its outer tag is out of its bytes (the NIC's receive
+//! VLAN offload, or the stack's `skb_vlan_untag` on veth) and a filter's protocol is matched
+//! against the tag's (tc's `skb_protocol`), which none of the first three is.
 //!
 //! On the data-path end, one filter at one of [`TX_PREFS`] matches every frame; a new one goes
 //! in at the other preference before the old one goes, so that each frame meets one of them
