@@ -456,6 +456,32 @@ fn balance_alb_receives_unicast_on_every_slave_and_routes_arp_through_the_contro
 }
 
 #[test]
+fn balance_alb_failover_moves_the_addresses_and_says_where_they_are() {
+    // bond_alb_handle_active_change swaps the addresses of the old and the new active slave:
+    // `slave_mac` is what each interface has afterwards (the data paths match on it), and the
+    // set of the slaves' own addresses stays.
+    let (mut b, s) = bond(opts(Mode::BalanceAlb), 2);
+    let (bond_mac, own) = (b.mac(), b.slave_mac(s[1]).unwrap());
+    assert_eq!(b.slave_mac(s[0]), Some(bond_mac), "the active slave has the bond's address");
+    assert_ne!(own, bond_mac);
+    let slave_macs = b.rx_plan().slave_macs.clone();
+    while b.poll_event().is_some() {}
+    b.handle_link(ms(100), s[0], LinkState::down()).unwrap();
+    assert_eq!(b.active_slave(), Some(s[1]));
+    assert_eq!(b.slave_mac(s[1]), Some(bond_mac), "the new active slave has the bond's address");
+    assert_eq!(b.slave_mac(s[0]), Some(own), "the old one has the new one's");
+    assert_eq!(b.rx_plan().slave_macs, slave_macs);
+    let mut told = Vec::new();
+    while let Some(e) = b.poll_event() {
+        if let BondEvent::SlaveMac { slave, mac } = e {
+            told.push((slave, mac));
+        }
+    }
+    told.sort();
+    assert_eq!(told, [(s[0], own), (s[1], bond_mac)]);
+}
+
+#[test]
 fn arp_monitor_drives_active_backup() {
     let o = ubond_core::options::parse_module_options(
         "mode=active-backup arp_interval=100 arp_ip_target=192.0.2.9",

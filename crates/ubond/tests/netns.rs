@@ -669,8 +669,8 @@ fn the_arp_monitor_on_the_userspace_path_counts_data_frames_as_traffic() {
     }
     // balance-xor with the ARP monitor (arp_validate none: every frame for this host counts):
     // the probes' replies come back on one member only, the other hears nothing but data
-    // frames. Those cross the data threads, which note when each member received for the
-    // control plane.
+    // frames. Those go up through the kernel's tc filters, which keep when each member
+    // received for the control plane (with the data threads, they would note it).
     let (a, b) = pair_with("arpuser", &["--datapath", "user"]);
     let hash = "xmit_hash_policy=layer3+4";
     a.ok(&[

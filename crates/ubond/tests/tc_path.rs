@@ -690,4 +690,20 @@ fn balance_alb_receives_a_slaves_own_frames_through_the_kernel() {
     wait_for(Duration::from_secs(5), "the redirect as received again", || {
         redirected_to(&b, "e2", "bond0").is_some()
     });
+
+    // Failover: e1 loses its carrier and e2 takes the bond's address (balance-alb swaps
+    // them). The filters follow the addresses: the client, still pinned to e2's old address
+    // (now e1's), reaches the bond through e2, whose data threads take those frames and
+    // rewrite them; e2's own frames now go up through the kernel.
+    a.ip(&["link", "set", "e1", "down"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "e2 active", |r| active_of(r) == "e2");
+    assert_eq!(mac_of(&b, "e2"), mac_of(&b, "bond0"), "e2 has the bond's address");
+    assert_eq!(mac_of(&b, "e1"), e2_mac, "e1 has e2's");
+    let fdb = ["fdb", "del", &e2_mac, "dev", "e2", "master", "static"];
+    must(&[&["ip", "netns", "exec", &a.ns, "bridge"][..], &fdb[..]].concat());
+    wait_for(Duration::from_secs(10), "a ping after the failover", || ping(&a, "192.0.2.2"));
+    a.ip(&["neigh", "del", "192.0.2.2", "dev", "br0"]);
+    wait_for(Duration::from_secs(10), "a ping to the bond's address", || ping(&a, "192.0.2.2"));
+    let by_kernel = redirected_to(&b, "e2", "bond0").unwrap();
+    assert!(by_kernel > 0, "e2's own frames go up through the kernel");
 }

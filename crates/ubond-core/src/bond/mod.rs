@@ -337,6 +337,12 @@ impl Bond {
                     match ev {
                         AlbEvent::TableChanged => table_changed = true,
                         AlbEvent::SlaveMac { slave, mac } => {
+                            // The slave's interface has that address from now on
+                            // (`slave_mac`): the data paths' view of it changes.
+                            if let Some(s) = self.slaves.iter_mut().find(|s| s.id == slave) {
+                                s.mac = mac;
+                            }
+                            table_changed = true;
                             self.out.event(BondEvent::SlaveMac { slave, mac })
                         }
                         AlbEvent::Promisc { slave, on } => {

@@ -242,8 +242,9 @@ impl BondRt {
                     }
                 }
                 BondEvent::SlaveMac { slave, mac } => {
-                    // The ARP monitor's traffic is judged against the slave's address.
-                    self.published = None;
+                    // The ARP monitor's traffic is judged against the slave's address, and the
+                    // userspace path's filters match it: every data path learns it.
+                    self.data_changed();
                     if let Some(s) = self.slave(slave) {
                         if let Err(e) = link::change_mac(&s.name, mac) {
                             eprintln!("ubond: {}: {}: {e}", self.bond.name(), s.name);
