@@ -21,8 +21,9 @@
 //!
 //! Where the slaves have addresses of their own ([`RxTo::AsReceived`]: balance-tlb/alb,
 //! `fail_over_mac`), the last filter first has a node for each other slave's address (no
-//! action: the data threads take those frames and rewrite them), then one for the slave's own
-//! address (redirected to the bond's device itself, as received), then the one of the table.
+//! action: the data threads take those frames and rewrite them), then, if the slave's own
+//! address is not the bond's, one for it (redirected to the bond's device itself, as
+//! received), then the one of the table (or the ARP monitor's eight).
 //!
 //! With [`RxMatch::AllStamped`] (the ARP monitor runs) the last filter has eight nodes that
 //! all redirect: frames for this host (to the slave's address, or to a group), ARP and IPv6
@@ -80,13 +81,15 @@ pub enum RxTo {
     /// another address than the bond's is another host's), and counts them.
     End(u32),
     /// Where the bond's slaves have addresses of their own (balance-tlb/alb, `fail_over_mac`),
-    /// as the data threads would deliver each frame without rewriting it: those sent to the
-    /// slave's own address `own` go to the ingress of the bond's device `bond` as the slave
-    /// received them (the kernel's `PACKET_HOST` for them stays, as the Linux driver hands
-    /// its frames to the bond; the device's counters do not count them, as on the fast path);
-    /// those sent to one of the `others` (the other slaves' addresses, which the bond rewrites
-    /// to its own) stay on the slave for the data threads (their sockets' [`Receive::To`]);
-    /// the rest go to the data-path end `end`. Not with [`RxMatch::AllStamped`].
+    /// as the data threads would deliver each frame without rewriting it: where the slave's
+    /// own address is not the bond's (`own`), the frames sent to it go to the ingress of the
+    /// bond's device `bond` as the slave received them (the kernel's `PACKET_HOST` for them
+    /// stays, as the Linux driver hands its frames to the bond; the device's counters do not
+    /// count them, as on the fast path); those sent to one of the `others` (the other slaves'
+    /// addresses, which the bond rewrites to its own) stay on the slave for the data threads
+    /// (their sockets' [`Receive::To`]); the rest go to the data-path end `end`, as with
+    /// [`RxTo::End`]. [`RxMatch::AllStamped`] only without `own` (the monitor's nodes count
+    /// what goes to the end).
     ///
     /// [`Receive::To`]: crate::Receive::To
     AsReceived {
@@ -94,8 +97,8 @@ pub enum RxTo {
         end: u32,
         /// The bond's device's interface index.
         bond: u32,
-        /// The slave's address.
-        own: [u8; 6],
+        /// The slave's address, if it is not the bond's.
+        own: Option<[u8; 6]>,
         /// The other slaves' addresses that are not the bond's.
         others: AddressSet,
     },
@@ -142,7 +145,7 @@ const MICRO_BFD_PORT: u32 = 6784;
 /// has none of ubond's filters.
 pub fn redirect(slave: &str, ifindex: u32, what: RxMatch, to: RxTo) -> Result<()> {
     const OP: &str = "redirect a slave's frames to the bond (tc u32, mirred)";
-    if let (RxMatch::AllStamped { .. }, RxTo::AsReceived { .. }) = (what, to) {
+    if let (RxMatch::AllStamped { .. }, RxTo::AsReceived { own: Some(_), .. }) = (what, to) {
         let why = "the ARP monitor's receive times where the slaves have addresses of their own";
         let e = std::io::Error::new(std::io::ErrorKind::Unsupported, why);
         return Err(SysError::new(OP, Some(slave), e));
@@ -289,6 +292,7 @@ fn filters(ifindex: u32, what: RxMatch, to: RxTo) -> Vec<RouteNetlinkMessage> {
     let to_end = Send::Slaves(std::slice::from_ref(end));
     // Before the nodes below (numbered from 0x40), where the slaves have addresses of their
     // own: the others' frames stay (0x10...), the slave's own go to the bond's device (0x30).
+    // (At most `AddressSet::CAPACITY` others: they end before 0x30.)
     let as_received = match to {
         RxTo::End(_) => Vec::new(),
         RxTo::AsReceived { bond, own, others, .. } => {
@@ -297,7 +301,8 @@ fn filters(ifindex: u32, what: RxMatch, to: RxTo) -> Vec<RouteNetlinkMessage> {
                 .iter()
                 .zip(0x10..)
                 .map(|(m, node)| data(node, dst_is(*m), &Send::On));
-            stay.chain([data(0x30, dst_is(own), &Send::Ingress(bond))]).collect()
+            let own = own.map(|own| data(0x30, dst_is(own), &Send::Ingress(bond)));
+            stay.chain(own).collect()
         }
     };
     let rest: Vec<RouteNetlinkMessage> = match what {
@@ -347,16 +352,17 @@ fn stamped_nodes(own: [u8; 6]) -> [(u32, Option<Stamp>, Vec<TcU32Key>); 8] {
         keys
     };
     const ETH_P_ARP: u16 = 0x0806;
+    // After the nodes of `RxTo::AsReceived` (0x10...).
     [
-        (1, Some(Stamp::Any), with(own(), ETH_P_IP)),
-        (2, Some(Stamp::ArpIpv6), with(own(), ETH_P_ARP)),
-        (3, Some(Stamp::ArpIpv6), with(own(), ETH_P_IPV6)),
-        (4, Some(Stamp::Any), own()),
-        (5, Some(Stamp::ArpIpv6), with(group(), ETH_P_ARP)),
-        (6, Some(Stamp::ArpIpv6), with(group(), ETH_P_IPV6)),
-        (7, Some(Stamp::Any), group()),
+        (0x41, Some(Stamp::Any), with(own(), ETH_P_IP)),
+        (0x42, Some(Stamp::ArpIpv6), with(own(), ETH_P_ARP)),
+        (0x43, Some(Stamp::ArpIpv6), with(own(), ETH_P_IPV6)),
+        (0x44, Some(Stamp::Any), own()),
+        (0x45, Some(Stamp::ArpIpv6), with(group(), ETH_P_ARP)),
+        (0x46, Some(Stamp::ArpIpv6), with(group(), ETH_P_IPV6)),
+        (0x47, Some(Stamp::Any), group()),
         // Not for this host (a promiscuous slave's).
-        (8, None, vec![key(0, 0, 0)]),
+        (0x48, None, vec![key(0, 0, 0)]),
     ]
 }
 

@@ -240,7 +240,7 @@ fn frames_handed_over_as_received_go_by_their_destination() {
     let set = AddressSet::new(&others).unwrap();
     in_netns(&s.ns, move || {
         let (end, bond) = (link::ifindex("endx").unwrap(), link::ifindex("bondx").unwrap());
-        let to = RxTo::AsReceived { end, bond, own, others: set };
+        let to = RxTo::AsReceived { end, bond, own: Some(own), others: set };
         redirect::redirect("s1", link::ifindex("s1").unwrap(), RxMatch::All, to).unwrap();
     })
     .join()
@@ -368,7 +368,7 @@ fn stamped_filters_count_what_the_arp_monitor_counts() {
     let nodes = node_counts(&s.ns, "s1");
     assert_eq!(nodes.len(), 8, "{nodes:?}");
     let class = |n: &[u32]| n.iter().map(|n| nodes[n]).sum::<u64>();
-    let got = [class(&[8]), class(&[1, 4, 7]), class(&[2, 3, 5, 6])];
+    let got = [class(&[0x48]), class(&[0x41, 0x44, 0x47]), class(&[0x42, 0x43, 0x45, 0x46])];
     assert_eq!(got, want, "the kernel's classes of the frames against the core's");
     let now = seen(&s.ns);
     let recent = |age: Option<Duration>| age.is_some_and(|a| a < Duration::from_secs(3));
@@ -576,11 +576,25 @@ fn transmit_in_the_kernel_sends_where_the_plan_says() {
 /// silent, the monitor takes the slave down.
 #[test]
 fn the_arp_monitor_keeps_a_slave_up_on_the_kernels_receive_times() {
-    if !can_run() {
-        return;
+    if can_run() {
+        arp_monitor_on_the_kernels_times("krxarp", &[]);
     }
-    let (a, b) = user_pair("krxarp");
-    b.ok(&["add", "bond0", "mode=active-backup", "arp_interval=100", "arp_ip_target=192.0.2.99"]);
+}
+
+/// The same with `fail_over_mac=active`: the slaves keep addresses of their own (the bond
+/// takes the active one's), so the filters also leave the frames to the backup's address to
+/// the data threads.
+#[test]
+fn the_arp_monitor_keeps_a_slave_up_with_fail_over_mac() {
+    if can_run() {
+        arp_monitor_on_the_kernels_times("krxarpf", &["fail_over_mac=active"]);
+    }
+}
+
+fn arp_monitor_on_the_kernels_times(test: &str, extra: &[&str]) {
+    let (a, b) = user_pair(test);
+    let opts = ["mode=active-backup", "arp_interval=100", "arp_ip_target=192.0.2.99"];
+    b.ok(&[&["add", "bond0"][..], &opts[..], extra].concat());
     b.ok(&["enslave", "bond0", "e1", "e2"]);
     b.ip(&["addr", "add", "192.0.2.2/24", "dev", "bond0"]);
     b.ip(&["link", "set", "bond0", "up"]);
@@ -591,6 +605,9 @@ fn the_arp_monitor_keeps_a_slave_up_on_the_kernels_receive_times() {
     });
     wait_report(&b, "bond0", Duration::from_secs(5), "e1 active", |r| active_of(r) == "e1");
     wait_for(Duration::from_secs(3), "the stamped filters", || node_counts(&b.ns, "e1").len() == 8);
+    let o = sh(&["ip", "netns", "exec", &b.ns, "tc", "filter", "show", "dev", "e1", "ingress"]);
+    let left_to_threads = String::from_utf8_lossy(&o.stdout).contains("::10 order");
+    assert_eq!(left_to_threads, !extra.is_empty(), "a node for e2's own address");
     let failures = |b: &Side| slave_field(&b.report("bond0"), "e1", "Link Failure Count");
     let (before, failed) = (redirected(&b, "e1").unwrap(), failures(&b));
     for _ in 0..20 {
@@ -694,7 +711,7 @@ fn balance_alb_receives_a_slaves_own_frames_through_the_kernel() {
     // Failover: e1 loses its carrier and e2 takes the bond's address (balance-alb swaps
     // them). The filters follow the addresses: the client, still pinned to e2's old address
     // (now e1's), reaches the bond through e2, whose data threads take those frames and
-    // rewrite them; e2's own frames now go up through the kernel.
+    // rewrite them; e2's own frames (the bond's address now) go up through the kernel.
     a.ip(&["link", "set", "e1", "down"]);
     wait_report(&b, "bond0", Duration::from_secs(10), "e2 active", |r| active_of(r) == "e2");
     assert_eq!(mac_of(&b, "e2"), mac_of(&b, "bond0"), "e2 has the bond's address");
@@ -704,6 +721,8 @@ fn balance_alb_receives_a_slaves_own_frames_through_the_kernel() {
     wait_for(Duration::from_secs(10), "a ping after the failover", || ping(&a, "192.0.2.2"));
     a.ip(&["neigh", "del", "192.0.2.2", "dev", "br0"]);
     wait_for(Duration::from_secs(10), "a ping to the bond's address", || ping(&a, "192.0.2.2"));
-    let by_kernel = redirected_to(&b, "e2", "bond0").unwrap();
+    // e2's address is the bond's now: its frames go to the data-path end, as any bond's.
+    assert_eq!(redirected_to(&b, "e2", "bond0"), None, "no redirect to the bond's device");
+    let by_kernel = redirected_to(&b, "e2", "bond0-dp").unwrap();
     assert!(by_kernel > 0, "e2's own frames go up through the kernel");
 }

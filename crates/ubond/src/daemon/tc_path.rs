@@ -217,15 +217,23 @@ impl TcPath {
             let plan = rt.bond.rx_plan();
             // Where the slaves have addresses of their own, the frames are handed over as
             // received (`RxPlan::rewrites`); not into a bridge (it would forward those sent to
-            // a slave's address), nor with the ARP monitor's times.
+            // a slave's address). The ARP monitor's nodes count what goes to the end: with
+            // them, only a slave of the bond's address (active-backup's active one with
+            // `fail_over_mac`).
+            let own_to_bond = (own != plan.bond_mac.0).then_some(own);
             let to = if !plan.rewrites() {
                 Some(RxTo::End(end))
-            } else if rt.dev_master || stamp {
+            } else if rt.dev_master || (stamp && own_to_bond.is_some()) {
                 None
             } else {
                 let others: Vec<[u8; 6]> =
                     plan.slave_macs.iter().map(|m| m.0).filter(|m| *m != own).collect();
-                AddressSet::new(&others).map(|others| RxTo::AsReceived { end, bond, own, others })
+                AddressSet::new(&others).map(|others| RxTo::AsReceived {
+                    end,
+                    bond,
+                    own: own_to_bond,
+                    others,
+                })
             };
             let want = match (plan.redirect(id), to) {
                 _ if by_threads => KernelRx::Threads,
