@@ -221,9 +221,8 @@ fn one_slave(test: &str) -> (Side, [u8; 6]) {
     for i in ["p1", "s1", "bondx", "endx"] {
         s.ip(&["link", "set", i, "up"]);
     }
-    let own = mac_of(&s, "s1");
-    let own: Vec<u8> = own.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect();
-    (s, own.try_into().unwrap())
+    let own: MacAddr = mac_of(&s, "s1").parse().unwrap();
+    (s, own.0)
 }
 
 /// Where the slaves have addresses of their own (`RxTo::AsReceived`): a slave's frames to
@@ -683,12 +682,12 @@ fn balance_alb_receives_a_slaves_own_frames_through_the_kernel() {
     // Frames to e2's address that reach e1 (a switch floods them while it does not know
     // where e2 is): the data threads deliver them, with the bond's address, as every data
     // path does; and the ones that reach e2 go up through the kernel. Each once.
-    let e2: Vec<u8> = e2_mac.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect();
+    let e2: MacAddr = e2_mac.parse().unwrap();
     let mut rng = Rng(0xa1b_4b52);
     let sends: Vec<_> = (0..40)
         .map(|id| {
             let mut f = frame(&mut rng, id);
-            f[..6].copy_from_slice(&e2);
+            f[..6].copy_from_slice(&e2.0);
             (if id % 2 == 0 { "e1" } else { "e2" }.to_string(), f)
         })
         .collect();
