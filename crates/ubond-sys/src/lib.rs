@@ -49,6 +49,6 @@ pub mod sysctl;
 pub use error::{Result, SysError};
 pub use link::{Duplex, LinkEvent, LinkMonitor, LinkState, OperState};
 pub use packet::{
-    AddressSet, ControlFrames, Fanout, FrameBatch, PacketOptions, PacketSocket, PacketStats,
-    Receive, SendStatus, VNET_HDR_LEN,
+    AddressSet, ControlFrames, Fanout, FrameBatch, Ipv4Octets, OctetSet, PacketOptions,
+    PacketSocket, PacketStats, Receive, SendStatus, VNET_HDR_LEN,
 };

@@ -68,6 +68,8 @@ const PACKET_FANOUT_FLAG_IGNORE_OUTGOING: u32 = 0x4000;
 const PACKET_OUTGOING: u32 = 4;
 /// `SKF_AD_OFF + SKF_AD_PKTTYPE`: where a classic BPF filter loads a frame's packet type.
 const SKF_AD_PKTTYPE: u32 = (-0x1000i32 + 4) as u32;
+/// `SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT`: whether a frame's VLAN tag is in its metadata.
+const SKF_AD_VLAN_TAG_PRESENT: u32 = (-0x1000i32 + 48) as u32;
 const SO_SNDBUFFORCE: libc::c_int = 32;
 /// Length of the `struct virtio_net_hdr` that precedes every frame with
 /// [`PacketOptions::vnet_hdr`] (as on a tap with `IFF_VNET_HDR`).
@@ -169,8 +171,74 @@ pub enum Receive {
     /// The frames sent to one of these addresses (the ones the userspace path's tc filters
     /// leave to the data threads, see [`crate::redirect::RxTo::AsReceived`]).
     To(AddressSet),
+    /// Every frame but the untagged IPv4 ones these octets select (the ones the userspace
+    /// path's tc filter on a data-path end sends in the kernel, see
+    /// [`crate::redirect::TxTo::Ipv4`]).
+    AllBut(Ipv4Octets),
     /// Nothing: the socket only sends, or another path takes its frames.
     Nothing,
+}
+
+/// A set of octet values (a value, as [`Receive`] is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OctetSet([u32; 8]);
+
+impl OctetSet {
+    /// Adds `v`.
+    pub fn insert(&mut self, v: u8) {
+        self.0[usize::from(v >> 5)] |= 1 << (v & 31);
+    }
+
+    /// Whether `v` is in the set.
+    pub fn contains(&self, v: u8) -> bool {
+        self.0[usize::from(v >> 5)] & (1 << (v & 31)) != 0
+    }
+
+    /// The values, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..=u8::MAX).filter(|&v| self.contains(v))
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+
+    /// The values in either set.
+    pub fn union(&self, other: &OctetSet) -> OctetSet {
+        let mut u = *self;
+        u.0.iter_mut().zip(other.0.iter()).for_each(|(a, b)| *a |= b);
+        u
+    }
+}
+
+impl FromIterator<u8> for OctetSet {
+    fn from_iter<I: IntoIterator<Item = u8>>(iter: I) -> Self {
+        let mut set = OctetSet::default();
+        iter.into_iter().for_each(|v| set.insert(v));
+        set
+    }
+}
+
+/// Untagged IPv4 frames to a unicast address (the destination's I/G bit clear) from a source
+/// whose last octet is `src_last`, to a destination whose last octet is in `dst_last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ipv4Octets {
+    /// The source address's last octet.
+    pub src_last: u8,
+    /// The destination address's last octets.
+    pub dst_last: OctetSet,
+}
+
+impl Ipv4Octets {
+    /// Whether `frame` (a whole Ethernet frame, any tag in line) is one of these.
+    pub fn matches(&self, frame: &[u8]) -> bool {
+        frame.len() >= 14
+            && frame[0] & 1 == 0
+            && frame[11] == self.src_last
+            && frame[12..14] == [0x08, 0x00]
+            && self.dst_last.contains(frame[5])
+    }
 }
 
 /// A few hardware addresses, for [`Receive::To`] (a value, as [`Receive`] is).
@@ -516,6 +584,7 @@ impl PacketSocket {
             Receive::Control(frames) => control_filter(frames).to_vec(),
             Receive::Arp => arp_filter().to_vec(),
             Receive::To(set) => to_filter(set.as_slice()),
+            Receive::AllBut(octets) => all_but_filter(&octets).to_vec(),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
         if self.refuse_outgoing && what != Receive::Nothing {
@@ -921,6 +990,52 @@ fn to_filter(macs: &[[u8; 6]]) -> Vec<libc::sock_filter> {
     }
     code.push(op(0x06, 0, 0, 0)); // refuse
     code.push(op(0x06, 0, 0, 0x0004_0000)); // accept
+    code
+}
+
+/// The classic BPF program of [`Receive::AllBut`]: refuses an untagged (no tag in the
+/// metadata, none in line: EtherType IPv4) frame to a unicast address from the source's last
+/// octet whose destination's last octet `v` is in the set, which is eight words of bits: word
+/// `v >> 5`, bit `v & 31`.
+fn all_but_filter(octets: &Ipv4Octets) -> [libc::sock_filter; 46] {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    // Where the shared tail starts (`st M[0]`), and the two answers.
+    const SHIFT: u8 = 36;
+    const ACCEPT: u8 = 44;
+    let mut code = [op(0x06, 0, 0, 0); 46];
+    code[..11].copy_from_slice(&[
+        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // ld vlan_avail
+        op(0x15, 0, ACCEPT - 2, 0),              // jeq #0, else accept
+        op(0x28, 0, 0, 12),                      // ldh [12]
+        op(0x15, 0, ACCEPT - 4, 0x0800),         // jeq #IPv4, else accept
+        op(0x30, 0, 0, 0),                       // ldb [0]
+        op(0x45, ACCEPT - 6, 0, 1),              // jset #1 (a group): accept
+        op(0x30, 0, 0, 11),                      // ldb [11]
+        op(0x15, 0, ACCEPT - 8, u32::from(octets.src_last)), // jeq #src_last, else accept
+        op(0x30, 0, 0, 5),                       // ldb [5]
+        op(0x07, 0, 0, 0),                       // tax
+        op(0x74, 0, 0, 5),                       // rsh #5: the word's number
+    ]);
+    for i in 0..8u8 {
+        // jeq #i: to `ld #word`, at 20 + 2i.
+        code[usize::from(11 + i)] = op(0x15, 8 + i, 0, u32::from(i));
+        code[usize::from(20 + 2 * i)] = op(0x00, 0, 0, octets.dst_last.0[usize::from(i)]);
+        code[usize::from(21 + 2 * i)] = op(0x05, 0, 0, u32::from(SHIFT - (22 + 2 * i)));
+        // ja
+    }
+    code[19] = op(0x05, 0, 0, u32::from(ACCEPT - 20)); // ja accept (not reached)
+    code[usize::from(SHIFT)..].copy_from_slice(&[
+        op(0x02, 0, 0, 0),           // st M[0]: the word
+        op(0x87, 0, 0, 0),           // txa
+        op(0x54, 0, 0, 31),          // and #31
+        op(0x07, 0, 0, 0),           // tax: the bit's number
+        op(0x60, 0, 0, 0),           // ld M[0]
+        op(0x7c, 0, 0, 0),           // rsh x
+        op(0x54, 0, 0, 1),           // and #1
+        op(0x15, 1, 0, 1),           // jeq #1: refuse
+        op(0x06, 0, 0, 0x0004_0000), // accept
+        op(0x06, 0, 0, 0),           // refuse
+    ]);
     code
 }
 

@@ -50,7 +50,7 @@
 
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::tc::{
     TcAction, TcActionAttribute, TcActionGeneric, TcActionMirrorOption, TcActionOption,
     TcActionType, TcAttribute, TcFilterU32Option, TcHandle, TcMessage, TcMirror,
@@ -59,7 +59,7 @@ use netlink_packet_route::tc::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Result, SysError};
-use crate::packet::AddressSet;
+use crate::packet::{AddressSet, Ipv4Octets};
 use crate::rtnl::Connection;
 
 /// The preferences of the bond's transmit filter on its data-path end's ingress, taken in turn.
@@ -199,11 +199,48 @@ pub enum TxFilter {
     At(u16),
 }
 
-/// Gives data-path end `end` (interface index `ifindex`) a filter that sends every frame the
-/// bond transmits to the interfaces `slaves` (a copy to each but the last, the frame itself to
-/// the last), in place of the one `was` says; returns the new state. On failure (said with the
-/// kernel's reason) the end has what it had.
-pub fn transmit(end: &str, ifindex: u32, slaves: &[u32], was: TxFilter) -> Result<TxFilter> {
+/// Where a data-path end's transmit filter sends the frames the bond transmits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxTo {
+    /// Every frame, to these interfaces: a copy to each but the last, the frame itself to the
+    /// last.
+    Every(Vec<u32>),
+    /// The untagged IPv4 frames to a unicast address from a source whose last octet is
+    /// `src_last`, by the last octet of their destination: those of an octet of `routes` to
+    /// that interface; the rest stay on the end, for the data threads (whose sockets take
+    /// them: [`Receive::AllBut`] with [`TxTo::octets`]).
+    ///
+    /// [`Receive::AllBut`]: crate::Receive::AllBut
+    Ipv4 {
+        /// The source address's last octet.
+        src_last: u8,
+        /// (destination address's last octet, interface index), one per octet.
+        routes: Vec<(u8, u32)>,
+    },
+}
+
+impl TxTo {
+    /// The frames the filter sends, where it does not send all of them.
+    pub fn octets(&self) -> Option<Ipv4Octets> {
+        match self {
+            TxTo::Every(_) => None,
+            TxTo::Ipv4 { src_last, routes } => Some(Ipv4Octets {
+                src_last: *src_last,
+                dst_last: routes.iter().map(|(v, _)| *v).collect(),
+            }),
+        }
+    }
+}
+
+/// Gives data-path end `end` (interface index `ifindex`) a filter that sends the frames the
+/// bond transmits where `to` says, in place of the one `was` says; returns the new state. On
+/// failure (said with the kernel's reason) the end has what it had.
+///
+/// [`TxTo::Ipv4`] is a `u32` hash table of 256 buckets keyed by the destination's last
+/// octet, one node with the redirect in each bucket that has a route, and a node of the root
+/// table that matches the source and the I/G bit and looks the frame up there: one lookup
+/// whatever the number of routes.
+pub fn transmit(end: &str, ifindex: u32, to: &TxTo, was: TxFilter) -> Result<TxFilter> {
     const OP: &str = "forward the bond's frames to its slaves (tc u32, mirred)";
     let mut nl = Connection::open(OP, Some(end))?;
     add_clsact(&mut nl, ifindex, end)?;
@@ -215,12 +252,139 @@ pub fn transmit(end: &str, ifindex: u32, slaves: &[u32], was: TxFilter) -> Resul
             TX_PREFS[0]
         }
     };
-    let msg = filter(ifindex, pref, ETH_P_ALL, vec![key(0, 0, 0)], &Send::Slaves(slaves));
-    nl.request(msg, NLM_F_CREATE | NLM_F_EXCL, OP, Some(end))?;
+    let added = match to {
+        TxTo::Every(slaves) => {
+            let msg = filter(ifindex, pref, ETH_P_ALL, vec![key(0, 0, 0)], &Send::Slaves(slaves));
+            nl.request(msg, NLM_F_CREATE | NLM_F_EXCL, OP, Some(end)).map(drop)
+        }
+        TxTo::Ipv4 { src_last, routes } => ipv4_filter(ifindex, pref, *src_last, routes)
+            .into_iter()
+            .try_for_each(|m| nl.request(m, NLM_F_CREATE | NLM_F_EXCL, OP, Some(end)).map(drop)),
+    };
+    if let Err(e) = added {
+        // Not half a filter.
+        let _ = delete(&mut nl, ifindex, end, pref);
+        return Err(e);
+    }
     if let TxFilter::At(old) = was {
         delete(&mut nl, ifindex, end, old)?;
     }
     Ok(TxFilter::At(pref))
+}
+
+/// Changes the routes of the [`TxTo::Ipv4`] filter at `pref` on data-path end `end`
+/// (interface index `ifindex`) from `was` to `to`, node by node: a route added or sent
+/// elsewhere is written (its statistics start again), one gone is deleted, the others keep
+/// forwarding and counting. On failure (said) the filter may have some of the changes; the
+/// caller puts a whole one in its place.
+pub fn retarget(
+    end: &str,
+    ifindex: u32,
+    pref: u16,
+    was: &[(u8, u32)],
+    to: &[(u8, u32)],
+) -> Result<()> {
+    const OP: &str = "change the bond's tc transmit routes";
+    let mut nl = Connection::open(OP, Some(end))?;
+    let table = table_of(pref);
+    for &(octet, slave) in to.iter().filter(|r| !was.contains(r)) {
+        let msg = route_node(ifindex, pref, table, octet, slave);
+        nl.request(msg, NLM_F_CREATE | NLM_F_REPLACE, OP, Some(end))?;
+    }
+    for &(octet, _) in was.iter().filter(|(o, _)| !to.iter().any(|(t, _)| t == o)) {
+        let mut msg = TcMessage::with_index(index(ifindex));
+        msg.header.parent = ingress();
+        msg.header.info = (u32::from(pref) << 16) | u32::from(ETH_P_IP.to_be());
+        msg.header.handle = TcHandle::from(table | u32::from(octet) << 12 | 1);
+        msg.attributes.push(TcAttribute::Kind("u32".to_string()));
+        nl.request(RouteNetlinkMessage::DelTrafficFilter(msg), 0, OP, Some(end))?;
+    }
+    Ok(())
+}
+
+/// The number of the `u32` hash table of a [`TxTo::Ipv4`] filter at `pref` (one of
+/// [`TX_PREFS`]). Tables are numbered per qdisc, not per filter, so each preference has its
+/// own; below the numbers the kernel gives (0x800 and up).
+fn table_of(pref: u16) -> u32 {
+    (0x7a0 + u32::from(pref.wrapping_sub(PREF_FIRST) & 0xf)) << 20
+}
+
+/// The messages that add a [`TxTo::Ipv4`] filter at `pref`: the hash table, its nodes, then
+/// the root's node that leads there (so that no frame is looked up in half a table).
+fn ipv4_filter(
+    ifindex: u32,
+    pref: u16,
+    src_last: u8,
+    routes: &[(u8, u32)],
+) -> Vec<RouteNetlinkMessage> {
+    let table = table_of(pref);
+    let with = |handle: u32, options: Vec<TcFilterU32Option>| {
+        let mut msg = TcMessage::with_index(index(ifindex));
+        msg.header.parent = ingress();
+        msg.header.info = (u32::from(pref) << 16) | u32::from(ETH_P_IP.to_be());
+        msg.header.handle = TcHandle::from(handle);
+        msg.attributes.push(TcAttribute::Kind("u32".to_string()));
+        msg.attributes.push(TcAttribute::Options(options.into_iter().map(TcOption::U32).collect()));
+        RouteNetlinkMessage::NewTrafficFilter(msg)
+    };
+    let mut msgs = vec![with(table, vec![TcFilterU32Option::Divisor(256)])];
+    msgs.extend(routes.iter().map(|&(octet, to)| route_node(ifindex, pref, table, octet, to)));
+    // The root's node 1: a unicast destination (its first octet's I/G bit, 14 octets before
+    // the network header), the source's last octet (at -9: the word at -10 holds the
+    // destination's last two octets and the source's first two, the one at -4 the source's
+    // last two and the EtherType); the bucket is the destination's last octet.
+    let mut sel = TcU32Selector::default();
+    sel.keys = vec![key(-14, 0x0100_0000, 0), key(-4, 0x00ff_0000, u32::from(src_last) << 16)];
+    sel.nkeys = 2;
+    (sel.hoff, sel.hmask) = (-10, 0x00ff_0000);
+    msgs.push(with(1, vec![TcFilterU32Option::Selector(sel), TcFilterU32Option::Link(table)]));
+    msgs
+}
+
+/// The node of hash table `table` (of the filter at `pref`) that sends every frame of bucket
+/// `octet` to interface `to`: node 1 of the bucket.
+fn route_node(ifindex: u32, pref: u16, table: u32, octet: u8, to: u32) -> RouteNetlinkMessage {
+    let bucket = table | u32::from(octet) << 12;
+    let mut msg = filter(ifindex, pref, ETH_P_IP, vec![key(0, 0, 0)], &Send::Slaves(&[to]));
+    if let RouteNetlinkMessage::NewTrafficFilter(m) = &mut msg {
+        m.header.handle = TcHandle::from(bucket | 1);
+        for a in &mut m.attributes {
+            if let TcAttribute::Options(o) = a {
+                o.push(TcOption::U32(TcFilterU32Option::Hash(bucket)));
+            }
+        }
+    }
+    msg
+}
+
+/// What a [`TxTo::Ipv4`] filter at `pref` on data-path end `end` (interface index `ifindex`)
+/// sent since it was put there: per destination's last octet that has a route, the frames
+/// and their octets (whole Ethernet frames, as the bond counts them; the classifier's
+/// counters leave out the Ethernet header, 14 octets, which is added back).
+pub fn tx_sent(end: &str, ifindex: u32, pref: u16) -> Result<Vec<(u8, u64, u64)>> {
+    const OP: &str = "read the bond's tc transmit statistics";
+    let mut msg = TcMessage::with_index(index(ifindex));
+    msg.header.parent = ingress();
+    msg.header.info = (u32::from(pref) << 16) | u32::from(ETH_P_IP.to_be());
+    let answer = Connection::open(OP, Some(end))?.request(
+        RouteNetlinkMessage::GetTrafficFilter(msg),
+        NLM_F_DUMP,
+        OP,
+        Some(end),
+    )?;
+    let table = table_of(pref);
+    let mut sent = Vec::new();
+    for m in answer {
+        let RouteNetlinkMessage::NewTrafficFilter(m) = m else { continue };
+        let handle = u32::from(m.header.handle);
+        if handle & 0xfff0_0000 != table || handle & 0xfff == 0 {
+            continue;
+        }
+        let octet = ((handle >> 12) & 0xff) as u8;
+        let (packets, bytes) = stats(&m).unwrap_or_default();
+        sent.push((octet, packets, bytes.saturating_add(packets.saturating_mul(14))));
+    }
+    Ok(sent)
 }
 
 /// Takes ubond's transmit filter off data-path end `end` (interface index `ifindex`).
@@ -423,6 +587,25 @@ fn last_use(m: &TcMessage) -> Option<u64> {
             _ => None,
         });
         tm.filter(|_| used)
+    })
+}
+
+/// The packets and octets the first action of filter `m` took.
+fn stats(m: &TcMessage) -> Option<(u64, u64)> {
+    m.attributes.iter().find_map(|a| match a {
+        TcAttribute::Options(o) => o.iter().find_map(|o| match o {
+            TcOption::U32(TcFilterU32Option::Action(a)) => {
+                a.first()?.attributes.iter().find_map(|at| match at {
+                    TcActionAttribute::Stats(s) => s.iter().find_map(|s| match s {
+                        TcStats2::Basic(b) => Some((b.packets as u64, b.bytes)),
+                        _ => None,
+                    }),
+                    _ => None,
+                })
+            }
+            _ => None,
+        }),
+        _ => None,
     })
 }
 

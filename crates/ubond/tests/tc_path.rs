@@ -293,6 +293,121 @@ fn frames_handed_over_as_received_go_by_their_destination() {
     assert_eq!(nodes.get(&0x40), Some(&(up.len() as u64 - to_own)), "to the end: {nodes:?}");
 }
 
+/// A transmit filter of IPv4 routes (`TxTo::Ipv4`) on a data-path end sends the untagged IPv4
+/// frames to a unicast address from the routes' source octet by their destination's last
+/// octet, each to its route's slave; every other frame stays on the end, where a socket with
+/// the data threads' filter (`Receive::AllBut`) takes exactly those. Each frame once, by one
+/// of the two; the filter's statistics count each route's frames and their octets, Ethernet
+/// header included, as the bond counts them.
+#[test]
+fn ipv4_routes_send_by_the_destinations_last_octet() {
+    if !can_run() {
+        return;
+    }
+    let s = side("ktx4", "a");
+    s.ip(&["link", "add", "srcx", "type", "veth", "peer", "name", "endx"]);
+    for i in ["1", "2"] {
+        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
+    }
+    for i in ["srcx", "endx", "p1", "s1", "p2", "s2"] {
+        s.ip(&["link", "set", i, "up"]);
+    }
+    let src_last = 0x5a;
+    // Octets 0-99 to s1, 100-199 to s2; 200-255 have no route.
+    let slave_of = |octet: u8| (octet < 200).then_some(if octet < 100 { 0 } else { 1 });
+    let to = in_netns(&s.ns, move || {
+        let (s1, s2) = (link::ifindex("s1").unwrap(), link::ifindex("s2").unwrap());
+        let routes = (0..200u8).map(|o| (o, if o < 100 { s1 } else { s2 })).collect();
+        let to = redirect::TxTo::Ipv4 { src_last, routes };
+        let end = link::ifindex("endx").unwrap();
+        redirect::transmit("endx", end, &to, redirect::TxFilter::Off).unwrap();
+        to
+    })
+    .join()
+    .unwrap();
+    let octets = to.octets().unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let threads = in_netns(&s.ns, move || {
+        let opts = PacketOptions { receive: Receive::AllBut(octets), ..PacketOptions::default() };
+        let sock = PacketSocket::open("endx", opts).unwrap();
+        sock.set_recv_buffer(8 << 20).unwrap();
+        ready_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
+        while let Some(n) = sock.recv(&mut buf).unwrap() {
+            got.extend(id_of(&buf[..n]));
+        }
+        got
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    let mut rng = Rng(0x7a_0005);
+    let (mut frames, mut sends) = (BTreeMap::new(), Vec::new());
+    let (mut routed, mut stay) = (BTreeMap::new(), BTreeSet::new());
+    let mut per_octet: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
+    for id in 0..900 {
+        let mut f = any_frame(&mut rng, id);
+        match rng.next() % 8 {
+            // The common case: IPv4 from the bond's address, to anyone.
+            0..=4 => {
+                f = frame(&mut rng, id);
+                f[11] = src_last;
+                f[12..14].copy_from_slice(&[0x08, 0x00]);
+                if rng.byte() % 8 == 0 {
+                    f[0] |= 1;
+                }
+            }
+            // From another address ending otherwise.
+            5 => f[12..14].copy_from_slice(&[0x08, 0x00]),
+            _ => {}
+        }
+        match slave_of(f[5]).filter(|_| octets.matches(&f)) {
+            Some(slave) => {
+                routed.insert(id, slave);
+                let c = per_octet.entry(f[5]).or_default();
+                *c = (c.0 + 1, c.1 + f.len() as u64);
+            }
+            None => {
+                stay.insert(id);
+            }
+        }
+        sends.push(("srcx".to_string(), f.clone()));
+        frames.insert(id, f);
+    }
+    assert!(routed.len() > 300 && stay.len() > 200, "{} routed, {} stay", routed.len(), stay.len());
+    let got = send_and_watch(&s.ns, &s.ns, &["p1", "p2"], false, sends, routed.len());
+    let mut seen = BTreeMap::new();
+    for (id, slave) in got {
+        assert!(seen.insert(id, slave).is_none(), "frame {id} left twice: {:02x?}", frames[&id]);
+    }
+    let wrong: Vec<_> = routed.iter().filter(|(id, m)| seen.get(id) != Some(m)).collect();
+    let extra: Vec<_> = seen.keys().filter(|id| !routed.contains_key(id)).collect();
+    assert!(
+        wrong.is_empty() && extra.is_empty(),
+        "{} routed frames left elsewhere or not at all, e.g. {:02x?}; {} others left, e.g. {:?}",
+        wrong.len(),
+        wrong.first().map(|(id, _)| &frames[id]),
+        extra.len(),
+        extra.first().map(|id| &frames[id])
+    );
+    let left: BTreeSet<u32> = threads.join().unwrap().into_iter().collect();
+    let (missing, more) = (stay.difference(&left).count(), left.difference(&stay).count());
+    assert!(
+        missing == 0 && more == 0,
+        "the data threads' socket takes the frames the filter leaves: {missing} missing, {more} \
+         more"
+    );
+    let sent = in_netns(&s.ns, move || {
+        let end = link::ifindex("endx").unwrap();
+        redirect::tx_sent("endx", end, redirect::TX_PREFS[0]).unwrap()
+    })
+    .join()
+    .unwrap();
+    let sent: BTreeMap<u8, (u64, u64)> =
+        sent.into_iter().filter(|s| s.1 > 0).map(|(o, p, b)| (o, (p, b))).collect();
+    assert_eq!(sent, per_octet, "per route, the frames and octets sent");
+}
+
 /// Per node of ubond's data filter on `iface` (its number, as `fh TABLE::N`), the frames its
 /// action took, as `tc -s filter show` says.
 fn node_counts(ns: &str, iface: &str) -> BTreeMap<u32, u64> {
@@ -566,6 +681,134 @@ fn transmit_in_the_kernel_sends_where_the_plan_says() {
         m.sort_unstable();
         assert_eq!(m, [0, 1], "frame {id} leaves by each slave once");
     }
+}
+
+/// Every frame a bond's filter on its data-path end sent to `to`, as `tc -s` says (each
+/// node's redirect counted).
+fn sent_to(s: &Side, to: &str) -> u64 {
+    let o = sh(&[
+        "ip", "netns", "exec", &s.ns, "tc", "-s", "filter", "show", "dev", "bond0-dp", "ingress",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    text.split(&format!(" Redirect to device {to})"))
+        .skip(1)
+        .filter_map(|c| c.split("Sent ").nth(1)?.split_whitespace().nth(2)?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Hashed transmit on the userspace path (`xmit_hash_policy=layer2`, `TxPlan::redirect_ipv4`):
+/// a balance-xor bond's IPv4 frames to a unicast address from its own address leave by the
+/// kernel's filter, the others by its data threads; each frame once, by the slave the core
+/// chooses (`TxPlan::select`), whichever path sent it. A balance-tlb bond sends by its
+/// filter the frames of the buckets its active slave has, unchanged, and the data threads
+/// the rest; each frame once.
+#[test]
+fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
+    if !can_run() {
+        return;
+    }
+    let (a, b) = user_pair("ktxh");
+    let mut rng = Rng(0x7c_4b53);
+    // Sends 600 frames through B's bond, two thirds IPv4 from its address; per frame, the
+    // members of A's side it arrived on.
+    let mut send = |bond: MacAddr, first: u32| {
+        let mut frames = BTreeMap::new();
+        for id in first..first + 600 {
+            let mut f = any_frame(&mut rng, id);
+            if rng.next() % 3 != 0 {
+                f = frame(&mut rng, id);
+                f[6..12].copy_from_slice(&bond.0);
+                f[12..14].copy_from_slice(&[0x08, 0x00]);
+            }
+            frames.insert(id, f);
+        }
+        let sends = frames.values().map(|f| ("bond0".to_string(), f.clone())).collect();
+        let mut on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for (id, m) in send_and_watch(&b.ns, &a.ns, &["e1", "e2"], false, sends, 600) {
+            on.entry(id).or_default().push(m);
+        }
+        (frames, on)
+    };
+    let routed =
+        |bond: MacAddr, f: &[u8]| f[0] & 1 == 0 && f[6..12] == bond.0 && f[12..14] == [8, 0];
+
+    b.ok(&["add", "bond0", "mode=balance-xor", "miimon=50"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "both up", |r| {
+        r.matches("MII Status: up").count() == 3
+    });
+    wait_for(Duration::from_secs(5), "the transmit filter", || {
+        sent_to(&b, "e1") + sent_to(&b, "e2") > 0 || {
+            let o = sh(&[
+                "ip", "netns", "exec", &b.ns, "tc", "filter", "show", "dev", "bond0-dp", "ingress",
+            ]);
+            String::from_utf8_lossy(&o.stdout).contains("Redirect to device e2")
+        }
+    });
+    let bond: MacAddr = mac_of(&b, "bond0").parse().unwrap();
+    let before = sent_to(&b, "e1") + sent_to(&b, "e2");
+    let (frames, on) = send(bond, 0);
+    let plan = ubond_core::bond::TxPlan {
+        slaves: vec![SlaveId(1), SlaveId(2)],
+        ..ubond_core::bond::TxPlan::empty(ubond_core::options::Mode::BalanceXor)
+    };
+    let mut by_kernel = 0;
+    for (id, f) in &frames {
+        let ubond_core::bond::TxChoice::One(SlaveId(want)) = plan.select(f, &mut 0) else {
+            panic!("balance-xor chooses one slave");
+        };
+        assert_eq!(
+            on.get(id).map(Vec::as_slice),
+            Some(&[want as usize - 1][..]),
+            "frame {id}: {f:02x?}"
+        );
+        by_kernel += u64::from(routed(bond, f));
+    }
+    let counted = sent_to(&b, "e1") + sent_to(&b, "e2") - before;
+    assert!(
+        by_kernel > 300 && counted >= by_kernel,
+        "the kernel sent {counted} of {by_kernel}: the data threads did"
+    );
+    b.ok(&["del", "bond0"]);
+
+    // balance-tlb: with no traffic of the kernel's own (no IPv6) and nothing sent unbalanced,
+    // the active slave (the first) is the least loaded, and every bucket is its at first: the
+    // IPv4 frames from the bond's address leave by the filter, unchanged.
+    for conf in ["all", "default"] {
+        let key = format!("net.ipv6.conf.{conf}.disable_ipv6=1");
+        must(&["ip", "netns", "exec", &b.ns, "sysctl", "-qw", &key]);
+    }
+    b.ok(&["add", "bond0", "mode=balance-tlb", "miimon=50"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "e1 active", |r| active_of(r) == "e1");
+    wait_for(Duration::from_secs(5), "the transmit filter", || {
+        let o = sh(&[
+            "ip", "netns", "exec", &b.ns, "tc", "filter", "show", "dev", "bond0-dp", "ingress",
+        ]);
+        String::from_utf8_lossy(&o.stdout).contains("Redirect to device e1")
+    });
+    let bond: MacAddr = mac_of(&b, "bond0").parse().unwrap();
+    let sends: Vec<_> = (1000..1600)
+        .map(|id| {
+            let mut f = frame(&mut rng, id);
+            f[0] &= !1;
+            // One bucket: once it carried bytes it is assigned to e1 and stays (the others'
+            // provisional slaves may move, and their routes with them).
+            f[5] = 0x42;
+            f[6..12].copy_from_slice(&bond.0);
+            f[12..14].copy_from_slice(&[0x08, 0x00]);
+            ("bond0".to_string(), f)
+        })
+        .collect();
+    let mut on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (id, m) in send_and_watch(&b.ns, &a.ns, &["e1", "e2"], false, sends, 600) {
+        on.entry(id).or_default().push(m);
+    }
+    assert_eq!(on.len(), 600, "every frame left");
+    assert!(on.values().all(|m| m == &[0]), "each once, by e1");
+    assert_eq!(sent_to(&b, "e1"), 600, "the kernel sent them all");
 }
 
 /// The ARP monitor on the userspace path: an active-backup bond's active slave hands its

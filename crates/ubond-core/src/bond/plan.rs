@@ -19,10 +19,11 @@ use crate::hash;
 use crate::options::{Mode, XmitHashPolicy};
 use crate::time::Instant;
 
+use ubond_wire::ethernet::ETHERTYPE_IPV4;
 use ubond_wire::MacAddr;
 
 use super::copies::{CopyKey, RxCopies};
-use super::tlb::{TlbLoad, TlbTable, TlbTx};
+use super::tlb::{Account, AlbMode, TlbLoad, TlbTable, TlbTx};
 use super::SlaveId;
 
 /// Where one frame goes.
@@ -126,6 +127,28 @@ impl TxPlan {
     }
 }
 
+/// Where the untagged IPv4 frames a bond sends from one source address to a unicast one go,
+/// by the last octet of their destination ([`TxPlan::redirect_ipv4`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv4Routes {
+    /// The last octet of the source address (the bond's own).
+    pub src_last: u8,
+    /// The destinations' last octets that have a route, in increasing order; frames to the
+    /// others are left to a data path that decides frame by frame.
+    pub routes: Vec<Ipv4Route>,
+}
+
+/// One route of [`Ipv4Routes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Route {
+    /// The last octet of the destination address.
+    pub dst_last: u8,
+    /// The slave the frames leave by, unchanged.
+    pub slave: SlaveId,
+    /// Where their bytes are counted (balance-tlb's bucket).
+    pub account: Account,
+}
+
 /// What the driver does with one frame the bond transmits ([`TxPlan::decide`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxDecision {
@@ -176,6 +199,53 @@ impl TxPlan {
             _ if self.slaves.len() == 1 => Some(vec![first]),
             _ => None,
         }
+    }
+
+    /// The plan for untagged IPv4 frames to a unicast address from `src`, where it depends on
+    /// the last octet of their destination alone, for a data path that forwards with the
+    /// kernel's own classifier (tc's `u32`, which matches fixed octets): with
+    /// `xmit_hash_policy=layer2`, whose hash (`bond_eth_hash`) reads the last octets of the two
+    /// addresses and the EtherType only, in balance-xor, 802.3ad and balance-tlb. balance-tlb
+    /// sends a frame unchanged only by its active slave (another rewrites the source): its
+    /// routes are those of the buckets the table gives the active slave, and the other frames
+    /// are left to a data path that rewrites. `None` where no frame has a route, and for every
+    /// other plan ([`TxPlan::redirect`] gives the plans that are one choice for every frame).
+    ///
+    /// For every such frame whose destination's last octet has a route, [`TxPlan::decide`]
+    /// sends it on the route's slave, unchanged, and counts its bytes in the route's account.
+    pub fn redirect_ipv4(&self, src: MacAddr) -> Option<Ipv4Routes> {
+        let table = match (&self.tlb, self.mode) {
+            (None, Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb)
+                if self.policy == XmitHashPolicy::Layer2 =>
+            {
+                None
+            }
+            (Some(t), _) if t.mode == AlbMode::Tlb && t.policy == XmitHashPolicy::Layer2 => Some(t),
+            _ => return None,
+        };
+        // A frame of the kind: a unicast destination, `src`, IPv4.
+        let mut frame = [0u8; 14 + 20];
+        frame[0] = 0x02;
+        frame[6..12].copy_from_slice(&src.0);
+        frame[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        frame[14] = 0x45;
+        let routes: Vec<Ipv4Route> = (0..=u8::MAX)
+            .filter_map(|dst_last| {
+                frame[5] = dst_last;
+                let (slave, account) = match table {
+                    None => match self.select(&frame, &mut 0) {
+                        TxChoice::One(slave) => (slave, Account::None),
+                        _ => return None,
+                    },
+                    Some(t) => match t.select(&frame) {
+                        TlbTx::Send { slave, set_src: None, account } => (slave, account),
+                        _ => return None,
+                    },
+                };
+                Some(Ipv4Route { dst_last, slave, account })
+            })
+            .collect();
+        (!routes.is_empty()).then_some(Ipv4Routes { src_last: src.0[5], routes })
     }
 
     /// The decision for `frame` (a whole Ethernet frame the bond transmits), shared by every
@@ -482,6 +552,87 @@ mod tests {
         assert_eq!(plan(Mode::ActiveBackup, 0).redirect(), None, "no slave: dropped");
         let rr = TxPlan { igmp_slave: Some(SlaveId(2)), ..plan(Mode::BalanceRr, 1) };
         assert_eq!(rr.redirect(), None, "balance-rr's IGMP reports leave by another slave");
+    }
+
+    #[test]
+    fn ipv4_routes_are_the_decision_for_every_frame_they_cover() {
+        use crate::bond::tlb::{TlbLoad, TLB_HASH_TABLE_SIZE};
+        let bond = MacAddr([0x02, 0xb0, 0, 0, 0, 0x5a]);
+        let (a, b) = (SlaveId(1), SlaveId(2));
+        let mut buckets = [Some(a); TLB_HASH_TABLE_SIZE];
+        buckets.iter_mut().step_by(3).for_each(|s| *s = Some(b));
+        let tlb = |dynamic, active| TxPlan {
+            tlb: Some(TlbTable {
+                mode: AlbMode::Tlb,
+                dynamic,
+                policy: XmitHashPolicy::Layer2,
+                buckets,
+                active,
+                usable: vec![a, b],
+                macs: vec![(a, MacAddr([2, 0, 0, 0, 0, 1])), (b, MacAddr([2, 0, 0, 0, 0, 2]))],
+            }),
+            ..plan(Mode::BalanceTlb, 2)
+        };
+        let plans = [
+            ("balance-xor", plan(Mode::BalanceXor, 2), 256),
+            ("802.3ad, 3 ports", plan(Mode::Ieee8023ad, 3), 256),
+            ("balance-tlb, before its table", plan(Mode::BalanceTlb, 2), 256),
+            // IPv4's bucket is the last octets' XOR: the active slave's 170 buckets, or b's 86.
+            ("balance-tlb", tlb(true, Some(a)), 170),
+            ("balance-tlb, b active", tlb(true, Some(b)), 86),
+            ("tlb_dynamic_lb=0", tlb(false, Some(a)), 128),
+        ];
+        let mut x = 0x2545_f491_u32;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for (name, p, n) in &plans {
+            let routes = p.redirect_ipv4(bond).unwrap();
+            assert_eq!(routes.src_last, 0x5a, "{name}");
+            assert_eq!(routes.routes.len(), *n, "{name}: routes");
+            let (mut covered, mut frames) = (0, 0);
+            while covered < 3000 {
+                frames += 1;
+                // Any IPv4 frame to a unicast address from a source ending as the bond's.
+                let len = 14 + rnd() as usize % 120;
+                let mut f: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
+                f[0] &= !1;
+                f[11] = 0x5a;
+                f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+                let Some(r) = routes.routes.iter().find(|r| r.dst_last == f[5]) else { continue };
+                covered += 1;
+                let (mut sent, mut cursor) = (f.clone(), TxCursor::default());
+                assert_eq!(p.decide(&mut sent, &mut cursor), TxDecision::Send(r.slave), "{name}");
+                assert_eq!(sent, f, "{name}: sent unchanged");
+                let mut load = TlbLoad::default();
+                load.add(r.account, f.len());
+                assert_eq!(cursor.load, load, "{name}: counted where the route says");
+            }
+            assert!(frames < 3000 * 256 / n + 3000, "{name}: the routes cover their share");
+        }
+        // balance-tlb's routes are its active slave's buckets.
+        let routes = plans[3].1.redirect_ipv4(bond).unwrap();
+        for r in &routes.routes {
+            let bucket = r.dst_last ^ 0x5a;
+            assert_eq!((r.slave, r.account), (a, Account::Bucket(bucket)));
+            assert_eq!(buckets[usize::from(bucket)], Some(a));
+        }
+        let declined = [
+            ("layer3+4", TxPlan { policy: XmitHashPolicy::Layer34, ..plan(Mode::BalanceXor, 2) }),
+            ("balance-rr", plan(Mode::BalanceRr, 2)),
+            ("active-backup (TxPlan::redirect)", plan(Mode::ActiveBackup, 2)),
+            ("no slave", plan(Mode::BalanceXor, 0)),
+            ("no active slave", tlb(true, None)),
+        ];
+        for (name, p) in declined {
+            assert_eq!(p.redirect_ipv4(bond), None, "{name}");
+        }
+        let mut alb = tlb(true, Some(a));
+        alb.tlb.as_mut().unwrap().mode = AlbMode::Alb;
+        assert_eq!(alb.redirect_ipv4(bond), None, "balance-alb's key is the destination IP");
     }
 
     fn plan(mode: Mode, n: u32) -> TxPlan {

@@ -327,13 +327,15 @@ impl Fast {
         rt.fast.on = Some(on);
     }
 
-    /// balance-tlb/alb on the fast path: the bytes the kernel sent per bucket since the last
-    /// call, for [`ubond_core::bond::Bond::handle_timeout_with_load`].
+    /// balance-tlb/alb: the bytes the kernel sent per bucket since the last call (the fast
+    /// path's programs, or the userspace path's filters), for
+    /// [`ubond_core::bond::Bond::handle_timeout_with_load`].
     pub(super) fn take_load(&self, rt: &mut BondRt) -> Option<TlbLoad> {
-        let fast = self.path.as_ref()?;
-        if !rt.fast.on() || rt.bond.tx_plan().tlb.is_none() {
-            return None;
+        if !rt.fast.on() {
+            return self.tc.take_load(rt);
         }
+        let fast = self.path.as_ref()?;
+        rt.bond.tx_plan().tlb.as_ref()?;
         let now = match fast.tlb_load(rt.dev.ifindex()) {
             Ok(Some(now)) => now,
             Ok(None) => return None,

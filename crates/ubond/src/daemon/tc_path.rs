@@ -30,10 +30,11 @@
 //! [`slave_adopted`]): its data threads forward while it restores, then it puts its own on.
 
 use rustix::io::Errno;
+use ubond_core::bond::tlb::{Account, TlbLoad};
 use ubond_core::bond::RxRedirect;
 use ubond_core::time::Instant;
-use ubond_sys::redirect::{self, RxMatch, RxTo, TxFilter};
-use ubond_sys::{AddressSet, Receive};
+use ubond_sys::redirect::{self, RxMatch, RxTo, TxFilter, TxTo};
+use ubond_sys::{AddressSet, Ipv4Octets, Receive};
 
 use super::bond::BondRt;
 use super::workers::{self, DataSocket};
@@ -54,9 +55,13 @@ pub(super) enum KernelRx {
 pub(super) struct TcTx {
     /// ubond's filter on the data-path end.
     filter: TxFilter,
-    /// The slaves (interface indexes) the filter sends every frame to; `None`: the data
-    /// threads read the data-path end.
-    to: Option<Vec<u32>>,
+    /// Where the filter sends the frames; `None`: the data threads read the data-path end.
+    to: Option<TxTo>,
+    /// For a [`TxTo::Ipv4`] filter: where each route's bytes are counted (balance-tlb's
+    /// buckets), and the octets each route had sent at the last reading.
+    counted: Vec<(u8, Account, u64)>,
+    /// Bytes counted by filters taken away since the last [`TcPath::take_load`].
+    pending: TlbLoad,
 }
 
 impl TcTx {
@@ -70,7 +75,37 @@ impl TcTx {
                 TxFilter::Unknown
             }
         };
-        TcTx { filter, to: None }
+        TcTx { filter, to: None, counted: Vec::new(), pending: TlbLoad::default() }
+    }
+}
+
+impl TcTx {
+    /// What a [`TxTo::Ipv4`] filter whose routes count bytes (balance-tlb's) sent since the
+    /// last reading, per bucket; `None` for any other filter, or when the kernel could not say
+    /// (said).
+    fn read_load(&mut self, end: &str, end_ifindex: u32) -> Option<TlbLoad> {
+        let (TxFilter::At(pref), Some(TxTo::Ipv4 { .. })) = (self.filter, &self.to) else {
+            return None;
+        };
+        if self.counted.iter().all(|(_, account, _)| *account == Account::None) {
+            return None;
+        }
+        let sent = match redirect::tx_sent(end, end_ifindex, pref) {
+            Ok(sent) => sent,
+            Err(e) => {
+                eprintln!("ubond: {e}");
+                return None;
+            }
+        };
+        let mut load = TlbLoad::default();
+        for (octet, _, bytes) in sent {
+            if let Some((_, account, before)) = self.counted.iter_mut().find(|c| c.0 == octet) {
+                let delta = bytes.saturating_sub(*before);
+                *before = bytes;
+                load.add(*account, usize::try_from(delta).unwrap_or(usize::MAX));
+            }
+        }
+        Some(load)
     }
 }
 
@@ -119,35 +154,102 @@ impl TcPath {
         }
     }
 
-    /// The bond's transmit: by the filter on its data-path end, or by the data threads.
+    /// The bond's transmit: by the filter on its data-path end (every frame, or the IPv4
+    /// frames whose slave the destination's last octet tells), or by the data threads.
     fn sync_transmit(&mut self, rt: &mut BondRt) {
         let ifindex_of = |id| rt.slave(id).map(|s| s.ifindex);
-        let want = match rt.bond.tx_plan().redirect() {
-            Some(ids) if !rt.fast.on() && !self.refused => {
-                ids.into_iter().map(ifindex_of).collect::<Option<Vec<u32>>>()
-            }
-            _ => None,
+        let plan = rt.bond.tx_plan();
+        let want = if rt.fast.on() || self.refused {
+            None
+        } else if let Some(ids) = plan.redirect() {
+            ids.into_iter()
+                .map(ifindex_of)
+                .collect::<Option<Vec<u32>>>()
+                .map(|to| (TxTo::Every(to), Vec::new()))
+        } else if let Some(r) = plan.redirect_ipv4(rt.bond.rx_plan().bond_mac) {
+            let routes = r.routes.iter().map(|r| Some((r.dst_last, ifindex_of(r.slave)?)));
+            let accounts = r.routes.iter().map(|r| (r.dst_last, r.account, 0)).collect();
+            routes
+                .collect::<Option<Vec<_>>>()
+                .map(|routes| (TxTo::Ipv4 { src_last: r.src_last, routes }, accounts))
+        } else {
+            None
         };
-        if want == rt.tc_tx.to && rt.tc_tx.filter != TxFilter::Unknown {
+        if want.as_ref().map(|w| &w.0) == rt.tc_tx.to.as_ref()
+            && rt.tc_tx.filter != TxFilter::Unknown
+        {
             return;
         }
         let (end, end_ifindex) = (rt.dev.peer_name().to_string(), rt.dev.peer_ifindex());
         let name = rt.bond.name().to_string();
+        // What the filter going away counted.
+        if let Some(load) = rt.tc_tx.read_load(&end, end_ifindex) {
+            rt.tc_tx.pending.merge(&load);
+        }
         let tx = &mut rt.tc_tx;
+        // The same kind of filter with other routes: changed node by node, so that the
+        // routes that stay keep forwarding and counting (balance-tlb's table changes often).
+        if let (
+            Some((TxTo::Ipv4 { src_last: new_src, routes: new }, counted)),
+            Some(TxTo::Ipv4 { src_last, routes: old }),
+            TxFilter::At(pref),
+        ) = (&want, &tx.to, tx.filter)
+        {
+            if new_src == src_last {
+                let octets = want.as_ref().and_then(|w| w.0.octets());
+                let (old_octets, new_octets) =
+                    (tx.to.as_ref().and_then(TxTo::octets), octets.unwrap_or_default());
+                let during = Ipv4Octets {
+                    dst_last: old_octets.unwrap_or_default().dst_last.union(&new_octets.dst_last),
+                    ..new_octets
+                };
+                if !set_receive(&name, &rt.end, Receive::AllBut(during)) {
+                    return;
+                }
+                if redirect::retarget(&end, end_ifindex, pref, old, new).is_ok() {
+                    // Counted from zero where the route was written.
+                    let kept = |c: &(u8, Account, u64)| {
+                        let same = |r: &Vec<(u8, u32)>| r.iter().find(|r| r.0 == c.0).copied();
+                        let before = tx.counted.iter().find(|k| k.0 == c.0).map_or(0, |k| k.2);
+                        let stays = same(old).is_some() && same(old) == same(new);
+                        (c.0, c.1, if stays { before } else { 0 })
+                    };
+                    tx.counted = counted.iter().map(kept).collect();
+                    tx.to = want.map(|w| w.0);
+                    set_receive(&name, &rt.end, Receive::AllBut(new_octets));
+                    return;
+                }
+                // Not node by node: a whole new filter, below.
+            }
+        }
         match want {
-            Some(to) => {
-                if tx.to.is_none() && !set_receive(&name, &rt.end, Receive::Nothing) {
+            Some((to, counted)) => {
+                // While the filters change, the sockets take neither the old filter's frames
+                // nor the new one's (none goes twice); then all that the new one leaves.
+                let during = match (tx.to.as_ref().map(TxTo::octets), to.octets()) {
+                    (None, Some(new)) => Receive::AllBut(new),
+                    (Some(Some(old)), Some(new)) if old.src_last == new.src_last => {
+                        let dst_last = old.dst_last.union(&new.dst_last);
+                        Receive::AllBut(Ipv4Octets { dst_last, ..new })
+                    }
+                    _ => Receive::Nothing,
+                };
+                if !set_receive(&name, &rt.end, during) {
                     return;
                 }
                 match redirect::transmit(&end, end_ifindex, &to, tx.filter) {
                     Ok(filter) => {
-                        (tx.filter, tx.to) = (filter, Some(to));
+                        let after = to.octets().map_or(Receive::Nothing, Receive::AllBut);
+                        (tx.filter, tx.to, tx.counted) = (filter, Some(to), counted);
+                        if after != during {
+                            set_receive(&name, &rt.end, after);
+                        }
                         self.say();
                     }
                     Err(e) => {
                         // The data threads take the data-path end back.
                         let _ = redirect::clear_transmit(&end, end_ifindex);
-                        (tx.filter, tx.to) = (TxFilter::Off, None);
+                        (tx.filter, tx.to, tx.counted) = (TxFilter::Off, None, Vec::new());
                         set_receive(&name, &rt.end, Receive::All);
                         self.refuse(&name, &e);
                         self.sync(rt);
@@ -161,11 +263,25 @@ impl TcPath {
                         Err(e) => eprintln!("ubond: {name}: {e}"),
                     }
                 }
+                tx.counted.clear();
                 if tx.to.take().is_some() {
                     set_receive(&name, &rt.end, Receive::All);
                 }
             }
         }
+    }
+
+    /// balance-tlb on the userspace path: the bytes the transmit filter sent per bucket since
+    /// the last call, for [`ubond_core::bond::Bond::handle_timeout_with_load`] (the data
+    /// threads count the rest).
+    pub(super) fn take_load(&self, rt: &mut BondRt) -> Option<TlbLoad> {
+        let (end, end_ifindex) = (rt.dev.peer_name().to_string(), rt.dev.peer_ifindex());
+        let tx = &mut rt.tc_tx;
+        let mut load = std::mem::take(&mut tx.pending);
+        if let Some(now) = tx.read_load(&end, end_ifindex) {
+            load.merge(&now);
+        }
+        (!load.is_empty()).then_some(load)
     }
 
     /// The ARP monitor on the userspace path: when each slave whose frames the filters hand
