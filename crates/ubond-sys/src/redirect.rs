@@ -7,7 +7,11 @@
 //!   bond's data-path end, and veth hands them to the bond's device as received, as a frame a
 //!   data thread writes there would be, without crossing userspace.
 //! * **Transmit** ([`transmit`]): on the data-path end's ingress (where what the bond sends
-//!   arrives), every frame goes to one slave's egress, or a copy to each slave (broadcast).
+//!   arrives), every frame goes to one slave's egress, or a copy to each slave (broadcast);
+//!   or ([`TxTo::Ipv4`]) the untagged IPv4 frames to a unicast address from the bond's address
+//!   go by the last octet of their destination, through a hash table of 256 buckets (the
+//!   layer2 hash reads nothing else), and the rest stays for the data threads. Routes that
+//!   need the slave's own source address are [`crate::nft_tx`]'s.
 //!
 //! ubond's filters on a slave, in the order the kernel tries them, each ending the
 //! classification when it matches:

@@ -408,6 +408,126 @@ fn ipv4_routes_send_by_the_destinations_last_octet() {
     assert_eq!(sent, per_octet, "per route, the frames and octets sent");
 }
 
+/// The routes that need the slave's own source address (`ubond_sys::nft_tx`, nftables on the
+/// data-path end's ingress) next to tc's (`TxTo::Ipv4`): a frame of a tc route leaves by its
+/// slave unchanged, one of an nftables route by its slave with that slave's address as its
+/// source, every other frame stays for the data threads' socket (`Receive::AllBut` with both
+/// routes' octets); each once. The table's counters count each route's frames and octets;
+/// cleared, its frames go to the socket.
+#[test]
+fn nftables_routes_send_with_the_slaves_own_address() {
+    if !can_run() {
+        return;
+    }
+    let s = side("knft", "a");
+    s.ip(&["link", "add", "srcx", "type", "veth", "peer", "name", "endx"]);
+    for i in ["1", "2"] {
+        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
+    }
+    for i in ["srcx", "endx", "p1", "s1", "p2", "s2"] {
+        s.ip(&["link", "set", i, "up"]);
+    }
+    let (src_last, own2) = (0x5a, [0x02, 0x52, 0, 0, 0, 2]);
+    // Octets 0-99 by tc to s1; 100-199 by nftables to s2, rewritten; 200-255 no route.
+    let put = in_netns(&s.ns, move || {
+        let (s1, s2) = (link::ifindex("s1").unwrap(), link::ifindex("s2").unwrap());
+        let to = redirect::TxTo::Ipv4 { src_last, routes: (0..100u8).map(|o| (o, s1)).collect() };
+        redirect::transmit("endx", link::ifindex("endx").unwrap(), &to, redirect::TxFilter::Off)
+            .unwrap();
+        let routes: Vec<ubond_sys::nft_tx::NftRoute> = (100..200u8)
+            .map(|octet| ubond_sys::nft_tx::NftRoute { octet, to: s2, source: own2 })
+            .collect();
+        ubond_sys::nft_tx::put("endx", src_last, &routes)
+    })
+    .join()
+    .unwrap();
+    if let Err(e) = put {
+        // A kernel without nftables' netdev family: the daemon leaves those frames to its
+        // data threads (said).
+        eprintln!("skipped: {e}");
+        return;
+    }
+    let octets = ubond_sys::Ipv4Octets { src_last, dst_last: (0..200u8).collect() };
+    let run = |first: u32, nft: bool| {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let threads = in_netns(&s.ns, move || {
+            let receive = Receive::AllBut(octets);
+            let sock = PacketSocket::open("endx", PacketOptions { receive, ..Default::default() })
+                .unwrap();
+            sock.set_recv_buffer(8 << 20).unwrap();
+            let watch: Vec<PacketSocket> = ["p1", "p2"]
+                .iter()
+                .map(|p| PacketSocket::open(p, PacketOptions::default()).unwrap())
+                .collect();
+            watch.iter().for_each(|w| w.set_recv_buffer(8 << 20).unwrap());
+            ready_tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_secs(2));
+            let (mut stayed, mut left, mut buf) = (Vec::new(), Vec::new(), vec![0u8; 9000]);
+            while let Some(n) = sock.recv(&mut buf).unwrap() {
+                stayed.extend(id_of(&buf[..n]));
+            }
+            for (i, w) in watch.iter().enumerate() {
+                while let Some(n) = w.recv(&mut buf).unwrap() {
+                    if let Some(id) = id_of(&buf[..n]) {
+                        left.push((id, i, buf[6..12].to_vec()));
+                    }
+                }
+            }
+            (stayed, left)
+        });
+        ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let mut rng = Rng(0x4e_f700 + u64::from(first));
+        let (mut sends, mut want_left, mut want_stay) =
+            (Vec::new(), BTreeMap::new(), BTreeSet::new());
+        let mut per_octet: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
+        for id in first..first + 600 {
+            let mut f = any_frame(&mut rng, id);
+            if rng.next() % 4 != 0 {
+                f = frame(&mut rng, id);
+                f[11] = src_last;
+                f[12..14].copy_from_slice(&[0x08, 0x00]);
+            }
+            let octet = f[5];
+            match octets.matches(&f) {
+                true if octet < 100 => {
+                    want_left.insert(id, (0, f[6..12].to_vec()));
+                }
+                true if nft => {
+                    want_left.insert(id, (1, own2.to_vec()));
+                    let c = per_octet.entry(octet).or_default();
+                    *c = (c.0 + 1, c.1 + f.len() as u64);
+                }
+                // Without the table, frames of its routes go on up the end, unread.
+                true => {}
+                false => {
+                    want_stay.insert(id);
+                }
+            }
+            sends.push(("srcx".to_string(), f));
+        }
+        send_and_watch(&s.ns, &s.ns, &[], false, sends, 0);
+        let (stayed, left) = threads.join().unwrap();
+        let stayed: BTreeSet<u32> = stayed.into_iter().collect();
+        assert_eq!(stayed, want_stay, "the data threads' socket takes what no route takes");
+        let mut got = BTreeMap::new();
+        for (id, i, src) in left {
+            assert!(got.insert(id, (i, src)).is_none(), "frame {id} left twice");
+        }
+        let wrong = want_left.iter().filter(|(id, w)| got.get(id) != Some(w)).count();
+        assert!(wrong == 0 && got.len() == want_left.len(), "{wrong} routed frames left wrong");
+        per_octet
+    };
+    let per_octet = run(0, true);
+    assert!(per_octet.len() > 50, "the nftables routes carried frames: {per_octet:?}");
+    let sent = in_netns(&s.ns, || ubond_sys::nft_tx::sent("endx").unwrap()).join().unwrap();
+    let sent: BTreeMap<u8, (u64, u64)> =
+        sent.into_iter().filter(|s| s.1 > 0).map(|(o, p, b)| (o, (p, b))).collect();
+    assert_eq!(sent, per_octet, "per route, the frames and octets sent");
+    in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
+    run(1000, false);
+    in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
+}
+
 /// Per node of ubond's data filter on `iface` (its number, as `fh TABLE::N`), the frames its
 /// action took, as `tc -s filter show` says.
 fn node_counts(ns: &str, iface: &str) -> BTreeMap<u32, u64> {
@@ -707,7 +827,7 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
     if !can_run() {
         return;
     }
-    let (a, b) = user_pair("ktxh");
+    let (a, mut b) = user_pair("ktxh");
     let mut rng = Rng(0x7c_4b53);
     // Sends 600 frames through B's bond, two thirds IPv4 from its address; per frame, the
     // members of A's side it arrived on.
@@ -772,43 +892,120 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
     );
     b.ok(&["del", "bond0"]);
 
-    // balance-tlb: with no traffic of the kernel's own (no IPv6) and nothing sent unbalanced,
-    // the active slave (the first) is the least loaded, and every bucket is its at first: the
-    // IPv4 frames from the bond's address leave by the filter, unchanged.
-    for conf in ["all", "default"] {
-        let key = format!("net.ipv6.conf.{conf}.disable_ipv6=1");
-        must(&["ip", "netns", "exec", &b.ns, "sysctl", "-qw", &key]);
-    }
+    // balance-tlb: the kernel's own IPv6 frames leave unbalanced by the active slave (e1),
+    // whose load starts from them at the table's first clear (10 s): then e2 is the least
+    // loaded, the buckets not used yet are e2's, and their frames leave with e2's address,
+    // through the nftables table on the end.
     b.ok(&["add", "bond0", "mode=balance-tlb", "miimon=50"]);
     b.ok(&["enslave", "bond0", "e1", "e2"]);
     b.ip(&["link", "set", "bond0", "up"]);
     wait_report(&b, "bond0", Duration::from_secs(10), "e1 active", |r| active_of(r) == "e1");
-    wait_for(Duration::from_secs(5), "the transmit filter", || {
-        let o = sh(&[
-            "ip", "netns", "exec", &b.ns, "tc", "filter", "show", "dev", "bond0-dp", "ingress",
-        ]);
-        String::from_utf8_lossy(&o.stdout).contains("Redirect to device e1")
-    });
-    let bond: MacAddr = mac_of(&b, "bond0").parse().unwrap();
-    let sends: Vec<_> = (1000..1600)
-        .map(|id| {
-            let mut f = frame(&mut rng, id);
-            f[0] &= !1;
-            // One bucket: once it carried bytes it is assigned to e1 and stays (the others'
-            // provisional slaves may move, and their routes with them).
-            f[5] = 0x42;
-            f[6..12].copy_from_slice(&bond.0);
-            f[12..14].copy_from_slice(&[0x08, 0x00]);
-            ("bond0".to_string(), f)
-        })
-        .collect();
-    let mut on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-    for (id, m) in send_and_watch(&b.ns, &a.ns, &["e1", "e2"], false, sends, 600) {
-        on.entry(id).or_default().push(m);
+    let ns = b.ns.clone();
+    let nft_routes = move || {
+        in_netns(&ns, || ubond_sys::nft_tx::sent("bond0-dp").map(|s| s.len()).unwrap_or(0))
+            .join()
+            .unwrap()
+    };
+    let refused = || {
+        let log = std::fs::read_to_string(b.dir.join("daemon.log")).unwrap_or_default();
+        log.contains("go through the data threads instead")
+    };
+    wait_for(Duration::from_secs(20), "the nftables routes", || nft_routes() > 0 || refused());
+    if refused() {
+        eprintln!(
+            "skipped balance-tlb's other slave: the kernel refused the nftables table: {}",
+            std::fs::read_to_string(b.dir.join("daemon.log")).unwrap_or_default()
+        );
+        return;
     }
-    assert_eq!(on.len(), 600, "every frame left");
-    assert!(on.values().all(|m| m == &[0]), "each once, by e1");
-    assert_eq!(sent_to(&b, "e1"), 600, "the kernel sent them all");
+    let bond: MacAddr = mac_of(&b, "bond0").parse().unwrap();
+    let e2: MacAddr = mac_of(&b, "e2").parse().unwrap();
+    // Sends 512 frames from the bond's address, two to each destination octet, and checks
+    // each left once: by e1 unchanged, or by e2 with e2's address. Returns how many left by e2.
+    let (bns, ans) = (b.ns.clone(), a.ns.clone());
+    let mut round = |first: u32| {
+        let sends: Vec<_> = (first..first + 512)
+            .map(|id| {
+                let mut f = frame(&mut rng, id);
+                f[0] &= !1;
+                f[5] = id as u8;
+                f[6..12].copy_from_slice(&bond.0);
+                f[12..14].copy_from_slice(&[0x08, 0x00]);
+                ("bond0".to_string(), f)
+            })
+            .collect();
+        let left = send_and_watch_sources(&bns, &ans, &["e1", "e2"], sends, 512);
+        let mut by = BTreeMap::new();
+        for (id, m, src) in left {
+            assert!(by.insert(id, (m, src)).is_none(), "frame {id} left twice");
+        }
+        assert_eq!(by.len(), 512, "every frame left");
+        for (id, (m, src)) in &by {
+            let want = if *m == 0 { bond } else { e2 };
+            assert_eq!(src, &want.0, "frame {id} left by e{} with the source {want}", m + 1);
+        }
+        by.values().filter(|(m, _)| *m == 1).count()
+    };
+    assert!(round(2000) > 0, "some frames left by e2");
+    // With no daemon, only the kernel forwards: tc's filter and the nftables table.
+    let mut child = b.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(round(3000) > 0, "some frames left by e2, no daemon running");
+    // The next daemon adopts the bond and puts its own routes there; the bond deleted, its
+    // table goes too.
+    b.start_daemon_with(&["--datapath", "user"]);
+    wait_for(Duration::from_secs(20), "the nftables routes again", || nft_routes() > 0);
+    assert!(round(4000) > 0, "some frames left by e2 with the next daemon");
+    let there = in_netns(&b.ns, || ubond_sys::nft_tx::present("bond0-dp")).join().unwrap();
+    assert!(there.unwrap(), "the table is there");
+    b.ok(&["del", "bond0"]);
+    let left = in_netns(&b.ns, || ubond_sys::nft_tx::present("bond0-dp")).join().unwrap();
+    assert!(!left.unwrap(), "the table went with the bond");
+}
+
+/// [`send_and_watch`], with each arrival's source address: (frame number, which of `ups`,
+/// source).
+fn send_and_watch_sources(
+    from: &str,
+    to: &str,
+    ups: &[&str],
+    frames: Vec<(String, Vec<u8>)>,
+    expected: usize,
+) -> Vec<(u32, usize, [u8; 6])> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let ups: Vec<String> = ups.iter().map(|u| u.to_string()).collect();
+    let watcher = in_netns(to, move || {
+        let socks: Vec<PacketSocket> = ups
+            .iter()
+            .map(|up| PacketSocket::open(up, PacketOptions::default()).unwrap())
+            .collect();
+        socks.iter().for_each(|s| s.set_recv_buffer(8 << 20).unwrap());
+        ready_tx.send(()).unwrap();
+        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
+        let (t0, mut last) = (std::time::Instant::now(), std::time::Instant::now());
+        while t0.elapsed() < Duration::from_secs(5)
+            && (got.len() < expected || last.elapsed() < Duration::from_millis(300))
+        {
+            let mut idle = true;
+            for (i, sock) in socks.iter().enumerate() {
+                while let Some(n) = sock.recv(&mut buf).unwrap() {
+                    idle = false;
+                    if let Some(id) = id_of(&buf[..n]) {
+                        got.push((id, i, buf[6..12].try_into().unwrap()));
+                        last = std::time::Instant::now();
+                    }
+                }
+            }
+            if idle {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        got
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    send_and_watch(from, from, &[], false, frames, 0);
+    watcher.join().unwrap()
 }
 
 /// The ARP monitor on the userspace path: an active-backup bond's active slave hands its

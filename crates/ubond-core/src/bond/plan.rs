@@ -143,10 +143,13 @@ pub struct Ipv4Routes {
 pub struct Ipv4Route {
     /// The last octet of the destination address.
     pub dst_last: u8,
-    /// The slave the frames leave by, unchanged.
+    /// The slave the frames leave by.
     pub slave: SlaveId,
     /// Where their bytes are counted (balance-tlb's bucket).
     pub account: Account,
+    /// The source address they get (balance-tlb's slave other than the active one); `None`:
+    /// they leave unchanged.
+    pub set_src: Option<MacAddr>,
 }
 
 /// What the driver does with one frame the bond transmits ([`TxPlan::decide`]).
@@ -206,14 +209,17 @@ impl TxPlan {
     /// kernel's own classifier (tc's `u32`, which matches fixed octets): with
     /// `xmit_hash_policy=layer2`, whose hash (`bond_eth_hash`) reads the last octets of the two
     /// addresses and the EtherType only, in balance-xor, 802.3ad and balance-tlb. balance-tlb
-    /// sends a frame unchanged only by its active slave (another rewrites the source): its
-    /// routes are those of the buckets the table gives the active slave, and the other frames
-    /// are left to a data path that rewrites. `None` where no frame has a route, and for every
-    /// other plan ([`TxPlan::redirect`] gives the plans that are one choice for every frame).
+    /// sends a frame by a slave other than the active one with that slave's address as its
+    /// source: with `rewrite` (the data path can write it) those routes say so
+    /// ([`Ipv4Route::set_src`]); without, there are only the routes of the buckets the table
+    /// gives the active slave, and the other frames are left to a data path that rewrites.
+    /// `None` where no frame has a route, and for every other plan ([`TxPlan::redirect`] gives
+    /// the plans that are one choice for every frame).
     ///
     /// For every such frame whose destination's last octet has a route, [`TxPlan::decide`]
-    /// sends it on the route's slave, unchanged, and counts its bytes in the route's account.
-    pub fn redirect_ipv4(&self, src: MacAddr) -> Option<Ipv4Routes> {
+    /// sends it on the route's slave, with the route's source address if it has one and
+    /// otherwise unchanged, and counts its bytes in the route's account.
+    pub fn redirect_ipv4(&self, src: MacAddr, rewrite: bool) -> Option<Ipv4Routes> {
         let table = match (&self.tlb, self.mode) {
             (None, Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb)
                 if self.policy == XmitHashPolicy::Layer2 =>
@@ -232,17 +238,19 @@ impl TxPlan {
         let routes: Vec<Ipv4Route> = (0..=u8::MAX)
             .filter_map(|dst_last| {
                 frame[5] = dst_last;
-                let (slave, account) = match table {
+                let (slave, account, set_src) = match table {
                     None => match self.select(&frame, &mut 0) {
-                        TxChoice::One(slave) => (slave, Account::None),
+                        TxChoice::One(slave) => (slave, Account::None, None),
                         _ => return None,
                     },
                     Some(t) => match t.select(&frame) {
-                        TlbTx::Send { slave, set_src: None, account } => (slave, account),
+                        TlbTx::Send { slave, set_src, account } if rewrite || set_src.is_none() => {
+                            (slave, account, set_src)
+                        }
                         _ => return None,
                     },
                 };
-                Some(Ipv4Route { dst_last, slave, account })
+                Some(Ipv4Route { dst_last, slave, account, set_src })
             })
             .collect();
         (!routes.is_empty()).then_some(Ipv4Routes { src_last: src.0[5], routes })
@@ -589,10 +597,14 @@ mod tests {
             x ^= x << 5;
             x
         };
-        for (name, p, n) in &plans {
-            let routes = p.redirect_ipv4(bond).unwrap();
+        for (name, p, n, rewrite) in plans.iter().flat_map(|(name, p, n)| {
+            // With the rewrite, balance-tlb routes every bucket.
+            let all = if p.tlb.is_some() { 256 } else { *n };
+            [(name, p, *n, false), (name, p, all, true)]
+        }) {
+            let routes = p.redirect_ipv4(bond, rewrite).unwrap();
             assert_eq!(routes.src_last, 0x5a, "{name}");
-            assert_eq!(routes.routes.len(), *n, "{name}: routes");
+            assert_eq!(routes.routes.len(), n, "{name}: routes (rewrite {rewrite})");
             let (mut covered, mut frames) = (0, 0);
             while covered < 3000 {
                 frames += 1;
@@ -606,7 +618,12 @@ mod tests {
                 covered += 1;
                 let (mut sent, mut cursor) = (f.clone(), TxCursor::default());
                 assert_eq!(p.decide(&mut sent, &mut cursor), TxDecision::Send(r.slave), "{name}");
-                assert_eq!(sent, f, "{name}: sent unchanged");
+                let mut want = f.clone();
+                if let Some(src) = r.set_src {
+                    want[6..12].copy_from_slice(&src.0);
+                }
+                assert!(rewrite || r.set_src.is_none(), "{name}: no rewrite asked for");
+                assert_eq!(sent, want, "{name}: sent as the route says");
                 let mut load = TlbLoad::default();
                 load.add(r.account, f.len());
                 assert_eq!(cursor.load, load, "{name}: counted where the route says");
@@ -614,11 +631,19 @@ mod tests {
             assert!(frames < 3000 * 256 / n + 3000, "{name}: the routes cover their share");
         }
         // balance-tlb's routes are its active slave's buckets.
-        let routes = plans[3].1.redirect_ipv4(bond).unwrap();
+        let routes = plans[3].1.redirect_ipv4(bond, false).unwrap();
         for r in &routes.routes {
             let bucket = r.dst_last ^ 0x5a;
-            assert_eq!((r.slave, r.account), (a, Account::Bucket(bucket)));
+            assert_eq!((r.slave, r.account, r.set_src), (a, Account::Bucket(bucket), None));
             assert_eq!(buckets[usize::from(bucket)], Some(a));
+        }
+        // With the rewrite, b's buckets too, with b's address.
+        let routes = plans[3].1.redirect_ipv4(bond, true).unwrap();
+        for r in &routes.routes {
+            let bucket = r.dst_last ^ 0x5a;
+            let slave = buckets[usize::from(bucket)].unwrap();
+            let set_src = (slave == b).then_some(MacAddr([2, 0, 0, 0, 0, 2]));
+            assert_eq!((r.slave, r.account, r.set_src), (slave, Account::Bucket(bucket), set_src));
         }
         let declined = [
             ("layer3+4", TxPlan { policy: XmitHashPolicy::Layer34, ..plan(Mode::BalanceXor, 2) }),
@@ -628,11 +653,11 @@ mod tests {
             ("no active slave", tlb(true, None)),
         ];
         for (name, p) in declined {
-            assert_eq!(p.redirect_ipv4(bond), None, "{name}");
+            assert_eq!(p.redirect_ipv4(bond, false), None, "{name}");
         }
         let mut alb = tlb(true, Some(a));
         alb.tlb.as_mut().unwrap().mode = AlbMode::Alb;
-        assert_eq!(alb.redirect_ipv4(bond), None, "balance-alb's key is the destination IP");
+        assert_eq!(alb.redirect_ipv4(bond, true), None, "balance-alb's key is the destination IP");
     }
 
     fn plan(mode: Mode, n: u32) -> TxPlan {

@@ -251,6 +251,7 @@ impl Bonds {
         // No data thread may use its device's sockets when it is deleted.
         self.publish(true);
         let _ = std::fs::remove_file(self.dir.join(rt.bond.name()));
+        super::tc_path::bond_deleted(rt.dev.peer_name());
         let BondRt { dev, ctl, end, .. } = rt;
         drop((ctl, end));
         if let Err(e) = dev.delete() {

@@ -33,6 +33,7 @@ use rustix::io::Errno;
 use ubond_core::bond::tlb::{Account, TlbLoad};
 use ubond_core::bond::RxRedirect;
 use ubond_core::time::Instant;
+use ubond_sys::nft_tx::{self, NftRoute};
 use ubond_sys::redirect::{self, RxMatch, RxTo, TxFilter, TxTo};
 use ubond_sys::{AddressSet, Ipv4Octets, Receive};
 
@@ -57,16 +58,23 @@ pub(super) struct TcTx {
     filter: TxFilter,
     /// Where the filter sends the frames; `None`: the data threads read the data-path end.
     to: Option<TxTo>,
+    /// The routes of ubond's nftables table on the data-path end (balance-tlb's slaves other
+    /// than the active one, whose frames get the slave's address): after tc's filter, for
+    /// the frames it leaves.
+    nft: Vec<NftRoute>,
     /// For a [`TxTo::Ipv4`] filter: where each route's bytes are counted (balance-tlb's
     /// buckets), and the octets each route had sent at the last reading.
     counted: Vec<(u8, Account, u64)>,
-    /// Bytes counted by filters taken away since the last [`TcPath::take_load`].
+    /// The same for the nftables routes.
+    nft_counted: Vec<(u8, Account, u64)>,
+    /// Bytes counted by routes taken away since the last [`TcPath::take_load`].
     pending: TlbLoad,
 }
 
 impl TcTx {
-    /// A bond's device just made or adopted: an earlier daemon's filter taken off its
-    /// data-path end `end` (its data threads forward until [`TcPath::sync`] says otherwise).
+    /// A bond's device just made or adopted: an earlier daemon's filter and table taken off
+    /// its data-path end `end` (its data threads forward until [`TcPath::sync`] says
+    /// otherwise).
     pub(super) fn adopt(end: &str, ifindex: u32) -> TcTx {
         let filter = match redirect::clear_transmit(end, ifindex) {
             Ok(()) => TxFilter::Off,
@@ -75,37 +83,119 @@ impl TcTx {
                 TxFilter::Unknown
             }
         };
-        TcTx { filter, to: None, counted: Vec::new(), pending: TlbLoad::default() }
+        if let Err(e) = nft_tx::clear(end) {
+            eprintln!("ubond: {e}");
+        }
+        TcTx {
+            filter,
+            to: None,
+            nft: Vec::new(),
+            counted: Vec::new(),
+            nft_counted: Vec::new(),
+            pending: TlbLoad::default(),
+        }
+    }
+
+    /// The frames the kernel sends now.
+    fn in_kernel(&self) -> KernelTx {
+        KernelTx::of(self.to.as_ref(), &self.nft)
+    }
+
+    /// What the routes that count bytes (balance-tlb's: tc's filter's and the nftables
+    /// table's) sent since the last reading, per bucket; `None` where none counts, or when
+    /// the kernel could not say (said).
+    fn read_load(&mut self, end: &str, end_ifindex: u32) -> Option<TlbLoad> {
+        let counts = |c: &[(u8, Account, u64)]| c.iter().any(|(_, a, _)| *a != Account::None);
+        let mut load = None;
+        if let (TxFilter::At(pref), Some(TxTo::Ipv4 { .. }), true) =
+            (self.filter, &self.to, counts(&self.counted))
+        {
+            match redirect::tx_sent(end, end_ifindex, pref) {
+                Ok(sent) => {
+                    add_sent(load.get_or_insert_with(TlbLoad::default), &mut self.counted, sent)
+                }
+                Err(e) => eprintln!("ubond: {e}"),
+            }
+        }
+        if !self.nft.is_empty() && counts(&self.nft_counted) {
+            match nft_tx::sent(end) {
+                Ok(sent) => {
+                    add_sent(load.get_or_insert_with(TlbLoad::default), &mut self.nft_counted, sent)
+                }
+                Err(e) => eprintln!("ubond: {e}"),
+            }
+        }
+        load
     }
 }
 
-impl TcTx {
-    /// What a [`TxTo::Ipv4`] filter whose routes count bytes (balance-tlb's) sent since the
-    /// last reading, per bucket; `None` for any other filter, or when the kernel could not say
-    /// (said).
-    fn read_load(&mut self, end: &str, end_ifindex: u32) -> Option<TlbLoad> {
-        let (TxFilter::At(pref), Some(TxTo::Ipv4 { .. })) = (self.filter, &self.to) else {
-            return None;
-        };
-        if self.counted.iter().all(|(_, account, _)| *account == Account::None) {
-            return None;
+/// Adds to `load` what each route of `counted` sent since its last reading (`sent`: per
+/// octet, the frames and octets since the route was written), and keeps the readings.
+fn add_sent(load: &mut TlbLoad, counted: &mut [(u8, Account, u64)], sent: Vec<(u8, u64, u64)>) {
+    for (octet, _, bytes) in sent {
+        if let Some((_, account, before)) = counted.iter_mut().find(|c| c.0 == octet) {
+            let delta = bytes.saturating_sub(*before);
+            *before = bytes;
+            load.add(*account, usize::try_from(delta).unwrap_or(usize::MAX));
         }
-        let sent = match redirect::tx_sent(end, end_ifindex, pref) {
-            Ok(sent) => sent,
-            Err(e) => {
-                eprintln!("ubond: {e}");
-                return None;
-            }
-        };
-        let mut load = TlbLoad::default();
-        for (octet, _, bytes) in sent {
-            if let Some((_, account, before)) = self.counted.iter_mut().find(|c| c.0 == octet) {
-                let delta = bytes.saturating_sub(*before);
-                *before = bytes;
-                load.add(*account, usize::try_from(delta).unwrap_or(usize::MAX));
-            }
+    }
+}
+
+/// What a bond's transmit on the userspace path should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TxWant {
+    /// tc's filter on the data-path end.
+    to: TxTo,
+    /// The nftables routes after it.
+    nft: Vec<NftRoute>,
+    /// Where each route's bytes are counted (the two kinds of routes have other octets).
+    accounts: Vec<(u8, Account)>,
+}
+
+/// Which of the frames a bond sends the kernel forwards (the data threads' sockets on the
+/// data-path end take the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KernelTx {
+    /// None.
+    Nothing,
+    /// Every one.
+    All,
+    /// These.
+    Ipv4(Ipv4Octets),
+}
+
+impl KernelTx {
+    fn of(to: Option<&TxTo>, nft: &[NftRoute]) -> KernelTx {
+        match to {
+            None => KernelTx::Nothing,
+            Some(to) => match to.octets() {
+                None => KernelTx::All,
+                Some(mut o) => {
+                    nft.iter().for_each(|r| o.dst_last.insert(r.octet));
+                    KernelTx::Ipv4(o)
+                }
+            },
         }
-        Some(load)
+    }
+
+    /// The frames either forwards.
+    fn union(self, other: KernelTx) -> KernelTx {
+        match (self, other) {
+            (KernelTx::Nothing, x) | (x, KernelTx::Nothing) => x,
+            (KernelTx::Ipv4(a), KernelTx::Ipv4(b)) if a.src_last == b.src_last => {
+                KernelTx::Ipv4(Ipv4Octets { dst_last: a.dst_last.union(&b.dst_last), ..a })
+            }
+            _ => KernelTx::All,
+        }
+    }
+
+    /// What the data threads' sockets on the data-path end take.
+    fn threads(self) -> Receive {
+        match self {
+            KernelTx::Nothing => Receive::All,
+            KernelTx::All => Receive::Nothing,
+            KernelTx::Ipv4(o) => Receive::AllBut(o),
+        }
     }
 }
 
@@ -125,6 +215,9 @@ pub(super) struct TcPath {
     refused: bool,
     /// The first filters were said.
     said: bool,
+    /// The kernel refused the nftables table once (said): balance-tlb's frames by a slave of
+    /// its own address go through the data threads.
+    nft_refused: bool,
 }
 
 impl TcPath {
@@ -154,119 +247,160 @@ impl TcPath {
         }
     }
 
-    /// The bond's transmit: by the filter on its data-path end (every frame, or the IPv4
-    /// frames whose slave the destination's last octet tells), or by the data threads.
-    fn sync_transmit(&mut self, rt: &mut BondRt) {
+    /// What bond `rt`'s transmit should be on the userspace path: every frame to the slaves
+    /// of a plan that is one choice, or the IPv4 frames whose slave the destination's last
+    /// octet tells (by nftables where they need the slave's own address, unless the kernel
+    /// refused it); `None`: by the data threads.
+    fn want_transmit(&self, rt: &BondRt) -> Option<TxWant> {
+        if rt.fast.on() || self.refused {
+            return None;
+        }
         let ifindex_of = |id| rt.slave(id).map(|s| s.ifindex);
         let plan = rt.bond.tx_plan();
-        let want = if rt.fast.on() || self.refused {
-            None
-        } else if let Some(ids) = plan.redirect() {
-            ids.into_iter()
-                .map(ifindex_of)
-                .collect::<Option<Vec<u32>>>()
-                .map(|to| (TxTo::Every(to), Vec::new()))
-        } else if let Some(r) = plan.redirect_ipv4(rt.bond.rx_plan().bond_mac) {
-            let routes = r.routes.iter().map(|r| Some((r.dst_last, ifindex_of(r.slave)?)));
-            let accounts = r.routes.iter().map(|r| (r.dst_last, r.account, 0)).collect();
-            routes
-                .collect::<Option<Vec<_>>>()
-                .map(|routes| (TxTo::Ipv4 { src_last: r.src_last, routes }, accounts))
-        } else {
-            None
-        };
-        if want.as_ref().map(|w| &w.0) == rt.tc_tx.to.as_ref()
-            && rt.tc_tx.filter != TxFilter::Unknown
+        if let Some(ids) = plan.redirect() {
+            let to = ids.into_iter().map(ifindex_of).collect::<Option<Vec<u32>>>()?;
+            return Some(TxWant { to: TxTo::Every(to), nft: Vec::new(), accounts: Vec::new() });
+        }
+        let r = plan.redirect_ipv4(rt.bond.rx_plan().bond_mac, !self.nft_refused)?;
+        let (mut routes, mut nft) = (Vec::new(), Vec::new());
+        for route in &r.routes {
+            let to = ifindex_of(route.slave)?;
+            match route.set_src {
+                None => routes.push((route.dst_last, to)),
+                Some(mac) => nft.push(NftRoute { octet: route.dst_last, to, source: mac.0 }),
+            }
+        }
+        let accounts = r.routes.iter().map(|r| (r.dst_last, r.account)).collect();
+        Some(TxWant { to: TxTo::Ipv4 { src_last: r.src_last, routes }, nft, accounts })
+    }
+
+    /// The bond's transmit: by the filter on its data-path end (every frame, or the IPv4
+    /// frames whose slave the destination's last octet tells, with the nftables table for
+    /// those that need the slave's own address), or by the data threads. While it changes,
+    /// the data threads' sockets take neither the old nor the new one's frames (none goes
+    /// twice); then all that the new one leaves.
+    fn sync_transmit(&mut self, rt: &mut BondRt) {
+        let want = self.want_transmit(rt);
+        let tx = &rt.tc_tx;
+        let now = (tx.to.as_ref(), &tx.nft[..]);
+        if want.as_ref().map_or((None, &[][..]), |w| (Some(&w.to), &w.nft[..])) == now
+            && tx.filter != TxFilter::Unknown
         {
             return;
         }
         let (end, end_ifindex) = (rt.dev.peer_name().to_string(), rt.dev.peer_ifindex());
         let name = rt.bond.name().to_string();
-        // What the filter going away counted.
+        // What the routes going away counted.
         if let Some(load) = rt.tc_tx.read_load(&end, end_ifindex) {
             rt.tc_tx.pending.merge(&load);
         }
+        let Some(want) = want else {
+            let tx = &mut rt.tc_tx;
+            if tx.filter != TxFilter::Off {
+                match redirect::clear_transmit(&end, end_ifindex) {
+                    Ok(()) => tx.filter = TxFilter::Off,
+                    Err(e) => eprintln!("ubond: {name}: {e}"),
+                }
+            }
+            if !std::mem::take(&mut tx.nft).is_empty() {
+                if let Err(e) = nft_tx::clear(&end) {
+                    eprintln!("ubond: {name}: {e}");
+                }
+            }
+            (tx.counted, tx.nft_counted) = (Vec::new(), Vec::new());
+            if tx.to.take().is_some() {
+                set_receive(&name, &rt.end, Receive::All);
+            }
+            return;
+        };
+        let new = KernelTx::of(Some(&want.to), &want.nft);
+        let during = rt.tc_tx.in_kernel().union(new).threads();
+        if !set_receive(&name, &rt.end, during) {
+            return;
+        }
+        let account =
+            |octet: u8| want.accounts.iter().find(|a| a.0 == octet).map_or(Account::None, |a| a.1);
+        // nftables first: it takes only what tc's filter leaves.
+        if want.nft != rt.tc_tx.nft {
+            let src_last = match &want.to {
+                TxTo::Ipv4 { src_last, .. } => *src_last,
+                TxTo::Every(_) => 0,
+            };
+            match nft_tx::put(&end, src_last, &want.nft) {
+                Ok(()) => {
+                    let tx = &mut rt.tc_tx;
+                    tx.nft_counted =
+                        want.nft.iter().map(|r| (r.octet, account(r.octet), 0)).collect();
+                    tx.nft.clone_from(&want.nft);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "ubond: {name}: {e}; the frames balance-tlb sends by a slave of its own \
+                         address go through the data threads instead (userspace data path)"
+                    );
+                    self.nft_refused = true;
+                    let _ = nft_tx::clear(&end);
+                    rt.tc_tx.nft.clear();
+                    rt.tc_tx.nft_counted.clear();
+                    return self.sync_transmit(rt);
+                }
+            }
+        }
+        let counted = |routes: &[(u8, u32)]| -> Vec<(u8, Account, u64)> {
+            routes.iter().map(|r| (r.0, account(r.0), 0)).collect()
+        };
         let tx = &mut rt.tc_tx;
         // The same kind of filter with other routes: changed node by node, so that the
         // routes that stay keep forwarding and counting (balance-tlb's table changes often).
         if let (
-            Some((TxTo::Ipv4 { src_last: new_src, routes: new }, counted)),
+            TxTo::Ipv4 { src_last: new_src, routes: new_routes },
             Some(TxTo::Ipv4 { src_last, routes: old }),
             TxFilter::At(pref),
-        ) = (&want, &tx.to, tx.filter)
+        ) = (&want.to, &tx.to, tx.filter)
         {
-            if new_src == src_last {
-                let octets = want.as_ref().and_then(|w| w.0.octets());
-                let (old_octets, new_octets) =
-                    (tx.to.as_ref().and_then(TxTo::octets), octets.unwrap_or_default());
-                let during = Ipv4Octets {
-                    dst_last: old_octets.unwrap_or_default().dst_last.union(&new_octets.dst_last),
-                    ..new_octets
+            if new_src == src_last
+                && redirect::retarget(&end, end_ifindex, pref, old, new_routes).is_ok()
+            {
+                // Counted from zero where the route was written.
+                let before = |octet: u8| {
+                    let same = |r: &[(u8, u32)]| r.iter().find(|r| r.0 == octet).copied();
+                    let stays = same(old).is_some() && same(old) == same(new_routes);
+                    let was = tx.counted.iter().find(|k| k.0 == octet).map_or(0, |k| k.2);
+                    if stays {
+                        was
+                    } else {
+                        0
+                    }
                 };
-                if !set_receive(&name, &rt.end, Receive::AllBut(during)) {
-                    return;
-                }
-                if redirect::retarget(&end, end_ifindex, pref, old, new).is_ok() {
-                    // Counted from zero where the route was written.
-                    let kept = |c: &(u8, Account, u64)| {
-                        let same = |r: &Vec<(u8, u32)>| r.iter().find(|r| r.0 == c.0).copied();
-                        let before = tx.counted.iter().find(|k| k.0 == c.0).map_or(0, |k| k.2);
-                        let stays = same(old).is_some() && same(old) == same(new);
-                        (c.0, c.1, if stays { before } else { 0 })
-                    };
-                    tx.counted = counted.iter().map(kept).collect();
-                    tx.to = want.map(|w| w.0);
-                    set_receive(&name, &rt.end, Receive::AllBut(new_octets));
-                    return;
-                }
-                // Not node by node: a whole new filter, below.
+                tx.counted =
+                    counted(new_routes).into_iter().map(|(o, a, _)| (o, a, before(o))).collect();
+                tx.to = Some(want.to);
+                set_receive(&name, &rt.end, new.threads());
+                return;
             }
+            // Not node by node: a whole new filter, below.
         }
-        match want {
-            Some((to, counted)) => {
-                // While the filters change, the sockets take neither the old filter's frames
-                // nor the new one's (none goes twice); then all that the new one leaves.
-                let during = match (tx.to.as_ref().map(TxTo::octets), to.octets()) {
-                    (None, Some(new)) => Receive::AllBut(new),
-                    (Some(Some(old)), Some(new)) if old.src_last == new.src_last => {
-                        let dst_last = old.dst_last.union(&new.dst_last);
-                        Receive::AllBut(Ipv4Octets { dst_last, ..new })
-                    }
-                    _ => Receive::Nothing,
+        match redirect::transmit(&end, end_ifindex, &want.to, tx.filter) {
+            Ok(filter) => {
+                tx.counted = match &want.to {
+                    TxTo::Ipv4 { routes, .. } => counted(routes),
+                    TxTo::Every(_) => Vec::new(),
                 };
-                if !set_receive(&name, &rt.end, during) {
-                    return;
+                (tx.filter, tx.to) = (filter, Some(want.to));
+                if new.threads() != during {
+                    set_receive(&name, &rt.end, new.threads());
                 }
-                match redirect::transmit(&end, end_ifindex, &to, tx.filter) {
-                    Ok(filter) => {
-                        let after = to.octets().map_or(Receive::Nothing, Receive::AllBut);
-                        (tx.filter, tx.to, tx.counted) = (filter, Some(to), counted);
-                        if after != during {
-                            set_receive(&name, &rt.end, after);
-                        }
-                        self.say();
-                    }
-                    Err(e) => {
-                        // The data threads take the data-path end back.
-                        let _ = redirect::clear_transmit(&end, end_ifindex);
-                        (tx.filter, tx.to, tx.counted) = (TxFilter::Off, None, Vec::new());
-                        set_receive(&name, &rt.end, Receive::All);
-                        self.refuse(&name, &e);
-                        self.sync(rt);
-                    }
-                }
+                self.say();
             }
-            None => {
-                if tx.filter != TxFilter::Off {
-                    match redirect::clear_transmit(&end, end_ifindex) {
-                        Ok(()) => tx.filter = TxFilter::Off,
-                        Err(e) => eprintln!("ubond: {name}: {e}"),
-                    }
-                }
-                tx.counted.clear();
-                if tx.to.take().is_some() {
-                    set_receive(&name, &rt.end, Receive::All);
-                }
+            Err(e) => {
+                // The data threads take the data-path end back.
+                let _ = redirect::clear_transmit(&end, end_ifindex);
+                let _ = nft_tx::clear(&end);
+                (tx.filter, tx.to, tx.nft) = (TxFilter::Off, None, Vec::new());
+                (tx.counted, tx.nft_counted) = (Vec::new(), Vec::new());
+                set_receive(&name, &rt.end, Receive::All);
+                self.refuse(&name, &e);
+                self.sync(rt);
             }
         }
     }
@@ -413,6 +547,14 @@ impl TcPath {
                 }
             }
         }
+    }
+}
+
+/// A bond's device about to be deleted (its data-path end `end` with it): the nftables
+/// table of its transmit goes too (tc's filters go with the device; the table would stay).
+pub(super) fn bond_deleted(end: &str) {
+    if let Err(e) = nft_tx::clear(end) {
+        eprintln!("ubond: {e}");
     }
 }
 

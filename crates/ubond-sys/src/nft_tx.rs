@@ -1,0 +1,516 @@
+//! The bond's frames that leave by a slave under the slave's own source address, forwarded
+//! in the kernel without eBPF, for the userspace data path: balance-tlb sends a frame by a
+//! slave other than the active one with that slave's address as its source
+//! (`bond_do_alb_xmit`). tc's `u32` and `mirred` ([`crate::redirect`]) cannot write a frame
+//! on a kernel without `pedit` or `skbmod`, and a frame tc redirects from an ingress skips the
+//! egress hooks of netfilter (`nf_skip_egress`), so the rewrite cannot happen on the slave
+//! either. nftables' `netdev` family can do both on the data-path end's ingress (its hook runs
+//! after tc's): a table per end, `ubond-END`, as `nft` would write it,
+//!
+//! ```text
+//! table netdev ubond-bond0-dp {
+//!     map routes { type ... : verdict; elements = { 0x07 : jump o07, ... } }
+//!     chain tx {
+//!         type filter hook ingress device "bond0-dp" priority 0; policy accept;
+//!         ether type ip @ll,0,8 & 0x01 == 0 @ll,88,8 SRC @ll,40,8 vmap @routes
+//!     }
+//!     chain o07 { counter ether saddr set SLAVE fwd to SLAVE }
+//! }
+//! ```
+//!
+//! matching the frames [`crate::redirect::TxTo::Ipv4`] matches (untagged IPv4 to a unicast
+//! address, the source's last octet, the destination's last octet: one map lookup), each
+//! route counting its frames for balance-tlb's load ([`sent`]). Frames tc's filter took never
+//! get here; frames no route takes go on up the end, where the data threads' sockets take
+//! them. The table is replaced whole in one nfnetlink transaction ([`put`]): all of it or
+//! nothing, and no frame meets half a table. Like tc's filters it belongs to the interface
+//! and keeps forwarding while no daemon runs; [`clear`] takes it away. The messages are
+//! encoded by netlink-packet-netfilter.
+
+use std::io;
+
+use netlink_packet_core::{
+    DefaultNla, NetlinkHeader, NetlinkMessage, NetlinkPayload, Nla, NLM_F_ACK, NLM_F_APPEND,
+    NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST,
+};
+use netlink_packet_netfilter::nftables::{
+    Bitwise, ChainAttribute, ChainMessage, Cmp, DataAttribute, DevHookNumber, ExpressionAttribute,
+    Expressions, Hook, HookNumber, Immediate, ListAttribute, Lookup, NfTablesMessage, Operator,
+    Payload, Register, RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute,
+    SetElementList, SetElementMessage, SetFlags, SetMessage, TableAttribute, TableFlags,
+    TableMessage, Verdict, VerdictAttribute,
+};
+use netlink_packet_netfilter::none::ControlMessage;
+use netlink_packet_netfilter::{
+    NetfilterHeader, NetfilterMessage, NetfilterMessageInner, NetfilterProtoFamily,
+};
+use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
+
+use crate::error::{Result, SysError};
+
+/// One route: the frames whose destination's last octet is `octet` leave by interface `to`
+/// with source address `source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NftRoute {
+    /// The destination address's last octet.
+    pub octet: u8,
+    /// The interface index of the slave.
+    pub to: u32,
+    /// The source address the frames get (the slave's own).
+    pub source: [u8; 6],
+}
+
+/// `NFNL_SUBSYS_NFTABLES`: the batch's subsystem.
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+/// `NFT_PAYLOAD_LL_HEADER`: offsets from the Ethernet header.
+const LL_HEADER: u32 = 0;
+/// `NF_ACCEPT`: the base chain's policy.
+const ACCEPT: u32 = 1;
+/// `NFT_DATA_VERDICT`: the map's data type.
+const DATA_VERDICT: u32 = 0xffff_ff00;
+/// `NFTA_FWD_SREG_DEV`, `NFTA_COUNTER_BYTES`, `NFTA_COUNTER_PACKETS`.
+const FWD_SREG_DEV: u16 = 1;
+const COUNTER_BYTES: u16 = 1;
+const COUNTER_PACKETS: u16 = 2;
+/// The map's id within the transaction.
+const MAP_ID: u32 = 1;
+
+/// The table of data-path end `end`.
+pub fn table_of(end: &str) -> String {
+    format!("ubond-{end}")
+}
+
+/// The chain of route `octet`.
+fn chain_of(octet: u8) -> String {
+    format!("o{octet:02x}")
+}
+
+/// Gives data-path end `end` (interface index `ifindex` is not needed: the hook names the
+/// device) the table that sends the frames from a source whose last octet is `src_last` by
+/// `routes`, in place of the one it had. With no route, the table goes. Fails (said with the
+/// kernel's reason) where the kernel has no nftables, no `netdev` family or no `fwd`; the end
+/// then has what it had.
+pub fn put(end: &str, src_last: u8, routes: &[NftRoute]) -> Result<()> {
+    const OP: &str = "forward the bond's frames by its slaves' own addresses (nftables)";
+    if routes.is_empty() {
+        return clear(end);
+    }
+    let table = table_of(end);
+    let t = || table.clone();
+    let mut msgs = vec![
+        // Made if missing, so that the delete finds it: one transaction replaces it.
+        (NfTablesMessage::NewTable(table_msg(&table)), NLM_F_CREATE),
+        (
+            NfTablesMessage::DeleteTable(TableMessage {
+                attributes: vec![TableAttribute::Name(t())],
+            }),
+            0,
+        ),
+        (NfTablesMessage::NewTable(table_msg(&table)), NLM_F_CREATE),
+        (
+            NfTablesMessage::NewSet(SetMessage {
+                attributes: vec![
+                    SetAttribute::Table(t()),
+                    SetAttribute::Name("routes".to_string()),
+                    SetAttribute::Flags(SetFlags::Map),
+                    SetAttribute::KeyType(0),
+                    SetAttribute::KeyLen(1),
+                    SetAttribute::DataType(DATA_VERDICT),
+                    SetAttribute::Id(MAP_ID),
+                ],
+            }),
+            NLM_F_CREATE,
+        ),
+    ];
+    for r in routes {
+        let chain = chain_of(r.octet);
+        msgs.push((
+            NfTablesMessage::NewChain(ChainMessage {
+                attributes: vec![ChainAttribute::Table(t()), ChainAttribute::Name(chain.clone())],
+            }),
+            NLM_F_CREATE,
+        ));
+        let forward = vec![
+            Expressions::Other { expression_type: "counter".to_string(), attributes: vec![] }
+                .into(),
+            immediate(r.source.to_vec()),
+            payload(Payload::SourceRegister(Register::Reg1), 6, 6),
+            immediate(r.to.to_ne_bytes().to_vec()),
+            Expressions::Other {
+                expression_type: "fwd".to_string(),
+                attributes: vec![DefaultNla::new(
+                    FWD_SREG_DEV,
+                    u32::from(Register::Reg1).to_be_bytes().to_vec(),
+                )],
+            }
+            .into(),
+        ];
+        msgs.push((rule(&table, &chain, forward), NLM_F_CREATE | NLM_F_APPEND));
+    }
+    let elements = routes
+        .iter()
+        .map(|r| {
+            ListAttribute::Element(vec![
+                SetElementAttribute::Key(DataAttribute::Value(vec![r.octet])),
+                SetElementAttribute::Data(DataAttribute::Verdict(vec![
+                    VerdictAttribute::Code(Verdict::Jump),
+                    VerdictAttribute::Chain(chain_of(r.octet)),
+                ])),
+            ])
+        })
+        .collect();
+    msgs.push((
+        NfTablesMessage::NewSetElement(SetElementMessage {
+            attributes: vec![
+                SetElementList::Table(t()),
+                SetElementList::Set("routes".to_string()),
+                SetElementList::SetId(MAP_ID),
+                SetElementList::Elements(elements),
+            ],
+        }),
+        NLM_F_CREATE,
+    ));
+    let hook = vec![
+        Hook::Number(HookNumber::Dev(DevHookNumber::Ingress)),
+        Hook::Priority(0),
+        Hook::NetDeviceName(end.to_string()),
+    ];
+    msgs.push((
+        NfTablesMessage::NewChain(ChainMessage {
+            attributes: vec![
+                ChainAttribute::Table(t()),
+                ChainAttribute::Name("tx".to_string()),
+                ChainAttribute::Hook(hook),
+                ChainAttribute::Policy(ACCEPT),
+                ChainAttribute::Type("filter".to_string()),
+            ],
+        }),
+        NLM_F_CREATE,
+    ));
+    // An outer VLAN tag is in the skb's metadata here; nftables reads it in line (at 12), so a
+    // tagged frame is not IPv4 there, as for tc's filter.
+    let lookup = vec![
+        payload(Payload::DestinationRegister(Register::Reg1), 12, 2),
+        equal(vec![0x08, 0x00]),
+        payload(Payload::DestinationRegister(Register::Reg1), 0, 1),
+        Expressions::Bitwise(vec![
+            Bitwise::SourceRegister(Register::Reg1),
+            Bitwise::DestinationRegister(Register::Reg1),
+            Bitwise::Length(1),
+            Bitwise::Mask(DataAttribute::Value(vec![0x01])),
+            Bitwise::Xor(DataAttribute::Value(vec![0x00])),
+        ])
+        .into(),
+        equal(vec![0x00]),
+        payload(Payload::DestinationRegister(Register::Reg1), 11, 1),
+        equal(vec![src_last]),
+        payload(Payload::DestinationRegister(Register::Reg1), 5, 1),
+        Expressions::Lookup(vec![
+            Lookup::Set("routes".to_string()),
+            Lookup::SetId(MAP_ID),
+            Lookup::SourceRegister(Register::Reg1),
+            Lookup::DestinationRegister(Register::Verdict),
+        ])
+        .into(),
+    ];
+    msgs.push((rule(&table, "tx", lookup), NLM_F_CREATE | NLM_F_APPEND));
+    batch(OP, end, msgs)
+}
+
+/// Takes data-path end `end`'s table away, if it has one (also where the kernel has no
+/// nftables: then it has none).
+pub fn clear(end: &str) -> Result<()> {
+    const OP: &str = "remove the bond's nftables forwarding";
+    let delete = NfTablesMessage::DeleteTable(TableMessage {
+        attributes: vec![TableAttribute::Name(table_of(end))],
+    });
+    match batch(OP, end, vec![(delete, 0)]) {
+        // No such table; no nftables at all (the socket's EPROTONOSUPPORT, nfnetlink's
+        // EOPNOTSUPP or EINVAL without the subsystem, EAFNOSUPPORT without the family).
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(
+                    libc::ENOENT
+                        | libc::EPROTONOSUPPORT
+                        | libc::EOPNOTSUPP
+                        | libc::EINVAL
+                        | libc::EAFNOSUPPORT
+                )
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// What data-path end `end`'s table sent since it was put there: per route (destination's
+/// last octet), the frames and their octets (whole Ethernet frames, as the bond counts them:
+/// the hook's counters leave out the Ethernet header, 14 octets, which is added back).
+pub fn sent(end: &str) -> Result<Vec<(u8, u64, u64)>> {
+    const OP: &str = "read the bond's nftables forwarding counters";
+    let fail = |e: io::Error| SysError::new(OP, Some(end), e);
+    let table = table_of(end);
+    let get = NfTablesMessage::GetRule(RuleMessage {
+        attributes: vec![RuleAttribute::Table(table.clone())],
+    });
+    let socket = open(OP, end)?;
+    let mut nl = NetlinkMessage::new(
+        NetlinkHeader::default(),
+        NetlinkPayload::InnerMessage(NetfilterMessage::new(
+            NetfilterHeader::new(NetfilterProtoFamily::NetDev, 0, 0),
+            NetfilterMessageInner::from(get),
+        )),
+    );
+    nl.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nl.header.sequence_number = 1;
+    nl.finalize();
+    let mut out = vec![0u8; nl.buffer_len()];
+    nl.serialize(&mut out);
+    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
+    let mut counts = Vec::new();
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        buf.clear();
+        let n = socket.recv(&mut buf, 0).map_err(fail)?;
+        for msg in messages(&buf[..n]) {
+            let msg = msg.map_err(fail)?;
+            match msg.payload {
+                NetlinkPayload::Done(_) => return Ok(counts),
+                NetlinkPayload::Error(e) if e.code.is_some() => return Err(fail(e.to_io())),
+                NetlinkPayload::InnerMessage(m) => {
+                    if let NetfilterMessageInner::NfTables(NfTablesMessage::NewRule(rule)) = m.inner
+                    {
+                        counts.extend(route_counts(&rule));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether data-path end `end` has ubond's table (where the kernel has no nftables, it has
+/// none).
+pub fn present(end: &str) -> Result<bool> {
+    const OP: &str = "look for the bond's nftables table";
+    let fail = |e: io::Error| SysError::new(OP, Some(end), e);
+    let socket = match open(OP, end) {
+        Ok(s) => s,
+        Err(e) if e.raw_os_error() == Some(libc::EPROTONOSUPPORT) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let get = NfTablesMessage::GetTable(TableMessage {
+        attributes: vec![TableAttribute::Name(table_of(end))],
+    });
+    let mut nl = NetlinkMessage::new(
+        NetlinkHeader::default(),
+        NetlinkPayload::InnerMessage(NetfilterMessage::new(
+            NetfilterHeader::new(NetfilterProtoFamily::NetDev, 0, 0),
+            NetfilterMessageInner::from(get),
+        )),
+    );
+    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    nl.header.sequence_number = 1;
+    nl.finalize();
+    let mut out = vec![0u8; nl.buffer_len()];
+    nl.serialize(&mut out);
+    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut found = false;
+    loop {
+        buf.clear();
+        let n = socket.recv(&mut buf, 0).map_err(fail)?;
+        for msg in messages(&buf[..n]) {
+            match msg.map_err(fail)?.payload {
+                NetlinkPayload::InnerMessage(_) => found = true,
+                NetlinkPayload::Error(e) => {
+                    return match e.code {
+                        None => Ok(found),
+                        Some(_) if e.to_io().raw_os_error() == Some(libc::ENOENT) => Ok(false),
+                        Some(_) => Err(fail(e.to_io())),
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A route chain's rule: its octet, and its counter's frames and octets (plus the headers).
+fn route_counts(rule: &RuleMessage) -> Option<(u8, u64, u64)> {
+    let chain = rule.attributes.iter().find_map(|a| match a {
+        RuleAttribute::Chain(c) => Some(c.as_str()),
+        _ => None,
+    })?;
+    let octet = u8::from_str_radix(chain.strip_prefix('o')?, 16).ok()?;
+    let expressions = rule.attributes.iter().find_map(|a| match a {
+        RuleAttribute::Expressions(e) => Some(e),
+        _ => None,
+    })?;
+    let u64_of = |attributes: &[DefaultNla], kind: u16| {
+        let a = attributes.iter().find(|a| a.kind() == kind)?;
+        let mut v = [0u8; 8];
+        if a.value_len() != v.len() {
+            return None;
+        }
+        a.emit_value(&mut v);
+        Some(u64::from_be_bytes(v))
+    };
+    expressions.iter().find_map(|e| {
+        let ListAttribute::Element(attrs) = e else { return None };
+        attrs.iter().find_map(|a| match a {
+            ExpressionAttribute::Data(Expressions::Other { expression_type, attributes })
+                if expression_type == "counter" =>
+            {
+                let packets = u64_of(attributes, COUNTER_PACKETS)?;
+                let bytes = u64_of(attributes, COUNTER_BYTES)?;
+                Some((octet, packets, bytes.saturating_add(packets.saturating_mul(14))))
+            }
+            _ => None,
+        })
+    })
+}
+
+fn table_msg(table: &str) -> TableMessage {
+    TableMessage {
+        attributes: vec![
+            TableAttribute::Name(table.to_string()),
+            TableAttribute::Flags(TableFlags::default()),
+        ],
+    }
+}
+
+fn rule(
+    table: &str,
+    chain: &str,
+    expressions: Vec<ListAttribute<ExpressionAttribute>>,
+) -> NfTablesMessage {
+    NfTablesMessage::NewRule(RuleMessage {
+        attributes: vec![
+            RuleAttribute::Table(table.to_string()),
+            RuleAttribute::Chain(chain.to_string()),
+            RuleAttribute::Expressions(expressions),
+        ],
+    })
+}
+
+/// `len` octets at `offset` of the Ethernet header, loaded into or stored from a register.
+fn payload(register: Payload, offset: u32, len: u32) -> ListAttribute<ExpressionAttribute> {
+    Expressions::Payload(vec![
+        register,
+        Payload::Base(LL_HEADER),
+        Payload::Offset(offset),
+        Payload::Len(len),
+    ])
+    .into()
+}
+
+/// The first register equals `value`, or the rule ends.
+fn equal(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
+    Expressions::Cmp(vec![
+        Cmp::SourceRegister(Register::Reg1),
+        Cmp::Op(Operator::Equal),
+        Cmp::Data(DataAttribute::Value(value)),
+    ])
+    .into()
+}
+
+/// `value` into the first register.
+fn immediate(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
+    Expressions::Immediate(vec![
+        Immediate::DestinationRegister(Register::Reg1),
+        Immediate::Data(DataAttribute::Value(value)),
+    ])
+    .into()
+}
+
+fn open(op: &'static str, iface: &str) -> Result<Socket> {
+    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
+    let mut socket = Socket::new(NETLINK_NETFILTER).map_err(fail)?;
+    socket.bind_auto().map_err(fail)?;
+    Ok(socket)
+}
+
+/// The messages of one datagram.
+fn messages(
+    datagram: &[u8],
+) -> impl Iterator<Item = io::Result<NetlinkMessage<NetfilterMessage>>> + '_ {
+    let mut rest = datagram;
+    std::iter::from_fn(move || {
+        if rest.len() < 16 {
+            return None;
+        }
+        let msg = NetlinkMessage::<NetfilterMessage>::deserialize(rest)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
+        let len = msg.as_ref().map_or(0, |m| m.header.length as usize);
+        // NLMSG_ALIGN: messages start on 4-byte boundaries.
+        let next = (len + 3) & !3;
+        rest = if len == 0 || next >= rest.len() { &[] } else { &rest[next..] };
+        Some(msg)
+    })
+}
+
+/// Sends `msgs` (each with its extra flags) as one nfnetlink batch of family `netdev` and
+/// waits for its answer: the kernel answers a message it refuses, and acknowledges the last
+/// one (only it asks), after processing the whole batch; the first refusal is the error (the
+/// kernel then applied none of them).
+fn batch(op: &'static str, iface: &str, msgs: Vec<(NfTablesMessage, u16)>) -> Result<()> {
+    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
+    let socket = open(op, iface)?;
+    // Refusals carry the refused message's header only; room for many.
+    let _ = socket.set_cap_ack(true);
+    let _ = socket.set_ext_ack(true);
+    let _ = socket.set_rx_buf_sz(1 << 20);
+    // The kernel always answers; a bound, should it not.
+    let timeout = Some(std::time::Duration::from_secs(5));
+    rustix::net::sockopt::set_socket_timeout(&socket, rustix::net::sockopt::Timeout::Recv, timeout)
+        .map_err(|e| fail(e.into()))?;
+    let control = |m: ControlMessage| {
+        let header = NetfilterHeader::new(NetfilterProtoFamily::Unspec, 0, NFNL_SUBSYS_NFTABLES);
+        (NetfilterMessage::new(header, m), 0)
+    };
+    let netdev = NetfilterHeader::new(NetfilterProtoFamily::NetDev, 0, 0);
+    let count = msgs.len();
+    let inner = msgs.into_iter().enumerate().map(|(i, (m, flags))| {
+        let ack = if i + 1 == count { NLM_F_ACK } else { 0 };
+        (NetfilterMessage::new(netdev.clone(), NetfilterMessageInner::from(m)), ack | flags)
+    });
+    let all: Vec<(NetfilterMessage, u16)> = std::iter::once(control(ControlMessage::BatchBegin))
+        .chain(inner)
+        .chain([control(ControlMessage::BatchEnd)])
+        .collect();
+    // The sequence number of the last inner message.
+    let last = u32::try_from(all.len() - 1).unwrap_or(u32::MAX);
+    let mut out = Vec::new();
+    for (seq, (m, flags)) in (1u32..).zip(all) {
+        let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(m));
+        nl.header.flags = NLM_F_REQUEST | flags;
+        nl.header.sequence_number = seq;
+        nl.finalize();
+        let at = out.len();
+        out.resize(at + nl.buffer_len(), 0);
+        nl.serialize(&mut out[at..]);
+    }
+    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
+    let mut refused = None;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        buf.clear();
+        let n = socket.recv(&mut buf, 0).map_err(fail)?;
+        for msg in messages(&buf[..n]) {
+            let msg = msg.map_err(fail)?;
+            let seq = msg.header.sequence_number;
+            if let NetlinkPayload::Error(e) = msg.payload {
+                if e.code.is_some() && refused.is_none() {
+                    refused = Some(e.to_io());
+                }
+                // The last message's answer (or the batch's own refusal) ends it.
+                if seq == last || seq <= 1 {
+                    return refused.map_or(Ok(()), |e| Err(fail(e)));
+                }
+            }
+        }
+    }
+}
