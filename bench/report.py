@@ -133,6 +133,9 @@ def modes_rows(r, out):
                 if not pairs:
                     continue
                 via = " (members and baseline through a bridge)" if "tlb" in mode or "alb" in mode else ""
+                hashed = mode in ("balance-xor", "802.3ad", "balance-tlb", "balance-alb")
+                if hashed and os.environ.get("BENCH_MODES_HASH", "layer3+4") != "layer3+4":
+                    via += f", xmit_hash_policy={os.environ['BENCH_MODES_HASH']}"
                 out.append(ratio_row(
                     f"(1b) TCP, {p} stream{'s' if p != '1' else ''}, {mode}, {path}{via}",
                     pairs, "plain", MODE_TARGETS.get((dp, p))))

@@ -10,6 +10,7 @@
 #   BENCH_DATAPATHS=user BENCH_PERF=/tmp/p.txt BENCH_PERF_STREAMS=4 bench/run.sh tcp
 #   BENCH_DATAPATHS=bpf bench/run.sh modes          # one data path only (default: bpf user)
 #   BENCH_MODES="broadcast 802.3ad" bench/run.sh modes   # some modes only
+#   BENCH_MODES_HASH=layer2 bench/run.sh modes           # the hashed modes with another policy
 #
 # Needs iproute2, tc, iperf3 and python3. Addresses are 192.0.2.0/24 and
 # 198.18.0.0/15 inside the namespaces only; nothing is routed out. Everything it creates is
@@ -30,6 +31,10 @@ TRIALS=${BENCH_TRIALS:-20}
 DATAPATHS=${BENCH_DATAPATHS:-bpf user}
 # The modes the "modes" section measures (active-backup+arp: active-backup with the ARP monitor).
 MODES=${BENCH_MODES:-balance-rr active-backup balance-xor broadcast 802.3ad balance-tlb balance-alb active-backup+arp}
+# The xmit_hash_policy of the hashed modes in the modes section (balance-xor, 802.3ad,
+# balance-tlb/alb): layer3+4 spreads the streams of one pair of hosts over the members;
+# layer2 (Linux's default) is the one the userspace path can hash in the kernel.
+export BENCH_MODES_HASH=${BENCH_MODES_HASH:-layer3+4}
 # BENCH_KERNEL_VM: the folder of the kernel-guest recipe (run-vm.sh, see tools/); when set, the
 # default run adds the "kernel" section: LACP convergence between ubond and the Linux bonding
 # driver in a QEMU guest.
@@ -283,10 +288,10 @@ if section modes; then
             members="e1 e2"
             base=198.18.0.2
             case $mode in
-            802.3ad) opts="mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=layer3+4" ;;
-            balance-xor) opts="mode=balance-xor miimon=100 xmit_hash_policy=layer3+4" ;;
+            802.3ad) opts="mode=802.3ad lacp_rate=fast miimon=100 xmit_hash_policy=$BENCH_MODES_HASH" ;;
+            balance-xor) opts="mode=balance-xor miimon=100 xmit_hash_policy=$BENCH_MODES_HASH" ;;
             balance-tlb | balance-alb)
-                opts="mode=$mode miimon=100 xmit_hash_policy=layer3+4"
+                opts="mode=$mode miimon=100 xmit_hash_policy=$BENCH_MODES_HASH"
                 members="f1 f2"
                 base=198.19.0.2
                 ;;
