@@ -1,28 +1,39 @@
-//! The bond's frames that leave by a slave under the slave's own source address, forwarded
-//! in the kernel without eBPF, for the userspace data path: balance-tlb sends a frame by a
-//! slave other than the active one with that slave's address as its source
-//! (`bond_do_alb_xmit`). tc's `u32` and `mirred` ([`crate::redirect`]) cannot write a frame
-//! on a kernel without `pedit` or `skbmod`, and a frame tc redirects from an ingress skips the
-//! egress hooks of netfilter (`nf_skip_egress`), so the rewrite cannot happen on the slave
-//! either. nftables' `netdev` family can do both on the data-path end's ingress (its hook runs
-//! after tc's): a table per end, `ubond-END`, as `nft` would write it,
+//! The bond's frames forwarded in the kernel without eBPF where tc cannot do it, for the
+//! userspace data path: nftables' `netdev` family on the data-path end's ingress (its hook
+//! runs after tc's). Two uses:
+//!
+//! * **A source address to write** ([`NftMatch::Layer2`]): balance-tlb sends a frame by a
+//!   slave other than the active one with that slave's address as its source
+//!   (`bond_do_alb_xmit`). tc's `u32` and `mirred` ([`crate::redirect`]) cannot write a frame
+//!   on a kernel without `pedit` or `skbmod`, and a frame tc redirects from an ingress skips
+//!   netfilter's egress hooks (`nf_skip_egress`), so the slave's egress cannot either. The
+//!   table matches what [`crate::redirect::TxTo::Ipv4`] matches and looks the destination's
+//!   last octet up.
+//! * **A hash to compute** ([`NftMatch::Layer34`]): `xmit_hash_policy=layer3+4` folds the
+//!   ports and the addresses, which `u32` cannot; nftables XORs and shifts registers. The
+//!   table computes the kernel's hash for TCP and UDP over IPv4 without options or
+//!   fragments and looks the masked hash up.
+//!
+//! A table per end, `ubond-END`, as `nft` would write the second kind:
 //!
 //! ```text
 //! table netdev ubond-bond0-dp {
-//!     map routes { type ... : verdict; elements = { 0x07 : jump o07, ... } }
+//!     map routes { type ... : verdict; elements = { 0x0 : jump k0, 0x1 : jump k1 } }
 //!     chain tx {
 //!         type filter hook ingress device "bond0-dp" priority 0; policy accept;
-//!         ether type ip @ll,0,8 & 0x01 == 0 @ll,88,8 SRC @ll,40,8 vmap @routes
+//!         ether type ip @ll,0,8 & 0x01 == 0 @nh,0,8 0x45 @nh,48,16 & 0x3fff == 0
+//!             @nh,72,8 6 (saddr ^ daddr ^ ports, folded, >> 1, & mask) vmap @routes
+//!         (the same for UDP)
 //!     }
-//!     chain o07 { counter ether saddr set SLAVE fwd to SLAVE }
+//!     chain k1 { counter ether saddr set SLAVE fwd to SLAVE }
 //! }
 //! ```
 //!
-//! matching the frames [`crate::redirect::TxTo::Ipv4`] matches (untagged IPv4 to a unicast
-//! address, the source's last octet, the destination's last octet: one map lookup), each
-//! route counting its frames for balance-tlb's load ([`sent`]). Frames tc's filter took never
-//! get here; frames no route takes go on up the end, where the data threads' sockets take
-//! them. The table is replaced whole in one nfnetlink transaction ([`put`]): all of it or
+//! one map lookup per frame, each route counting its frames for balance-tlb's load
+//! ([`sent`]). Frames the table does not take go on up the end, where the data threads'
+//! sockets take exactly those ([`crate::Receive::AllBut`], [`crate::Receive::AllButL34`]:
+//! the table's matches use only octets a classic BPF program can read too, and every key has
+//! a route). The table is replaced whole in one nfnetlink transaction ([`put`]): all of it or
 //! nothing, and no frame meets half a table. Like tc's filters it belongs to the interface
 //! and keeps forwarding while no daemon runs; [`clear`] takes it away. The messages are
 //! encoded by netlink-packet-netfilter.
@@ -48,16 +59,36 @@ use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
 
 use crate::error::{Result, SysError};
 
-/// One route: the frames whose destination's last octet is `octet` leave by interface `to`
-/// with source address `source`.
+/// Which frames a table takes, and the key its map looks them up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NftMatch {
+    /// The frames of [`crate::redirect::TxTo::Ipv4`] (untagged IPv4 to a unicast address,
+    /// from a source whose last octet is `src_last`), by the destination's last octet.
+    Layer2 {
+        /// The source address's last octet.
+        src_last: u8,
+    },
+    /// Untagged IPv4 to a unicast address, no IP options (first octet 0x45), no fragment,
+    /// TCP or UDP, at least 24 octets from the IP header on (the data threads' sockets:
+    /// [`crate::Receive::AllButL34`]), by the `layer3+4` hash: ports, source and destination
+    /// address XORed as words of the machine, folded (`h ^= h >> 16; h ^= h >> 8`), shifted
+    /// right once and masked with `mask`.
+    Layer34 {
+        /// The key's mask.
+        mask: u32,
+    },
+}
+
+/// One route: the frames of key `key` leave by interface `to`, with source address
+/// `source` if there is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NftRoute {
-    /// The destination address's last octet.
-    pub octet: u8,
+    /// The key (for [`NftMatch::Layer2`], the destination address's last octet).
+    pub key: u32,
     /// The interface index of the slave.
     pub to: u32,
-    /// The source address the frames get (the slave's own).
-    pub source: [u8; 6],
+    /// The source address the frames get (a slave's own); `None`: they leave unchanged.
+    pub source: Option<[u8; 6]>,
 }
 
 /// `NFNL_SUBSYS_NFTABLES`: the batch's subsystem.
@@ -80,23 +111,36 @@ pub fn table_of(end: &str) -> String {
     format!("ubond-{end}")
 }
 
-/// The chain of route `octet`.
-fn chain_of(octet: u8) -> String {
-    format!("o{octet:02x}")
+/// The chain of route `key`.
+fn chain_of(key: u32) -> String {
+    format!("k{key:x}")
 }
 
-/// Gives data-path end `end` (interface index `ifindex` is not needed: the hook names the
-/// device) the table that sends the frames from a source whose last octet is `src_last` by
-/// `routes`, in place of the one it had. With no route, the table goes. Fails (said with the
-/// kernel's reason) where the kernel has no nftables, no `netdev` family or no `fwd`; the end
-/// then has what it had.
-pub fn put(end: &str, src_last: u8, routes: &[NftRoute]) -> Result<()> {
-    const OP: &str = "forward the bond's frames by its slaves' own addresses (nftables)";
+/// `NFT_PAYLOAD_NETWORK_HEADER`.
+const NETWORK_HEADER: u32 = 1;
+/// `NFT_BITWISE_RSHIFT` and `NFT_BITWISE_XOR` (between two registers).
+const RSHIFT: u32 = 2;
+const XOR: u32 = 5;
+
+/// Gives data-path end `end` the table that sends the frames `what` selects by `routes`, in
+/// place of the one it had. With no route, the table goes. Fails (said with the kernel's
+/// reason) where the kernel has no nftables, no `netdev` family, no `fwd`, or (for
+/// [`NftMatch::Layer34`]) no XOR between registers; the end then has what it had.
+pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
+    const OP: &str = "forward the bond's frames in the kernel (nftables)";
     if routes.is_empty() {
         return clear(end);
     }
     let table = table_of(end);
     let t = || table.clone();
+    let key_of = |key: u32| match what {
+        NftMatch::Layer2 { .. } => vec![key as u8],
+        NftMatch::Layer34 { .. } => key.to_ne_bytes().to_vec(),
+    };
+    let key_len = match what {
+        NftMatch::Layer2 { .. } => 1,
+        NftMatch::Layer34 { .. } => 4,
+    };
     let mut msgs = vec![
         // Made if missing, so that the delete finds it: one transaction replaces it.
         (NfTablesMessage::NewTable(table_msg(&table)), NLM_F_CREATE),
@@ -114,7 +158,7 @@ pub fn put(end: &str, src_last: u8, routes: &[NftRoute]) -> Result<()> {
                     SetAttribute::Name("routes".to_string()),
                     SetAttribute::Flags(SetFlags::Map),
                     SetAttribute::KeyType(0),
-                    SetAttribute::KeyLen(1),
+                    SetAttribute::KeyLen(key_len),
                     SetAttribute::DataType(DATA_VERDICT),
                     SetAttribute::Id(MAP_ID),
                 ],
@@ -123,19 +167,22 @@ pub fn put(end: &str, src_last: u8, routes: &[NftRoute]) -> Result<()> {
         ),
     ];
     for r in routes {
-        let chain = chain_of(r.octet);
+        let chain = chain_of(r.key);
         msgs.push((
             NfTablesMessage::NewChain(ChainMessage {
                 attributes: vec![ChainAttribute::Table(t()), ChainAttribute::Name(chain.clone())],
             }),
             NLM_F_CREATE,
         ));
-        let forward = vec![
-            Expressions::Other { expression_type: "counter".to_string(), attributes: vec![] }
-                .into(),
-            immediate(r.source.to_vec()),
-            payload(Payload::SourceRegister(Register::Reg1), 6, 6),
-            immediate(r.to.to_ne_bytes().to_vec()),
+        let mut forward =
+            vec![Expressions::Other { expression_type: "counter".to_string(), attributes: vec![] }
+                .into()];
+        if let Some(source) = r.source {
+            forward.push(immediate(Register::Reg1, source.to_vec()));
+            forward.push(payload(Payload::SourceRegister(Register::Reg1), LL_HEADER, 6, 6));
+        }
+        forward.push(immediate(Register::Reg1, r.to.to_ne_bytes().to_vec()));
+        forward.push(
             Expressions::Other {
                 expression_type: "fwd".to_string(),
                 attributes: vec![DefaultNla::new(
@@ -144,17 +191,17 @@ pub fn put(end: &str, src_last: u8, routes: &[NftRoute]) -> Result<()> {
                 )],
             }
             .into(),
-        ];
+        );
         msgs.push((rule(&table, &chain, forward), NLM_F_CREATE | NLM_F_APPEND));
     }
     let elements = routes
         .iter()
         .map(|r| {
             ListAttribute::Element(vec![
-                SetElementAttribute::Key(DataAttribute::Value(vec![r.octet])),
+                SetElementAttribute::Key(DataAttribute::Value(key_of(r.key))),
                 SetElementAttribute::Data(DataAttribute::Verdict(vec![
                     VerdictAttribute::Code(Verdict::Jump),
-                    VerdictAttribute::Chain(chain_of(r.octet)),
+                    VerdictAttribute::Chain(chain_of(r.key)),
                 ])),
             ])
         })
@@ -187,34 +234,108 @@ pub fn put(end: &str, src_last: u8, routes: &[NftRoute]) -> Result<()> {
         }),
         NLM_F_CREATE,
     ));
-    // An outer VLAN tag is in the skb's metadata here; nftables reads it in line (at 12), so a
-    // tagged frame is not IPv4 there, as for tc's filter.
-    let lookup = vec![
-        payload(Payload::DestinationRegister(Register::Reg1), 12, 2),
-        equal(vec![0x08, 0x00]),
-        payload(Payload::DestinationRegister(Register::Reg1), 0, 1),
+    for lookup in base_rules(what) {
+        msgs.push((rule(&table, "tx", lookup), NLM_F_CREATE | NLM_F_APPEND));
+    }
+    batch(OP, end, msgs)
+}
+
+/// The base chain's rules for `what`, each ending in the map's lookup. An outer VLAN tag is
+/// in the skb's metadata here; nftables reads it in line (at 12), so a tagged frame is not
+/// IPv4 there, as for tc's filter.
+fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
+    let ll =
+        |offset, len| payload(Payload::DestinationRegister(Register::Reg1), LL_HEADER, offset, len);
+    let nh =
+        |reg, offset, len| payload(Payload::DestinationRegister(reg), NETWORK_HEADER, offset, len);
+    let masked = |len: u32, mask: Vec<u8>| {
+        let zero = vec![0; mask.len()];
         Expressions::Bitwise(vec![
             Bitwise::SourceRegister(Register::Reg1),
             Bitwise::DestinationRegister(Register::Reg1),
-            Bitwise::Length(1),
-            Bitwise::Mask(DataAttribute::Value(vec![0x01])),
-            Bitwise::Xor(DataAttribute::Value(vec![0x00])),
+            Bitwise::Length(len),
+            Bitwise::Mask(DataAttribute::Value(mask)),
+            Bitwise::Xor(DataAttribute::Value(zero)),
         ])
-        .into(),
+        .into()
+    };
+    let unicast_ipv4 = vec![
+        ll(12, 2),
+        equal(vec![0x08, 0x00]),
+        ll(0, 1),
+        masked(1, vec![0x01]),
         equal(vec![0x00]),
-        payload(Payload::DestinationRegister(Register::Reg1), 11, 1),
-        equal(vec![src_last]),
-        payload(Payload::DestinationRegister(Register::Reg1), 5, 1),
+    ];
+    let lookup = || {
         Expressions::Lookup(vec![
             Lookup::Set("routes".to_string()),
             Lookup::SetId(MAP_ID),
             Lookup::SourceRegister(Register::Reg1),
             Lookup::DestinationRegister(Register::Verdict),
         ])
-        .into(),
-    ];
-    msgs.push((rule(&table, "tx", lookup), NLM_F_CREATE | NLM_F_APPEND));
-    batch(OP, end, msgs)
+        .into()
+    };
+    match what {
+        NftMatch::Layer2 { src_last } => {
+            let mut r = unicast_ipv4;
+            r.extend([ll(11, 1), equal(vec![src_last]), ll(5, 1), lookup()]);
+            vec![r]
+        }
+        NftMatch::Layer34 { mask } => {
+            // reg1 op= reg2, on four octets.
+            let with_reg2 = |op: u32| {
+                Expressions::Bitwise(vec![
+                    Bitwise::SourceRegister(Register::Reg1),
+                    Bitwise::SourceRegister2(Register::Reg2),
+                    Bitwise::DestinationRegister(Register::Reg1),
+                    Bitwise::Length(4),
+                    Bitwise::Op(op),
+                ])
+                .into()
+            };
+            // `to` = reg1 >> `by`.
+            let shifted = |to: Register, by: u32| {
+                Expressions::Bitwise(vec![
+                    Bitwise::SourceRegister(Register::Reg1),
+                    Bitwise::DestinationRegister(to),
+                    Bitwise::Length(4),
+                    Bitwise::Op(RSHIFT),
+                    Bitwise::Data(DataAttribute::Value(by.to_ne_bytes().to_vec())),
+                ])
+                .into()
+            };
+            [6u8, 17]
+                .iter()
+                .map(|&proto| {
+                    let mut r = unicast_ipv4.clone();
+                    r.extend([
+                        nh(Register::Reg1, 0, 1),
+                        equal(vec![0x45]),
+                        nh(Register::Reg1, 6, 2),
+                        masked(2, vec![0x3f, 0xff]),
+                        equal(vec![0, 0]),
+                        nh(Register::Reg1, 9, 1),
+                        equal(vec![proto]),
+                        // The hash: ports ^ saddr ^ daddr (the ports' load also needs the 24
+                        // octets), folded.
+                        nh(Register::Reg1, 12, 4),
+                        nh(Register::Reg2, 16, 4),
+                        with_reg2(XOR),
+                        nh(Register::Reg2, 20, 4),
+                        with_reg2(XOR),
+                        shifted(Register::Reg2, 16),
+                        with_reg2(XOR),
+                        shifted(Register::Reg2, 8),
+                        with_reg2(XOR),
+                        shifted(Register::Reg1, 1),
+                        masked(4, mask.to_ne_bytes().to_vec()),
+                        lookup(),
+                    ]);
+                    r
+                })
+                .collect()
+        }
+    }
 }
 
 /// Takes data-path end `end`'s table away, if it has one (also where the kernel has no
@@ -245,10 +366,10 @@ pub fn clear(end: &str) -> Result<()> {
     }
 }
 
-/// What data-path end `end`'s table sent since it was put there: per route (destination's
-/// last octet), the frames and their octets (whole Ethernet frames, as the bond counts them:
+/// What data-path end `end`'s table sent since it was put there: per route (its key), the
+/// frames and their octets (whole Ethernet frames, as the bond counts them:
 /// the hook's counters leave out the Ethernet header, 14 octets, which is added back).
-pub fn sent(end: &str) -> Result<Vec<(u8, u64, u64)>> {
+pub fn sent(end: &str) -> Result<Vec<(u32, u64, u64)>> {
     const OP: &str = "read the bond's nftables forwarding counters";
     let fail = |e: io::Error| SysError::new(OP, Some(end), e);
     let table = table_of(end);
@@ -338,13 +459,13 @@ pub fn present(end: &str) -> Result<bool> {
     }
 }
 
-/// A route chain's rule: its octet, and its counter's frames and octets (plus the headers).
-fn route_counts(rule: &RuleMessage) -> Option<(u8, u64, u64)> {
+/// A route chain's rule: its key, and its counter's frames and octets (plus the headers).
+fn route_counts(rule: &RuleMessage) -> Option<(u32, u64, u64)> {
     let chain = rule.attributes.iter().find_map(|a| match a {
         RuleAttribute::Chain(c) => Some(c.as_str()),
         _ => None,
     })?;
-    let octet = u8::from_str_radix(chain.strip_prefix('o')?, 16).ok()?;
+    let key = u32::from_str_radix(chain.strip_prefix('k')?, 16).ok()?;
     let expressions = rule.attributes.iter().find_map(|a| match a {
         RuleAttribute::Expressions(e) => Some(e),
         _ => None,
@@ -366,7 +487,7 @@ fn route_counts(rule: &RuleMessage) -> Option<(u8, u64, u64)> {
             {
                 let packets = u64_of(attributes, COUNTER_PACKETS)?;
                 let bytes = u64_of(attributes, COUNTER_BYTES)?;
-                Some((octet, packets, bytes.saturating_add(packets.saturating_mul(14))))
+                Some((key, packets, bytes.saturating_add(packets.saturating_mul(14))))
             }
             _ => None,
         })
@@ -397,10 +518,15 @@ fn rule(
 }
 
 /// `len` octets at `offset` of the Ethernet header, loaded into or stored from a register.
-fn payload(register: Payload, offset: u32, len: u32) -> ListAttribute<ExpressionAttribute> {
+fn payload(
+    register: Payload,
+    base: u32,
+    offset: u32,
+    len: u32,
+) -> ListAttribute<ExpressionAttribute> {
     Expressions::Payload(vec![
         register,
-        Payload::Base(LL_HEADER),
+        Payload::Base(base),
         Payload::Offset(offset),
         Payload::Len(len),
     ])
@@ -417,10 +543,10 @@ fn equal(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
     .into()
 }
 
-/// `value` into the first register.
-fn immediate(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
+/// `value` into register `reg`.
+fn immediate(reg: Register, value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
     Expressions::Immediate(vec![
-        Immediate::DestinationRegister(Register::Reg1),
+        Immediate::DestinationRegister(reg),
         Immediate::Data(DataAttribute::Value(value)),
     ])
     .into()

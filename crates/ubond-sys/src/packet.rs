@@ -175,6 +175,11 @@ pub enum Receive {
     /// path's tc filter on a data-path end sends in the kernel, see
     /// [`crate::redirect::TxTo::Ipv4`]).
     AllBut(Ipv4Octets),
+    /// Every frame but the ones an nftables table hashes by `layer3+4`
+    /// ([`crate::nft_tx::NftMatch::Layer34`]): untagged IPv4 to a unicast address, first
+    /// octet of the IP header 0x45, no fragment, TCP or UDP, at least 24 octets from the IP
+    /// header on.
+    AllButL34,
     /// Nothing: the socket only sends, or another path takes its frames.
     Nothing,
 }
@@ -585,6 +590,7 @@ impl PacketSocket {
             Receive::Arp => arp_filter().to_vec(),
             Receive::To(set) => to_filter(set.as_slice()),
             Receive::AllBut(octets) => all_but_filter(&octets).to_vec(),
+            Receive::AllButL34 => all_but_l34_filter().to_vec(),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
         if self.refuse_outgoing && what != Receive::Nothing {
@@ -1037,6 +1043,32 @@ fn all_but_filter(octets: &Ipv4Octets) -> [libc::sock_filter; 46] {
         op(0x06, 0, 0, 0),           // refuse
     ]);
     code
+}
+
+/// The classic BPF program of [`Receive::AllButL34`]: refuses the frames it names, accepts
+/// every other.
+fn all_but_l34_filter() -> [libc::sock_filter; 17] {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    const ACCEPT: u8 = 15;
+    [
+        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // ld vlan_avail
+        op(0x15, 0, ACCEPT - 2, 0),              // jeq #0, else accept
+        op(0x28, 0, 0, 12),                      // ldh [12]
+        op(0x15, 0, ACCEPT - 4, 0x0800),         // jeq #IPv4, else accept
+        op(0x30, 0, 0, 0),                       // ldb [0]
+        op(0x45, ACCEPT - 6, 0, 1),              // jset #1 (a group): accept
+        op(0x30, 0, 0, 14),                      // ldb [14]
+        op(0x15, 0, ACCEPT - 8, 0x45),           // jeq #0x45, else accept
+        op(0x28, 0, 0, 20),                      // ldh [20]
+        op(0x45, ACCEPT - 10, 0, 0x3fff),        // jset #MF|offset (a fragment): accept
+        op(0x30, 0, 0, 23),                      // ldb [23]
+        op(0x15, 1, 0, 6),                       // jeq #TCP: on
+        op(0x15, 0, ACCEPT - 13, 17),            // jeq #UDP, else accept
+        op(0x80, 0, 0, 0),                       // ld len
+        op(0x35, 1, 0, 14 + 24),                 // jge #38: refuse
+        op(0x06, 0, 0, 0x0004_0000),             // accept
+        op(0x06, 0, 0, 0),                       // refuse
+    ]
 }
 
 /// The VLAN tag (TPID, TCI) in a received message's `PACKET_AUXDATA`, if the frame had one.

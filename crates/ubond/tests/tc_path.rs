@@ -435,9 +435,9 @@ fn nftables_routes_send_with_the_slaves_own_address() {
         redirect::transmit("endx", link::ifindex("endx").unwrap(), &to, redirect::TxFilter::Off)
             .unwrap();
         let routes: Vec<ubond_sys::nft_tx::NftRoute> = (100..200u8)
-            .map(|octet| ubond_sys::nft_tx::NftRoute { octet, to: s2, source: own2 })
+            .map(|o| ubond_sys::nft_tx::NftRoute { key: o.into(), to: s2, source: Some(own2) })
             .collect();
-        ubond_sys::nft_tx::put("endx", src_last, &routes)
+        ubond_sys::nft_tx::put("endx", ubond_sys::nft_tx::NftMatch::Layer2 { src_last }, &routes)
     })
     .join()
     .unwrap();
@@ -521,10 +521,125 @@ fn nftables_routes_send_with_the_slaves_own_address() {
     assert!(per_octet.len() > 50, "the nftables routes carried frames: {per_octet:?}");
     let sent = in_netns(&s.ns, || ubond_sys::nft_tx::sent("endx").unwrap()).join().unwrap();
     let sent: BTreeMap<u8, (u64, u64)> =
-        sent.into_iter().filter(|s| s.1 > 0).map(|(o, p, b)| (o, (p, b))).collect();
+        sent.into_iter().filter(|s| s.1 > 0).map(|(o, p, b)| (o as u8, (p, b))).collect();
     assert_eq!(sent, per_octet, "per route, the frames and octets sent");
     in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
     run(1000, false);
+    in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
+}
+
+/// The `layer3+4` table (`NftMatch::Layer34`): nftables computes the kernel's hash for the
+/// frames of its kind, and each leaves by the route of `hash & mask` as the core computes the
+/// hash (`xmit_hash`), with the route's source address if it has one; every other frame,
+/// look-alikes included (IP options, fragments, ICMP, a group, a tag, too short), stays for
+/// the data threads' socket (`Receive::AllButL34`). Each frame once.
+#[test]
+fn the_layer34_table_hashes_as_the_core_does() {
+    if !can_run() {
+        return;
+    }
+    let s = side("knft34", "a");
+    s.ip(&["link", "add", "srcx", "type", "veth", "peer", "name", "endx"]);
+    for i in ["1", "2"] {
+        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
+    }
+    for i in ["srcx", "endx", "p1", "s1", "p2", "s2"] {
+        s.ip(&["link", "set", i, "up"]);
+    }
+    let own2 = [0x02, 0x52, 0, 0, 0, 2];
+    let put = in_netns(&s.ns, move || {
+        let (s1, s2) = (link::ifindex("s1").unwrap(), link::ifindex("s2").unwrap());
+        let routes = [
+            ubond_sys::nft_tx::NftRoute { key: 0, to: s1, source: None },
+            ubond_sys::nft_tx::NftRoute { key: 1, to: s2, source: Some(own2) },
+        ];
+        ubond_sys::nft_tx::put("endx", ubond_sys::nft_tx::NftMatch::Layer34 { mask: 1 }, &routes)
+    })
+    .join()
+    .unwrap();
+    if let Err(e) = put {
+        // A kernel without nftables' XOR between registers: the daemon leaves those frames to
+        // its data threads (said).
+        eprintln!("skipped: {e}");
+        return;
+    }
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let threads = in_netns(&s.ns, move || {
+        let opts = PacketOptions { receive: Receive::AllButL34, ..Default::default() };
+        let sock = PacketSocket::open("endx", opts).unwrap();
+        sock.set_recv_buffer(8 << 20).unwrap();
+        ready_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
+        while let Some(n) = sock.recv(&mut buf).unwrap() {
+            got.extend(id_of(&buf[..n]));
+        }
+        got
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let mut rng = Rng(0x34_3434);
+    let (mut sends, mut want_left, mut want_stay) = (Vec::new(), BTreeMap::new(), BTreeSet::new());
+    let mut frames = BTreeMap::new();
+    for id in 0..900 {
+        let mut f = any_frame(&mut rng, id);
+        if rng.next() % 3 != 0 {
+            // TCP or UDP over IPv4 with any addresses and ports, or a look-alike.
+            f = frame(&mut rng, id);
+            f[0] &= !1;
+            f[12..14].copy_from_slice(&[0x08, 0x00]);
+            f[14] = 0x45;
+            f[20] &= 0xc0;
+            f[21] = 0;
+            f[23] = if rng.byte() & 1 == 0 { 6 } else { 17 };
+            rng.bytes::<12>().iter().enumerate().for_each(|(i, b)| f[26 + i] = *b);
+            match rng.next() % 12 {
+                0 => f[14] = 0x46,
+                1 => f[20] |= 0x20,
+                2 => f[21] = 1,
+                3 => f[23] = 1,
+                4 => f[0] |= 1,
+                _ => {}
+            }
+        }
+        let kind = f.len() >= 38
+            && f[0] & 1 == 0
+            && f[12..14] == [0x08, 0x00]
+            && f[14] == 0x45
+            && f[20] & 0x3f == 0
+            && f[21] == 0
+            && (f[23] == 6 || f[23] == 17);
+        if kind {
+            let key =
+                ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer34, &f, None)
+                    & 1;
+            let src: [u8; 6] = if key == 1 { own2 } else { f[6..12].try_into().unwrap() };
+            want_left.insert(id, (key as usize, src));
+        } else {
+            want_stay.insert(id);
+        }
+        sends.push(("srcx".to_string(), f.clone()));
+        frames.insert(id, f);
+    }
+    assert!(want_left.len() > 300 && want_stay.len() > 200, "{} hashed", want_left.len());
+    let left = send_and_watch_sources(&s.ns, &s.ns, &["p1", "p2"], sends, want_left.len());
+    let mut got = BTreeMap::new();
+    for (id, m, src) in left {
+        assert!(got.insert(id, (m, src)).is_none(), "frame {id} left twice");
+    }
+    let wrong: Vec<_> = want_left.iter().filter(|(id, w)| got.get(id) != Some(w)).collect();
+    assert!(
+        wrong.is_empty() && got.len() == want_left.len(),
+        "{} frames left elsewhere, e.g. {:02x?} (want {:?}, got {:?}); {} left in all",
+        wrong.len(),
+        wrong.first().map(|(id, _)| &frames[id]),
+        wrong.first().map(|w| w.1),
+        wrong.first().and_then(|(id, _)| got.get(id)),
+        got.len()
+    );
+    let stayed: BTreeSet<u32> = threads.join().unwrap().into_iter().collect();
+    let (missing, more) =
+        (want_stay.difference(&stayed).count(), stayed.difference(&want_stay).count());
+    assert!(missing == 0 && more == 0, "the socket: {missing} missing, {more} more");
     in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
 }
 
@@ -962,6 +1077,71 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
     b.ok(&["del", "bond0"]);
     let left = in_netns(&b.ns, || ubond_sys::nft_tx::present("bond0-dp")).join().unwrap();
     assert!(!left.unwrap(), "the table went with the bond");
+
+    // balance-xor with layer3+4: the TCP and UDP frames go by the table's hash, the others by
+    // the data threads; each by the slave the core chooses. With no daemon, the table's alone.
+    b.ok(&["add", "bond0", "mode=balance-xor", "miimon=50", "xmit_hash_policy=layer3+4"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "both up", |r| {
+        r.matches("MII Status: up").count() == 3
+    });
+    let bond: MacAddr = mac_of(&b, "bond0").parse().unwrap();
+    let ns = b.ns.clone();
+    wait_for(Duration::from_secs(5), "the layer3+4 table", || {
+        let ns = ns.clone();
+        in_netns(&ns, || ubond_sys::nft_tx::sent("bond0-dp").map(|s| s.len()).unwrap_or(0))
+            .join()
+            .unwrap()
+            == 2
+    });
+    let plan = ubond_core::bond::TxPlan {
+        slaves: vec![SlaveId(1), SlaveId(2)],
+        policy: ubond_core::hash::XmitHashPolicy::Layer34,
+        ..ubond_core::bond::TxPlan::empty(ubond_core::options::Mode::BalanceXor)
+    };
+    let mut xor_round = |first: u32, daemon: bool| {
+        let (mut sends, mut want) = (Vec::new(), BTreeMap::new());
+        for id in first..first + 400 {
+            let mut f = any_frame(&mut rng, id);
+            if id % 3 != 0 {
+                f = frame(&mut rng, id);
+                f[0] &= !1;
+                f[6..12].copy_from_slice(&bond.0);
+                f[12..14].copy_from_slice(&[0x08, 0x00]);
+                (f[14], f[20], f[21]) = (0x45, 0, 0);
+                f[23] = if id % 2 == 0 { 6 } else { 17 };
+            }
+            let kind = f[0] & 1 == 0
+                && f[12..14] == [8, 0]
+                && f[14] == 0x45
+                && f[20] & 0x3f == 0
+                && f[21] == 0
+                && (f[23] == 6 || f[23] == 17);
+            let ubond_core::bond::TxChoice::One(SlaveId(slave)) = plan.select(&f, &mut 0) else {
+                panic!("balance-xor chooses one slave");
+            };
+            if daemon || kind {
+                want.insert(id, vec![slave as usize - 1]);
+            }
+            sends.push(("bond0".to_string(), f));
+        }
+        let mut on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for (id, m) in send_and_watch(&b.ns, &a.ns, &["e1", "e2"], false, sends, want.len()) {
+            on.entry(id).or_default().push(m);
+        }
+        let wrong = want.iter().filter(|(id, w)| on.get(id) != Some(w)).count();
+        assert!(
+            wrong == 0 && on.len() == want.len(),
+            "{wrong} frames left wrong, {} left",
+            on.len()
+        );
+    };
+    xor_round(5000, true);
+    let mut child = b.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    xor_round(6000, false);
 }
 
 /// [`send_and_watch`], with each arrival's source address: (frame number, which of `ups`,

@@ -152,6 +152,37 @@ pub struct Ipv4Route {
     pub set_src: Option<MacAddr>,
 }
 
+/// IP protocol numbers of [`L34Routes`]' frames.
+const L34_TCP: u8 = 6;
+
+/// Where the frames a bond sends go by their `layer3+4` hash ([`TxPlan::redirect_l34`]): the
+/// untagged IPv4 frames to a unicast address whose header has no options (its first octet
+/// 0x45), that are no fragment (flags MF and offset clear), of TCP or UDP, and at least 24
+/// octets long from the IP header (the ports there). Their key is the kernel's fold of the
+/// ports, source and destination address, each four octets read as a little-endian word:
+/// `h = ports ^ saddr ^ daddr; h ^= h >> 16; h ^= h >> 8; key = (h >> 1) & mask`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L34Routes {
+    /// The key's mask.
+    pub mask: u32,
+    /// One route per key, `0..=mask` in order.
+    pub routes: Vec<L34Route>,
+}
+
+/// One route of [`L34Routes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct L34Route {
+    /// The key.
+    pub key: u32,
+    /// The slave the frames leave by.
+    pub slave: SlaveId,
+    /// Where their bytes are counted (balance-tlb's bucket).
+    pub account: Account,
+    /// The source address they get (balance-tlb's slave other than the active one); `None`:
+    /// they leave unchanged.
+    pub set_src: Option<MacAddr>,
+}
+
 /// What the driver does with one frame the bond transmits ([`TxPlan::decide`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxDecision {
@@ -254,6 +285,66 @@ impl TxPlan {
             })
             .collect();
         (!routes.is_empty()).then_some(Ipv4Routes { src_last: src.0[5], routes })
+    }
+
+    /// The plan for the frames of [`L34Routes`]' kind, where it depends on their `layer3+4`
+    /// hash alone through a mask, for a data path whose classifier can XOR and shift what it
+    /// reads (nftables): `xmit_hash_policy=layer3+4` in balance-xor and 802.3ad with a power
+    /// of two slaves (`hash % n` is `hash & (n - 1)`), and balance-tlb (its bucket is
+    /// `hash & 0xff`). `None` for every other plan, where some key would have no route
+    /// (balance-tlb's frames by a slave other than the active one need `rewrite`), and on a
+    /// big-endian machine (the hash reads the octets as a little-endian one does, the kernel's
+    /// classifier as the machine does).
+    ///
+    /// Every key has a route: for every frame of the kind, [`TxPlan::decide`] sends it on the
+    /// route of its key, with the route's source address if it has one and otherwise
+    /// unchanged, and counts its bytes in the route's account.
+    pub fn redirect_l34(&self, rewrite: bool) -> Option<L34Routes> {
+        if cfg!(target_endian = "big") {
+            return None;
+        }
+        let pow2 = |n: usize| u32::try_from(n).ok().filter(|n| n.is_power_of_two());
+        let (table, mask) = match (&self.tlb, self.mode) {
+            (None, Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb)
+                if self.policy == XmitHashPolicy::Layer34 =>
+            {
+                (None, pow2(self.slaves.len())? - 1)
+            }
+            (Some(t), _) if t.mode == AlbMode::Tlb && t.policy == XmitHashPolicy::Layer34 => {
+                (Some(t), if t.dynamic { 0xff } else { pow2(t.usable.len())? - 1 })
+            }
+            _ => return None,
+        };
+        // A frame of the kind whose folded hash is `key`: addresses 0, the source port's
+        // octets (read as a little-endian word) `key << 1`.
+        let mut frame = [0u8; 14 + 20 + 20];
+        frame[0] = 0x02;
+        frame[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        frame[14] = 0x45;
+        frame[14 + 9] = L34_TCP;
+        let routes = (0..=mask)
+            .map(|key| {
+                frame[34..36].copy_from_slice(&((key << 1) as u16).to_le_bytes());
+                debug_assert_eq!(
+                    hash::xmit_hash(XmitHashPolicy::Layer34, &frame, None) & mask,
+                    key
+                );
+                let (slave, account, set_src) = match table {
+                    None => match self.select(&frame, &mut 0) {
+                        TxChoice::One(slave) => (slave, Account::None, None),
+                        _ => return None,
+                    },
+                    Some(t) => match t.select(&frame) {
+                        TlbTx::Send { slave, set_src, account } if rewrite || set_src.is_none() => {
+                            (slave, account, set_src)
+                        }
+                        _ => return None,
+                    },
+                };
+                Some(L34Route { key, slave, account, set_src })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(L34Routes { mask, routes })
     }
 
     /// The decision for `frame` (a whole Ethernet frame the bond transmits), shared by every
@@ -658,6 +749,90 @@ mod tests {
         let mut alb = tlb(true, Some(a));
         alb.tlb.as_mut().unwrap().mode = AlbMode::Alb;
         assert_eq!(alb.redirect_ipv4(bond, true), None, "balance-alb's key is the destination IP");
+    }
+
+    /// The key of [`L34Routes`] as its documentation defines it (what the kernel's
+    /// classifier computes), for a frame of the kind.
+    fn l34_key(f: &[u8], mask: u32) -> u32 {
+        let le = |at: usize| u32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
+        let mut h = le(34) ^ le(26) ^ le(30);
+        h ^= h >> 16;
+        h ^= h >> 8;
+        (h >> 1) & mask
+    }
+
+    #[test]
+    fn l34_routes_are_the_decision_for_every_frame_of_their_kind() {
+        use crate::bond::tlb::{TlbLoad, TLB_HASH_TABLE_SIZE};
+        let (a, b) = (SlaveId(1), SlaveId(2));
+        let mut buckets = [Some(a); TLB_HASH_TABLE_SIZE];
+        buckets.iter_mut().step_by(3).for_each(|s| *s = Some(b));
+        let l34 = |p: TxPlan| TxPlan { policy: XmitHashPolicy::Layer34, ..p };
+        let tlb = |dynamic| TxPlan {
+            tlb: Some(TlbTable {
+                mode: AlbMode::Tlb,
+                dynamic,
+                policy: XmitHashPolicy::Layer34,
+                buckets,
+                active: Some(a),
+                usable: vec![a, b],
+                macs: vec![(a, MacAddr([2, 0, 0, 0, 0, 1])), (b, MacAddr([2, 0, 0, 0, 0, 2]))],
+            }),
+            ..plan(Mode::BalanceTlb, 2)
+        };
+        let plans = [
+            ("balance-xor", l34(plan(Mode::BalanceXor, 2)), 1),
+            ("802.3ad, 4 ports", l34(plan(Mode::Ieee8023ad, 4)), 3),
+            ("802.3ad, 1 port", l34(plan(Mode::Ieee8023ad, 1)), 0),
+            ("balance-tlb", tlb(true), 0xff),
+            ("tlb_dynamic_lb=0", tlb(false), 1),
+        ];
+        let mut x = 0x9e37_79b9_u32;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for (name, p, mask) in &plans {
+            let routes = p.redirect_l34(true).unwrap();
+            assert_eq!(routes.mask, *mask, "{name}");
+            assert_eq!(routes.routes.len() as u32, mask + 1, "{name}: a route per key");
+            for _ in 0..3000 {
+                // A frame of the kind: any addresses, ports, payload and length from 24
+                // octets of IP header on.
+                let len = 14 + 24 + rnd() as usize % 100;
+                let mut f: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
+                f[0] &= !1;
+                f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+                f[14] = 0x45;
+                f[20] &= 0xc0;
+                f[21] = 0;
+                f[23] = if rnd() & 1 == 0 { 6 } else { 17 };
+                let r = routes.routes[l34_key(&f, *mask) as usize];
+                let (mut sent, mut cursor) = (f.clone(), TxCursor::default());
+                assert_eq!(p.decide(&mut sent, &mut cursor), TxDecision::Send(r.slave), "{name}");
+                let mut want = f.clone();
+                if let Some(src) = r.set_src {
+                    want[6..12].copy_from_slice(&src.0);
+                }
+                assert_eq!(sent, want, "{name}: sent as the route says");
+                let mut load = TlbLoad::default();
+                load.add(r.account, f.len());
+                assert_eq!(cursor.load, load, "{name}: counted where the route says");
+            }
+        }
+        assert_eq!(tlb(true).redirect_l34(false), None, "b's buckets need the rewrite");
+        let declined = [
+            ("layer2", plan(Mode::BalanceXor, 2)),
+            ("3 slaves", l34(plan(Mode::BalanceXor, 3))),
+            ("no slave", l34(plan(Mode::BalanceXor, 0))),
+            ("balance-rr", l34(plan(Mode::BalanceRr, 2))),
+            ("active-backup", l34(plan(Mode::ActiveBackup, 2))),
+        ];
+        for (name, p) in declined {
+            assert_eq!(p.redirect_l34(true), None, "{name}");
+        }
     }
 
     fn plan(mode: Mode, n: u32) -> TxPlan {

@@ -33,7 +33,7 @@ use rustix::io::Errno;
 use ubond_core::bond::tlb::{Account, TlbLoad};
 use ubond_core::bond::RxRedirect;
 use ubond_core::time::Instant;
-use ubond_sys::nft_tx::{self, NftRoute};
+use ubond_sys::nft_tx::{self, NftMatch, NftRoute};
 use ubond_sys::redirect::{self, RxMatch, RxTo, TxFilter, TxTo};
 use ubond_sys::{AddressSet, Ipv4Octets, Receive};
 
@@ -56,17 +56,17 @@ pub(super) enum KernelRx {
 pub(super) struct TcTx {
     /// ubond's filter on the data-path end.
     filter: TxFilter,
-    /// Where the filter sends the frames; `None`: the data threads read the data-path end.
+    /// Where the filter sends the frames; `None`: no filter of ubond's sends any.
     to: Option<TxTo>,
-    /// The routes of ubond's nftables table on the data-path end (balance-tlb's slaves other
-    /// than the active one, whose frames get the slave's address): after tc's filter, for
-    /// the frames it leaves.
-    nft: Vec<NftRoute>,
-    /// For a [`TxTo::Ipv4`] filter: where each route's bytes are counted (balance-tlb's
-    /// buckets), and the octets each route had sent at the last reading.
-    counted: Vec<(u8, Account, u64)>,
-    /// The same for the nftables routes.
-    nft_counted: Vec<(u8, Account, u64)>,
+    /// ubond's nftables table on the data-path end, after tc's filter: the frames it selects
+    /// and its routes (balance-tlb's frames by a slave of its own address, or every frame of
+    /// the `layer3+4` hash).
+    nft: Option<(NftMatch, Vec<NftRoute>)>,
+    /// For a [`TxTo::Ipv4`] filter: per route (the destination's last octet), where its bytes
+    /// are counted (balance-tlb's buckets) and the octets it had sent at the last reading.
+    counted: Vec<(u32, Account, u64)>,
+    /// The same for the table's routes (by key).
+    nft_counted: Vec<(u32, Account, u64)>,
     /// Bytes counted by routes taken away since the last [`TcPath::take_load`].
     pending: TlbLoad,
 }
@@ -89,7 +89,7 @@ impl TcTx {
         TcTx {
             filter,
             to: None,
-            nft: Vec::new(),
+            nft: None,
             counted: Vec::new(),
             nft_counted: Vec::new(),
             pending: TlbLoad::default(),
@@ -98,26 +98,27 @@ impl TcTx {
 
     /// The frames the kernel sends now.
     fn in_kernel(&self) -> KernelTx {
-        KernelTx::of(self.to.as_ref(), &self.nft)
+        KernelTx::of(self.to.as_ref(), self.nft.as_ref())
     }
 
     /// What the routes that count bytes (balance-tlb's: tc's filter's and the nftables
     /// table's) sent since the last reading, per bucket; `None` where none counts, or when
     /// the kernel could not say (said).
     fn read_load(&mut self, end: &str, end_ifindex: u32) -> Option<TlbLoad> {
-        let counts = |c: &[(u8, Account, u64)]| c.iter().any(|(_, a, _)| *a != Account::None);
+        let counts = |c: &[(u32, Account, u64)]| c.iter().any(|(_, a, _)| *a != Account::None);
         let mut load = None;
         if let (TxFilter::At(pref), Some(TxTo::Ipv4 { .. }), true) =
             (self.filter, &self.to, counts(&self.counted))
         {
             match redirect::tx_sent(end, end_ifindex, pref) {
                 Ok(sent) => {
-                    add_sent(load.get_or_insert_with(TlbLoad::default), &mut self.counted, sent)
+                    let sent = sent.into_iter().map(|(o, p, b)| (u32::from(o), p, b)).collect();
+                    add_sent(load.get_or_insert_with(TlbLoad::default), &mut self.counted, sent);
                 }
                 Err(e) => eprintln!("ubond: {e}"),
             }
         }
-        if !self.nft.is_empty() && counts(&self.nft_counted) {
+        if self.nft.is_some() && counts(&self.nft_counted) {
             match nft_tx::sent(end) {
                 Ok(sent) => {
                     add_sent(load.get_or_insert_with(TlbLoad::default), &mut self.nft_counted, sent)
@@ -129,11 +130,11 @@ impl TcTx {
     }
 }
 
-/// Adds to `load` what each route of `counted` sent since its last reading (`sent`: per
-/// octet, the frames and octets since the route was written), and keeps the readings.
-fn add_sent(load: &mut TlbLoad, counted: &mut [(u8, Account, u64)], sent: Vec<(u8, u64, u64)>) {
-    for (octet, _, bytes) in sent {
-        if let Some((_, account, before)) = counted.iter_mut().find(|c| c.0 == octet) {
+/// Adds to `load` what each route of `counted` sent since its last reading (`sent`: per key,
+/// the frames and octets since the route was written), and keeps the readings.
+fn add_sent(load: &mut TlbLoad, counted: &mut [(u32, Account, u64)], sent: Vec<(u32, u64, u64)>) {
+    for (key, _, bytes) in sent {
+        if let Some((_, account, before)) = counted.iter_mut().find(|c| c.0 == key) {
             let delta = bytes.saturating_sub(*before);
             *before = bytes;
             load.add(*account, usize::try_from(delta).unwrap_or(usize::MAX));
@@ -145,11 +146,12 @@ fn add_sent(load: &mut TlbLoad, counted: &mut [(u8, Account, u64)], sent: Vec<(u
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TxWant {
     /// tc's filter on the data-path end.
-    to: TxTo,
-    /// The nftables routes after it.
-    nft: Vec<NftRoute>,
-    /// Where each route's bytes are counted (the two kinds of routes have other octets).
-    accounts: Vec<(u8, Account)>,
+    to: Option<TxTo>,
+    /// The nftables table after it.
+    nft: Option<(NftMatch, Vec<NftRoute>)>,
+    /// Where each route's bytes are counted, by key (tc's octets and the table's keys are
+    /// apart).
+    accounts: Vec<(u32, Account)>,
 }
 
 /// Which of the frames a bond sends the kernel forwards (the data threads' sockets on the
@@ -162,20 +164,27 @@ enum KernelTx {
     All,
     /// These.
     Ipv4(Ipv4Octets),
+    /// Those of the `layer3+4` hash ([`NftMatch::Layer34`]).
+    L34,
 }
 
 impl KernelTx {
-    fn of(to: Option<&TxTo>, nft: &[NftRoute]) -> KernelTx {
-        match to {
+    fn of(to: Option<&TxTo>, nft: Option<&(NftMatch, Vec<NftRoute>)>) -> KernelTx {
+        let tc = match to.map(TxTo::octets) {
             None => KernelTx::Nothing,
-            Some(to) => match to.octets() {
-                None => KernelTx::All,
-                Some(mut o) => {
-                    nft.iter().for_each(|r| o.dst_last.insert(r.octet));
-                    KernelTx::Ipv4(o)
-                }
-            },
-        }
+            Some(None) => KernelTx::All,
+            Some(Some(o)) => KernelTx::Ipv4(o),
+        };
+        let table = match nft {
+            None => KernelTx::Nothing,
+            Some((NftMatch::Layer34 { .. }, _)) => KernelTx::L34,
+            Some((NftMatch::Layer2 { src_last }, routes)) => KernelTx::Ipv4(Ipv4Octets {
+                src_last: *src_last,
+                // Layer2 keys are octets.
+                dst_last: routes.iter().map(|r| r.key as u8).collect(),
+            }),
+        };
+        tc.union(table)
     }
 
     /// The frames either forwards.
@@ -185,6 +194,7 @@ impl KernelTx {
             (KernelTx::Ipv4(a), KernelTx::Ipv4(b)) if a.src_last == b.src_last => {
                 KernelTx::Ipv4(Ipv4Octets { dst_last: a.dst_last.union(&b.dst_last), ..a })
             }
+            (KernelTx::L34, KernelTx::L34) => KernelTx::L34,
             _ => KernelTx::All,
         }
     }
@@ -195,6 +205,7 @@ impl KernelTx {
             KernelTx::Nothing => Receive::All,
             KernelTx::All => Receive::Nothing,
             KernelTx::Ipv4(o) => Receive::AllBut(o),
+            KernelTx::L34 => Receive::AllButL34,
         }
     }
 }
@@ -248,9 +259,10 @@ impl TcPath {
     }
 
     /// What bond `rt`'s transmit should be on the userspace path: every frame to the slaves
-    /// of a plan that is one choice, or the IPv4 frames whose slave the destination's last
-    /// octet tells (by nftables where they need the slave's own address, unless the kernel
-    /// refused it); `None`: by the data threads.
+    /// of a plan that is one choice; or, with `layer2`, the IPv4 frames whose slave the
+    /// destination's last octet tells (by nftables where they need the slave's own address);
+    /// or, with `layer3+4`, those of the hash nftables computes. `None`: by the data threads.
+    /// Without nftables (refused once), only what tc does alone.
     fn want_transmit(&self, rt: &BondRt) -> Option<TxWant> {
         if rt.fast.on() || self.refused {
             return None;
@@ -259,33 +271,47 @@ impl TcPath {
         let plan = rt.bond.tx_plan();
         if let Some(ids) = plan.redirect() {
             let to = ids.into_iter().map(ifindex_of).collect::<Option<Vec<u32>>>()?;
-            return Some(TxWant { to: TxTo::Every(to), nft: Vec::new(), accounts: Vec::new() });
+            return Some(TxWant { to: Some(TxTo::Every(to)), nft: None, accounts: Vec::new() });
         }
-        let r = plan.redirect_ipv4(rt.bond.rx_plan().bond_mac, !self.nft_refused)?;
-        let (mut routes, mut nft) = (Vec::new(), Vec::new());
-        for route in &r.routes {
-            let to = ifindex_of(route.slave)?;
-            match route.set_src {
-                None => routes.push((route.dst_last, to)),
-                Some(mac) => nft.push(NftRoute { octet: route.dst_last, to, source: mac.0 }),
+        let nft_ok = !self.nft_refused;
+        if let Some(r) = plan.redirect_ipv4(rt.bond.rx_plan().bond_mac, nft_ok) {
+            let (mut routes, mut nft) = (Vec::new(), Vec::new());
+            for route in &r.routes {
+                let to = ifindex_of(route.slave)?;
+                match route.set_src {
+                    None => routes.push((route.dst_last, to)),
+                    Some(mac) => {
+                        let key = u32::from(route.dst_last);
+                        nft.push(NftRoute { key, to, source: Some(mac.0) });
+                    }
+                }
             }
+            let accounts = r.routes.iter().map(|r| (u32::from(r.dst_last), r.account)).collect();
+            let nft = (!nft.is_empty()).then_some((NftMatch::Layer2 { src_last: r.src_last }, nft));
+            let to = Some(TxTo::Ipv4 { src_last: r.src_last, routes });
+            return Some(TxWant { to, nft, accounts });
         }
-        let accounts = r.routes.iter().map(|r| (r.dst_last, r.account)).collect();
-        Some(TxWant { to: TxTo::Ipv4 { src_last: r.src_last, routes }, nft, accounts })
+        let r = plan.redirect_l34(true).filter(|_| nft_ok)?;
+        let routes = r.routes.iter().map(|route| {
+            let source = route.set_src.map(|m| m.0);
+            Some(NftRoute { key: route.key, to: ifindex_of(route.slave)?, source })
+        });
+        let nft = Some((NftMatch::Layer34 { mask: r.mask }, routes.collect::<Option<Vec<_>>>()?));
+        let accounts = r.routes.iter().map(|r| (r.key, r.account)).collect();
+        Some(TxWant { to: None, nft, accounts })
     }
 
-    /// The bond's transmit: by the filter on its data-path end (every frame, or the IPv4
-    /// frames whose slave the destination's last octet tells, with the nftables table for
-    /// those that need the slave's own address), or by the data threads. While it changes,
-    /// the data threads' sockets take neither the old nor the new one's frames (none goes
-    /// twice); then all that the new one leaves.
+    /// The bond's transmit: by the filter and the table on its data-path end, or by the data
+    /// threads. While it changes, the data threads' sockets take neither the old nor the new
+    /// one's frames (none goes twice); then all that the new one leaves.
     fn sync_transmit(&mut self, rt: &mut BondRt) {
         let want = self.want_transmit(rt);
         let tx = &rt.tc_tx;
-        let now = (tx.to.as_ref(), &tx.nft[..]);
-        if want.as_ref().map_or((None, &[][..]), |w| (Some(&w.to), &w.nft[..])) == now
-            && tx.filter != TxFilter::Unknown
-        {
+        let same = match &want {
+            Some(w) => w.to == tx.to && w.nft == tx.nft,
+            None => tx.to.is_none() && tx.nft.is_none(),
+        };
+        if same && tx.filter != TxFilter::Unknown {
             return;
         }
         let (end, end_ifindex) = (rt.dev.peer_name().to_string(), rt.dev.peer_ifindex());
@@ -296,67 +322,70 @@ impl TcPath {
         }
         let Some(want) = want else {
             let tx = &mut rt.tc_tx;
-            if tx.filter != TxFilter::Off {
-                match redirect::clear_transmit(&end, end_ifindex) {
-                    Ok(()) => tx.filter = TxFilter::Off,
-                    Err(e) => eprintln!("ubond: {name}: {e}"),
-                }
-            }
-            if !std::mem::take(&mut tx.nft).is_empty() {
+            let was = tx.in_kernel();
+            clear_filter(tx, &name, &end, end_ifindex);
+            if tx.nft.take().is_some() {
                 if let Err(e) = nft_tx::clear(&end) {
                     eprintln!("ubond: {name}: {e}");
                 }
             }
-            (tx.counted, tx.nft_counted) = (Vec::new(), Vec::new());
-            if tx.to.take().is_some() {
+            tx.nft_counted.clear();
+            if was != KernelTx::Nothing {
                 set_receive(&name, &rt.end, Receive::All);
             }
             return;
         };
-        let new = KernelTx::of(Some(&want.to), &want.nft);
+        let new = KernelTx::of(want.to.as_ref(), want.nft.as_ref());
         let during = rt.tc_tx.in_kernel().union(new).threads();
         if !set_receive(&name, &rt.end, during) {
             return;
         }
         let account =
-            |octet: u8| want.accounts.iter().find(|a| a.0 == octet).map_or(Account::None, |a| a.1);
-        // nftables first: it takes only what tc's filter leaves.
+            |key: u32| want.accounts.iter().find(|a| a.0 == key).map_or(Account::None, |a| a.1);
+        // The table first: it takes only what tc's filter leaves.
         if want.nft != rt.tc_tx.nft {
-            let src_last = match &want.to {
-                TxTo::Ipv4 { src_last, .. } => *src_last,
-                TxTo::Every(_) => 0,
+            let put = match &want.nft {
+                Some((what, routes)) => nft_tx::put(&end, *what, routes),
+                None => nft_tx::clear(&end),
             };
-            match nft_tx::put(&end, src_last, &want.nft) {
+            match put {
                 Ok(()) => {
                     let tx = &mut rt.tc_tx;
-                    tx.nft_counted =
-                        want.nft.iter().map(|r| (r.octet, account(r.octet), 0)).collect();
+                    let routes = want.nft.iter().flat_map(|(_, r)| r.iter());
+                    tx.nft_counted = routes.map(|r| (r.key, account(r.key), 0)).collect();
                     tx.nft.clone_from(&want.nft);
                 }
                 Err(e) => {
                     eprintln!(
-                        "ubond: {name}: {e}; the frames balance-tlb sends by a slave of its own \
-                         address go through the data threads instead (userspace data path)"
+                        "ubond: {name}: {e}; the frames the kernel's tc cannot send (balance-tlb's \
+                         by a slave of its own address, those of the layer3+4 hash) go through \
+                         the data threads instead (userspace data path)"
                     );
                     self.nft_refused = true;
                     let _ = nft_tx::clear(&end);
-                    rt.tc_tx.nft.clear();
-                    rt.tc_tx.nft_counted.clear();
+                    (rt.tc_tx.nft, rt.tc_tx.nft_counted) = (None, Vec::new());
                     return self.sync_transmit(rt);
                 }
             }
         }
-        let counted = |routes: &[(u8, u32)]| -> Vec<(u8, Account, u64)> {
-            routes.iter().map(|r| (r.0, account(r.0), 0)).collect()
+        let counted = |routes: &[(u8, u32)]| -> Vec<(u32, Account, u64)> {
+            routes.iter().map(|r| (u32::from(r.0), account(u32::from(r.0)), 0)).collect()
         };
         let tx = &mut rt.tc_tx;
+        let Some(to) = want.to else {
+            // The table alone.
+            clear_filter(tx, &name, &end, end_ifindex);
+            set_receive(&name, &rt.end, new.threads());
+            self.say();
+            return;
+        };
         // The same kind of filter with other routes: changed node by node, so that the
         // routes that stay keep forwarding and counting (balance-tlb's table changes often).
         if let (
             TxTo::Ipv4 { src_last: new_src, routes: new_routes },
             Some(TxTo::Ipv4 { src_last, routes: old }),
             TxFilter::At(pref),
-        ) = (&want.to, &tx.to, tx.filter)
+        ) = (&to, &tx.to, tx.filter)
         {
             if new_src == src_last
                 && redirect::retarget(&end, end_ifindex, pref, old, new_routes).is_ok()
@@ -365,28 +394,31 @@ impl TcPath {
                 let before = |octet: u8| {
                     let same = |r: &[(u8, u32)]| r.iter().find(|r| r.0 == octet).copied();
                     let stays = same(old).is_some() && same(old) == same(new_routes);
-                    let was = tx.counted.iter().find(|k| k.0 == octet).map_or(0, |k| k.2);
+                    let key = u32::from(octet);
+                    let was = tx.counted.iter().find(|k| k.0 == key).map_or(0, |k| k.2);
                     if stays {
                         was
                     } else {
                         0
                     }
                 };
-                tx.counted =
-                    counted(new_routes).into_iter().map(|(o, a, _)| (o, a, before(o))).collect();
-                tx.to = Some(want.to);
+                tx.counted = new_routes
+                    .iter()
+                    .map(|r| (u32::from(r.0), account(u32::from(r.0)), before(r.0)))
+                    .collect();
+                tx.to = Some(to);
                 set_receive(&name, &rt.end, new.threads());
                 return;
             }
             // Not node by node: a whole new filter, below.
         }
-        match redirect::transmit(&end, end_ifindex, &want.to, tx.filter) {
+        match redirect::transmit(&end, end_ifindex, &to, tx.filter) {
             Ok(filter) => {
-                tx.counted = match &want.to {
+                tx.counted = match &to {
                     TxTo::Ipv4 { routes, .. } => counted(routes),
                     TxTo::Every(_) => Vec::new(),
                 };
-                (tx.filter, tx.to) = (filter, Some(want.to));
+                (tx.filter, tx.to) = (filter, Some(to));
                 if new.threads() != during {
                     set_receive(&name, &rt.end, new.threads());
                 }
@@ -396,7 +428,7 @@ impl TcPath {
                 // The data threads take the data-path end back.
                 let _ = redirect::clear_transmit(&end, end_ifindex);
                 let _ = nft_tx::clear(&end);
-                (tx.filter, tx.to, tx.nft) = (TxFilter::Off, None, Vec::new());
+                (tx.filter, tx.to, tx.nft) = (TxFilter::Off, None, None);
                 (tx.counted, tx.nft_counted) = (Vec::new(), Vec::new());
                 set_receive(&name, &rt.end, Receive::All);
                 self.refuse(&name, &e);
@@ -548,6 +580,17 @@ impl TcPath {
             }
         }
     }
+}
+
+/// Takes ubond's tc filter off the data-path end, if it has one (said where it cannot).
+fn clear_filter(tx: &mut TcTx, name: &str, end: &str, end_ifindex: u32) {
+    if tx.filter != TxFilter::Off {
+        match redirect::clear_transmit(end, end_ifindex) {
+            Ok(()) => tx.filter = TxFilter::Off,
+            Err(e) => eprintln!("ubond: {name}: {e}"),
+        }
+    }
+    (tx.to, tx.counted) = (None, Vec::new());
 }
 
 /// A bond's device about to be deleted (its data-path end `end` with it): the nftables
