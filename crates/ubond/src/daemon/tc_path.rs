@@ -229,6 +229,9 @@ pub(super) struct TcPath {
     /// The kernel refused the nftables table once (said): balance-tlb's frames by a slave of
     /// its own address go through the data threads.
     nft_refused: bool,
+    /// The kernel refused the `layer3+4` table once (said; an older kernel without XOR
+    /// between registers): those frames go through the data threads.
+    l34_refused: bool,
 }
 
 impl TcPath {
@@ -291,7 +294,7 @@ impl TcPath {
             let to = Some(TxTo::Ipv4 { src_last: r.src_last, routes });
             return Some(TxWant { to, nft, accounts });
         }
-        let r = plan.redirect_l34(true).filter(|_| nft_ok)?;
+        let r = plan.redirect_l34(true).filter(|_| nft_ok && !self.l34_refused)?;
         let routes = r.routes.iter().map(|route| {
             let source = route.set_src.map(|m| m.0);
             Some(NftRoute { key: route.key, to: ifindex_of(route.slave)?, source })
@@ -361,7 +364,10 @@ impl TcPath {
                          by a slave of its own address, those of the layer3+4 hash) go through \
                          the data threads instead (userspace data path)"
                     );
-                    self.nft_refused = true;
+                    match want.nft {
+                        Some((NftMatch::Layer34 { .. }, _)) => self.l34_refused = true,
+                        _ => self.nft_refused = true,
+                    }
                     let _ = nft_tx::clear(&end);
                     (rt.tc_tx.nft, rt.tc_tx.nft_counted) = (None, Vec::new());
                     return self.sync_transmit(rt);
