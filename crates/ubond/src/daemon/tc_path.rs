@@ -17,7 +17,13 @@
 //!   threads, which note them.
 //! * **Transmit**, per bond: where the transmit plan is one choice for every frame
 //!   (`TxPlan::redirect`: active-backup's active slave, broadcast's every slave, a bond of one
-//!   slave), every frame arriving on the data-path end goes to those slaves.
+//!   slave), every frame arriving on the data-path end goes to those slaves. Where it is a
+//!   hash the kernel can compute, the frames of the kind go by it: with `layer2`, IPv4 by the
+//!   destination's last octet (`TxPlan::redirect_ipv4`: a `u32` hash table, and an nftables
+//!   table for balance-tlb's frames that need a slave's own source address); with
+//!   `layer3+4`, TCP and UDP over IPv4 by the hash an nftables table computes
+//!   (`TxPlan::redirect_l34`). The data threads' sockets on the end take the rest; balance-tlb's
+//!   bytes per bucket come back from the kernel's counters ([`TcPath::take_load`]).
 //!
 //! Neither while the fast path carries the bond (its programs do it all). A kernel that
 //! refuses the filters (no `u32` or `mirred`, no CAP_NET_ADMIN) is said once; the data
@@ -256,7 +262,8 @@ impl TcPath {
             eprintln!(
                 "ubond: the userspace data path forwards in the kernel where the plans allow: \
                  tc u32 filters with mirred (`tc filter show dev SLAVE ingress`, and on the \
-                 bond's data-path end)"
+                 bond's data-path end) and, for what tc cannot do, an nftables table on that \
+                 end (`nft list table netdev ubond-END`)"
             );
         }
     }
