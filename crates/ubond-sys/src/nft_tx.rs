@@ -77,6 +77,10 @@ pub enum NftMatch {
         /// The key's mask.
         mask: u32,
     },
+    /// balance-alb's balanced frames: untagged IPv4 to a unicast address, at least 20 octets
+    /// from the IP header on, not IGMP, not to 255.255.255.255 (the data threads' sockets:
+    /// [`crate::Receive::AllButAlb`]), by the XOR of the destination address's octets.
+    Alb,
 }
 
 /// One route: the frames of key `key` leave by interface `to`, with source address
@@ -135,11 +139,11 @@ pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
     let t = || table.clone();
     let key_of = |key: u32| match what {
         NftMatch::Layer2 { .. } => vec![key as u8],
-        NftMatch::Layer34 { .. } => key.to_ne_bytes().to_vec(),
+        NftMatch::Layer34 { .. } | NftMatch::Alb => key.to_ne_bytes().to_vec(),
     };
     let key_len = match what {
         NftMatch::Layer2 { .. } => 1,
-        NftMatch::Layer34 { .. } => 4,
+        NftMatch::Layer34 { .. } | NftMatch::Alb => 4,
     };
     let mut msgs = vec![
         // Made if missing, so that the delete finds it: one transaction replaces it.
@@ -275,35 +279,65 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
         ])
         .into()
     };
+    // reg1 op= reg2, on four octets.
+    let with_reg2 = |op: u32| {
+        Expressions::Bitwise(vec![
+            Bitwise::SourceRegister(Register::Reg1),
+            Bitwise::SourceRegister2(Register::Reg2),
+            Bitwise::DestinationRegister(Register::Reg1),
+            Bitwise::Length(4),
+            Bitwise::Op(op),
+        ])
+        .into()
+    };
+    // `to` = reg1 >> `by`.
+    let shifted = |to: Register, by: u32| {
+        Expressions::Bitwise(vec![
+            Bitwise::SourceRegister(Register::Reg1),
+            Bitwise::DestinationRegister(to),
+            Bitwise::Length(4),
+            Bitwise::Op(RSHIFT),
+            Bitwise::Data(DataAttribute::Value(by.to_ne_bytes().to_vec())),
+        ])
+        .into()
+    };
+    // The fold of reg1: `h ^= h >> 16; h ^= h >> 8`.
+    let fold = || {
+        vec![
+            shifted(Register::Reg2, 16),
+            with_reg2(XOR),
+            shifted(Register::Reg2, 8),
+            with_reg2(XOR),
+        ]
+    };
     match what {
+        NftMatch::Alb => {
+            let not_equal = |value: Vec<u8>| {
+                Expressions::Cmp(vec![
+                    Cmp::SourceRegister(Register::Reg1),
+                    Cmp::Op(Operator::NotEqual),
+                    Cmp::Data(DataAttribute::Value(value)),
+                ])
+                .into()
+            };
+            let mut r = unicast_ipv4;
+            r.extend([
+                nh(Register::Reg1, 9, 1),
+                not_equal(vec![2]),
+                nh(Register::Reg1, 16, 4),
+                not_equal(vec![0xff; 4]),
+            ]);
+            // The XOR of the four octets: the low octet of the fold, whatever the byte order.
+            r.extend(fold());
+            r.extend([masked(4, 0xffu32.to_ne_bytes().to_vec()), lookup()]);
+            vec![r]
+        }
         NftMatch::Layer2 { src_last } => {
             let mut r = unicast_ipv4;
             r.extend([ll(11, 1), equal(vec![src_last]), ll(5, 1), lookup()]);
             vec![r]
         }
         NftMatch::Layer34 { mask } => {
-            // reg1 op= reg2, on four octets.
-            let with_reg2 = |op: u32| {
-                Expressions::Bitwise(vec![
-                    Bitwise::SourceRegister(Register::Reg1),
-                    Bitwise::SourceRegister2(Register::Reg2),
-                    Bitwise::DestinationRegister(Register::Reg1),
-                    Bitwise::Length(4),
-                    Bitwise::Op(op),
-                ])
-                .into()
-            };
-            // `to` = reg1 >> `by`.
-            let shifted = |to: Register, by: u32| {
-                Expressions::Bitwise(vec![
-                    Bitwise::SourceRegister(Register::Reg1),
-                    Bitwise::DestinationRegister(to),
-                    Bitwise::Length(4),
-                    Bitwise::Op(RSHIFT),
-                    Bitwise::Data(DataAttribute::Value(by.to_ne_bytes().to_vec())),
-                ])
-                .into()
-            };
             [6u8, 17]
                 .iter()
                 .map(|&proto| {
@@ -323,10 +357,9 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
                         with_reg2(XOR),
                         nh(Register::Reg2, 20, 4),
                         with_reg2(XOR),
-                        shifted(Register::Reg2, 16),
-                        with_reg2(XOR),
-                        shifted(Register::Reg2, 8),
-                        with_reg2(XOR),
+                    ]);
+                    r.extend(fold());
+                    r.extend([
                         shifted(Register::Reg1, 1),
                         masked(4, mask.to_ne_bytes().to_vec()),
                         lookup(),

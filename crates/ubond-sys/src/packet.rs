@@ -180,6 +180,10 @@ pub enum Receive {
     /// octet of the IP header 0x45, no fragment, TCP or UDP, at least 24 octets from the IP
     /// header on.
     AllButL34,
+    /// Every frame but balance-alb's balanced ones an nftables table sends
+    /// ([`crate::nft_tx::NftMatch::Alb`]): untagged IPv4 to a unicast address, at least 20
+    /// octets from the IP header on, not IGMP, not to 255.255.255.255.
+    AllButAlb,
     /// Nothing: the socket only sends, or another path takes its frames.
     Nothing,
 }
@@ -591,6 +595,7 @@ impl PacketSocket {
             Receive::To(set) => to_filter(set.as_slice()),
             Receive::AllBut(octets) => all_but_filter(&octets).to_vec(),
             Receive::AllButL34 => all_but_l34_filter().to_vec(),
+            Receive::AllButAlb => all_but_alb_filter().to_vec(),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
         if self.refuse_outgoing && what != Receive::Nothing {
@@ -1050,22 +1055,47 @@ fn all_but_filter(octets: &Ipv4Octets) -> [libc::sock_filter; 46] {
 fn all_but_l34_filter() -> [libc::sock_filter; 17] {
     let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
     const ACCEPT: u8 = 15;
+    // The length first: a load past the end would refuse the frame.
     [
         op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // ld vlan_avail
         op(0x15, 0, ACCEPT - 2, 0),              // jeq #0, else accept
-        op(0x28, 0, 0, 12),                      // ldh [12]
-        op(0x15, 0, ACCEPT - 4, 0x0800),         // jeq #IPv4, else accept
-        op(0x30, 0, 0, 0),                       // ldb [0]
-        op(0x45, ACCEPT - 6, 0, 1),              // jset #1 (a group): accept
-        op(0x30, 0, 0, 14),                      // ldb [14]
-        op(0x15, 0, ACCEPT - 8, 0x45),           // jeq #0x45, else accept
-        op(0x28, 0, 0, 20),                      // ldh [20]
-        op(0x45, ACCEPT - 10, 0, 0x3fff),        // jset #MF|offset (a fragment): accept
-        op(0x30, 0, 0, 23),                      // ldb [23]
-        op(0x15, 1, 0, 6),                       // jeq #TCP: on
-        op(0x15, 0, ACCEPT - 13, 17),            // jeq #UDP, else accept
         op(0x80, 0, 0, 0),                       // ld len
-        op(0x35, 1, 0, 14 + 24),                 // jge #38: refuse
+        op(0x35, 0, ACCEPT - 4, 14 + 24),        // jge #38, else accept
+        op(0x28, 0, 0, 12),                      // ldh [12]
+        op(0x15, 0, ACCEPT - 6, 0x0800),         // jeq #IPv4, else accept
+        op(0x30, 0, 0, 0),                       // ldb [0]
+        op(0x45, ACCEPT - 8, 0, 1),              // jset #1 (a group): accept
+        op(0x30, 0, 0, 14),                      // ldb [14]
+        op(0x15, 0, ACCEPT - 10, 0x45),          // jeq #0x45, else accept
+        op(0x28, 0, 0, 20),                      // ldh [20]
+        op(0x45, ACCEPT - 12, 0, 0x3fff),        // jset #MF|offset (a fragment): accept
+        op(0x30, 0, 0, 23),                      // ldb [23]
+        op(0x15, 2, 0, 6),                       // jeq #TCP: refuse
+        op(0x15, 1, 0, 17),                      // jeq #UDP: refuse
+        op(0x06, 0, 0, 0x0004_0000),             // accept
+        op(0x06, 0, 0, 0),                       // refuse
+    ]
+}
+
+/// The classic BPF program of [`Receive::AllButAlb`]: refuses the frames it names, accepts
+/// every other.
+fn all_but_alb_filter() -> [libc::sock_filter; 14] {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    const ACCEPT: u8 = 12;
+    // The length first: a load past the end would refuse the frame.
+    [
+        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // ld vlan_avail
+        op(0x15, 0, ACCEPT - 2, 0),              // jeq #0, else accept
+        op(0x80, 0, 0, 0),                       // ld len
+        op(0x35, 0, ACCEPT - 4, 14 + 20),        // jge #34, else accept
+        op(0x28, 0, 0, 12),                      // ldh [12]
+        op(0x15, 0, ACCEPT - 6, 0x0800),         // jeq #IPv4, else accept
+        op(0x30, 0, 0, 0),                       // ldb [0]
+        op(0x45, ACCEPT - 8, 0, 1),              // jset #1 (a group): accept
+        op(0x30, 0, 0, 23),                      // ldb [23]
+        op(0x15, ACCEPT - 10, 0, 2),             // jeq #IGMP: accept
+        op(0x20, 0, 0, 30),                      // ld [30]
+        op(0x15, 0, 1, 0xffff_ffff),             // jeq #255.255.255.255: accept, else refuse
         op(0x06, 0, 0, 0x0004_0000),             // accept
         op(0x06, 0, 0, 0),                       // refuse
     ]

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use ubond_core::bond::{is_data_frame, RxPlan, RxRedirect, RxVerdict, SlaveId};
 use ubond_core::monitor::arp::{rx_traffic, RxTraffic};
+use ubond_sys::nft_tx::{NftMatch, NftRoute};
 use ubond_sys::redirect::{self, RxMatch, RxTo};
 use ubond_sys::{link, AddressSet, PacketOptions, PacketSocket, Receive};
 use ubond_wire::MacAddr;
@@ -535,10 +536,81 @@ fn nftables_routes_send_with_the_slaves_own_address() {
 /// the data threads' socket (`Receive::AllButL34`). Each frame once.
 #[test]
 fn the_layer34_table_hashes_as_the_core_does() {
+    let kind = |f: &[u8]| {
+        f.len() >= 38
+            && f[0] & 1 == 0
+            && f[12..14] == [0x08, 0x00]
+            && f[14] == 0x45
+            && f[20] & 0x3f == 0
+            && f[21] == 0
+            && (f[23] == 6 || f[23] == 17)
+    };
+    let key = |f: &[u8]| {
+        ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer34, f, None) & 1
+    };
+    // TCP or UDP over IPv4 with any addresses and ports, or a look-alike.
+    let like = |rng: &mut Rng, f: &mut Vec<u8>| {
+        f[14] = 0x45;
+        f[20] &= 0xc0;
+        f[21] = 0;
+        f[23] = if rng.byte() & 1 == 0 { 6 } else { 17 };
+        match rng.next() % 12 {
+            0 => f[14] = 0x46,
+            1 => f[20] |= 0x20,
+            2 => f[21] = 1,
+            3 => f[23] = 1,
+            _ => {}
+        }
+    };
+    table_hashes_as_the_core_does(
+        "knft34",
+        NftMatch::Layer34 { mask: 1 },
+        Receive::AllButL34,
+        like,
+        kind,
+        key,
+    );
+}
+
+/// balance-alb's table (`NftMatch::Alb`): nftables computes the bucket (the XOR of the
+/// destination address's octets) of the frames of its kind, and each leaves by its bucket's
+/// route as the core's `_simple_hash` says; every other frame (IGMP, to 255.255.255.255, a
+/// group, a tag, too short) stays for the data threads' socket (`Receive::AllButAlb`).
+#[test]
+fn the_alb_table_buckets_as_the_core_does() {
+    let kind = |f: &[u8]| {
+        f.len() >= 34
+            && f[0] & 1 == 0
+            && f[12..14] == [0x08, 0x00]
+            && f[23] != 2
+            && f[30..34] != [0xff; 4]
+    };
+    let key = |f: &[u8]| u32::from(ubond_core::bond::tlb::simple_hash(&f[30..34])) & 1;
+    let like = |rng: &mut Rng, f: &mut Vec<u8>| match rng.next() % 10 {
+        0 => f[23] = 2,
+        1 => f[30..34].copy_from_slice(&[0xff; 4]),
+        _ => {}
+    };
+    table_hashes_as_the_core_does("knftalb", NftMatch::Alb, Receive::AllButAlb, like, kind, key);
+}
+
+/// Puts table `what` on a data-path end with two routes (key 0 to `s1` unchanged, key 1 to
+/// `s2` with another source; for balance-alb's 256 keys, by their low bit), sends frames of
+/// every kind (`like` makes most of them of the table's kind or near it, some cut short), and
+/// checks: the frames of the kind (`kind`) leave each by the route of its key (`key`, the
+/// core's), once; all others reach the data threads' socket (`threads`), once.
+fn table_hashes_as_the_core_does(
+    test: &str,
+    what: NftMatch,
+    threads: Receive,
+    like: impl Fn(&mut Rng, &mut Vec<u8>),
+    kind: impl Fn(&[u8]) -> bool,
+    key: impl Fn(&[u8]) -> u32,
+) {
     if !can_run() {
         return;
     }
-    let s = side("knft34", "a");
+    let s = side(test, "a");
     s.ip(&["link", "add", "srcx", "type", "veth", "peer", "name", "endx"]);
     for i in ["1", "2"] {
         s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
@@ -549,11 +621,14 @@ fn the_layer34_table_hashes_as_the_core_does() {
     let own2 = [0x02, 0x52, 0, 0, 0, 2];
     let put = in_netns(&s.ns, move || {
         let (s1, s2) = (link::ifindex("s1").unwrap(), link::ifindex("s2").unwrap());
-        let routes = [
-            ubond_sys::nft_tx::NftRoute { key: 0, to: s1, source: None },
-            ubond_sys::nft_tx::NftRoute { key: 1, to: s2, source: Some(own2) },
-        ];
-        ubond_sys::nft_tx::put("endx", ubond_sys::nft_tx::NftMatch::Layer34 { mask: 1 }, &routes)
+        let keys = if what == NftMatch::Alb { 0..=255 } else { 0..=1 };
+        let routes: Vec<NftRoute> = keys
+            .map(|key| match key & 1 {
+                0 => NftRoute { key, to: s1, source: None },
+                _ => NftRoute { key, to: s2, source: Some(own2) },
+            })
+            .collect();
+        ubond_sys::nft_tx::put("endx", what, &routes)
     })
     .join()
     .unwrap();
@@ -564,8 +639,8 @@ fn the_layer34_table_hashes_as_the_core_does() {
         return;
     }
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let threads = in_netns(&s.ns, move || {
-        let opts = PacketOptions { receive: Receive::AllButL34, ..Default::default() };
+    let socket = in_netns(&s.ns, move || {
+        let opts = PacketOptions { receive: threads, ..Default::default() };
         let sock = PacketSocket::open("endx", opts).unwrap();
         sock.set_recv_buffer(8 << 20).unwrap();
         ready_tx.send(()).unwrap();
@@ -583,37 +658,27 @@ fn the_layer34_table_hashes_as_the_core_does() {
     for id in 0..900 {
         let mut f = any_frame(&mut rng, id);
         if rng.next() % 3 != 0 {
-            // TCP or UDP over IPv4 with any addresses and ports, or a look-alike.
             f = frame(&mut rng, id);
             f[0] &= !1;
             f[12..14].copy_from_slice(&[0x08, 0x00]);
-            f[14] = 0x45;
-            f[20] &= 0xc0;
-            f[21] = 0;
-            f[23] = if rng.byte() & 1 == 0 { 6 } else { 17 };
             rng.bytes::<12>().iter().enumerate().for_each(|(i, b)| f[26 + i] = *b);
+            like(&mut rng, &mut f);
             match rng.next() % 12 {
-                0 => f[14] = 0x46,
-                1 => f[20] |= 0x20,
-                2 => f[21] = 1,
-                3 => f[23] = 1,
-                4 => f[0] |= 1,
+                0 => f[0] |= 1,
+                // Cut short, the marker (and the number) in the first octets of the payload.
+                1 => {
+                    let n = 30 + rng.byte() as usize % 10;
+                    let tail = f[f.len() - 4 - MAGIC.len()..].to_vec();
+                    f.truncate(n.saturating_sub(tail.len()).max(14));
+                    f.extend(tail);
+                }
                 _ => {}
             }
         }
-        let kind = f.len() >= 38
-            && f[0] & 1 == 0
-            && f[12..14] == [0x08, 0x00]
-            && f[14] == 0x45
-            && f[20] & 0x3f == 0
-            && f[21] == 0
-            && (f[23] == 6 || f[23] == 17);
-        if kind {
-            let key =
-                ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer34, &f, None)
-                    & 1;
-            let src: [u8; 6] = if key == 1 { own2 } else { f[6..12].try_into().unwrap() };
-            want_left.insert(id, (key as usize, src));
+        if kind(&f) {
+            let k = key(&f);
+            let src: [u8; 6] = if k == 1 { own2 } else { f[6..12].try_into().unwrap() };
+            want_left.insert(id, (k as usize, src));
         } else {
             want_stay.insert(id);
         }
@@ -636,10 +701,15 @@ fn the_layer34_table_hashes_as_the_core_does() {
         wrong.first().and_then(|(id, _)| got.get(id)),
         got.len()
     );
-    let stayed: BTreeSet<u32> = threads.join().unwrap().into_iter().collect();
-    let (missing, more) =
-        (want_stay.difference(&stayed).count(), stayed.difference(&want_stay).count());
-    assert!(missing == 0 && more == 0, "the socket: {missing} missing, {more} more");
+    let stayed: BTreeSet<u32> = socket.join().unwrap().into_iter().collect();
+    let missing: Vec<_> = want_stay.difference(&stayed).collect();
+    let more = stayed.difference(&want_stay).count();
+    assert!(
+        missing.is_empty() && more == 0,
+        "the socket: {} missing (e.g. {:02x?}), {more} more",
+        missing.len(),
+        missing.first().map(|id| &frames[id])
+    );
     in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
 }
 
@@ -1038,29 +1108,7 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
     // Sends 512 frames from the bond's address, two to each destination octet, and checks
     // each left once: by e1 unchanged, or by e2 with e2's address. Returns how many left by e2.
     let (bns, ans) = (b.ns.clone(), a.ns.clone());
-    let mut round = |first: u32| {
-        let sends: Vec<_> = (first..first + 512)
-            .map(|id| {
-                let mut f = frame(&mut rng, id);
-                f[0] &= !1;
-                f[5] = id as u8;
-                f[6..12].copy_from_slice(&bond.0);
-                f[12..14].copy_from_slice(&[0x08, 0x00]);
-                ("bond0".to_string(), f)
-            })
-            .collect();
-        let left = send_and_watch_sources(&bns, &ans, &["e1", "e2"], sends, 512);
-        let mut by = BTreeMap::new();
-        for (id, m, src) in left {
-            assert!(by.insert(id, (m, src)).is_none(), "frame {id} left twice");
-        }
-        assert_eq!(by.len(), 512, "every frame left");
-        for (id, (m, src)) in &by {
-            let want = if *m == 0 { bond } else { e2 };
-            assert_eq!(src, &want.0, "frame {id} left by e{} with the source {want}", m + 1);
-        }
-        by.values().filter(|(m, _)| *m == 1).count()
-    };
+    let mut round = |first: u32| through_bond_by_source(&bns, &ans, &mut rng, bond, e2, first);
     assert!(round(2000) > 0, "some frames left by e2");
     // With no daemon, only the kernel forwards: tc's filter and the nftables table.
     let mut child = b.daemon.take().unwrap();
@@ -1142,6 +1190,86 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
     child.kill().unwrap();
     child.wait().unwrap();
     xor_round(6000, false);
+}
+
+/// Sends 512 IPv4 frames from the bond's address `bond` through bond0 of namespace `b`, to
+/// every destination (the octets the hashes read vary: the destination MAC's last, the
+/// destination IP's first), and checks at namespace `a` that each left once: by `e1`
+/// unchanged, or by `e2` with the address `e2`. Returns how many left by `e2`.
+fn through_bond_by_source(
+    b: &str,
+    a: &str,
+    rng: &mut Rng,
+    bond: MacAddr,
+    e2: MacAddr,
+    first: u32,
+) -> usize {
+    let sends: Vec<_> = (first..first + 512)
+        .map(|id| {
+            let mut f = frame(rng, id);
+            f[0] &= !1;
+            f[5] = id as u8;
+            f[6..12].copy_from_slice(&bond.0);
+            f[12..14].copy_from_slice(&[0x08, 0x00]);
+            f[30] = (id >> 1) as u8;
+            ("bond0".to_string(), f)
+        })
+        .collect();
+    let left = send_and_watch_sources(b, a, &["e1", "e2"], sends, 512);
+    let mut by = BTreeMap::new();
+    for (id, m, src) in left {
+        assert!(by.insert(id, (m, src)).is_none(), "frame {id} left twice");
+    }
+    assert_eq!(by.len(), 512, "every frame left");
+    for (id, (m, src)) in &by {
+        let want = if *m == 0 { bond } else { e2 };
+        assert_eq!(src, &want.0, "frame {id} left by e{} with the source {want}", m + 1);
+    }
+    by.values().filter(|(m, _)| *m == 1).count()
+}
+
+/// balance-alb's transmit on the userspace path: its balanced IPv4 frames go by the nftables
+/// table (the bucket computed in the kernel), the rest by the data threads; each frame once,
+/// by the active slave e1 unchanged or by e2 with e2's address; with no daemon, the table
+/// alone sends them.
+#[test]
+fn balance_alb_transmits_through_the_kernel() {
+    if !can_run() {
+        return;
+    }
+    let (a, mut b) = user_pair("ktxalb");
+    b.ok(&["add", "bond0", "mode=balance-alb", "miimon=50"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "e1 active", |r| active_of(r) == "e1");
+    let ns = b.ns.clone();
+    let refused = || {
+        let log = std::fs::read_to_string(b.dir.join("daemon.log")).unwrap_or_default();
+        log.contains("go through the data threads instead")
+    };
+    wait_for(Duration::from_secs(10), "balance-alb's table", || {
+        let ns = ns.clone();
+        let routes =
+            in_netns(&ns, || ubond_sys::nft_tx::sent("bond0-dp").map(|s| s.len())).join().unwrap();
+        routes.is_ok_and(|n| n == 256) || refused()
+    });
+    if refused() {
+        eprintln!("skipped: the kernel refused the table");
+        return;
+    }
+    // Every bucket is e1's at first (no load anywhere); the table's first clear (10 s) starts
+    // e1's load from the frames it sent unbalanced (the kernel's own IPv6 ones), and the
+    // buckets then go to e2 as well.
+    std::thread::sleep(Duration::from_millis(10_500));
+    let bond: MacAddr = mac_of(&b, "bond0").parse().unwrap();
+    let e2: MacAddr = mac_of(&b, "e2").parse().unwrap();
+    let mut rng = Rng(0xa1b_0001);
+    let (bns, ans) = (b.ns.clone(), a.ns.clone());
+    assert!(through_bond_by_source(&bns, &ans, &mut rng, bond, e2, 0) > 0, "some left by e2");
+    let mut child = b.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(through_bond_by_source(&bns, &ans, &mut rng, bond, e2, 1000) > 0, "no daemon");
 }
 
 /// [`send_and_watch`], with each arrival's source address: (frame number, which of `ups`,

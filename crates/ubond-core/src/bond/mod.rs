@@ -75,7 +75,7 @@ pub use self::error::{BondError, ConfigError, EnvironmentError, Misuse};
 pub use self::filter::SlaveFilter;
 pub use self::output::{BondEvent, BondTransmit, QUEUE_LIMIT};
 pub use self::plan::{
-    is_data_frame, Ipv4Route, Ipv4Routes, L34Route, L34Routes, RxPlan, RxRedirect, RxVerdict,
+    is_data_frame, HashRoute, HashRoutes, Ipv4Route, Ipv4Routes, RxPlan, RxRedirect, RxVerdict,
     TxChoice, TxCursor, TxDecision, TxPlan,
 };
 pub use self::slave::{SlaveConfig, SlaveId};

@@ -152,26 +152,33 @@ pub struct Ipv4Route {
     pub set_src: Option<MacAddr>,
 }
 
-/// IP protocol numbers of [`L34Routes`]' frames.
+/// IP protocol numbers of [`HashRoutes`]' frames.
 const L34_TCP: u8 = 6;
 
-/// Where the frames a bond sends go by their `layer3+4` hash ([`TxPlan::redirect_l34`]): the
-/// untagged IPv4 frames to a unicast address whose header has no options (its first octet
-/// 0x45), that are no fragment (flags MF and offset clear), of TCP or UDP, and at least 24
-/// octets long from the IP header (the ports there). Their key is the kernel's fold of the
-/// ports, source and destination address, each four octets read as a little-endian word:
-/// `h = ports ^ saddr ^ daddr; h ^= h >> 16; h ^= h >> 8; key = (h >> 1) & mask`.
+/// Where the frames of one kind that a bond sends go by a key computed from their headers;
+/// the method that returns the routes says which frames and which key:
+///
+/// * [`TxPlan::redirect_l34`], the `layer3+4` hash: the untagged IPv4 frames to a unicast
+///   address whose header has no options (its first octet 0x45), that are no fragment (flags
+///   MF and offset clear), of TCP or UDP, and at least 24 octets long from the IP header (the
+///   ports there). The key is the kernel's fold of the ports, source and destination address,
+///   each four octets read as a little-endian word:
+///   `h = ports ^ saddr ^ daddr; h ^= h >> 16; h ^= h >> 8; key = (h >> 1) & mask`.
+/// * [`TxPlan::redirect_alb`], balance-alb's bucket: the untagged IPv4 frames to a unicast
+///   address, at least 20 octets long from the IP header, not IGMP, not to 255.255.255.255.
+///   The key is the XOR of the destination address's four octets (`_simple_hash`), `mask`
+///   0xff.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct L34Routes {
+pub struct HashRoutes {
     /// The key's mask.
     pub mask: u32,
     /// One route per key, `0..=mask` in order.
-    pub routes: Vec<L34Route>,
+    pub routes: Vec<HashRoute>,
 }
 
-/// One route of [`L34Routes`].
+/// One route of [`HashRoutes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct L34Route {
+pub struct HashRoute {
     /// The key.
     pub key: u32,
     /// The slave the frames leave by.
@@ -287,7 +294,7 @@ impl TxPlan {
         (!routes.is_empty()).then_some(Ipv4Routes { src_last: src.0[5], routes })
     }
 
-    /// The plan for the frames of [`L34Routes`]' kind, where it depends on their `layer3+4`
+    /// The plan for the frames of [`HashRoutes`]' kind, where it depends on their `layer3+4`
     /// hash alone through a mask, for a data path whose classifier can XOR and shift what it
     /// reads (nftables): `xmit_hash_policy=layer3+4` in balance-xor and 802.3ad with a power
     /// of two slaves (`hash % n` is `hash & (n - 1)`), and balance-tlb (its bucket is
@@ -299,7 +306,7 @@ impl TxPlan {
     /// Every key has a route: for every frame of the kind, [`TxPlan::decide`] sends it on the
     /// route of its key, with the route's source address if it has one and otherwise
     /// unchanged, and counts its bytes in the route's account.
-    pub fn redirect_l34(&self, rewrite: bool) -> Option<L34Routes> {
+    pub fn redirect_l34(&self, rewrite: bool) -> Option<HashRoutes> {
         if cfg!(target_endian = "big") {
             return None;
         }
@@ -341,10 +348,40 @@ impl TxPlan {
                         _ => return None,
                     },
                 };
-                Some(L34Route { key, slave, account, set_src })
+                Some(HashRoute { key, slave, account, set_src })
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(L34Routes { mask, routes })
+        Some(HashRoutes { mask, routes })
+    }
+
+    /// The plan for balance-alb's balanced IPv4 frames of [`HashRoutes`]' kind by their bucket
+    /// (the XOR of the destination address's octets), for a data path whose classifier can
+    /// XOR and shift what it reads (nftables), which writes the source address where a route
+    /// says. `None` for every other plan, and where some bucket has no slave.
+    ///
+    /// Every key has a route: for every frame of the kind, [`TxPlan::decide`] sends it on the
+    /// route of its key, with the route's source address if it has one and otherwise
+    /// unchanged, and counts its bytes in the route's account.
+    pub fn redirect_alb(&self) -> Option<HashRoutes> {
+        let t = self.tlb.as_ref().filter(|t| t.mode == AlbMode::Alb && t.dynamic)?;
+        // A frame of the kind whose bucket is `key`: the destination address `key.0.0.0`.
+        let mut frame = [0u8; 14 + 20];
+        frame[0] = 0x02;
+        frame[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        frame[14] = 0x45;
+        frame[14 + 9] = L34_TCP;
+        let routes = (0..=0xffu32)
+            .map(|key| {
+                frame[30] = key as u8;
+                match t.select(&frame) {
+                    TlbTx::Send { slave, set_src, account } => {
+                        Some(HashRoute { key, slave, account, set_src })
+                    }
+                    _ => None,
+                }
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(HashRoutes { mask: 0xff, routes })
     }
 
     /// The decision for `frame` (a whole Ethernet frame the bond transmits), shared by every
@@ -751,7 +788,7 @@ mod tests {
         assert_eq!(alb.redirect_ipv4(bond, true), None, "balance-alb's key is the destination IP");
     }
 
-    /// The key of [`L34Routes`] as its documentation defines it (what the kernel's
+    /// The key of [`HashRoutes`] as its documentation defines it (what the kernel's
     /// classifier computes), for a frame of the kind.
     fn l34_key(f: &[u8], mask: u32) -> u32 {
         let le = |at: usize| u32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
@@ -833,6 +870,61 @@ mod tests {
         for (name, p) in declined {
             assert_eq!(p.redirect_l34(true), None, "{name}");
         }
+    }
+
+    #[test]
+    fn alb_routes_are_the_decision_for_every_frame_of_their_kind() {
+        use crate::bond::tlb::{TlbLoad, TLB_HASH_TABLE_SIZE};
+        let (a, b) = (SlaveId(1), SlaveId(2));
+        let mut buckets = [Some(a); TLB_HASH_TABLE_SIZE];
+        buckets.iter_mut().step_by(3).for_each(|s| *s = Some(b));
+        let mut table = TlbTable {
+            mode: AlbMode::Alb,
+            dynamic: true,
+            policy: XmitHashPolicy::Layer34,
+            buckets,
+            active: Some(a),
+            usable: vec![a, b],
+            macs: vec![(a, MacAddr([2, 0, 0, 0, 0, 1])), (b, MacAddr([2, 0, 0, 0, 0, 2]))],
+        };
+        let p = TxPlan { tlb: Some(table.clone()), ..plan(Mode::BalanceAlb, 2) };
+        let routes = p.redirect_alb().unwrap();
+        assert_eq!((routes.mask, routes.routes.len()), (0xff, 256));
+        let mut x = 0x1234_5679_u32;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for _ in 0..3000 {
+            // A frame of the kind: any IPv4 header (version, length, protocol but IGMP) and
+            // addresses but the limited broadcast, from 20 octets of IP header on.
+            let len = 14 + 20 + rnd() as usize % 100;
+            let mut f: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
+            f[0] &= !1;
+            f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+            if f[23] == 2 || f[30..34] == [0xff; 4] {
+                continue;
+            }
+            let key = u32::from(f[30] ^ f[31] ^ f[32] ^ f[33]);
+            let r = routes.routes[key as usize];
+            let (mut sent, mut cursor) = (f.clone(), TxCursor::default());
+            assert_eq!(p.decide(&mut sent, &mut cursor), TxDecision::Send(r.slave));
+            let mut want = f.clone();
+            if let Some(src) = r.set_src {
+                want[6..12].copy_from_slice(&src.0);
+            }
+            assert_eq!(sent, want, "sent as the route says");
+            let mut load = TlbLoad::default();
+            load.add(r.account, f.len());
+            assert_eq!(cursor.load, load, "counted where the route says");
+        }
+        assert!(routes.routes.iter().any(|r| r.set_src.is_some()), "b's buckets are rewritten");
+        table.mode = AlbMode::Tlb;
+        let tlb = TxPlan { tlb: Some(table), ..plan(Mode::BalanceTlb, 2) };
+        assert_eq!(tlb.redirect_alb(), None, "balance-tlb's key is the hash");
+        assert_eq!(plan(Mode::BalanceXor, 2).redirect_alb(), None);
     }
 
     fn plan(mode: Mode, n: u32) -> TxPlan {

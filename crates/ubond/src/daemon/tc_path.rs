@@ -22,7 +22,8 @@
 //!   destination's last octet (`TxPlan::redirect_ipv4`: a `u32` hash table, and an nftables
 //!   table for balance-tlb's frames that need a slave's own source address); with
 //!   `layer3+4`, TCP and UDP over IPv4 by the hash an nftables table computes
-//!   (`TxPlan::redirect_l34`). The data threads' sockets on the end take the rest; balance-tlb's
+//!   (`TxPlan::redirect_l34`); balance-alb's IPv4 by its bucket, which the table computes too
+//!   (`TxPlan::redirect_alb`). The data threads' sockets on the end take the rest; balance-tlb's
 //!   bytes per bucket come back from the kernel's counters ([`TcPath::take_load`]).
 //!
 //! Neither while the fast path carries the bond (its programs do it all). A kernel that
@@ -172,6 +173,8 @@ enum KernelTx {
     Ipv4(Ipv4Octets),
     /// Those of the `layer3+4` hash ([`NftMatch::Layer34`]).
     L34,
+    /// balance-alb's balanced ones ([`NftMatch::Alb`]).
+    Alb,
 }
 
 impl KernelTx {
@@ -184,6 +187,7 @@ impl KernelTx {
         let table = match nft {
             None => KernelTx::Nothing,
             Some((NftMatch::Layer34 { .. }, _)) => KernelTx::L34,
+            Some((NftMatch::Alb, _)) => KernelTx::Alb,
             Some((NftMatch::Layer2 { src_last }, routes)) => KernelTx::Ipv4(Ipv4Octets {
                 src_last: *src_last,
                 // Layer2 keys are octets.
@@ -201,6 +205,7 @@ impl KernelTx {
                 KernelTx::Ipv4(Ipv4Octets { dst_last: a.dst_last.union(&b.dst_last), ..a })
             }
             (KernelTx::L34, KernelTx::L34) => KernelTx::L34,
+            (KernelTx::Alb, KernelTx::Alb) => KernelTx::Alb,
             _ => KernelTx::All,
         }
     }
@@ -212,6 +217,7 @@ impl KernelTx {
             KernelTx::All => Receive::Nothing,
             KernelTx::Ipv4(o) => Receive::AllBut(o),
             KernelTx::L34 => Receive::AllButL34,
+            KernelTx::Alb => Receive::AllButAlb,
         }
     }
 }
@@ -235,8 +241,8 @@ pub(super) struct TcPath {
     /// The kernel refused the nftables table once (said): balance-tlb's frames by a slave of
     /// its own address go through the data threads.
     nft_refused: bool,
-    /// The kernel refused the `layer3+4` table once (said; an older kernel without XOR
-    /// between registers): those frames go through the data threads.
+    /// The kernel refused a table that hashes once (`layer3+4`, balance-alb; said: an older
+    /// kernel without XOR between registers): those frames go through the data threads.
     l34_refused: bool,
 }
 
@@ -271,7 +277,8 @@ impl TcPath {
     /// What bond `rt`'s transmit should be on the userspace path: every frame to the slaves
     /// of a plan that is one choice; or, with `layer2`, the IPv4 frames whose slave the
     /// destination's last octet tells (by nftables where they need the slave's own address);
-    /// or, with `layer3+4`, those of the hash nftables computes. `None`: by the data threads.
+    /// or, with `layer3+4` or balance-alb, those of the hash nftables computes. `None`: by the
+    /// data threads.
     /// Without nftables (refused once), only what tc does alone.
     fn want_transmit(&self, rt: &BondRt) -> Option<TxWant> {
         if rt.fast.on() || self.refused {
@@ -301,12 +308,18 @@ impl TcPath {
             let to = Some(TxTo::Ipv4 { src_last: r.src_last, routes });
             return Some(TxWant { to, nft, accounts });
         }
-        let r = plan.redirect_l34(true).filter(|_| nft_ok && !self.l34_refused)?;
+        let (what, r) = match plan.redirect_l34(true) {
+            Some(r) => (NftMatch::Layer34 { mask: r.mask }, r),
+            None => (NftMatch::Alb, plan.redirect_alb()?),
+        };
+        if !nft_ok || self.l34_refused {
+            return None;
+        }
         let routes = r.routes.iter().map(|route| {
             let source = route.set_src.map(|m| m.0);
             Some(NftRoute { key: route.key, to: ifindex_of(route.slave)?, source })
         });
-        let nft = Some((NftMatch::Layer34 { mask: r.mask }, routes.collect::<Option<Vec<_>>>()?));
+        let nft = Some((what, routes.collect::<Option<Vec<_>>>()?));
         let accounts = r.routes.iter().map(|r| (r.key, r.account)).collect();
         Some(TxWant { to: None, nft, accounts })
     }
@@ -372,7 +385,9 @@ impl TcPath {
                          the data threads instead (userspace data path)"
                     );
                     match want.nft {
-                        Some((NftMatch::Layer34 { .. }, _)) => self.l34_refused = true,
+                        Some((NftMatch::Layer34 { .. } | NftMatch::Alb, _)) => {
+                            self.l34_refused = true;
+                        }
                         _ => self.nft_refused = true,
                     }
                     let _ = nft_tx::clear(&end);
