@@ -99,6 +99,11 @@ pub struct NftRoute {
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 /// `NFT_PAYLOAD_LL_HEADER`: offsets from the Ethernet header.
 const LL_HEADER: u32 = 0;
+/// `NFT_PAYLOAD_NETWORK_HEADER`: offsets from the IP header.
+const NETWORK_HEADER: u32 = 1;
+/// `NFT_BITWISE_RSHIFT` and `NFT_BITWISE_XOR` (between two registers).
+const RSHIFT: u32 = 2;
+const XOR: u32 = 5;
 /// `NF_ACCEPT`: the base chain's policy.
 const ACCEPT: u32 = 1;
 /// `NFT_DATA_VERDICT`: the map's data type.
@@ -120,16 +125,11 @@ fn chain_of(key: u32) -> String {
     format!("k{key:x}")
 }
 
-/// `NFT_PAYLOAD_NETWORK_HEADER`.
-const NETWORK_HEADER: u32 = 1;
-/// `NFT_BITWISE_RSHIFT` and `NFT_BITWISE_XOR` (between two registers).
-const RSHIFT: u32 = 2;
-const XOR: u32 = 5;
-
 /// Gives data-path end `end` the table that sends the frames `what` selects by `routes`, in
 /// place of the one it had. With no route, the table goes. Fails (said with the kernel's
 /// reason) where the kernel has no nftables, no `netdev` family, no `fwd`, or (for
-/// [`NftMatch::Layer34`]) no XOR between registers; the end then has what it had.
+/// [`NftMatch::Layer34`] and [`NftMatch::Alb`]) no XOR between registers; the end then has
+/// what it had.
 pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
     const OP: &str = "forward the bond's frames in the kernel (nftables)";
     if routes.is_empty() {
