@@ -258,15 +258,12 @@ impl TxPlan {
     /// sends it on the route's slave, with the route's source address if it has one and
     /// otherwise unchanged, and counts its bytes in the route's account.
     pub fn redirect_ipv4(&self, src: MacAddr, rewrite: bool) -> Option<Ipv4Routes> {
-        let table = match (&self.tlb, self.mode) {
+        match (&self.tlb, self.mode) {
             (None, Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb)
-                if self.policy == XmitHashPolicy::Layer2 =>
-            {
-                None
-            }
-            (Some(t), _) if t.mode == AlbMode::Tlb && t.policy == XmitHashPolicy::Layer2 => Some(t),
+                if self.policy == XmitHashPolicy::Layer2 => {}
+            (Some(t), _) if t.mode == AlbMode::Tlb && t.policy == XmitHashPolicy::Layer2 => {}
             _ => return None,
-        };
+        }
         // A frame of the kind: a unicast destination, `src`, IPv4.
         let mut frame = [0u8; 14 + 20];
         frame[0] = 0x02;
@@ -276,18 +273,7 @@ impl TxPlan {
         let routes: Vec<Ipv4Route> = (0..=u8::MAX)
             .filter_map(|dst_last| {
                 frame[5] = dst_last;
-                let (slave, account, set_src) = match table {
-                    None => match self.select(&frame, &mut 0) {
-                        TxChoice::One(slave) => (slave, Account::None, None),
-                        _ => return None,
-                    },
-                    Some(t) => match t.select(&frame) {
-                        TlbTx::Send { slave, set_src, account } if rewrite || set_src.is_none() => {
-                            (slave, account, set_src)
-                        }
-                        _ => return None,
-                    },
-                };
+                let (slave, account, set_src) = self.route_of(&frame, rewrite)?;
                 Some(Ipv4Route { dst_last, slave, account, set_src })
             })
             .collect();
@@ -311,14 +297,18 @@ impl TxPlan {
             return None;
         }
         let pow2 = |n: usize| u32::try_from(n).ok().filter(|n| n.is_power_of_two());
-        let (table, mask) = match (&self.tlb, self.mode) {
+        let mask = match (&self.tlb, self.mode) {
             (None, Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb)
                 if self.policy == XmitHashPolicy::Layer34 =>
             {
-                (None, pow2(self.slaves.len())? - 1)
+                pow2(self.slaves.len())? - 1
             }
             (Some(t), _) if t.mode == AlbMode::Tlb && t.policy == XmitHashPolicy::Layer34 => {
-                (Some(t), if t.dynamic { 0xff } else { pow2(t.usable.len())? - 1 })
+                if t.dynamic {
+                    0xff
+                } else {
+                    pow2(t.usable.len())? - 1
+                }
             }
             _ => return None,
         };
@@ -336,18 +326,7 @@ impl TxPlan {
                     hash::xmit_hash(XmitHashPolicy::Layer34, &frame, None) & mask,
                     key
                 );
-                let (slave, account, set_src) = match table {
-                    None => match self.select(&frame, &mut 0) {
-                        TxChoice::One(slave) => (slave, Account::None, None),
-                        _ => return None,
-                    },
-                    Some(t) => match t.select(&frame) {
-                        TlbTx::Send { slave, set_src, account } if rewrite || set_src.is_none() => {
-                            (slave, account, set_src)
-                        }
-                        _ => return None,
-                    },
-                };
+                let (slave, account, set_src) = self.route_of(&frame, rewrite)?;
                 Some(HashRoute { key, slave, account, set_src })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -363,7 +342,7 @@ impl TxPlan {
     /// route of its key, with the route's source address if it has one and otherwise
     /// unchanged, and counts its bytes in the route's account.
     pub fn redirect_alb(&self) -> Option<HashRoutes> {
-        let t = self.tlb.as_ref().filter(|t| t.mode == AlbMode::Alb && t.dynamic)?;
+        self.tlb.as_ref().filter(|t| t.mode == AlbMode::Alb && t.dynamic)?;
         // A frame of the kind whose bucket is `key`: the destination address `key.0.0.0`.
         let mut frame = [0u8; 14 + 20];
         frame[0] = 0x02;
@@ -373,15 +352,29 @@ impl TxPlan {
         let routes = (0..=0xffu32)
             .map(|key| {
                 frame[30] = key as u8;
-                match t.select(&frame) {
-                    TlbTx::Send { slave, set_src, account } => {
-                        Some(HashRoute { key, slave, account, set_src })
-                    }
-                    _ => None,
-                }
+                let (slave, account, set_src) = self.route_of(&frame, true)?;
+                Some(HashRoute { key, slave, account, set_src })
             })
             .collect::<Option<Vec<_>>>()?;
         Some(HashRoutes { mask: 0xff, routes })
+    }
+
+    /// Where `frame` goes as one route: its slave, where its bytes are counted and the source
+    /// address it gets (balance-tlb/alb's table; without `rewrite`, only a frame that leaves
+    /// unchanged has one); `None` where it goes to no single slave.
+    fn route_of(&self, frame: &[u8], rewrite: bool) -> Option<(SlaveId, Account, Option<MacAddr>)> {
+        match &self.tlb {
+            None => match self.select(frame, &mut 0) {
+                TxChoice::One(slave) => Some((slave, Account::None, None)),
+                _ => None,
+            },
+            Some(t) => match t.select(frame) {
+                TlbTx::Send { slave, set_src, account } if rewrite || set_src.is_none() => {
+                    Some((slave, account, set_src))
+                }
+                _ => None,
+            },
+        }
     }
 
     /// The decision for `frame` (a whole Ethernet frame the bond transmits), shared by every
