@@ -404,39 +404,66 @@ pub fn clear(end: &str) -> Result<()> {
 /// the hook's counters leave out the Ethernet header, 14 octets, which is added back).
 pub fn sent(end: &str) -> Result<Vec<(u32, u64, u64)>> {
     const OP: &str = "read the bond's nftables forwarding counters";
-    let fail = |e: io::Error| SysError::new(OP, Some(end), e);
-    let table = table_of(end);
     let get = NfTablesMessage::GetRule(RuleMessage {
-        attributes: vec![RuleAttribute::Table(table.clone())],
+        attributes: vec![RuleAttribute::Table(table_of(end))],
     });
-    let socket = open(OP, end)?;
-    let mut nl = NetlinkMessage::new(
-        NetlinkHeader::default(),
-        NetlinkPayload::InnerMessage(NetfilterMessage::new(
-            NetfilterHeader::new(NetfilterProtoFamily::NetDev, 0, 0),
-            NetfilterMessageInner::from(get),
-        )),
-    );
-    nl.header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nl.header.sequence_number = 1;
-    nl.finalize();
-    let mut out = vec![0u8; nl.buffer_len()];
-    nl.serialize(&mut out);
+    let rules = request(OP, end, get, NLM_F_DUMP)?;
+    Ok(rules
+        .iter()
+        .filter_map(|m| match m {
+            NfTablesMessage::NewRule(rule) => route_counts(rule),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Whether data-path end `end` has ubond's table (where the kernel has no nftables, it has
+/// none).
+pub fn present(end: &str) -> Result<bool> {
+    const OP: &str = "look for the bond's nftables table";
+    let get = NfTablesMessage::GetTable(TableMessage {
+        attributes: vec![TableAttribute::Name(table_of(end))],
+    });
+    match request(OP, end, get, NLM_F_ACK) {
+        Ok(tables) => Ok(!tables.is_empty()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPROTONOSUPPORT)) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends one request of family `netdev` (with `flags`: a dump, or an acknowledgement) and
+/// returns the messages of its answer; a refusal is the error.
+fn request(
+    op: &'static str,
+    iface: &str,
+    msg: NfTablesMessage,
+    flags: u16,
+) -> Result<Vec<NfTablesMessage>> {
+    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
+    let socket = open(op, iface)?;
+    let netdev = NetfilterHeader::new(NetfilterProtoFamily::NetDev, 0, 0);
+    let mut out = Vec::new();
+    encode(&mut out, NetfilterMessage::new(netdev, NetfilterMessageInner::from(msg)), flags, 1);
     socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
-    let mut counts = Vec::new();
+    let mut answer = Vec::new();
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
         buf.clear();
         let n = socket.recv(&mut buf, 0).map_err(fail)?;
         for msg in messages(&buf[..n]) {
-            let msg = msg.map_err(fail)?;
-            match msg.payload {
-                NetlinkPayload::Done(_) => return Ok(counts),
-                NetlinkPayload::Error(e) if e.code.is_some() => return Err(fail(e.to_io())),
+            match msg.map_err(fail)?.payload {
+                NetlinkPayload::Done(_) => return Ok(answer),
+                NetlinkPayload::Error(e) => {
+                    return match e.code {
+                        None => Ok(answer),
+                        Some(_) => Err(fail(e.to_io())),
+                    };
+                }
                 NetlinkPayload::InnerMessage(m) => {
-                    if let NetfilterMessageInner::NfTables(NfTablesMessage::NewRule(rule)) = m.inner
-                    {
-                        counts.extend(route_counts(&rule));
+                    if let NetfilterMessageInner::NfTables(m) = m.inner {
+                        answer.push(m);
                     }
                 }
                 _ => {}
@@ -445,51 +472,15 @@ pub fn sent(end: &str) -> Result<Vec<(u32, u64, u64)>> {
     }
 }
 
-/// Whether data-path end `end` has ubond's table (where the kernel has no nftables, it has
-/// none).
-pub fn present(end: &str) -> Result<bool> {
-    const OP: &str = "look for the bond's nftables table";
-    let fail = |e: io::Error| SysError::new(OP, Some(end), e);
-    let socket = match open(OP, end) {
-        Ok(s) => s,
-        Err(e) if e.raw_os_error() == Some(libc::EPROTONOSUPPORT) => return Ok(false),
-        Err(e) => return Err(e),
-    };
-    let get = NfTablesMessage::GetTable(TableMessage {
-        attributes: vec![TableAttribute::Name(table_of(end))],
-    });
-    let mut nl = NetlinkMessage::new(
-        NetlinkHeader::default(),
-        NetlinkPayload::InnerMessage(NetfilterMessage::new(
-            NetfilterHeader::new(NetfilterProtoFamily::NetDev, 0, 0),
-            NetfilterMessageInner::from(get),
-        )),
-    );
-    nl.header.flags = NLM_F_REQUEST | NLM_F_ACK;
-    nl.header.sequence_number = 1;
+/// Appends `m` to `out` as a netlink request with `flags` and sequence number `seq`.
+fn encode(out: &mut Vec<u8>, m: NetfilterMessage, flags: u16, seq: u32) {
+    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(m));
+    nl.header.flags = NLM_F_REQUEST | flags;
+    nl.header.sequence_number = seq;
     nl.finalize();
-    let mut out = vec![0u8; nl.buffer_len()];
-    nl.serialize(&mut out);
-    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
-    let mut buf = Vec::with_capacity(16 * 1024);
-    let mut found = false;
-    loop {
-        buf.clear();
-        let n = socket.recv(&mut buf, 0).map_err(fail)?;
-        for msg in messages(&buf[..n]) {
-            match msg.map_err(fail)?.payload {
-                NetlinkPayload::InnerMessage(_) => found = true,
-                NetlinkPayload::Error(e) => {
-                    return match e.code {
-                        None => Ok(found),
-                        Some(_) if e.to_io().raw_os_error() == Some(libc::ENOENT) => Ok(false),
-                        Some(_) => Err(fail(e.to_io())),
-                    };
-                }
-                _ => {}
-            }
-        }
-    }
+    let at = out.len();
+    out.resize(at + nl.buffer_len(), 0);
+    nl.serialize(&mut out[at..]);
 }
 
 /// A route chain's rule: its key, and its counter's frames and octets (plus the headers).
@@ -589,6 +580,10 @@ fn open(op: &'static str, iface: &str) -> Result<Socket> {
     let fail = |e: io::Error| SysError::new(op, Some(iface), e);
     let mut socket = Socket::new(NETLINK_NETFILTER).map_err(fail)?;
     socket.bind_auto().map_err(fail)?;
+    // The kernel always answers; a bound, should it not.
+    let timeout = Some(std::time::Duration::from_secs(5));
+    rustix::net::sockopt::set_socket_timeout(&socket, rustix::net::sockopt::Timeout::Recv, timeout)
+        .map_err(|e| fail(e.into()))?;
     Ok(socket)
 }
 
@@ -622,10 +617,6 @@ fn batch(op: &'static str, iface: &str, msgs: Vec<(NfTablesMessage, u16)>) -> Re
     let _ = socket.set_cap_ack(true);
     let _ = socket.set_ext_ack(true);
     let _ = socket.set_rx_buf_sz(1 << 20);
-    // The kernel always answers; a bound, should it not.
-    let timeout = Some(std::time::Duration::from_secs(5));
-    rustix::net::sockopt::set_socket_timeout(&socket, rustix::net::sockopt::Timeout::Recv, timeout)
-        .map_err(|e| fail(e.into()))?;
     let control = |m: ControlMessage| {
         let header = NetfilterHeader::new(NetfilterProtoFamily::Unspec, 0, NFNL_SUBSYS_NFTABLES);
         (NetfilterMessage::new(header, m), 0)
@@ -644,13 +635,7 @@ fn batch(op: &'static str, iface: &str, msgs: Vec<(NfTablesMessage, u16)>) -> Re
     let last = u32::try_from(all.len() - 1).unwrap_or(u32::MAX);
     let mut out = Vec::new();
     for (seq, (m, flags)) in (1u32..).zip(all) {
-        let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(m));
-        nl.header.flags = NLM_F_REQUEST | flags;
-        nl.header.sequence_number = seq;
-        nl.finalize();
-        let at = out.len();
-        out.resize(at + nl.buffer_len(), 0);
-        nl.serialize(&mut out[at..]);
+        encode(&mut out, m, flags, seq);
     }
     socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
     let mut refused = None;
