@@ -594,8 +594,8 @@ impl PacketSocket {
             Receive::Arp => arp_filter().to_vec(),
             Receive::To(set) => to_filter(set.as_slice()),
             Receive::AllBut(octets) => all_but_filter(&octets).to_vec(),
-            Receive::AllButL34 => all_but_l34_filter().to_vec(),
-            Receive::AllButAlb => all_but_alb_filter().to_vec(),
+            Receive::AllButL34 => all_but_l34_filter(),
+            Receive::AllButAlb => all_but_alb_filter(),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
         if self.refuse_outgoing && what != Receive::Nothing {
@@ -1050,55 +1050,59 @@ fn all_but_filter(octets: &Ipv4Octets) -> [libc::sock_filter; 46] {
     code
 }
 
-/// The classic BPF program of [`Receive::AllButL34`]: refuses the frames it names, accepts
-/// every other.
-fn all_but_l34_filter() -> [libc::sock_filter; 17] {
+/// The first eight instructions of a classic BPF program that refuses only some untagged
+/// IPv4 frames to a unicast address at least `min_len` octets long: every other frame jumps
+/// to instruction `accept`. The length is tested first: a load past the end would refuse the
+/// frame.
+fn unicast_ipv4_at_least(min_len: u32, accept: u8) -> [libc::sock_filter; 8] {
     let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
-    const ACCEPT: u8 = 15;
-    // The length first: a load past the end would refuse the frame.
     [
         op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // ld vlan_avail
-        op(0x15, 0, ACCEPT - 2, 0),              // jeq #0, else accept
+        op(0x15, 0, accept - 2, 0),              // jeq #0, else accept
         op(0x80, 0, 0, 0),                       // ld len
-        op(0x35, 0, ACCEPT - 4, 14 + 24),        // jge #38, else accept
+        op(0x35, 0, accept - 4, min_len),        // jge #min_len, else accept
         op(0x28, 0, 0, 12),                      // ldh [12]
-        op(0x15, 0, ACCEPT - 6, 0x0800),         // jeq #IPv4, else accept
+        op(0x15, 0, accept - 6, 0x0800),         // jeq #IPv4, else accept
         op(0x30, 0, 0, 0),                       // ldb [0]
-        op(0x45, ACCEPT - 8, 0, 1),              // jset #1 (a group): accept
-        op(0x30, 0, 0, 14),                      // ldb [14]
-        op(0x15, 0, ACCEPT - 10, 0x45),          // jeq #0x45, else accept
-        op(0x28, 0, 0, 20),                      // ldh [20]
-        op(0x45, ACCEPT - 12, 0, 0x3fff),        // jset #MF|offset (a fragment): accept
-        op(0x30, 0, 0, 23),                      // ldb [23]
-        op(0x15, 2, 0, 6),                       // jeq #TCP: refuse
-        op(0x15, 1, 0, 17),                      // jeq #UDP: refuse
-        op(0x06, 0, 0, 0x0004_0000),             // accept
-        op(0x06, 0, 0, 0),                       // refuse
+        op(0x45, accept - 8, 0, 1),              // jset #1 (a group): accept
     ]
+}
+
+/// The classic BPF program of [`Receive::AllButL34`]: refuses the frames it names, accepts
+/// every other.
+fn all_but_l34_filter() -> Vec<libc::sock_filter> {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    const ACCEPT: u8 = 15;
+    let mut code = unicast_ipv4_at_least(14 + 24, ACCEPT).to_vec();
+    code.extend([
+        op(0x30, 0, 0, 14),               // ldb [14]
+        op(0x15, 0, ACCEPT - 10, 0x45),   // jeq #0x45, else accept
+        op(0x28, 0, 0, 20),               // ldh [20]
+        op(0x45, ACCEPT - 12, 0, 0x3fff), // jset #MF|offset (a fragment): accept
+        op(0x30, 0, 0, 23),               // ldb [23]
+        op(0x15, 2, 0, 6),                // jeq #TCP: refuse
+        op(0x15, 1, 0, 17),               // jeq #UDP: refuse
+        op(0x06, 0, 0, 0x0004_0000),      // accept
+        op(0x06, 0, 0, 0),                // refuse
+    ]);
+    code
 }
 
 /// The classic BPF program of [`Receive::AllButAlb`]: refuses the frames it names, accepts
 /// every other.
-fn all_but_alb_filter() -> [libc::sock_filter; 14] {
+fn all_but_alb_filter() -> Vec<libc::sock_filter> {
     let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
     const ACCEPT: u8 = 12;
-    // The length first: a load past the end would refuse the frame.
-    [
-        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // ld vlan_avail
-        op(0x15, 0, ACCEPT - 2, 0),              // jeq #0, else accept
-        op(0x80, 0, 0, 0),                       // ld len
-        op(0x35, 0, ACCEPT - 4, 14 + 20),        // jge #34, else accept
-        op(0x28, 0, 0, 12),                      // ldh [12]
-        op(0x15, 0, ACCEPT - 6, 0x0800),         // jeq #IPv4, else accept
-        op(0x30, 0, 0, 0),                       // ldb [0]
-        op(0x45, ACCEPT - 8, 0, 1),              // jset #1 (a group): accept
-        op(0x30, 0, 0, 23),                      // ldb [23]
-        op(0x15, ACCEPT - 10, 0, 2),             // jeq #IGMP: accept
-        op(0x20, 0, 0, 30),                      // ld [30]
-        op(0x15, 0, 1, 0xffff_ffff),             // jeq #255.255.255.255: accept, else refuse
-        op(0x06, 0, 0, 0x0004_0000),             // accept
-        op(0x06, 0, 0, 0),                       // refuse
-    ]
+    let mut code = unicast_ipv4_at_least(14 + 20, ACCEPT).to_vec();
+    code.extend([
+        op(0x30, 0, 0, 23),          // ldb [23]
+        op(0x15, ACCEPT - 10, 0, 2), // jeq #IGMP: accept
+        op(0x20, 0, 0, 30),          // ld [30]
+        op(0x15, 0, 1, 0xffff_ffff), // jeq #255.255.255.255: accept, else refuse
+        op(0x06, 0, 0, 0x0004_0000), // accept
+        op(0x06, 0, 0, 0),           // refuse
+    ]);
+    code
 }
 
 /// The VLAN tag (TPID, TCI) in a received message's `PACKET_AUXDATA`, if the frame had one.
