@@ -367,19 +367,9 @@ fn route_node(ifindex: u32, pref: u16, table: u32, octet: u8, to: u32) -> RouteN
 /// counters leave out the Ethernet header, 14 octets, which is added back).
 pub fn tx_sent(end: &str, ifindex: u32, pref: u16) -> Result<Vec<(u8, u64, u64)>> {
     const OP: &str = "read the bond's tc transmit statistics";
-    let mut msg = TcMessage::with_index(index(ifindex));
-    msg.header.parent = ingress();
-    msg.header.info = (u32::from(pref) << 16) | u32::from(ETH_P_IP.to_be());
-    let answer = Connection::open(OP, Some(end))?.request(
-        RouteNetlinkMessage::GetTrafficFilter(msg),
-        NLM_F_DUMP,
-        OP,
-        Some(end),
-    )?;
     let table = table_of(pref);
     let mut sent = Vec::new();
-    for m in answer {
-        let RouteNetlinkMessage::NewTrafficFilter(m) = m else { continue };
+    for m in dump(OP, end, ifindex, pref, ETH_P_IP)? {
         let handle = u32::from(m.header.handle);
         if handle & 0xfff0_0000 != table || handle & 0xfff == 0 {
             continue;
@@ -538,20 +528,11 @@ fn stamped_nodes(own: [u8; 6]) -> [(u32, Option<Stamp>, Vec<TcU32Key>); 8] {
 /// bond by ubond's filters ([`RxMatch::AllStamped`]): the statistics of their mirred actions.
 pub fn rx_seen(slave: &str, ifindex: u32) -> Result<RxSeen> {
     const OP: &str = "read the slave's tc redirect statistics";
-    let mut msg = TcMessage::with_index(index(ifindex));
-    msg.header.parent = ingress();
-    msg.header.info = (u32::from(PREF_FIRST + 3) << 16) | u32::from(ETH_P_ALL.to_be());
-    let answer = Connection::open(OP, Some(slave))?.request(
-        RouteNetlinkMessage::GetTrafficFilter(msg),
-        NLM_F_DUMP,
-        OP,
-        Some(slave),
-    )?;
+    let answer = dump(OP, slave, ifindex, PREF_FIRST + 3, ETH_P_ALL)?;
     let classes = stamped_nodes([0; 6]).map(|(node, class, _)| (node, class));
     let tick = rustix::param::clock_ticks_per_second().max(1);
     let mut seen = RxSeen::default();
     for m in answer {
-        let RouteNetlinkMessage::NewTrafficFilter(m) = m else { continue };
         let node = u32::from(m.header.handle) & 0xfff;
         let Some(&(_, Some(class))) = classes.iter().find(|(n, _)| *n == node) else { continue };
         let Some(ticks) = last_use(&m) else { continue };
@@ -568,21 +549,8 @@ pub fn rx_seen(slave: &str, ifindex: u32) -> Result<RxSeen> {
 /// How many clock ticks ago the mirred action of filter `m` last took a frame; `None` if it
 /// never took one.
 fn last_use(m: &TcMessage) -> Option<u64> {
-    let actions = m.attributes.iter().find_map(|a| match a {
-        TcAttribute::Options(o) => o.iter().find_map(|o| match o {
-            TcOption::U32(TcFilterU32Option::Action(a)) => Some(a),
-            _ => None,
-        }),
-        _ => None,
-    })?;
-    actions.iter().find_map(|a| {
-        let used = a.attributes.iter().any(|at| match at {
-            TcActionAttribute::Stats(s) => s.iter().any(|s| match s {
-                TcStats2::Basic(b) => b.packets > 0 || b.bytes > 0,
-                _ => false,
-            }),
-            _ => false,
-        });
+    actions(m)?.iter().find_map(|a| {
+        let used = basic(a).is_some_and(|(packets, bytes)| packets > 0 || bytes > 0);
         let tm = a.attributes.iter().find_map(|at| match at {
             TcActionAttribute::Options(o) => o.iter().find_map(|o| match o {
                 TcActionOption::Mirror(TcActionMirrorOption::Tm(t)) => Some(t.lastuse),
@@ -594,23 +562,58 @@ fn last_use(m: &TcMessage) -> Option<u64> {
     })
 }
 
-/// The packets and octets the first action of filter `m` took.
-fn stats(m: &TcMessage) -> Option<(u64, u64)> {
+/// The actions of filter `m`.
+fn actions(m: &TcMessage) -> Option<&Vec<TcAction>> {
     m.attributes.iter().find_map(|a| match a {
         TcAttribute::Options(o) => o.iter().find_map(|o| match o {
-            TcOption::U32(TcFilterU32Option::Action(a)) => {
-                a.first()?.attributes.iter().find_map(|at| match at {
-                    TcActionAttribute::Stats(s) => s.iter().find_map(|s| match s {
-                        TcStats2::Basic(b) => Some((b.packets as u64, b.bytes)),
-                        _ => None,
-                    }),
-                    _ => None,
-                })
-            }
+            TcOption::U32(TcFilterU32Option::Action(a)) => Some(a),
             _ => None,
         }),
         _ => None,
     })
+}
+
+/// The packets and octets action `a` took.
+fn basic(a: &TcAction) -> Option<(u64, u64)> {
+    a.attributes.iter().find_map(|at| match at {
+        TcActionAttribute::Stats(s) => s.iter().find_map(|s| match s {
+            TcStats2::Basic(b) => Some((b.packets as u64, b.bytes)),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+/// The filters (nodes) at `pref` for `protocol` on `iface`'s ingress, with their actions'
+/// statistics.
+fn dump(
+    op: &'static str,
+    iface: &str,
+    ifindex: u32,
+    pref: u16,
+    protocol: u16,
+) -> Result<Vec<TcMessage>> {
+    let mut msg = TcMessage::with_index(index(ifindex));
+    msg.header.parent = ingress();
+    msg.header.info = (u32::from(pref) << 16) | u32::from(protocol.to_be());
+    let answer = Connection::open(op, Some(iface))?.request(
+        RouteNetlinkMessage::GetTrafficFilter(msg),
+        NLM_F_DUMP,
+        op,
+        Some(iface),
+    )?;
+    Ok(answer
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewTrafficFilter(m) => Some(m),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The packets and octets the first action of filter `m` took.
+fn stats(m: &TcMessage) -> Option<(u64, u64)> {
+    basic(actions(m)?.first()?)
 }
 
 /// What a filter does with the frames it matches.
