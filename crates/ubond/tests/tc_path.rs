@@ -246,20 +246,7 @@ fn frames_handed_over_as_received_go_by_their_destination() {
     .join()
     .unwrap();
     // The data threads' socket on the slave, with the filter the daemon gives it.
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let threads = in_netns(&s.ns, move || {
-        let opts = PacketOptions { receive: Receive::To(set), ..PacketOptions::default() };
-        let sock = PacketSocket::open("s1", opts).unwrap();
-        sock.set_recv_buffer(8 << 20).unwrap();
-        ready_tx.send(()).unwrap();
-        std::thread::sleep(Duration::from_secs(2));
-        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
-        while let Some(n) = sock.recv(&mut buf).unwrap() {
-            got.extend(id_of(&buf[..n]));
-        }
-        got
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let threads = socket_takes(&s.ns, "s1", Receive::To(set));
 
     let mut rng = Rng(0x5eed_a5e1);
     let (mut frames, mut sends) = (BTreeMap::new(), Vec::new());
@@ -305,14 +292,7 @@ fn ipv4_routes_send_by_the_destinations_last_octet() {
     if !can_run() {
         return;
     }
-    let s = side("ktx4", "a");
-    s.ip(&["link", "add", "srcx", "type", "veth", "peer", "name", "endx"]);
-    for i in ["1", "2"] {
-        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
-    }
-    for i in ["srcx", "endx", "p1", "s1", "p2", "s2"] {
-        s.ip(&["link", "set", i, "up"]);
-    }
+    let s = end_and_two_slaves("ktx4", "a");
     let src_last = 0x5a;
     // Octets 0-99 to s1, 100-199 to s2; 200-255 have no route.
     let slave_of = |octet: u8| (octet < 200).then_some(if octet < 100 { 0 } else { 1 });
@@ -327,20 +307,7 @@ fn ipv4_routes_send_by_the_destinations_last_octet() {
     .join()
     .unwrap();
     let octets = to.octets().unwrap();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let threads = in_netns(&s.ns, move || {
-        let opts = PacketOptions { receive: Receive::AllBut(octets), ..PacketOptions::default() };
-        let sock = PacketSocket::open("endx", opts).unwrap();
-        sock.set_recv_buffer(8 << 20).unwrap();
-        ready_tx.send(()).unwrap();
-        std::thread::sleep(Duration::from_secs(2));
-        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
-        while let Some(n) = sock.recv(&mut buf).unwrap() {
-            got.extend(id_of(&buf[..n]));
-        }
-        got
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let threads = socket_takes(&s.ns, "endx", Receive::AllBut(octets));
 
     let mut rng = Rng(0x7a_0005);
     let (mut frames, mut sends) = (BTreeMap::new(), Vec::new());
@@ -420,14 +387,7 @@ fn nftables_routes_send_with_the_slaves_own_address() {
     if !can_run() {
         return;
     }
-    let s = side("knft", "a");
-    s.ip(&["link", "add", "srcx", "type", "veth", "peer", "name", "endx"]);
-    for i in ["1", "2"] {
-        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
-    }
-    for i in ["srcx", "endx", "p1", "s1", "p2", "s2"] {
-        s.ip(&["link", "set", i, "up"]);
-    }
+    let s = end_and_two_slaves("knft", "a");
     let (src_last, own2) = (0x5a, [0x02, 0x52, 0, 0, 0, 2]);
     // Octets 0-99 by tc to s1; 100-199 by nftables to s2, rewritten; 200-255 no route.
     let put = in_netns(&s.ns, move || {
@@ -450,33 +410,7 @@ fn nftables_routes_send_with_the_slaves_own_address() {
     }
     let octets = ubond_sys::Ipv4Octets { src_last, dst_last: (0..200u8).collect() };
     let run = |first: u32, nft: bool| {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let threads = in_netns(&s.ns, move || {
-            let receive = Receive::AllBut(octets);
-            let sock = PacketSocket::open("endx", PacketOptions { receive, ..Default::default() })
-                .unwrap();
-            sock.set_recv_buffer(8 << 20).unwrap();
-            let watch: Vec<PacketSocket> = ["p1", "p2"]
-                .iter()
-                .map(|p| PacketSocket::open(p, PacketOptions::default()).unwrap())
-                .collect();
-            watch.iter().for_each(|w| w.set_recv_buffer(8 << 20).unwrap());
-            ready_tx.send(()).unwrap();
-            std::thread::sleep(Duration::from_secs(2));
-            let (mut stayed, mut left, mut buf) = (Vec::new(), Vec::new(), vec![0u8; 9000]);
-            while let Some(n) = sock.recv(&mut buf).unwrap() {
-                stayed.extend(id_of(&buf[..n]));
-            }
-            for (i, w) in watch.iter().enumerate() {
-                while let Some(n) = w.recv(&mut buf).unwrap() {
-                    if let Some(id) = id_of(&buf[..n]) {
-                        left.push((id, i, buf[6..12].to_vec()));
-                    }
-                }
-            }
-            (stayed, left)
-        });
-        ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let threads = socket_takes(&s.ns, "endx", Receive::AllBut(octets));
         let mut rng = Rng(0x4e_f700 + u64::from(first));
         let (mut sends, mut want_left, mut want_stay) =
             (Vec::new(), BTreeMap::new(), BTreeSet::new());
@@ -491,10 +425,10 @@ fn nftables_routes_send_with_the_slaves_own_address() {
             let octet = f[5];
             match octets.matches(&f) {
                 true if octet < 100 => {
-                    want_left.insert(id, (0, f[6..12].to_vec()));
+                    want_left.insert(id, (0, f[6..12].try_into().unwrap()));
                 }
                 true if nft => {
-                    want_left.insert(id, (1, own2.to_vec()));
+                    want_left.insert(id, (1, own2));
                     let c = per_octet.entry(octet).or_default();
                     *c = (c.0 + 1, c.1 + f.len() as u64);
                 }
@@ -506,9 +440,9 @@ fn nftables_routes_send_with_the_slaves_own_address() {
             }
             sends.push(("srcx".to_string(), f));
         }
-        send_and_watch(&s.ns, &s.ns, &[], false, sends, 0);
-        let (stayed, left) = threads.join().unwrap();
-        let stayed: BTreeSet<u32> = stayed.into_iter().collect();
+        let left =
+            send_and_watch_sources(&s.ns, &s.ns, &["p1", "p2"], false, sends, want_left.len());
+        let stayed: BTreeSet<u32> = threads.join().unwrap().into_iter().collect();
         assert_eq!(stayed, want_stay, "the data threads' socket takes what no route takes");
         let mut got = BTreeMap::new();
         for (id, i, src) in left {
@@ -610,14 +544,7 @@ fn table_hashes_as_the_core_does(
     if !can_run() {
         return;
     }
-    let s = side(test, "a");
-    s.ip(&["link", "add", "srcx", "type", "veth", "peer", "name", "endx"]);
-    for i in ["1", "2"] {
-        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
-    }
-    for i in ["srcx", "endx", "p1", "s1", "p2", "s2"] {
-        s.ip(&["link", "set", i, "up"]);
-    }
+    let s = end_and_two_slaves(test, "a");
     let own2 = [0x02, 0x52, 0, 0, 0, 2];
     let put = in_netns(&s.ns, move || {
         let (s1, s2) = (link::ifindex("s1").unwrap(), link::ifindex("s2").unwrap());
@@ -638,20 +565,7 @@ fn table_hashes_as_the_core_does(
         eprintln!("skipped: {e}");
         return;
     }
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let socket = in_netns(&s.ns, move || {
-        let opts = PacketOptions { receive: threads, ..Default::default() };
-        let sock = PacketSocket::open("endx", opts).unwrap();
-        sock.set_recv_buffer(8 << 20).unwrap();
-        ready_tx.send(()).unwrap();
-        std::thread::sleep(Duration::from_secs(2));
-        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
-        while let Some(n) = sock.recv(&mut buf).unwrap() {
-            got.extend(id_of(&buf[..n]));
-        }
-        got
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let socket = socket_takes(&s.ns, "endx", threads);
     let mut rng = Rng(0x34_3434);
     let (mut sends, mut want_left, mut want_stay) = (Vec::new(), BTreeMap::new(), BTreeSet::new());
     let mut frames = BTreeMap::new();
@@ -686,7 +600,7 @@ fn table_hashes_as_the_core_does(
         frames.insert(id, f);
     }
     assert!(want_left.len() > 300 && want_stay.len() > 200, "{} hashed", want_left.len());
-    let left = send_and_watch_sources(&s.ns, &s.ns, &["p1", "p2"], sends, want_left.len());
+    let left = send_and_watch_sources(&s.ns, &s.ns, &["p1", "p2"], false, sends, want_left.len());
     let mut got = BTreeMap::new();
     for (id, m, src) in left {
         assert!(got.insert(id, (m, src)).is_none(), "frame {id} left twice");
@@ -711,6 +625,44 @@ fn table_hashes_as_the_core_does(
         missing.first().map(|id| &frames[id])
     );
     in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
+}
+
+/// A namespace whose data-path end `endx` gets what is sent on `srcx`, with two slaves `s1`
+/// and `s2` (their far ends `p1`, `p2`), every interface up.
+fn end_and_two_slaves(test: &str, letter: &str) -> Side {
+    let s = side(test, letter);
+    s.ip(&["link", "add", "srcx", "type", "veth", "peer", "name", "endx"]);
+    for i in ["1", "2"] {
+        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
+    }
+    for i in ["srcx", "endx", "p1", "s1", "p2", "s2"] {
+        s.ip(&["link", "set", i, "up"]);
+    }
+    s
+}
+
+/// A socket on `iface` of namespace `ns` receiving `receive`, as a data thread's would, open
+/// when this returns; 2 s later its thread returns the numbers of the frames it took.
+fn socket_takes(
+    ns: &str,
+    iface: &'static str,
+    receive: Receive,
+) -> std::thread::JoinHandle<Vec<u32>> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let taker = in_netns(ns, move || {
+        let sock =
+            PacketSocket::open(iface, PacketOptions { receive, ..Default::default() }).unwrap();
+        sock.set_recv_buffer(8 << 20).unwrap();
+        ready_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
+        while let Some(n) = sock.recv(&mut buf).unwrap() {
+            got.extend(id_of(&buf[..n]));
+        }
+        got
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    taker
 }
 
 /// Per node of ubond's data filter on `iface` (its number, as `fh TABLE::N`), the frames its
@@ -1215,7 +1167,7 @@ fn through_bond_by_source(
             ("bond0".to_string(), f)
         })
         .collect();
-    let left = send_and_watch_sources(b, a, &["e1", "e2"], sends, 512);
+    let left = send_and_watch_sources(b, a, &["e1", "e2"], false, sends, 512);
     let mut by = BTreeMap::new();
     for (id, m, src) in left {
         assert!(by.insert(id, (m, src)).is_none(), "frame {id} left twice");
@@ -1270,50 +1222,6 @@ fn balance_alb_transmits_through_the_kernel() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(through_bond_by_source(&bns, &ans, &mut rng, bond, e2, 1000) > 0, "no daemon");
-}
-
-/// [`send_and_watch`], with each arrival's source address: (frame number, which of `ups`,
-/// source).
-fn send_and_watch_sources(
-    from: &str,
-    to: &str,
-    ups: &[&str],
-    frames: Vec<(String, Vec<u8>)>,
-    expected: usize,
-) -> Vec<(u32, usize, [u8; 6])> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let ups: Vec<String> = ups.iter().map(|u| u.to_string()).collect();
-    let watcher = in_netns(to, move || {
-        let socks: Vec<PacketSocket> = ups
-            .iter()
-            .map(|up| PacketSocket::open(up, PacketOptions::default()).unwrap())
-            .collect();
-        socks.iter().for_each(|s| s.set_recv_buffer(8 << 20).unwrap());
-        ready_tx.send(()).unwrap();
-        let (mut got, mut buf) = (Vec::new(), vec![0u8; 9000]);
-        let (t0, mut last) = (std::time::Instant::now(), std::time::Instant::now());
-        while t0.elapsed() < Duration::from_secs(5)
-            && (got.len() < expected || last.elapsed() < Duration::from_millis(300))
-        {
-            let mut idle = true;
-            for (i, sock) in socks.iter().enumerate() {
-                while let Some(n) = sock.recv(&mut buf).unwrap() {
-                    idle = false;
-                    if let Some(id) = id_of(&buf[..n]) {
-                        got.push((id, i, buf[6..12].try_into().unwrap()));
-                        last = std::time::Instant::now();
-                    }
-                }
-            }
-            if idle {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-        got
-    });
-    ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    send_and_watch(from, from, &[], false, frames, 0);
-    watcher.join().unwrap()
 }
 
 /// The ARP monitor on the userspace path: an active-backup bond's active slave hands its

@@ -220,6 +220,22 @@ pub fn send_and_watch(
     frames: Vec<(String, Vec<u8>)>,
     expected: usize,
 ) -> Vec<(u32, usize)> {
+    send_and_watch_sources(from, to, ups, promiscuous, frames, expected)
+        .into_iter()
+        .map(|(id, i, _)| (id, i))
+        .collect()
+}
+
+/// [`send_and_watch`], with each arrival's source address: (frame number, which of `ups`,
+/// source).
+pub fn send_and_watch_sources(
+    from: &str,
+    to: &str,
+    ups: &[&str],
+    promiscuous: bool,
+    frames: Vec<(String, Vec<u8>)>,
+    expected: usize,
+) -> Vec<(u32, usize, [u8; 6])> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let ups: Vec<String> = ups.iter().map(|u| u.to_string()).collect();
     let watcher = in_netns(to, move || {
@@ -241,7 +257,7 @@ pub fn send_and_watch(
                 while let Some(n) = sock.recv(&mut buf).unwrap() {
                     idle = false;
                     if let Some(id) = id_of(&buf[..n]) {
-                        got.push((id, i));
+                        got.push((id, i, buf[6..12].try_into().unwrap()));
                         last = Instant::now();
                     }
                 }
