@@ -39,6 +39,7 @@ pub mod icmp;
 pub mod igmp;
 pub mod link;
 pub mod netns;
+mod nft;
 pub mod nft_tx;
 pub mod packet;
 pub mod process;

@@ -38,26 +38,20 @@
 //! and keeps forwarding while no daemon runs; [`clear`] takes it away. The messages are
 //! encoded by netlink-packet-netfilter.
 
-use std::io;
-
-use netlink_packet_core::{
-    DefaultNla, NetlinkHeader, NetlinkMessage, NetlinkPayload, Nla, NLM_F_ACK, NLM_F_APPEND,
-    NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST,
-};
+use netlink_packet_core::{DefaultNla, Nla, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP};
 use netlink_packet_netfilter::nftables::{
     Bitwise, ChainAttribute, ChainMessage, Cmp, DataAttribute, DevHookNumber, ExpressionAttribute,
-    Expressions, Hook, HookNumber, Immediate, ListAttribute, Lookup, NfTablesMessage, Operator,
-    Payload, Register, RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute,
-    SetElementList, SetElementMessage, SetFlags, SetMessage, TableAttribute, TableFlags,
-    TableMessage, Verdict, VerdictAttribute,
+    Expressions, Hook, HookNumber, ListAttribute, Lookup, NfTablesMessage, Operator, Payload,
+    Register, RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
+    SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage, Verdict,
+    VerdictAttribute,
 };
-use netlink_packet_netfilter::none::ControlMessage;
-use netlink_packet_netfilter::{
-    NetfilterHeader, NetfilterMessage, NetfilterMessageInner, NetfilterProtoFamily,
-};
-use netlink_sys::{protocols::NETLINK_NETFILTER, Socket, SocketAddr};
 
-use crate::error::{Result, SysError};
+use crate::error::Result;
+use crate::nft::{
+    batch, equal, forward_to, immediate, payload, request, rule, table_msg, ACCEPT, LL_HEADER,
+    NETWORK_HEADER,
+};
 
 /// Which frames a table takes, and the key its map looks them up by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,21 +89,12 @@ pub struct NftRoute {
     pub source: Option<[u8; 6]>,
 }
 
-/// `NFNL_SUBSYS_NFTABLES`: the batch's subsystem.
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
-/// `NFT_PAYLOAD_LL_HEADER`: offsets from the Ethernet header.
-const LL_HEADER: u32 = 0;
-/// `NFT_PAYLOAD_NETWORK_HEADER`: offsets from the IP header.
-const NETWORK_HEADER: u32 = 1;
 /// `NFT_BITWISE_RSHIFT` and `NFT_BITWISE_XOR` (between two registers).
 const RSHIFT: u32 = 2;
 const XOR: u32 = 5;
-/// `NF_ACCEPT`: the base chain's policy.
-const ACCEPT: u32 = 1;
 /// `NFT_DATA_VERDICT`: the map's data type.
 const DATA_VERDICT: u32 = 0xffff_ff00;
-/// `NFTA_FWD_SREG_DEV`, `NFTA_COUNTER_BYTES`, `NFTA_COUNTER_PACKETS`.
-const FWD_SREG_DEV: u16 = 1;
+/// `NFTA_COUNTER_BYTES`, `NFTA_COUNTER_PACKETS`.
 const COUNTER_BYTES: u16 = 1;
 const COUNTER_PACKETS: u16 = 2;
 /// The map's id within the transaction.
@@ -185,17 +170,7 @@ pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
             forward.push(immediate(Register::Reg1, source.to_vec()));
             forward.push(payload(Payload::SourceRegister(Register::Reg1), LL_HEADER, 6, 6));
         }
-        forward.push(immediate(Register::Reg1, r.to.to_ne_bytes().to_vec()));
-        forward.push(
-            Expressions::Other {
-                expression_type: "fwd".to_string(),
-                attributes: vec![DefaultNla::new(
-                    FWD_SREG_DEV,
-                    u32::from(Register::Reg1).to_be_bytes().to_vec(),
-                )],
-            }
-            .into(),
-        );
+        forward.extend(forward_to(r.to));
         msgs.push((rule(&table, &chain, forward), NLM_F_CREATE | NLM_F_APPEND));
     }
     let elements = routes
@@ -374,29 +349,7 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
 /// Takes data-path end `end`'s table away, if it has one (also where the kernel has no
 /// nftables: then it has none).
 pub fn clear(end: &str) -> Result<()> {
-    const OP: &str = "remove the bond's nftables forwarding";
-    let delete = NfTablesMessage::DeleteTable(TableMessage {
-        attributes: vec![TableAttribute::Name(table_of(end))],
-    });
-    match batch(OP, end, vec![(delete, 0)]) {
-        // No such table; no nftables at all (the socket's EPROTONOSUPPORT, nfnetlink's
-        // EOPNOTSUPP or EINVAL without the subsystem, EAFNOSUPPORT without the family).
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(
-                    libc::ENOENT
-                        | libc::EPROTONOSUPPORT
-                        | libc::EOPNOTSUPP
-                        | libc::EINVAL
-                        | libc::EAFNOSUPPORT
-                )
-            ) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
+    crate::nft::delete_table("remove the bond's nftables forwarding", end, &table_of(end))
 }
 
 /// What data-path end `end`'s table sent since it was put there: per route (its key), the
@@ -420,67 +373,7 @@ pub fn sent(end: &str) -> Result<Vec<(u32, u64, u64)>> {
 /// Whether data-path end `end` has ubond's table (where the kernel has no nftables, it has
 /// none).
 pub fn present(end: &str) -> Result<bool> {
-    const OP: &str = "look for the bond's nftables table";
-    let get = NfTablesMessage::GetTable(TableMessage {
-        attributes: vec![TableAttribute::Name(table_of(end))],
-    });
-    match request(OP, end, get, NLM_F_ACK) {
-        Ok(tables) => Ok(!tables.is_empty()),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPROTONOSUPPORT)) => {
-            Ok(false)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Sends one request of family `netdev` (with `flags`: a dump, or an acknowledgement) and
-/// returns the messages of its answer; a refusal is the error.
-fn request(
-    op: &'static str,
-    iface: &str,
-    msg: NfTablesMessage,
-    flags: u16,
-) -> Result<Vec<NfTablesMessage>> {
-    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
-    let socket = open(op, iface)?;
-    let netdev = NetfilterHeader::new(NetfilterProtoFamily::NetDev, 0, 0);
-    let mut out = Vec::new();
-    encode(&mut out, NetfilterMessage::new(netdev, NetfilterMessageInner::from(msg)), flags, 1);
-    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
-    let mut answer = Vec::new();
-    let mut buf = Vec::with_capacity(64 * 1024);
-    loop {
-        buf.clear();
-        let n = socket.recv(&mut buf, 0).map_err(fail)?;
-        for msg in messages(&buf[..n]) {
-            match msg.map_err(fail)?.payload {
-                NetlinkPayload::Done(_) => return Ok(answer),
-                NetlinkPayload::Error(e) => {
-                    return match e.code {
-                        None => Ok(answer),
-                        Some(_) => Err(fail(e.to_io())),
-                    };
-                }
-                NetlinkPayload::InnerMessage(m) => {
-                    if let NetfilterMessageInner::NfTables(m) = m.inner {
-                        answer.push(m);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-/// Appends `m` to `out` as a netlink request with `flags` and sequence number `seq`.
-fn encode(out: &mut Vec<u8>, m: NetfilterMessage, flags: u16, seq: u32) {
-    let mut nl = NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(m));
-    nl.header.flags = NLM_F_REQUEST | flags;
-    nl.header.sequence_number = seq;
-    nl.finalize();
-    let at = out.len();
-    out.resize(at + nl.buffer_len(), 0);
-    nl.serialize(&mut out[at..]);
+    crate::nft::table_present("look for the bond's nftables table", end, &table_of(end))
 }
 
 /// A route chain's rule: its key, and its counter's frames and octets (plus the headers).
@@ -516,145 +409,4 @@ fn route_counts(rule: &RuleMessage) -> Option<(u32, u64, u64)> {
             _ => None,
         })
     })
-}
-
-fn table_msg(table: &str) -> TableMessage {
-    TableMessage {
-        attributes: vec![
-            TableAttribute::Name(table.to_string()),
-            TableAttribute::Flags(TableFlags::default()),
-        ],
-    }
-}
-
-fn rule(
-    table: &str,
-    chain: &str,
-    expressions: Vec<ListAttribute<ExpressionAttribute>>,
-) -> NfTablesMessage {
-    NfTablesMessage::NewRule(RuleMessage {
-        attributes: vec![
-            RuleAttribute::Table(table.to_string()),
-            RuleAttribute::Chain(chain.to_string()),
-            RuleAttribute::Expressions(expressions),
-        ],
-    })
-}
-
-/// `len` octets at `offset` of the Ethernet header, loaded into or stored from a register.
-fn payload(
-    register: Payload,
-    base: u32,
-    offset: u32,
-    len: u32,
-) -> ListAttribute<ExpressionAttribute> {
-    Expressions::Payload(vec![
-        register,
-        Payload::Base(base),
-        Payload::Offset(offset),
-        Payload::Len(len),
-    ])
-    .into()
-}
-
-/// The first register equals `value`, or the rule ends.
-fn equal(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
-    Expressions::Cmp(vec![
-        Cmp::SourceRegister(Register::Reg1),
-        Cmp::Op(Operator::Equal),
-        Cmp::Data(DataAttribute::Value(value)),
-    ])
-    .into()
-}
-
-/// `value` into register `reg`.
-fn immediate(reg: Register, value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
-    Expressions::Immediate(vec![
-        Immediate::DestinationRegister(reg),
-        Immediate::Data(DataAttribute::Value(value)),
-    ])
-    .into()
-}
-
-fn open(op: &'static str, iface: &str) -> Result<Socket> {
-    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
-    let mut socket = Socket::new(NETLINK_NETFILTER).map_err(fail)?;
-    socket.bind_auto().map_err(fail)?;
-    // The kernel always answers; a bound, should it not.
-    let timeout = Some(std::time::Duration::from_secs(5));
-    rustix::net::sockopt::set_socket_timeout(&socket, rustix::net::sockopt::Timeout::Recv, timeout)
-        .map_err(|e| fail(e.into()))?;
-    Ok(socket)
-}
-
-/// The messages of one datagram.
-fn messages(
-    datagram: &[u8],
-) -> impl Iterator<Item = io::Result<NetlinkMessage<NetfilterMessage>>> + '_ {
-    let mut rest = datagram;
-    std::iter::from_fn(move || {
-        if rest.len() < 16 {
-            return None;
-        }
-        let msg = NetlinkMessage::<NetfilterMessage>::deserialize(rest)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
-        let len = msg.as_ref().map_or(0, |m| m.header.length as usize);
-        // NLMSG_ALIGN: messages start on 4-byte boundaries.
-        let next = (len + 3) & !3;
-        rest = if len == 0 || next >= rest.len() { &[] } else { &rest[next..] };
-        Some(msg)
-    })
-}
-
-/// Sends `msgs` (each with its extra flags) as one nfnetlink batch of family `netdev` and
-/// waits for its answer: the kernel answers a message it refuses, and acknowledges the last
-/// one (only it asks), after processing the whole batch; the first refusal is the error (the
-/// kernel then applied none of them).
-fn batch(op: &'static str, iface: &str, msgs: Vec<(NfTablesMessage, u16)>) -> Result<()> {
-    let fail = |e: io::Error| SysError::new(op, Some(iface), e);
-    let socket = open(op, iface)?;
-    // Refusals carry the refused message's header only; room for many.
-    let _ = socket.set_cap_ack(true);
-    let _ = socket.set_ext_ack(true);
-    let _ = socket.set_rx_buf_sz(1 << 20);
-    let control = |m: ControlMessage| {
-        let header = NetfilterHeader::new(NetfilterProtoFamily::Unspec, 0, NFNL_SUBSYS_NFTABLES);
-        (NetfilterMessage::new(header, m), 0)
-    };
-    let netdev = NetfilterHeader::new(NetfilterProtoFamily::NetDev, 0, 0);
-    let count = msgs.len();
-    let inner = msgs.into_iter().enumerate().map(|(i, (m, flags))| {
-        let ack = if i + 1 == count { NLM_F_ACK } else { 0 };
-        (NetfilterMessage::new(netdev.clone(), NetfilterMessageInner::from(m)), ack | flags)
-    });
-    let all: Vec<(NetfilterMessage, u16)> = std::iter::once(control(ControlMessage::BatchBegin))
-        .chain(inner)
-        .chain([control(ControlMessage::BatchEnd)])
-        .collect();
-    // The sequence number of the last inner message.
-    let last = u32::try_from(all.len() - 1).unwrap_or(u32::MAX);
-    let mut out = Vec::new();
-    for (seq, (m, flags)) in (1u32..).zip(all) {
-        encode(&mut out, m, flags, seq);
-    }
-    socket.send_to(&out, &SocketAddr::new(0, 0), 0).map_err(fail)?;
-    let mut refused = None;
-    let mut buf = Vec::with_capacity(64 * 1024);
-    loop {
-        buf.clear();
-        let n = socket.recv(&mut buf, 0).map_err(fail)?;
-        for msg in messages(&buf[..n]) {
-            let msg = msg.map_err(fail)?;
-            let seq = msg.header.sequence_number;
-            if let NetlinkPayload::Error(e) = msg.payload {
-                if e.code.is_some() && refused.is_none() {
-                    refused = Some(e.to_io());
-                }
-                // The last message's answer (or the batch's own refusal) ends it.
-                if seq == last || seq <= 1 {
-                    return refused.map_or(Ok(()), |e| Err(fail(e)));
-                }
-            }
-        }
-    }
 }
