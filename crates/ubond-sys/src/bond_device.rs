@@ -69,7 +69,7 @@ impl BondDevice {
     pub fn create(name: &str) -> Result<BondDevice> {
         const OP: &str = "create bond device";
         link::check_name(name).map_err(|e| e.with_operation(OP))?;
-        let peer = peer_name(name)?;
+        let peer = peer_name(name);
         let mut peer_msg = LinkMessage::default();
         peer_msg.attributes.push(LinkAttribute::IfName(peer.clone()));
         let mut msg = LinkMessage::default();
@@ -197,19 +197,24 @@ impl BondDevice {
     }
 }
 
+/// The name of the data-path end a bond named `bond` has (see [`BondDevice::peer_name`]).
+pub fn data_path_end_of(bond: &str) -> String {
+    peer_name(bond)
+}
+
 /// A name for the data-path end of bond `name`: `name` with a `-dp` suffix when it fits in
 /// the kernel's 15 characters, else a short name made from a hash of `name`. The alias, not
 /// the name, is what marks the device as ubond's.
-fn peer_name(name: &str) -> Result<String> {
+fn peer_name(name: &str) -> String {
     let candidate = format!("{name}-dp");
     if candidate.len() <= 15 {
-        return Ok(candidate);
+        return candidate;
     }
     // FNV-1a: stable across builds, so a name is chosen the same way every time.
     let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
-    Ok(format!("ubd{:08x}-dp", hash as u32))
+    format!("ubd{:08x}-dp", hash as u32)
 }
 
 /// Deletes interface `name` (`RTM_DELLINK`).
@@ -226,11 +231,11 @@ mod tests {
 
     #[test]
     fn peer_names_fit_the_kernel_limit() {
-        assert_eq!(peer_name("bond0").unwrap(), "bond0-dp");
-        assert_eq!(peer_name("bond-uplink").unwrap(), "bond-uplink-dp");
-        let long = peer_name("a-very-long-nam").unwrap();
+        assert_eq!(peer_name("bond0"), "bond0-dp");
+        assert_eq!(peer_name("bond-uplink"), "bond-uplink-dp");
+        let long = peer_name("a-very-long-nam");
         assert!(long.len() <= 15, "{long}");
-        assert_eq!(long, peer_name("a-very-long-nam").unwrap(), "stable");
-        assert_ne!(long, peer_name("a-very-long-nan").unwrap());
+        assert_eq!(long, peer_name("a-very-long-nam"), "stable");
+        assert_ne!(long, peer_name("a-very-long-nan"));
     }
 }

@@ -40,6 +40,7 @@ pub mod igmp;
 pub mod link;
 pub mod netns;
 mod nft;
+pub mod nft_rx;
 pub mod nft_tx;
 pub mod packet;
 pub mod process;

@@ -1,5 +1,5 @@
 //! What ubond's nftables tables share: nfnetlink requests and batches of family `netdev`, and
-//! the expressions their rules are made of ([`crate::nft_tx`]). The
+//! the expressions their rules are made of ([`crate::nft_tx`], [`crate::nft_rx`]). The
 //! messages are encoded by netlink-packet-netfilter.
 
 use std::io;

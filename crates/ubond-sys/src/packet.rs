@@ -184,6 +184,12 @@ pub enum Receive {
     /// ([`crate::nft_tx::NftMatch::Alb`]): untagged IPv4 to a unicast address, at least 20
     /// octets from the IP header on, not IGMP, not to 255.255.255.255.
     AllButAlb,
+    /// The TCP a slave's tc filters leave on it ([`crate::redirect::RxMatch::AllButTcp`])
+    /// that the table of broadcast's copies does not take ([`crate::nft_rx`]): untagged
+    /// IPv4 TCP without a fragment whose IP header has options (first octet not 0x45), and
+    /// untagged IPv6 with next header TCP; at least as long as tc's filter reads (26 and 22
+    /// octets).
+    OtherTcp,
     /// Nothing: the socket only sends, or another path takes its frames.
     Nothing,
 }
@@ -596,6 +602,7 @@ impl PacketSocket {
             Receive::AllBut(octets) => all_but_filter(&octets).to_vec(),
             Receive::AllButL34 => all_but_l34_filter(),
             Receive::AllButAlb => all_but_alb_filter(),
+            Receive::OtherTcp => other_tcp_filter().to_vec(),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
         if self.refuse_outgoing && what != Receive::Nothing {
@@ -1065,6 +1072,32 @@ fn unicast_ipv4_at_least(min_len: u32, accept: u8) -> [libc::sock_filter; 8] {
         op(0x15, 0, accept - 6, 0x0800),         // jeq #IPv4, else accept
         op(0x30, 0, 0, 0),                       // ldb [0]
         op(0x45, accept - 8, 0, 1),              // jset #1 (a group): accept
+    ]
+}
+
+/// The classic BPF program of [`Receive::OtherTcp`].
+fn other_tcp_filter() -> [libc::sock_filter; 19] {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    [
+        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // 0: ld vlan_avail
+        op(0x15, 0, 16, 0),                      // 1: jeq #0, else refuse
+        op(0x28, 0, 0, 12),                      // 2: ldh [12]
+        op(0x15, 0, 8, 0x0800),                  // 3: jeq #IPv4, else 12
+        op(0x80, 0, 0, 0),                       // 4: ld len
+        op(0x35, 0, 12, 26),                     // 5: jge #26, else refuse
+        op(0x30, 0, 0, 14),                      // 6: ldb [14]
+        op(0x15, 10, 0, 0x45),                   // 7: jeq #0x45: refuse (the table's)
+        op(0x30, 0, 0, 23),                      // 8: ldb [23]
+        op(0x15, 0, 8, 6),                       // 9: jeq #TCP, else refuse
+        op(0x28, 0, 0, 20),                      // 10: ldh [20]
+        op(0x45, 6, 5, 0x3fff),                  // 11: jset #MF|offset: refuse, else accept
+        op(0x15, 0, 5, 0x86dd),                  // 12: jeq #IPv6, else refuse
+        op(0x80, 0, 0, 0),                       // 13: ld len
+        op(0x35, 0, 3, 22),                      // 14: jge #22, else refuse
+        op(0x30, 0, 0, 20),                      // 15: ldb [20]
+        op(0x15, 0, 1, 6),                       // 16: jeq #TCP, else refuse
+        op(0x06, 0, 0, 0x0004_0000),             // 17: accept
+        op(0x06, 0, 0, 0),                       // 18: refuse
     ]
 }
 

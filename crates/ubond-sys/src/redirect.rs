@@ -21,6 +21,7 @@
 //! | [`PREF_FIRST`] | Slow Protocols | any | none: the frame stays on the slave |
 //! | +1 | IPv4 | UDP, no fragment offset, port 6784 (one node per header length) | none |
 //! | +2 | IPv6 | UDP right after the fixed header, port 6784 | none |
+//! | +1, +2 | IPv4, IPv6 | TCP, no fragment ([`RxMatch::AllButTcp`] only) | none |
 //! | +3 | any | the destination's I/G bit clear ([`RxMatch::Unicast`]), or any | redirect |
 //!
 //! Where the slaves have addresses of their own ([`RxTo::AsReceived`]: balance-tlb/alb,
@@ -122,6 +123,11 @@ pub enum RxMatch {
     },
     /// Those whose destination's I/G bit is clear (unicast).
     Unicast,
+    /// Every one but TCP: over IPv4 without a fragment (`MF` and the offset clear), and over
+    /// IPv6 right after the fixed header. Those go on up the slave, to the table of
+    /// broadcast's copies ([`crate::nft_rx`]) and the data threads' sockets
+    /// ([`crate::Receive::OtherTcp`]).
+    AllButTcp,
 }
 
 /// When a slave's frames for this host last went to the bond by ubond's filters, as ages
@@ -435,6 +441,27 @@ fn filters(ifindex: u32, what: RxMatch, to: RxTo) -> Vec<RouteNetlinkMessage> {
     // IPv6: next header UDP (octet 6), the port at 40 + 2.
     let udp6 = vec![key(4, 0x0000_ff00, 17 << 8), key(40, 0x0000_ffff, MICRO_BFD_PORT)];
     let udp6 = filter(ifindex, PREF_FIRST + 2, ETH_P_IPV6, udp6, &Send::On);
+    // TCP left on the slave, after those: protocol TCP and no fragment (octets 6-7, 9); over
+    // IPv6, next header TCP.
+    let tcp = match what {
+        RxMatch::AllButTcp => vec![
+            filter(
+                ifindex,
+                PREF_FIRST + 1,
+                ETH_P_IP,
+                vec![key(4, 0x0000_3fff, 0), key(8, 0x00ff_0000, 6 << 16)],
+                &Send::On,
+            ),
+            filter(
+                ifindex,
+                PREF_FIRST + 2,
+                ETH_P_IPV6,
+                vec![key(4, 0x0000_ff00, 6 << 8)],
+                &Send::On,
+            ),
+        ],
+        _ => Vec::new(),
+    };
     let end = match &to {
         RxTo::End(end) | RxTo::AsReceived { end, .. } => end,
     };
@@ -464,7 +491,7 @@ fn filters(ifindex: u32, what: RxMatch, to: RxTo) -> Vec<RouteNetlinkMessage> {
         }
     };
     let rest: Vec<RouteNetlinkMessage> = match what {
-        RxMatch::All => vec![data(0x40, vec![key(0, 0, 0)], &to_end)],
+        RxMatch::All | RxMatch::AllButTcp => vec![data(0x40, vec![key(0, 0, 0)], &to_end)],
         // The first octet of the destination, 14 octets before the network header.
         RxMatch::Unicast => vec![data(0x40, vec![key(-14, 0x0100_0000, 0)], &to_end)],
         RxMatch::AllStamped { own } => stamped_nodes(own)
@@ -473,7 +500,7 @@ fn filters(ifindex: u32, what: RxMatch, to: RxTo) -> Vec<RouteNetlinkMessage> {
             .collect(),
     };
     let nodes = as_received.into_iter().chain(rest);
-    std::iter::once(slow).chain(udp4).chain([udp6]).chain(nodes).collect()
+    std::iter::once(slow).chain(udp4).chain([udp6]).chain(tcp).chain(nodes).collect()
 }
 
 /// Keys: the destination is `mac`.

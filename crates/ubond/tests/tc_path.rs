@@ -7,7 +7,9 @@
 //! and tc's counters count them). With the ARP monitor, the filters sort what they hand up as
 //! the core's monitor does (`rx_traffic`) and keep the receive times the monitor runs on.
 //! Where the slaves have addresses of their own (balance-alb), frames to the slave's own go
-//! to the bond's device as received, those to another slave's to the data threads. Transmit:
+//! to the bond's device as received, those to another slave's to the data threads. Where a
+//! broadcast bond discards copies, the nftables table on its slaves discards exactly the
+//! arrivals the core's rule does, with and without a daemon. Transmit:
 //! the filter on the data-path end sends every frame where the transmit plan says
 //! (`TxPlan::redirect`), and follows a failover.
 //!
@@ -156,7 +158,7 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
     assert!(tc(&[&own[..], &["u32", "match", "u32", "0", "0"]].concat()).status.success());
     let plan =
         RxPlan { deliver: vec![SlaveId(1)], unicast_only: vec![SlaveId(2)], ..RxPlan::default() };
-    let kinds: Vec<RxRedirect> = (1..=3).map(|i| plan.redirect(SlaveId(i)).unwrap()).collect();
+    let kinds: Vec<RxRedirect> = (1..=3).map(|i| plan.redirect(SlaveId(i))).collect();
     assert_eq!(kinds, [RxRedirect::All, RxRedirect::Unicast, RxRedirect::Nothing]);
     in_netns(&s.ns, move || {
         let end = RxTo::End(link::ifindex("endx").unwrap());
@@ -167,6 +169,7 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
                 RxRedirect::All => redirect::redirect(&slave, ifindex, RxMatch::All, end),
                 RxRedirect::Unicast => redirect::redirect(&slave, ifindex, RxMatch::Unicast, end),
                 RxRedirect::Nothing => redirect::clear(&slave, ifindex),
+                RxRedirect::AllOnce => unreachable!("no copies in this plan"),
             }
             .unwrap();
         }
@@ -1380,4 +1383,324 @@ fn balance_alb_receives_a_slaves_own_frames_through_the_kernel() {
     assert_eq!(redirected_to(&b, "e2", "bond0"), None, "no redirect to the bond's device");
     let by_kernel = redirected_to(&b, "e2", "bond0-dp").unwrap();
     assert!(by_kernel > 0, "e2's own frames go up through the kernel");
+}
+
+/// A TCP segment's frame (without the marker) of one of the kinds the table of copies must
+/// tell apart: over IPv4 with any TCP header length (options of random octets) and 0 to 60
+/// octets of payload, the IP length sometimes wrong, the frame sometimes cut inside the TCP
+/// header; with IP options; over IPv6; a fragment; any other frame ([`any_frame`]'s, the
+/// marker then in it already).
+fn copy_candidate(rng: &mut Rng, id: u32) -> Vec<u8> {
+    let words = 5 + usize::from(rng.byte() % 11);
+    let mut tcp = rng.bytes::<60>()[..words * 4].to_vec();
+    tcp[12] = (words as u8) << 4 | (tcp[12] & 0x0f);
+    let payload = if rng.next() % 3 == 0 { 0 } else { 1 + rng.next() as usize % 60 };
+    tcp.extend((0..payload).map(|_| rng.byte()));
+    let df = if rng.byte() & 1 == 0 { 0x4000 } else { 0 };
+    let mut ip = ipv4(rng, 6, df, &tcp);
+    let total = ip.len() as u16;
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    let ethertype: u16 = match rng.next() % 14 {
+        0 => {
+            // The IP length says less, or more, than there is.
+            let total = rng.next() as u16 % (ip.len() as u16 + 8);
+            ip[2..4].copy_from_slice(&total.to_be_bytes());
+            0x0800
+        }
+        1 | 2 => {
+            // Cut inside the TCP header (the marker follows).
+            ip.truncate(20 + rng.next() as usize % (words * 4));
+            0x0800
+        }
+        3 => {
+            // IP options: the data threads' (`Receive::OtherTcp`).
+            let ihl = 6 + rng.byte() % 10;
+            let options: Vec<u8> = (0..(usize::from(ihl) - 5) * 4).map(|_| 1).collect();
+            ip.splice(20..20, options);
+            ip[0] = 0x40 | ihl;
+            let total = ip.len() as u16;
+            ip[2..4].copy_from_slice(&total.to_be_bytes());
+            0x0800
+        }
+        4 => {
+            ip = ipv6(rng, 6, &tcp);
+            let len = tcp.len() as u16;
+            ip[4..6].copy_from_slice(&len.to_be_bytes());
+            0x86dd
+        }
+        5 => {
+            // A fragment: more to come, or a later one.
+            let frag = if rng.byte() & 1 == 0 { 0x2000 } else { 0x0001 | u16::from(rng.byte()) };
+            ip[6..8].copy_from_slice(&frag.to_be_bytes());
+            0x0800
+        }
+        6 => return any_frame(rng, id),
+        _ => 0x0800,
+    };
+    let mut f = vec![0x02, 0x22, 0, 0, rng.byte(), rng.byte(), 0x02, 0x11, 0, 0, 0, rng.byte()];
+    if rng.byte() % 8 == 0 {
+        f[0] |= 1;
+    }
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f
+}
+
+/// Whether the data threads take `f` from a slave that hands its TCP to the table of copies
+/// (`Receive::OtherTcp`): TCP the table's kind leaves, as long as tc's filter reads.
+fn threads_take_tcp(f: &[u8]) -> bool {
+    match f.get(12..14) {
+        Some([0x08, 0x00]) => {
+            f.len() >= 26 && f[14] != 0x45 && f[23] == 6 && (f[20] & 0x3f, f[21]) == (0, 0)
+        }
+        Some([0x86, 0xdd]) => f.len() >= 22 && f[20] == 6,
+        _ => false,
+    }
+}
+
+/// Broadcast's copies on the userspace path, in the kernel (`RxMatch::AllButTcp` and
+/// `nft_rx`): two slaves receive the frames of TCP segments of every kind, one to three times
+/// each on either slave, as from a broadcast partner; each arrival goes up the bond or is
+/// discarded exactly as the core's rule decides (`RxPlan::discards_copy`, a table per
+/// segment: the kernel's map has no slots to share), the TCP the table does not take reaches
+/// the data threads' sockets instead, once; 200 ms later (past the window) the same segments
+/// on the other slave go up again, and their copies do not.
+#[test]
+fn broadcasts_copies_go_up_once_as_the_core_decides() {
+    use ubond_core::bond::copies::{CopyKey, RxCopies, COPY_WINDOW};
+    use ubond_sys::nft_rx::{self, CopiesSlave};
+
+    if !can_run() {
+        return;
+    }
+    let s = side("kcopy", "a");
+    for i in 1..=2 {
+        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
+    }
+    s.ip(&["link", "add", "bondx", "type", "veth", "peer", "name", "endx"]);
+    for i in ["p1", "s1", "p2", "s2", "bondx", "endx"] {
+        s.ip(&["link", "set", i, "up"]);
+    }
+    let put = in_netns(&s.ns, || {
+        let end = link::ifindex("endx").unwrap();
+        let slaves: Vec<CopiesSlave> = ["s1", "s2"]
+            .map(|name| CopiesSlave {
+                name: name.to_string(),
+                ifindex: link::ifindex(name).unwrap(),
+            })
+            .to_vec();
+        nft_rx::put("endx", end, &slaves, COPY_WINDOW)?;
+        for s in &slaves {
+            redirect::redirect(&s.name, s.ifindex, RxMatch::AllButTcp, RxTo::End(end))?;
+        }
+        Ok::<_, ubond_sys::SysError>(slaves.iter().map(|s| s.ifindex).collect::<Vec<u32>>())
+    })
+    .join()
+    .unwrap();
+    let members = match put {
+        Ok(m) => m,
+        Err(e) => {
+            // A kernel without nftables' dynamic maps: the daemon leaves broadcast's frames to
+            // its data threads (said).
+            eprintln!("skipped: {e}");
+            return;
+        }
+    };
+    assert!(in_netns(&s.ns, || nft_rx::present("endx").unwrap()).join().unwrap());
+    let threads = [
+        socket_takes(&s.ns, "s1", Receive::OtherTcp),
+        socket_takes(&s.ns, "s2", Receive::OtherTcp),
+    ];
+
+    // The core's decision, per segment, for arrivals at `now` (the two rounds are 1 s apart
+    // for it, 200 ms in fact: both well past the window; within a round, a few ms).
+    let plan = RxPlan { deliver: vec![SlaveId(1), SlaveId(2)], copies: true, ..RxPlan::default() };
+    let mut tables: Vec<(CopyKey, RxCopies)> = Vec::new();
+    let mut goes_up = |f: &[u8], member: u32, now: u64| {
+        let Some(key) = CopyKey::of(1, f) else { return true };
+        let at = tables.iter().position(|(k, _)| *k == key).unwrap_or_else(|| {
+            tables.push((key, RxCopies::default()));
+            tables.len() - 1
+        });
+        let now = ubond_core::time::Instant::from_millis(now);
+        !plan.discards_copy(&mut tables[at].1, 1, member, f, now)
+    };
+    let mut rng = Rng(0xc0b1e5);
+    let (mut frames, mut segments) = (BTreeMap::new(), Vec::new());
+    let mut id = 0u32;
+    // One round: each segment's arrivals (slave 0 or 1); what goes up the bond and what the
+    // sockets take.
+    let mut round =
+        |rows: &[(Vec<u8>, Vec<usize>)], now: u64, frames: &mut BTreeMap<u32, Vec<u8>>| {
+            let (mut sends, mut up, mut taken) =
+                (Vec::new(), BTreeSet::new(), [BTreeSet::new(), BTreeSet::new()]);
+            for (segment, arrivals) in rows {
+                for &m in arrivals {
+                    let mut f = segment.clone();
+                    if id_of(&f).is_none() {
+                        f.extend_from_slice(MAGIC);
+                        f.extend_from_slice(&id.to_le_bytes());
+                    }
+                    let fid = id_of(&f).unwrap();
+                    if threads_take_tcp(&f) {
+                        taken[m].insert(fid);
+                    } else if is_data_frame(&f) && goes_up(&f, members[m], now) {
+                        up.insert(fid);
+                    }
+                    sends.push((format!("p{}", m + 1), f.clone()));
+                    frames.insert(fid, f);
+                    id += 1;
+                }
+            }
+            (sends, up, taken)
+        };
+    for _ in 0..300 {
+        let segment = copy_candidate(&mut rng, 100_000 + segments.len() as u32);
+        let first = rng.next() as usize % 2;
+        let arrivals = match rng.next() % 6 {
+            0 => vec![first],
+            1 | 2 => vec![first, 1 - first],
+            3 => vec![first, first],
+            4 => vec![first, 1 - first, first],
+            _ => vec![first, 1 - first, 1 - first],
+        };
+        segments.push((segment, arrivals));
+    }
+    // any_frame's frames carry their number already: once each.
+    segments.iter_mut().filter(|(f, _)| id_of(f).is_some()).for_each(|(_, a)| a.truncate(1));
+    let (sends, up, taken) = round(&segments, 0, &mut frames);
+    let by_threads = taken[0].len() + taken[1].len();
+    assert!(up.len() > 200 && by_threads > 20, "{} up, {by_threads} to the threads", up.len());
+    assert!(sends.len() - up.len() - by_threads > 100, "{} discarded", sends.len() - up.len());
+    // The sender on one CPU: the kernel takes its frames in the order sent.
+    let mut one_cpu = rustix::thread::CpuSet::new();
+    one_cpu.set(0);
+    rustix::thread::sched_setaffinity(None, &one_cpu).unwrap();
+    let got = send_and_collect(&s.ns, &s.ns, "bondx", sends, up.len());
+    assert_same(&got, &frames, &up);
+    for (i, t) in threads.into_iter().enumerate() {
+        let mut got: Vec<u32> = t.join().unwrap();
+        got.sort();
+        let want: Vec<u32> = taken[i].iter().copied().collect();
+        assert_eq!(got, want, "what the data threads' socket on s{} took", i + 1);
+    }
+
+    // Past the window: each segment of the kind again on the other slave goes up, its copy
+    // right after on the first does not.
+    std::thread::sleep(Duration::from_millis(200));
+    let again: Vec<(Vec<u8>, Vec<usize>)> = segments
+        .iter()
+        .filter(|(f, _)| id_of(f).is_none())
+        .take(100)
+        .map(|(f, a)| (f.clone(), vec![1 - a[0], a[0]]))
+        .collect();
+    let (sends, up, _) = round(&again, 1000, &mut frames);
+    let got = send_and_collect(&s.ns, &s.ns, "bondx", sends, up.len());
+    assert_same(&got, &frames, &up);
+    in_netns(&s.ns, || nft_rx::clear("endx").unwrap()).join().unwrap();
+    assert!(!in_netns(&s.ns, || nft_rx::present("endx").unwrap()).join().unwrap());
+}
+
+/// A broadcast bond on the userspace path discards its copies in the kernel: its slaves'
+/// TCP over IPv4 goes through the table of copies, which the daemon puts there; each segment
+/// that arrives on both members goes up once (the first), a segment without payload (a pure
+/// ACK) every time, with a daemon, with none (SIGKILL: the kernel alone), and with the next
+/// daemon; the table goes with the bond.
+#[test]
+fn a_broadcast_bond_discards_copies_in_the_kernel() {
+    if !can_run() {
+        return;
+    }
+    let (a, mut b) = user_pair("kcopyd");
+    b.ok(&["add", "bond0", "mode=broadcast", "miimon=50"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "both up", |r| {
+        r.matches("MII Status: up").count() == 3
+    });
+    let table = |b: &Side| {
+        in_netns(&b.ns, || ubond_sys::nft_rx::present("bond0-dp").unwrap()).join().unwrap()
+    };
+    let refused = |b: &Side| {
+        std::fs::read_to_string(b.dir.join("daemon.log"))
+            .unwrap_or_default()
+            .contains("broadcast's TCP goes through the data threads")
+    };
+    wait_for(Duration::from_secs(10), "the table of copies", || table(&b) || refused(&b));
+    if refused(&b) {
+        eprintln!("skipped: the kernel refused the table of copies");
+        return;
+    }
+    let bond: MacAddr = mac_of(&b, "bond0").parse().unwrap();
+    let mut rng = Rng(0x0b0c_09e5);
+    // 150 TCP segments to the bond, each on e1 then on e2 (a third of them without payload);
+    // the frames that go up are the first of each segment with payload, both of the others.
+    let (ans, bns) = (a.ns.clone(), b.ns.clone());
+    let mut round = |first: u32| {
+        let (mut sends, mut up, mut frames) = (Vec::new(), BTreeSet::new(), BTreeMap::new());
+        for n in 0..150u32 {
+            let payload = if n % 3 == 0 { 0 } else { 100 };
+            let mut tcp = rng.bytes::<32>().to_vec();
+            tcp[12] = 8 << 4;
+            tcp.extend(std::iter::repeat_n(0xab, payload));
+            let mut ip = ipv4(&mut rng, 6, 0x4000, &tcp);
+            let total = ip.len() as u16;
+            ip[2..4].copy_from_slice(&total.to_be_bytes());
+            let mut seg = bond.0.to_vec();
+            seg.extend_from_slice(&[0x02, 0x11, 0, 0, 0, 1, 0x08, 0x00]);
+            seg.extend_from_slice(&ip);
+            for (copy, member) in ["e1", "e2"].into_iter().enumerate() {
+                let id = first + 2 * n + copy as u32;
+                let mut f = seg.clone();
+                f.extend_from_slice(MAGIC);
+                f.extend_from_slice(&id.to_le_bytes());
+                if copy == 0 || payload == 0 {
+                    up.insert(id);
+                }
+                sends.push((member.to_string(), f.clone()));
+                frames.insert(id, f);
+            }
+        }
+        let got = send_and_collect(&ans, &bns, "bond0", sends, up.len());
+        assert_same(&got, &frames, &up);
+    };
+    let mut one_cpu = rustix::thread::CpuSet::new();
+    one_cpu.set(0);
+    rustix::thread::sched_setaffinity(None, &one_cpu).unwrap();
+    round(0);
+    // With no daemon, the kernel alone.
+    let mut child = b.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(table(&b), "the table stays while no daemon runs");
+    round(1000);
+    // The next daemon takes the table off, then puts its own there.
+    b.start_daemon_with(&["--datapath", "user"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "both up again", |r| {
+        r.matches("MII Status: up").count() == 3
+    });
+    wait_for(Duration::from_secs(10), "the table of copies again", || table(&b));
+    round(2000);
+    // A slave released leaves the table: its frames no longer reach the bond.
+    b.ok(&["release", "bond0", "e2"]);
+    let sends: Vec<(String, Vec<u8>)> = (3000..3020u32)
+        .map(|id| {
+            let mut tcp = rng.bytes::<32>().to_vec();
+            tcp[12] = 8 << 4;
+            tcp.extend_from_slice(&[0xab; 100]);
+            let mut ip = ipv4(&mut rng, 6, 0x4000, &tcp);
+            let total = ip.len() as u16;
+            ip[2..4].copy_from_slice(&total.to_be_bytes());
+            let mut f = bond.0.to_vec();
+            f.extend_from_slice(&[0x02, 0x11, 0, 0, 0, 1, 0x08, 0x00]);
+            f.extend_from_slice(&ip);
+            f.extend_from_slice(MAGIC);
+            f.extend_from_slice(&id.to_le_bytes());
+            ("e2".to_string(), f)
+        })
+        .collect();
+    let got = send_and_collect(&a.ns, &b.ns, "bond0", sends, 0);
+    assert!(got.is_empty(), "{} frames of a released slave went up the bond", got.len());
+    b.ok(&["del", "bond0"]);
+    assert!(!table(&b), "the table went with the bond");
 }

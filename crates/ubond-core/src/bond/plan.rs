@@ -487,19 +487,19 @@ impl RxPlan {
 
     /// The plan for `slave`'s data frames as a match on the destination's I/G bit alone, for a
     /// data path that hands them to the bond with the kernel's own classifier (tc's `u32` and
-    /// `mirred`, no program of its own): `None` where the plan needs more, broadcast's table of
-    /// copies. Where it is `Some`, [`RxRedirect::takes`] agrees with [`RxPlan::verdict`] on
+    /// `mirred`, no program of its own), or all of them but broadcast's copies
+    /// ([`RxRedirect::AllOnce`]). [`RxRedirect::takes`] agrees with [`RxPlan::verdict`] on
     /// every frame. Where the plan [`RxPlan::rewrites`] destinations, such a data path must
     /// hand the frames over as received, which it cannot rewrite.
-    pub fn redirect(&self, slave: SlaveId) -> Option<RxRedirect> {
-        if self.copies {
-            None
+    pub fn redirect(&self, slave: SlaveId) -> RxRedirect {
+        if self.copies && self.deliver.contains(&slave) {
+            RxRedirect::AllOnce
         } else if self.deliver.contains(&slave) {
-            Some(RxRedirect::All)
+            RxRedirect::All
         } else if self.unicast_only.contains(&slave) {
-            Some(RxRedirect::Unicast)
+            RxRedirect::Unicast
         } else {
-            Some(RxRedirect::Nothing)
+            RxRedirect::Nothing
         }
     }
 }
@@ -514,14 +514,19 @@ pub enum RxRedirect {
     All,
     /// Those sent to one station (the I/G bit of the destination clear).
     Unicast,
+    /// Every one but another member's copy of a TCP segment delivered lately (broadcast with
+    /// `tcp_dup_discard`): the data path keeps a table of the segments, which decides as
+    /// [`RxPlan::discards_copy`] does ([`super::copies`]).
+    AllOnce,
 }
 
 impl RxRedirect {
-    /// Whether `frame` goes up.
+    /// Whether `frame` goes up ([`RxRedirect::AllOnce`]: unless it is a copy, which the
+    /// table of copies tells).
     pub fn takes(self, frame: &[u8]) -> bool {
         match self {
             RxRedirect::Nothing => false,
-            RxRedirect::All => true,
+            RxRedirect::All | RxRedirect::AllOnce => true,
             RxRedirect::Unicast => frame.first().is_some_and(|b| b & 1 == 0),
         }
     }
@@ -619,26 +624,27 @@ mod tests {
     }
 
     #[test]
-    fn the_redirect_agrees_with_the_verdict_or_declines() {
+    fn the_redirect_agrees_with_the_verdict() {
         let (a, b, c) = (SlaveId(1), SlaveId(2), SlaveId(3));
         let base = RxPlan { deliver: vec![a], unicast_only: vec![b], ..RxPlan::default() };
-        assert_eq!(base.redirect(a), Some(RxRedirect::All));
-        assert_eq!(base.redirect(b), Some(RxRedirect::Unicast));
-        assert_eq!(base.redirect(c), Some(RxRedirect::Nothing));
+        assert_eq!(base.redirect(a), RxRedirect::All);
+        assert_eq!(base.redirect(b), RxRedirect::Unicast);
+        assert_eq!(base.redirect(c), RxRedirect::Nothing);
+        let copies = RxPlan { copies: true, ..base.clone() };
+        assert_eq!(copies.redirect(a), RxRedirect::AllOnce, "broadcast's copies are discarded");
+        assert_eq!(copies.redirect(c), RxRedirect::Nothing);
         let mut frame = [0u8; 60];
         for dst0 in 0..=255u8 {
             frame[0] = dst0;
-            for s in [a, b, c] {
-                let takes = base.redirect(s).unwrap().takes(&frame);
-                assert_eq!(takes, base.verdict(s, &frame) == RxVerdict::Deliver, "{s:?} {dst0}");
+            for (plan, s) in [a, b, c].map(|s| (&base, s)).into_iter().chain([(&copies, a)]) {
+                let takes = plan.redirect(s).takes(&frame);
+                assert_eq!(takes, plan.verdict(s, &frame) == RxVerdict::Deliver, "{s:?} {dst0}");
             }
         }
         assert!(!base.rewrites());
         let rewrites = RxPlan { slave_macs: vec![MacAddr([2, 0, 0, 0, 0, 2])], ..base.clone() };
         assert!(rewrites.rewrites(), "balance-tlb/alb: handed over as received");
         assert_eq!(rewrites.redirect(a), base.redirect(a));
-        let copies = RxPlan { copies: true, ..base };
-        assert_eq!(copies.redirect(c), None, "broadcast's copies are discarded");
     }
 
     #[test]

@@ -27,6 +27,7 @@ use super::slave::SlaveRt;
 use super::tc_path::TcTx;
 use super::workers::{BondData, DataCounts, DataSocket, SlaveData, Workers};
 use super::VERSION;
+use ubond_sys::nft_rx::CopiesSlave;
 
 /// A bond the daemon runs.
 pub(super) struct BondRt {
@@ -46,6 +47,9 @@ pub(super) struct BondRt {
     pub(super) end: Vec<DataSocket>,
     /// Its transmit by tc's filter on the data-path end (`super::tc_path`).
     pub(super) tc_tx: TcTx,
+    /// The slaves of its table of broadcast's copies in the kernel (`super::tc_path`, the
+    /// userspace path); `None`: not known (an earlier daemon's table could not be taken off).
+    pub(super) tc_copies: Option<Vec<CopiesSlave>>,
     /// The bond's identity for the data threads.
     key: u64,
     /// What the data threads count for the control plane.
@@ -136,6 +140,7 @@ impl BondRt {
         // The data threads read the data-path end from now on; an earlier daemon's filter
         // there would send every frame a second time.
         let tc_tx = TcTx::adopt(dev.peer_name(), dev.peer_ifindex());
+        let tc_copies = super::tc_path::copies_adopted(dev.peer_name());
         // An adopted device's program is the earlier daemon's until the restore takes over.
         let link = if adopted { None } else { fast.attach_tap(&name) };
         let fast = BondFast::new(link, adopted);
@@ -148,6 +153,7 @@ impl BondRt {
             token,
             end,
             tc_tx,
+            tc_copies,
             key,
             counts: Arc::default(),
             copies: Arc::default(),

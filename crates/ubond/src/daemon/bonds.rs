@@ -226,6 +226,7 @@ impl Bonds {
         rt.drain();
         rt.data_changed();
         let s = rt.slaves.remove(pos);
+        super::tc_path::slave_leaving(rt, s.ifindex);
         self.fast.forget_slave(s.ifindex);
         // No data thread may use its sockets when it is given back.
         self.publish(true);

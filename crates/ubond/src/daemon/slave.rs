@@ -267,6 +267,7 @@ pub(super) fn give_back_saved(s: &SavedSlave) {
             // An earlier daemon's filters redirect to a data-path end that may be gone.
             if let Ok(ifindex) = link::ifindex(&s.iface) {
                 super::tc_path::give_back(&s.iface, ifindex, None);
+                super::tc_path::give_back_copies(&s.bond, ifindex);
             }
             // `restore_slave` writes only the sysctls a daemon changes, whatever the file says.
             found.restore(&s.iface);

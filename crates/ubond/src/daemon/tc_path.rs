@@ -6,8 +6,11 @@
 //!
 //! * **Receive**, per slave: where its receive plan is a match on the destination's I/G bit
 //!   (`RxPlan::redirect`: all its data frames, its unicast ones, or none), its data frames go
-//!   to the bond's data-path end. The data threads keep reading a slave whose frames need
-//!   them: broadcast's copies (`RxPlan::redirect` says which). Where the slaves have
+//!   to the bond's data-path end. Where it is all but broadcast's copies (`tcp_dup_discard`),
+//!   every data frame but TCP does, TCP over IPv4 without options goes through the bond's
+//!   nftables table of copies on the slaves' ingress (`ubond_sys::nft_rx`, put before the
+//!   filters change and kept to the slaves that have them), and the data threads read the
+//!   rest of the TCP. Where the slaves have
 //!   addresses of their own (balance-tlb/alb, `fail_over_mac`: `RxPlan::rewrites`), a frame to
 //!   the slave's own address goes to the bond's device as received, one to another slave's
 //!   stays for the data threads (which rewrite it; their sockets take only those), unless the
@@ -37,9 +40,11 @@
 //! [`slave_adopted`]): its data threads forward while it restores, then it puts its own on.
 
 use rustix::io::Errno;
+use ubond_core::bond::copies::COPY_WINDOW;
 use ubond_core::bond::tlb::{Account, TlbLoad};
 use ubond_core::bond::RxRedirect;
 use ubond_core::time::Instant;
+use ubond_sys::nft_rx::{self, CopiesSlave};
 use ubond_sys::nft_tx::{self, NftMatch, NftRoute};
 use ubond_sys::redirect::{self, RxMatch, RxTo, TxFilter, TxTo};
 use ubond_sys::{AddressSet, Ipv4Octets, Receive};
@@ -244,6 +249,9 @@ pub(super) struct TcPath {
     /// The kernel refused a table that hashes once (`layer3+4`, balance-alb; said: an older
     /// kernel without XOR between registers): those frames go through the data threads.
     l34_refused: bool,
+    /// The kernel refused the table of broadcast's copies once (said): a broadcast bond's
+    /// slaves that discard copies are read by the data threads.
+    copies_refused: bool,
 }
 
 impl TcPath {
@@ -514,52 +522,117 @@ impl TcPath {
         }
     }
 
+    /// Where slave `si` of `rt`'s frames should go up now.
+    fn want_receive(&self, rt: &BondRt, si: usize) -> KernelRx {
+        if rt.fast.on() || self.refused {
+            return KernelRx::Threads;
+        }
+        let stamp = rt.arp_monitor();
+        let (end, bond) = (rt.dev.peer_ifindex(), rt.dev.ifindex());
+        let id = rt.slaves[si].id;
+        let own = rt.bond.slave_mac(id).unwrap_or_default().0;
+        let plan = rt.bond.rx_plan();
+        // Where the slaves have addresses of their own, the frames are handed over as
+        // received (`RxPlan::rewrites`); not into a bridge (it would forward those sent to
+        // a slave's address). The ARP monitor's nodes count what goes to the end: with
+        // them, only a slave of the bond's address (active-backup's active one with
+        // `fail_over_mac`).
+        let own_to_bond = (own != plan.bond_mac.0).then_some(own);
+        let to = if !plan.rewrites() {
+            Some(RxTo::End(end))
+        } else if rt.dev_master || (stamp && own_to_bond.is_some()) {
+            None
+        } else {
+            let others: Vec<[u8; 6]> =
+                plan.slave_macs.iter().map(|m| m.0).filter(|m| *m != own).collect();
+            AddressSet::new(&others).map(|others| RxTo::AsReceived {
+                end,
+                bond,
+                own: own_to_bond,
+                others,
+            })
+        };
+        match (plan.redirect(id), to) {
+            (RxRedirect::All, Some(to)) if stamp => {
+                KernelRx::Kernel(Some((RxMatch::AllStamped { own }, to)))
+            }
+            // The ARP monitor counts frames that no filter would take: the data threads
+            // read them and note the times.
+            (_, _) if stamp => KernelRx::Threads,
+            (RxRedirect::Nothing, _) => KernelRx::Kernel(None),
+            (_, None) => KernelRx::Threads,
+            (RxRedirect::All, Some(to)) => KernelRx::Kernel(Some((RxMatch::All, to))),
+            (RxRedirect::Unicast, Some(to)) => KernelRx::Kernel(Some((RxMatch::Unicast, to))),
+            // TCP over IPv4 by the table of copies, the rest of TCP by the data threads.
+            (RxRedirect::AllOnce, Some(to @ RxTo::End(_))) if !self.copies_refused => {
+                KernelRx::Kernel(Some((RxMatch::AllButTcp, to)))
+            }
+            (RxRedirect::AllOnce, Some(_)) => KernelRx::Threads,
+        }
+    }
+
+    /// Brings the bond's table of broadcast's copies to the slaves of `wants` that hand it
+    /// their TCP ([`RxMatch::AllButTcp`]): before their filters change, so that a slave's
+    /// TCP meets the table as soon as its filters leave it there, and no longer once they
+    /// do not. False (said) where the kernel refused it: those slaves' frames go through the
+    /// data threads from now on.
+    fn sync_copies(&mut self, rt: &mut BondRt, wants: &[KernelRx]) -> bool {
+        let slaves: Vec<CopiesSlave> = rt
+            .slaves
+            .iter()
+            .zip(wants)
+            .filter(|(_, w)| matches!(w, KernelRx::Kernel(Some((RxMatch::AllButTcp, _)))))
+            .map(|(s, _)| CopiesSlave { name: s.name.clone(), ifindex: s.ifindex })
+            .collect();
+        if rt.tc_copies.as_ref() == Some(&slaves) {
+            return true;
+        }
+        // A slave read by the data threads until now: they take nothing from here on, or a
+        // frame the table hands up could go up twice.
+        let silenced: Vec<usize> = (0..rt.slaves.len())
+            .filter(|&si| rt.slaves[si].kernel_rx == KernelRx::Threads)
+            .filter(|&si| wants[si] != KernelRx::Threads)
+            .collect();
+        for &si in &silenced {
+            set_receive(rt.bond.name(), &rt.slaves[si].data, Receive::Nothing);
+        }
+        match nft_rx::put(rt.dev.peer_name(), rt.dev.peer_ifindex(), &slaves, COPY_WINDOW) {
+            Ok(()) => {
+                if !slaves.is_empty() {
+                    self.say();
+                }
+                rt.tc_copies = Some(slaves);
+                true
+            }
+            Err(e) if !self.copies_refused => {
+                for &si in &silenced {
+                    set_receive(rt.bond.name(), &rt.slaves[si].data, Receive::All);
+                }
+                eprintln!(
+                    "ubond: {}: {e}; broadcast's TCP goes through the data threads instead \
+                     (userspace data path)",
+                    rt.bond.name()
+                );
+                self.copies_refused = true;
+                false
+            }
+            Err(e) => {
+                eprintln!("ubond: {}: {e}", rt.bond.name());
+                true
+            }
+        }
+    }
+
     /// Brings every slave of `rt` to where its frames should go up now.
     fn sync_receive(&mut self, rt: &mut BondRt) {
         let fast_on = rt.fast.on();
-        let by_threads = fast_on || self.refused;
-        let stamp = rt.arp_monitor();
-        let (end, bond) = (rt.dev.peer_ifindex(), rt.dev.ifindex());
         let name = rt.bond.name().to_string();
-        for si in 0..rt.slaves.len() {
-            let id = rt.slaves[si].id;
-            let own = rt.bond.slave_mac(id).unwrap_or_default().0;
-            let plan = rt.bond.rx_plan();
-            // Where the slaves have addresses of their own, the frames are handed over as
-            // received (`RxPlan::rewrites`); not into a bridge (it would forward those sent to
-            // a slave's address). The ARP monitor's nodes count what goes to the end: with
-            // them, only a slave of the bond's address (active-backup's active one with
-            // `fail_over_mac`).
-            let own_to_bond = (own != plan.bond_mac.0).then_some(own);
-            let to = if !plan.rewrites() {
-                Some(RxTo::End(end))
-            } else if rt.dev_master || (stamp && own_to_bond.is_some()) {
-                None
-            } else {
-                let others: Vec<[u8; 6]> =
-                    plan.slave_macs.iter().map(|m| m.0).filter(|m| *m != own).collect();
-                AddressSet::new(&others).map(|others| RxTo::AsReceived {
-                    end,
-                    bond,
-                    own: own_to_bond,
-                    others,
-                })
-            };
-            let want = match (plan.redirect(id), to) {
-                _ if by_threads => KernelRx::Threads,
-                (Some(RxRedirect::All), Some(to)) if stamp => {
-                    KernelRx::Kernel(Some((RxMatch::AllStamped { own }, to)))
-                }
-                // The ARP monitor counts frames that no filter would take: the data threads
-                // read them and note the times.
-                (Some(_), _) if stamp => KernelRx::Threads,
-                (Some(RxRedirect::Nothing), _) => KernelRx::Kernel(None),
-                (None, _) | (_, None) => KernelRx::Threads,
-                (Some(RxRedirect::All), Some(to)) => KernelRx::Kernel(Some((RxMatch::All, to))),
-                (Some(RxRedirect::Unicast), Some(to)) => {
-                    KernelRx::Kernel(Some((RxMatch::Unicast, to)))
-                }
-            };
+        let wants: Vec<KernelRx> =
+            (0..rt.slaves.len()).map(|si| self.want_receive(rt, si)).collect();
+        if !self.sync_copies(rt, &wants) {
+            return self.sync_receive(rt);
+        }
+        for (si, want) in wants.into_iter().enumerate() {
             let s = &mut rt.slaves[si];
             if want == s.kernel_rx {
                 continue;
@@ -588,10 +661,14 @@ impl TcPath {
             match put {
                 Ok(()) => {
                     s.kernel_rx = want;
-                    if let Some((_, RxTo::AsReceived { others, .. })) = m {
-                        if !others.is_empty() {
+                    match m {
+                        Some((_, RxTo::AsReceived { others, .. })) if !others.is_empty() => {
                             set_receive(&name, &s.data, Receive::To(others));
                         }
+                        Some((RxMatch::AllButTcp, _)) => {
+                            set_receive(&name, &s.data, Receive::OtherTcp);
+                        }
+                        _ => {}
                     }
                     if m.is_some() {
                         self.say();
@@ -627,6 +704,42 @@ pub(super) fn bond_deleted(end: &str) {
     if let Err(e) = nft_tx::clear(end) {
         eprintln!("ubond: {e}");
     }
+    if let Err(e) = nft_rx::clear(end) {
+        eprintln!("ubond: {e}");
+    }
+}
+
+/// A bond's device just made or adopted: an earlier daemon's table of broadcast's copies
+/// taken off its slaves (their data threads read them until [`TcPath::sync`] says
+/// otherwise); what the kernel has of it now: nothing, or not known where it could not be
+/// taken away (said).
+pub(super) fn copies_adopted(end: &str) -> Option<Vec<CopiesSlave>> {
+    match nft_rx::clear(end) {
+        Ok(()) => Some(Vec::new()),
+        Err(e) => {
+            eprintln!("ubond: {e}");
+            None
+        }
+    }
+}
+
+/// Slave `ifindex` leaves bond `rt` (its filters still on): out of the table of broadcast's
+/// copies first, so that its frames do not reach the bond once its filters go.
+pub(super) fn slave_leaving(rt: &mut BondRt, ifindex: u32) {
+    let (end, end_ifindex) = (rt.dev.peer_name(), rt.dev.peer_ifindex());
+    let done = match &rt.tc_copies {
+        Some(slaves) if !slaves.iter().any(|s| s.ifindex == ifindex) => return,
+        Some(slaves) => {
+            let rest: Vec<CopiesSlave> =
+                slaves.iter().filter(|s| s.ifindex != ifindex).cloned().collect();
+            nft_rx::put(end, end_ifindex, &rest, COPY_WINDOW).map(|()| Some(rest))
+        }
+        None => nft_rx::drop_slave(end, ifindex).map(|()| None),
+    };
+    match done {
+        Ok(now) => rt.tc_copies = now,
+        Err(e) => eprintln!("ubond: {}: {e}", rt.bond.name()),
+    }
 }
 
 /// Makes every socket of `socks` receive `what`; false (said) if one could not.
@@ -647,5 +760,13 @@ pub(super) fn give_back(name: &str, ifindex: u32, state: Option<KernelRx>) {
         if let Err(e) = redirect::clear(name, ifindex) {
             eprintln!("ubond: {e}");
         }
+    }
+}
+
+/// Takes slave `ifindex` out of bond `bond`'s table of broadcast's copies, if an earlier
+/// daemon left it there (the slave is given back by one that does not know).
+pub(super) fn give_back_copies(bond: &str, ifindex: u32) {
+    if let Err(e) = nft_rx::drop_slave(&ubond_sys::bond_device::data_path_end_of(bond), ifindex) {
+        eprintln!("ubond: {e}");
     }
 }
