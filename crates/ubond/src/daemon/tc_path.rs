@@ -276,8 +276,8 @@ impl TcPath {
             eprintln!(
                 "ubond: the userspace data path forwards in the kernel where the plans allow: \
                  tc u32 filters with mirred (`tc filter show dev SLAVE ingress`, and on the \
-                 bond's data-path end) and, for what tc cannot do, an nftables table on that \
-                 end (`nft list table netdev ubond-END`)"
+                 bond's data-path end) and, for what tc cannot do, nftables tables (`nft list \
+                 table netdev ubond-END`, and ubond-END-rx for broadcast's copies)"
             );
         }
     }
