@@ -12,7 +12,7 @@
 //! * **A hash to compute** ([`NftMatch::Layer34`]): `xmit_hash_policy=layer3+4` folds the
 //!   ports and the addresses, which `u32` cannot; nftables XORs and shifts registers. The
 //!   table computes the kernel's hash for TCP and UDP over IPv4 without options or
-//!   fragments and looks the masked hash up.
+//!   fragments, and over IPv6 right after the fixed header, and looks the masked hash up.
 //!
 //! A table per end, `ubond-END`, as `nft` would write the second kind:
 //!
@@ -63,16 +63,19 @@ pub enum NftMatch {
         src_last: u8,
     },
     /// Untagged IPv4 to a unicast address, no IP options (first octet 0x45), no fragment,
-    /// TCP or UDP, at least 24 octets from the IP header on (the data threads' sockets:
-    /// [`crate::Receive::AllButL34`]), by the `layer3+4` hash: ports, source and destination
-    /// address XORed as words of the machine, folded (`h ^= h >> 16; h ^= h >> 8`), shifted
-    /// right once and masked with `mask`.
+    /// TCP or UDP, at least 24 octets from the IP header on; and untagged IPv6 to a unicast
+    /// address, next header TCP or UDP, at least 44 octets from the IP header on (the data
+    /// threads' sockets: [`crate::Receive::AllButL34`]), by the `layer3+4` hash: ports,
+    /// source and destination address (over IPv6 each the XOR of its four words) XORed as
+    /// words of the machine, folded (`h ^= h >> 16; h ^= h >> 8`), shifted right once and
+    /// masked with `mask`.
     Layer34 {
         /// The key's mask.
         mask: u32,
     },
     /// balance-alb's balanced frames: untagged IPv4 to a unicast address, at least 20 octets
-    /// from the IP header on, not IGMP, not to 255.255.255.255 (the data threads' sockets:
+    /// from the IP header on, not IGMP, not to 255.255.255.255; untagged IPv6 to a unicast
+    /// address, next header TCP or UDP, from a specified address (the data threads' sockets:
     /// [`crate::Receive::AllButAlb`]), by the XOR of the destination address's octets.
     Alb,
 }
@@ -305,7 +308,29 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
             // The XOR of the four octets: the low octet of the fold, whatever the byte order.
             r.extend(fold());
             r.extend([masked(4, 0xffu32.to_ne_bytes().to_vec()), lookup()]);
-            vec![r]
+            // IPv6 (TCP or UDP right after the fixed header, so no neighbour discovery) from
+            // a specified address: the XOR of the destination's sixteen octets, the same way.
+            let ipv6 = [6u8, 17].map(|proto| {
+                let mut r = vec![
+                    ll(12, 2),
+                    equal(vec![0x86, 0xdd]),
+                    ll(0, 1),
+                    masked(1, vec![0x01]),
+                    equal(vec![0x00]),
+                    nh(Register::Reg1, 6, 1),
+                    equal(vec![proto]),
+                    nh(Register::Reg1, 8, 16),
+                    not_equal(vec![0; 16]),
+                    nh(Register::Reg1, 24, 4),
+                ];
+                for word in 1..4 {
+                    r.extend([nh(Register::Reg2, 24 + 4 * word, 4), with_reg2(XOR)]);
+                }
+                r.extend(fold());
+                r.extend([masked(4, 0xffu32.to_ne_bytes().to_vec()), lookup()]);
+                r
+            });
+            std::iter::once(r).chain(ipv6).collect()
         }
         NftMatch::Layer2 { src_last } => {
             let mut r = unicast_ipv4;
@@ -313,35 +338,58 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
             vec![r]
         }
         NftMatch::Layer34 { mask } => {
-            [6u8, 17]
-                .iter()
-                .map(|&proto| {
-                    let mut r = unicast_ipv4.clone();
-                    r.extend([
-                        nh(Register::Reg1, 0, 1),
-                        equal(vec![0x45]),
-                        nh(Register::Reg1, 6, 2),
-                        masked(2, vec![0x3f, 0xff]),
-                        equal(vec![0, 0]),
-                        nh(Register::Reg1, 9, 1),
-                        equal(vec![proto]),
-                        // The hash: ports ^ saddr ^ daddr (the ports' load also needs the 24
-                        // octets), folded.
-                        nh(Register::Reg1, 12, 4),
-                        nh(Register::Reg2, 16, 4),
-                        with_reg2(XOR),
-                        nh(Register::Reg2, 20, 4),
-                        with_reg2(XOR),
-                    ]);
-                    r.extend(fold());
-                    r.extend([
-                        shifted(Register::Reg1, 1),
-                        masked(4, mask.to_ne_bytes().to_vec()),
-                        lookup(),
-                    ]);
-                    r
-                })
-                .collect()
+            // The end of each rule: fold, shift, mask, look up.
+            let keyed = || {
+                let mut r = fold();
+                r.extend([
+                    shifted(Register::Reg1, 1),
+                    masked(4, mask.to_ne_bytes().to_vec()),
+                    lookup(),
+                ]);
+                r
+            };
+            // IPv6: next header TCP or UDP right after the fixed header; the hash: the ports
+            // ^ the XOR of each address's four words (`ipv6_addr_hash`); the ports' load also
+            // needs the 44 octets.
+            let ipv6 = [6u8, 17].iter().map(|&proto| {
+                let mut r = vec![
+                    ll(12, 2),
+                    equal(vec![0x86, 0xdd]),
+                    ll(0, 1),
+                    masked(1, vec![0x01]),
+                    equal(vec![0x00]),
+                    nh(Register::Reg1, 6, 1),
+                    equal(vec![proto]),
+                    nh(Register::Reg1, 40, 4),
+                ];
+                for word in 0..8 {
+                    r.extend([nh(Register::Reg2, 8 + 4 * word, 4), with_reg2(XOR)]);
+                }
+                r.extend(keyed());
+                r
+            });
+            let ipv4 = [6u8, 17].iter().map(|&proto| {
+                let mut r = unicast_ipv4.clone();
+                r.extend([
+                    nh(Register::Reg1, 0, 1),
+                    equal(vec![0x45]),
+                    nh(Register::Reg1, 6, 2),
+                    masked(2, vec![0x3f, 0xff]),
+                    equal(vec![0, 0]),
+                    nh(Register::Reg1, 9, 1),
+                    equal(vec![proto]),
+                    // The hash: ports ^ saddr ^ daddr (the ports' load also needs the 24
+                    // octets), folded.
+                    nh(Register::Reg1, 12, 4),
+                    nh(Register::Reg2, 16, 4),
+                    with_reg2(XOR),
+                    nh(Register::Reg2, 20, 4),
+                    with_reg2(XOR),
+                ]);
+                r.extend(keyed());
+                r
+            });
+            ipv4.chain(ipv6).collect()
         }
     }
 }

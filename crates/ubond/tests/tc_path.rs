@@ -467,26 +467,44 @@ fn nftables_routes_send_with_the_slaves_own_address() {
 }
 
 /// The `layer3+4` table (`NftMatch::Layer34`): nftables computes the kernel's hash for the
-/// frames of its kind, and each leaves by the route of `hash & mask` as the core computes the
-/// hash (`xmit_hash`), with the route's source address if it has one; every other frame,
-/// look-alikes included (IP options, fragments, ICMP, a group, a tag, too short), stays for
+/// frames of its kind (TCP and UDP over IPv4 and IPv6), and each leaves by the route of
+/// `hash & mask` as the core computes the hash (`xmit_hash`), with the route's source address
+/// if it has one; every other frame, look-alikes included (IP options, fragments, ICMP, IPv6
+/// extension headers, a group, a tag, too short), stays for
 /// the data threads' socket (`Receive::AllButL34`). Each frame once.
 #[test]
 fn the_layer34_table_hashes_as_the_core_does() {
     let kind = |f: &[u8]| {
-        f.len() >= 38
-            && f[0] & 1 == 0
+        let v4 = f.len() >= 38
             && f[12..14] == [0x08, 0x00]
             && f[14] == 0x45
             && f[20] & 0x3f == 0
             && f[21] == 0
-            && (f[23] == 6 || f[23] == 17)
+            && (f[23] == 6 || f[23] == 17);
+        let v6 = f.len() >= 58 && f[12..14] == [0x86, 0xdd] && (f[20] == 6 || f[20] == 17);
+        f[0] & 1 == 0 && (v4 || v6)
     };
     let key = |f: &[u8]| {
         ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer34, f, None) & 1
     };
-    // TCP or UDP over IPv4 with any addresses and ports, or a look-alike.
+    // TCP or UDP over IPv4 or IPv6 with any addresses and ports, or a look-alike.
     let like = |rng: &mut Rng, f: &mut Vec<u8>| {
+        if rng.next() % 3 == 0 {
+            let tail = f.split_off(f.len() - MAGIC.len() - 4);
+            let proto = if rng.byte() & 1 == 0 { 6 } else { 17 };
+            let l4 = ports(rng, proto == 6);
+            f.truncate(12);
+            f.extend_from_slice(&[0x86, 0xdd]);
+            f.extend_from_slice(&ipv6(rng, proto, &l4));
+            match rng.next() % 8 {
+                // Hop-by-hop options first, ICMPv6.
+                0 => f[20] = 0,
+                1 => f[20] = 58,
+                _ => {}
+            }
+            f.extend_from_slice(&tail);
+            return;
+        }
         f[14] = 0x45;
         f[20] &= 0xc0;
         f[21] = 0;
@@ -510,23 +528,48 @@ fn the_layer34_table_hashes_as_the_core_does() {
 }
 
 /// balance-alb's table (`NftMatch::Alb`): nftables computes the bucket (the XOR of the
-/// destination address's octets) of the frames of its kind, and each leaves by its bucket's
-/// route as the core's `_simple_hash` says; every other frame (IGMP, to 255.255.255.255, a
-/// group, a tag, too short) stays for the data threads' socket (`Receive::AllButAlb`).
+/// destination address's octets) of the frames of its kind (over IPv4 and IPv6), and each
+/// leaves by its bucket's route as the core's `_simple_hash` says; every other frame (IGMP,
+/// to 255.255.255.255, IPv6 with extension headers, ICMPv6, from `::`, a group, a tag, too
+/// short) stays for the data threads' socket (`Receive::AllButAlb`).
 #[test]
 fn the_alb_table_buckets_as_the_core_does() {
+    let v6 = |f: &[u8]| f[12..14] == [0x86, 0xdd];
     let kind = |f: &[u8]| {
-        f.len() >= 34
-            && f[0] & 1 == 0
-            && f[12..14] == [0x08, 0x00]
-            && f[23] != 2
-            && f[30..34] != [0xff; 4]
+        let v4 = f.len() >= 34 && f[12..14] == [0x08, 0x00] && f[23] != 2 && f[30..34] != [0xff; 4];
+        let v6 = f.len() >= 54
+            && v6(f)
+            && (f[20] == 6 || f[20] == 17)
+            && f[22..38].iter().any(|&b| b != 0);
+        f[0] & 1 == 0 && (v4 || v6)
     };
-    let key = |f: &[u8]| u32::from(ubond_core::bond::tlb::simple_hash(&f[30..34])) & 1;
-    let like = |rng: &mut Rng, f: &mut Vec<u8>| match rng.next() % 10 {
-        0 => f[23] = 2,
-        1 => f[30..34].copy_from_slice(&[0xff; 4]),
-        _ => {}
+    let key = |f: &[u8]| {
+        let daddr = if v6(f) { &f[38..54] } else { &f[30..34] };
+        u32::from(ubond_core::bond::tlb::simple_hash(daddr)) & 1
+    };
+    let like = |rng: &mut Rng, f: &mut Vec<u8>| {
+        if rng.next() % 3 == 0 {
+            let tail = f.split_off(f.len() - MAGIC.len() - 4);
+            let proto = if rng.byte() & 1 == 0 { 6 } else { 17 };
+            let l4 = ports(rng, proto == 6);
+            f.truncate(12);
+            f.extend_from_slice(&[0x86, 0xdd]);
+            f.extend_from_slice(&ipv6(rng, proto, &l4));
+            match rng.next() % 10 {
+                // Hop-by-hop options first, ICMPv6 (neighbour discovery), from `::`.
+                0 => f[20] = 0,
+                1 => f[20] = 58,
+                2 => f[22..38].fill(0),
+                _ => {}
+            }
+            f.extend_from_slice(&tail);
+            return;
+        }
+        match rng.next() % 10 {
+            0 => f[23] = 2,
+            1 => f[30..34].copy_from_slice(&[0xff; 4]),
+            _ => {}
+        }
     };
     table_hashes_as_the_core_does("knftalb", NftMatch::Alb, Receive::AllButAlb, like, kind, key);
 }
@@ -1115,12 +1158,13 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
                 (f[14], f[20], f[21]) = (0x45, 0, 0);
                 f[23] = if id % 2 == 0 { 6 } else { 17 };
             }
-            let kind = f[0] & 1 == 0
-                && f[12..14] == [8, 0]
+            let v4 = f[12..14] == [8, 0]
                 && f[14] == 0x45
                 && f[20] & 0x3f == 0
                 && f[21] == 0
                 && (f[23] == 6 || f[23] == 17);
+            let v6 = f.len() >= 58 && f[12..14] == [0x86, 0xdd] && (f[20] == 6 || f[20] == 17);
+            let kind = f[0] & 1 == 0 && (v4 || v6);
             let ubond_core::bond::TxChoice::One(SlaveId(slave)) = plan.select(&f, &mut 0) else {
                 panic!("balance-xor chooses one slave");
             };

@@ -161,13 +161,16 @@ const L34_TCP: u8 = 6;
 /// * [`TxPlan::redirect_l34`], the `layer3+4` hash: the untagged IPv4 frames to a unicast
 ///   address whose header has no options (its first octet 0x45), that are no fragment (flags
 ///   MF and offset clear), of TCP or UDP, and at least 24 octets long from the IP header (the
-///   ports there). The key is the kernel's fold of the ports, source and destination address,
-///   each four octets read as a little-endian word:
+///   ports there); and the untagged IPv6 frames to a unicast address whose next header is TCP
+///   or UDP, at least 44 octets long from the IP header. The key is the kernel's fold of the
+///   ports, source and destination address, each four octets read as a little-endian word
+///   (an IPv6 address: the XOR of its four words, `ipv6_addr_hash`):
 ///   `h = ports ^ saddr ^ daddr; h ^= h >> 16; h ^= h >> 8; key = (h >> 1) & mask`.
 /// * [`TxPlan::redirect_alb`], balance-alb's bucket: the untagged IPv4 frames to a unicast
-///   address, at least 20 octets long from the IP header, not IGMP, not to 255.255.255.255.
-///   The key is the XOR of the destination address's four octets (`_simple_hash`), `mask`
-///   0xff.
+///   address, at least 20 octets long from the IP header, not IGMP, not to 255.255.255.255;
+///   the untagged IPv6 frames to a unicast address whose next header is TCP or UDP, from a
+///   specified source address (not `::`), at least 40 octets long from the IP header. The
+///   key is the XOR of the destination address's octets (`_simple_hash`), `mask` 0xff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HashRoutes {
     /// The key's mask.
@@ -568,6 +571,7 @@ fn is_igmp(frame: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ubond_wire::ethernet::ETHERTYPE_IPV6;
 
     #[test]
     fn frames_for_a_slaves_address_become_the_bonds() {
@@ -791,7 +795,12 @@ mod tests {
     /// classifier computes), for a frame of the kind.
     fn l34_key(f: &[u8], mask: u32) -> u32 {
         let le = |at: usize| u32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
-        let mut h = le(34) ^ le(26) ^ le(30);
+        let mut h = if f[12..14] == ETHERTYPE_IPV6.to_be_bytes() {
+            // The ports, then each address's four words.
+            (0..8).fold(le(54), |h, w| h ^ le(22 + 4 * w))
+        } else {
+            le(34) ^ le(26) ^ le(30)
+        };
         h ^= h >> 16;
         h ^= h >> 8;
         (h >> 1) & mask
@@ -836,15 +845,22 @@ mod tests {
             assert_eq!(routes.routes.len() as u32, mask + 1, "{name}: a route per key");
             for _ in 0..3000 {
                 // A frame of the kind: any addresses, ports, payload and length from 24
-                // octets of IP header on.
-                let len = 14 + 24 + rnd() as usize % 100;
+                // octets of IPv4 header on, or 44 of IPv6.
+                let v6 = rnd() % 3 == 0;
+                let len = 14 + if v6 { 44 } else { 24 } + rnd() as usize % 100;
                 let mut f: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
                 f[0] &= !1;
-                f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-                f[14] = 0x45;
-                f[20] &= 0xc0;
-                f[21] = 0;
-                f[23] = if rnd() & 1 == 0 { 6 } else { 17 };
+                let proto = if rnd() & 1 == 0 { 6 } else { 17 };
+                if v6 {
+                    f[12..14].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+                    f[20] = proto;
+                } else {
+                    f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+                    f[14] = 0x45;
+                    f[20] &= 0xc0;
+                    f[21] = 0;
+                    f[23] = proto;
+                }
                 let r = routes.routes[l34_key(&f, *mask) as usize];
                 let (mut sent, mut cursor) = (f.clone(), TxCursor::default());
                 assert_eq!(p.decide(&mut sent, &mut cursor), TxDecision::Send(r.slave), "{name}");
@@ -898,15 +914,25 @@ mod tests {
         };
         for _ in 0..3000 {
             // A frame of the kind: any IPv4 header (version, length, protocol but IGMP) and
-            // addresses but the limited broadcast, from 20 octets of IP header on.
-            let len = 14 + 20 + rnd() as usize % 100;
+            // addresses but the limited broadcast, from 20 octets of IP header on; or IPv6,
+            // TCP or UDP, from 40 octets on, any addresses (the source one not `::`).
+            let v6 = rnd() % 3 == 0;
+            let len = 14 + if v6 { 40 } else { 20 } + rnd() as usize % 100;
             let mut f: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
             f[0] &= !1;
-            f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-            if f[23] == 2 || f[30..34] == [0xff; 4] {
-                continue;
-            }
-            let key = u32::from(f[30] ^ f[31] ^ f[32] ^ f[33]);
+            let daddr = if v6 {
+                f[12..14].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+                f[20] = if rnd() & 1 == 0 { 6 } else { 17 };
+                f[22] |= 1;
+                38..54
+            } else {
+                f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+                if f[23] == 2 || f[30..34] == [0xff; 4] {
+                    continue;
+                }
+                30..34
+            };
+            let key = u32::from(f[daddr].iter().fold(0, |h, b| h ^ b));
             let r = routes.routes[key as usize];
             let (mut sent, mut cursor) = (f.clone(), TxCursor::default());
             assert_eq!(p.decide(&mut sent, &mut cursor), TxDecision::Send(r.slave));
