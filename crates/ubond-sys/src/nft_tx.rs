@@ -9,10 +9,12 @@
 //!   netfilter's egress hooks (`nf_skip_egress`), so the slave's egress cannot either. The
 //!   table matches what [`crate::redirect::TxTo::Ipv4`] matches and looks the destination's
 //!   last octet up.
-//! * **A hash to compute** ([`NftMatch::Layer34`]): `xmit_hash_policy=layer3+4` folds the
-//!   ports and the addresses, which `u32` cannot; nftables XORs and shifts registers. The
-//!   table computes the kernel's hash for TCP and UDP over IPv4 without options or
-//!   fragments, and over IPv6 right after the fixed header, and looks the masked hash up.
+//! * **A hash to compute** ([`NftMatch::Layer34`], [`NftMatch::Layer23`]):
+//!   `xmit_hash_policy=layer3+4` folds the ports and the addresses, `layer2+3` the MAC
+//!   addresses' last octets, the EtherType and the addresses, which `u32` cannot; nftables
+//!   XORs and shifts registers. The table computes the kernel's hash (`layer3+4`: for TCP
+//!   and UDP over IPv4 without options or fragments, and over IPv6 right after the fixed
+//!   header; `layer2+3`: IPv4 and IPv6 but ICMP) and looks the masked hash up.
 //!
 //! A table per end, `ubond-END`, as `nft` would write the second kind:
 //!
@@ -73,6 +75,16 @@ pub enum NftMatch {
         /// The key's mask.
         mask: u32,
     },
+    /// Untagged IPv4 to a unicast address, at least 20 octets from the IP header on, not
+    /// ICMP; untagged IPv6 to a unicast address, at least 40 octets from the IP header on,
+    /// next header not ICMPv6 (the data threads' sockets: [`crate::Receive::AllButL23`]), by
+    /// the `layer2+3` hash: the MAC addresses' last octets, the EtherType, the source and
+    /// destination address (over IPv6 each the XOR of its four words) XORed as words of the
+    /// machine, folded (`h ^= h >> 16; h ^= h >> 8`) and masked with `mask`.
+    Layer23 {
+        /// The key's mask.
+        mask: u32,
+    },
     /// balance-alb's balanced frames: untagged IPv4 to a unicast address, at least 20 octets
     /// from the IP header on, not IGMP, not to 255.255.255.255; untagged IPv6 to a unicast
     /// address, next header TCP or UDP, from a specified address (the data threads' sockets:
@@ -127,11 +139,13 @@ pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
     let t = || table.clone();
     let key_of = |key: u32| match what {
         NftMatch::Layer2 { .. } => vec![key as u8],
-        NftMatch::Layer34 { .. } | NftMatch::Alb => key.to_ne_bytes().to_vec(),
+        NftMatch::Layer34 { .. } | NftMatch::Layer23 { .. } | NftMatch::Alb => {
+            key.to_ne_bytes().to_vec()
+        }
     };
     let key_len = match what {
         NftMatch::Layer2 { .. } => 1,
-        NftMatch::Layer34 { .. } | NftMatch::Alb => 4,
+        NftMatch::Layer34 { .. } | NftMatch::Layer23 { .. } | NftMatch::Alb => 4,
     };
     let mut msgs = vec![
         // Made if missing, so that the delete finds it: one transaction replaces it.
@@ -336,6 +350,64 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
             let mut r = unicast_ipv4;
             r.extend([ll(11, 1), equal(vec![src_last]), ll(5, 1), lookup()]);
             vec![r]
+        }
+        NftMatch::Layer23 { mask } => {
+            // The MAC addresses' last octets (each loaded alone: the rest of its word is
+            // zero) and the EtherType, then the addresses, folded, masked, looked up.
+            let eth_hash = |ethertype: u16| {
+                vec![
+                    ll(5, 1),
+                    payload(Payload::DestinationRegister(Register::Reg2), LL_HEADER, 11, 1),
+                    with_reg2(XOR),
+                    Expressions::Bitwise(vec![
+                        Bitwise::SourceRegister(Register::Reg1),
+                        Bitwise::DestinationRegister(Register::Reg1),
+                        Bitwise::Length(4),
+                        Bitwise::Mask(DataAttribute::Value(vec![0xff; 4])),
+                        Bitwise::Xor(DataAttribute::Value(
+                            u32::from(ethertype).to_ne_bytes().to_vec(),
+                        )),
+                    ])
+                    .into(),
+                ]
+            };
+            let keyed = || {
+                let mut r = fold();
+                r.extend([masked(4, mask.to_ne_bytes().to_vec()), lookup()]);
+                r
+            };
+            let not_equal = |value: Vec<u8>| {
+                Expressions::Cmp(vec![
+                    Cmp::SourceRegister(Register::Reg1),
+                    Cmp::Op(Operator::NotEqual),
+                    Cmp::Data(DataAttribute::Value(value)),
+                ])
+                .into()
+            };
+            // IPv4 (the addresses' loads also need the 20 octets), not ICMP.
+            let mut v4 = unicast_ipv4;
+            v4.extend([nh(Register::Reg1, 9, 1), not_equal(vec![1])]);
+            v4.extend(eth_hash(0x0800));
+            for at in [12, 16] {
+                v4.extend([nh(Register::Reg2, at, 4), with_reg2(XOR)]);
+            }
+            v4.extend(keyed());
+            // IPv6 (the 40 octets), not ICMPv6.
+            let mut v6 = vec![
+                ll(12, 2),
+                equal(vec![0x86, 0xdd]),
+                ll(0, 1),
+                masked(1, vec![0x01]),
+                equal(vec![0x00]),
+                nh(Register::Reg1, 6, 1),
+                not_equal(vec![58]),
+            ];
+            v6.extend(eth_hash(0x86dd));
+            for word in 0..8 {
+                v6.extend([nh(Register::Reg2, 8 + 4 * word, 4), with_reg2(XOR)]);
+            }
+            v6.extend(keyed());
+            vec![v4, v6]
         }
         NftMatch::Layer34 { mask } => {
             // The end of each rule: fold, shift, mask, look up.

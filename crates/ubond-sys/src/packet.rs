@@ -181,6 +181,11 @@ pub enum Receive {
     /// header on; untagged IPv6 to a unicast address, next header TCP or UDP, at least 44
     /// octets from the IP header on.
     AllButL34,
+    /// Every frame but the ones an nftables table hashes by `layer2+3`
+    /// ([`crate::nft_tx::NftMatch::Layer23`]): untagged IPv4 to a unicast address, at least
+    /// 20 octets from the IP header on, not ICMP; untagged IPv6 to a unicast address, at
+    /// least 40 octets from the IP header on, next header not ICMPv6.
+    AllButL23,
     /// Every frame but balance-alb's balanced ones an nftables table sends
     /// ([`crate::nft_tx::NftMatch::Alb`]): untagged IPv4 to a unicast address, at least 20
     /// octets from the IP header on, not IGMP, not to 255.255.255.255; untagged IPv6 to a
@@ -603,6 +608,7 @@ impl PacketSocket {
             Receive::To(set) => to_filter(set.as_slice()),
             Receive::AllBut(octets) => all_but_filter(&octets).to_vec(),
             Receive::AllButL34 => all_but_l34_filter().to_vec(),
+            Receive::AllButL23 => all_but_l23_filter().to_vec(),
             Receive::AllButAlb => all_but_alb_filter().to_vec(),
             Receive::OtherTcp => other_tcp_filter().to_vec(),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
@@ -1115,6 +1121,31 @@ fn all_but_l34_filter() -> [libc::sock_filter; 24] {
         op(0x15, 1, 0, 17),                      // 21: jeq #UDP: refuse
         op(0x06, 0, 0, 0x0004_0000),             // 22: accept
         op(0x06, 0, 0, 0),                       // 23: refuse
+    ]
+}
+
+/// The classic BPF program of [`Receive::AllButL23`]: refuses the frames it names, accepts
+/// every other.
+fn all_but_l23_filter() -> [libc::sock_filter; 17] {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    [
+        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // 0: ld vlan_avail
+        op(0x15, 0, 13, 0),                      // 1: jeq #0, else accept
+        op(0x30, 0, 0, 0),                       // 2: ldb [0]
+        op(0x45, 11, 0, 1),                      // 3: jset #1 (a group): accept
+        op(0x28, 0, 0, 12),                      // 4: ldh [12]
+        op(0x15, 0, 4, 0x0800),                  // 5: jeq #IPv4, else 10
+        op(0x80, 0, 0, 0),                       // 6: ld len
+        op(0x35, 0, 7, 14 + 20),                 // 7: jge #34, else accept
+        op(0x30, 0, 0, 23),                      // 8: ldb [23]
+        op(0x15, 5, 6, 1),                       // 9: jeq #ICMP: accept, else refuse
+        op(0x15, 0, 4, 0x86dd),                  // 10: jeq #IPv6, else accept
+        op(0x80, 0, 0, 0),                       // 11: ld len
+        op(0x35, 0, 2, 14 + 40),                 // 12: jge #54, else accept
+        op(0x30, 0, 0, 20),                      // 13: ldb [20]
+        op(0x15, 0, 1, 58),                      // 14: jeq #ICMPv6: accept, else refuse
+        op(0x06, 0, 0, 0x0004_0000),             // 15: accept
+        op(0x06, 0, 0, 0),                       // 16: refuse
     ]
 }
 

@@ -485,7 +485,7 @@ fn the_layer34_table_hashes_as_the_core_does() {
         f[0] & 1 == 0 && (v4 || v6)
     };
     let key = |f: &[u8]| {
-        ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer34, f, None) & 1
+        ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer34, f, None) & 0xff
     };
     // TCP or UDP over IPv4 or IPv6 with any addresses and ports, or a look-alike.
     let like = |rng: &mut Rng, f: &mut Vec<u8>| {
@@ -519,8 +519,56 @@ fn the_layer34_table_hashes_as_the_core_does() {
     };
     table_hashes_as_the_core_does(
         "knft34",
-        NftMatch::Layer34 { mask: 1 },
+        NftMatch::Layer34 { mask: 0xff },
         Receive::AllButL34,
+        like,
+        kind,
+        key,
+    );
+}
+
+/// The `layer2+3` table (`NftMatch::Layer23`): nftables computes the kernel's hash (the MAC
+/// addresses' last octets, the EtherType, the IP addresses) for the frames of its kind (IPv4
+/// and IPv6, any header length, fragments too, but ICMP and ICMPv6), and each leaves by the
+/// route of `hash & mask` as the core computes the hash (`xmit_hash`); every other frame
+/// (ICMP, a group, a tag, too short) stays for the data threads' socket
+/// (`Receive::AllButL23`). Each frame once.
+#[test]
+fn the_layer23_table_hashes_as_the_core_does() {
+    let kind = |f: &[u8]| {
+        let v4 = f.len() >= 34 && f[12..14] == [0x08, 0x00] && f[23] != 1;
+        let v6 = f.len() >= 54 && f[12..14] == [0x86, 0xdd] && f[20] != 58;
+        f[0] & 1 == 0 && (v4 || v6)
+    };
+    let key = |f: &[u8]| {
+        ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer23, f, None) & 0xff
+    };
+    // Any IPv4 header (options, fragments, protocols: ICMP now and then), or IPv6 with any
+    // next header (ICMPv6 now and then); any MAC and IP addresses.
+    let like = |rng: &mut Rng, f: &mut Vec<u8>| {
+        f[5] = rng.byte();
+        if rng.next() % 3 == 0 {
+            let tail = f.split_off(f.len() - MAGIC.len() - 4);
+            let next = match rng.next() % 4 {
+                0 => 58,
+                1 => 0,
+                _ => rng.byte(),
+            };
+            let l4 = ports(rng, true);
+            f.truncate(12);
+            f.extend_from_slice(&[0x86, 0xdd]);
+            f.extend_from_slice(&ipv6(rng, next, &l4));
+            f.extend_from_slice(&tail);
+            return;
+        }
+        f[14] = 0x40 | (5 + rng.byte() % 11);
+        f[20] = rng.byte() & 0x3f;
+        f[23] = if rng.next() % 4 == 0 { 1 } else { rng.byte() };
+    };
+    table_hashes_as_the_core_does(
+        "knft23",
+        NftMatch::Layer23 { mask: 0xff },
+        Receive::AllButL23,
         like,
         kind,
         key,
@@ -545,7 +593,7 @@ fn the_alb_table_buckets_as_the_core_does() {
     };
     let key = |f: &[u8]| {
         let daddr = if v6(f) { &f[38..54] } else { &f[30..34] };
-        u32::from(ubond_core::bond::tlb::simple_hash(daddr)) & 1
+        u32::from(ubond_core::bond::tlb::simple_hash(daddr))
     };
     let like = |rng: &mut Rng, f: &mut Vec<u8>| {
         if rng.next() % 3 == 0 {
@@ -574,8 +622,9 @@ fn the_alb_table_buckets_as_the_core_does() {
     table_hashes_as_the_core_does("knftalb", NftMatch::Alb, Receive::AllButAlb, like, kind, key);
 }
 
-/// Puts table `what` on a data-path end with two routes (key 0 to `s1` unchanged, key 1 to
-/// `s2` with another source; for balance-alb's 256 keys, by their low bit), sends frames of
+/// Puts table `what` on a data-path end with a route for each key (`0..=mask`, 256 for
+/// balance-alb), to `s1` unchanged or to `s2` with another source by the parity of the key's
+/// bits (so that a wrong bit anywhere in a key sends the frame the wrong way), sends frames of
 /// every kind (`like` makes most of them of the table's kind or near it, some cut short), and
 /// checks: the frames of the kind (`kind`) leave each by the route of its key (`key`, the
 /// core's), once; all others reach the data threads' socket (`threads`), once.
@@ -594,9 +643,12 @@ fn table_hashes_as_the_core_does(
     let own2 = [0x02, 0x52, 0, 0, 0, 2];
     let put = in_netns(&s.ns, move || {
         let (s1, s2) = (link::ifindex("s1").unwrap(), link::ifindex("s2").unwrap());
-        let keys = if what == NftMatch::Alb { 0..=255 } else { 0..=1 };
+        let keys = match what {
+            NftMatch::Layer34 { mask } | NftMatch::Layer23 { mask } => 0..=mask,
+            _ => 0..=255,
+        };
         let routes: Vec<NftRoute> = keys
-            .map(|key| match key & 1 {
+            .map(|key| match key.count_ones() & 1 {
                 0 => NftRoute { key, to: s1, source: None },
                 _ => NftRoute { key, to: s2, source: Some(own2) },
             })
@@ -636,9 +688,9 @@ fn table_hashes_as_the_core_does(
             }
         }
         if kind(&f) {
-            let k = key(&f);
-            let src: [u8; 6] = if k == 1 { own2 } else { f[6..12].try_into().unwrap() };
-            want_left.insert(id, (k as usize, src));
+            let route = key(&f).count_ones() & 1;
+            let src: [u8; 6] = if route == 1 { own2 } else { f[6..12].try_into().unwrap() };
+            want_left.insert(id, (route as usize, src));
         } else {
             want_stay.insert(id);
         }
@@ -1141,12 +1193,14 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
             .unwrap()
             == 2
     });
-    let plan = ubond_core::bond::TxPlan {
-        slaves: vec![SlaveId(1), SlaveId(2)],
-        policy: ubond_core::hash::XmitHashPolicy::Layer34,
-        ..ubond_core::bond::TxPlan::empty(ubond_core::options::Mode::BalanceXor)
-    };
-    let mut xor_round = |first: u32, daemon: bool| {
+    use ubond_core::hash::XmitHashPolicy;
+    let (ans, bns) = (a.ns.clone(), b.ns.clone());
+    let mut xor_round = |first: u32, daemon: bool, policy: XmitHashPolicy| {
+        let plan = ubond_core::bond::TxPlan {
+            slaves: vec![SlaveId(1), SlaveId(2)],
+            policy,
+            ..ubond_core::bond::TxPlan::empty(ubond_core::options::Mode::BalanceXor)
+        };
         let (mut sends, mut want) = (Vec::new(), BTreeMap::new());
         for id in first..first + 400 {
             let mut f = any_frame(&mut rng, id);
@@ -1158,13 +1212,24 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
                 (f[14], f[20], f[21]) = (0x45, 0, 0);
                 f[23] = if id % 2 == 0 { 6 } else { 17 };
             }
-            let v4 = f[12..14] == [8, 0]
-                && f[14] == 0x45
-                && f[20] & 0x3f == 0
-                && f[21] == 0
-                && (f[23] == 6 || f[23] == 17);
-            let v6 = f.len() >= 58 && f[12..14] == [0x86, 0xdd] && (f[20] == 6 || f[20] == 17);
-            let kind = f[0] & 1 == 0 && (v4 || v6);
+            // The kinds of frames the table takes (the other frames, by the data threads).
+            let kind = match policy {
+                XmitHashPolicy::Layer34 => {
+                    let v4 = f[12..14] == [8, 0]
+                        && f[14] == 0x45
+                        && f[20] & 0x3f == 0
+                        && f[21] == 0
+                        && (f[23] == 6 || f[23] == 17);
+                    let v6 =
+                        f.len() >= 58 && f[12..14] == [0x86, 0xdd] && (f[20] == 6 || f[20] == 17);
+                    v4 || v6
+                }
+                _ => {
+                    let v4 = f.len() >= 34 && f[12..14] == [8, 0] && f[23] != 1;
+                    let v6 = f.len() >= 54 && f[12..14] == [0x86, 0xdd] && f[20] != 58;
+                    v4 || v6
+                }
+            } && f[0] & 1 == 0;
             let ubond_core::bond::TxChoice::One(SlaveId(slave)) = plan.select(&f, &mut 0) else {
                 panic!("balance-xor chooses one slave");
             };
@@ -1174,21 +1239,43 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
             sends.push(("bond0".to_string(), f));
         }
         let mut on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-        for (id, m) in send_and_watch(&b.ns, &a.ns, &["e1", "e2"], false, sends, want.len()) {
+        for (id, m) in send_and_watch(&bns, &ans, &["e1", "e2"], false, sends, want.len()) {
             on.entry(id).or_default().push(m);
         }
         let wrong = want.iter().filter(|(id, w)| on.get(id) != Some(w)).count();
         assert!(
             wrong == 0 && on.len() == want.len(),
-            "{wrong} frames left wrong, {} left",
+            "{policy:?}: {wrong} frames left wrong, {} left",
             on.len()
         );
     };
-    xor_round(5000, true);
+    xor_round(5000, true, XmitHashPolicy::Layer34);
     let mut child = b.daemon.take().unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
-    xor_round(6000, false);
+    xor_round(6000, false, XmitHashPolicy::Layer34);
+
+    // layer2+3: IPv4 and IPv6 but ICMP by the table's hash, as the core hashes them; with no
+    // daemon too.
+    b.start_daemon_with(&["--datapath", "user"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "both up again", |r| {
+        r.matches("MII Status: up").count() == 3
+    });
+    b.ok(&["set", "bond0", "xmit_hash_policy", "layer2+3"]);
+    let log = b.dir.join("daemon.log");
+    wait_for(Duration::from_secs(5), "the layer2+3 table", || {
+        let ns = ns.clone();
+        let keys = in_netns(&ns, || ubond_sys::nft_tx::sent("bond0-dp").map(|s| s.len()));
+        keys.join().unwrap().unwrap_or(0) == 2
+            && b.ok(&["get", "bond0", "xmit_hash_policy"]).contains("layer2+3")
+    });
+    xor_round(7000, true, XmitHashPolicy::Layer23);
+    let mut child = b.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    xor_round(8000, false, XmitHashPolicy::Layer23);
+    let said = std::fs::read_to_string(log).unwrap_or_default();
+    assert!(!said.contains("go through the data threads instead"), "{said}");
 }
 
 /// Sends 512 IPv4 frames from the bond's address `bond` through bond0 of namespace `b`, to

@@ -166,6 +166,14 @@ const L34_TCP: u8 = 6;
 ///   ports, source and destination address, each four octets read as a little-endian word
 ///   (an IPv6 address: the XOR of its four words, `ipv6_addr_hash`):
 ///   `h = ports ^ saddr ^ daddr; h ^= h >> 16; h ^= h >> 8; key = (h >> 1) & mask`.
+/// * [`TxPlan::redirect_l23`], the `layer2+3` hash: the untagged IPv4 frames to a unicast
+///   address at least 20 octets long from the IP header, not ICMP (whose errors the kernel
+///   hashes by the addresses they quote); the untagged IPv6 frames to a unicast address at
+///   least 40 octets long from the IP header, next header not ICMPv6. The key is the
+///   kernel's fold of the MAC addresses' last octets, the EtherType and the IP addresses
+///   (as for `layer3+4`), without the shift:
+///   `h = (dmac[5] ^ smac[5] ^ ethertype) ^ saddr ^ daddr; h ^= h >> 16; h ^= h >> 8;
+///   key = h & mask`.
 /// * [`TxPlan::redirect_alb`], balance-alb's bucket: the untagged IPv4 frames to a unicast
 ///   address, at least 20 octets long from the IP header, not IGMP, not to 255.255.255.255;
 ///   the untagged IPv6 frames to a unicast address whose next header is TCP or UDP, from a
@@ -296,25 +304,7 @@ impl TxPlan {
     /// route of its key, with the route's source address if it has one and otherwise
     /// unchanged, and counts its bytes in the route's account.
     pub fn redirect_l34(&self, rewrite: bool) -> Option<HashRoutes> {
-        if cfg!(target_endian = "big") {
-            return None;
-        }
-        let pow2 = |n: usize| u32::try_from(n).ok().filter(|n| n.is_power_of_two());
-        let mask = match (&self.tlb, self.mode) {
-            (None, Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb)
-                if self.policy == XmitHashPolicy::Layer34 =>
-            {
-                pow2(self.slaves.len())? - 1
-            }
-            (Some(t), _) if t.mode == AlbMode::Tlb && t.policy == XmitHashPolicy::Layer34 => {
-                if t.dynamic {
-                    0xff
-                } else {
-                    pow2(t.usable.len())? - 1
-                }
-            }
-            _ => return None,
-        };
+        let mask = self.hashed_mask(XmitHashPolicy::Layer34)?;
         // A frame of the kind whose folded hash is `key`: addresses 0, the source port's
         // octets (read as a little-endian word) `key << 1`.
         let mut frame = [0u8; 14 + 20 + 20];
@@ -322,14 +312,77 @@ impl TxPlan {
         frame[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
         frame[14] = 0x45;
         frame[14 + 9] = L34_TCP;
+        self.hash_routes(XmitHashPolicy::Layer34, mask, rewrite, &mut frame, |f, key| {
+            f[34..36].copy_from_slice(&((key << 1) as u16).to_le_bytes());
+        })
+    }
+
+    /// The plan for the frames of [`HashRoutes`]' `layer2+3` kind, where it depends on their
+    /// hash alone through a mask, for a data path whose classifier can XOR and shift what it
+    /// reads (nftables): `xmit_hash_policy=layer2+3` in the modes and on the machines of
+    /// [`TxPlan::redirect_l34`].
+    ///
+    /// Every key has a route: for every frame of the kind, [`TxPlan::decide`] sends it on the
+    /// route of its key, with the route's source address if it has one and otherwise
+    /// unchanged, and counts its bytes in the route's account.
+    pub fn redirect_l23(&self, rewrite: bool) -> Option<HashRoutes> {
+        let mask = self.hashed_mask(XmitHashPolicy::Layer23)?;
+        // A frame of the kind whose folded hash is `key`: MAC addresses' last octets and the
+        // source address 0, the destination address (a little-endian word) `key ^ 0x0800`
+        // (the EtherType's term cancelled; `key` is below 256, so the fold keeps it).
+        let mut frame = [0u8; 14 + 20];
+        frame[0] = 0x02;
+        frame[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        frame[14] = 0x45;
+        frame[14 + 9] = L34_TCP;
+        self.hash_routes(XmitHashPolicy::Layer23, mask, rewrite, &mut frame, |f, key| {
+            let daddr = key ^ u32::from(ETHERTYPE_IPV4);
+            f[30..34].copy_from_slice(&daddr.to_le_bytes());
+        })
+    }
+
+    /// The mask of [`TxPlan::redirect_l34`]'s and [`TxPlan::redirect_l23`]'s keys for
+    /// `policy`: a power of two slaves less one (balance-xor, 802.3ad, balance-tlb with
+    /// `tlb_dynamic_lb=0`), or balance-tlb's 0xff; `None` where the plan is not one of those
+    /// with that policy, and on a big-endian machine.
+    fn hashed_mask(&self, policy: XmitHashPolicy) -> Option<u32> {
+        if cfg!(target_endian = "big") {
+            return None;
+        }
+        let pow2 = |n: usize| u32::try_from(n).ok().filter(|n| n.is_power_of_two());
+        match (&self.tlb, self.mode) {
+            (None, Mode::BalanceXor | Mode::Ieee8023ad | Mode::BalanceTlb | Mode::BalanceAlb)
+                if self.policy == policy =>
+            {
+                Some(pow2(self.slaves.len())? - 1)
+            }
+            (Some(t), _) if t.mode == AlbMode::Tlb && t.policy == policy => {
+                if t.dynamic {
+                    Some(0xff)
+                } else {
+                    Some(pow2(t.usable.len())? - 1)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// A route for every key `0..=mask` of `policy`'s hash: `frame`, of the kind, made by
+    /// `with_key` into one whose masked hash is the key, through the core's own decision.
+    /// `None` where some key has none.
+    fn hash_routes(
+        &self,
+        policy: XmitHashPolicy,
+        mask: u32,
+        rewrite: bool,
+        frame: &mut [u8],
+        with_key: impl Fn(&mut [u8], u32),
+    ) -> Option<HashRoutes> {
         let routes = (0..=mask)
             .map(|key| {
-                frame[34..36].copy_from_slice(&((key << 1) as u16).to_le_bytes());
-                debug_assert_eq!(
-                    hash::xmit_hash(XmitHashPolicy::Layer34, &frame, None) & mask,
-                    key
-                );
-                let (slave, account, set_src) = self.route_of(&frame, rewrite)?;
+                with_key(frame, key);
+                debug_assert_eq!(hash::xmit_hash(policy, frame, None) & mask, key);
+                let (slave, account, set_src) = self.route_of(frame, rewrite)?;
                 Some(HashRoute { key, slave, account, set_src })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -792,32 +845,74 @@ mod tests {
     }
 
     /// The key of [`HashRoutes`] as its documentation defines it (what the kernel's
-    /// classifier computes), for a frame of the kind.
-    fn l34_key(f: &[u8], mask: u32) -> u32 {
+    /// classifier computes), for a frame of the kind of `policy` (`layer3+4` or `layer2+3`).
+    fn hash_key(policy: XmitHashPolicy, f: &[u8], mask: u32) -> u32 {
         let le = |at: usize| u32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]]);
-        let mut h = if f[12..14] == ETHERTYPE_IPV6.to_be_bytes() {
-            // The ports, then each address's four words.
-            (0..8).fold(le(54), |h, w| h ^ le(22 + 4 * w))
-        } else {
-            le(34) ^ le(26) ^ le(30)
+        let v6 = f[12..14] == ETHERTYPE_IPV6.to_be_bytes();
+        // The addresses, each IPv6 one as the XOR of its four words.
+        let addrs = if v6 { (0..8).fold(0, |h, w| h ^ le(22 + 4 * w)) } else { le(26) ^ le(30) };
+        let mut h = match policy {
+            XmitHashPolicy::Layer34 => le(if v6 { 54 } else { 34 }) ^ addrs,
+            _ => u32::from(f[5] ^ f[11]) ^ u32::from(u16::from_be_bytes([f[12], f[13]])) ^ addrs,
         };
         h ^= h >> 16;
         h ^= h >> 8;
-        (h >> 1) & mask
+        match policy {
+            XmitHashPolicy::Layer34 => (h >> 1) & mask,
+            _ => h & mask,
+        }
     }
 
-    #[test]
-    fn l34_routes_are_the_decision_for_every_frame_of_their_kind() {
+    /// A random frame of the kind of `policy`'s [`HashRoutes`], IPv4 or IPv6.
+    fn hashed_frame(policy: XmitHashPolicy, rnd: &mut impl FnMut() -> u32) -> Vec<u8> {
+        let l34 = policy == XmitHashPolicy::Layer34;
+        let v6 = rnd() % 3 == 0;
+        let header = match (v6, l34) {
+            (true, true) => 44,
+            (true, false) => 40,
+            (false, true) => 24,
+            (false, false) => 20,
+        };
+        let len = 14 + header + rnd() as usize % 100;
+        let mut f: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
+        f[0] &= !1;
+        let proto = if rnd() & 1 == 0 { 6 } else { 17 };
+        if v6 {
+            f[12..14].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+            // `layer2+3`: any next header but ICMPv6.
+            f[20] = if l34 || f[20] == 58 { proto } else { f[20] };
+        } else {
+            f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+            if l34 {
+                f[14] = 0x45;
+                f[20] &= 0xc0;
+                f[21] = 0;
+                f[23] = proto;
+            } else if f[23] == 1 {
+                // `layer2+3`: any header (options, fragments) and protocol but ICMP.
+                f[23] = proto;
+            }
+        }
+        f
+    }
+
+    /// [`TxPlan::redirect_l34`] or [`TxPlan::redirect_l23`] (by `policy`): for random frames
+    /// of the kind, [`TxPlan::decide`] sends each by the route of its key, as the route says.
+    fn hash_routes_are_the_decision(policy: XmitHashPolicy) {
         use crate::bond::tlb::{TlbLoad, TLB_HASH_TABLE_SIZE};
+        let routes_of = |p: &TxPlan, rewrite| match policy {
+            XmitHashPolicy::Layer34 => p.redirect_l34(rewrite),
+            _ => p.redirect_l23(rewrite),
+        };
         let (a, b) = (SlaveId(1), SlaveId(2));
         let mut buckets = [Some(a); TLB_HASH_TABLE_SIZE];
         buckets.iter_mut().step_by(3).for_each(|s| *s = Some(b));
-        let l34 = |p: TxPlan| TxPlan { policy: XmitHashPolicy::Layer34, ..p };
+        let with = |p: TxPlan| TxPlan { policy, ..p };
         let tlb = |dynamic| TxPlan {
             tlb: Some(TlbTable {
                 mode: AlbMode::Tlb,
                 dynamic,
-                policy: XmitHashPolicy::Layer34,
+                policy,
                 buckets,
                 active: Some(a),
                 usable: vec![a, b],
@@ -826,9 +921,9 @@ mod tests {
             ..plan(Mode::BalanceTlb, 2)
         };
         let plans = [
-            ("balance-xor", l34(plan(Mode::BalanceXor, 2)), 1),
-            ("802.3ad, 4 ports", l34(plan(Mode::Ieee8023ad, 4)), 3),
-            ("802.3ad, 1 port", l34(plan(Mode::Ieee8023ad, 1)), 0),
+            ("balance-xor", with(plan(Mode::BalanceXor, 2)), 1),
+            ("802.3ad, 4 ports", with(plan(Mode::Ieee8023ad, 4)), 3),
+            ("802.3ad, 1 port", with(plan(Mode::Ieee8023ad, 1)), 0),
             ("balance-tlb", tlb(true), 0xff),
             ("tlb_dynamic_lb=0", tlb(false), 1),
         ];
@@ -840,28 +935,12 @@ mod tests {
             x
         };
         for (name, p, mask) in &plans {
-            let routes = p.redirect_l34(true).unwrap();
+            let routes = routes_of(p, true).unwrap();
             assert_eq!(routes.mask, *mask, "{name}");
             assert_eq!(routes.routes.len() as u32, mask + 1, "{name}: a route per key");
             for _ in 0..3000 {
-                // A frame of the kind: any addresses, ports, payload and length from 24
-                // octets of IPv4 header on, or 44 of IPv6.
-                let v6 = rnd() % 3 == 0;
-                let len = 14 + if v6 { 44 } else { 24 } + rnd() as usize % 100;
-                let mut f: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
-                f[0] &= !1;
-                let proto = if rnd() & 1 == 0 { 6 } else { 17 };
-                if v6 {
-                    f[12..14].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
-                    f[20] = proto;
-                } else {
-                    f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-                    f[14] = 0x45;
-                    f[20] &= 0xc0;
-                    f[21] = 0;
-                    f[23] = proto;
-                }
-                let r = routes.routes[l34_key(&f, *mask) as usize];
+                let f = hashed_frame(policy, &mut rnd);
+                let r = routes.routes[hash_key(policy, &f, *mask) as usize];
                 let (mut sent, mut cursor) = (f.clone(), TxCursor::default());
                 assert_eq!(p.decide(&mut sent, &mut cursor), TxDecision::Send(r.slave), "{name}");
                 let mut want = f.clone();
@@ -874,17 +953,32 @@ mod tests {
                 assert_eq!(cursor.load, load, "{name}: counted where the route says");
             }
         }
-        assert_eq!(tlb(true).redirect_l34(false), None, "b's buckets need the rewrite");
+        assert_eq!(routes_of(&tlb(true), false), None, "b's buckets need the rewrite");
+        let other = match policy {
+            XmitHashPolicy::Layer34 => XmitHashPolicy::Layer23,
+            _ => XmitHashPolicy::Layer34,
+        };
         let declined = [
             ("layer2", plan(Mode::BalanceXor, 2)),
-            ("3 slaves", l34(plan(Mode::BalanceXor, 3))),
-            ("no slave", l34(plan(Mode::BalanceXor, 0))),
-            ("balance-rr", l34(plan(Mode::BalanceRr, 2))),
-            ("active-backup", l34(plan(Mode::ActiveBackup, 2))),
+            ("the other policy", TxPlan { policy: other, ..plan(Mode::BalanceXor, 2) }),
+            ("3 slaves", with(plan(Mode::BalanceXor, 3))),
+            ("no slave", with(plan(Mode::BalanceXor, 0))),
+            ("balance-rr", with(plan(Mode::BalanceRr, 2))),
+            ("active-backup", with(plan(Mode::ActiveBackup, 2))),
         ];
         for (name, p) in declined {
-            assert_eq!(p.redirect_l34(true), None, "{name}");
+            assert_eq!(routes_of(&p, true), None, "{name}");
         }
+    }
+
+    #[test]
+    fn l34_routes_are_the_decision_for_every_frame_of_their_kind() {
+        hash_routes_are_the_decision(XmitHashPolicy::Layer34);
+    }
+
+    #[test]
+    fn l23_routes_are_the_decision_for_every_frame_of_their_kind() {
+        hash_routes_are_the_decision(XmitHashPolicy::Layer23);
     }
 
     #[test]

@@ -24,9 +24,10 @@
 //!   hash the kernel can compute, the frames of the kind go by it: with `layer2`, IPv4 by the
 //!   destination's last octet (`TxPlan::redirect_ipv4`: a `u32` hash table, and an nftables
 //!   table for balance-tlb's frames that need a slave's own source address); with
-//!   `layer3+4`, TCP and UDP over IPv4 by the hash an nftables table computes
-//!   (`TxPlan::redirect_l34`); balance-alb's IPv4 by its bucket, which the table computes too
-//!   (`TxPlan::redirect_alb`). The data threads' sockets on the end take the rest; balance-tlb's
+//!   `layer3+4`, TCP and UDP over IPv4 and IPv6 by the hash an nftables table computes
+//!   (`TxPlan::redirect_l34`); with `layer2+3`, IPv4 and IPv6 but ICMP the same way
+//!   (`TxPlan::redirect_l23`); balance-alb's IPv4 and IPv6 by its bucket, which the table
+//!   computes too (`TxPlan::redirect_alb`). The data threads' sockets on the end take the rest; balance-tlb's
 //!   bytes per bucket come back from the kernel's counters ([`TcPath::take_load`]).
 //!
 //! Neither while the fast path carries the bond (its programs do it all). A kernel that
@@ -178,6 +179,8 @@ enum KernelTx {
     Ipv4(Ipv4Octets),
     /// Those of the `layer3+4` hash ([`NftMatch::Layer34`]).
     L34,
+    /// Those of the `layer2+3` hash ([`NftMatch::Layer23`]).
+    L23,
     /// balance-alb's balanced ones ([`NftMatch::Alb`]).
     Alb,
 }
@@ -192,6 +195,7 @@ impl KernelTx {
         let table = match nft {
             None => KernelTx::Nothing,
             Some((NftMatch::Layer34 { .. }, _)) => KernelTx::L34,
+            Some((NftMatch::Layer23 { .. }, _)) => KernelTx::L23,
             Some((NftMatch::Alb, _)) => KernelTx::Alb,
             Some((NftMatch::Layer2 { src_last }, routes)) => KernelTx::Ipv4(Ipv4Octets {
                 src_last: *src_last,
@@ -210,6 +214,7 @@ impl KernelTx {
                 KernelTx::Ipv4(Ipv4Octets { dst_last: a.dst_last.union(&b.dst_last), ..a })
             }
             (KernelTx::L34, KernelTx::L34) => KernelTx::L34,
+            (KernelTx::L23, KernelTx::L23) => KernelTx::L23,
             (KernelTx::Alb, KernelTx::Alb) => KernelTx::Alb,
             _ => KernelTx::All,
         }
@@ -222,6 +227,7 @@ impl KernelTx {
             KernelTx::All => Receive::Nothing,
             KernelTx::Ipv4(o) => Receive::AllBut(o),
             KernelTx::L34 => Receive::AllButL34,
+            KernelTx::L23 => Receive::AllButL23,
             KernelTx::Alb => Receive::AllButAlb,
         }
     }
@@ -285,9 +291,8 @@ impl TcPath {
     /// What bond `rt`'s transmit should be on the userspace path: every frame to the slaves
     /// of a plan that is one choice; or, with `layer2`, the IPv4 frames whose slave the
     /// destination's last octet tells (by nftables where they need the slave's own address);
-    /// or, with `layer3+4` or balance-alb, those of the hash nftables computes. `None`: by the
-    /// data threads.
-    /// Without nftables (refused once), only what tc does alone.
+    /// or, with `layer3+4`, `layer2+3` or balance-alb, those of the hash nftables computes.
+    /// `None`: by the data threads. Without nftables (refused once), only what tc does alone.
     fn want_transmit(&self, rt: &BondRt) -> Option<TxWant> {
         if rt.fast.on() || self.refused {
             return None;
@@ -316,9 +321,12 @@ impl TcPath {
             let to = Some(TxTo::Ipv4 { src_last: r.src_last, routes });
             return Some(TxWant { to, nft, accounts });
         }
-        let (what, r) = match plan.redirect_l34(true) {
-            Some(r) => (NftMatch::Layer34 { mask: r.mask }, r),
-            None => (NftMatch::Alb, plan.redirect_alb()?),
+        let (what, r) = if let Some(r) = plan.redirect_l34(true) {
+            (NftMatch::Layer34 { mask: r.mask }, r)
+        } else if let Some(r) = plan.redirect_l23(true) {
+            (NftMatch::Layer23 { mask: r.mask }, r)
+        } else {
+            (NftMatch::Alb, plan.redirect_alb()?)
         };
         if !nft_ok || self.l34_refused {
             return None;
@@ -393,7 +401,10 @@ impl TcPath {
                          the data threads instead (userspace data path)"
                     );
                     match want.nft {
-                        Some((NftMatch::Layer34 { .. } | NftMatch::Alb, _)) => {
+                        Some((
+                            NftMatch::Layer34 { .. } | NftMatch::Layer23 { .. } | NftMatch::Alb,
+                            _,
+                        )) => {
                             self.l34_refused = true;
                         }
                         _ => self.nft_refused = true,
