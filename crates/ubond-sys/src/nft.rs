@@ -8,7 +8,7 @@ use netlink_packet_core::{
     DefaultNla, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
 };
 use netlink_packet_netfilter::nftables::{
-    Cmp, DataAttribute, ExpressionAttribute, Expressions, Immediate, ListAttribute,
+    Bitwise, Cmp, DataAttribute, ExpressionAttribute, Expressions, Immediate, ListAttribute,
     NfTablesMessage, Operator, Payload, Register, RuleAttribute, RuleMessage, TableAttribute,
     TableFlags, TableMessage,
 };
@@ -182,6 +182,40 @@ pub(crate) fn payload(
         Payload::Base(base),
         Payload::Offset(offset),
         Payload::Len(len),
+    ])
+    .into()
+}
+
+/// `len` octets at `offset` of the Ethernet header into the first register.
+pub(crate) fn ll(offset: u32, len: u32) -> ListAttribute<ExpressionAttribute> {
+    payload(Payload::DestinationRegister(Register::Reg1), LL_HEADER, offset, len)
+}
+
+/// `len` octets at `offset` of the IP header into register `reg`.
+pub(crate) fn nh(reg: Register, offset: u32, len: u32) -> ListAttribute<ExpressionAttribute> {
+    payload(Payload::DestinationRegister(reg), NETWORK_HEADER, offset, len)
+}
+
+/// The first register masked with `mask` (as many octets as it has).
+pub(crate) fn masked(mask: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
+    let len = u32::try_from(mask.len()).unwrap_or(u32::MAX);
+    let zero = vec![0; mask.len()];
+    Expressions::Bitwise(vec![
+        Bitwise::SourceRegister(Register::Reg1),
+        Bitwise::DestinationRegister(Register::Reg1),
+        Bitwise::Length(len),
+        Bitwise::Mask(DataAttribute::Value(mask)),
+        Bitwise::Xor(DataAttribute::Value(zero)),
+    ])
+    .into()
+}
+
+/// The first register differs from `value`, or the rule ends.
+pub(crate) fn not_equal(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
+    Expressions::Cmp(vec![
+        Cmp::SourceRegister(Register::Reg1),
+        Cmp::Op(Operator::NotEqual),
+        Cmp::Data(DataAttribute::Value(value)),
     ])
     .into()
 }

@@ -48,18 +48,15 @@ use std::time::Duration;
 
 use netlink_packet_core::{DefaultNla, NLM_F_APPEND, NLM_F_CREATE};
 use netlink_packet_netfilter::nftables::{
-    Bitwise, ChainAttribute, ChainMessage, Cmp, DataAttribute, DevHookNumber, ExpressionAttribute,
+    ChainAttribute, ChainMessage, Cmp, DataAttribute, DevHookNumber, ExpressionAttribute,
     Expressions, Hook, HookNumber, Immediate, ListAttribute, Lookup, Meta, MetaKey,
-    NfTablesMessage, Operator, Payload, Register, SetAttribute, SetDescription,
-    SetElementAttribute, SetElementList, SetElementMessage, SetFlags, SetMessage, TableAttribute,
-    TableMessage, Verdict, VerdictAttribute,
+    NfTablesMessage, Operator, Register, SetAttribute, SetDescription, SetElementAttribute,
+    SetElementList, SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage, Verdict,
+    VerdictAttribute,
 };
 
 use crate::error::Result;
-use crate::nft::{
-    batch, equal, forward_to, immediate, payload, rule, table_msg, ACCEPT, LL_HEADER,
-    NETWORK_HEADER,
-};
+use crate::nft::{batch, equal, forward_to, immediate, ll, masked, nh, rule, table_msg, ACCEPT};
 
 /// How many segments the map holds at most (about 150 octets each in the kernel).
 pub const SEEN_CAPACITY: u32 = 65_536;
@@ -355,7 +352,7 @@ fn key(words: u8) -> Vec<ListAttribute<ExpressionAttribute>> {
 /// The frames of the module's kind: IPv4, first octet 0x45, no fragment, TCP.
 fn the_kind() -> Vec<ListAttribute<ExpressionAttribute>> {
     vec![
-        payload(Payload::DestinationRegister(Register::Reg1), LL_HEADER, 12, 2),
+        ll(12, 2),
         equal(vec![0x08, 0x00]),
         nh(Register::Reg1, 0, 1),
         equal(vec![0x45]),
@@ -365,25 +362,6 @@ fn the_kind() -> Vec<ListAttribute<ExpressionAttribute>> {
         nh(Register::Reg1, 9, 1),
         equal(vec![6]),
     ]
-}
-
-/// `len` octets at `offset` of the IP header into register `reg`.
-fn nh(reg: Register, offset: u32, len: u32) -> ListAttribute<ExpressionAttribute> {
-    payload(Payload::DestinationRegister(reg), NETWORK_HEADER, offset, len)
-}
-
-/// The first register masked with `mask` (as long as it).
-fn masked(mask: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
-    let len = u32::try_from(mask.len()).unwrap_or(u32::MAX);
-    let zero = vec![0; mask.len()];
-    Expressions::Bitwise(vec![
-        Bitwise::SourceRegister(Register::Reg1),
-        Bitwise::DestinationRegister(Register::Reg1),
-        Bitwise::Length(len),
-        Bitwise::Mask(DataAttribute::Value(mask)),
-        Bitwise::Xor(DataAttribute::Value(zero)),
-    ])
-    .into()
 }
 
 /// Takes the table of the bond whose data-path end is `end` away, if it has one (also where

@@ -42,17 +42,17 @@
 
 use netlink_packet_core::{DefaultNla, Nla, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP};
 use netlink_packet_netfilter::nftables::{
-    Bitwise, ChainAttribute, ChainMessage, Cmp, DataAttribute, DevHookNumber, ExpressionAttribute,
-    Expressions, Hook, HookNumber, ListAttribute, Lookup, NfTablesMessage, Operator, Payload,
-    Register, RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
+    Bitwise, ChainAttribute, ChainMessage, DataAttribute, DevHookNumber, ExpressionAttribute,
+    Expressions, Hook, HookNumber, ListAttribute, Lookup, NfTablesMessage, Payload, Register,
+    RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
     SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage, Verdict,
     VerdictAttribute,
 };
 
 use crate::error::Result;
 use crate::nft::{
-    batch, equal, forward_to, immediate, payload, request, rule, table_msg, ACCEPT, LL_HEADER,
-    NETWORK_HEADER,
+    batch, equal, forward_to, immediate, ll, masked, nh, not_equal, payload, request, rule,
+    table_msg, ACCEPT, LL_HEADER,
 };
 
 /// Which frames a table takes, and the key its map looks them up by.
@@ -237,31 +237,14 @@ pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
 }
 
 /// The base chain's rules for `what`, each ending in the map's lookup. An outer VLAN tag is
-/// in the skb's metadata here; nftables reads it in line (at 12), so a tagged frame is not
-/// IPv4 there, as for tc's filter.
+/// in the skb's metadata here; nftables reads the EtherType in line (at 12), the tag's, so a
+/// tagged frame is no IPv4 or IPv6 there, as for tc's filter.
 fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
-    let ll =
-        |offset, len| payload(Payload::DestinationRegister(Register::Reg1), LL_HEADER, offset, len);
-    let nh =
-        |reg, offset, len| payload(Payload::DestinationRegister(reg), NETWORK_HEADER, offset, len);
-    let masked = |len: u32, mask: Vec<u8>| {
-        let zero = vec![0; mask.len()];
-        Expressions::Bitwise(vec![
-            Bitwise::SourceRegister(Register::Reg1),
-            Bitwise::DestinationRegister(Register::Reg1),
-            Bitwise::Length(len),
-            Bitwise::Mask(DataAttribute::Value(mask)),
-            Bitwise::Xor(DataAttribute::Value(zero)),
-        ])
-        .into()
+    // Of this EtherType, to a unicast address.
+    let unicast = |ethertype: [u8; 2]| {
+        vec![ll(12, 2), equal(ethertype.to_vec()), ll(0, 1), masked(vec![0x01]), equal(vec![0x00])]
     };
-    let unicast_ipv4 = vec![
-        ll(12, 2),
-        equal(vec![0x08, 0x00]),
-        ll(0, 1),
-        masked(1, vec![0x01]),
-        equal(vec![0x00]),
-    ];
+    let unicast_ipv4 = unicast([0x08, 0x00]);
     let lookup = || {
         Expressions::Lookup(vec![
             Lookup::Set("routes".to_string()),
@@ -304,14 +287,6 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
     };
     match what {
         NftMatch::Alb => {
-            let not_equal = |value: Vec<u8>| {
-                Expressions::Cmp(vec![
-                    Cmp::SourceRegister(Register::Reg1),
-                    Cmp::Op(Operator::NotEqual),
-                    Cmp::Data(DataAttribute::Value(value)),
-                ])
-                .into()
-            };
             let mut r = unicast_ipv4;
             r.extend([
                 nh(Register::Reg1, 9, 1),
@@ -321,27 +296,23 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
             ]);
             // The XOR of the four octets: the low octet of the fold, whatever the byte order.
             r.extend(fold());
-            r.extend([masked(4, 0xffu32.to_ne_bytes().to_vec()), lookup()]);
+            r.extend([masked(0xffu32.to_ne_bytes().to_vec()), lookup()]);
             // IPv6 (TCP or UDP right after the fixed header, so no neighbour discovery) from
             // a specified address: the XOR of the destination's sixteen octets, the same way.
             let ipv6 = [6u8, 17].map(|proto| {
-                let mut r = vec![
-                    ll(12, 2),
-                    equal(vec![0x86, 0xdd]),
-                    ll(0, 1),
-                    masked(1, vec![0x01]),
-                    equal(vec![0x00]),
+                let mut r = unicast([0x86, 0xdd]);
+                r.extend([
                     nh(Register::Reg1, 6, 1),
                     equal(vec![proto]),
                     nh(Register::Reg1, 8, 16),
                     not_equal(vec![0; 16]),
                     nh(Register::Reg1, 24, 4),
-                ];
+                ]);
                 for word in 1..4 {
                     r.extend([nh(Register::Reg2, 24 + 4 * word, 4), with_reg2(XOR)]);
                 }
                 r.extend(fold());
-                r.extend([masked(4, 0xffu32.to_ne_bytes().to_vec()), lookup()]);
+                r.extend([masked(0xffu32.to_ne_bytes().to_vec()), lookup()]);
                 r
             });
             std::iter::once(r).chain(ipv6).collect()
@@ -373,16 +344,8 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
             };
             let keyed = || {
                 let mut r = fold();
-                r.extend([masked(4, mask.to_ne_bytes().to_vec()), lookup()]);
+                r.extend([masked(mask.to_ne_bytes().to_vec()), lookup()]);
                 r
-            };
-            let not_equal = |value: Vec<u8>| {
-                Expressions::Cmp(vec![
-                    Cmp::SourceRegister(Register::Reg1),
-                    Cmp::Op(Operator::NotEqual),
-                    Cmp::Data(DataAttribute::Value(value)),
-                ])
-                .into()
             };
             // IPv4 (the addresses' loads also need the 20 octets), not ICMP.
             let mut v4 = unicast_ipv4;
@@ -393,15 +356,8 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
             }
             v4.extend(keyed());
             // IPv6 (the 40 octets), not ICMPv6.
-            let mut v6 = vec![
-                ll(12, 2),
-                equal(vec![0x86, 0xdd]),
-                ll(0, 1),
-                masked(1, vec![0x01]),
-                equal(vec![0x00]),
-                nh(Register::Reg1, 6, 1),
-                not_equal(vec![58]),
-            ];
+            let mut v6 = unicast([0x86, 0xdd]);
+            v6.extend([nh(Register::Reg1, 6, 1), not_equal(vec![58])]);
             v6.extend(eth_hash(0x86dd));
             for word in 0..8 {
                 v6.extend([nh(Register::Reg2, 8 + 4 * word, 4), with_reg2(XOR)]);
@@ -415,7 +371,7 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
                 let mut r = fold();
                 r.extend([
                     shifted(Register::Reg1, 1),
-                    masked(4, mask.to_ne_bytes().to_vec()),
+                    masked(mask.to_ne_bytes().to_vec()),
                     lookup(),
                 ]);
                 r
@@ -424,16 +380,8 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
             // ^ the XOR of each address's four words (`ipv6_addr_hash`); the ports' load also
             // needs the 44 octets.
             let ipv6 = [6u8, 17].iter().map(|&proto| {
-                let mut r = vec![
-                    ll(12, 2),
-                    equal(vec![0x86, 0xdd]),
-                    ll(0, 1),
-                    masked(1, vec![0x01]),
-                    equal(vec![0x00]),
-                    nh(Register::Reg1, 6, 1),
-                    equal(vec![proto]),
-                    nh(Register::Reg1, 40, 4),
-                ];
+                let mut r = unicast([0x86, 0xdd]);
+                r.extend([nh(Register::Reg1, 6, 1), equal(vec![proto]), nh(Register::Reg1, 40, 4)]);
                 for word in 0..8 {
                     r.extend([nh(Register::Reg2, 8 + 4 * word, 4), with_reg2(XOR)]);
                 }
@@ -446,7 +394,7 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
                     nh(Register::Reg1, 0, 1),
                     equal(vec![0x45]),
                     nh(Register::Reg1, 6, 2),
-                    masked(2, vec![0x3f, 0xff]),
+                    masked(vec![0x3f, 0xff]),
                     equal(vec![0, 0]),
                     nh(Register::Reg1, 9, 1),
                     equal(vec![proto]),
