@@ -48,7 +48,7 @@ pub(super) struct BondRt {
     /// Its transmit by tc's filter on the data-path end (`super::tc_path`).
     pub(super) tc_tx: TcTx,
     /// The slaves of its table of broadcast's copies in the kernel (`super::tc_path`, the
-    /// userspace path); `None`: not known (an earlier daemon's table could not be taken off).
+    /// userspace path); `None`: not known (an earlier daemon's table, until the first sync).
     pub(super) tc_copies: Option<Vec<CopiesSlave>>,
     /// The bond's identity for the data threads.
     key: u64,
@@ -140,7 +140,6 @@ impl BondRt {
         // The data threads read the data-path end from now on; an earlier daemon's filter
         // there would send every frame a second time.
         let tc_tx = TcTx::adopt(dev.peer_name(), dev.peer_ifindex());
-        let tc_copies = super::tc_path::copies_adopted(dev.peer_name());
         // An adopted device's program is the earlier daemon's until the restore takes over.
         let link = if adopted { None } else { fast.attach_tap(&name) };
         let fast = BondFast::new(link, adopted);
@@ -153,7 +152,9 @@ impl BondRt {
             token,
             end,
             tc_tx,
-            tc_copies,
+            // An earlier daemon's table: its slaves' parts go as they are adopted, the rest at
+            // the first sync.
+            tc_copies: None,
             key,
             counts: Arc::default(),
             copies: Arc::default(),

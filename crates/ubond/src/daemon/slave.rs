@@ -189,7 +189,7 @@ impl SlaveRt {
             carrier: false,
             ifindex,
             fast,
-            kernel_rx: super::tc_path::slave_adopted(iface, ifindex),
+            kernel_rx: super::tc_path::slave_adopted(iface, ifindex, bond),
             joined: Vec::new(),
             promisc_wanted: false,
         })

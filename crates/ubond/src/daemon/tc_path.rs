@@ -38,7 +38,9 @@
 //! frame may be lost in between, none forwarded twice); back, the other way round. A transmit
 //! filter for other slaves (a failover) replaces the old one in one step. A daemon that adopts
 //! a bond or a slave takes an earlier daemon's filters away first ([`TcTx::adopt`],
-//! [`slave_adopted`]): its data threads forward while it restores, then it puts its own on.
+//! [`slave_adopted`]; a slave's part of the table of copies with its filters, the table
+//! itself at the first sync): its data threads forward while it restores, then it puts its
+//! own on.
 
 use rustix::io::Errno;
 use ubond_core::bond::copies::COPY_WINDOW;
@@ -233,9 +235,11 @@ impl KernelTx {
     }
 }
 
-/// A slave just enslaved or adopted: an earlier daemon's filters taken off it (its data
-/// threads' sockets are open).
-pub(super) fn slave_adopted(name: &str, ifindex: u32) -> KernelRx {
+/// A slave of bond `bond` just enslaved or adopted: an earlier daemon's filters taken off it
+/// (its data threads' sockets are open), its part of the table of broadcast's copies first
+/// (the other slaves' parts keep working until they are adopted in turn).
+pub(super) fn slave_adopted(name: &str, ifindex: u32, bond: &str) -> KernelRx {
+    give_back_copies(bond, ifindex);
     if let Err(e) = redirect::clear(name, ifindex) {
         eprintln!("ubond: {e}");
     }
@@ -720,20 +724,6 @@ pub(super) fn bond_deleted(end: &str) {
     }
 }
 
-/// A bond's device just made or adopted: an earlier daemon's table of broadcast's copies
-/// taken off its slaves (their data threads read them until [`TcPath::sync`] says
-/// otherwise); what the kernel has of it now: nothing, or not known where it could not be
-/// taken away (said).
-pub(super) fn copies_adopted(end: &str) -> Option<Vec<CopiesSlave>> {
-    match nft_rx::clear(end) {
-        Ok(()) => Some(Vec::new()),
-        Err(e) => {
-            eprintln!("ubond: {e}");
-            None
-        }
-    }
-}
-
 /// Slave `ifindex` leaves bond `rt` (its filters still on): out of the table of broadcast's
 /// copies first, so that its frames do not reach the bond once its filters go.
 pub(super) fn slave_leaving(rt: &mut BondRt, ifindex: u32) {
@@ -775,7 +765,7 @@ pub(super) fn give_back(name: &str, ifindex: u32, state: Option<KernelRx>) {
 }
 
 /// Takes slave `ifindex` out of bond `bond`'s table of broadcast's copies, if an earlier
-/// daemon left it there (the slave is given back by one that does not know).
+/// daemon left it there (the slave is adopted, or given back, by one that does not know).
 pub(super) fn give_back_copies(bond: &str, ifindex: u32) {
     if let Err(e) = nft_rx::drop_slave(&ubond_sys::bond_device::data_path_end_of(bond), ifindex) {
         eprintln!("ubond: {e}");
