@@ -5,7 +5,8 @@
 use std::io;
 
 use netlink_packet_core::{
-    DefaultNla, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+    DefaultNla, NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE,
+    NLM_F_REQUEST,
 };
 use netlink_packet_netfilter::nftables::{
     Bitwise, Cmp, DataAttribute, ExpressionAttribute, Expressions, Immediate, ListAttribute,
@@ -143,6 +144,17 @@ pub(crate) fn encode(out: &mut Vec<u8>, m: NetfilterMessage, flags: u16, seq: u3
     let at = out.len();
     out.resize(at + nl.buffer_len(), 0);
     nl.serialize(&mut out[at..]);
+}
+
+/// The first messages of a batch that replaces table `table` whole: made if missing (so that
+/// the delete finds it), deleted, made again; the batch then fills it.
+pub(crate) fn replacing(table: &str) -> Vec<(NfTablesMessage, u16)> {
+    let delete = TableMessage { attributes: vec![TableAttribute::Name(table.to_string())] };
+    vec![
+        (NfTablesMessage::NewTable(table_msg(table)), NLM_F_CREATE),
+        (NfTablesMessage::DeleteTable(delete), 0),
+        (NfTablesMessage::NewTable(table_msg(table)), NLM_F_CREATE),
+    ]
 }
 
 /// A table of family `netdev` named `table`, no flags.

@@ -51,12 +51,11 @@ use netlink_packet_netfilter::nftables::{
     ChainAttribute, ChainMessage, Cmp, DataAttribute, DevHookNumber, ExpressionAttribute,
     Expressions, Hook, HookNumber, Immediate, ListAttribute, Lookup, Meta, MetaKey,
     NfTablesMessage, Operator, Register, SetAttribute, SetDescription, SetElementAttribute,
-    SetElementList, SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage, Verdict,
-    VerdictAttribute,
+    SetElementList, SetElementMessage, SetFlags, SetMessage, Verdict, VerdictAttribute,
 };
 
 use crate::error::Result;
-use crate::nft::{batch, equal, forward_to, immediate, ll, masked, nh, rule, table_msg, ACCEPT};
+use crate::nft::{batch, equal, forward_to, immediate, ll, masked, nh, replacing, rule, ACCEPT};
 
 /// How many segments the map holds at most (about 150 octets each in the kernel).
 pub const SEEN_CAPACITY: u32 = 65_536;
@@ -111,35 +110,26 @@ pub fn put(end: &str, end_ifindex: u32, slaves: &[CopiesSlave], window: Duration
     let table = table_of(end);
     let t = || table.clone();
     let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-    let mut msgs = vec![
-        // Made if missing, so that the delete finds it: one transaction replaces it.
-        (NfTablesMessage::NewTable(table_msg(&table)), NLM_F_CREATE),
-        (
-            NfTablesMessage::DeleteTable(TableMessage {
-                attributes: vec![TableAttribute::Name(t())],
-            }),
-            0,
-        ),
-        (NfTablesMessage::NewTable(table_msg(&table)), NLM_F_CREATE),
-        (
-            NfTablesMessage::NewSet(SetMessage {
-                attributes: vec![
-                    SetAttribute::Table(t()),
-                    SetAttribute::Name("seen".to_string()),
-                    SetAttribute::Flags(SetFlags::Map | SetFlags::Timeout | SetFlags::Eval),
-                    SetAttribute::KeyType(0),
-                    SetAttribute::KeyLen(KEY_LEN),
-                    SetAttribute::DataType(0),
-                    SetAttribute::DataLen(4),
-                    SetAttribute::Id(SEEN_ID),
-                    SetAttribute::Timeout(window_ms),
-                    SetAttribute::GarbageCollectionInterval(GC_INTERVAL_MS),
-                    SetAttribute::Description(vec![SetDescription::Size(SEEN_CAPACITY)]),
-                ],
-            }),
-            NLM_F_CREATE,
-        ),
-    ];
+    // One transaction replaces the table.
+    let mut msgs = replacing(&table);
+    msgs.extend([(
+        NfTablesMessage::NewSet(SetMessage {
+            attributes: vec![
+                SetAttribute::Table(t()),
+                SetAttribute::Name("seen".to_string()),
+                SetAttribute::Flags(SetFlags::Map | SetFlags::Timeout | SetFlags::Eval),
+                SetAttribute::KeyType(0),
+                SetAttribute::KeyLen(KEY_LEN),
+                SetAttribute::DataType(0),
+                SetAttribute::DataLen(4),
+                SetAttribute::Id(SEEN_ID),
+                SetAttribute::Timeout(window_ms),
+                SetAttribute::GarbageCollectionInterval(GC_INTERVAL_MS),
+                SetAttribute::Description(vec![SetDescription::Size(SEEN_CAPACITY)]),
+            ],
+        }),
+        NLM_F_CREATE,
+    )]);
     for (slave, map_id) in slaves.iter().zip(SEEN_ID + 1..) {
         msgs.extend(slave_messages(&table, slave, map_id, end_ifindex, window_ms));
     }

@@ -45,14 +45,13 @@ use netlink_packet_netfilter::nftables::{
     Bitwise, ChainAttribute, ChainMessage, DataAttribute, DevHookNumber, ExpressionAttribute,
     Expressions, Hook, HookNumber, ListAttribute, Lookup, NfTablesMessage, Payload, Register,
     RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
-    SetElementMessage, SetFlags, SetMessage, TableAttribute, TableMessage, Verdict,
-    VerdictAttribute,
+    SetElementMessage, SetFlags, SetMessage, Verdict, VerdictAttribute,
 };
 
 use crate::error::Result;
 use crate::nft::{
-    batch, equal, forward_to, immediate, ll, masked, nh, not_equal, payload, request, rule,
-    table_msg, ACCEPT, LL_HEADER,
+    batch, equal, forward_to, immediate, ll, masked, nh, not_equal, payload, replacing, request,
+    rule, ACCEPT, LL_HEADER,
 };
 
 /// Which frames a table takes, and the key its map looks them up by.
@@ -147,31 +146,22 @@ pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
         NftMatch::Layer2 { .. } => 1,
         NftMatch::Layer34 { .. } | NftMatch::Layer23 { .. } | NftMatch::Alb => 4,
     };
-    let mut msgs = vec![
-        // Made if missing, so that the delete finds it: one transaction replaces it.
-        (NfTablesMessage::NewTable(table_msg(&table)), NLM_F_CREATE),
-        (
-            NfTablesMessage::DeleteTable(TableMessage {
-                attributes: vec![TableAttribute::Name(t())],
-            }),
-            0,
-        ),
-        (NfTablesMessage::NewTable(table_msg(&table)), NLM_F_CREATE),
-        (
-            NfTablesMessage::NewSet(SetMessage {
-                attributes: vec![
-                    SetAttribute::Table(t()),
-                    SetAttribute::Name("routes".to_string()),
-                    SetAttribute::Flags(SetFlags::Map),
-                    SetAttribute::KeyType(0),
-                    SetAttribute::KeyLen(key_len),
-                    SetAttribute::DataType(DATA_VERDICT),
-                    SetAttribute::Id(MAP_ID),
-                ],
-            }),
-            NLM_F_CREATE,
-        ),
-    ];
+    // One transaction replaces the table.
+    let mut msgs = replacing(&table);
+    msgs.extend([(
+        NfTablesMessage::NewSet(SetMessage {
+            attributes: vec![
+                SetAttribute::Table(t()),
+                SetAttribute::Name("routes".to_string()),
+                SetAttribute::Flags(SetFlags::Map),
+                SetAttribute::KeyType(0),
+                SetAttribute::KeyLen(key_len),
+                SetAttribute::DataType(DATA_VERDICT),
+                SetAttribute::Id(MAP_ID),
+            ],
+        }),
+        NLM_F_CREATE,
+    )]);
     for r in routes {
         let chain = chain_of(r.key);
         msgs.push((
