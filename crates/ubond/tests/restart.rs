@@ -612,9 +612,10 @@ fn a_bfd_bond_stopped_and_restarted_keeps_its_sessions_and_loses_no_probe() {
 
 /// A daemon held up for longer than its BFD Detection Time (a loaded machine, a long restore)
 /// reads the packets that waited in its sockets before it runs its timers: the partner's came
-/// in time, so no session goes down. A runs 10 ms timers (a Detection Time of 30 ms); B asks A
-/// to send only every second (`bfd_min_rx=1000`), so that B's own Detection Time (3 s)
-/// outlasts A's pauses. A's daemon is stopped (SIGSTOP) for 300 ms, three times.
+/// in time, so no session goes down. A runs 50 ms timers (a Detection Time of 150 ms: short
+/// against the pauses, long enough that a busy machine's scheduling delays alone do not trip
+/// it); B asks A to send only every second (`bfd_min_rx=1000`), so that B's own Detection
+/// Time (3 s) outlasts A's pauses. A's daemon is stopped (SIGSTOP) for 600 ms, three times.
 #[test]
 fn a_daemon_held_up_reads_what_waited_before_its_bfd_timers_run_out() {
     if !can_run() {
@@ -622,24 +623,25 @@ fn a_daemon_held_up_reads_what_waited_before_its_bfd_timers_run_out() {
     }
     let (a, b) = pair_with("bfdstall", &[]);
     for (s, addr, peer, rx) in
-        [(&a, "192.0.2.1/24", "192.0.2.2", "10"), (&b, "192.0.2.2/24", "192.0.2.1", "1000")]
+        [(&a, "192.0.2.1/24", "192.0.2.2", "50"), (&b, "192.0.2.2/24", "192.0.2.1", "1000")]
     {
         let (peer, rx) = (format!("bfd_peer={peer}"), format!("bfd_min_rx={rx}"));
-        let bfd = ["bfd=on", "bfd_min_tx=10", &rx, &peer];
+        let bfd = ["bfd=on", "bfd_min_tx=50", &rx, &peer];
         s.ok(
             &[&["add", "bond0", "mode=802.3ad", "lacp_rate=fast", "miimon=100"][..], &bfd].concat()
         );
         s.ok(&["enslave", "bond0", "e1", "e2"]);
         s.ip(&["addr", "add", addr, "dev", "bond0"]);
     }
-    wait_for(Duration::from_secs(30), "BFD up with A's 30 ms Detection Time", || {
-        bfd_lines(&b).0 == 2 && a.report("bond0").matches("BFD Detect Time (ms): 30\n").count() == 2
+    wait_for(Duration::from_secs(30), "BFD up with A's 150 ms Detection Time", || {
+        bfd_lines(&b).0 == 2
+            && a.report("bond0").matches("BFD Detect Time (ms): 150\n").count() == 2
     });
     let pid = a.daemon.as_ref().unwrap().id().to_string();
     let before = (bfd_lines(&a), bfd_lines(&b));
     for pause in 0..3 {
         must(&["kill", "-STOP", &pid]);
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(600));
         must(&["kill", "-CONT", &pid]);
         std::thread::sleep(Duration::from_millis(500));
         assert_eq!((bfd_lines(&a), bfd_lines(&b)), before, "pause {pause}:\n{}", a.report("bond0"));
