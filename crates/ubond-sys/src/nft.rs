@@ -29,6 +29,8 @@ pub(crate) const LL_HEADER: u32 = 0;
 pub(crate) const NETWORK_HEADER: u32 = 1;
 /// `NF_ACCEPT`: a base chain's policy.
 pub(crate) const ACCEPT: u32 = 1;
+/// `NFT_DATA_VERDICT`: the data type of a map to verdicts.
+pub(crate) const DATA_VERDICT: u32 = 0xffff_ff00;
 /// `NFTA_FWD_SREG_DEV`.
 const FWD_SREG_DEV: u16 = 1;
 
@@ -222,24 +224,29 @@ pub(crate) fn masked(mask: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
     .into()
 }
 
-/// The first register differs from `value`, or the rule ends.
-pub(crate) fn not_equal(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
+/// Register `reg` compares to `value` by `op` (as octets in order: a big-endian number), or
+/// the rule ends.
+pub(crate) fn compare(
+    reg: Register,
+    op: Operator,
+    value: Vec<u8>,
+) -> ListAttribute<ExpressionAttribute> {
     Expressions::Cmp(vec![
-        Cmp::SourceRegister(Register::Reg1),
-        Cmp::Op(Operator::NotEqual),
+        Cmp::SourceRegister(reg),
+        Cmp::Op(op),
         Cmp::Data(DataAttribute::Value(value)),
     ])
     .into()
 }
 
+/// The first register differs from `value`, or the rule ends.
+pub(crate) fn not_equal(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
+    compare(Register::Reg1, Operator::NotEqual, value)
+}
+
 /// The first register equals `value`, or the rule ends.
 pub(crate) fn equal(value: Vec<u8>) -> ListAttribute<ExpressionAttribute> {
-    Expressions::Cmp(vec![
-        Cmp::SourceRegister(Register::Reg1),
-        Cmp::Op(Operator::Equal),
-        Cmp::Data(DataAttribute::Value(value)),
-    ])
-    .into()
+    compare(Register::Reg1, Operator::Equal, value)
 }
 
 /// `value` into register `reg`.

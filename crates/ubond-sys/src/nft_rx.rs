@@ -48,14 +48,17 @@ use std::time::Duration;
 
 use netlink_packet_core::{DefaultNla, NLM_F_APPEND, NLM_F_CREATE};
 use netlink_packet_netfilter::nftables::{
-    ChainAttribute, ChainMessage, Cmp, DataAttribute, DevHookNumber, ExpressionAttribute,
-    Expressions, Hook, HookNumber, Immediate, ListAttribute, Lookup, Meta, MetaKey,
-    NfTablesMessage, Operator, Register, SetAttribute, SetDescription, SetElementAttribute,
-    SetElementList, SetElementMessage, SetFlags, SetMessage, Verdict, VerdictAttribute,
+    ChainAttribute, ChainMessage, DataAttribute, DevHookNumber, ExpressionAttribute, Expressions,
+    Hook, HookNumber, Immediate, ListAttribute, Lookup, Meta, MetaKey, NfTablesMessage, Operator,
+    Register, SetAttribute, SetDescription, SetElementAttribute, SetElementList, SetElementMessage,
+    SetFlags, SetMessage, Verdict, VerdictAttribute,
 };
 
 use crate::error::Result;
-use crate::nft::{batch, equal, forward_to, immediate, ll, masked, nh, replacing, rule, ACCEPT};
+use crate::nft::{
+    batch, compare, equal, forward_to, immediate, ll, masked, nh, replacing, rule, ACCEPT,
+    DATA_VERDICT,
+};
 
 /// How many segments the map holds at most (about 150 octets each in the kernel).
 pub const SEEN_CAPACITY: u32 = 65_536;
@@ -177,7 +180,7 @@ fn slave_messages(
                 SetAttribute::Flags(SetFlags::Map),
                 SetAttribute::KeyType(0),
                 SetAttribute::KeyLen(1),
-                SetAttribute::DataType(0xffff_ff00),
+                SetAttribute::DataType(DATA_VERDICT),
                 SetAttribute::Id(map_id),
             ],
         }),
@@ -262,12 +265,7 @@ fn doff_rules(
     let with_payload = || {
         let mut r = vec![
             nh(Register::Reg1, 2, 2),
-            Expressions::Cmp(vec![
-                Cmp::SourceRegister(Register::Reg1),
-                Cmp::Op(Operator::GreaterThan),
-                Cmp::Data(DataAttribute::Value(header.to_be_bytes().to_vec())),
-            ])
-            .into(),
+            compare(Register::Reg1, Operator::GreaterThan, header.to_be_bytes().to_vec()),
         ];
         r.extend(key(words));
         r
@@ -281,12 +279,7 @@ fn doff_rules(
             Lookup::DestinationRegister(Register::Reg32_11),
         ])
         .into(),
-        Expressions::Cmp(vec![
-            Cmp::SourceRegister(Register::Reg32_11),
-            Cmp::Op(Operator::NotEqual),
-            Cmp::Data(DataAttribute::Value(x.to_ne_bytes().to_vec())),
-        ])
-        .into(),
+        compare(Register::Reg32_11, Operator::NotEqual, x.to_ne_bytes().to_vec()),
         Expressions::Immediate(vec![
             Immediate::DestinationRegister(Register::Verdict),
             Immediate::Data(DataAttribute::Verdict(vec![VerdictAttribute::Code(Verdict::Other(

@@ -51,7 +51,7 @@ use netlink_packet_netfilter::nftables::{
 use crate::error::Result;
 use crate::nft::{
     batch, equal, forward_to, immediate, ll, masked, nh, not_equal, payload, replacing, request,
-    rule, ACCEPT, LL_HEADER,
+    rule, ACCEPT, DATA_VERDICT, LL_HEADER,
 };
 
 /// Which frames a table takes, and the key its map looks them up by.
@@ -106,8 +106,6 @@ pub struct NftRoute {
 /// `NFT_BITWISE_RSHIFT` and `NFT_BITWISE_XOR` (between two registers).
 const RSHIFT: u32 = 2;
 const XOR: u32 = 5;
-/// `NFT_DATA_VERDICT`: the map's data type.
-const DATA_VERDICT: u32 = 0xffff_ff00;
 /// `NFTA_COUNTER_BYTES`, `NFTA_COUNTER_PACKETS`.
 const COUNTER_BYTES: u16 = 1;
 const COUNTER_PACKETS: u16 = 2;

@@ -607,9 +607,9 @@ impl PacketSocket {
             Receive::Arp => arp_filter().to_vec(),
             Receive::To(set) => to_filter(set.as_slice()),
             Receive::AllBut(octets) => all_but_filter(&octets).to_vec(),
-            Receive::AllButL34 => all_but_l34_filter().to_vec(),
-            Receive::AllButL23 => all_but_l23_filter().to_vec(),
-            Receive::AllButAlb => all_but_alb_filter().to_vec(),
+            Receive::AllButL34 => all_but_l34_filter(),
+            Receive::AllButL23 => all_but_l23_filter(),
+            Receive::AllButAlb => all_but_alb_filter(),
             Receive::OtherTcp => other_tcp_filter().to_vec(),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
@@ -1091,98 +1091,103 @@ fn other_tcp_filter() -> [libc::sock_filter; 19] {
     ]
 }
 
-/// The classic BPF program of [`Receive::AllButL34`]: refuses the frames it names, accepts
-/// every other. Each length is tested before the loads it covers: a load past the end would
-/// refuse the frame.
-fn all_but_l34_filter() -> [libc::sock_filter; 24] {
+/// The first five instructions of a classic BPF program that refuses only some untagged
+/// frames to a unicast address: a tagged frame, or one to a group, jumps to instruction
+/// `accept`; then the EtherType is loaded (instruction 5 goes on from there).
+fn untagged_unicast(accept: u8) -> [libc::sock_filter; 5] {
     let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
     [
         op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // 0: ld vlan_avail
-        op(0x15, 0, 20, 0),                      // 1: jeq #0, else accept
+        op(0x15, 0, accept - 2, 0),              // 1: jeq #0, else accept
         op(0x30, 0, 0, 0),                       // 2: ldb [0]
-        op(0x45, 18, 0, 1),                      // 3: jset #1 (a group): accept
+        op(0x45, accept - 4, 0, 1),              // 3: jset #1 (a group): accept
         op(0x28, 0, 0, 12),                      // 4: ldh [12]
-        op(0x15, 0, 10, 0x0800),                 // 5: jeq #IPv4, else 16
-        op(0x80, 0, 0, 0),                       // 6: ld len
-        op(0x35, 0, 14, 14 + 24),                // 7: jge #38, else accept
-        op(0x30, 0, 0, 14),                      // 8: ldb [14]
-        op(0x15, 0, 12, 0x45),                   // 9: jeq #0x45, else accept
-        op(0x28, 0, 0, 20),                      // 10: ldh [20]
-        op(0x45, 10, 0, 0x3fff),                 // 11: jset #MF|offset (a fragment): accept
-        op(0x30, 0, 0, 23),                      // 12: ldb [23]
-        op(0x15, 9, 0, 6),                       // 13: jeq #TCP: refuse
-        op(0x15, 8, 0, 17),                      // 14: jeq #UDP: refuse
-        op(0x05, 0, 0, 6),                       // 15: ja accept
-        op(0x15, 0, 5, 0x86dd),                  // 16: jeq #IPv6, else accept
-        op(0x80, 0, 0, 0),                       // 17: ld len
-        op(0x35, 0, 3, 14 + 44),                 // 18: jge #58, else accept
-        op(0x30, 0, 0, 20),                      // 19: ldb [20]
-        op(0x15, 2, 0, 6),                       // 20: jeq #TCP: refuse
-        op(0x15, 1, 0, 17),                      // 21: jeq #UDP: refuse
-        op(0x06, 0, 0, 0x0004_0000),             // 22: accept
-        op(0x06, 0, 0, 0),                       // 23: refuse
     ]
+}
+
+/// The classic BPF program of [`Receive::AllButL34`]: refuses the frames it names, accepts
+/// every other. Each length is tested before the loads it covers: a load past the end would
+/// refuse the frame.
+fn all_but_l34_filter() -> Vec<libc::sock_filter> {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    let mut code = untagged_unicast(22).to_vec();
+    code.extend([
+        op(0x15, 0, 10, 0x0800),     // 5: jeq #IPv4, else 16
+        op(0x80, 0, 0, 0),           // 6: ld len
+        op(0x35, 0, 14, 14 + 24),    // 7: jge #38, else accept
+        op(0x30, 0, 0, 14),          // 8: ldb [14]
+        op(0x15, 0, 12, 0x45),       // 9: jeq #0x45, else accept
+        op(0x28, 0, 0, 20),          // 10: ldh [20]
+        op(0x45, 10, 0, 0x3fff),     // 11: jset #MF|offset (a fragment): accept
+        op(0x30, 0, 0, 23),          // 12: ldb [23]
+        op(0x15, 9, 0, 6),           // 13: jeq #TCP: refuse
+        op(0x15, 8, 0, 17),          // 14: jeq #UDP: refuse
+        op(0x05, 0, 0, 6),           // 15: ja accept
+        op(0x15, 0, 5, 0x86dd),      // 16: jeq #IPv6, else accept
+        op(0x80, 0, 0, 0),           // 17: ld len
+        op(0x35, 0, 3, 14 + 44),     // 18: jge #58, else accept
+        op(0x30, 0, 0, 20),          // 19: ldb [20]
+        op(0x15, 2, 0, 6),           // 20: jeq #TCP: refuse
+        op(0x15, 1, 0, 17),          // 21: jeq #UDP: refuse
+        op(0x06, 0, 0, 0x0004_0000), // 22: accept
+        op(0x06, 0, 0, 0),           // 23: refuse
+    ]);
+    code
 }
 
 /// The classic BPF program of [`Receive::AllButL23`]: refuses the frames it names, accepts
 /// every other.
-fn all_but_l23_filter() -> [libc::sock_filter; 17] {
+fn all_but_l23_filter() -> Vec<libc::sock_filter> {
     let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
-    [
-        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // 0: ld vlan_avail
-        op(0x15, 0, 13, 0),                      // 1: jeq #0, else accept
-        op(0x30, 0, 0, 0),                       // 2: ldb [0]
-        op(0x45, 11, 0, 1),                      // 3: jset #1 (a group): accept
-        op(0x28, 0, 0, 12),                      // 4: ldh [12]
-        op(0x15, 0, 4, 0x0800),                  // 5: jeq #IPv4, else 10
-        op(0x80, 0, 0, 0),                       // 6: ld len
-        op(0x35, 0, 7, 14 + 20),                 // 7: jge #34, else accept
-        op(0x30, 0, 0, 23),                      // 8: ldb [23]
-        op(0x15, 5, 6, 1),                       // 9: jeq #ICMP: accept, else refuse
-        op(0x15, 0, 4, 0x86dd),                  // 10: jeq #IPv6, else accept
-        op(0x80, 0, 0, 0),                       // 11: ld len
-        op(0x35, 0, 2, 14 + 40),                 // 12: jge #54, else accept
-        op(0x30, 0, 0, 20),                      // 13: ldb [20]
-        op(0x15, 0, 1, 58),                      // 14: jeq #ICMPv6: accept, else refuse
-        op(0x06, 0, 0, 0x0004_0000),             // 15: accept
-        op(0x06, 0, 0, 0),                       // 16: refuse
-    ]
+    let mut code = untagged_unicast(15).to_vec();
+    code.extend([
+        op(0x15, 0, 4, 0x0800),      // 5: jeq #IPv4, else 10
+        op(0x80, 0, 0, 0),           // 6: ld len
+        op(0x35, 0, 7, 14 + 20),     // 7: jge #34, else accept
+        op(0x30, 0, 0, 23),          // 8: ldb [23]
+        op(0x15, 5, 6, 1),           // 9: jeq #ICMP: accept, else refuse
+        op(0x15, 0, 4, 0x86dd),      // 10: jeq #IPv6, else accept
+        op(0x80, 0, 0, 0),           // 11: ld len
+        op(0x35, 0, 2, 14 + 40),     // 12: jge #54, else accept
+        op(0x30, 0, 0, 20),          // 13: ldb [20]
+        op(0x15, 0, 1, 58),          // 14: jeq #ICMPv6: accept, else refuse
+        op(0x06, 0, 0, 0x0004_0000), // 15: accept
+        op(0x06, 0, 0, 0),           // 16: refuse
+    ]);
+    code
 }
 
 /// The classic BPF program of [`Receive::AllButAlb`]: refuses the frames it names, accepts
 /// every other.
-fn all_but_alb_filter() -> [libc::sock_filter; 28] {
+fn all_but_alb_filter() -> Vec<libc::sock_filter> {
     let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
-    [
-        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // 0: ld vlan_avail
-        op(0x15, 0, 24, 0),                      // 1: jeq #0, else accept
-        op(0x30, 0, 0, 0),                       // 2: ldb [0]
-        op(0x45, 22, 0, 1),                      // 3: jset #1 (a group): accept
-        op(0x28, 0, 0, 12),                      // 4: ldh [12]
-        op(0x15, 0, 6, 0x0800),                  // 5: jeq #IPv4, else 12
-        op(0x80, 0, 0, 0),                       // 6: ld len
-        op(0x35, 0, 18, 14 + 20),                // 7: jge #34, else accept
-        op(0x30, 0, 0, 23),                      // 8: ldb [23]
-        op(0x15, 16, 0, 2),                      // 9: jeq #IGMP: accept
-        op(0x20, 0, 0, 30),                      // 10: ld [30]
-        op(0x15, 14, 15, 0xffff_ffff),           // 11: jeq #255.255.255.255: accept, else refuse
-        op(0x15, 0, 13, 0x86dd),                 // 12: jeq #IPv6, else accept
-        op(0x80, 0, 0, 0),                       // 13: ld len
-        op(0x35, 0, 11, 14 + 40),                // 14: jge #54, else accept
-        op(0x30, 0, 0, 20),                      // 15: ldb [20]
-        op(0x15, 1, 0, 6),                       // 16: jeq #TCP: 18
-        op(0x15, 0, 8, 17),                      // 17: jeq #UDP, else accept
-        op(0x20, 0, 0, 22),                      // 18: ld [22] (the source address)
-        op(0x15, 0, 7, 0),                       // 19: jeq #0, else refuse
-        op(0x20, 0, 0, 26),                      // 20: ld [26]
-        op(0x15, 0, 5, 0),                       // 21: jeq #0, else refuse
-        op(0x20, 0, 0, 30),                      // 22: ld [30]
-        op(0x15, 0, 3, 0),                       // 23: jeq #0, else refuse
-        op(0x20, 0, 0, 34),                      // 24: ld [34]
-        op(0x15, 0, 1, 0),                       // 25: jeq #0 (unspecified): accept, else refuse
-        op(0x06, 0, 0, 0x0004_0000),             // 26: accept
-        op(0x06, 0, 0, 0),                       // 27: refuse
-    ]
+    let mut code = untagged_unicast(26).to_vec();
+    code.extend([
+        op(0x15, 0, 6, 0x0800),        // 5: jeq #IPv4, else 12
+        op(0x80, 0, 0, 0),             // 6: ld len
+        op(0x35, 0, 18, 14 + 20),      // 7: jge #34, else accept
+        op(0x30, 0, 0, 23),            // 8: ldb [23]
+        op(0x15, 16, 0, 2),            // 9: jeq #IGMP: accept
+        op(0x20, 0, 0, 30),            // 10: ld [30]
+        op(0x15, 14, 15, 0xffff_ffff), // 11: jeq #255.255.255.255: accept, else refuse
+        op(0x15, 0, 13, 0x86dd),       // 12: jeq #IPv6, else accept
+        op(0x80, 0, 0, 0),             // 13: ld len
+        op(0x35, 0, 11, 14 + 40),      // 14: jge #54, else accept
+        op(0x30, 0, 0, 20),            // 15: ldb [20]
+        op(0x15, 1, 0, 6),             // 16: jeq #TCP: 18
+        op(0x15, 0, 8, 17),            // 17: jeq #UDP, else accept
+        op(0x20, 0, 0, 22),            // 18: ld [22] (the source address)
+        op(0x15, 0, 7, 0),             // 19: jeq #0, else refuse
+        op(0x20, 0, 0, 26),            // 20: ld [26]
+        op(0x15, 0, 5, 0),             // 21: jeq #0, else refuse
+        op(0x20, 0, 0, 30),            // 22: ld [30]
+        op(0x15, 0, 3, 0),             // 23: jeq #0, else refuse
+        op(0x20, 0, 0, 34),            // 24: ld [34]
+        op(0x15, 0, 1, 0),             // 25: jeq #0 (unspecified): accept, else refuse
+        op(0x06, 0, 0, 0x0004_0000),   // 26: accept
+        op(0x06, 0, 0, 0),             // 27: refuse
+    ]);
+    code
 }
 
 /// The VLAN tag (TPID, TCI) in a received message's `PACKET_AUXDATA`, if the frame had one.
