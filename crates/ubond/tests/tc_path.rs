@@ -466,6 +466,39 @@ fn nftables_routes_send_with_the_slaves_own_address() {
     in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
 }
 
+/// The frames the `layer3+4` table takes: untagged TCP or UDP to a unicast address, over IPv4
+/// without options or fragments (38 octets at least), or over IPv6 right after the fixed
+/// header (58).
+fn l34_kind(f: &[u8]) -> bool {
+    let v4 = f.len() >= 38
+        && f[12..14] == [0x08, 0x00]
+        && f[14] == 0x45
+        && f[20] & 0x3f == 0
+        && f[21] == 0
+        && (f[23] == 6 || f[23] == 17);
+    let v6 = f.len() >= 58 && f[12..14] == [0x86, 0xdd] && (f[20] == 6 || f[20] == 17);
+    f[0] & 1 == 0 && (v4 || v6)
+}
+
+/// The frames the `layer2+3` table takes: untagged IPv4 (34 octets at least) but ICMP, IPv6
+/// (54) but ICMPv6, to a unicast address.
+fn l23_kind(f: &[u8]) -> bool {
+    let v4 = f.len() >= 34 && f[12..14] == [0x08, 0x00] && f[23] != 1;
+    let v6 = f.len() >= 54 && f[12..14] == [0x86, 0xdd] && f[20] != 58;
+    f[0] & 1 == 0 && (v4 || v6)
+}
+
+/// Makes `f` (a frame with the marker and its number at the end) an IPv6 one of next header
+/// `next` with random addresses and ports, its Ethernet addresses and marker kept.
+fn as_ipv6(rng: &mut Rng, f: &mut Vec<u8>, next: u8) {
+    let tail = f.split_off(f.len() - MAGIC.len() - 4);
+    let l4 = ports(rng, next != 17);
+    f.truncate(12);
+    f.extend_from_slice(&[0x86, 0xdd]);
+    f.extend_from_slice(&ipv6(rng, next, &l4));
+    f.extend_from_slice(&tail);
+}
+
 /// The `layer3+4` table (`NftMatch::Layer34`): nftables computes the kernel's hash for the
 /// frames of its kind (TCP and UDP over IPv4 and IPv6), and each leaves by the route of
 /// `hash & mask` as the core computes the hash (`xmit_hash`), with the route's source address
@@ -474,35 +507,20 @@ fn nftables_routes_send_with_the_slaves_own_address() {
 /// the data threads' socket (`Receive::AllButL34`). Each frame once.
 #[test]
 fn the_layer34_table_hashes_as_the_core_does() {
-    let kind = |f: &[u8]| {
-        let v4 = f.len() >= 38
-            && f[12..14] == [0x08, 0x00]
-            && f[14] == 0x45
-            && f[20] & 0x3f == 0
-            && f[21] == 0
-            && (f[23] == 6 || f[23] == 17);
-        let v6 = f.len() >= 58 && f[12..14] == [0x86, 0xdd] && (f[20] == 6 || f[20] == 17);
-        f[0] & 1 == 0 && (v4 || v6)
-    };
     let key = |f: &[u8]| {
         ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer34, f, None) & 0xff
     };
     // TCP or UDP over IPv4 or IPv6 with any addresses and ports, or a look-alike.
     let like = |rng: &mut Rng, f: &mut Vec<u8>| {
         if rng.next() % 3 == 0 {
-            let tail = f.split_off(f.len() - MAGIC.len() - 4);
             let proto = if rng.byte() & 1 == 0 { 6 } else { 17 };
-            let l4 = ports(rng, proto == 6);
-            f.truncate(12);
-            f.extend_from_slice(&[0x86, 0xdd]);
-            f.extend_from_slice(&ipv6(rng, proto, &l4));
+            as_ipv6(rng, f, proto);
             match rng.next() % 8 {
                 // Hop-by-hop options first, ICMPv6.
                 0 => f[20] = 0,
                 1 => f[20] = 58,
                 _ => {}
             }
-            f.extend_from_slice(&tail);
             return;
         }
         f[14] = 0x45;
@@ -522,7 +540,7 @@ fn the_layer34_table_hashes_as_the_core_does() {
         NftMatch::Layer34 { mask: 0xff },
         Receive::AllButL34,
         like,
-        kind,
+        l34_kind,
         key,
     );
 }
@@ -535,11 +553,6 @@ fn the_layer34_table_hashes_as_the_core_does() {
 /// (`Receive::AllButL23`). Each frame once.
 #[test]
 fn the_layer23_table_hashes_as_the_core_does() {
-    let kind = |f: &[u8]| {
-        let v4 = f.len() >= 34 && f[12..14] == [0x08, 0x00] && f[23] != 1;
-        let v6 = f.len() >= 54 && f[12..14] == [0x86, 0xdd] && f[20] != 58;
-        f[0] & 1 == 0 && (v4 || v6)
-    };
     let key = |f: &[u8]| {
         ubond_core::hash::xmit_hash(ubond_core::hash::XmitHashPolicy::Layer23, f, None) & 0xff
     };
@@ -548,17 +561,12 @@ fn the_layer23_table_hashes_as_the_core_does() {
     let like = |rng: &mut Rng, f: &mut Vec<u8>| {
         f[5] = rng.byte();
         if rng.next() % 3 == 0 {
-            let tail = f.split_off(f.len() - MAGIC.len() - 4);
             let next = match rng.next() % 4 {
                 0 => 58,
                 1 => 0,
                 _ => rng.byte(),
             };
-            let l4 = ports(rng, true);
-            f.truncate(12);
-            f.extend_from_slice(&[0x86, 0xdd]);
-            f.extend_from_slice(&ipv6(rng, next, &l4));
-            f.extend_from_slice(&tail);
+            as_ipv6(rng, f, next);
             return;
         }
         f[14] = 0x40 | (5 + rng.byte() % 11);
@@ -570,7 +578,7 @@ fn the_layer23_table_hashes_as_the_core_does() {
         NftMatch::Layer23 { mask: 0xff },
         Receive::AllButL23,
         like,
-        kind,
+        l23_kind,
         key,
     );
 }
@@ -597,12 +605,8 @@ fn the_alb_table_buckets_as_the_core_does() {
     };
     let like = |rng: &mut Rng, f: &mut Vec<u8>| {
         if rng.next() % 3 == 0 {
-            let tail = f.split_off(f.len() - MAGIC.len() - 4);
             let proto = if rng.byte() & 1 == 0 { 6 } else { 17 };
-            let l4 = ports(rng, proto == 6);
-            f.truncate(12);
-            f.extend_from_slice(&[0x86, 0xdd]);
-            f.extend_from_slice(&ipv6(rng, proto, &l4));
+            as_ipv6(rng, f, proto);
             match rng.next() % 10 {
                 // Hop-by-hop options first, ICMPv6 (neighbour discovery), from `::`.
                 0 => f[20] = 0,
@@ -610,7 +614,6 @@ fn the_alb_table_buckets_as_the_core_does() {
                 2 => f[22..38].fill(0),
                 _ => {}
             }
-            f.extend_from_slice(&tail);
             return;
         }
         match rng.next() % 10 {
@@ -1214,22 +1217,9 @@ fn hashed_transmit_in_the_kernel_sends_where_the_core_does() {
             }
             // The kinds of frames the table takes (the other frames, by the data threads).
             let kind = match policy {
-                XmitHashPolicy::Layer34 => {
-                    let v4 = f[12..14] == [8, 0]
-                        && f[14] == 0x45
-                        && f[20] & 0x3f == 0
-                        && f[21] == 0
-                        && (f[23] == 6 || f[23] == 17);
-                    let v6 =
-                        f.len() >= 58 && f[12..14] == [0x86, 0xdd] && (f[20] == 6 || f[20] == 17);
-                    v4 || v6
-                }
-                _ => {
-                    let v4 = f.len() >= 34 && f[12..14] == [8, 0] && f[23] != 1;
-                    let v6 = f.len() >= 54 && f[12..14] == [0x86, 0xdd] && f[20] != 58;
-                    v4 || v6
-                }
-            } && f[0] & 1 == 0;
+                XmitHashPolicy::Layer34 => l34_kind(&f),
+                _ => l23_kind(&f),
+            };
             let ubond_core::bond::TxChoice::One(SlaveId(slave)) = plan.select(&f, &mut 0) else {
                 panic!("balance-xor chooses one slave");
             };
@@ -1732,6 +1722,21 @@ fn broadcasts_copies_go_up_once_as_the_core_decides() {
     assert!(!in_netns(&s.ns, || nft_rx::present("endx").unwrap()).join().unwrap());
 }
 
+/// A TCP segment over IPv4 to `dst` (without the marker): random addresses, ports, sequence
+/// and other header fields, a header of 32 octets, `payload` octets of payload.
+fn tcp_segment_to(rng: &mut Rng, dst: MacAddr, payload: usize) -> Vec<u8> {
+    let mut tcp = rng.bytes::<32>().to_vec();
+    tcp[12] = 8 << 4;
+    tcp.extend(std::iter::repeat_n(0xab, payload));
+    let mut ip = ipv4(rng, 6, 0x4000, &tcp);
+    let total = ip.len() as u16;
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    let mut f = dst.0.to_vec();
+    f.extend_from_slice(&[0x02, 0x11, 0, 0, 0, 1, 0x08, 0x00]);
+    f.extend_from_slice(&ip);
+    f
+}
+
 /// A broadcast bond on the userspace path discards its copies in the kernel: its slaves'
 /// TCP over IPv4 goes through the table of copies, which the daemon puts there; each segment
 /// that arrives on both members goes up once (the first), a segment without payload (a pure
@@ -1771,15 +1776,7 @@ fn a_broadcast_bond_discards_copies_in_the_kernel() {
         let (mut sends, mut up, mut frames) = (Vec::new(), BTreeSet::new(), BTreeMap::new());
         for n in 0..150u32 {
             let payload = if n % 3 == 0 { 0 } else { 100 };
-            let mut tcp = rng.bytes::<32>().to_vec();
-            tcp[12] = 8 << 4;
-            tcp.extend(std::iter::repeat_n(0xab, payload));
-            let mut ip = ipv4(&mut rng, 6, 0x4000, &tcp);
-            let total = ip.len() as u16;
-            ip[2..4].copy_from_slice(&total.to_be_bytes());
-            let mut seg = bond.0.to_vec();
-            seg.extend_from_slice(&[0x02, 0x11, 0, 0, 0, 1, 0x08, 0x00]);
-            seg.extend_from_slice(&ip);
+            let seg = tcp_segment_to(&mut rng, bond, payload);
             for (copy, member) in ["e1", "e2"].into_iter().enumerate() {
                 let id = first + 2 * n + copy as u32;
                 let mut f = seg.clone();
@@ -1816,15 +1813,7 @@ fn a_broadcast_bond_discards_copies_in_the_kernel() {
     b.ok(&["release", "bond0", "e2"]);
     let sends: Vec<(String, Vec<u8>)> = (3000..3020u32)
         .map(|id| {
-            let mut tcp = rng.bytes::<32>().to_vec();
-            tcp[12] = 8 << 4;
-            tcp.extend_from_slice(&[0xab; 100]);
-            let mut ip = ipv4(&mut rng, 6, 0x4000, &tcp);
-            let total = ip.len() as u16;
-            ip[2..4].copy_from_slice(&total.to_be_bytes());
-            let mut f = bond.0.to_vec();
-            f.extend_from_slice(&[0x02, 0x11, 0, 0, 0, 1, 0x08, 0x00]);
-            f.extend_from_slice(&ip);
+            let mut f = tcp_segment_to(&mut rng, bond, 100);
             f.extend_from_slice(MAGIC);
             f.extend_from_slice(&id.to_le_bytes());
             ("e2".to_string(), f)
