@@ -17,7 +17,9 @@
 //! What a socket receives at all is [`Receive`] (a classic BPF socket filter), set before the
 //! socket is bound so that no other frame slips in ([`PacketOptions::receive`]) and changed at
 //! any time ([`PacketSocket::set_receive`]); a socket may be shared by threads (one reading,
-//! others sending or changing its filter).
+//! others sending or changing its filter). A socket opened to receive nothing outside a fanout
+//! group is not bound to `ETH_P_ALL` at all until it is asked for frames, so that one that
+//! only sends costs the interface's traffic nothing ([`PacketSocket::listening`]).
 //!
 //! GSO: with [`PacketOptions::vnet_hdr`] (`PACKET_VNET_HDR`) every frame read or written is
 //! preceded by a [`VNET_HDR_LEN`]-byte `struct virtio_net_hdr`, as on a tap with
@@ -38,6 +40,7 @@
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ubond_wire::MacAddr;
 
@@ -197,7 +200,9 @@ pub enum Receive {
     /// untagged IPv6 with next header TCP; at least as long as tc's filter reads (26 and 22
     /// octets).
     OtherTcp,
-    /// Nothing: the socket only sends, or another path takes its frames.
+    /// Nothing: the socket only sends, or another path takes its frames. A socket opened so,
+    /// outside a fanout group, is not even handed the interface's frames until it is asked
+    /// for some ([`PacketSocket::listening`]).
     Nothing,
 }
 
@@ -343,6 +348,10 @@ pub struct PacketSocket {
     /// Outgoing frames are to be refused by the socket's filter (a fanout group on a kernel
     /// that cannot ignore them for the group).
     refuse_outgoing: bool,
+    /// Bound to every protocol (`ETH_P_ALL`): the interface hands the socket each frame it
+    /// receives (to its filter). A socket opened to receive nothing, outside a fanout group,
+    /// is bound to protocol 0 instead until it is asked for frames ([`PacketSocket::listening`]).
+    listening: AtomicBool,
 }
 
 impl PacketSocket {
@@ -373,6 +382,7 @@ impl PacketSocket {
             vnet: options.vnet_hdr,
             fanout: None,
             refuse_outgoing: false,
+            listening: AtomicBool::new(false),
         };
         if options.vnet_hdr {
             sock.setsockopt(PACKET_VNET_HDR, &1 as &libc::c_int, "ask for virtio-net headers")?;
@@ -394,24 +404,16 @@ impl PacketSocket {
         // receives nothing until it is in it (it would get copies of the group's frames).
         let first = if options.fanout.is_some() { Receive::Nothing } else { options.receive };
         if first != Receive::All {
-            sock.set_receive(first)?;
+            sock.attach_filter(first)?;
         }
 
-        // SAFETY: all-zero is a valid sockaddr_ll.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = ETH_P_ALL.to_be();
-        sll.sll_ifindex = ifindex as i32;
-        // SAFETY: `sll` is a valid sockaddr_ll of the length given, alive across the call.
-        let rc = unsafe {
-            libc::bind(
-                sock.fd.as_raw_fd(),
-                (&sll as *const libc::sockaddr_ll).cast(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(SysError::last_os(OP, Some(name)));
+        // A socket that is to receive nothing and share no group's frames is bound to protocol
+        // 0: it sends on the interface, and the kernel does not hand it (nor run its filter
+        // on) a single frame until `set_receive` asks for some.
+        if first == Receive::Nothing && options.fanout.is_none() {
+            sock.bind(0)?;
+        } else {
+            sock.bind(ETH_P_ALL)?;
         }
         if let Some(fanout) = options.fanout {
             sock.join_fanout(fanout, options.ignore_outgoing)?;
@@ -467,6 +469,39 @@ impl PacketSocket {
     /// group's other sockets with [`Fanout::Join`].
     pub fn fanout_group(&self) -> Option<u16> {
         self.fanout
+    }
+
+    /// Whether the interface hands the socket the frames it receives (to its filter). Not
+    /// while a socket opened with [`Receive::Nothing`] outside a fanout group receives
+    /// nothing: such a socket costs the interface's traffic nothing at all, where a filter
+    /// that refuses every frame still runs once per frame (and a fanout group hashes each
+    /// frame before). [`PacketSocket::set_receive`] with anything else makes it listen, for
+    /// good.
+    pub fn listening(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
+    }
+
+    /// Binds the socket to its interface and `protocol` (host order; 0: none, the socket then
+    /// only sends).
+    fn bind(&self, protocol: u16) -> Result<()> {
+        // SAFETY: all-zero is a valid sockaddr_ll.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = protocol.to_be();
+        sll.sll_ifindex = self.ifindex as i32;
+        // SAFETY: `sll` is a valid sockaddr_ll of the length given, alive across the call.
+        let rc = unsafe {
+            libc::bind(
+                self.fd.as_raw_fd(),
+                (&sll as *const libc::sockaddr_ll).cast(),
+                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(SysError::last_os("bind packet socket", Some(&self.name)));
+        }
+        self.listening.store(protocol != 0, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The interface's name.
@@ -584,8 +619,19 @@ impl PacketSocket {
         self.set_receive(frames.map_or(Receive::All, Receive::Control))
     }
 
-    /// Makes the socket receive `what` from now on (frames queued already stay).
+    /// Makes the socket receive `what` from now on (frames queued already stay). A socket
+    /// that was not listening ([`PacketSocket::listening`]) starts to, once its filter is in
+    /// place.
     pub fn set_receive(&self, what: Receive) -> Result<()> {
+        self.attach_filter(what)?;
+        if what != Receive::Nothing && !self.listening() {
+            self.bind(ETH_P_ALL)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the socket's filter take `what`.
+    fn attach_filter(&self, what: Receive) -> Result<()> {
         let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
         let mut code = match what {
             // Outgoing frames refused first, then everything else accepted.

@@ -205,10 +205,36 @@ fn a_fanout_group_gives_each_flow_to_one_socket_in_order_and_filters_choose_what
         assert!(!sees_any(&arp, 0x0800, Duration::from_millis(20)), "and nothing else");
         assert!(!sees_any(&nothing, 0x0806, Duration::from_millis(20)));
         assert!(!sees_any(&nothing, 0x0800, Duration::from_millis(20)));
+        // It sent, yet the kernel does not hand it the interface's frames at all (`R` 0, no
+        // protocol, in /proc/net/packet), unlike a group's socket refusing them all.
+        assert!(!nothing.listening());
+        assert_eq!(kernel_binding(&nothing), (0, false), "bound to no protocol, not running");
+        second.set_receive(Receive::Nothing).expect("a group's socket takes nothing");
+        assert_eq!(kernel_binding(&second), (3, true), "still handed every frame");
         nothing.set_receive(Receive::All).expect("everything again");
+        assert!(nothing.listening());
+        assert_eq!(kernel_binding(&nothing), (3, true), "ETH_P_ALL, running");
         assert!(a.send(&frame(dst, src, TEST_ETHERTYPE, 60, 1)).expect("send"));
         assert!(sees_any(&nothing, TEST_ETHERTYPE, WAIT));
     });
+}
+
+/// The protocol a packet socket is bound to and whether the kernel runs it (hands it frames),
+/// as `/proc/net/packet` says (its `Proto` and `R` columns, found by the socket's inode).
+fn kernel_binding(sock: &PacketSocket) -> (u16, bool) {
+    use std::os::fd::{AsFd, AsRawFd};
+    let fd = format!("/proc/self/fd/{}", sock.as_fd().as_raw_fd());
+    let link = std::fs::read_link(fd).expect("the socket's descriptor");
+    let inode =
+        link.to_string_lossy().trim_start_matches("socket:[").trim_end_matches(']').to_string();
+    let table = std::fs::read_to_string("/proc/thread-self/net/packet")
+        .expect("read /proc/thread-self/net/packet");
+    let row = table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|c| c.len() >= 9 && c[8] == inode)
+        .expect("the socket in /proc/net/packet");
+    (u16::from_str_radix(row[3], 16).expect("Proto"), row[5] == "1")
 }
 
 #[test]

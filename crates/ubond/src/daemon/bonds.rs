@@ -267,14 +267,14 @@ impl Bonds {
     pub(super) fn sync_fast(&mut self, bi: usize) {
         if let Some(rt) = self.list.get_mut(bi) {
             rt.sync_receive();
-            self.fast.sync(rt);
+            self.fast.sync(rt, &self.workers);
         }
     }
 
     /// Takes restored bond `bi` over from the earlier daemon's programs ([`Fast::take_over`]).
     pub(super) fn take_over(&mut self, bi: usize) {
         if let Some(rt) = self.list.get_mut(bi) {
-            self.fast.take_over(rt);
+            self.fast.take_over(rt, &self.workers);
         }
     }
 
@@ -283,7 +283,7 @@ impl Bonds {
     pub(super) fn sync_fast_if_dirty(&mut self) {
         for rt in self.list.iter_mut().filter(|rt| rt.fast.dirty) {
             rt.sync_receive();
-            self.fast.sync(rt);
+            self.fast.sync(rt, &self.workers);
         }
     }
 

@@ -8,7 +8,8 @@
 //! pins nothing uses any more ([`Fast::prune`]). Whenever a bond's plan or options change
 //! (`BondFast::dirty`), [`Fast::sync`] decides whether its data frames may take the fast path
 //! ([`refusal`]), writes the maps and switches the data threads' sockets on the slaves off
-//! (or on again): the control plane's own sockets read the control frames on either path
+//! (sockets that only send, which the kernel hands no frame, in place of their fanout group)
+//! or on again: the control plane's own sockets read the control frames on either path
 //! (`BondRt::sync_receive`).
 //!
 //! What the kernel counts comes back at the bond's timers ([`Fast::take_load`],
@@ -26,7 +27,7 @@ use ubond_sys::Receive;
 
 use super::bond::BondRt;
 use super::tc_path::TcPath;
-use super::workers;
+use super::workers::{self, Workers};
 
 /// The in-kernel fast path, when loaded (`--datapath auto|bpf`).
 pub(super) struct Fast {
@@ -200,9 +201,9 @@ impl Fast {
     /// Takes over a restored bond from the earlier daemon's programs, which forwarded its
     /// frames while it was being restored: this daemon's maps are written first, then its
     /// programs attached, each replacing the old one on its interface in one step.
-    pub(super) fn take_over(&mut self, rt: &mut BondRt) {
+    pub(super) fn take_over(&mut self, rt: &mut BondRt, workers: &Workers) {
         rt.fast.held = false;
-        self.write(rt, true);
+        self.write(rt, true, workers);
         let name = rt.bond.name().to_string();
         if rt.fast.link.is_none() {
             rt.fast.link = self.attach_tap(&name);
@@ -212,7 +213,7 @@ impl Fast {
         }
         // A program that could not be attached (said) leaves the bond to userspace.
         if refusal(rt, false) != refusal(rt, true) {
-            self.sync(rt);
+            self.sync(rt, workers);
         } else {
             self.tc.sync(rt);
         }
@@ -243,16 +244,16 @@ impl Fast {
     /// off, the reverse, so no frame is forwarded twice or by nobody for long.
     /// Then, for a bond on the userspace path, its frames forwarded by tc's filters where the
     /// plans allow (`super::tc_path`).
-    pub(super) fn sync(&mut self, rt: &mut BondRt) {
+    pub(super) fn sync(&mut self, rt: &mut BondRt, workers: &Workers) {
         if !rt.fast.held {
-            self.write(rt, false);
+            self.write(rt, false, workers);
             self.tc.sync(rt);
         }
     }
 
     /// [`Fast::sync`]; `attaching`: the bond's programs are about to be attached (the maps are
     /// written for them first).
-    fn write(&mut self, rt: &mut BondRt, attaching: bool) {
+    fn write(&mut self, rt: &mut BondRt, attaching: bool, workers: &Workers) {
         let Some(fast) = self.path.as_mut() else { return };
         rt.fast.dirty = false;
         let tap_index = rt.dev.ifindex();
@@ -285,11 +286,21 @@ impl Fast {
                 report(e);
             }
         }
+        let mut reopened = false;
         for s in rt.slaves.iter_mut() {
             if on && !s.fast.taken {
                 match workers::set_receive(&s.data, Receive::Nothing) {
                     Ok(()) => s.fast.taken = true,
                     Err(e) => report(e),
+                }
+                // Sockets that only send in place of the group, which, taking nothing, would
+                // still cost every frame the slave receives its fanout hash and a filter run.
+                // The threads drop the group with the snapshot that has these.
+                if s.fast.taken && !workers::only_send(&s.data) {
+                    match workers.open_slave(&s.name, Receive::Nothing) {
+                        Ok(socks) => (s.data, reopened) = (socks, true),
+                        Err(e) => eprintln!("ubond: {name}: {e:#}"),
+                    }
                 }
             }
             let rx = SlaveRx {
@@ -310,11 +321,21 @@ impl Fast {
             // Without its entry (a full map) the program leaves the slave's frames alone: the
             // data threads must then take them all again, for the userspace path.
             if (!on || written.is_err()) && s.fast.taken {
-                match workers::set_receive(&s.data, Receive::All) {
-                    Ok(()) => s.fast.taken = false,
-                    Err(e) => report(e),
+                if workers::only_send(&s.data) {
+                    match workers.open_slave(&s.name, Receive::All) {
+                        Ok(socks) => (s.data, s.fast.taken, reopened) = (socks, false, true),
+                        Err(e) => eprintln!("ubond: {name}: {e:#}"),
+                    }
+                } else {
+                    match workers::set_receive(&s.data, Receive::All) {
+                        Ok(()) => s.fast.taken = false,
+                        Err(e) => report(e),
+                    }
                 }
             }
+        }
+        if reopened {
+            rt.published = None;
         }
         if on {
             if let Err(e) = fast.set_bond(tap_index, &cfg) {

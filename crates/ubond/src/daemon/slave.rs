@@ -32,8 +32,9 @@ pub(super) struct SlaveRt {
     pub(super) sock: PacketSocket,
     /// The control frames `sock` receives.
     pub(super) control: Option<ControlFrames>,
-    /// The data threads' packet sockets, one each: every frame while the bond's data frames
-    /// cross userspace, none while the fast path forwards them (`SlaveFast::taken`).
+    /// The data threads' packet sockets, one each: in a fanout group taking every frame while
+    /// the bond's data frames cross userspace; while the fast path forwards them
+    /// (`SlaveFast::taken`), sockets that only send, which the kernel hands no frame.
     pub(super) data: Vec<DataSocket>,
     /// When it last received, as the data threads saw it.
     pub(super) seen: Arc<RxSeen>,

@@ -20,8 +20,9 @@
 //! frames only (LACPDUs, micro-BFD, and ARP and neighbour discovery for the ARP monitor and
 //! balance-alb: `BondRt::sync_receive`), as on the fast path, and one socket per data thread,
 //! in a fanout group (`PACKET_FANOUT` by flow hash: each flow's frames reach one thread, in
-//! order), which takes every frame while the bond's frames cross userspace and none while the
-//! fast path forwards them. The data threads leave Slow Protocols and micro-BFD frames to the
+//! order), which takes every frame while the bond's frames cross userspace; while the fast
+//! path forwards them, the group is replaced by sockets that only send (for the frames the
+//! fast path leaves to userspace), which the kernel hands no frame at all. The data threads leave Slow Protocols and micro-BFD frames to the
 //! control plane (`ubond_core::bond::is_data_frame`, as the fast path does) and deliver the rest as
 //! the receive plan says. On the bond's data-path end, each thread has a socket of the group;
 //! balance-alb's ARP frames, which the core rewrites, reach the control plane through its own
@@ -71,9 +72,25 @@ pub(super) struct DataSocket {
     pub(super) sock: Arc<PacketSocket>,
 }
 
-/// Makes every socket of `socks` receive `what`.
+/// Makes every socket of `socks` receive `what`. Sockets opened to only send
+/// ([`Workers::open_slave`] with [`Receive::Nothing`]) share no fanout group: more than one
+/// of them cannot be made to receive (each would get every frame); they are opened again.
 pub(super) fn set_receive(socks: &[DataSocket], what: Receive) -> ubond_sys::Result<()> {
+    if what != Receive::Nothing && only_send(socks) && socks.len() > 1 {
+        let e = std::io::Error::other("they only send: open them again to receive");
+        return Err(ubond_sys::SysError::new(
+            "make the data threads' sockets receive",
+            Some(socks[0].sock.name()),
+            e,
+        ));
+    }
     socks.iter().try_for_each(|s| s.sock.set_receive(what))
+}
+
+/// Whether `socks` only send ([`Workers::open_slave`] with [`Receive::Nothing`]): the
+/// interface does not hand them its frames at all.
+pub(super) fn only_send(socks: &[DataSocket]) -> bool {
+    socks.iter().any(|s| !s.sock.listening())
 }
 
 /// When a slave last received a frame for this host, and an ARP or IPv6 one, as the data
@@ -274,7 +291,9 @@ impl Workers {
     }
 
     /// Opens the sockets of the data threads on interface `iface` (a slave), one per thread,
-    /// in a fanout group, receiving `receive`.
+    /// in a fanout group, receiving `receive`; with [`Receive::Nothing`], sockets that only
+    /// send, in no group, which the kernel does not hand a single frame (a group whose filters
+    /// refuse every frame would still hash each one, and run a filter for it).
     pub(super) fn open_slave(&self, iface: &str, receive: Receive) -> Result<Vec<DataSocket>> {
         self.open_group(receive, |fanout| {
             let options = PacketOptions {
@@ -293,7 +312,8 @@ impl Workers {
         self.open_group(Receive::All, |fanout| dev.open_data_socket(true, Receive::All, fanout))
     }
 
-    /// One socket per thread from `open`, given its fanout group (none for one thread).
+    /// One socket per thread from `open`, given its fanout group (none for one thread, nor
+    /// for sockets that receive nothing).
     fn open_group(
         &self,
         receive: Receive,
@@ -303,7 +323,8 @@ impl Workers {
         let mut socks = Vec::with_capacity(n);
         let mut group = None;
         for _ in 0..n {
-            let fanout = (n > 1).then(|| group.map_or(Fanout::New, Fanout::Join));
+            let fanout = (n > 1 && receive != Receive::Nothing)
+                .then(|| group.map_or(Fanout::New, Fanout::Join));
             let sock = open(fanout)?;
             if receive != Receive::Nothing {
                 // Best effort: without CAP_NET_ADMIN the kernel caps them at its maximums.
