@@ -21,9 +21,11 @@
 //   broadcast with `tcp_dup_discard`, another slave's copy of a TCP segment is discarded
 //   (`is_copy`, the core's `RxCopies`).
 //
-// A bond or slave without an enabled map entry is left alone (TC_ACT_OK): the daemon clears
-// the `enabled` word whenever the bond must stay on the userspace path (too many slaves, its
-// programs not attached).
+// A bond or slave without an enabled map entry is left alone: the daemon clears the `enabled`
+// word whenever the bond must stay on the userspace path (too many slaves, its programs not
+// attached). Left alone is TC_ACT_UNSPEC (TCX_NEXT), not TC_ACT_OK: what else is attached to
+// the hook still runs, as the userspace path's own tc filters on the slaves must (TC_ACT_OK
+// from a TCX program, or from a direct-action filter ahead of them, would skip them).
 //
 // Each program counts, per CPU and per interface, the frames (and bytes) it handled while
 // enabled, by verdict: forwarded (to a slave, or up the bond), passed to userspace, dropped.
@@ -1012,7 +1014,7 @@ int ubond_tap_egress(struct __sk_buff *skb) {
     u32 key = skb->ifindex;
     struct bond_cfg *cfg = bpf_map_lookup_elem(&ubond_bonds, &key);
     if (!cfg || !cfg->enabled)
-        return TC_ACT_OK;
+        return TC_ACT_UNSPEC;
     u32 len = skb->len;
     int act = tap_egress(skb, cfg, key);
     count(key, verdict_of(act), len);
@@ -1162,7 +1164,7 @@ int ubond_slave_ingress(struct __sk_buff *skb) {
     u32 key = skb->ifindex;
     struct slave_rx *rx = bpf_map_lookup_elem(&ubond_slaves, &key);
     if (!rx || !(rx->flags & RX_ENABLED))
-        return TC_ACT_OK;
+        return TC_ACT_UNSPEC;
     u32 len = skb->len;
     int act = slave_ingress(skb, rx, key);
     if (act == ACT_DAEMONS) {

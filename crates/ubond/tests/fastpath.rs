@@ -442,6 +442,85 @@ fn a_bond_turning_to_the_arp_monitor_stays_on_the_fast_path_and_its_monitor_hear
     assert!(!log().contains("data path: userspace"), "{}", log());
 }
 
+/// The packet sockets of side `s`'s namespace bound to interface `iface`: how many the kernel
+/// hands its frames (running, protocol `ETH_P_ALL`), and how many only send (protocol 0, not
+/// running), from `/proc/net/packet`.
+fn packet_sockets(s: &Side, iface: &str) -> (usize, usize) {
+    let index = ifindex(s, iface).to_string();
+    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", "/proc/net/packet"]);
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|c| c.len() >= 9 && c[4] == index)
+        .collect();
+    let count = |proto: &str, running: &str| {
+        rows.iter().filter(|c| c[3] == proto && c[5] == running).count()
+    };
+    (count("0003", "1"), count("0000", "0"))
+}
+
+/// A bond the fast path cannot hold (more slaves than its maps have room for) goes to the
+/// data threads, and back once it can: on the fast path the threads' sockets on a slave only
+/// send (the kernel hands them no frame: no fanout hash, no filter per frame), on the userspace
+/// path they are a fanout group that takes the slave's frames, and the userspace path's tc
+/// filters run behind the fast path's idle programs; pings cross the bond throughout.
+#[test]
+fn a_bond_the_fast_path_cannot_hold_goes_to_the_data_threads_and_back() {
+    fast_path_cannot_hold("fpback", Hook::Tcx);
+}
+
+/// The same with the fast path's programs as clsact filters.
+#[test]
+fn a_bond_the_fast_path_cannot_hold_goes_to_the_data_threads_and_back_from_clsact_filters() {
+    fast_path_cannot_hold("fpbackcls", Hook::Clsact);
+}
+
+fn fast_path_cannot_hold(test: &str, hook: Hook) {
+    if !can_run() || !fast_path_built() {
+        return;
+    }
+    let (a, b) = pair_with(test, &["--datapath", "bpf", "--tc-hook", hook.name()]);
+    for (s, addr) in [(&a, "192.0.2.1/24"), (&b, "192.0.2.2/24")] {
+        s.ok(&["add", "bond0", "mode=balance-xor", "miimon=100"]);
+        s.ok(&["enslave", "bond0", "e1", "e2"]);
+        s.ip(&["addr", "add", addr, "dev", "bond0"]);
+    }
+    wait_for(Duration::from_secs(10), "a ping over the fast path", || ping(&a, "192.0.2.2"));
+    let log = || std::fs::read_to_string(a.dir.join("daemon.log")).unwrap_or_default();
+    assert!(log().contains("bond0: data path: bpf"), "{}", log());
+    // The control plane's socket, and the threads' that only send.
+    let (listening, threads) = packet_sockets(&a, "e1");
+    assert_eq!(listening, 1, "the control plane's socket only");
+    assert!(threads >= 1, "the data threads' sockets only send: {threads}");
+
+    // 15 more slaves (veth pairs inside A, down: no carrier): 17, one more than the maps hold.
+    let extra: Vec<String> = (0..15).map(|i| format!("x{i}")).collect();
+    for x in &extra {
+        a.ip(&["link", "add", x, "type", "veth", "peer", "name", &format!("y{x}")]);
+    }
+    let names: Vec<&str> = extra.iter().map(String::as_str).collect();
+    a.ok(&[&["enslave", "bond0"][..], &names].concat());
+    wait_for(Duration::from_secs(5), "the bond on the userspace path", || {
+        log().contains("bond0: data path: userspace (more slaves than the fast path holds)")
+    });
+    let pinged = ping(&a, "192.0.2.2");
+    assert!(pinged, "a ping through the data threads: {}", log());
+    let (listening, sending) = packet_sockets(&a, "e1");
+    assert_eq!((listening, sending), (1 + threads, 0), "the threads' sockets take frames");
+
+    a.ok(&[&["release", "bond0"][..], &names].concat());
+    wait_for(Duration::from_secs(5), "the bond on the fast path again", || {
+        log().matches("bond0: data path: bpf").count() >= 2
+    });
+    assert!(ping(&a, "192.0.2.2"), "a ping over the fast path again");
+    let (listening, sending) = packet_sockets(&a, "e1");
+    assert_eq!(listening, 1, "the control plane's socket only, again");
+    assert_eq!(sending, threads, "the data threads' sockets only send again");
+    drop(b);
+}
+
 /// balance-tlb, balance-alb and active-backup with the ARP monitor between two daemons whose
 /// members meet on a Linux bridge (the switch these modes expect: a backup member of balance-tlb
 /// receives nothing for the bond): the data frames take the fast path (none crosses the tap's
