@@ -22,9 +22,10 @@
 //! in a fanout group (`PACKET_FANOUT` by flow hash: each flow's frames reach one thread, in
 //! order), which takes every frame while the bond's frames cross userspace; while the fast
 //! path forwards them, the group is replaced by sockets that only send (for the frames the
-//! fast path leaves to userspace), which the kernel hands no frame at all. The data threads leave Slow Protocols and micro-BFD frames to the
-//! control plane (`ubond_core::bond::is_data_frame`, as the fast path does) and deliver the rest as
-//! the receive plan says. On the bond's data-path end, each thread has a socket of the group;
+//! fast path leaves to userspace), which the kernel hands no frame at all. The data threads
+//! leave Slow Protocols and micro-BFD frames to the control plane
+//! (`ubond_core::bond::is_data_frame`, as the fast path does) and deliver the rest as the
+//! receive plan says. On the bond's data-path end, each thread has a socket of the group;
 //! balance-alb's ARP frames, which the core rewrites, reach the control plane through its own
 //! socket there (an ARP-only filter), and the threads skip them.
 //!
