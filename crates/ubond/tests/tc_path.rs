@@ -949,6 +949,13 @@ fn an_active_backup_bond_receives_through_the_kernel_on_the_userspace_path() {
     };
     active(&b, "e1");
     assert_eq!(redirected(&b, "e2"), None, "the backup's frames are dropped, not redirected");
+    // The kernel takes every frame of both slaves: the data threads' sockets there only send
+    // (no fanout hash, no filter run per frame); the control plane's reads.
+    for e in ["e1", "e2"] {
+        let (listening, sending) = packet_sockets(&b, e);
+        assert_eq!(listening, 1, "{e}: the control plane's socket only");
+        assert!(sending >= 1, "{e}: the data threads' sockets only send");
+    }
     let mut rng = Rng(0xab_4b52);
     round(&a, &b, &mut rng, &[1, 2], 1, 0, true);
 

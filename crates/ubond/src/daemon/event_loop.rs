@@ -286,7 +286,7 @@ impl Daemon {
     fn run_timers(&mut self) -> ubond_core::time::Instant {
         let now = self.clock.now();
         let mut next = now + IDLE;
-        let Bonds { list, carrier, fast, .. } = &mut self.bonds;
+        let Bonds { list, carrier, fast, workers, .. } = &mut self.bonds;
         for rt in list.iter_mut() {
             if let Some(t) = events::poll_carrier(rt, carrier, now) {
                 next = next.min(t);
@@ -297,7 +297,7 @@ impl Daemon {
                 if let Some(load) = fast.take_load(rt) {
                     rt.cursor.load.merge(&load);
                 }
-                fast.take_rx_seen(rt, now, self.clock.monotonic_at_epoch());
+                fast.take_rx_seen(rt, now, self.clock.monotonic_at_epoch(), workers);
                 rt.take_data_counts(now);
                 rt.bond.handle_timeout_with_load(now, &mut rt.cursor.load);
                 rt.drain_quietly(true);

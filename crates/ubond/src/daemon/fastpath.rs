@@ -27,7 +27,7 @@ use ubond_sys::Receive;
 
 use super::bond::BondRt;
 use super::tc_path::TcPath;
-use super::workers::{self, Workers};
+use super::workers::Workers;
 
 /// The in-kernel fast path, when loaded (`--datapath auto|bpf`).
 pub(super) struct Fast {
@@ -215,7 +215,7 @@ impl Fast {
         if refusal(rt, false) != refusal(rt, true) {
             self.sync(rt, workers);
         } else {
-            self.tc.sync(rt);
+            self.tc.sync(rt, workers);
         }
     }
 
@@ -247,7 +247,7 @@ impl Fast {
     pub(super) fn sync(&mut self, rt: &mut BondRt, workers: &Workers) {
         if !rt.fast.held {
             self.write(rt, false, workers);
-            self.tc.sync(rt);
+            self.tc.sync(rt, workers);
         }
     }
 
@@ -289,18 +289,10 @@ impl Fast {
         let mut reopened = false;
         for s in rt.slaves.iter_mut() {
             if on && !s.fast.taken {
-                match workers::set_receive(&s.data, Receive::Nothing) {
-                    Ok(()) => s.fast.taken = true,
-                    Err(e) => report(e),
-                }
-                // Sockets that only send in place of the group, which, taking nothing, would
-                // still cost every frame the slave receives its fanout hash and a filter run.
-                // The threads drop the group with the snapshot that has these.
-                if s.fast.taken && !workers::only_send(&s.data) {
-                    match workers.open_slave(&s.name, Receive::Nothing) {
-                        Ok(socks) => (s.data, reopened) = (socks, true),
-                        Err(e) => eprintln!("ubond: {name}: {e:#}"),
-                    }
+                // Sockets that only send in place of the group (`Workers::set_slave_receive`).
+                match workers.set_slave_receive(&s.name, &mut s.data, Receive::Nothing) {
+                    Ok(replaced) => (s.fast.taken, reopened) = (true, reopened || replaced),
+                    Err(e) => eprintln!("ubond: {name}: {e:#}"),
                 }
             }
             let rx = SlaveRx {
@@ -321,16 +313,9 @@ impl Fast {
             // Without its entry (a full map) the program leaves the slave's frames alone: the
             // data threads must then take them all again, for the userspace path.
             if (!on || written.is_err()) && s.fast.taken {
-                if workers::only_send(&s.data) {
-                    match workers.open_slave(&s.name, Receive::All) {
-                        Ok(socks) => (s.data, s.fast.taken, reopened) = (socks, false, true),
-                        Err(e) => eprintln!("ubond: {name}: {e:#}"),
-                    }
-                } else {
-                    match workers::set_receive(&s.data, Receive::All) {
-                        Ok(()) => s.fast.taken = false,
-                        Err(e) => report(e),
-                    }
+                match workers.set_slave_receive(&s.name, &mut s.data, Receive::All) {
+                    Ok(replaced) => (s.fast.taken, reopened) = (false, reopened || replaced),
+                    Err(e) => eprintln!("ubond: {name}: {e:#}"),
                 }
             }
         }
@@ -380,9 +365,15 @@ impl Fast {
     /// time of the last frame), given to the core as traffic. `mono_at_epoch` is the
     /// monotonic clock's reading at the daemon clock's epoch (the kernel's scale). A bond on
     /// the userspace path: the times its tc filters kept ([`TcPath::take_rx_seen`]).
-    pub(super) fn take_rx_seen(&mut self, rt: &mut BondRt, now: Instant, mono_at_epoch: u64) {
+    pub(super) fn take_rx_seen(
+        &mut self,
+        rt: &mut BondRt,
+        now: Instant,
+        mono_at_epoch: u64,
+        workers: &Workers,
+    ) {
         if !rt.fast.on() {
-            return self.tc.take_rx_seen(rt, now);
+            return self.tc.take_rx_seen(rt, now, workers);
         }
         let Some(fast) = self.path.as_ref() else { return };
         if !rt.arp_monitor() {

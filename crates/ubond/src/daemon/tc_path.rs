@@ -53,7 +53,7 @@ use ubond_sys::redirect::{self, RxMatch, RxTo, TxFilter, TxTo};
 use ubond_sys::{AddressSet, Ipv4Octets, Receive};
 
 use super::bond::BondRt;
-use super::workers::{self, DataSocket};
+use super::workers::{self, DataSocket, Workers};
 
 /// Where a slave's received data frames go up, on the userspace path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,9 +266,9 @@ pub(super) struct TcPath {
 
 impl TcPath {
     /// Brings bond `rt`'s slaves and data-path end to where its frames should go now.
-    pub(super) fn sync(&mut self, rt: &mut BondRt) {
-        self.sync_receive(rt);
-        self.sync_transmit(rt);
+    pub(super) fn sync(&mut self, rt: &mut BondRt, workers: &Workers) {
+        self.sync_receive(rt, workers);
+        self.sync_transmit(rt, workers);
     }
 
     /// Says the kernel refused a filter, and that the data threads forward everything now.
@@ -347,7 +347,7 @@ impl TcPath {
     /// The bond's transmit: by the filter and the table on its data-path end, or by the data
     /// threads. While it changes, the data threads' sockets take neither the old nor the new
     /// one's frames (none goes twice); then all that the new one leaves.
-    fn sync_transmit(&mut self, rt: &mut BondRt) {
+    fn sync_transmit(&mut self, rt: &mut BondRt, workers: &Workers) {
         let want = self.want_transmit(rt);
         let tx = &rt.tc_tx;
         let same = match &want {
@@ -415,7 +415,7 @@ impl TcPath {
                     }
                     let _ = nft_tx::clear(&end);
                     (rt.tc_tx.nft, rt.tc_tx.nft_counted) = (None, Vec::new());
-                    return self.sync_transmit(rt);
+                    return self.sync_transmit(rt, workers);
                 }
             }
         }
@@ -483,7 +483,7 @@ impl TcPath {
                 (tx.counted, tx.nft_counted) = (Vec::new(), Vec::new());
                 set_receive(&name, &rt.end, Receive::All);
                 self.refuse(&name, &e);
-                self.sync(rt);
+                self.sync(rt, workers);
             }
         }
     }
@@ -504,7 +504,7 @@ impl TcPath {
     /// The ARP monitor on the userspace path: when each slave whose frames the filters hand
     /// to the bond last received one for this host (their actions' last use), given to the core
     /// at `now` as the data threads' times are.
-    pub(super) fn take_rx_seen(&mut self, rt: &mut BondRt, now: Instant) {
+    pub(super) fn take_rx_seen(&mut self, rt: &mut BondRt, now: Instant, workers: &Workers) {
         if !rt.arp_monitor() {
             return;
         }
@@ -531,7 +531,7 @@ impl TcPath {
                     // The data threads note the times again.
                     let name = rt.bond.name().to_string();
                     self.refuse(&name, &e);
-                    return self.sync(rt);
+                    return self.sync(rt, workers);
                 }
             }
         }
@@ -639,13 +639,13 @@ impl TcPath {
     }
 
     /// Brings every slave of `rt` to where its frames should go up now.
-    fn sync_receive(&mut self, rt: &mut BondRt) {
+    fn sync_receive(&mut self, rt: &mut BondRt, workers: &Workers) {
         let fast_on = rt.fast.on();
         let name = rt.bond.name().to_string();
         let wants: Vec<KernelRx> =
             (0..rt.slaves.len()).map(|si| self.want_receive(rt, si)).collect();
         if !self.sync_copies(rt, &wants) {
-            return self.sync_receive(rt);
+            return self.sync_receive(rt, workers);
         }
         for (si, want) in wants.into_iter().enumerate() {
             let s = &mut rt.slaves[si];
@@ -660,12 +660,13 @@ impl TcPath {
                 }
                 // The fast path's programs, when on, have the frames: the sockets stay off.
                 if was_kernel && !fast_on {
-                    set_receive(&name, &s.data, Receive::All);
+                    slave_receive(rt, si, workers, Receive::All);
                 }
                 continue;
             };
             // The sockets take nothing while the filters change, so that no frame goes up
-            // twice; then what the filters leave them.
+            // twice; then what the filters leave them (sockets that only send, where that is
+            // nothing).
             if !set_receive(&name, &s.data, Receive::Nothing) {
                 continue;
             }
@@ -676,26 +677,25 @@ impl TcPath {
             match put {
                 Ok(()) => {
                     s.kernel_rx = want;
-                    match m {
+                    let rest = match m {
                         Some((_, RxTo::AsReceived { others, .. })) if !others.is_empty() => {
-                            set_receive(&name, &s.data, Receive::To(others));
+                            Receive::To(others)
                         }
-                        Some((RxMatch::AllButTcp, _)) => {
-                            set_receive(&name, &s.data, Receive::OtherTcp);
-                        }
-                        _ => {}
-                    }
+                        Some((RxMatch::AllButTcp, _)) => Receive::OtherTcp,
+                        _ => Receive::Nothing,
+                    };
+                    slave_receive(rt, si, workers, rest);
                     if m.is_some() {
                         self.say();
                     }
                 }
                 Err(e) => {
                     // `redirect` left no filter of ubond's.
-                    set_receive(&name, &s.data, Receive::All);
                     s.kernel_rx = KernelRx::Threads;
+                    slave_receive(rt, si, workers, Receive::All);
                     self.refuse(&name, &e);
                     // The slaves done before this one go back too.
-                    return self.sync(rt);
+                    return self.sync(rt, workers);
                 }
             }
         }
@@ -744,6 +744,18 @@ pub(super) fn slave_leaving(rt: &mut BondRt, ifindex: u32) {
 }
 
 /// Makes every socket of `socks` receive `what`; false (said) if one could not.
+/// Makes the data threads' sockets on slave `si` of `rt` receive `what`
+/// ([`Workers::set_slave_receive`]; said if it fails). Sockets opened anew reach the threads
+/// with the bond's next snapshot.
+fn slave_receive(rt: &mut BondRt, si: usize, workers: &Workers, what: Receive) {
+    let s = &mut rt.slaves[si];
+    match workers.set_slave_receive(&s.name, &mut s.data, what) {
+        Ok(true) => rt.published = None,
+        Ok(false) => {}
+        Err(e) => eprintln!("ubond: {}: {e:#}", rt.bond.name()),
+    }
+}
+
 fn set_receive(bond: &str, socks: &[DataSocket], what: Receive) -> bool {
     match workers::set_receive(socks, what) {
         Ok(()) => true,

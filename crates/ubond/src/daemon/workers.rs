@@ -308,6 +308,39 @@ impl Workers {
         })
     }
 
+    /// Makes the data threads' sockets `socks` on slave `iface` receive `what`. Sockets that
+    /// are to take nothing become sockets that only send (a group whose filters refuse every
+    /// frame would still cost each frame the slave receives a fanout hash and a filter run);
+    /// sockets that only send become a group again, opened anew, when they are to take
+    /// frames. `Ok(true)`: `socks` were replaced, and the threads need a new snapshot (they
+    /// drop the old sockets with theirs). Should sockets that only send fail to open, the
+    /// silenced group stays.
+    pub(super) fn set_slave_receive(
+        &self,
+        iface: &str,
+        socks: &mut Vec<DataSocket>,
+        what: Receive,
+    ) -> Result<bool> {
+        if only_send(socks) {
+            if what == Receive::Nothing {
+                return Ok(false);
+            }
+            *socks = self.open_slave(iface, what)?;
+            return Ok(true);
+        }
+        set_receive(socks, what)?;
+        if what != Receive::Nothing {
+            return Ok(false);
+        }
+        match self.open_slave(iface, Receive::Nothing) {
+            Ok(senders) => {
+                *socks = senders;
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
     /// Opens the sockets of the data threads on bond device `dev`'s data-path end.
     pub(super) fn open_end(&self, dev: &BondDevice) -> Result<Vec<DataSocket>> {
         self.open_group(Receive::All, |fanout| dev.open_data_socket(true, Receive::All, fanout))

@@ -210,6 +210,27 @@ pub fn ping(a: &Side, to: &str) -> bool {
         .success()
 }
 
+/// The packet sockets of side `s`'s namespace bound to interface `iface`: how many the kernel
+/// hands its frames (running, protocol `ETH_P_ALL`), and how many only send (protocol 0, not
+/// running), from `/proc/net/packet`.
+pub fn packet_sockets(s: &Side, iface: &str) -> (usize, usize) {
+    let path = format!("/sys/class/net/{iface}/ifindex");
+    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", &path]);
+    let index = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", "/proc/net/packet"]);
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|c| c.len() >= 9 && c[4] == index)
+        .collect();
+    let count = |proto: &str, running: &str| {
+        rows.iter().filter(|c| c[3] == proto && c[5] == running).count()
+    };
+    (count("0003", "1"), count("0000", "0"))
+}
+
 /// The MAC address of `iface` in the side's namespace.
 pub fn mac_of(s: &Side, iface: &str) -> String {
     let o = sh(&["ip", "-n", &s.ns, "-br", "link", "show", iface]);
