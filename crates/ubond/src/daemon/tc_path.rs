@@ -17,7 +17,8 @@
 //!   bond's device has a master (a bridge would forward them). Where the ARP monitor runs, a
 //!   slave that hands all its frames to the bond does it by filters that also keep its
 //!   receive times ([`TcPath::take_rx_seen`]); one that hands some or none keeps its data
-//!   threads, which note them.
+//!   threads, which note them. A slave whose frames the filters take all has data sockets
+//!   that only send (`Workers::set_slave_receive`): the kernel hands them no frame.
 //! * **Transmit**, per bond: where the transmit plan is one choice for every frame
 //!   (`TxPlan::redirect`: active-backup's active slave, broadcast's every slave, a bond of one
 //!   slave), every frame arriving on the data-path end goes to those slaves. Where it is a
@@ -27,8 +28,9 @@
 //!   `layer3+4`, TCP and UDP over IPv4 and IPv6 by the hash an nftables table computes
 //!   (`TxPlan::redirect_l34`); with `layer2+3`, IPv4 and IPv6 but ICMP the same way
 //!   (`TxPlan::redirect_l23`); balance-alb's IPv4 and IPv6 by its bucket, which the table
-//!   computes too (`TxPlan::redirect_alb`). The data threads' sockets on the end take the rest; balance-tlb's
-//!   bytes per bucket come back from the kernel's counters ([`TcPath::take_load`]).
+//!   computes too (`TxPlan::redirect_alb`). The data threads' sockets on the end take the
+//!   rest; balance-tlb's bytes per bucket come back from the kernel's counters
+//!   ([`TcPath::take_load`]).
 //!
 //! Neither while the fast path carries the bond (its programs do it all). A kernel that
 //! refuses the filters (no `u32` or `mirred`, no CAP_NET_ADMIN) is said once; the data
@@ -743,7 +745,6 @@ pub(super) fn slave_leaving(rt: &mut BondRt, ifindex: u32) {
     }
 }
 
-/// Makes every socket of `socks` receive `what`; false (said) if one could not.
 /// Makes the data threads' sockets on slave `si` of `rt` receive `what`
 /// ([`Workers::set_slave_receive`]; said if it fails). Sockets opened anew reach the threads
 /// with the bond's next snapshot.
@@ -756,6 +757,7 @@ fn slave_receive(rt: &mut BondRt, si: usize, workers: &Workers, what: Receive) {
     }
 }
 
+/// Makes every socket of `socks` receive `what`; false (said) if one could not.
 fn set_receive(bond: &str, socks: &[DataSocket], what: Receive) -> bool {
     match workers::set_receive(socks, what) {
         Ok(()) => true,
