@@ -443,10 +443,11 @@ fn a_bond_turning_to_the_arp_monitor_stays_on_the_fast_path_and_its_monitor_hear
 }
 
 /// A broadcast bond the fast path cannot hold (more slaves than its maps have room for) goes
-/// to the userspace path, and back once it can: on the fast path the threads' sockets on a slave only
-/// send (the kernel hands them no frame: no fanout hash, no filter per frame), on the userspace
-/// path they are a fanout group that takes the slave's frames, and the userspace path's tc
-/// filters run behind the fast path's idle programs; pings cross the bond throughout.
+/// to the userspace path, and back once it can: on the fast path the threads' sockets on a
+/// slave only send (the kernel hands them no frame: no fanout hash, no filter per frame), on
+/// the userspace path they are a fanout group that takes the slave's frames, and the userspace
+/// path's tc filters run behind the fast path's idle programs; pings cross the bond
+/// throughout.
 #[test]
 fn a_bond_the_fast_path_cannot_hold_goes_to_the_data_threads_and_back() {
     fast_path_cannot_hold("fpback", Hook::Tcx);

@@ -294,6 +294,22 @@ impl BondRt {
         }
     }
 
+    /// Makes the data threads' sockets on slave `si` receive `what`
+    /// ([`Workers::set_slave_receive`]); sockets opened anew reach the threads with the
+    /// bond's next snapshot.
+    pub(super) fn set_slave_receive(
+        &mut self,
+        si: usize,
+        workers: &Workers,
+        what: Receive,
+    ) -> Result<()> {
+        let s = &mut self.slaves[si];
+        if workers.set_slave_receive(&s.name, &mut s.data, what)? {
+            self.published = None;
+        }
+        Ok(())
+    }
+
     /// The bond's plan, options or slaves changed: the fast path's maps and the data threads'
     /// snapshot are to be brought up to date.
     pub(super) fn data_changed(&mut self) {

@@ -286,15 +286,15 @@ impl Fast {
                 report(e);
             }
         }
-        let mut reopened = false;
-        for s in rt.slaves.iter_mut() {
-            if on && !s.fast.taken {
+        for si in 0..rt.slaves.len() {
+            if on && !rt.slaves[si].fast.taken {
                 // Sockets that only send in place of the group (`Workers::set_slave_receive`).
-                match workers.set_slave_receive(&s.name, &mut s.data, Receive::Nothing) {
-                    Ok(replaced) => (s.fast.taken, reopened) = (true, reopened || replaced),
+                match rt.set_slave_receive(si, workers, Receive::Nothing) {
+                    Ok(()) => rt.slaves[si].fast.taken = true,
                     Err(e) => eprintln!("ubond: {name}: {e:#}"),
                 }
             }
+            let s = &rt.slaves[si];
             let rx = SlaveRx {
                 tap_ifindex: tap_index,
                 enabled: on && s.fast.taken,
@@ -313,14 +313,11 @@ impl Fast {
             // Without its entry (a full map) the program leaves the slave's frames alone: the
             // data threads must then take them all again, for the userspace path.
             if (!on || written.is_err()) && s.fast.taken {
-                match workers.set_slave_receive(&s.name, &mut s.data, Receive::All) {
-                    Ok(replaced) => (s.fast.taken, reopened) = (false, reopened || replaced),
+                match rt.set_slave_receive(si, workers, Receive::All) {
+                    Ok(()) => rt.slaves[si].fast.taken = false,
                     Err(e) => eprintln!("ubond: {name}: {e:#}"),
                 }
             }
-        }
-        if reopened {
-            rt.published = None;
         }
         if on {
             if let Err(e) = fast.set_bond(tap_index, &cfg) {

@@ -745,15 +745,10 @@ pub(super) fn slave_leaving(rt: &mut BondRt, ifindex: u32) {
     }
 }
 
-/// Makes the data threads' sockets on slave `si` of `rt` receive `what`
-/// ([`Workers::set_slave_receive`]; said if it fails). Sockets opened anew reach the threads
-/// with the bond's next snapshot.
+/// [`BondRt::set_slave_receive`], said if it fails.
 fn slave_receive(rt: &mut BondRt, si: usize, workers: &Workers, what: Receive) {
-    let s = &mut rt.slaves[si];
-    match workers.set_slave_receive(&s.name, &mut s.data, what) {
-        Ok(true) => rt.published = None,
-        Ok(false) => {}
-        Err(e) => eprintln!("ubond: {}: {e:#}", rt.bond.name()),
+    if let Err(e) = rt.set_slave_receive(si, workers, what) {
+        eprintln!("ubond: {}: {e:#}", rt.bond.name());
     }
 }
 
