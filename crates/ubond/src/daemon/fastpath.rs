@@ -254,8 +254,11 @@ impl Fast {
     /// [`Fast::sync`]; `attaching`: the bond's programs are about to be attached (the maps are
     /// written for them first).
     fn write(&mut self, rt: &mut BondRt, attaching: bool, workers: &Workers) {
-        let Some(fast) = self.path.as_mut() else { return };
+        // Synced now, with or without a fast path (without one, `--datapath user` or a kernel
+        // that refused the programs, the bond stayed dirty and every turn of the event loop
+        // synced it again).
         rt.fast.dirty = false;
+        let Some(fast) = self.path.as_mut() else { return };
         let tap_index = rt.dev.ifindex();
         let plan = rt.bond.tx_plan();
         let ifindex_of = |id: SlaveId| rt.slave(id).map(|s| s.ifindex);
