@@ -66,6 +66,13 @@ impl SysError {
         self.source.raw_os_error()
     }
 
+    /// Whether the kernel said an interface the operation named does not exist (ENODEV): one
+    /// that went while the caller still knew it (its removal not read yet), not a refusal of
+    /// the operation itself.
+    pub fn device_gone(&self) -> bool {
+        self.source.raw_os_error() == Some(libc::ENODEV)
+    }
+
     /// The underlying I/O error.
     pub fn io_error(&self) -> &io::Error {
         &self.source
@@ -125,5 +132,7 @@ mod tests {
         assert!(s.ends_with("(is the interface name right?)"), "{s}");
         assert_eq!(e.interface(), Some("eth9"));
         assert_eq!(e.raw_os_error(), Some(libc::ENODEV));
+        assert!(e.device_gone());
+        assert!(!SysError::new("x", None, io::Error::from_raw_os_error(libc::EPERM)).device_gone());
     }
 }

@@ -212,6 +212,50 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
     assert_eq!(left.lines().filter(|l| l.contains(" pref ")).count(), 3, "{left}");
 }
 
+/// A filter written for an interface that went (its removal not yet read by the daemon)
+/// fails with what `SysError::device_gone` recognises, whichever interface went: the slave,
+/// or the data-path end its frames go to; a filter the kernel cannot do does not. The daemon
+/// takes the first for no refusal of the filters (`tc_path`): one deleted slave does not send
+/// every bond's frames through the data threads.
+#[test]
+fn a_filter_for_an_interface_that_went_is_told_from_a_refusal() {
+    if !can_run() {
+        return;
+    }
+    let s = side("kgone", "a");
+    for i in 1..=2 {
+        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
+    }
+    s.ip(&["link", "add", "bondx", "type", "veth", "peer", "name", "endx"]);
+    let index = |ns: &str, iface: &'static str| {
+        in_netns(ns, move || link::ifindex(iface).unwrap()).join().unwrap()
+    };
+    let (s1, s2, end, bond) =
+        (index(&s.ns, "s1"), index(&s.ns, "s2"), index(&s.ns, "endx"), index(&s.ns, "bondx"));
+    // A filter that cannot be written: refused, not gone.
+    let refused = in_netns(&s.ns, move || {
+        let own = Some([2, 0, 0, 0, 0, 1]);
+        let to = RxTo::AsReceived { end, bond, own, others: AddressSet::default() };
+        redirect::redirect("s2", s2, RxMatch::AllStamped { own: [2, 0, 0, 0, 0, 2] }, to)
+            .unwrap_err()
+    });
+    assert!(!refused.join().unwrap().device_gone());
+    // The slave went.
+    s.ip(&["link", "del", "p1"]);
+    let e = in_netns(&s.ns, move || {
+        redirect::redirect("s1", s1, RxMatch::All, RxTo::End(end)).unwrap_err()
+    });
+    let e = e.join().unwrap();
+    assert!(e.device_gone(), "{e}");
+    // The data-path end went (the bond's device with it).
+    s.ip(&["link", "del", "bondx"]);
+    let e = in_netns(&s.ns, move || {
+        redirect::redirect("s2", s2, RxMatch::All, RxTo::End(end)).unwrap_err()
+    });
+    let e = e.join().unwrap();
+    assert!(e.device_gone(), "{e}");
+}
+
 /// A namespace with slave `s1` (its far end `p1`) and a bond's device `bondx` whose data-path
 /// end is `endx`, no IPv6 (the kernel's own frames would be counted); and `s1`'s address.
 fn one_slave(test: &str) -> (Side, [u8; 6]) {

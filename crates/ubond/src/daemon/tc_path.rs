@@ -34,7 +34,10 @@
 //!
 //! Neither while the fast path carries the bond (its programs do it all). A kernel that
 //! refuses the filters (no `u32` or `mirred`, no CAP_NET_ADMIN) is said once; the data
-//! threads then forward everything, as before.
+//! threads then forward everything, as before. An interface that went while its filter was
+//! written (ENODEV: a slave deleted, its removal not read yet) is no refusal: that slave's
+//! frames stay with the threads until it leaves the bond, and every other slave and bond
+//! keeps its filters.
 //!
 //! Switching over: the data sockets stop taking frames first, then the filters go on (a
 //! frame may be lost in between, none forwarded twice); back, the other way round. A transmit
@@ -484,6 +487,11 @@ impl TcPath {
                 (tx.filter, tx.to, tx.nft) = (TxFilter::Off, None, None);
                 (tx.counted, tx.nft_counted) = (Vec::new(), Vec::new());
                 set_receive(&name, &rt.end, Receive::All);
+                if e.device_gone() {
+                    // The bond's device, or a slave, went (its removal not read yet).
+                    eprintln!("ubond: {name}: {e}");
+                    return;
+                }
                 self.refuse(&name, &e);
                 self.sync(rt, workers);
             }
@@ -695,6 +703,12 @@ impl TcPath {
                     // `redirect` left no filter of ubond's.
                     s.kernel_rx = KernelRx::Threads;
                     slave_receive(rt, si, workers, Receive::All);
+                    if e.device_gone() {
+                        // The slave (or the bond's device) went and its removal is not read
+                        // yet: no refusal; the other slaves keep their filters.
+                        eprintln!("ubond: {name}: {e}");
+                        continue;
+                    }
                     self.refuse(&name, &e);
                     // The slaves done before this one go back too.
                     return self.sync(rt, workers);
