@@ -22,7 +22,8 @@
 //! in a fanout group (`PACKET_FANOUT` by flow hash: each flow's frames reach one thread, in
 //! order), which takes every frame while the bond's frames cross userspace; while the fast
 //! path forwards them, the group is replaced by sockets that only send (for the frames the
-//! fast path leaves to userspace), which the kernel hands no frame at all. The data threads
+//! fast path leaves to userspace), which the kernel hands no frame at all; the replaced ones
+//! are closed on a thread of their own (`Closer`). The data threads
 //! leave Slow Protocols and micro-BFD frames to the control plane
 //! (`ubond_core::bond::is_data_frame`, as the fast path does) and deliver the rest as the
 //! receive plan says. On the bond's data-path end, each thread has a socket of the group;
@@ -41,6 +42,7 @@
 use std::cell::Cell;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -248,6 +250,57 @@ pub(super) struct Workers {
     last_token: Cell<u64>,
     /// The last generation published.
     generation: u64,
+    /// Where sockets replaced by [`Workers::set_slave_receive`] go to be closed.
+    closer: Closer,
+}
+
+/// How many replaced sets of sockets may wait for [`Closer`]'s thread; beyond, the control
+/// plane closes them itself.
+const CLOSING_MAX: usize = 64;
+
+/// Closes the data threads' sockets the control plane replaced, on a thread of its own:
+/// closing a packet socket waits out an RCU grace period in the kernel (`packet_release`
+/// calls `synchronize_net`), 8–16 ms each where we measured it, which the event loop must not
+/// spend in the middle of an enslave (four of them held an 802.3ad bond's LACPDUs back).
+/// A data thread that still holds one in its snapshot closes it when it takes the next.
+struct Closer {
+    queue: Option<SyncSender<Vec<DataSocket>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Closer {
+    /// Starts the closing thread (without it, the control plane closes them itself).
+    fn start() -> Closer {
+        let (queue, closing) = sync_channel::<Vec<DataSocket>>(CLOSING_MAX);
+        let thread = ubond_sys::process::without_signals(|| {
+            std::thread::Builder::new()
+                .name("ubond-closer".to_string())
+                .spawn(move || closing.iter().for_each(drop))
+        });
+        match thread {
+            Ok(thread) => Closer { queue: Some(queue), thread: Some(thread) },
+            Err(e) => {
+                eprintln!("ubond: cannot start the thread that closes sockets: {e}");
+                Closer { queue: None, thread: None }
+            }
+        }
+    }
+
+    /// Closes `socks` (or lets go of them, where a data thread still holds them).
+    fn close(&self, socks: Vec<DataSocket>) {
+        if let Some(queue) = &self.queue {
+            // Full, or the thread gone: dropped, so closed, here.
+            let _ = queue.try_send(socks);
+        }
+    }
+
+    /// Closes what waits, and stops.
+    fn stop(&mut self) {
+        self.queue = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Workers {
@@ -262,6 +315,7 @@ impl Workers {
             threads: Vec::new(),
             last_token: Cell::new(forward::WAKE),
             generation: 0,
+            closer: Closer::start(),
         };
         for index in 0..count {
             let wake = Arc::new(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?);
@@ -312,9 +366,9 @@ impl Workers {
     /// are to take nothing become sockets that only send (a group whose filters refuse every
     /// frame would still cost each frame the slave receives a fanout hash and a filter run);
     /// sockets that only send become a group again, opened anew, when they are to take
-    /// frames. `Ok(true)`: `socks` were replaced, and the threads need a new snapshot (they
-    /// drop the old sockets with theirs). Should sockets that only send fail to open, the
-    /// silenced group stays.
+    /// frames. `Ok(true)`: `socks` were replaced, and the threads need a new snapshot (the old
+    /// sockets are closed on a thread of their own, [`Closer`], or by the last data thread
+    /// that held them). Should sockets that only send fail to open, the silenced group stays.
     pub(super) fn set_slave_receive(
         &self,
         iface: &str,
@@ -325,7 +379,8 @@ impl Workers {
             if what == Receive::Nothing {
                 return Ok(false);
             }
-            *socks = self.open_slave(iface, what)?;
+            let group = self.open_slave(iface, what)?;
+            self.closer.close(std::mem::replace(socks, group));
             return Ok(true);
         }
         set_receive(socks, what)?;
@@ -334,7 +389,7 @@ impl Workers {
         }
         match self.open_slave(iface, Receive::Nothing) {
             Ok(senders) => {
-                *socks = senders;
+                self.closer.close(std::mem::replace(socks, senders));
                 Ok(true)
             }
             Err(_) => Ok(false),
@@ -417,6 +472,7 @@ impl Workers {
                 eprintln!("ubond: a data thread had stopped on an error");
             }
         }
+        self.closer.stop();
     }
 }
 

@@ -231,6 +231,24 @@ pub fn packet_sockets(s: &Side, iface: &str) -> (usize, usize) {
     (count("0003", "1"), count("0000", "0"))
 }
 
+/// [`packet_sockets`] once `done` holds for them, or as they are after two seconds (the
+/// caller's assertions then say what is wrong): the daemon closes the sockets it replaces on
+/// a thread of its own, each within tens of milliseconds.
+pub fn settled_packet_sockets(
+    s: &Side,
+    iface: &str,
+    done: impl Fn((usize, usize)) -> bool,
+) -> (usize, usize) {
+    let t0 = Instant::now();
+    loop {
+        let n = packet_sockets(s, iface);
+        if done(n) || t0.elapsed() > Duration::from_secs(2) {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The MAC address of `iface` in the side's namespace.
 pub fn mac_of(s: &Side, iface: &str) -> String {
     let o = sh(&["ip", "-n", &s.ns, "-br", "link", "show", iface]);
