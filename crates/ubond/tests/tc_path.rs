@@ -214,7 +214,7 @@ fn the_kernels_redirect_delivers_what_the_core_delivers() {
 
 /// A filter written for an interface that went (its removal not yet read by the daemon)
 /// fails with what `SysError::device_gone` recognises, whichever interface went: the slave,
-/// or the data-path end its frames go to; a filter the kernel cannot do does not. The daemon
+/// or the data-path end its frames go to; a filter that cannot be written does not. The daemon
 /// takes the first for no refusal of the filters (`tc_path`): one deleted slave does not send
 /// every bond's frames through the data threads.
 #[test]
