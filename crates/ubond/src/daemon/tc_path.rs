@@ -276,13 +276,20 @@ impl TcPath {
         self.sync_transmit(rt, workers);
     }
 
-    /// Says the kernel refused a filter, and that the data threads forward everything now.
-    fn refuse(&mut self, name: &str, e: &ubond_sys::SysError) {
+    /// Says the kernel refused a filter, and that the data threads forward everything now;
+    /// true then. An interface that went (`device_gone`: its removal not read yet) is no
+    /// refusal: said, and false (the filter of that interface alone stays off).
+    fn refuse(&mut self, name: &str, e: &ubond_sys::SysError) -> bool {
+        if e.device_gone() {
+            eprintln!("ubond: {name}: {e}");
+            return false;
+        }
         eprintln!(
             "ubond: {name}: {e}; the data threads forward every frame instead (userspace data \
              path)"
         );
         self.refused = true;
+        true
     }
 
     /// Says, once, where the filters are.
@@ -487,13 +494,9 @@ impl TcPath {
                 (tx.filter, tx.to, tx.nft) = (TxFilter::Off, None, None);
                 (tx.counted, tx.nft_counted) = (Vec::new(), Vec::new());
                 set_receive(&name, &rt.end, Receive::All);
-                if e.device_gone() {
-                    // The bond's device, or a slave, went (its removal not read yet).
-                    eprintln!("ubond: {name}: {e}");
-                    return;
+                if self.refuse(&name, &e) {
+                    self.sync(rt, workers);
                 }
-                self.refuse(&name, &e);
-                self.sync(rt, workers);
             }
         }
     }
@@ -540,8 +543,9 @@ impl TcPath {
                 Err(e) => {
                     // The data threads note the times again.
                     let name = rt.bond.name().to_string();
-                    self.refuse(&name, &e);
-                    return self.sync(rt, workers);
+                    if self.refuse(&name, &e) {
+                        return self.sync(rt, workers);
+                    }
                 }
             }
         }
@@ -703,15 +707,10 @@ impl TcPath {
                     // `redirect` left no filter of ubond's.
                     s.kernel_rx = KernelRx::Threads;
                     slave_receive(rt, si, workers, Receive::All);
-                    if e.device_gone() {
-                        // The slave (or the bond's device) went and its removal is not read
-                        // yet: no refusal; the other slaves keep their filters.
-                        eprintln!("ubond: {name}: {e}");
-                        continue;
+                    if self.refuse(&name, &e) {
+                        // The slaves done before this one go back too.
+                        return self.sync(rt, workers);
                     }
-                    self.refuse(&name, &e);
-                    // The slaves done before this one go back too.
-                    return self.sync(rt, workers);
                 }
             }
         }
