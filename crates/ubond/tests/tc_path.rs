@@ -222,16 +222,13 @@ fn a_filter_for_an_interface_that_went_is_told_from_a_refusal() {
     if !can_run() {
         return;
     }
-    let s = side("kgone", "a");
-    for i in 1..=2 {
-        s.ip(&["link", "add", &format!("p{i}"), "type", "veth", "peer", "name", &format!("s{i}")]);
-    }
-    s.ip(&["link", "add", "bondx", "type", "veth", "peer", "name", "endx"]);
+    // `srcx` stands for the bond's device, the far end of `endx`.
+    let s = end_and_two_slaves("kgone", "a");
     let index = |ns: &str, iface: &'static str| {
         in_netns(ns, move || link::ifindex(iface).unwrap()).join().unwrap()
     };
     let (s1, s2, end, bond) =
-        (index(&s.ns, "s1"), index(&s.ns, "s2"), index(&s.ns, "endx"), index(&s.ns, "bondx"));
+        (index(&s.ns, "s1"), index(&s.ns, "s2"), index(&s.ns, "endx"), index(&s.ns, "srcx"));
     // A filter that cannot be written: refused, not gone.
     let refused = in_netns(&s.ns, move || {
         let own = Some([2, 0, 0, 0, 0, 1]);
@@ -248,7 +245,7 @@ fn a_filter_for_an_interface_that_went_is_told_from_a_refusal() {
     let e = e.join().unwrap();
     assert!(e.device_gone(), "{e}");
     // The data-path end went (the bond's device with it).
-    s.ip(&["link", "del", "bondx"]);
+    s.ip(&["link", "del", "srcx"]);
     let e = in_netns(&s.ns, move || {
         redirect::redirect("s2", s2, RxMatch::All, RxTo::End(end)).unwrap_err()
     });
