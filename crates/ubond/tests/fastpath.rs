@@ -909,12 +909,6 @@ fn tcp_segment(rng: &mut Rng, dst: [u8; 6], v6: bool, udp: bool, id: u32) -> Vec
     f
 }
 
-fn ifindex(s: &Side, iface: &str) -> u32 {
-    let path = format!("/sys/class/net/{iface}/ifindex");
-    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", &path]);
-    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
-}
-
 /// Broadcast's copies of a TCP segment (`tcp_dup_discard`, on by default): of the copies that
 /// arrive on A's three members, the first goes up the bond and the others are discarded,
 /// exactly as the core's `RxCopies` decides for the same arrivals (the fast path's table has

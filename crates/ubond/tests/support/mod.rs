@@ -210,13 +210,18 @@ pub fn ping(a: &Side, to: &str) -> bool {
         .success()
 }
 
+/// The interface index of `iface` in side `s`'s namespace.
+pub fn ifindex(s: &Side, iface: &str) -> u32 {
+    let path = format!("/sys/class/net/{iface}/ifindex");
+    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", &path]);
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
 /// The packet sockets of side `s`'s namespace bound to interface `iface`: how many the kernel
 /// hands its frames (running, protocol `ETH_P_ALL`), and how many only send (protocol 0, not
 /// running), from `/proc/net/packet`.
 pub fn packet_sockets(s: &Side, iface: &str) -> (usize, usize) {
-    let path = format!("/sys/class/net/{iface}/ifindex");
-    let o = sh(&["ip", "netns", "exec", &s.ns, "cat", &path]);
-    let index = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let index = ifindex(s, iface).to_string();
     let o = sh(&["ip", "netns", "exec", &s.ns, "cat", "/proc/net/packet"]);
     let table = String::from_utf8_lossy(&o.stdout).into_owned();
     let rows: Vec<Vec<&str>> = table
