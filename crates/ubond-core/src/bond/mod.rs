@@ -75,8 +75,8 @@ pub use self::error::{BondError, ConfigError, EnvironmentError, Misuse};
 pub use self::filter::SlaveFilter;
 pub use self::output::{BondEvent, BondTransmit, QUEUE_LIMIT};
 pub use self::plan::{
-    is_data_frame, HashRoute, HashRoutes, Ipv4Route, Ipv4Routes, RxPlan, RxRedirect, RxVerdict,
-    TxChoice, TxCursor, TxDecision, TxPlan,
+    is_data_frame, HashRoute, HashRoutes, Ipv4Route, Ipv4Routes, RrRoutes, RxPlan, RxRedirect,
+    RxVerdict, TxChoice, TxCursor, TxDecision, TxPlan, RR_KEYS_MAX,
 };
 pub use self::slave::{SlaveConfig, SlaveId};
 

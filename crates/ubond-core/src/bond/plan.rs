@@ -201,6 +201,24 @@ pub struct HashRoute {
     pub set_src: Option<MacAddr>,
 }
 
+/// The most keys [`RrRoutes`] has (`slaves × packets_per_slave`): a plan with more is left to
+/// a data path that counts frame by frame.
+pub const RR_KEYS_MAX: usize = 256;
+
+/// Where balance-rr's frames of one kind go, by a counter of their own
+/// ([`TxPlan::redirect_rr`]): the frames that are not IGMP over IPv4 (which leave by the IGMP
+/// slave) and carry no VLAN tag (a frame whose EtherType, octets 12 and 13, is 0x8100 or
+/// 0x88a8, or whose tag the kernel holds apart). Frame `i` of the kind leaves by
+/// `routes[(start + i) % routes.len()]` (`start` being where the counter stands), or, with
+/// [`RrRoutes::random`], by a route picked at random for each frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RrRoutes {
+    /// `packets_per_slave=0`: each frame by a route picked at random, not by the counter.
+    pub random: bool,
+    /// The slave of each value of the counter, `0..routes.len()` in order.
+    pub routes: Vec<SlaveId>,
+}
+
 /// What the driver does with one frame the bond transmits ([`TxPlan::decide`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxDecision {
@@ -413,6 +431,43 @@ impl TxPlan {
             })
             .collect::<Option<Vec<_>>>()?;
         Some(HashRoutes { mask: 0xff, routes })
+    }
+
+    /// The plan for balance-rr's frames of [`RrRoutes`]' kind, for a data path whose
+    /// classifier keeps a counter that wraps at a modulus (nftables' `numgen`): a route per
+    /// value of the counter, `slaves × packets_per_slave` of them (`packets_per_slave=0`: one
+    /// per slave, picked at random). `None` for every other plan, for a plan without slaves,
+    /// and for more than [`RR_KEYS_MAX`] routes.
+    ///
+    /// For every frame of the kind, [`TxPlan::select`] with its counter at `c` sends it as
+    /// route `(c + 1) % routes.len()` does (`c + 1` wrapping as the `u32` counter does; the
+    /// counter goes on to it), the kernel's
+    /// `bond_rr_gen_slave_id` counting frames and `packets_per_slave` the same way; so the
+    /// routes send the frames in the core's order, from wherever the counter stands. With
+    /// `packets_per_slave=0` both pick a slave at random.
+    pub fn redirect_rr(&self) -> Option<RrRoutes> {
+        if self.mode != Mode::BalanceRr || self.tlb.is_some() || self.slaves.is_empty() {
+            return None;
+        }
+        if self.packets_per_slave == 0 {
+            return Some(RrRoutes { random: true, routes: self.slaves.clone() });
+        }
+        let keys = self.slaves.len().checked_mul(self.packets_per_slave as usize)?;
+        if keys > RR_KEYS_MAX {
+            return None;
+        }
+        // A frame of the kind (no IGMP, no tag), sent with the counter one before each key.
+        let mut frame = [0u8; 14 + 20];
+        frame[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+        frame[14] = 0x45;
+        frame[14 + 9] = L34_TCP;
+        let routes = (0..keys as u32)
+            .map(|key| match self.select(&frame, &mut key.wrapping_sub(1)) {
+                TxChoice::One(slave) => Some(slave),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(RrRoutes { random: false, routes })
     }
 
     /// Where `frame` goes as one route: its slave, where its bytes are counted and the source
@@ -1072,6 +1127,73 @@ mod tests {
             }
         }
         assert!(seen[1..].iter().all(|&n| n > 50), "random choice uses every slave: {seen:?}");
+    }
+
+    /// balance-rr's routes by a counter (`redirect_rr`) send the frames of their kind as
+    /// `select` does, from any point of the counter, for every number of slaves and
+    /// `packets_per_slave`; IGMP and tagged frames are not of the kind (IGMP leaves by its
+    /// own slave); plans that are not balance-rr, or need too many routes, have none.
+    #[test]
+    fn round_robin_routes_follow_the_counter() {
+        let mut x = 0x9e37_79b9_u32;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for n in 1..=4 {
+            for per in 1..=5 {
+                let p = TxPlan {
+                    packets_per_slave: per,
+                    igmp_slave: Some(SlaveId(n)),
+                    ..plan(Mode::BalanceRr, n)
+                };
+                let r = p.redirect_rr().unwrap();
+                assert!(!r.random);
+                assert_eq!(r.routes.len(), (n * per) as usize);
+                for start in [0, 1, rnd(), u32::MAX - 3] {
+                    let mut c = start;
+                    for i in 0..3 * r.routes.len() as u32 {
+                        // Any untagged frame that is not IGMP.
+                        let mut f = [0u8; 60];
+                        f.iter_mut().for_each(|b| *b = rnd() as u8);
+                        if f[12..14] == [0x81, 0x00] || f[12..14] == [0x88, 0xa8] {
+                            f[12] = 0x08;
+                        }
+                        if f[12..14] == [0x08, 0x00] && f[23] == 2 {
+                            f[23] = 6;
+                        }
+                        let key = start.wrapping_add(i).wrapping_add(1) as usize % r.routes.len();
+                        let want = TxChoice::One(r.routes[key]);
+                        assert_eq!(p.select(&f, &mut c), want, "n={n} per={per} start={start}");
+                    }
+                }
+            }
+        }
+        let random = TxPlan { packets_per_slave: 0, ..plan(Mode::BalanceRr, 3) };
+        let r = random.redirect_rr().unwrap();
+        assert!(r.random && r.routes == random.slaves, "a route per slave, picked at random");
+        let big = TxPlan { packets_per_slave: 65, ..plan(Mode::BalanceRr, 4) };
+        assert_eq!(big.redirect_rr(), None, "{} keys", 4 * 65);
+        assert!(TxPlan { packets_per_slave: 64, ..big }.redirect_rr().is_some());
+        assert_eq!(plan(Mode::BalanceRr, 0).redirect_rr(), None, "no slave");
+        for &mode in Mode::ALL.iter().filter(|&&m| m != Mode::BalanceRr) {
+            assert_eq!(plan(mode, 2).redirect_rr(), None, "{mode:?}");
+        }
+        // Not of the kind: IGMP (by its own slave), untagged or tagged.
+        let p = TxPlan { igmp_slave: Some(SlaveId(2)), ..plan(Mode::BalanceRr, 2) };
+        let mut igmp = [0u8; 64];
+        igmp[12..14].copy_from_slice(&[0x08, 0x00]);
+        igmp[23] = 2;
+        let mut tagged = [0u8; 64];
+        tagged[12..18].copy_from_slice(&[0x81, 0x00, 0, 7, 0x08, 0x00]);
+        tagged[27] = 2;
+        for f in [&igmp, &tagged] {
+            for c in 0..4 {
+                assert_eq!(p.select(f, &mut { c }), TxChoice::One(SlaveId(2)));
+            }
+        }
     }
 
     #[test]
