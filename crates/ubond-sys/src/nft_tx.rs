@@ -15,6 +15,9 @@
 //!   XORs and shifts registers. The table computes the kernel's hash (`layer3+4`: for TCP
 //!   and UDP over IPv4 without options or fragments, and over IPv6 right after the fixed
 //!   header; `layer2+3`: IPv4 and IPv6 but ICMP) and looks the masked hash up.
+//! * **A counter to keep** ([`NftMatch::RoundRobin`]): balance-rr sends frame after frame
+//!   by the next slave, which no classifier of tc's can; nftables' `numgen` counts the
+//!   frames modulo the number of routes (or picks one at random) and looks the count up.
 //!
 //! A table per end, `ubond-END`, as `nft` would write the second kind:
 //!
@@ -43,8 +46,8 @@
 use netlink_packet_core::{DefaultNla, Nla, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP};
 use netlink_packet_netfilter::nftables::{
     Bitwise, ChainAttribute, ChainMessage, DataAttribute, DevHookNumber, ExpressionAttribute,
-    Expressions, Hook, HookNumber, ListAttribute, Lookup, NfTablesMessage, Payload, Register,
-    RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
+    Expressions, Hook, HookNumber, Immediate, ListAttribute, Lookup, NfTablesMessage, Payload,
+    Register, RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
     SetElementMessage, SetFlags, SetMessage, Verdict, VerdictAttribute,
 };
 
@@ -89,6 +92,16 @@ pub enum NftMatch {
     /// address, next header TCP or UDP, from a specified address (the data threads' sockets:
     /// [`crate::Receive::AllButAlb`]), by the XOR of the destination address's octets.
     Alb,
+    /// balance-rr's frames: every untagged frame (EtherType not 0x8100 or 0x88a8; the
+    /// kernel's tag, held apart, reads as one here) but IGMP over IPv4 (EtherType IPv4, at
+    /// least 24 octets, protocol 2; the data threads' sockets take the others:
+    /// [`crate::Receive::AllButRr`]), by a counter of the frames modulo the number of
+    /// routes, whose keys are `0..routes.len()` (`numgen inc`), or at random (`numgen
+    /// random`).
+    RoundRobin {
+        /// Pick the route at random, not by the counter.
+        random: bool,
+    },
 }
 
 /// One route: the frames of key `key` leave by interface `to`, with source address
@@ -111,6 +124,14 @@ const COUNTER_BYTES: u16 = 1;
 const COUNTER_PACKETS: u16 = 2;
 /// The map's id within the transaction.
 const MAP_ID: u32 = 1;
+/// `NFTA_NG_DREG`, `NFTA_NG_MODULUS`, `NFTA_NG_TYPE`, `NFTA_NG_OFFSET`; `NFT_NG_INCREMENTAL`,
+/// `NFT_NG_RANDOM`.
+const NG_DREG: u16 = 1;
+const NG_MODULUS: u16 = 2;
+const NG_TYPE: u16 = 3;
+const NG_OFFSET: u16 = 4;
+const NG_INCREMENTAL: u32 = 0;
+const NG_RANDOM: u32 = 1;
 
 /// The table of data-path end `end`.
 pub fn table_of(end: &str) -> String {
@@ -125,8 +146,8 @@ fn chain_of(key: u32) -> String {
 /// Gives data-path end `end` the table that sends the frames `what` selects by `routes`, in
 /// place of the one it had. With no route, the table goes. Fails (said with the kernel's
 /// reason) where the kernel has no nftables, no `netdev` family, no `fwd`, or (for
-/// [`NftMatch::Layer34`] and [`NftMatch::Alb`]) no XOR between registers; the end then has
-/// what it had.
+/// [`NftMatch::Layer34`] and [`NftMatch::Alb`]) no XOR between registers, (for
+/// [`NftMatch::RoundRobin`]) no `numgen`; the end then has what it had.
 pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
     const OP: &str = "forward the bond's frames in the kernel (nftables)";
     if routes.is_empty() {
@@ -136,13 +157,11 @@ pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
     let t = || table.clone();
     let key_of = |key: u32| match what {
         NftMatch::Layer2 { .. } => vec![key as u8],
-        NftMatch::Layer34 { .. } | NftMatch::Layer23 { .. } | NftMatch::Alb => {
-            key.to_ne_bytes().to_vec()
-        }
+        _ => key.to_ne_bytes().to_vec(),
     };
     let key_len = match what {
         NftMatch::Layer2 { .. } => 1,
-        NftMatch::Layer34 { .. } | NftMatch::Layer23 { .. } | NftMatch::Alb => 4,
+        _ => 4,
     };
     // One transaction replaces the table.
     let mut msgs = replacing(&table);
@@ -218,16 +237,18 @@ pub fn put(end: &str, what: NftMatch, routes: &[NftRoute]) -> Result<()> {
         }),
         NLM_F_CREATE,
     ));
-    for lookup in base_rules(what) {
+    let modulus = u32::try_from(routes.len()).unwrap_or(u32::MAX);
+    for lookup in base_rules(what, modulus) {
         msgs.push((rule(&table, "tx", lookup), NLM_F_CREATE | NLM_F_APPEND));
     }
     batch(OP, end, msgs)
 }
 
-/// The base chain's rules for `what`, each ending in the map's lookup. An outer VLAN tag is
-/// in the skb's metadata here; nftables reads the EtherType in line (at 12), the tag's, so a
-/// tagged frame is no IPv4 or IPv6 there, as for tc's filter.
-fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
+/// The base chain's rules for `what` (a table of `routes` routes), each ending in the map's
+/// lookup or, for frames left to the data threads, in `accept`. An outer VLAN tag is in the
+/// skb's metadata here; nftables reads the EtherType in line (at 12), the tag's, so a tagged
+/// frame is no IPv4 or IPv6 there, as for tc's filter.
+fn base_rules(what: NftMatch, routes: u32) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
     // Of this EtherType, to a unicast address.
     let unicast = |ethertype: [u8; 2]| {
         vec![ll(12, 2), equal(ethertype.to_vec()), ll(0, 1), masked(vec![0x01]), equal(vec![0x00])]
@@ -274,6 +295,41 @@ fn base_rules(what: NftMatch) -> Vec<Vec<ListAttribute<ExpressionAttribute>>> {
         ]
     };
     match what {
+        NftMatch::RoundRobin { random } => {
+            let accept = || {
+                Expressions::Immediate(vec![
+                    Immediate::DestinationRegister(Register::Verdict),
+                    Immediate::Data(DataAttribute::Verdict(vec![VerdictAttribute::Code(
+                        Verdict::Other(ACCEPT),
+                    )])),
+                ])
+                .into()
+            };
+            // Tagged (by either TPID), and IGMP over IPv4: the data threads'.
+            let mut rules: Vec<_> = [[0x81, 0x00], [0x88, 0xa8]]
+                .map(|tpid| vec![ll(12, 2), equal(tpid.to_vec()), accept()])
+                .into();
+            rules.push(vec![
+                ll(12, 2),
+                equal(vec![0x08, 0x00]),
+                nh(Register::Reg1, 9, 1),
+                equal(vec![2]),
+                accept(),
+            ]);
+            let be32 = |v: u32| v.to_be_bytes().to_vec();
+            let kind = if random { NG_RANDOM } else { NG_INCREMENTAL };
+            let numgen = Expressions::Other {
+                expression_type: "numgen".to_string(),
+                attributes: vec![
+                    DefaultNla::new(NG_DREG, be32(u32::from(Register::Reg1))),
+                    DefaultNla::new(NG_MODULUS, be32(routes)),
+                    DefaultNla::new(NG_TYPE, be32(kind)),
+                    DefaultNla::new(NG_OFFSET, be32(0)),
+                ],
+            };
+            rules.push(vec![numgen.into(), lookup()]);
+            rules
+        }
         NftMatch::Alb => {
             let mut r = unicast_ipv4;
             r.extend([

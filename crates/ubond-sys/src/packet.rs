@@ -194,6 +194,10 @@ pub enum Receive {
     /// octets from the IP header on, not IGMP, not to 255.255.255.255; untagged IPv6 to a
     /// unicast address, next header TCP or UDP, from a specified address (not `::`).
     AllButAlb,
+    /// Every frame but balance-rr's an nftables table sends
+    /// ([`crate::nft_tx::NftMatch::RoundRobin`]): only the tagged ones (in the metadata, or
+    /// EtherType 0x8100 or 0x88a8) and IGMP over IPv4 (at least 24 octets, protocol 2).
+    AllButRr,
     /// The TCP a slave's tc filters leave on it ([`crate::redirect::RxMatch::AllButTcp`])
     /// that the table of broadcast's copies does not take ([`crate::nft_rx`]): untagged
     /// IPv4 TCP without a fragment whose IP header has options (first octet not 0x45), and
@@ -656,6 +660,7 @@ impl PacketSocket {
             Receive::AllButL34 => all_but_l34_filter(),
             Receive::AllButL23 => all_but_l23_filter(),
             Receive::AllButAlb => all_but_alb_filter(),
+            Receive::AllButRr => all_but_rr_filter().to_vec(),
             Receive::OtherTcp => other_tcp_filter().to_vec(),
             Receive::Nothing => vec![op(0x06, 0, 0, 0)],
         };
@@ -1234,6 +1239,26 @@ fn all_but_alb_filter() -> Vec<libc::sock_filter> {
         op(0x06, 0, 0, 0),             // 27: refuse
     ]);
     code
+}
+
+/// The classic BPF program of [`Receive::AllButRr`]: accepts the frames it names, refuses
+/// every other.
+fn all_but_rr_filter() -> [libc::sock_filter; 12] {
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    [
+        op(0x20, 0, 0, SKF_AD_VLAN_TAG_PRESENT), // 0: ld vlan_avail
+        op(0x15, 0, 8, 0),                       // 1: jeq #0, else accept
+        op(0x28, 0, 0, 12),                      // 2: ldh [12]
+        op(0x15, 6, 0, 0x8100),                  // 3: jeq #802.1Q: accept
+        op(0x15, 5, 0, 0x88a8),                  // 4: jeq #802.1ad: accept
+        op(0x15, 0, 5, 0x0800),                  // 5: jeq #IPv4, else refuse
+        op(0x80, 0, 0, 0),                       // 6: ld len
+        op(0x35, 0, 3, 14 + 10),                 // 7: jge #24, else refuse
+        op(0x30, 0, 0, 23),                      // 8: ldb [23]
+        op(0x15, 0, 1, 2),                       // 9: jeq #IGMP: accept, else refuse
+        op(0x06, 0, 0, 0x0004_0000),             // 10: accept
+        op(0x06, 0, 0, 0),                       // 11: refuse
+    ]
 }
 
 /// The VLAN tag (TPID, TCI) in a received message's `PACKET_AUXDATA`, if the frame had one.
