@@ -666,6 +666,125 @@ fn the_alb_table_buckets_as_the_core_does() {
     table_hashes_as_the_core_does("knftalb", NftMatch::Alb, Receive::AllButAlb, like, kind, key);
 }
 
+/// The frames balance-rr's table takes: untagged (EtherType not 0x8100 or 0x88a8), but IGMP
+/// over IPv4 (24 octets at least).
+fn rr_kind(f: &[u8]) -> bool {
+    let tagged = f[12..14] == [0x81, 0x00] || f[12..14] == [0x88, 0xa8];
+    let igmp = f.len() >= 24 && f[12..14] == [0x08, 0x00] && f[23] == 2;
+    !tagged && !igmp
+}
+
+/// Makes `f` (of [`frame`]) IGMP over IPv4, or, now and then, 802.1Q-tagged IGMP.
+fn as_igmp(rng: &mut Rng, f: &mut Vec<u8>) {
+    let tail = f.split_off(f.len() - MAGIC.len() - 4);
+    f.truncate(12);
+    if rng.byte() % 3 == 0 {
+        f.extend_from_slice(&[0x81, 0x00, 0x00, 0x07]);
+    }
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(&ipv4(rng, 2, 0, &[0x16, 0, 0, 0, 239, 1, 2, 3]));
+    f.extend_from_slice(&tail);
+}
+
+/// balance-rr's table (`NftMatch::RoundRobin`): nftables counts the frames of its kind (every
+/// untagged frame but IGMP over IPv4) and each leaves by the route of the count, in the order
+/// they were sent, as the core's counter runs through `TxPlan::redirect_rr`'s routes from the
+/// same point (here `packets_per_slave=3` over two slaves: six routes); every other frame
+/// (tagged by either TPID, IGMP) stays for the data threads' socket (`Receive::AllButRr`).
+/// With `random`, each frame of the kind leaves once, by every route now and then. Each route
+/// here writes a source address of its own, so that the frame says which key it went by.
+#[test]
+fn the_round_robin_table_counts_as_the_core_does() {
+    use ubond_core::bond::{TxChoice, TxPlan};
+    if !can_run() {
+        return;
+    }
+    let s = end_and_two_slaves("knftrr", "a");
+    let plan = TxPlan {
+        packets_per_slave: 3,
+        slaves: vec![SlaveId(1), SlaveId(2)],
+        ..TxPlan::empty(ubond_core::options::Mode::BalanceRr)
+    };
+    let source = |key: u32| [0x02, 0x52, 0, 0, 0x0e, key as u8];
+    let mut rng = Rng(0x52_5252);
+    for random in [false, true] {
+        let rr = plan.redirect_rr().unwrap();
+        let routes: Vec<SlaveId> = if random { plan.slaves.clone() } else { rr.routes };
+        let put = in_netns(&s.ns, move || {
+            let (s1, s2) = (link::ifindex("s1").unwrap(), link::ifindex("s2").unwrap());
+            let routes: Vec<NftRoute> = (0..)
+                .zip(&routes)
+                .map(|(key, slave)| {
+                    let to = if *slave == SlaveId(1) { s1 } else { s2 };
+                    NftRoute { key, to, source: Some(source(key)) }
+                })
+                .collect();
+            ubond_sys::nft_tx::put("endx", NftMatch::RoundRobin { random }, &routes)
+        })
+        .join()
+        .unwrap();
+        if let Err(e) = put {
+            // A kernel without nftables' `numgen`: the daemon leaves those frames to its data
+            // threads (said).
+            eprintln!("skipped: {e}");
+            return;
+        }
+        let socket = socket_takes(&s.ns, "endx", Receive::AllButRr);
+        let (mut sends, mut kind, mut stay, mut frames) =
+            (Vec::new(), Vec::new(), BTreeSet::new(), BTreeMap::new());
+        for id in 0..600 {
+            let mut f = any_frame(&mut rng, id);
+            if rng.next() % 6 == 0 {
+                as_igmp(&mut rng, &mut f);
+            }
+            if rr_kind(&f) {
+                kind.push(id);
+            } else {
+                stay.insert(id);
+            }
+            sends.push(("srcx".to_string(), f.clone()));
+            frames.insert(id, f);
+        }
+        assert!(kind.len() > 300 && stay.len() > 60, "{} of the kind", kind.len());
+        let left = send_and_watch_sources(&s.ns, &s.ns, &["p1", "p2"], false, sends, kind.len());
+        let mut got = BTreeMap::new();
+        for (id, m, src) in left {
+            assert_eq!(src[..5], source(0)[..5], "frame {id} left by a route");
+            assert!(got.insert(id, (m, u32::from(src[5]))).is_none(), "frame {id} left twice");
+        }
+        let ids: Vec<u32> = got.keys().copied().collect();
+        assert_eq!(ids, kind, "the frames of the kind left, once each, and no other");
+        let by_route = |m: usize, key: u32| (m == 0) == (routes_slave(&plan, random, key) == 1);
+        assert!(got.values().all(|&(m, key)| by_route(m, key)), "each by its route's slave");
+        if random {
+            let mut used = BTreeSet::new();
+            used.extend(got.values().map(|g| g.1));
+            assert_eq!(used.len(), 2, "every route now and then: {used:?}");
+        } else {
+            // The core, its counter where the table's count started, sends each the same way.
+            let first = got[&kind[0]].1;
+            let mut counter = first.wrapping_sub(1);
+            for (i, id) in kind.iter().enumerate() {
+                let key = got[id].1;
+                assert_eq!(key, (first + i as u32) % 6, "frame {id}: the count goes on by one");
+                let TxChoice::One(SlaveId(want)) = plan.select(&frames[id], &mut counter) else {
+                    panic!("balance-rr chooses one slave");
+                };
+                assert_eq!(got[id].0 + 1, want as usize, "frame {id} by the core's slave");
+            }
+        }
+        let stayed: BTreeSet<u32> = socket.join().unwrap().into_iter().collect();
+        assert_eq!(stayed, stay, "the data threads' socket takes the others, once each");
+    }
+    in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
+}
+
+/// The slave (its number) of route `key` in [`the_round_robin_table_counts_as_the_core_does`].
+fn routes_slave(plan: &ubond_core::bond::TxPlan, random: bool, key: u32) -> u32 {
+    let routes = if random { plan.slaves.clone() } else { plan.redirect_rr().unwrap().routes };
+    routes[key as usize].0
+}
+
 /// Puts table `what` on a data-path end with a route for each key (`0..=mask`, 256 for
 /// balance-alb), to `s1` unchanged or to `s2` with another source by the parity of the key's
 /// bits (so that a wrong bit anywhere in a key sends the frame the wrong way), sends frames of
@@ -1394,6 +1513,93 @@ fn balance_alb_transmits_through_the_kernel() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(through_bond_by_source(&bns, &ans, &mut rng, bond, e2, 1000) > 0, "no daemon");
+}
+
+/// balance-rr's transmit on the userspace path: its untagged frames but IGMP leave by the
+/// nftables table's counter (counted there), by one slave and then the other, and in runs of
+/// two once `packets_per_slave` is 2; IGMP leaves by one slave (the IGMP slave), tagged frames
+/// by the data threads; each frame once. With no daemon, the table alone sends (the other
+/// frames go nowhere); the next daemon puts its own table there; the bond deleted, it goes.
+#[test]
+fn balance_rr_transmits_through_the_kernel() {
+    if !can_run() {
+        return;
+    }
+    let (a, mut b) = user_pair("ktxrr");
+    b.ok(&["add", "bond0", "mode=balance-rr", "miimon=50"]);
+    b.ok(&["enslave", "bond0", "e1", "e2"]);
+    // No frames of the kernel's own (IPv6's) between the test's, so that the count is theirs.
+    must(&["ip", "netns", "exec", &b.ns, "sysctl", "-qw", "net.ipv6.conf.bond0.disable_ipv6=1"]);
+    b.ip(&["link", "set", "bond0", "up"]);
+    wait_report(&b, "bond0", Duration::from_secs(10), "both up", |r| {
+        r.matches("MII Status: up").count() == 3
+    });
+    let ns = b.ns.clone();
+    let routes = move || {
+        let ns = ns.clone();
+        in_netns(&ns, || ubond_sys::nft_tx::sent("bond0-dp")).join().unwrap().unwrap_or_default()
+    };
+    let refused = |b: &Side| {
+        let log = std::fs::read_to_string(b.dir.join("daemon.log")).unwrap_or_default();
+        log.contains("go through the data threads instead")
+    };
+    wait_for(Duration::from_secs(10), "balance-rr's table", || routes().len() == 2 || refused(&b));
+    if refused(&b) {
+        eprintln!("skipped: the kernel refused the table");
+        return;
+    }
+    let (ans, bns) = (a.ns.clone(), b.ns.clone());
+    let mut rng = Rng(0x4242_7272);
+    // Sends 400 frames through the bond (one in six IGMP) and checks where they left.
+    let mut round = |first: u32, per: usize, daemon: bool| {
+        let sent_before: u64 = routes().iter().map(|r| r.1).sum();
+        let (mut sends, mut kind, mut igmp) = (Vec::new(), Vec::new(), Vec::new());
+        for id in first..first + 400 {
+            let mut f = any_frame(&mut rng, id);
+            if rng.next() % 6 == 0 {
+                as_igmp(&mut rng, &mut f);
+            }
+            if rr_kind(&f) {
+                kind.push(id);
+            } else if f[12..14] == [0x08, 0x00] {
+                igmp.push(id);
+            }
+            sends.push(("bond0".to_string(), f));
+        }
+        let expected = if daemon { 400 } else { kind.len() };
+        let mut on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for (id, m) in send_and_watch(&bns, &ans, &["e1", "e2"], false, sends, expected) {
+            on.entry(id).or_default().push(m);
+        }
+        assert_eq!(on.len(), expected, "every frame the bond sends left (daemon: {daemon})");
+        assert!(on.values().all(|m| m.len() == 1), "each once");
+        // The count runs on by one per frame of the kind: slave `((start + i) / per) % 2`.
+        let by: Vec<usize> = kind.iter().map(|id| on[id][0]).collect();
+        let follows =
+            |start: usize| by.iter().enumerate().all(|(i, &m)| m == (start + i) / per % 2);
+        assert!((0..2 * per).any(follows), "per {per}, round robin: {by:?}");
+        if daemon {
+            let igmp_by: BTreeSet<usize> = igmp.iter().map(|id| on[id][0]).collect();
+            assert_eq!(igmp_by.len(), 1, "IGMP by the IGMP slave alone");
+        }
+        let counted = routes().iter().map(|r| r.1).sum::<u64>() - sent_before;
+        assert!(counted >= kind.len() as u64, "the table sent {counted} of {}", kind.len());
+    };
+    round(0, 1, true);
+    b.ok(&["set", "bond0", "packets_per_slave", "2"]);
+    wait_for(Duration::from_secs(5), "the table of four routes", || routes().len() == 4);
+    round(1000, 2, true);
+    let mut child = b.daemon.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    round(2000, 2, false);
+    b.start_daemon_with(&["--datapath", "user"]);
+    wait_for(Duration::from_secs(20), "the next daemon's table", || routes().len() == 4);
+    round(3000, 2, true);
+    assert!(!refused(&b), "the kernel took the tables");
+    b.ok(&["del", "bond0"]);
+    let left = in_netns(&b.ns, || ubond_sys::nft_tx::present("bond0-dp")).join().unwrap();
+    assert!(!left.unwrap(), "the table went with the bond");
 }
 
 /// The ARP monitor on the userspace path: an active-backup bond's active slave hands its

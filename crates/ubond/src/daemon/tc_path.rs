@@ -28,8 +28,9 @@
 //!   `layer3+4`, TCP and UDP over IPv4 and IPv6 by the hash an nftables table computes
 //!   (`TxPlan::redirect_l34`); with `layer2+3`, IPv4 and IPv6 but ICMP the same way
 //!   (`TxPlan::redirect_l23`); balance-alb's IPv4 and IPv6 by its bucket, which the table
-//!   computes too (`TxPlan::redirect_alb`). The data threads' sockets on the end take the
-//!   rest; balance-tlb's bytes per bucket come back from the kernel's counters
+//!   computes too (`TxPlan::redirect_alb`); balance-rr's untagged frames but IGMP by a
+//!   counter the table keeps (`TxPlan::redirect_rr`). The data threads' sockets on the end
+//!   take the rest; balance-tlb's bytes per bucket come back from the kernel's counters
 //!   ([`TcPath::take_load`]).
 //!
 //! Neither while the fast path carries the bond (its programs do it all). A kernel that
@@ -190,6 +191,8 @@ enum KernelTx {
     L23,
     /// balance-alb's balanced ones ([`NftMatch::Alb`]).
     Alb,
+    /// balance-rr's, by a counter ([`NftMatch::RoundRobin`]).
+    Rr,
 }
 
 impl KernelTx {
@@ -204,6 +207,7 @@ impl KernelTx {
             Some((NftMatch::Layer34 { .. }, _)) => KernelTx::L34,
             Some((NftMatch::Layer23 { .. }, _)) => KernelTx::L23,
             Some((NftMatch::Alb, _)) => KernelTx::Alb,
+            Some((NftMatch::RoundRobin { .. }, _)) => KernelTx::Rr,
             Some((NftMatch::Layer2 { src_last }, routes)) => KernelTx::Ipv4(Ipv4Octets {
                 src_last: *src_last,
                 // Layer2 keys are octets.
@@ -223,6 +227,7 @@ impl KernelTx {
             (KernelTx::L34, KernelTx::L34) => KernelTx::L34,
             (KernelTx::L23, KernelTx::L23) => KernelTx::L23,
             (KernelTx::Alb, KernelTx::Alb) => KernelTx::Alb,
+            (KernelTx::Rr, KernelTx::Rr) => KernelTx::Rr,
             _ => KernelTx::All,
         }
     }
@@ -236,6 +241,7 @@ impl KernelTx {
             KernelTx::L34 => Receive::AllButL34,
             KernelTx::L23 => Receive::AllButL23,
             KernelTx::Alb => Receive::AllButAlb,
+            KernelTx::Rr => Receive::AllButRr,
         }
     }
 }
@@ -264,6 +270,9 @@ pub(super) struct TcPath {
     /// The kernel refused a table that hashes once (`layer3+4`, balance-alb; said: an older
     /// kernel without XOR between registers): those frames go through the data threads.
     l34_refused: bool,
+    /// The kernel refused balance-rr's table once (said: a kernel without `numgen`): its
+    /// frames go through the data threads.
+    rr_refused: bool,
     /// The kernel refused the table of broadcast's copies once (said): a broadcast bond's
     /// slaves that discard copies are read by the data threads.
     copies_refused: bool,
@@ -307,8 +316,9 @@ impl TcPath {
     /// What bond `rt`'s transmit should be on the userspace path: every frame to the slaves
     /// of a plan that is one choice; or, with `layer2`, the IPv4 frames whose slave the
     /// destination's last octet tells (by nftables where they need the slave's own address);
-    /// or, with `layer3+4`, `layer2+3` or balance-alb, those of the hash nftables computes.
-    /// `None`: by the data threads. Without nftables (refused once), only what tc does alone.
+    /// or, with `layer3+4`, `layer2+3` or balance-alb, those of the hash nftables computes;
+    /// or balance-rr's by the counter nftables keeps. `None`: by the data threads. Without
+    /// nftables (refused once), only what tc does alone.
     fn want_transmit(&self, rt: &BondRt) -> Option<TxWant> {
         if rt.fast.on() || self.refused {
             return None;
@@ -336,6 +346,17 @@ impl TcPath {
             let nft = (!nft.is_empty()).then_some((NftMatch::Layer2 { src_last: r.src_last }, nft));
             let to = Some(TxTo::Ipv4 { src_last: r.src_last, routes });
             return Some(TxWant { to, nft, accounts });
+        }
+        if let Some(r) = plan.redirect_rr() {
+            if !nft_ok || self.rr_refused {
+                return None;
+            }
+            let routes =
+                r.routes.iter().zip(0..).map(|(&slave, key)| {
+                    Some(NftRoute { key, to: ifindex_of(slave)?, source: None })
+                });
+            let nft = (NftMatch::RoundRobin { random: r.random }, routes.collect::<Option<_>>()?);
+            return Some(TxWant { to: None, nft: Some(nft), accounts: Vec::new() });
         }
         let (what, r) = if let Some(r) = plan.redirect_l34(true) {
             (NftMatch::Layer34 { mask: r.mask }, r)
@@ -413,10 +434,11 @@ impl TcPath {
                 Err(e) => {
                     eprintln!(
                         "ubond: {name}: {e}; the frames the kernel's tc cannot send (balance-tlb's \
-                         by a slave of its own address, those of the layer3+4 hash) go through \
-                         the data threads instead (userspace data path)"
+                         by a slave of its own address, those of a hash nftables computes, \
+                         balance-rr's) go through the data threads instead (userspace data path)"
                     );
                     match want.nft {
+                        Some((NftMatch::RoundRobin { .. }, _)) => self.rr_refused = true,
                         Some((
                             NftMatch::Layer34 { .. } | NftMatch::Layer23 { .. } | NftMatch::Alb,
                             _,
