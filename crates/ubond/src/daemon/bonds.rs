@@ -225,11 +225,13 @@ impl Bonds {
         rt.bond.release(now, id).map_err(anyhow::Error::msg)?;
         rt.drain();
         rt.data_changed();
-        let s = rt.slaves.remove(pos);
+        let mut s = rt.slaves.remove(pos);
         super::tc_path::slave_leaving(rt, s.ifindex);
         self.fast.forget_slave(s.ifindex);
-        // No data thread may use its sockets when it is given back.
+        // No data thread may use its sockets when it is given back; they are closed off the
+        // event loop (each close waits for the kernel's RCU grace period).
         self.publish(true);
+        self.workers.close(std::mem::take(&mut s.data));
         s.give_back();
         self.list[bi].dirty = true;
         self.sync_fast(bi);
@@ -254,7 +256,8 @@ impl Bonds {
         let _ = std::fs::remove_file(self.dir.join(rt.bond.name()));
         super::tc_path::bond_deleted(rt.dev.peer_name());
         let BondRt { dev, ctl, end, .. } = rt;
-        drop((ctl, end));
+        drop(ctl);
+        self.workers.close(end);
         if let Err(e) = dev.delete() {
             eprintln!("ubond: {e}");
         }

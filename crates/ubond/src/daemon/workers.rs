@@ -22,8 +22,9 @@
 //! in a fanout group (`PACKET_FANOUT` by flow hash: each flow's frames reach one thread, in
 //! order), which takes every frame while the bond's frames cross userspace; while the fast
 //! path forwards them, the group is replaced by sockets that only send (for the frames the
-//! fast path leaves to userspace), which the kernel hands no frame at all; the replaced ones
-//! are closed on a thread of their own (`Closer`). The data threads
+//! fast path leaves to userspace), which the kernel hands no frame at all; the replaced ones,
+//! and those of a released slave or a deleted bond, are closed on a thread of their own
+//! (`Closer`). The data threads
 //! leave Slow Protocols and micro-BFD frames to the control plane
 //! (`ubond_core::bond::is_data_frame`, as the fast path does) and deliver the rest as the
 //! receive plan says. On the bond's data-path end, each thread has a socket of the group;
@@ -254,15 +255,16 @@ pub(super) struct Workers {
     closer: Closer,
 }
 
-/// How many replaced sets of sockets may wait for [`Closer`]'s thread; beyond, the control
-/// plane closes them itself.
+/// How many sets of sockets may wait for [`Closer`]'s thread; beyond, the control plane
+/// closes them itself.
 const CLOSING_MAX: usize = 64;
 
-/// Closes the data threads' sockets the control plane replaced, on a thread of its own:
-/// closing a packet socket waits out an RCU grace period in the kernel (`packet_release`
-/// calls `synchronize_net`), 8–16 ms each where we measured it, which the event loop must not
-/// spend in the middle of an enslave (four of them held an 802.3ad bond's LACPDUs back).
-/// A data thread that still holds one in its snapshot closes it when it takes the next.
+/// Closes the data threads' sockets the control plane replaced or let go of, on a thread of
+/// its own: closing a packet socket waits out an RCU grace period in the kernel
+/// (`packet_release` calls `synchronize_net`), 8–16 ms each where we measured it, which the
+/// event loop must not spend in the middle of an enslave (four of them held an 802.3ad bond's
+/// LACPDUs back), nor of a release or a bond's deletion, while the other bonds wait. A data
+/// thread that still holds one in its snapshot closes it when it takes the next.
 struct Closer {
     queue: Option<SyncSender<Vec<DataSocket>>>,
     thread: Option<JoinHandle<()>>,
@@ -394,6 +396,12 @@ impl Workers {
             }
             Err(_) => Ok(false),
         }
+    }
+
+    /// Closes the data threads' sockets `socks`, which no thread uses any more (a released
+    /// slave's, a deleted bond's), on [`Closer`]'s thread.
+    pub(super) fn close(&self, socks: Vec<DataSocket>) {
+        self.closer.close(socks);
     }
 
     /// Opens the sockets of the data threads on bond device `dev`'s data-path end.
