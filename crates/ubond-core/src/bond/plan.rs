@@ -441,10 +441,10 @@ impl TxPlan {
     ///
     /// For every frame of the kind, [`TxPlan::select`] with its counter at `c` sends it as
     /// route `(c + 1) % routes.len()` does (`c + 1` wrapping as the `u32` counter does; the
-    /// counter goes on to it), the kernel's
-    /// `bond_rr_gen_slave_id` counting frames and `packets_per_slave` the same way; so the
-    /// routes send the frames in the core's order, from wherever the counter stands. With
-    /// `packets_per_slave=0` both pick a slave at random.
+    /// counter goes on to it), the kernel's `bond_rr_gen_slave_id` counting frames and
+    /// `packets_per_slave` the same way; so the routes send the frames in the core's order,
+    /// from wherever the counter stands. With `packets_per_slave=0` both pick a slave at
+    /// random.
     pub fn redirect_rr(&self) -> Option<RrRoutes> {
         if self.mode != Mode::BalanceRr || self.tlb.is_some() || self.slaves.is_empty() {
             return None;
