@@ -691,8 +691,9 @@ fn as_igmp(rng: &mut Rng, f: &mut Vec<u8>) {
 /// they were sent, as the core's counter runs through `TxPlan::redirect_rr`'s routes from the
 /// same point (here `packets_per_slave=3` over two slaves: six routes); every other frame
 /// (tagged by either TPID, IGMP) stays for the data threads' socket (`Receive::AllButRr`).
-/// With `random`, each frame of the kind leaves once, by every route now and then. Each route
-/// here writes a source address of its own, so that the frame says which key it went by.
+/// With `packets_per_slave=0` (`random`), each frame of the kind leaves once, by every route
+/// now and then. Each route here writes a source address of its own, so that the frame says
+/// which key it went by.
 #[test]
 fn the_round_robin_table_counts_as_the_core_does() {
     use ubond_core::bond::{TxChoice, TxPlan};
@@ -700,16 +701,17 @@ fn the_round_robin_table_counts_as_the_core_does() {
         return;
     }
     let s = end_and_two_slaves("knftrr", "a");
-    let plan = TxPlan {
-        packets_per_slave: 3,
-        slaves: vec![SlaveId(1), SlaveId(2)],
-        ..TxPlan::empty(ubond_core::options::Mode::BalanceRr)
-    };
     let source = |key: u32| [0x02, 0x52, 0, 0, 0x0e, key as u8];
     let mut rng = Rng(0x52_5252);
-    for random in [false, true] {
+    // Three frames per slave, then one at random (`packets_per_slave=0`).
+    for per in [3, 0] {
+        let plan = TxPlan {
+            packets_per_slave: per,
+            slaves: vec![SlaveId(1), SlaveId(2)],
+            ..TxPlan::empty(ubond_core::options::Mode::BalanceRr)
+        };
         let rr = plan.redirect_rr().unwrap();
-        let routes: Vec<SlaveId> = if random { plan.slaves.clone() } else { rr.routes };
+        let (random, routes) = (rr.random, rr.routes.clone());
         let put = in_netns(&s.ns, move || {
             let (s1, s2) = (link::ifindex("s1").unwrap(), link::ifindex("s2").unwrap());
             let routes: Vec<NftRoute> = (0..)
@@ -754,7 +756,7 @@ fn the_round_robin_table_counts_as_the_core_does() {
         }
         let ids: Vec<u32> = got.keys().copied().collect();
         assert_eq!(ids, kind, "the frames of the kind left, once each, and no other");
-        let by_route = |m: usize, key: u32| (m == 0) == (routes_slave(&plan, random, key) == 1);
+        let by_route = |m: usize, key: u32| rr.routes[key as usize] == SlaveId(m as u32 + 1);
         assert!(got.values().all(|&(m, key)| by_route(m, key)), "each by its route's slave");
         if random {
             let mut used = BTreeSet::new();
@@ -777,12 +779,6 @@ fn the_round_robin_table_counts_as_the_core_does() {
         assert_eq!(stayed, stay, "the data threads' socket takes the others, once each");
     }
     in_netns(&s.ns, || ubond_sys::nft_tx::clear("endx").unwrap()).join().unwrap();
-}
-
-/// The slave (its number) of route `key` in [`the_round_robin_table_counts_as_the_core_does`].
-fn routes_slave(plan: &ubond_core::bond::TxPlan, random: bool, key: u32) -> u32 {
-    let routes = if random { plan.slaves.clone() } else { plan.redirect_rr().unwrap().routes };
-    routes[key as usize].0
 }
 
 /// Puts table `what` on a data-path end with a route for each key (`0..=mask`, 256 for
