@@ -11,7 +11,7 @@ use netlink_packet_core::{
 use netlink_packet_netfilter::nftables::{
     Bitwise, Cmp, DataAttribute, ExpressionAttribute, Expressions, Immediate, ListAttribute,
     NfTablesMessage, Operator, Payload, Register, RuleAttribute, RuleMessage, TableAttribute,
-    TableFlags, TableMessage,
+    TableFlags, TableMessage, Verdict, VerdictAttribute,
 };
 use netlink_packet_netfilter::none::ControlMessage;
 use netlink_packet_netfilter::{
@@ -27,8 +27,10 @@ const NFNL_SUBSYS_NFTABLES: u16 = 10;
 pub(crate) const LL_HEADER: u32 = 0;
 /// `NFT_PAYLOAD_NETWORK_HEADER`: offsets from the IP header.
 pub(crate) const NETWORK_HEADER: u32 = 1;
-/// `NF_ACCEPT`: a base chain's policy.
+/// `NF_ACCEPT`: a base chain's policy, a rule's verdict.
 pub(crate) const ACCEPT: u32 = 1;
+/// `NF_DROP`: a rule's verdict.
+pub(crate) const DROP: u32 = 0;
 /// `NFT_DATA_VERDICT`: the data type of a map to verdicts.
 pub(crate) const DATA_VERDICT: u32 = 0xffff_ff00;
 /// `NFTA_FWD_SREG_DEV`.
@@ -89,10 +91,7 @@ pub(crate) fn forward_to(ifindex: u32) -> [ListAttribute<ExpressionAttribute>; 2
         immediate(Register::Reg1, ifindex.to_ne_bytes().to_vec()),
         Expressions::Other {
             expression_type: "fwd".to_string(),
-            attributes: vec![DefaultNla::new(
-                FWD_SREG_DEV,
-                u32::from(Register::Reg1).to_be_bytes().to_vec(),
-            )],
+            attributes: vec![DefaultNla::new(FWD_SREG_DEV, be32(u32::from(Register::Reg1)))],
         }
         .into(),
     ]
@@ -256,6 +255,21 @@ pub(crate) fn immediate(reg: Register, value: Vec<u8>) -> ListAttribute<Expressi
         Immediate::Data(DataAttribute::Value(value)),
     ])
     .into()
+}
+
+/// The rule's verdict `code` (`NF_ACCEPT`, `NF_DROP`): the frame goes no further in the
+/// table.
+pub(crate) fn verdict(code: u32) -> ListAttribute<ExpressionAttribute> {
+    Expressions::Immediate(vec![
+        Immediate::DestinationRegister(Register::Verdict),
+        Immediate::Data(DataAttribute::Verdict(vec![VerdictAttribute::Code(Verdict::Other(code))])),
+    ])
+    .into()
+}
+
+/// `v` as a netlink attribute's big-endian 32-bit value.
+pub(crate) fn be32(v: u32) -> Vec<u8> {
+    v.to_be_bytes().to_vec()
 }
 
 /// An nfnetlink socket, bound, whose reads give up after 5 s.

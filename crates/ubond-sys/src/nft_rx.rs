@@ -49,15 +49,15 @@ use std::time::Duration;
 use netlink_packet_core::{DefaultNla, NLM_F_APPEND, NLM_F_CREATE};
 use netlink_packet_netfilter::nftables::{
     ChainAttribute, ChainMessage, DataAttribute, DevHookNumber, ExpressionAttribute, Expressions,
-    Hook, HookNumber, Immediate, ListAttribute, Lookup, Meta, MetaKey, NfTablesMessage, Operator,
-    Register, SetAttribute, SetDescription, SetElementAttribute, SetElementList, SetElementMessage,
-    SetFlags, SetMessage, Verdict, VerdictAttribute,
+    Hook, HookNumber, ListAttribute, Lookup, Meta, MetaKey, NfTablesMessage, Operator, Register,
+    SetAttribute, SetDescription, SetElementAttribute, SetElementList, SetElementMessage, SetFlags,
+    SetMessage, Verdict, VerdictAttribute,
 };
 
 use crate::error::Result;
 use crate::nft::{
-    batch, compare, equal, forward_to, immediate, ll, masked, nh, replacing, rule, ACCEPT,
-    DATA_VERDICT,
+    batch, be32, compare, equal, forward_to, immediate, ll, masked, nh, replacing, rule, verdict,
+    ACCEPT, DATA_VERDICT, DROP,
 };
 
 /// How many segments the map holds at most (about 150 octets each in the kernel).
@@ -81,9 +81,6 @@ const DYNSET_SREG_KEY: u16 = 4;
 const DYNSET_SREG_DATA: u16 = 5;
 const DYNSET_TIMEOUT: u16 = 6;
 const DYNSET_OP_UPDATE: u32 = 1;
-
-/// `NF_DROP`.
-const DROP: u32 = 0;
 
 /// The table of the bond whose data-path end is `end`.
 pub fn table_of(end: &str) -> String {
@@ -280,15 +277,8 @@ fn doff_rules(
         ])
         .into(),
         compare(Register::Reg32_11, Operator::NotEqual, x.to_ne_bytes().to_vec()),
-        Expressions::Immediate(vec![
-            Immediate::DestinationRegister(Register::Verdict),
-            Immediate::Data(DataAttribute::Verdict(vec![VerdictAttribute::Code(Verdict::Other(
-                DROP,
-            ))])),
-        ])
-        .into(),
+        verdict(DROP),
     ]);
-    let be32 = |v: u32| v.to_be_bytes().to_vec();
     let mut first = with_payload();
     first.extend([
         immediate(Register::Reg32_12, x.to_ne_bytes().to_vec()),

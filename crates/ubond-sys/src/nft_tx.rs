@@ -46,15 +46,15 @@
 use netlink_packet_core::{DefaultNla, Nla, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP};
 use netlink_packet_netfilter::nftables::{
     Bitwise, ChainAttribute, ChainMessage, DataAttribute, DevHookNumber, ExpressionAttribute,
-    Expressions, Hook, HookNumber, Immediate, ListAttribute, Lookup, NfTablesMessage, Payload,
-    Register, RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
+    Expressions, Hook, HookNumber, ListAttribute, Lookup, NfTablesMessage, Payload, Register,
+    RuleAttribute, RuleMessage, SetAttribute, SetElementAttribute, SetElementList,
     SetElementMessage, SetFlags, SetMessage, Verdict, VerdictAttribute,
 };
 
 use crate::error::Result;
 use crate::nft::{
-    batch, equal, forward_to, immediate, ll, masked, nh, not_equal, payload, replacing, request,
-    rule, ACCEPT, DATA_VERDICT, LL_HEADER,
+    batch, be32, equal, forward_to, immediate, ll, masked, nh, not_equal, payload, replacing,
+    request, rule, verdict, ACCEPT, DATA_VERDICT, LL_HEADER,
 };
 
 /// Which frames a table takes, and the key its map looks them up by.
@@ -296,27 +296,17 @@ fn base_rules(what: NftMatch, routes: u32) -> Vec<Vec<ListAttribute<ExpressionAt
     };
     match what {
         NftMatch::RoundRobin { random } => {
-            let accept = || {
-                Expressions::Immediate(vec![
-                    Immediate::DestinationRegister(Register::Verdict),
-                    Immediate::Data(DataAttribute::Verdict(vec![VerdictAttribute::Code(
-                        Verdict::Other(ACCEPT),
-                    )])),
-                ])
-                .into()
-            };
             // Tagged (by either TPID), and IGMP over IPv4: the data threads'.
             let mut rules: Vec<_> = [[0x81, 0x00], [0x88, 0xa8]]
-                .map(|tpid| vec![ll(12, 2), equal(tpid.to_vec()), accept()])
+                .map(|tpid| vec![ll(12, 2), equal(tpid.to_vec()), verdict(ACCEPT)])
                 .into();
             rules.push(vec![
                 ll(12, 2),
                 equal(vec![0x08, 0x00]),
                 nh(Register::Reg1, 9, 1),
                 equal(vec![2]),
-                accept(),
+                verdict(ACCEPT),
             ]);
-            let be32 = |v: u32| v.to_be_bytes().to_vec();
             let kind = if random { NG_RANDOM } else { NG_INCREMENTAL };
             let numgen = Expressions::Other {
                 expression_type: "numgen".to_string(),
