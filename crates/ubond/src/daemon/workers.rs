@@ -251,7 +251,8 @@ pub(super) struct Workers {
     last_token: Cell<u64>,
     /// The last generation published.
     generation: u64,
-    /// Where sockets replaced by [`Workers::set_slave_receive`] go to be closed.
+    /// Where sockets replaced by [`Workers::set_slave_receive`], or let go of
+    /// ([`Workers::close`]), go to be closed.
     closer: Closer,
 }
 
